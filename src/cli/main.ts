@@ -1,0 +1,62 @@
+/**
+ * `rtcstack <command> [flags]`. Each command lives in its own module and is loaded on demand, so
+ * `rtcstack turn` does not load the web app and `rtcstack nat-check` starts fast.
+ */
+import { readFileSync } from 'node:fs';
+
+export interface Command {
+  readonly summary: string;
+  /** Returns the process exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+/** Command name -> summary and loader. Each command module exports `command: Command`. */
+const BUILTIN: Record<string, { summary: string; load: () => Promise<Command> }> = {};
+
+function version(): string {
+  // src/cli/main.ts and dist/src/cli/main.js both find the package.json above them.
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
+        name?: string;
+        version: string;
+      };
+      if (pkg.name === 'rtcstack') return pkg.version;
+    } catch {
+      // try the next level up
+    }
+  }
+  return 'unknown';
+}
+
+function usage(): string {
+  const lines = ['usage: rtcstack <command> [flags]', '', 'commands:'];
+  for (const [name, c] of Object.entries(BUILTIN)) lines.push(`  ${name.padEnd(12)} ${c.summary}`);
+  lines.push(
+    `  ${'version'.padEnd(12)} print the version`,
+    '',
+    'rtcstack <command> --help shows the flags of a command.',
+  );
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  if (name === 'version' || name === '--version') {
+    console.log(version());
+    return 0;
+  }
+  const load = BUILTIN[name]?.load;
+  if (!load) {
+    console.error(`rtcstack: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const cmd = await load();
+  return cmd.run(rest);
+}
+
+export { BUILTIN as commands };

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ByteReader, ByteWriter, fromHex, toHex } from './bytes.js';
+import { ManualClock } from './clock.js';
+import { ParseError } from './errors.js';
+import { parseAddress } from './net.js';
+import { SeededRandom } from './random.js';
+
+test('ByteWriter and ByteReader round-trip every width', () => {
+  const w = new ByteWriter(2);
+  w.u8(0xab).u16(0xbeef).u24(0x123456).u32(0xdeadbeef).u48(0x123456789abc).u64(0x0102030405060708n);
+  w.bytes(new Uint8Array([9, 8, 7]));
+  const r = new ByteReader(w.finish(), 'test');
+  assert.equal(r.u8('a'), 0xab);
+  assert.equal(r.u16('b'), 0xbeef);
+  assert.equal(r.u24('c'), 0x123456);
+  assert.equal(r.u32('d'), 0xdeadbeef);
+  assert.equal(r.u48('e'), 0x123456789abc);
+  assert.equal(r.u64('f'), 0x0102030405060708n);
+  assert.deepEqual([...r.bytes(3, 'g')], [9, 8, 7]);
+  assert.equal(r.remaining, 0);
+});
+
+test('ByteReader throws ParseError naming layer, field and offset on short input', () => {
+  const r = new ByteReader(new Uint8Array([1, 2, 3]), 'stun');
+  r.u16('type');
+  assert.throws(
+    () => r.u16('length'),
+    (e: unknown) => e instanceof ParseError && e.layer === 'stun' && e.field === 'length' && e.offset === 2,
+  );
+  assert.equal(r.offset, 2, 'a failed read does not move the cursor');
+  assert.throws(() => new ByteReader(new Uint8Array(2), 'x', 0, 5), ParseError);
+});
+
+test('sub-readers are bounded by their window', () => {
+  const r = new ByteReader(new Uint8Array([0, 1, 2, 3, 4]), 'x');
+  const s = r.sub(2, 'inner');
+  s.u16('v');
+  assert.throws(() => s.u8('past'), ParseError);
+  assert.equal(r.u8('next'), 2);
+});
+
+test('hex helpers', () => {
+  assert.equal(toHex(fromHex('00ff10')), '00ff10');
+  assert.throws(() => fromHex('abc'), TypeError);
+});
+
+test('ManualClock fires timers in due order, ties in scheduling order, and only when advanced', () => {
+  const c = new ManualClock();
+  const fired: string[] = [];
+  c.setTimeout(() => fired.push('b'), 20);
+  c.setTimeout(() => fired.push('a'), 10);
+  c.setTimeout(() => fired.push('a2'), 10);
+  const t = c.setTimeout(() => fired.push('cancelled'), 5);
+  t.cancel();
+  assert.equal(c.activeTimers, 3);
+  c.advance(9);
+  assert.deepEqual(fired, []);
+  c.advance(1);
+  assert.deepEqual(fired, ['a', 'a2']);
+  c.setTimeout(() => {
+    fired.push('c');
+    c.setTimeout(() => fired.push('d'), 1);
+  }, 5);
+  c.advance(100);
+  assert.deepEqual(fired, ['a', 'a2', 'c', 'd', 'b']);
+  assert.equal(c.now(), 110);
+  assert.equal(c.activeTimers, 0);
+});
+
+test('ManualClock.runUntil jumps to timers and stops when the condition holds', async () => {
+  const c = new ManualClock();
+  let n = 0;
+  const tick = (): void => {
+    n++;
+    c.setTimeout(tick, 1000);
+  };
+  c.setTimeout(tick, 1000);
+  assert.equal(await c.runUntil(() => n >= 5), true);
+  assert.equal(c.now(), 5000);
+  assert.equal(await c.runUntil(() => n >= 1000, 3000), false);
+});
+
+test('SeededRandom is reproducible and roughly uniform', () => {
+  const a = new SeededRandom(42);
+  const b = new SeededRandom(42);
+  const xs = Array.from({ length: 1000 }, () => a.float());
+  assert.deepEqual(
+    xs,
+    Array.from({ length: 1000 }, () => b.float()),
+  );
+  const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
+  assert.ok(mean > 0.45 && mean < 0.55, `mean ${mean}`);
+  assert.notDeepEqual(new SeededRandom(1).bytes(8), new SeededRandom(2).bytes(8));
+});
+
+test('parseAddress', () => {
+  assert.deepEqual(parseAddress('1.2.3.4:5'), { address: '1.2.3.4', port: 5 });
+  assert.deepEqual(parseAddress('[::1]:3478'), { address: '::1', port: 3478 });
+  assert.throws(() => parseAddress('nope'), TypeError);
+  assert.throws(() => parseAddress('1.2.3.4:70000'), TypeError);
+});

@@ -1,0 +1,161 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
+import os from 'node:os';
+import {
+  type AddressFamily,
+  familyOf,
+  type InterfaceAddress,
+  type Network,
+  type TcpConnection,
+  type TcpListener,
+  type TransportAddress,
+  type UdpBindOptions,
+  type UdpSocket,
+} from './net.js';
+
+class NodeUdpSocket implements UdpSocket {
+  readonly #sock: dgram.Socket;
+  readonly local: TransportAddress;
+  #closed = false;
+  onMessage: ((data: Uint8Array, from: TransportAddress) => void) | null = null;
+  /** Datagrams whose handler threw (a bug, counted so it is never silent). */
+  handlerErrors = 0;
+
+  constructor(sock: dgram.Socket) {
+    this.#sock = sock;
+    const a = sock.address();
+    this.local = { address: a.address, port: a.port };
+    sock.on('message', (msg, rinfo) => {
+      const h = this.onMessage;
+      if (!h) return;
+      try {
+        h(msg, { address: rinfo.address, port: rinfo.port });
+      } catch (err) {
+        this.handlerErrors++;
+        process.emitWarning(`rtcstack: UDP handler threw: ${(err as Error).stack ?? String(err)}`);
+      }
+    });
+    // ICMP errors (ECONNREFUSED on a connected peer, ENETUNREACH) must not crash the process.
+    sock.on('error', () => {});
+  }
+  get closed(): boolean {
+    return this.#closed;
+  }
+  send(data: Uint8Array, to: TransportAddress): boolean {
+    if (this.#closed) return false;
+    this.#sock.send(data, to.port, to.address);
+    return true;
+  }
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.onMessage = null;
+    this.#sock.close();
+  }
+}
+
+class NodeTcpConnection implements TcpConnection {
+  readonly #sock: net.Socket;
+  readonly local: TransportAddress;
+  readonly remote: TransportAddress;
+  #closed = false;
+  onData: ((data: Uint8Array) => void) | null = null;
+  onClose: ((error?: Error) => void) | null = null;
+
+  constructor(sock: net.Socket) {
+    this.#sock = sock;
+    this.local = { address: sock.localAddress ?? '', port: sock.localPort ?? 0 };
+    this.remote = { address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0 };
+    sock.setNoDelay(true);
+    let lastError: Error | undefined;
+    sock.on('data', (d) => this.onData?.(d));
+    sock.on('error', (e) => {
+      lastError = e;
+    });
+    sock.on('close', () => {
+      this.#closed = true;
+      this.onClose?.(lastError);
+    });
+  }
+  get closed(): boolean {
+    return this.#closed;
+  }
+  write(data: Uint8Array): boolean {
+    if (this.#closed) return false;
+    return this.#sock.write(data);
+  }
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#sock.destroy();
+  }
+}
+
+/** The real network: node:dgram and node:net. */
+export class NodeNetwork implements Network {
+  interfaces(): InterfaceAddress[] {
+    const out: InterfaceAddress[] = [];
+    for (const [name, list] of Object.entries(os.networkInterfaces())) {
+      for (const a of list ?? []) {
+        out.push({ name, address: a.address, family: a.family as AddressFamily, internal: a.internal });
+      }
+    }
+    return out;
+  }
+
+  bindUdp(options: UdpBindOptions = {}): Promise<UdpSocket> {
+    const family = options.family ?? (options.address ? familyOf(options.address) : 'IPv4');
+    const sock = dgram.createSocket({ type: family === 'IPv6' ? 'udp6' : 'udp4' });
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(e);
+      sock.once('error', onError);
+      sock.bind(
+        { address: options.address ?? (family === 'IPv6' ? '::' : '0.0.0.0'), port: options.port ?? 0 },
+        () => {
+          sock.off('error', onError);
+          if (options.recvBufferSize) sock.setRecvBufferSize(options.recvBufferSize);
+          if (options.sendBufferSize) sock.setSendBufferSize(options.sendBufferSize);
+          resolve(new NodeUdpSocket(sock));
+        },
+      );
+    });
+  }
+
+  listenTcp(options: { address?: string; port?: number }): Promise<TcpListener> {
+    const server = net.createServer();
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: options.address ?? '0.0.0.0', port: options.port ?? 0 }, () => {
+        server.off('error', reject);
+        const a = server.address() as net.AddressInfo;
+        const listener: TcpListener = {
+          local: { address: a.address, port: a.port },
+          onConnection: null,
+          close: () => server.close(),
+        };
+        server.on('connection', (s) => {
+          if (listener.onConnection) listener.onConnection(new NodeTcpConnection(s));
+          else s.destroy();
+        });
+        resolve(listener);
+      });
+    });
+  }
+
+  connectTcp(options: { address: string; port: number; localAddress?: string }): Promise<TcpConnection> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({
+        host: options.address,
+        port: options.port,
+        localAddress: options.localAddress,
+      });
+      s.once('error', reject);
+      s.once('connect', () => {
+        s.off('error', reject);
+        resolve(new NodeTcpConnection(s));
+      });
+    });
+  }
+}
+
+export const nodeNetwork: Network = new NodeNetwork();

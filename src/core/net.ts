@@ -1,0 +1,84 @@
+/**
+ * The network as engines and adapters see it. Two implementations: `NodeNetwork` (real sockets via
+ * node:dgram/node:net) and the virtual network in `./vnet/` (hosts and NAT routers in memory, driven
+ * by a ManualClock). Code that opens sockets takes a `Network`, so it runs on both.
+ */
+export type AddressFamily = 'IPv4' | 'IPv6';
+
+export interface TransportAddress {
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface InterfaceAddress {
+  readonly name: string;
+  readonly address: string;
+  readonly family: AddressFamily;
+  readonly internal: boolean;
+}
+
+export interface UdpSocket {
+  readonly local: TransportAddress;
+  readonly closed: boolean;
+  /** Called for each datagram received. The bytes are only valid during the call unless copied. */
+  onMessage: ((data: Uint8Array, from: TransportAddress) => void) | null;
+  /** Fire-and-forget send. Returns false if the datagram was dropped locally (closed socket, oversize). */
+  send(data: Uint8Array, to: TransportAddress): boolean;
+  close(): void;
+}
+
+export interface TcpConnection {
+  readonly local: TransportAddress;
+  readonly remote: TransportAddress;
+  readonly closed: boolean;
+  onData: ((data: Uint8Array) => void) | null;
+  onClose: ((error?: Error) => void) | null;
+  /** Returns false when the write was buffered past the high-water mark (backpressure). */
+  write(data: Uint8Array): boolean;
+  close(): void;
+}
+
+export interface TcpListener {
+  readonly local: TransportAddress;
+  onConnection: ((conn: TcpConnection) => void) | null;
+  close(): void;
+}
+
+export interface UdpBindOptions {
+  /** Local address; default the unspecified address of `family`. */
+  address?: string;
+  /** Local port; default 0 (any). */
+  port?: number;
+  family?: AddressFamily;
+  /** Socket buffer sizes in bytes (real network only). */
+  recvBufferSize?: number;
+  sendBufferSize?: number;
+}
+
+export interface Network {
+  /** Addresses of this host's interfaces. */
+  interfaces(): InterfaceAddress[];
+  bindUdp(options?: UdpBindOptions): Promise<UdpSocket>;
+  listenTcp(options: { address?: string; port?: number }): Promise<TcpListener>;
+  connectTcp(options: { address: string; port: number; localAddress?: string }): Promise<TcpConnection>;
+}
+
+export function familyOf(address: string): AddressFamily {
+  return address.includes(':') ? 'IPv6' : 'IPv4';
+}
+
+export function formatAddress(a: TransportAddress): string {
+  return familyOf(a.address) === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
+export function sameAddress(a: TransportAddress, b: TransportAddress): boolean {
+  return a.port === b.port && a.address === b.address;
+}
+
+/** Parse "1.2.3.4:5" or "[::1]:5". Throws TypeError on anything else. */
+export function parseAddress(text: string): TransportAddress {
+  const m = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(text) ?? /^([^:\s]+):(\d+)$/.exec(text);
+  const port = m ? Number(m[2]) : Number.NaN;
+  if (!m || !(port >= 0 && port <= 65535)) throw new TypeError(`invalid transport address: ${text}`);
+  return { address: m[1]!, port };
+}
