@@ -100,3 +100,15 @@ test('parseAddress', () => {
   assert.throws(() => parseAddress('nope'), TypeError);
   assert.throws(() => parseAddress('1.2.3.4:70000'), TypeError);
 });
+
+test('RFC 7983 demultiplexing by first byte', async () => {
+  const { classifyDatagram } = await import('./demux.js');
+  assert.equal(classifyDatagram(new Uint8Array([0, 1])), 'stun');
+  assert.equal(classifyDatagram(new Uint8Array([22, 0xfe])), 'dtls');
+  assert.equal(classifyDatagram(new Uint8Array([0x40, 0])), 'turn-channel');
+  assert.equal(classifyDatagram(new Uint8Array([0x80, 96])), 'rtp');
+  assert.equal(classifyDatagram(new Uint8Array([0x80, 200])), 'rtcp');
+  assert.equal(classifyDatagram(new Uint8Array([0x80, 0xe0])), 'rtp', 'marker bit + PT 96 is RTP');
+  assert.equal(classifyDatagram(new Uint8Array([255])), 'unknown');
+  assert.equal(classifyDatagram(new Uint8Array([])), 'unknown');
+});

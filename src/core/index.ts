@@ -1,5 +1,6 @@
 export * from './bytes.js';
 export * from './clock.js';
+export * from './demux.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './log.js';
