@@ -1,0 +1,39 @@
+import { ParseError, RtcError } from '../core/errors.js';
+
+/**
+ * A malformed SDP line. `line` is 1-based; `offset` (from ParseError) carries the same number so
+ * generic receive code that logs `offset` still points at the line.
+ */
+export class SdpParseError extends ParseError {
+  readonly line: number;
+  constructor(line: number, field: string, detail: string) {
+    super('sdp', field, line, detail, 'ERR_SDP_PARSE');
+    this.line = line;
+    this.message = `sdp line ${line}: cannot parse ${field}: ${detail}`;
+  }
+}
+
+/**
+ * A description that parses but breaks a JSEP rule (RFC 9429). `kind` tells the peer connection
+ * which DOMException to raise: InvalidAccessError (bad content), InvalidStateError (wrong
+ * signaling state) or OperationError (cannot be applied).
+ */
+export class JsepError extends RtcError {
+  readonly kind: 'InvalidAccessError' | 'InvalidStateError' | 'OperationError';
+  constructor(code: string, kind: JsepError['kind'], message: string) {
+    super(code, message);
+    this.kind = kind;
+  }
+}
+
+const DECIMAL = /^[0-9]+$/;
+
+/** A non-negative decimal integer no greater than `max`, or an SdpParseError. */
+export function parseUint(text: string | undefined, max: number, line: number, field: string): number {
+  if (text === undefined || !DECIMAL.test(text) || text.length > 16) {
+    throw new SdpParseError(line, field, `expected a decimal number, got ${JSON.stringify(text ?? '')}`);
+  }
+  const n = Number(text);
+  if (n > max) throw new SdpParseError(line, field, `${n} exceeds ${max}`);
+  return n;
+}
