@@ -6,3 +6,4 @@ export * from './integrity.js';
 export { bytesToIp, ipToBytes } from './ip.js';
 export * from './message.js';
 export * from './serialize.js';
+export * from './transactions.js';
