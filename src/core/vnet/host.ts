@@ -121,7 +121,8 @@ export class VirtualHost implements Network, PacketSink, SocketOwner, UdpHostSid
   /** Source address for packets to dst: the bound address, else the first of dst's family. */
   sourceFor(dst: string, bound?: string): string | undefined {
     const fam = familyOf(dst);
-    if (bound !== undefined && !isWildcard(bound)) return familyOf(bound) === fam ? bound : undefined;
+    if (bound !== undefined && familyOf(bound) !== fam) return undefined;
+    if (bound !== undefined && !isWildcard(bound)) return bound;
     if (isLoopback(dst)) return dst;
     return this.addresses.find((a) => familyOf(a) === fam);
   }
