@@ -1,0 +1,62 @@
+/**
+ * Relayed transport addresses: a UDP socket bound on the relay IP, on a port from the configured
+ * range (coturn `--min-port/--max-port`, default 49152-65535), optionally even (RFC 8656 §7.2,
+ * EVEN-PORT). Ports are tried from a random start so two allocations rarely race for one.
+ */
+import type { AddressFamily, Network, UdpSocket } from '../../core/net.js';
+import type { Random } from '../../core/random.js';
+
+export interface RelayPortOptions {
+  readonly network: Network;
+  readonly random: Random;
+  /** Relay IP per family (coturn `--relay-ip`). A family without one cannot be allocated. */
+  readonly relayIps: Readonly<Partial<Record<AddressFamily, string>>>;
+  /** Port range; 0/0 lets the OS choose. */
+  readonly minPort: number;
+  readonly maxPort: number;
+  /** Socket buffer sizes for relay sockets (real network only). */
+  readonly bufferSize?: number;
+  /** Bind attempts before giving up (508). */
+  readonly attempts?: number;
+}
+
+export class RelayPorts {
+  readonly #o: RelayPortOptions;
+
+  constructor(options: RelayPortOptions) {
+    this.#o = options;
+  }
+
+  supports(family: AddressFamily): boolean {
+    return this.#o.relayIps[family] !== undefined;
+  }
+
+  /** Bind a relay socket, or undefined when no port could be had. */
+  async bind(family: AddressFamily, evenPort: boolean): Promise<UdpSocket | undefined> {
+    const o = this.#o;
+    const address = o.relayIps[family];
+    if (address === undefined) return undefined;
+    const sizes = o.bufferSize ? { recvBufferSize: o.bufferSize, sendBufferSize: o.bufferSize } : {};
+    if (o.minPort === 0 && o.maxPort === 0 && !evenPort) {
+      try {
+        return await o.network.bindUdp({ address, port: 0, family, ...sizes });
+      } catch {
+        return undefined;
+      }
+    }
+    const lo = o.minPort || 49152;
+    const hi = o.maxPort || 65535;
+    const span = hi - lo + 1;
+    let port = lo + o.random.int(span);
+    const attempts = Math.min(o.attempts ?? 64, span);
+    for (let i = 0; i < attempts; i++) {
+      if (evenPort && port % 2 === 1) port = port + 1 > hi ? lo + (lo % 2) : port + 1;
+      try {
+        return await o.network.bindUdp({ address, port, family, ...sizes });
+      } catch {
+        port = lo + ((port - lo + 1 + o.random.int(span)) % span);
+      }
+    }
+    return undefined;
+  }
+}

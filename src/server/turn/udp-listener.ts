@@ -1,0 +1,71 @@
+/**
+ * The client-facing UDP listener: one socket, a table from client address to allocation, and the
+ * demultiplexing of each datagram by its first byte (RFC 7983): 0x40-0x4F ChannelData (the hot
+ * path, handed over without parsing), 0x00-0x3F STUN, anything else dropped and counted.
+ */
+import type { TransportAddress, UdpSocket } from '../../core/net.js';
+import type { Allocation, ClientLink } from './allocation.js';
+import { ClientTable } from './client-table.js';
+import type { TurnEngine } from './engine.js';
+
+class UdpLink implements ClientLink {
+  readonly transport = 'udp' as const;
+  readonly stream = false;
+  readonly local: TransportAddress;
+  readonly remote: TransportAddress;
+  readonly #listener: UdpListener;
+
+  constructor(listener: UdpListener, remote: TransportAddress) {
+    this.#listener = listener;
+    this.local = listener.socket.local;
+    this.remote = { address: remote.address, port: remote.port };
+  }
+  get closed(): boolean {
+    return this.#listener.socket.closed;
+  }
+  send(data: Uint8Array): void {
+    this.#listener.socket.send(data, this.remote);
+  }
+  attach(a: Allocation): void {
+    this.#listener.table.set(this.remote.address, this.remote.port, a);
+  }
+  detach(a: Allocation): void {
+    const t = this.#listener.table;
+    if (t.get(this.remote.address, this.remote.port) === a) t.delete(this.remote.address, this.remote.port);
+  }
+}
+
+export class UdpListener {
+  readonly socket: UdpSocket;
+  readonly table = new ClientTable<Allocation>();
+  readonly #engine: TurnEngine;
+
+  constructor(engine: TurnEngine, socket: UdpSocket) {
+    this.#engine = engine;
+    this.socket = socket;
+    socket.onMessage = (data, from) => this.#onDatagram(data, from);
+  }
+
+  #onDatagram(data: Uint8Array, from: TransportAddress): void {
+    const b0 = data[0];
+    if (b0 === undefined) return;
+    if (b0 >= 0x40 && b0 <= 0x4f) {
+      if (data.length < 4) {
+        this.#engine.stats.parseErrors++;
+        return;
+      }
+      this.#engine.handleChannelData(data, this.table.get(from.address, from.port));
+      return;
+    }
+    if (b0 < 0x40) {
+      const a = this.table.get(from.address, from.port);
+      this.#engine.handleStun(data, a ? a.link : new UdpLink(this, from), a);
+      return;
+    }
+    this.#engine.stats.parseErrors++;
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
