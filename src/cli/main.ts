@@ -11,7 +11,12 @@ export interface Command {
 }
 
 /** Command name -> summary and loader. Each command module exports `command: Command`. */
-const BUILTIN: Record<string, { summary: string; load: () => Promise<Command> }> = {};
+const BUILTIN: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  turn: {
+    summary: 'STUN/TURN server (STUN Binding, RFC 5780 NAT discovery with --alt-ip)',
+    load: async () => (await import('./commands/turn.js')).command,
+  },
+};
 
 function version(): string {
   // src/cli/main.ts and dist/src/cli/main.js both find the package.json above them.
