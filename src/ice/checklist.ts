@@ -27,6 +27,9 @@ export function canPair(local: LocalCandidate, remote: RemoteCandidate): boolean
       (local.tcpType === 'so' && remote.tcpType === 'so');
     if (!ok) return false;
   }
+  // Loopback only reaches loopback.
+  const lo = (a: string): boolean => a.startsWith('127.') || a === '::1';
+  if (lo(local.baseAddress) !== lo(raddr)) return false;
   // A link-local IPv6 only reaches link-local (RFC 8445 §6.1.2.2).
   const ll = (a: string): boolean => /^fe80:/i.test(a);
   if (ll(local.baseAddress) !== ll(raddr)) return false;
@@ -117,6 +120,15 @@ export class CheckList {
       if (!busy) return { pair: p, triggered: false };
     }
     return undefined;
+  }
+
+  /** Only a triggered check (after nomination ordinary checks stop). */
+  nextTriggered(): CandidatePair | undefined {
+    return this.#triggered.shift();
+  }
+
+  get hasTriggered(): boolean {
+    return this.#triggered.length > 0;
   }
 
   /** RFC 8445 §7.2.5.3.3: a success unfreezes the pairs sharing its foundation. */

@@ -1,0 +1,15 @@
+/**
+ * A base (RFC 8445 §5.1.1): the transport address a candidate sends from. Host bases are sockets;
+ * relayed bases are TURN allocations. The agent only needs to send and to learn what arrived.
+ */
+import type { TransportAddress } from '../core/net.js';
+
+export interface Base {
+  readonly id: string;
+  readonly protocol: 'udp' | 'tcp';
+  readonly kind: 'host' | 'relay';
+  /** The base's own address (for relays, the relayed address). */
+  readonly address: TransportAddress;
+  send(data: Uint8Array, to: TransportAddress): boolean;
+  close(): void;
+}

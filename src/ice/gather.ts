@@ -1,0 +1,355 @@
+/**
+ * Candidate gathering (RFC 8445 §5.1.1) over the `Network`: host candidates on every usable
+ * interface, server-reflexive candidates from STUN Binding requests sent from each host base,
+ * relayed candidates from TURN allocations over UDP, TCP or TLS.
+ */
+import { lookup } from 'node:dns/promises';
+import { toHex } from '../core/bytes.js';
+import type { Clock, Timer } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
+import {
+  familyOf,
+  type InterfaceAddress,
+  type Network,
+  type TransportAddress,
+  type UdpSocket,
+} from '../core/net.js';
+import type { Random } from '../core/random.js';
+import { createMessage, METHOD, type ParsedStunMessage, read, serializeStunMessage } from '../stun/index.js';
+import { TurnClient } from '../turn/client.js';
+import { openTurnTransport } from '../turn/transport.js';
+import type { Base } from './base.js';
+import { hostLocalPreference } from './candidate.js';
+import type { LocalCandidate } from './pair.js';
+import type { IceAgentOptions, IceCandidateError } from './types.js';
+import { type IceServerUrl, parseIceServerUrl } from './url.js';
+
+/** What the gatherer needs from the agent (kept narrow so the two modules do not import each other). */
+export interface GatherHost {
+  readonly clock: Clock;
+  readonly network: Network;
+  readonly random: Random;
+  readonly log: Logger;
+  readonly options: Readonly<IceAgentOptions>;
+  readonly closed: boolean;
+  addBase(base: Base): void;
+  handlePacket(baseId: string, data: Uint8Array, from: TransportAddress): void;
+  expectServerResponse(
+    tid: Uint8Array,
+    handler: ((m: ParsedStunMessage, from: TransportAddress) => void) | undefined,
+  ): void;
+  addLocalCandidate(
+    c: Omit<LocalCandidate, 'id' | 'foundation' | 'priority' | 'component'> & {
+      localPreference: number;
+      server?: string;
+    },
+  ): LocalCandidate | undefined;
+  reportCandidateError(e: IceCandidateError): void;
+}
+
+interface HostBase {
+  readonly base: Base;
+  readonly socket: UdpSocket;
+  readonly localPreference: number;
+}
+
+/** Relay candidates rank below everything; among relays UDP above TCP above TLS (RFC 8445 §5.1.2.2). */
+const RELAY_PREFERENCE = { udp: 65535, tcp: 32767, tls: 16383 } as const;
+
+export class Gatherer {
+  readonly #h: GatherHost;
+  #hosts: HostBase[] = [];
+  #turn: TurnClient[] = [];
+  #timers = new Set<Timer>();
+  #finishers = new Set<() => void>();
+  #closed = false;
+
+  constructor(host: GatherHost) {
+    this.#h = host;
+  }
+
+  get turnClients(): readonly TurnClient[] {
+    return this.#turn;
+  }
+
+  async gather(): Promise<void> {
+    const o = this.#h.options;
+    const relayOnly = o.iceTransportPolicy === 'relay';
+    const servers: { url: IceServerUrl; username?: string; credential?: string }[] = [];
+    for (const s of o.iceServers ?? []) {
+      for (const u of typeof s.urls === 'string' ? [s.urls] : s.urls) {
+        try {
+          servers.push({
+            url: parseIceServerUrl(u),
+            ...(s.username !== undefined ? { username: s.username } : {}),
+            ...(s.credential !== undefined ? { credential: s.credential } : {}),
+          });
+        } catch {
+          this.#h.reportCandidateError({ url: u, errorCode: 701, errorText: 'invalid ICE server url' });
+        }
+      }
+    }
+    if (!relayOnly) await this.#gatherHosts();
+    const jobs: Promise<void>[] = [];
+    for (const s of servers) {
+      if (s.url.scheme === 'stun' && !relayOnly) {
+        for (const hb of this.#hosts) jobs.push(this.#srflx(hb, s.url));
+      } else if (s.url.scheme === 'turn' || s.url.scheme === 'turns') {
+        jobs.push(this.#relay(s.url, s.username ?? '', s.credential ?? ''));
+      }
+    }
+    await Promise.all(jobs);
+  }
+
+  #usable(i: InterfaceAddress): boolean {
+    const o = this.#h.options;
+    if (i.internal && !o.includeLoopback) return false;
+    if (i.family === 'IPv6' && (o.ipv6 === false || /^fe80:/i.test(i.address))) return false;
+    if (o.interfaceFilter && !o.interfaceFilter(i)) return false;
+    return true;
+  }
+
+  async #bind(address: string): Promise<UdpSocket> {
+    const range = this.#h.options.portRange;
+    if (!range) return this.#h.network.bindUdp({ address });
+    const span = range.max - range.min + 1;
+    const start = this.#h.random.int(span);
+    for (let i = 0; i < span; i++) {
+      try {
+        return await this.#h.network.bindUdp({ address, port: range.min + ((start + i) % span) });
+      } catch {
+        /* port taken: try the next */
+      }
+    }
+    throw new Error(`no free port in ${range.min}-${range.max} on ${address}`);
+  }
+
+  async #gatherHosts(): Promise<void> {
+    const ifaces = this.#h.network.interfaces().filter((i) => this.#usable(i));
+    let index = 0;
+    for (const iface of ifaces) {
+      const localPreference = hostLocalPreference(iface.address, index++);
+      let socket: UdpSocket;
+      try {
+        socket = await this.#bind(iface.address);
+      } catch (err) {
+        this.#h.log.warn('cannot bind host candidate', {
+          address: iface.address,
+          error: (err as Error).message,
+        });
+        continue;
+      }
+      if (this.#closed || this.#h.closed) {
+        socket.close();
+        return;
+      }
+      const id = `udp:${socket.local.address}:${socket.local.port}`;
+      const base: Base = {
+        id,
+        protocol: 'udp',
+        kind: 'host',
+        address: socket.local,
+        send: (d, to) => socket.send(d, to),
+        close: () => socket.close(),
+      };
+      socket.onMessage = (data, from) => this.#h.handlePacket(id, data, from);
+      this.#hosts.push({ base, socket, localPreference });
+      this.#h.addBase(base);
+      this.#h.addLocalCandidate({
+        type: 'host',
+        protocol: 'udp',
+        address: socket.local.address,
+        port: socket.local.port,
+        baseId: id,
+        baseAddress: socket.local.address,
+        basePort: socket.local.port,
+        localPreference,
+      });
+    }
+  }
+
+  async #resolve(host: string): Promise<string> {
+    if (/^[0-9.]+$/.test(host) || host.includes(':')) return host;
+    if (this.#h.options.resolveHost) return this.#h.options.resolveHost(host);
+    return (await lookup(host)).address;
+  }
+
+  /** RFC 8445 §5.1.1.2: a Binding request from the host base; the mapped address is the srflx. */
+  async #srflx(hb: HostBase, url: IceServerUrl): Promise<void> {
+    let server: TransportAddress;
+    try {
+      server = { address: await this.#resolve(url.host), port: url.port };
+    } catch {
+      this.#h.reportCandidateError({ url: url.url, errorCode: 701, errorText: 'cannot resolve server' });
+      return;
+    }
+    if (familyOf(server.address) !== familyOf(hb.base.address.address)) return;
+    const deadline = this.#h.clock.now() + (this.#h.options.gatherTimeout ?? 5000);
+    let result: { m: ParsedStunMessage; from: TransportAddress } | undefined;
+    const tid = this.#h.random.bytes(12);
+    const req = serializeStunMessage(createMessage(METHOD.BINDING, 'request', tid, []), {
+      fingerprint: true,
+    });
+    await new Promise<void>((resolve) => {
+      let timer: Timer | undefined;
+      let rto = 250;
+      const finish = (): void => {
+        if (timer) {
+          timer.cancel();
+          this.#timers.delete(timer);
+        }
+        this.#finishers.delete(finish);
+        resolve();
+      };
+      this.#finishers.add(finish);
+      this.#h.expectServerResponse(tid, (m, from) => {
+        result = { m, from };
+        finish();
+      });
+      const send = (): void => {
+        const left = deadline - this.#h.clock.now();
+        if (this.#closed || left <= 0) {
+          finish();
+          return;
+        }
+        hb.base.send(req, server);
+        if (timer) this.#timers.delete(timer);
+        timer = this.#h.clock.setTimeout(send, Math.min(rto, left));
+        this.#timers.add(timer);
+        rto *= 2;
+      };
+      send();
+    });
+    this.#h.expectServerResponse(tid, undefined);
+    if (this.#closed) return;
+    if (result?.m.cls !== 'success') {
+      this.#h.reportCandidateError({
+        url: url.url,
+        errorCode: result ? (read.errorCode(result.m)?.code ?? 700) : 701,
+        errorText: result ? 'STUN error response' : 'STUN binding request timed out',
+        address: hb.base.address.address,
+        port: hb.base.address.port,
+      });
+      return;
+    }
+    const mapped = read.xorMappedAddress(result.m) ?? read.mappedAddress(result.m);
+    if (!mapped) return;
+    // A mapped address equal to the base is redundant with the host candidate (RFC 8445 §5.1.3).
+    if (mapped.address === hb.base.address.address && mapped.port === hb.base.address.port) return;
+    this.#h.addLocalCandidate({
+      type: 'srflx',
+      protocol: 'udp',
+      address: mapped.address,
+      port: mapped.port,
+      relatedAddress: hb.base.address.address,
+      relatedPort: hb.base.address.port,
+      baseId: hb.base.id,
+      baseAddress: hb.base.address.address,
+      basePort: hb.base.address.port,
+      localPreference: hb.localPreference,
+      url: url.url,
+      server: `${server.address}:${server.port}`,
+    });
+  }
+
+  /** RFC 8656 allocation: the relayed address is the candidate, its base the allocation. */
+  async #relay(url: IceServerUrl, username: string, password: string): Promise<void> {
+    let client: TurnClient | undefined;
+    try {
+      const server = { address: await this.#resolve(url.host), port: url.port };
+      const transport = await openTurnTransport({
+        network: this.#h.network,
+        protocol: url.transport,
+        server,
+        ...(url.transport === 'tls'
+          ? { tls: { servername: url.host, ...(this.#h.options.turnTls ?? {}) } }
+          : {}),
+      });
+      if (this.#closed) {
+        transport.close();
+        return;
+      }
+      client = new TurnClient({
+        clock: this.#h.clock,
+        random: this.#h.random,
+        transport,
+        username,
+        password,
+        logger: this.#h.log.child('turn'),
+        ...(this.#h.options.software ? { software: this.#h.options.software } : {}),
+        ...(url.transport !== 'udp' ? { transactionTimeout: this.#h.options.gatherTimeout ?? 5000 } : {}),
+      });
+      this.#turn.push(client);
+      const alloc = await this.#withTimeout(client.allocate());
+      if (this.#closed) return;
+      const c = client;
+      const id = `relay:${url.transport}:${alloc.relayed.address}:${alloc.relayed.port}`;
+      const base: Base = {
+        id,
+        protocol: 'udp',
+        kind: 'relay',
+        address: alloc.relayed,
+        send: (d, to) => c.sendTo(to, d),
+        close: () => void c.close().catch(() => {}),
+      };
+      c.on('data', (peer, data) => this.#h.handlePacket(id, data, peer));
+      this.#h.addBase(base);
+      this.#h.addLocalCandidate({
+        type: 'relay',
+        protocol: 'udp',
+        address: alloc.relayed.address,
+        port: alloc.relayed.port,
+        ...(alloc.mapped ? { relatedAddress: alloc.mapped.address, relatedPort: alloc.mapped.port } : {}),
+        baseId: id,
+        baseAddress: alloc.relayed.address,
+        basePort: alloc.relayed.port,
+        localPreference: RELAY_PREFERENCE[url.transport],
+        url: url.url,
+        relayProtocol: url.transport,
+        server: `${server.address}:${server.port}:${url.transport}`,
+      });
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      this.#h.reportCandidateError({
+        url: url.url,
+        errorCode: status ?? 701,
+        errorText: (err as Error).message,
+      });
+      if (client) client.abort();
+    }
+  }
+
+  #withTimeout<T>(p: Promise<T>): Promise<T> {
+    const ms = this.#h.options.gatherTimeout ?? 5000;
+    return new Promise<T>((resolve, reject) => {
+      const t = this.#h.clock.setTimeout(() => {
+        this.#timers.delete(t);
+        reject(new Error('TURN allocation timed out'));
+      }, ms);
+      this.#timers.add(t);
+      p.then(
+        (v) => {
+          t.cancel();
+          this.#timers.delete(t);
+          resolve(v);
+        },
+        (e) => {
+          t.cancel();
+          this.#timers.delete(t);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const t of this.#timers) t.cancel();
+    this.#timers.clear();
+    for (const f of [...this.#finishers]) f();
+    for (const c of this.#turn) if (c.state !== 'allocated') c.abort();
+  }
+}
+
+/** For logs: a transaction id as hex. */
+export const tidHex = toHex;

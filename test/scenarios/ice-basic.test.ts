@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ManualClock } from '../../src/core/clock.js';
+import { VirtualNetwork } from '../../src/core/vnet/index.js';
+import { agentPair, pairTypes } from './ice-harness.js';
+
+test('two public hosts connect host/host and exchange data', async () => {
+  const clock = new ManualClock();
+  const net = new VirtualNetwork({ clock, seed: 3 });
+  const ha = net.host('a');
+  const hb = net.host('b');
+  const p = agentPair({ clock, a: ha, b: hb });
+  assert.ok(await p.settle());
+  assert.equal(p.a.state === 'connected' || p.a.state === 'completed', true, p.a.state);
+  assert.equal(p.b.state === 'connected' || p.b.state === 'completed', true, p.b.state);
+  assert.equal(pairTypes(p.a), 'host/host');
+  assert.equal(pairTypes(p.b), 'host/host');
+  const got: string[] = [];
+  p.b.on('data', (d) => got.push(new TextDecoder().decode(d)));
+  p.a.send(new TextEncoder().encode('\x80hello'));
+  await clock.runUntil(() => got.length > 0, 1000);
+  assert.deepEqual(got, ['\x80hello']);
+  await clock.runUntil(() => p.a.state === 'completed' && p.b.state === 'completed', 5000);
+  assert.equal(p.a.state, 'completed');
+  assert.equal(p.b.state, 'completed');
+  await p.close();
+  net.close();
+  net.assertNoOpenSockets();
+  assert.equal(clock.activeTimers, 0);
+});
