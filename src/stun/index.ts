@@ -5,5 +5,6 @@ export { crc32 } from './crc32.js';
 export * from './integrity.js';
 export { bytesToIp, ipToBytes } from './ip.js';
 export * from './message.js';
+export * from './nat-discovery.js';
 export * from './serialize.js';
 export * from './transactions.js';
