@@ -20,6 +20,7 @@ import type { VirtualHost } from './host.js';
 import { type NatOptions, NatRouter } from './nat.js';
 import { Counters, type DropReason, type TraceEvent, type VirtualPacket, wireSize } from './packet.js';
 import { type Attachment, type HostOptions, Router } from './router.js';
+import { Scheduler } from './scheduler.js';
 
 export interface VirtualNetworkOptions {
   clock: ManualClock;
@@ -52,7 +53,7 @@ export class VirtualNetwork implements Fabric {
   readonly #seeds: SeededRandom;
   readonly #internet: Internet;
   readonly #hosts: SocketOwner[] = [];
-  readonly #timers = new Set<Timer>();
+  readonly #scheduler: Scheduler;
   #packetId = 0;
   #closed = false;
   #nextLan = 1;
@@ -61,6 +62,7 @@ export class VirtualNetwork implements Fabric {
     this.clock = options.clock;
     this.#seeds = new SeededRandom(options.seed ?? 1);
     this.#traceOn = options.trace ?? false;
+    this.#scheduler = new Scheduler(this.clock);
     this.#internet = new Internet(this, 'internet');
   }
 
@@ -81,17 +83,7 @@ export class VirtualNetwork implements Fabric {
   }
   schedule(ms: number, fn: () => void): Timer {
     if (this.#closed) return { cancel: () => {} };
-    const t = this.clock.setTimeout(() => {
-      this.#timers.delete(t);
-      fn();
-    }, ms);
-    this.#timers.add(t);
-    return {
-      cancel: () => {
-        t.cancel();
-        this.#timers.delete(t);
-      },
-    };
+    return this.#scheduler.schedule(ms, fn);
   }
   deriveRandom(): Random {
     return new SeededRandom(this.#seeds.u32());
@@ -128,7 +120,7 @@ export class VirtualNetwork implements Fabric {
   // ---------------------------------------------------------------- lifecycle
   /** Packets (and other network work) still scheduled on the clock. */
   get inFlight(): number {
-    return this.#timers.size;
+    return this.#scheduler.pending;
   }
 
   /** Every socket, listener and connection still open, as "host: udp 10.1.0.2:49152". */
@@ -148,7 +140,6 @@ export class VirtualNetwork implements Fabric {
     if (this.#closed) return;
     for (const h of this.#hosts) h.closeAll();
     this.#closed = true;
-    for (const t of this.#timers) t.cancel();
-    this.#timers.clear();
+    this.#scheduler.clear();
   }
 }
