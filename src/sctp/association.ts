@@ -1,0 +1,1023 @@
+/**
+ * A sans-IO SCTP association as WebRTC uses it (RFC 8261: SCTP over DTLS, so the lower layer is "send
+ * a datagram" / "handle a datagram"). Time from an injected Clock, randomness from an injected Random
+ * (the cookie secret from node:crypto), output through an injected `send`.
+ *
+ * Both WebRTC peers send INIT (simultaneous open, RFC 9260 §5.2.1/§5.2.4), so either side may
+ * `start()`; a side that never starts still answers INIT statelessly with a cookie.
+ */
+import { randomBytes } from 'node:crypto';
+import { ByteWriter } from '../core/bytes.js';
+import type { Clock } from '../core/clock.js';
+import { isInputError, ParseError, RtcError } from '../core/errors.js';
+import { Emitter } from '../core/events.js';
+import { type Logger, silentLogger } from '../core/log.js';
+import { cryptoRandom, type Random } from '../core/random.js';
+import { parseChunk, writeChunk } from './chunk-codec.js';
+import { parseDataChunk } from './chunk-data.js';
+import type { Chunk, DataChunk, InitChunk, ReconfigParam, SackChunk } from './chunk-types.js';
+import {
+  CAUSE_PROTOCOL_VIOLATION,
+  CAUSE_UNRECOGNIZED_CHUNK,
+  CAUSE_USER_ABORT,
+  CHUNK_DATA,
+  CHUNK_FORWARD_TSN,
+  CHUNK_I_DATA,
+  CHUNK_I_FORWARD_TSN,
+  CHUNK_INIT,
+  CHUNK_RE_CONFIG,
+  COMMON_HEADER_SIZE,
+  RECONFIG_ERROR_BAD_SEQ,
+  RECONFIG_IN_PROGRESS,
+  RECONFIG_SUCCESS_NOTHING,
+  RECONFIG_SUCCESS_PERFORMED,
+  ZERO_CHECKSUM_EDMID_DTLS,
+} from './constants.js';
+import { makeCookie, openCookie } from './cookie.js';
+import { Inbound } from './inbound.js';
+import { Outbound, type SendOptions } from './outbound.js';
+import { checksumOk, forEachChunk, setChecksum, writeHeader } from './packet.js';
+import {
+  findParam,
+  forwardTsnSupportedParam,
+  stateCookie,
+  stateCookieParam,
+  supportedExtensions,
+  supportedExtensionsParam,
+  zeroChecksumEdmid,
+  zeroChecksumParam,
+} from './params.js';
+import { RtoEstimator } from './rto.js';
+import { LazyTimer } from './timer.js';
+import { tsnLte } from './tsn.js';
+
+export type SctpState =
+  | 'closed'
+  | 'cookie-wait'
+  | 'cookie-echoed'
+  | 'established'
+  | 'shutdown-pending'
+  | 'shutdown-sent'
+  | 'shutdown-received'
+  | 'shutdown-ack-sent';
+
+export interface SctpAssociationOptions {
+  readonly clock: Clock;
+  /** Hands one SCTP packet to the lower layer (DTLS). */
+  readonly send: (packet: Uint8Array) => void;
+  /** Verification tags, initial TSN, heartbeat nonces. Default: node:crypto. */
+  readonly random?: Random;
+  /** Default 5000 (RFC 8841 sctp-port default). */
+  readonly localPort?: number;
+  readonly remotePort?: number;
+  /** Largest SCTP packet (RFC 8261 §5: 1200 keeps DTLS under common path MTUs). Default 1200. */
+  readonly mtu?: number;
+  /** Largest message this side accepts (SDP max-message-size). Default 262144. */
+  readonly maxMessageSize?: number;
+  /** Advertised receive window (a_rwnd) in bytes. Default 4 MiB. */
+  readonly receiveWindow?: number;
+  /** The DTLS role, for callers that allocate stream ids; SCTP itself is symmetric here. */
+  readonly isClient?: boolean;
+  /** Offer RFC 9653 zero checksum (the DTLS lower layer detects errors). Default true. */
+  readonly zeroChecksum?: boolean;
+  /** Offer I-DATA (RFC 8260). Default true. */
+  readonly interleaving?: boolean;
+  /** Association.Max.Retrans (RFC 9260 §16). Default 10. */
+  readonly maxRetransmissions?: number;
+  /** Max.Init.Retransmits. Default 8. */
+  readonly maxInitRetransmits?: number;
+  readonly rtoInitial?: number;
+  readonly rtoMin?: number;
+  readonly rtoMax?: number;
+  /** HB.interval in ms. Default 30000. */
+  readonly heartbeatInterval?: number;
+  /** Delayed SACK timer in ms. Default 200. */
+  readonly sackDelay?: number;
+  /** Defers sending after send() calls so they share packets. Default queueMicrotask. */
+  readonly scheduleFlush?: (fn: () => void) => void;
+  readonly logger?: Logger;
+}
+
+export interface SctpEvents {
+  [key: string]: unknown[];
+  state: [SctpState];
+  open: [];
+  /** A complete message; `data` may be a view valid only during the call. */
+  message: [streamId: number, ppid: number, data: Uint8Array, unordered: boolean];
+  /** The peer reset these outgoing streams (our incoming). */
+  streamReset: [streamIds: number[]];
+  /** Our outgoing reset of these streams was performed by the peer. */
+  streamResetDone: [streamIds: number[]];
+  bufferedAmountLow: [streamId: number];
+  /** The association ended: undefined after a graceful shutdown, an error otherwise. */
+  close: [error?: RtcError];
+}
+
+export interface SctpStats {
+  packetsSent: number;
+  packetsReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  parseErrors: number;
+  checksumErrors: number;
+  retransmissions: number;
+  fastRetransmits: number;
+  t3Expiries: number;
+  abandonedMessages: number;
+  cwnd: number;
+  rto: number;
+  srtt: number | undefined;
+}
+
+// Peer feature bits kept in the cookie.
+const PEER_FWD_TSN = 1;
+const PEER_IDATA = 2;
+const PEER_RECONFIG = 4;
+const PEER_ZERO_CHECKSUM = 8;
+
+const COOKIE_LIFETIME_MS = 60_000;
+
+export class SctpAssociation extends Emitter<SctpEvents> {
+  readonly #clock: Clock;
+  readonly #sendFn: (p: Uint8Array) => void;
+  readonly #random: Random;
+  readonly #log: Logger;
+  readonly localPort: number;
+  readonly remotePort: number;
+  readonly mtu: number;
+  readonly maxMessageSize: number;
+  readonly #rwnd: number;
+  readonly #offerZero: boolean;
+  readonly #offerIData: boolean;
+  readonly #maxRetrans: number;
+  readonly #maxInitRetrans: number;
+  readonly #hbInterval: number;
+  readonly #sackDelay: number;
+  readonly #schedule: (fn: () => void) => void;
+  readonly #secret = new Uint8Array(randomBytes(32));
+  readonly isClient: boolean;
+
+  #state: SctpState = 'closed';
+  readonly #myTag: number;
+  #peerTag = 0;
+  readonly #myInitialTsn: number;
+  #peerFeatures = 0;
+  #zeroTx = false;
+  #out: Outbound | null = null;
+  #in: Inbound | null = null;
+  readonly #rto: RtoEstimator;
+
+  // Handshake
+  #initChunk: Uint8Array | null = null;
+  #cookieEcho: Uint8Array | null = null;
+  #initRetries = 0;
+  readonly #t1: LazyTimer;
+  // Data
+  readonly #t3: LazyTimer;
+  readonly #sackTimer: LazyTimer;
+  readonly #hbTimer: LazyTimer;
+  readonly #t2: LazyTimer;
+  readonly #reconfigTimer: LazyTimer;
+  #errorCount = 0;
+  #sackOwed = false;
+  #sackNow = false;
+  #dataPacketsSinceSack = 0;
+  #flushScheduled = false;
+  #hbOutstanding = false;
+  #ctrl: Chunk[] = [];
+  // Stream reset (RFC 6525)
+  #reqSeq: number;
+  #pendingReset = new Set<number>();
+  #inflightReset: { reqSeq: number; streams: number[]; chunk: Chunk } | null = null;
+  #peerReqSeq = 0;
+  #deferredPeerReset: { reqSeq: number; lastTsn: number; streams: number[] } | null = null;
+  #lastPeerResult = RECONFIG_SUCCESS_PERFORMED;
+  #shutdownRetries = 0;
+
+  readonly stats: Omit<
+    SctpStats,
+    'retransmissions' | 'fastRetransmits' | 'abandonedMessages' | 'cwnd' | 'rto' | 'srtt'
+  > = {
+    packetsSent: 0,
+    packetsReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    parseErrors: 0,
+    checksumErrors: 0,
+    t3Expiries: 0,
+  };
+
+  constructor(o: SctpAssociationOptions) {
+    super();
+    this.#clock = o.clock;
+    this.#sendFn = o.send;
+    this.#random = o.random ?? cryptoRandom;
+    this.#log = o.logger ?? silentLogger;
+    this.localPort = o.localPort ?? 5000;
+    this.remotePort = o.remotePort ?? 5000;
+    this.mtu = o.mtu ?? 1200;
+    this.maxMessageSize = o.maxMessageSize ?? 262144;
+    this.#rwnd = o.receiveWindow ?? 4 * 1024 * 1024;
+    this.#offerZero = o.zeroChecksum ?? true;
+    this.#offerIData = o.interleaving ?? true;
+    this.#maxRetrans = o.maxRetransmissions ?? 10;
+    this.#maxInitRetrans = o.maxInitRetransmits ?? 8;
+    this.#hbInterval = o.heartbeatInterval ?? 30_000;
+    this.#sackDelay = o.sackDelay ?? 200;
+    this.#schedule = o.scheduleFlush ?? queueMicrotask;
+    this.isClient = o.isClient ?? false;
+    this.#rto = new RtoEstimator({
+      initial: o.rtoInitial ?? 1000,
+      min: o.rtoMin ?? 200,
+      max: o.rtoMax ?? 60_000,
+    });
+    this.#myTag = this.#nonZero();
+    this.#myInitialTsn = this.#random.u32();
+    this.#reqSeq = this.#myInitialTsn;
+    const c = this.#clock;
+    this.#t1 = new LazyTimer(c, () => this.#onT1());
+    this.#t3 = new LazyTimer(c, () => this.#onT3());
+    this.#sackTimer = new LazyTimer(c, () => {
+      this.#sackNow = true;
+      this.#flush();
+    });
+    this.#hbTimer = new LazyTimer(c, () => this.#onHeartbeatTimer());
+    this.#t2 = new LazyTimer(c, () => this.#onT2());
+    this.#reconfigTimer = new LazyTimer(c, () => this.#onReconfigTimer());
+  }
+
+  #nonZero(): number {
+    let v = 0;
+    while (v === 0) v = this.#random.u32() >>> 0;
+    return v;
+  }
+
+  get state(): SctpState {
+    return this.#state;
+  }
+  /** I-DATA negotiated (both sides offered it). */
+  get interleaving(): boolean {
+    return this.#out?.idata ?? false;
+  }
+  /** RFC 9653 zero checksum in use for what we send. */
+  get zeroChecksum(): boolean {
+    return this.#zeroTx;
+  }
+  get fullStats(): SctpStats {
+    const o = this.#out;
+    return {
+      ...this.stats,
+      retransmissions: o?.retransmissions ?? 0,
+      fastRetransmits: o?.fastRetransmits ?? 0,
+      abandonedMessages: o?.abandonedMessages ?? 0,
+      cwnd: o?.cwnd ?? 0,
+      rto: this.#rto.rto,
+      srtt: this.#rto.srtt,
+    };
+  }
+
+  #setState(s: SctpState): void {
+    if (s === this.#state) return;
+    this.#log.debug('state', { from: this.#state, to: s });
+    this.#state = s;
+    this.emit('state', s);
+  }
+
+  // ---------------------------------------------------------------- handshake
+
+  #initLike(type: 1 | 2, cookie?: Uint8Array): Chunk {
+    const ext = [CHUNK_RE_CONFIG, CHUNK_FORWARD_TSN];
+    if (this.#offerIData) ext.push(CHUNK_I_DATA, CHUNK_I_FORWARD_TSN);
+    const params = [supportedExtensionsParam(ext), forwardTsnSupportedParam()];
+    if (this.#offerZero) params.push(zeroChecksumParam(ZERO_CHECKSUM_EDMID_DTLS));
+    if (cookie) params.unshift(stateCookieParam(cookie));
+    return {
+      type,
+      initiateTag: this.#myTag,
+      aRwnd: this.#rwnd,
+      outboundStreams: 65535,
+      inboundStreams: 65535,
+      initialTsn: this.#myInitialTsn,
+      params,
+    };
+  }
+
+  /** Send INIT (active open). WebRTC calls this on both sides. */
+  start(): void {
+    if (this.#state !== 'closed') return;
+    this.#initChunk = this.#packet(0, [this.#initLike(1)], false);
+    this.#setState('cookie-wait');
+    this.#initRetries = 0;
+    this.#transmit(this.#initChunk);
+    this.#t1.start(this.#rto.rto);
+  }
+
+  #onT1(): void {
+    const pkt = this.#state === 'cookie-wait' ? this.#initChunk : this.#cookieEcho;
+    if (!pkt || (this.#state !== 'cookie-wait' && this.#state !== 'cookie-echoed')) return;
+    if (++this.#initRetries > this.#maxInitRetrans) {
+      this.#fail(new RtcError('ERR_SCTP_HANDSHAKE_TIMEOUT', 'no answer to INIT / COOKIE ECHO'));
+      return;
+    }
+    this.#rto.backOff();
+    this.#transmit(pkt);
+    this.#t1.start(this.#rto.rto);
+  }
+
+  static #features(c: InitChunk): number {
+    const ext = supportedExtensions(c.params);
+    let f = 0;
+    if (ext.includes(CHUNK_FORWARD_TSN) || findParam(c.params, 0xc000)) f |= PEER_FWD_TSN;
+    if (ext.includes(CHUNK_I_DATA) && ext.includes(CHUNK_I_FORWARD_TSN)) f |= PEER_IDATA;
+    if (ext.includes(CHUNK_RE_CONFIG)) f |= PEER_RECONFIG;
+    if (zeroChecksumEdmid(c.params) === ZERO_CHECKSUM_EDMID_DTLS) f |= PEER_ZERO_CHECKSUM;
+    return f;
+  }
+
+  #onInit(c: InitChunk): void {
+    if (c.initiateTag === 0) return;
+    const cookie = makeCookie(this.#secret, {
+      created: this.#clock.now(),
+      localTag: this.#myTag,
+      peerTag: c.initiateTag,
+      localInitialTsn: this.#myInitialTsn,
+      peerInitialTsn: c.initialTsn,
+      peerRwnd: c.aRwnd,
+      peerOutStreams: c.outboundStreams,
+      peerInStreams: c.inboundStreams,
+      peerFeatures: SctpAssociation.#features(c),
+    });
+    // INIT ACK goes to the INIT's Initiate Tag.
+    this.#transmit(this.#packet(c.initiateTag, [this.#initLike(2, cookie)], false));
+  }
+
+  #onInitAck(c: InitChunk): void {
+    if (this.#state !== 'cookie-wait') return;
+    const cookie = stateCookie(c.params);
+    if (!cookie || c.initiateTag === 0) return;
+    this.#peerTag = c.initiateTag;
+    this.#setup(c.initialTsn, c.aRwnd, SctpAssociation.#features(c));
+    this.#t1.stop();
+    this.#cookieEcho = this.#packet(this.#peerTag, [{ type: 10, cookie }], false);
+    this.#setState('cookie-echoed');
+    this.#initRetries = 0;
+    this.#transmit(this.#cookieEcho);
+    this.#t1.start(this.#rto.rto);
+  }
+
+  #onCookieEcho(cookie: Uint8Array): void {
+    const c = openCookie(this.#secret, cookie);
+    if (!c || c.localTag !== this.#myTag) return;
+    if (this.#clock.now() - c.created > COOKIE_LIFETIME_MS) return;
+    if (this.#state === 'closed' || this.#state === 'cookie-wait') {
+      this.#peerTag = c.peerTag;
+      this.#setup(c.peerInitialTsn, c.peerRwnd, c.peerFeatures);
+    } else if (c.peerTag !== this.#peerTag) {
+      return; // a restart with new tags: not supported, ignore
+    }
+    this.#ctrl.push({ type: 11, reflected: false });
+    this.#established();
+    this.#sackNow = true;
+  }
+
+  #setup(peerInitialTsn: number, peerRwnd: number, features: number): void {
+    if (this.#out) return;
+    this.#peerFeatures = features;
+    const idata = this.#offerIData && (features & PEER_IDATA) !== 0;
+    this.#zeroTx = this.#offerZero && (features & PEER_ZERO_CHECKSUM) !== 0;
+    this.#out = new Outbound({
+      mtu: this.mtu,
+      initialTsn: this.#myInitialTsn,
+      idata,
+      peerRwnd,
+      onBufferedAmountLow: (id) => this.emit('bufferedAmountLow', id),
+    });
+    this.#in = new Inbound({
+      peerInitialTsn,
+      idata,
+      rwnd: this.#rwnd,
+      maxMessageSize: this.maxMessageSize,
+      deliver: (id, ppid, data, unordered) => this.emit('message', id, ppid, data, unordered),
+    });
+    this.#peerReqSeq = peerInitialTsn;
+  }
+
+  #established(): void {
+    if (this.#state !== 'cookie-echoed' && this.#state !== 'cookie-wait' && this.#state !== 'closed') return;
+    this.#t1.stop();
+    this.#initChunk = null;
+    this.#cookieEcho = null;
+    this.#setState('established');
+    this.#hbTimer.start(this.#hbInterval);
+    this.emit('open');
+    this.#requestFlush();
+  }
+
+  // ---------------------------------------------------------------- receive
+
+  /** Handle one SCTP packet from the lower layer. Malformed packets are counted and dropped. */
+  handle(packet: Uint8Array): void {
+    this.stats.packetsReceived++;
+    this.stats.bytesReceived += packet.length;
+    try {
+      this.#handle(packet);
+    } catch (e) {
+      if (!isInputError(e)) throw e;
+      this.stats.parseErrors++;
+      this.#log.debug('dropped packet', { error: String(e) });
+    }
+    this.#flush();
+  }
+
+  #handle(buf: Uint8Array): void {
+    if (this.#ended) return;
+    if (buf.length < COMMON_HEADER_SIZE) throw new ParseError('sctp', 'header', 0, 'short packet');
+    if (!checksumOk(buf, this.#offerZero)) {
+      this.stats.checksumErrors++;
+      return;
+    }
+    const srcPort = (buf[0]! << 8) | buf[1]!;
+    const dstPort = (buf[2]! << 8) | buf[3]!;
+    if (srcPort !== this.remotePort || dstPort !== this.localPort) return;
+    const vtag = ((buf[4]! << 24) | (buf[5]! << 16) | (buf[6]! << 8) | buf[7]!) >>> 0;
+    // INIT must come alone with tag 0 (RFC 9260 §8.5.1).
+    if (buf.length >= 16 && buf[12] === CHUNK_INIT) {
+      if (vtag !== 0) return;
+      const len = (buf[14]! << 8) | buf[15]!;
+      if (len < 4 || 12 + len > buf.length) throw new ParseError('sctp', 'init.length', 14, 'bad length');
+      const c = parseChunk(buf, 12, len) as InitChunk;
+      this.#onInit(c);
+      return;
+    }
+    let dataInPacket = false;
+    let immediate = false;
+    forEachChunk(buf, (type, at, length) => {
+      if (type === CHUNK_DATA || type === CHUNK_I_DATA) {
+        if (vtag !== this.#myTag || !this.#in) return false;
+        if (
+          this.#state !== 'established' &&
+          this.#state !== 'shutdown-pending' &&
+          this.#state !== 'shutdown-sent'
+        )
+          return true;
+        const expect = this.#out!.idata ? CHUNK_I_DATA : CHUNK_DATA;
+        if (type !== expect) {
+          this.#abort('protocol-violation', CAUSE_PROTOCOL_VIOLATION);
+          return false;
+        }
+        const c: DataChunk = parseDataChunk(buf, at, length);
+        dataInPacket = true;
+        if (c.immediate) immediate = true;
+        if (!this.#in.receive(c)) this.#sackNow = true;
+        return true;
+      }
+      const c = parseChunk(buf, at, length);
+      return this.#onControl(c, vtag);
+    });
+    if (dataInPacket) {
+      this.#sackOwed = true;
+      this.#dataPacketsSinceSack++;
+      if (immediate || this.#in!.hasGaps || this.#dataPacketsSinceSack >= 2) this.#sackNow = true;
+      else this.#sackTimer.ensure(this.#sackDelay);
+      this.#maybePerformDeferredReset();
+    }
+  }
+
+  /** Returns false to stop processing the packet. */
+  #onControl(c: Chunk, vtag: number): boolean {
+    const ownTag = vtag === this.#myTag;
+    switch (c.type) {
+      case 2:
+        if (!ownTag) return false;
+        this.#onInitAck(c);
+        return true;
+      case 10:
+        if (!ownTag) return false;
+        this.#onCookieEcho(c.cookie);
+        return true;
+      case 11:
+        if (!ownTag) return false;
+        if (this.#state === 'cookie-echoed') this.#established();
+        return true;
+      case 6:
+        if (c.reflected ? vtag !== this.#peerTag || this.#peerTag === 0 : !ownTag) return false;
+        this.#closed(new RtcError('ERR_SCTP_ABORTED', `peer aborted (cause ${c.causes[0]?.code ?? 'none'})`));
+        return false;
+      case 14:
+        if (c.reflected ? vtag !== this.#peerTag : !ownTag) return false;
+        if (this.#state === 'shutdown-ack-sent') this.#closed();
+        return false;
+    }
+    if (!ownTag || !this.#out) return false;
+    switch (c.type) {
+      case 3:
+        this.#onSack(c);
+        return true;
+      case 4:
+        this.#ctrl.push({ type: 5, info: c.info.slice() });
+        return true;
+      case 5:
+        this.#onHeartbeatAck(c.info);
+        return true;
+      case 7:
+        this.#onShutdown(c.cumTsnAck);
+        return true;
+      case 8:
+        if (this.#state === 'shutdown-sent' || this.#state === 'shutdown-ack-sent') {
+          this.#transmit(this.#packet(this.#peerTag, [{ type: 14, reflected: false }], this.#zeroTx));
+          this.#closed();
+        }
+        return false;
+      case 9:
+        this.#log.debug('peer error', { causes: c.causes.map((x) => x.code) });
+        return true;
+      case 192:
+        this.#in!.forward(
+          c.newCumTsn,
+          c.streams.map((s) => ({ streamId: s.streamId, unordered: false, seq: s.ssn })),
+        );
+        this.#sackNow = true;
+        this.#maybePerformDeferredReset();
+        return true;
+      case 194:
+        this.#in!.forward(
+          c.newCumTsn,
+          c.streams.map((s) => ({ streamId: s.streamId, unordered: s.unordered, seq: s.mid })),
+        );
+        this.#sackNow = true;
+        this.#maybePerformDeferredReset();
+        return true;
+      case 130:
+        for (const p of c.params) this.#onReconfigParam(p);
+        return true;
+      case -1: {
+        // RFC 9260 §3.2: the two high bits of the type say what to do with an unknown chunk.
+        const action = c.chunkType >> 6;
+        if (action === 1 || action === 3) {
+          const w = new ByteWriter(8);
+          writeChunk(w, c);
+          this.#ctrl.push({
+            type: 9,
+            reflected: false,
+            causes: [{ code: CAUSE_UNRECOGNIZED_CHUNK, info: w.finish().slice() }],
+          });
+        }
+        return action >= 2;
+      }
+      default:
+        return true;
+    }
+  }
+
+  #onSack(c: SackChunk): void {
+    const out = this.#out!;
+    const r = out.processSack(c, this.#clock.now());
+    if (r.rtt >= 0) this.#rto.measure(r.rtt);
+    if (r.progress) this.#errorCount = 0;
+    if (out.hasOutstanding) {
+      if (r.cumAdvanced) this.#t3.start(this.#rto.rto);
+    } else this.#t3.stop();
+    if (out.needForwardTsn) this.#queueForwardTsn();
+    if (this.#state === 'shutdown-pending' || this.#state === 'shutdown-received') this.#maybeShutdown();
+    this.#maybeSendReset();
+  }
+
+  // ---------------------------------------------------------------- send
+
+  /**
+   * Queue a message on a stream. Throws if the association is closed or the stream is being reset.
+   */
+  send(streamId: number, ppid: number, data: Uint8Array, options: SendOptions = {}): void {
+    const st = this.#state;
+    if (
+      this.#ended ||
+      (st !== 'established' && st !== 'cookie-wait' && st !== 'cookie-echoed' && st !== 'closed')
+    ) {
+      throw new RtcError('ERR_SCTP_STATE', `cannot send in state ${this.#state}`);
+    }
+    if (!this.#out) {
+      // Before the handshake completes: keep messages until it does.
+      this.#early.push({ streamId, ppid, data, options });
+      return;
+    }
+    this.#out.enqueue(streamId, ppid, data, options, this.#clock.now());
+    this.#requestFlush();
+  }
+  #early: { streamId: number; ppid: number; data: Uint8Array; options: SendOptions }[] = [];
+
+  /** Bytes queued on a stream and not yet sent. */
+  bufferedAmount(streamId: number): number {
+    const early = this.#early.reduce((n, m) => n + (m.streamId === streamId ? m.data.length : 0), 0);
+    return (this.#out?.streams.get(streamId)?.buffered ?? 0) + early;
+  }
+  setBufferedAmountLowThreshold(streamId: number, threshold: number): void {
+    if (!this.#out) return;
+    this.#out.stream(streamId).lowThreshold = threshold;
+  }
+
+  #requestFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    this.#schedule(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
+  }
+
+  /** Build and send packets: control chunks, a SACK if owed, FORWARD-TSN, then DATA. */
+  #flush(): void {
+    const out = this.#out;
+    if (!out || this.#state === 'closed') return;
+    if (this.#early.length > 0 && this.#state === 'established') {
+      const early = this.#early;
+      this.#early = [];
+      const now = this.#clock.now();
+      for (const m of early) out.enqueue(m.streamId, m.ppid, m.data, m.options, now);
+    }
+    const canData =
+      this.#state === 'established' ||
+      this.#state === 'shutdown-pending' ||
+      this.#state === 'shutdown-received';
+    const mtu = this.mtu;
+    for (let guard = 0; guard < 10_000; guard++) {
+      const dataReady = canData && out.canSendMore;
+      if (!(this.#ctrl.length > 0 || this.#sackNow || dataReady || this.#fwdPending)) return;
+      const buf = new Uint8Array(mtu);
+      let at = COMMON_HEADER_SIZE;
+      if (this.#ctrl.length > 0 || this.#sackNow || (this.#sackOwed && dataReady) || this.#fwdPending) {
+        // Control chunks first (RFC 9260 §6.10), then the SACK, then FORWARD-TSN.
+        const w = new ByteWriter(256);
+        for (const c of this.#ctrl) writeChunk(w, c);
+        this.#ctrl = [];
+        if (this.#sackOwed || this.#sackNow) writeChunk(w, this.#sack());
+        if (this.#fwdPending) {
+          this.#fwdPending = false;
+          writeChunk(w, this.#forwardTsnChunk());
+        }
+        const ctl = w.finish();
+        if (at + ctl.length <= mtu) {
+          buf.set(ctl, at);
+          at += ctl.length;
+        } else {
+          // Larger than one packet (many queued control chunks): send them on their own.
+          const big = new Uint8Array(COMMON_HEADER_SIZE + ctl.length);
+          big.set(ctl, COMMON_HEADER_SIZE);
+          writeHeader(big, this.localPort, this.remotePort, this.#peerTag);
+          setChecksum(big, this.#zeroTx);
+          this.#transmit(big);
+        }
+      }
+      const before = at;
+      if (canData) {
+        at = out.fill(buf, at, mtu, this.#clock.now());
+        if (at > before && !this.#t3.running) this.#t3.start(this.#rto.rto);
+      }
+      if (at === COMMON_HEADER_SIZE) return;
+      const pkt = buf.subarray(0, at);
+      writeHeader(pkt, this.localPort, this.remotePort, this.#peerTag);
+      setChecksum(pkt, this.#zeroTx);
+      this.#transmit(pkt);
+      if (at === before) return;
+    }
+  }
+
+  #sack(): SackChunk {
+    const inb = this.#in!;
+    this.#sackOwed = false;
+    this.#sackNow = false;
+    this.#dataPacketsSinceSack = 0;
+    this.#sackTimer.stop();
+    return {
+      type: 3,
+      cumTsnAck: inb.cumTsn,
+      aRwnd: inb.aRwnd,
+      gaps: inb.gapBlocks(),
+      dupTsns: inb.takeDups(),
+    };
+  }
+
+  #fwdPending = false;
+  #queueForwardTsn(): void {
+    if (this.#peerFeatures & PEER_FWD_TSN) this.#fwdPending = true;
+  }
+  #forwardTsnChunk(): Chunk {
+    const out = this.#out!;
+    const streams = out.forwardTsnStreams();
+    if (out.idata) {
+      return {
+        type: 194,
+        newCumTsn: out.advancedPeerAckPoint,
+        streams: streams.map((s) => ({ streamId: s.streamId, unordered: s.unordered, mid: s.seq })),
+      };
+    }
+    return {
+      type: 192,
+      newCumTsn: out.advancedPeerAckPoint,
+      streams: streams.map((s) => ({ streamId: s.streamId, ssn: s.seq })),
+    };
+  }
+
+  #packet(tag: number, chunks: Chunk[], zero: boolean): Uint8Array {
+    const w = new ByteWriter(256);
+    w.u16(this.localPort).u16(this.remotePort).u32(tag).u32(0);
+    for (const c of chunks) writeChunk(w, c);
+    const p = w.finish();
+    setChecksum(p, zero);
+    return p;
+  }
+
+  #transmit(p: Uint8Array): void {
+    this.stats.packetsSent++;
+    this.stats.bytesSent += p.length;
+    this.#sendFn(p);
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  #onT3(): void {
+    const out = this.#out;
+    if (!out || this.#state === 'closed') return;
+    if (!out.hasOutstanding) return;
+    this.stats.t3Expiries++;
+    if (++this.#errorCount > this.#maxRetrans) {
+      this.#fail(new RtcError('ERR_SCTP_PEER_UNREACHABLE', 'too many retransmissions'));
+      return;
+    }
+    this.#rto.backOff();
+    out.onT3Expired(this.#clock.now());
+    if (out.needForwardTsn) this.#queueForwardTsn();
+    if (out.hasOutstanding) this.#t3.start(this.#rto.rto);
+    this.#flush();
+  }
+
+  #onHeartbeatTimer(): void {
+    if (this.#state === 'closed') return;
+    if (this.#hbOutstanding) {
+      if (++this.#errorCount > this.#maxRetrans) {
+        this.#fail(new RtcError('ERR_SCTP_PEER_UNREACHABLE', 'heartbeats unanswered'));
+        return;
+      }
+    }
+    const info = new Uint8Array(12);
+    const dv = new DataView(info.buffer);
+    dv.setFloat64(0, this.#clock.now());
+    dv.setUint32(8, this.#random.u32());
+    this.#hbOutstanding = true;
+    this.#ctrl.push({ type: 4, info });
+    this.#hbTimer.start(this.#rto.rto + this.#hbInterval);
+    this.#flush();
+  }
+
+  #onHeartbeatAck(info: Uint8Array): void {
+    if (info.length !== 12) return;
+    const sent = new DataView(info.buffer, info.byteOffset, 12).getFloat64(0);
+    const rtt = this.#clock.now() - sent;
+    if (rtt >= 0 && rtt < 120_000) this.#rto.measure(rtt);
+    this.#hbOutstanding = false;
+    this.#errorCount = 0;
+  }
+
+  // ---------------------------------------------------------------- stream reset (RFC 6525)
+
+  /** Reset outgoing streams (closing data channels). Queued messages are sent first. */
+  resetStreams(ids: readonly number[]): void {
+    if (!this.#out) return;
+    for (const id of ids) {
+      this.#pendingReset.add(id);
+      this.#out.stream(id).resetPending = true;
+    }
+    this.#maybeSendReset();
+    this.#requestFlush();
+  }
+
+  #maybeSendReset(): void {
+    const out = this.#out;
+    if (!out || this.#inflightReset || this.#pendingReset.size === 0) return;
+    if (!(this.#peerFeatures & PEER_RECONFIG)) {
+      // No RE-CONFIG support: report the reset as done so channels close.
+      const ids = [...this.#pendingReset];
+      this.#pendingReset.clear();
+      out.resetSequences(ids);
+      this.emit('streamResetDone', ids);
+      return;
+    }
+    const ready = [...this.#pendingReset].filter((id) => out.streamIdle(id));
+    if (ready.length === 0) return;
+    for (const id of ready) this.#pendingReset.delete(id);
+    const reqSeq = this.#reqSeq;
+    this.#reqSeq = (this.#reqSeq + 1) >>> 0;
+    const chunk: Chunk = {
+      type: 130,
+      params: [
+        {
+          type: 13,
+          reqSeq,
+          respSeq: (this.#peerReqSeq - 1) >>> 0,
+          lastTsn: (out.nextTsn - 1) >>> 0,
+          streams: ready,
+        },
+      ],
+    };
+    this.#inflightReset = { reqSeq, streams: ready, chunk };
+    this.#ctrl.push(chunk);
+    this.#reconfigTimer.start(this.#rto.rto);
+  }
+
+  #onReconfigTimer(): void {
+    const r = this.#inflightReset;
+    if (!r || this.#state === 'closed') return;
+    if (++this.#errorCount > this.#maxRetrans) {
+      this.#fail(new RtcError('ERR_SCTP_PEER_UNREACHABLE', 'RE-CONFIG unanswered'));
+      return;
+    }
+    this.#rto.backOff();
+    this.#ctrl.push(r.chunk);
+    this.#reconfigTimer.start(this.#rto.rto);
+    this.#flush();
+  }
+
+  #onReconfigParam(p: ReconfigParam): void {
+    switch (p.type) {
+      case 13: {
+        // Peer resets its outgoing streams = our incoming ones.
+        if (p.reqSeq === (this.#peerReqSeq - 1) >>> 0) {
+          this.#respond(p.reqSeq, this.#lastPeerResult); // retransmitted request
+          return;
+        }
+        if (p.reqSeq !== this.#peerReqSeq) {
+          this.#respond(p.reqSeq, RECONFIG_ERROR_BAD_SEQ);
+          return;
+        }
+        this.#peerReqSeq = (this.#peerReqSeq + 1) >>> 0;
+        this.#deferredPeerReset = { reqSeq: p.reqSeq, lastTsn: p.lastTsn, streams: [...p.streams] };
+        this.#lastPeerResult = RECONFIG_IN_PROGRESS;
+        this.#maybePerformDeferredReset();
+        if (this.#deferredPeerReset) this.#respond(p.reqSeq, RECONFIG_IN_PROGRESS);
+        return;
+      }
+      case 14: {
+        // Peer asks us to reset our outgoing streams.
+        if (p.reqSeq !== this.#peerReqSeq) {
+          this.#respond(p.reqSeq, RECONFIG_ERROR_BAD_SEQ);
+          return;
+        }
+        this.#peerReqSeq = (this.#peerReqSeq + 1) >>> 0;
+        this.#respond(p.reqSeq, RECONFIG_SUCCESS_NOTHING);
+        this.resetStreams(p.streams.length ? p.streams : [...(this.#out?.streams.keys() ?? [])]);
+        return;
+      }
+      case 16: {
+        const r = this.#inflightReset;
+        if (!r || p.respSeq !== r.reqSeq) return;
+        if (p.result === RECONFIG_IN_PROGRESS) {
+          // Retry after the timer.
+          return;
+        }
+        this.#inflightReset = null;
+        this.#reconfigTimer.stop();
+        this.#errorCount = 0;
+        if (p.result === RECONFIG_SUCCESS_PERFORMED || p.result === RECONFIG_SUCCESS_NOTHING) {
+          this.#out?.resetSequences(r.streams);
+          this.emit('streamResetDone', r.streams);
+        } else {
+          this.#log.warn('stream reset refused', { result: p.result, streams: r.streams });
+          this.#out?.resetSequences(r.streams);
+          this.emit('streamResetDone', r.streams);
+        }
+        this.#maybeSendReset();
+        return;
+      }
+      default: {
+        const seq = 'reqSeq' in p ? p.reqSeq : 0;
+        this.#respond(seq, 2 /* denied */);
+      }
+    }
+  }
+
+  #maybePerformDeferredReset(): void {
+    const d = this.#deferredPeerReset;
+    if (!d || !this.#in || !tsnLte(d.lastTsn, this.#in.cumTsn)) return;
+    this.#deferredPeerReset = null;
+    this.#in.resetStreams(d.streams);
+    this.#lastPeerResult = RECONFIG_SUCCESS_PERFORMED;
+    this.#respond(d.reqSeq, RECONFIG_SUCCESS_PERFORMED);
+    this.emit('streamReset', d.streams);
+  }
+
+  #respond(respSeq: number, result: number): void {
+    this.#ctrl.push({ type: 130, params: [{ type: 16, respSeq, result }] });
+  }
+
+  // ---------------------------------------------------------------- shutdown / abort
+
+  /** Graceful close (RFC 9260 §9.2): send what is queued, then SHUTDOWN. */
+  shutdown(): void {
+    if (this.#state === 'established') {
+      this.#setState('shutdown-pending');
+      this.#maybeShutdown();
+      this.#flush();
+    } else if (this.#state === 'cookie-wait' || this.#state === 'cookie-echoed') {
+      this.#closed();
+    }
+  }
+
+  #maybeShutdown(): void {
+    const out = this.#out!;
+    if (out.hasOutstanding || out.hasQueued || this.#early.length) return;
+    if (this.#state === 'shutdown-pending') {
+      this.#setState('shutdown-sent');
+      this.#shutdownRetries = 0;
+      this.#sendShutdown();
+    } else if (this.#state === 'shutdown-received') {
+      this.#setState('shutdown-ack-sent');
+      this.#shutdownRetries = 0;
+      this.#sendShutdown();
+    }
+  }
+
+  #sendShutdown(): void {
+    const c: Chunk =
+      this.#state === 'shutdown-sent'
+        ? { type: 7, cumTsnAck: this.#in!.cumTsn }
+        : { type: 8, reflected: false };
+    this.#transmit(this.#packet(this.#peerTag, [c], this.#zeroTx));
+    this.#t2.start(this.#rto.rto);
+  }
+
+  #onT2(): void {
+    if (this.#state !== 'shutdown-sent' && this.#state !== 'shutdown-ack-sent') return;
+    if (++this.#shutdownRetries > this.#maxRetrans) {
+      this.#fail(new RtcError('ERR_SCTP_PEER_UNREACHABLE', 'shutdown unanswered'));
+      return;
+    }
+    this.#rto.backOff();
+    this.#sendShutdown();
+  }
+
+  #onShutdown(cumTsnAck: number): void {
+    const out = this.#out!;
+    out.processSack(
+      { type: 3, cumTsnAck, aRwnd: out.peerRwnd + out.flightSize, gaps: [], dupTsns: [] },
+      this.#clock.now(),
+    );
+    if (this.#state === 'established' || this.#state === 'shutdown-pending') {
+      this.#setState('shutdown-received');
+    }
+    if (this.#state === 'shutdown-received') this.#maybeShutdown();
+    else if (this.#state === 'shutdown-sent') {
+      // Both sides shut down at once (RFC 9260 §9.2): answer with SHUTDOWN ACK.
+      this.#setState('shutdown-ack-sent');
+      this.#sendShutdown();
+    }
+  }
+
+  /** Abort the association (RFC 9260 §9.1): one ABORT chunk, then closed. */
+  abort(reason = 'user abort'): void {
+    this.#abort(reason, CAUSE_USER_ABORT);
+  }
+
+  #abort(reason: string, cause: number, err?: RtcError): void {
+    if (this.#state === 'closed') return;
+    if (this.#peerTag !== 0) {
+      const info = new TextEncoder().encode(reason);
+      this.#transmit(
+        this.#packet(
+          this.#peerTag,
+          [{ type: 6, reflected: false, causes: [{ code: cause, info }] }],
+          this.#zeroTx,
+        ),
+      );
+    }
+    this.#closed(err ?? new RtcError('ERR_SCTP_ABORTED', `aborted: ${reason}`));
+  }
+
+  #fail(err: RtcError): void {
+    this.#abort(err.message, CAUSE_USER_ABORT, err);
+  }
+
+  #ended = false;
+  #closed(err?: RtcError): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#t1.stop();
+    this.#t2.stop();
+    this.#t3.stop();
+    this.#sackTimer.stop();
+    this.#hbTimer.stop();
+    this.#reconfigTimer.stop();
+    this.#initChunk = null;
+    this.#cookieEcho = null;
+    this.#out = null;
+    this.#in = null;
+    this.#ctrl = [];
+    this.#early = [];
+    this.#state = 'closed';
+    this.emit('state', 'closed');
+    this.emit('close', err);
+  }
+
+  /** Stop all timers and forget state without telling the peer (the lower layer is gone). */
+  close(): void {
+    this.#closed();
+  }
+}

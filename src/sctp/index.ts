@@ -1,0 +1,10 @@
+export * from './association.js';
+export * from './chunk-codec.js';
+export * from './chunk-data.js';
+export type * from './chunk-types.js';
+export * from './constants.js';
+export * from './crc32c.js';
+export * from './lossy-pipe.js';
+export type { SendOptions } from './outbound.js';
+export * from './packet.js';
+export * from './params.js';

@@ -1,0 +1,68 @@
+/**
+ * A tiny in-memory datagram link between two endpoints on a Clock, with seeded loss, duplication,
+ * reordering (random extra delay) and latency. For SCTP and data channel tests and benchmarks; the
+ * general virtual network with hosts and NATs lives in core/vnet.
+ */
+import type { Clock } from '../core/clock.js';
+import type { Random } from '../core/random.js';
+
+export interface LinkOptions {
+  /** One-way latency in ms. Default 5. */
+  readonly delay?: number;
+  /** Drop probability per datagram. */
+  readonly loss?: number;
+  /** Duplication probability per datagram. */
+  readonly duplicate?: number;
+  /** Probability that a datagram gets an extra random delay of up to `jitter` ms (reordering). */
+  readonly reorder?: number;
+  readonly jitter?: number;
+}
+
+export interface Endpoint {
+  handle(packet: Uint8Array): void;
+}
+
+export class LossyLink {
+  readonly #clock: Clock;
+  readonly #random: Random;
+  options: LinkOptions;
+  /** When true, everything is dropped (a vanished peer). */
+  down = false;
+  sent = 0;
+  dropped = 0;
+  #ends: [Endpoint | null, Endpoint | null] = [null, null];
+
+  constructor(clock: Clock, random: Random, options: LinkOptions = {}) {
+    this.#clock = clock;
+    this.#random = random;
+    this.options = options;
+  }
+
+  /** Attach the two ends; returns the send function each end uses. */
+  attach(side: 0 | 1, ep: Endpoint): void {
+    this.#ends[side] = ep;
+  }
+
+  sender(from: 0 | 1): (packet: Uint8Array) => void {
+    return (packet) => this.#send(from === 0 ? 1 : 0, packet);
+  }
+
+  #send(to: 0 | 1, packet: Uint8Array): void {
+    this.sent++;
+    const o = this.options;
+    const r = this.#random;
+    if (this.down || (o.loss && r.float() < o.loss)) {
+      this.dropped++;
+      return;
+    }
+    const copy = packet.slice();
+    const copies = o.duplicate && r.float() < o.duplicate ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      let d = o.delay ?? 5;
+      if (o.reorder && r.float() < o.reorder) d += r.float() * (o.jitter ?? 20);
+      this.#clock.setTimeout(() => {
+        if (!this.down) this.#ends[to]?.handle(copy);
+      }, d);
+    }
+  }
+}
