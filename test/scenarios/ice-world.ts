@@ -1,0 +1,73 @@
+/**
+ * A virtual internet for ICE scenarios: a STUN/TURN server (our src/server/turn) on a public
+ * address and peers behind configurable NATs.
+ */
+import { ManualClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/log.js';
+import type { Network } from '../../src/core/net.js';
+import { SeededRandom } from '../../src/core/random.js';
+import { type LinkConditions, type NatPreset, VirtualNetwork } from '../../src/core/vnet/index.js';
+import type { IceServer } from '../../src/ice/types.js';
+import { startTurnServer, type TurnServerHandle } from '../../src/server/turn/server.js';
+
+export const SERVER_IP = '203.0.113.1';
+export type Site = 'none' | NatPreset;
+export const SITES: readonly Site[] = [
+  'none',
+  'fullCone',
+  'restrictedCone',
+  'portRestrictedCone',
+  'symmetric',
+];
+
+export interface World {
+  clock: ManualClock;
+  net: VirtualNetwork;
+  turn: TurnServerHandle;
+  stun: IceServer[];
+  stunTurn: IceServer[];
+  turnOnly: IceServer[];
+  peer(name: string, site: Site, link?: LinkConditions): Network;
+  close(): Promise<void>;
+}
+
+export async function world(seed = 1, serverLink?: LinkConditions): Promise<World> {
+  const clock = new ManualClock();
+  const net = new VirtualNetwork({ clock, seed });
+  const serverHost = net.host('turn', { address: SERVER_IP, ...(serverLink ? { link: serverLink } : {}) });
+  const turn = await startTurnServer({
+    network: serverHost,
+    clock,
+    random: new SeededRandom(seed + 77),
+    logger: silentLogger,
+    listeningIps: [SERVER_IP],
+    listeningPort: 3478,
+    tls: false,
+    minPort: 50000,
+    maxPort: 50999,
+    realm: 'test',
+    users: ['u:p'],
+  });
+  const stun: IceServer[] = [{ urls: `stun:${SERVER_IP}:3478` }];
+  const turnOnly: IceServer[] = [
+    { urls: `turn:${SERVER_IP}:3478?transport=udp`, username: 'u', credential: 'p' },
+  ];
+  let n = 0;
+  return {
+    clock,
+    net,
+    turn,
+    stun,
+    turnOnly,
+    stunTurn: [...stun, ...turnOnly],
+    peer(name, site, link) {
+      if (site === 'none') return net.host(name, link ? { link } : {});
+      const nat = net.nat(`${name}-nat${n++}`, { preset: site, ...(link ? { wanLink: link } : {}) });
+      return nat.host(name);
+    },
+    async close() {
+      await turn.close();
+      net.close();
+    },
+  };
+}
