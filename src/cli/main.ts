@@ -16,6 +16,10 @@ const BUILTIN: Record<string, { summary: string; load: () => Promise<Command> }>
     summary: 'STUN/TURN server (STUN Binding, RFC 5780 NAT discovery with --alt-ip)',
     load: async () => (await import('./commands/turn.js')).command,
   },
+  'nat-check': {
+    summary: 'find out what your NAT does and whether calls need TURN (RFC 5780)',
+    load: async () => (await import('./commands/nat-check.js')).command,
+  },
 };
 
 function version(): string {
