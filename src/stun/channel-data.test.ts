@@ -62,6 +62,8 @@ test('channel-data: stream frame lengths for STUN, ChannelData and garbage', () 
   assert.equal(streamFrameLength(cd, 0, true), 12);
   assert.equal(streamFrameLength(cd, 0, false), 9);
   assert.equal(streamFrameLength(new Uint8Array([0x80, 0, 0, 0]), 0, true), -1);
+  assert.equal(streamFrameLength(new Uint8Array([0x7f, 0, 0, 1]), 0, true), -1);
+  assert.equal(streamFrameLength(new Uint8Array([0x7f, 0, 0, 1]), 0, true, true), 8);
 });
 
 test('channel-data: fuzz (random and mutated bytes give a value or a ParseError)', () => {

@@ -26,6 +26,11 @@ import { ParseError } from '../core/errors.js';
 export const CHANNEL_NUMBER_MIN = 0x4000;
 /** RFC 8656 §12: highest channel number a client may bind. */
 export const CHANNEL_NUMBER_MAX = 0x4fff;
+/**
+ * RFC 5766 §11 (obsoleted by RFC 8656): the old upper bound. Clients built on it (coturn's
+ * turnutils_uclient among them) still draw channel numbers up to 0x7FFF, so a server may accept them.
+ */
+export const CHANNEL_NUMBER_MAX_RFC5766 = 0x7fff;
 /** RFC 8656 §12.4: ChannelData header size. */
 export const CHANNEL_DATA_HEADER_SIZE = 4;
 
@@ -114,10 +119,15 @@ export function writeChannelDataHeader(
  * given the bytes at `offset` (at least 4 available), how long is the frame that starts there, or
  * -1 if the first byte is neither STUN nor ChannelData (the stream is garbage and must be closed).
  * STUN: 20-byte header plus the Length field. ChannelData: 4 + Length rounded up to 4 when
- * `paddedChannelData` (RFC 8656 §12.5 requires padding over TCP; some clients omit it on receive
- * tolerance, so a server may choose).
+ * `paddedChannelData` (RFC 8656 §12.5 requires padding over TCP). `legacyChannelRange` accepts the
+ * RFC 5766 channel numbers 0x4000-0x7FFF.
  */
-export function streamFrameLength(bytes: Uint8Array, offset: number, paddedChannelData: boolean): number {
+export function streamFrameLength(
+  bytes: Uint8Array,
+  offset: number,
+  paddedChannelData: boolean,
+  legacyChannelRange = false,
+): number {
   const b0 = bytes[offset]!;
   const len = (bytes[offset + 2]! << 8) | bytes[offset + 3]!;
   if (b0 < 0x40) {
@@ -125,6 +135,8 @@ export function streamFrameLength(bytes: Uint8Array, offset: number, paddedChann
     if ((len & 3) !== 0) return -1;
     return 20 + len;
   }
-  if (b0 <= 0x4f) return CHANNEL_DATA_HEADER_SIZE + (paddedChannelData ? padTo4(len) : len);
+  if (b0 <= (legacyChannelRange ? 0x7f : 0x4f)) {
+    return CHANNEL_DATA_HEADER_SIZE + (paddedChannelData ? padTo4(len) : len);
+  }
   return -1;
 }

@@ -250,7 +250,7 @@ test('turn: channel binding rules (RFC 8656 §12)', async () => {
   const p1 = { address: '198.51.100.20', port: 5000 };
   const p2 = { address: '198.51.100.21', port: 5000 };
   assert.equal(errorCodeOf(await c.channelBind(0x3fff, p1)), 400, 'below range');
-  assert.equal(errorCodeOf(await c.channelBind(0x5000, p1)), 400, 'above range');
+  assert.equal(errorCodeOf(await c.channelBind(0x8000, p1)), 400, 'above the RFC 5766 range');
   assert.equal((await c.channelBind(0x4000, p1)).cls, 'success');
   assert.equal((await c.channelBind(0x4000, p1)).cls, 'success', 'refresh of the same binding');
   assert.equal(errorCodeOf(await c.channelBind(0x4000, p2)), 400, 'same channel, another peer');
@@ -264,6 +264,36 @@ test('turn: channel binding rules (RFC 8656 §12)', async () => {
   c.sendChannel(0x4100, enc.encode('nobody'));
   await w.clock.runUntil(() => false, 100);
   assert.equal(w.turn.stats.droppedClientData, 1);
+  await w.close();
+});
+
+test('turn: strict channel range refuses RFC 5766-only numbers; EVEN-PORT reservations', async () => {
+  const w = await world({ strictChannelRange: true });
+  const c = await w.client();
+  const r = await c.allocate([attr.evenPort(true)]);
+  assert.equal(r.cls, 'success');
+  const relayed = read.xorRelayedAddress(r)!;
+  assert.equal(relayed.port % 2, 0, 'even port');
+  const token = read.reservationToken(r);
+  assert.ok(token, 'RESERVATION-TOKEN returned');
+  assert.equal(w.turn.engine.reservations, 1);
+  assert.equal(errorCodeOf(await c.channelBind(0x5000, { address: '198.51.100.1', port: 1 })), 400);
+  assert.equal((await c.channelBind(0x4fff, { address: '198.51.100.1', port: 1 })).cls, 'success');
+  // A second client takes the reserved odd port with the token.
+  const d = await w.client();
+  const r2 = await d.allocate([attr.reservationToken(token)]);
+  assert.equal(r2.cls, 'success');
+  assert.equal(read.xorRelayedAddress(r2)!.port, relayed.port + 1);
+  assert.equal(w.turn.engine.reservations, 0);
+  // An unknown token: 508.
+  const e = await w.client();
+  assert.equal(errorCodeOf(await e.allocate([attr.reservationToken(new Uint8Array(8))])), 508);
+  // An unused reservation is released after 30 s.
+  const f = await w.client();
+  assert.equal((await f.allocate([attr.evenPort(true)])).cls, 'success');
+  assert.equal(w.turn.engine.reservations, 1);
+  await w.clock.runUntil(() => w.turn.engine.reservations === 0, 31_000);
+  assert.equal(w.turn.engine.reservations, 0);
   await w.close();
 });
 

@@ -7,10 +7,11 @@
  * Authentication is the long-term mechanism (RFC 8489 §9.2) with stateless expiring nonces; users
  * are static or TURN REST ephemeral (see `credentials.ts`).
  */
-import type { Clock } from '../../core/clock.js';
+import { randomBytes } from 'node:crypto';
+import type { Clock, Timer } from '../../core/clock.js';
 import { ParseError } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/log.js';
-import { type AddressFamily, familyOf } from '../../core/net.js';
+import { type AddressFamily, familyOf, type UdpSocket } from '../../core/net.js';
 import type { Random } from '../../core/random.js';
 import { attr, read } from '../../stun/attributes.js';
 import { ERROR, FAMILY_IPV4, FAMILY_IPV6, KNOWN_ATTRIBUTES, METHOD } from '../../stun/constants.js';
@@ -59,7 +60,17 @@ export interface TurnEngineOptions {
   /** Most peer IPs with permissions per allocation (default 1000). */
   readonly maxPermissions?: number;
   readonly software?: string;
+  /**
+   * Accept only RFC 8656 channel numbers (0x4000-0x4FFF). Default false: the RFC 5766 range up to
+   * 0x7FFF is accepted too, because clients built on it (coturn's uclient) still use it.
+   */
+  readonly strictChannelRange?: boolean;
 }
+
+/** RFC 8656 §7.2: how long a reserved port (EVEN-PORT R bit) is held for its RESERVATION-TOKEN. */
+export const RESERVATION_LIFETIME_MS = 30_000;
+/** Most reservations held at once (each is one bound socket). */
+const MAX_RESERVATIONS = 1024;
 
 /** What a request handler needs about the request it answers. */
 export interface RequestContext {
@@ -81,6 +92,7 @@ export class TurnEngine {
   readonly #nonces: NonceIssuer;
   readonly #limiter: RateLimiter;
   readonly #log: Logger;
+  readonly #reservations = new Map<string, { socket: UdpSocket; timer: Timer; family: AddressFamily }>();
   #nextId = 1;
   #closed = false;
 
@@ -103,6 +115,15 @@ export class TurnEngine {
 
   get pendingAllocates(): number {
     return this.#pending.size;
+  }
+
+  get reservations(): number {
+    return this.#reservations.size;
+  }
+
+  /** Highest channel number accepted in ChannelBind and ChannelData. */
+  get maxChannelNumber(): number {
+    return this.options.strictChannelRange ? 0x4fff : 0x7fff;
   }
 
   /** A STUN message (datagram or stream frame) from a client. Never throws on bad input. */
@@ -324,20 +345,25 @@ export class TurnEngine {
       this.#error(msg, link, ERROR.BAD_REQUEST, 'Bad Request', key, fingerprint);
       return;
     }
+    let reserved: { socket: UdpSocket; timer: Timer; family: AddressFamily } | undefined;
     if (token) {
-      // We never hand out reservations, so no token can be valid.
-      this.stats.quotaRefusals++;
-      this.#error(msg, link, ERROR.INSUFFICIENT_CAPACITY, 'Insufficient Capacity', key, fingerprint);
-      return;
+      const hex = Buffer.from(token).toString('hex');
+      reserved = this.#reservations.get(hex);
+      if (!reserved) {
+        this.stats.quotaRefusals++;
+        this.#error(msg, link, ERROR.INSUFFICIENT_CAPACITY, 'Insufficient Capacity', key, fingerprint);
+        return;
+      }
+      this.#reservations.delete(hex);
+      reserved.timer.cancel();
     }
     const even = read.evenPort(msg);
-    if (even === true) {
-      // R bit: reserving the next port is not supported.
+    if (even === true && this.#reservations.size >= MAX_RESERVATIONS) {
       this.stats.quotaRefusals++;
       this.#error(msg, link, ERROR.INSUFFICIENT_CAPACITY, 'Insufficient Capacity', key, fingerprint);
       return;
     }
-    let family: AddressFamily = 'IPv4';
+    let family: AddressFamily = reserved?.family ?? 'IPv4';
     if (famAttr !== undefined) {
       if (famAttr === FAMILY_IPV6) family = 'IPv6';
       else if (famAttr !== FAMILY_IPV4) {
@@ -366,6 +392,7 @@ export class TurnEngine {
     const userCount = this.#perAccount.get(account) ?? 0;
     const total = this.allocations.size + this.#pending.size;
     if ((o.userQuota && userCount >= o.userQuota) || (o.totalQuota && total >= o.totalQuota)) {
+      reserved?.socket.close();
       this.stats.quotaRefusals++;
       this.#error(msg, link, ERROR.ALLOCATION_QUOTA_REACHED, 'Allocation Quota Reached', key, fingerprint);
       return;
@@ -376,13 +403,34 @@ export class TurnEngine {
     const wanted = requested === undefined ? defS : Math.max(defS, Math.min(requested, maxS));
     const lifetimeMs = this.#capLifetime(wanted, credentialExpiresAt);
     if (lifetimeMs < 1000) {
+      reserved?.socket.close();
       this.stats.authFailures++;
       this.#error(msg, link, ERROR.UNAUTHORIZED, 'Credential Expired', key, fingerprint);
       return;
     }
     this.#pending.add(tupleKey);
     this.#perAccount.set(account, userCount + 1);
-    void o.relayPorts.bind(family, even === false).then(
+    let reservationToken: Uint8Array | undefined;
+    const bound: Promise<UdpSocket | undefined> = reserved
+      ? Promise.resolve(reserved.socket)
+      : even === true
+        ? o.relayPorts.bindPair(family).then((pair) => {
+            if (!pair) return undefined;
+            if (this.#closed) {
+              pair[1].close();
+              return pair[0];
+            }
+            reservationToken = new Uint8Array(randomBytes(8));
+            const hex = Buffer.from(reservationToken).toString('hex');
+            const timer = this.clock.setTimeout(() => {
+              this.#reservations.get(hex)?.socket.close();
+              this.#reservations.delete(hex);
+            }, RESERVATION_LIFETIME_MS);
+            this.#reservations.set(hex, { socket: pair[1], timer, family });
+            return pair[0];
+          })
+        : o.relayPorts.bind(family, even === false);
+    void bound.then(
       (relay) => {
         this.#pending.delete(tupleKey);
         if (!relay || this.#closed || link.closed) {
@@ -428,6 +476,7 @@ export class TurnEngine {
             attr.xorRelayedAddress(relayed, msg.transactionId),
             attr.lifetime(Math.floor(lifetimeMs / 1000)),
             attr.xorMappedAddress(link.remote, msg.transactionId),
+            ...(reservationToken ? [attr.reservationToken(reservationToken)] : []),
           ],
           key,
           fingerprint,
@@ -559,6 +608,11 @@ export class TurnEngine {
     if (this.#closed) return;
     this.#closed = true;
     for (const a of [...this.allocations]) a.close();
+    for (const r of this.#reservations.values()) {
+      r.timer.cancel();
+      r.socket.close();
+    }
+    this.#reservations.clear();
   }
 }
 

@@ -4,7 +4,6 @@
  */
 import { familyOf, type TransportAddress } from '../../core/net.js';
 import { read } from '../../stun/attributes.js';
-import { isValidChannelNumber } from '../../stun/channel-data.js';
 import { ERROR } from '../../stun/constants.js';
 import type { ParsedStunMessage } from '../../stun/message.js';
 import type { Allocation } from './allocation.js';
@@ -64,7 +63,7 @@ export function handleChannelBind(engine: TurnEngine, ctx: RequestContext): void
   }
   const number = read.channelNumber(ctx.msg);
   const peer = read.xorPeerAddress(ctx.msg);
-  if (number === undefined || peer === undefined || !isValidChannelNumber(number)) {
+  if (number === undefined || peer === undefined || number < 0x4000 || number > engine.maxChannelNumber) {
     engine.error(ctx, ERROR.BAD_REQUEST, 'Bad Request');
     return;
   }

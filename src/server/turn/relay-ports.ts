@@ -31,13 +31,40 @@ export class RelayPorts {
     return this.#o.relayIps[family] !== undefined;
   }
 
+  /**
+   * EVEN-PORT with the R bit (RFC 8656 §7.2): an even port and the odd one above it, both bound,
+   * or undefined.
+   */
+  async bindPair(family: AddressFamily): Promise<[UdpSocket, UdpSocket] | undefined> {
+    for (let i = 0; i < 16; i++) {
+      const even = await this.bind(family, true);
+      if (!even) return undefined;
+      const address = even.local.address;
+      try {
+        const sizes = this.#o.bufferSize
+          ? { recvBufferSize: this.#o.bufferSize, sendBufferSize: this.#o.bufferSize }
+          : {};
+        const odd = await this.#o.network.bindUdp({ address, port: even.local.port + 1, family, ...sizes });
+        return [even, odd];
+      } catch {
+        even.close();
+      }
+    }
+    return undefined;
+  }
+
   /** Bind a relay socket, or undefined when no port could be had. */
   async bind(family: AddressFamily, evenPort: boolean): Promise<UdpSocket | undefined> {
     const o = this.#o;
     const address = o.relayIps[family];
     if (address === undefined) return undefined;
     const sizes = o.bufferSize ? { recvBufferSize: o.bufferSize, sendBufferSize: o.bufferSize } : {};
-    if (o.minPort === 0 && o.maxPort === 0 && !evenPort) {
+    if (o.minPort === 0 && o.maxPort === 0) {
+      for (let i = 0; evenPort && i < 32; i++) {
+        const s = await o.network.bindUdp({ address, port: 0, family, ...sizes }).catch(() => undefined);
+        if (s && s.local.port % 2 === 0) return s;
+        s?.close();
+      }
       try {
         return await o.network.bindUdp({ address, port: 0, family, ...sizes });
       } catch {

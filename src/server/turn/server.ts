@@ -71,6 +71,8 @@ export interface TurnServerOptions {
   /** UDP socket buffer size for listeners and relays (default 4 MiB listeners, 512 KiB relays). */
   readonly socketBufferSize?: number;
   readonly software?: string;
+  /** Accept only RFC 8656 channel numbers 0x4000-0x4FFF (default: RFC 5766's 0x4000-0x7FFF too). */
+  readonly strictChannelRange?: boolean;
   readonly network?: Network;
   readonly clock?: Clock;
   readonly random?: Random;
@@ -150,6 +152,7 @@ export async function startTurnServer(options: TurnServerOptions = {}): Promise<
     nonceLifetimeS: options.nonceLifetimeS,
     unauthRate: options.unauthRate,
     software: options.software,
+    strictChannelRange: options.strictChannelRange,
   });
   const udp: UdpListener[] = [];
   const stream: StreamListener[] = [];

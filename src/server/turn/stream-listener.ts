@@ -85,7 +85,7 @@ class StreamLink implements ClientLink {
     let at = 0;
     const n = buf.length;
     while (n - at >= 4) {
-      const len = streamFrameLength(buf, at, true);
+      const len = streamFrameLength(buf, at, true, this.#engine.maxChannelNumber > 0x4fff);
       if (len < 0 || len > MAX_FRAME) {
         this.#engine.stats.badStreams++;
         this.close();

@@ -39,9 +39,12 @@ export class UdpListener {
   readonly socket: UdpSocket;
   readonly table = new ClientTable<Allocation>();
   readonly #engine: TurnEngine;
+  /** Highest first byte taken as ChannelData (0x4F, or 0x7F for the RFC 5766 range). */
+  readonly #maxChannelByte: number;
 
   constructor(engine: TurnEngine, socket: UdpSocket) {
     this.#engine = engine;
+    this.#maxChannelByte = engine.maxChannelNumber >> 8;
     this.socket = socket;
     socket.onMessage = (data, from) => this.#onDatagram(data, from);
   }
@@ -49,7 +52,7 @@ export class UdpListener {
   #onDatagram(data: Uint8Array, from: TransportAddress): void {
     const b0 = data[0];
     if (b0 === undefined) return;
-    if (b0 >= 0x40 && b0 <= 0x4f) {
+    if (b0 >= 0x40 && b0 <= this.#maxChannelByte) {
       if (data.length < 4) {
         this.#engine.stats.parseErrors++;
         return;
