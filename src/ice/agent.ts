@@ -25,6 +25,7 @@ import type { Network, TransportAddress } from '../core/net.js';
 import { nodeNetwork } from '../core/net-node.js';
 import { cryptoRandom, type Random } from '../core/random.js';
 import { METHOD, type ParsedStunMessage, parseStunMessage, read } from '../stun/index.js';
+import type { TurnClient } from '../turn/client.js';
 import type { Base } from './base.js';
 import {
   type Candidate,
@@ -173,6 +174,10 @@ export class IceAgent extends Emitter<IceAgentEvents> {
   get remoteCandidates(): readonly RemoteCandidate[] {
     return this.#remotes;
   }
+  /** TURN clients of the relayed candidates (for stats and tests). */
+  get turnClients(): readonly TurnClient[] {
+    return this.#gatherer.turnClients;
+  }
   /** Pairs in the check list (ordered by priority) followed by valid pairs formed from responses. */
   get pairs(): readonly CandidatePair[] {
     const out = [...this.#checklist.pairs];
@@ -272,7 +277,6 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     for (const [k, t] of this.#transactions) if (!t.consent) this.#transactions.delete(k);
     this.#checklist.clear();
     this.#remotes = [];
-    const keep = this.#selected;
     this.#valid.clear();
     this.#validOf.clear();
     this.#nominating = undefined;
@@ -280,14 +284,32 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     this.#remoteEndOfCandidates = false;
     this.#nominationTimer?.cancel();
     this.#noPairTimer?.cancel();
+    this.#noPairTimer = undefined;
+    let keep = this.#selected;
+    if (this.#state === 'failed') {
+      // Consent was lost: the old pair may not carry data any more.
+      this.#consentTimer?.cancel();
+      this.#selected = undefined;
+      keep = undefined;
+      this.#state = 'checking';
+      this.emit('statechange', 'checking');
+    }
     if (keep) this.#valid.set(keep.id, keep);
     this.#restarting = keep !== undefined;
     if (this.#started && !keep) this.#setState('checking');
+    this.#startedAt = this.clock.now();
     if (this.#gatheringState === 'complete') {
+      // Re-announce host and relay candidates under the new ufrag and ask the STUN servers again
+      // (the NAT may have changed its mappings, which is often why a restart happens).
+      this.#locals = this.#locals.filter((c) => c.type === 'host' || c.type === 'relay');
       this.#setGatheringState('gathering');
-      for (const c of this.#locals) if (c.type !== 'prflx') this.#announce(c);
-      this.#setGatheringState('complete');
-      this.emit('candidate', null);
+      for (const c of this.#locals) this.#announce(c);
+      void this.#gatherer.gatherReflexive().then(() => {
+        if (this.#closed) return;
+        this.#setGatheringState('complete');
+        this.emit('candidate', null);
+        this.#evaluate();
+      });
     }
   }
   #restarting = false;
@@ -882,11 +904,12 @@ export class IceAgent extends Emitter<IceAgentEvents> {
       }
     }
     if (changed) {
+      this.#bases.get(pair.local.baseId)?.selected?.(this.#remoteAddr(pair.remote));
       this.log.info('selected pair', { pair: pair.toString() });
       this.emit('selectedpairchange', pair);
     }
     this.#scheduleConsent();
-    this.#evaluate();
+    this.#evaluate(true);
   }
 
   // ---- consent freshness (RFC 7675)

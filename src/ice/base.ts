@@ -11,5 +11,7 @@ export interface Base {
   /** The base's own address (for relays, the relayed address). */
   readonly address: TransportAddress;
   send(data: Uint8Array, to: TransportAddress): boolean;
+  /** The pair to `remote` on this base was selected (a relay binds a TURN channel to it). */
+  selected?(remote: TransportAddress): void;
   close(): void;
 }

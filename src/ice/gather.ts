@@ -63,6 +63,7 @@ export class Gatherer {
   #timers = new Set<Timer>();
   #finishers = new Set<() => void>();
   #closed = false;
+  #servers: { url: IceServerUrl; username?: string; credential?: string }[] = [];
 
   constructor(host: GatherHost) {
     this.#h = host;
@@ -89,6 +90,7 @@ export class Gatherer {
         }
       }
     }
+    this.#servers = servers;
     if (!relayOnly) await this.#gatherHosts();
     const jobs: Promise<void>[] = [];
     for (const s of servers) {
@@ -97,6 +99,16 @@ export class Gatherer {
       } else if (s.url.scheme === 'turn' || s.url.scheme === 'turns') {
         jobs.push(this.#relay(s.url, s.username ?? '', s.credential ?? ''));
       }
+    }
+    await Promise.all(jobs);
+  }
+
+  /** Server-reflexive candidates again from the existing host bases (ICE restart). */
+  async gatherReflexive(): Promise<void> {
+    if (this.#h.options.iceTransportPolicy === 'relay') return;
+    const jobs: Promise<void>[] = [];
+    for (const s of this.#servers) {
+      if (s.url.scheme === 'stun') for (const hb of this.#hosts) jobs.push(this.#srflx(hb, s.url));
     }
     await Promise.all(jobs);
   }
@@ -290,6 +302,9 @@ export class Gatherer {
         kind: 'relay',
         address: alloc.relayed,
         send: (d, to) => c.sendTo(to, d),
+        selected: (remote) => {
+          if (c.channelFor(remote) === undefined) void c.bindChannel(remote).catch(() => {});
+        },
         close: () => void c.close().catch(() => {}),
       };
       c.on('data', (peer, data) => this.#h.handlePacket(id, data, peer));
