@@ -1,0 +1,350 @@
+/**
+ * One SRTP cryptographic context: the session keys of one sender (RFC 3711 §3.2), with the
+ * per-SSRC state (rollover counter, replay list, SRTCP index) of the streams it protects or
+ * unprotects. `SrtpSession` pairs a local (protect) and a remote (unprotect) context.
+ *
+ *   SRTP (RFC 3711 §3.1)                     SRTCP (RFC 3711 §3.4)
+ *   +---------------------------+            +------------------------------+
+ *   | RTP header (clear)        |            | V P RC PT length SSRC (clear)|
+ *   | payload (encrypted)       |            | rest (encrypted when E=1)    |
+ *   | auth tag (10, 4 or 16 B)  |            | E | SRTCP index (31 bits)    |
+ *   +---------------------------+            | auth tag (10 B; GCM: before  |
+ *                                            |   the index word, 16 B)      |
+ *                                            +------------------------------+
+ */
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { ParseError, ProtocolError } from '../core/errors.js';
+import { AesCmKeystream } from './aes-cm.js';
+import { deriveSessionKeys, type SessionKeys } from './kdf.js';
+import type { MasterKey, SrtpProfile } from './profiles.js';
+import { estimateRoc, ReplayWindow, type RocState, updateRoc } from './replay.js';
+
+/** SRTCP E flag (RFC 3711 §3.4). */
+const SRTCP_E_FLAG = 0x80000000;
+const SRTCP_INDEX_MASK = 0x7fffffff;
+
+interface Keys {
+  readonly salt: Uint8Array;
+  readonly ctr?: AesCmKeystream;
+  readonly auth?: KeyObject;
+  readonly aead?: KeyObject;
+}
+
+interface RecvStream extends RocState {
+  readonly window: ReplayWindow;
+}
+
+export interface SrtpContextOptions {
+  /** Replay window in packets (RFC 3711 §3.3.2 asks for at least 64). Default 128. */
+  readonly replayWindow?: number;
+}
+
+function keysOf(profile: SrtpProfile, k: SessionKeys): Keys {
+  return profile.aead
+    ? { salt: k.salt, aead: createSecretKey(k.encryptionKey) }
+    : { salt: k.salt, ctr: new AesCmKeystream(k.encryptionKey), auth: createSecretKey(k.authKey) };
+}
+
+/** Length of the RTP header (fixed part, CSRCs, extension) with bounds checks. */
+export function rtpHeaderLength(p: Uint8Array, end = p.length): number {
+  if (end < 12) throw new ParseError('srtp', 'rtp header', 0, `need 12 bytes, have ${end}`);
+  if (p[0]! >> 6 !== 2) throw new ParseError('srtp', 'rtp version', 0, `version ${p[0]! >> 6}`);
+  let n = 12 + 4 * (p[0]! & 0x0f);
+  if (p[0]! & 0x10) {
+    if (n + 4 > end) throw new ParseError('srtp', 'rtp extension header', n, 'truncated');
+    n += 4 + 4 * ((p[n + 2]! << 8) | p[n + 3]!);
+  }
+  if (n > end) throw new ParseError('srtp', 'rtp header', 0, `header of ${n} bytes in a packet of ${end}`);
+  return n;
+}
+
+const u32 = (p: Uint8Array, at: number): number =>
+  ((p[at]! << 24) | (p[at + 1]! << 16) | (p[at + 2]! << 8) | p[at + 3]!) >>> 0;
+function put32(p: Uint8Array, at: number, v: number): void {
+  p[at] = v >>> 24;
+  p[at + 1] = (v >>> 16) & 0xff;
+  p[at + 2] = (v >>> 8) & 0xff;
+  p[at + 3] = v & 0xff;
+}
+function xor32(p: Uint8Array, at: number, v: number): void {
+  p[at]! ^= v >>> 24;
+  p[at + 1]! ^= (v >>> 16) & 0xff;
+  p[at + 2]! ^= (v >>> 8) & 0xff;
+  p[at + 3]! ^= v & 0xff;
+}
+
+/** Constant-time comparison of a computed tag with the packet's. */
+function tagEqual(a: Uint8Array, b: Uint8Array, bOff: number, n: number): boolean {
+  let d = 0;
+  for (let i = 0; i < n; i++) d |= a[i]! ^ b[bOff + i]!;
+  return d === 0;
+}
+
+export class SrtpContext {
+  readonly profile: SrtpProfile;
+  readonly #rtp: Keys;
+  readonly #rtcp: Keys;
+  readonly #windowSize: number;
+  readonly #send = new Map<number, RocState>();
+  readonly #recv = new Map<number, RecvStream>();
+  readonly #rtcpSendIndex = new Map<number, number>();
+  readonly #rtcpRecv = new Map<number, ReplayWindow>();
+  /** IV scratch (16 bytes for AES-CM, first 12 for GCM). */
+  readonly #iv = new Uint8Array(16);
+  readonly #roc = new Uint8Array(4);
+
+  /**
+   * Keys from a master key and salt (derived per RFC 3711 §4.3), or session keys given directly
+   * (as the RFC 7714 vectors state them).
+   */
+  constructor(
+    profile: SrtpProfile,
+    keys: MasterKey | { readonly rtp: SessionKeys; readonly rtcp: SessionKeys },
+    options: SrtpContextOptions = {},
+  ) {
+    let session: { rtp: SessionKeys; rtcp: SessionKeys };
+    if ('rtp' in keys) session = keys;
+    else {
+      if (keys.key.length !== profile.keyLength || keys.salt.length !== profile.saltLength) {
+        throw new RangeError(
+          `${profile.name} needs a ${profile.keyLength}-byte key and ${profile.saltLength}-byte salt`,
+        );
+      }
+      session = deriveSessionKeys(profile, keys);
+    }
+    this.profile = profile;
+    this.#rtp = keysOf(profile, session.rtp);
+    this.#rtcp = keysOf(profile, session.rtcp);
+    this.#windowSize = options.replayWindow ?? 128;
+  }
+
+  // ---------------------------------------------------------------- RTP
+
+  /** Set the rollover counter of an outbound stream (e.g. continuing a stream after a rekey). */
+  setSendRoc(ssrc: number, roc: number, lastSeq: number): void {
+    this.#send.set(ssrc, { roc, sl: lastSeq, started: true });
+  }
+
+  /** Encrypt and authenticate an RTP packet; returns a new buffer with the tag appended. */
+  protectRtp(packet: Uint8Array): Uint8Array {
+    const h = rtpHeaderLength(packet);
+    const seq = (packet[2]! << 8) | packet[3]!;
+    const ssrc = u32(packet, 8);
+    let st = this.#send.get(ssrc);
+    if (!st) this.#send.set(ssrc, (st = { roc: 0, sl: 0, started: false }));
+    const v = Math.max(estimateRoc(st, seq), 0);
+    updateRoc(st, v, seq);
+    const k = this.#rtp;
+    const tagLen = this.profile.rtpTagLength;
+    if (k.aead) {
+      const iv = this.#gcmIv(k.salt, ssrc, v, seq);
+      const c = createCipheriv(this.#gcmName(), k.aead, iv, { authTagLength: 16 });
+      c.setAAD(packet.subarray(0, h));
+      const out = Buffer.allocUnsafe(packet.length + tagLen);
+      out.set(packet.subarray(0, h));
+      const ct = c.update(packet.subarray(h));
+      out.set(ct, h);
+      c.final();
+      out.set(c.getAuthTag(), packet.length);
+      return out;
+    }
+    const out = Buffer.allocUnsafe(packet.length + tagLen);
+    out.set(packet);
+    k.ctr!.apply(this.#cmIv(k.salt, ssrc, v, seq), out, h, packet.length);
+    put32(this.#roc, 0, v);
+    const tag = createHmac('sha1', k.auth!).update(out.subarray(0, packet.length)).update(this.#roc).digest();
+    out.set(tag.subarray(0, tagLen), packet.length);
+    return out;
+  }
+
+  /**
+   * Verify, replay-check and decrypt an SRTP packet; returns the RTP packet (new buffer).
+   * Throws ParseError for malformed bytes, ProtocolError ERR_SRTP_AUTH_FAILED / ERR_SRTP_REPLAY.
+   */
+  unprotectRtp(packet: Uint8Array): Uint8Array {
+    const tagLen = this.profile.rtpTagLength;
+    const end = packet.length - tagLen;
+    if (end < 12) throw new ParseError('srtp', 'srtp packet', 0, `too short (${packet.length} bytes)`);
+    const h = rtpHeaderLength(packet, end);
+    const seq = (packet[2]! << 8) | packet[3]!;
+    const ssrc = u32(packet, 8);
+    const st = this.#recv.get(ssrc);
+    const v = st ? estimateRoc(st, seq) : 0;
+    if (v < 0)
+      throw new ProtocolError('ERR_SRTP_REPLAY', `srtp: packet ${seq} of ${ssrc} precedes the stream`);
+    const index = v * 65536 + seq;
+    if (st) {
+      const r = st.window.check(index);
+      if (r !== 'ok')
+        throw new ProtocolError('ERR_SRTP_REPLAY', `srtp: ${r} packet index ${index} of ssrc ${ssrc}`);
+    }
+    const k = this.#rtp;
+    let out: Uint8Array;
+    if (k.aead) {
+      const iv = this.#gcmIv(k.salt, ssrc, v, seq);
+      const d = createDecipheriv(this.#gcmName(), k.aead, iv, { authTagLength: 16 });
+      d.setAAD(packet.subarray(0, h));
+      d.setAuthTag(packet.subarray(end));
+      out = Buffer.allocUnsafe(end);
+      out.set(packet.subarray(0, h));
+      out.set(d.update(packet.subarray(h, end)), h);
+      try {
+        d.final();
+      } catch {
+        throw new ProtocolError('ERR_SRTP_AUTH_FAILED', `srtp: bad tag on packet ${seq} of ssrc ${ssrc}`);
+      }
+    } else {
+      put32(this.#roc, 0, v);
+      const tag = createHmac('sha1', k.auth!).update(packet.subarray(0, end)).update(this.#roc).digest();
+      if (!tagEqual(tag, packet, end, tagLen)) {
+        throw new ProtocolError('ERR_SRTP_AUTH_FAILED', `srtp: bad tag on packet ${seq} of ssrc ${ssrc}`);
+      }
+      out = Buffer.allocUnsafe(end);
+      out.set(packet.subarray(0, end));
+      k.ctr!.apply(this.#cmIv(k.salt, ssrc, v, seq), out, h, end);
+    }
+    let s = st;
+    if (!s)
+      this.#recv.set(
+        ssrc,
+        (s = { roc: 0, sl: 0, started: false, window: new ReplayWindow(this.#windowSize) }),
+      );
+    updateRoc(s, v, seq);
+    s.window.accept(index);
+    return out;
+  }
+
+  /** The rollover counter of an inbound stream, for stats and tests. */
+  receiveRoc(ssrc: number): number | undefined {
+    return this.#recv.get(ssrc)?.roc;
+  }
+
+  // ---------------------------------------------------------------- RTCP
+
+  /** Encrypt and authenticate an RTCP (compound) packet; SRTCP index per sending SSRC, from 1. */
+  protectRtcp(packet: Uint8Array): Uint8Array {
+    if (packet.length < 8)
+      throw new ParseError('srtp', 'rtcp header', 0, `need 8 bytes, have ${packet.length}`);
+    const ssrc = u32(packet, 4);
+    const index = ((this.#rtcpSendIndex.get(ssrc) ?? 0) + 1) & SRTCP_INDEX_MASK;
+    this.#rtcpSendIndex.set(ssrc, index);
+    const k = this.#rtcp;
+    const tagLen = this.profile.rtcpTagLength;
+    const n = packet.length;
+    const out = Buffer.allocUnsafe(n + 4 + tagLen);
+    if (k.aead) {
+      const iv = this.#gcmIv(k.salt, ssrc, 0, 0);
+      xor32(iv, 8, index);
+      const trailer = this.#roc;
+      put32(trailer, 0, (SRTCP_E_FLAG | index) >>> 0);
+      const c = createCipheriv(this.#gcmName(), k.aead, iv, { authTagLength: 16 });
+      c.setAAD(packet.subarray(0, 8));
+      c.setAAD(trailer);
+      out.set(packet.subarray(0, 8));
+      out.set(c.update(packet.subarray(8)), 8);
+      c.final();
+      out.set(c.getAuthTag(), n);
+      out.set(trailer, n + 16);
+      return out;
+    }
+    out.set(packet);
+    k.ctr!.apply(this.#cmIv(k.salt, ssrc, 0, 0, index), out, 8, n);
+    put32(out, n, (SRTCP_E_FLAG | index) >>> 0);
+    const tag = createHmac('sha1', k.auth!)
+      .update(out.subarray(0, n + 4))
+      .digest();
+    out.set(tag.subarray(0, tagLen), n + 4);
+    return out;
+  }
+
+  /** Verify, replay-check and (when E is set) decrypt an SRTCP packet; returns the RTCP bytes. */
+  unprotectRtcp(packet: Uint8Array): Uint8Array {
+    const tagLen = this.profile.rtcpTagLength;
+    const n = packet.length;
+    if (n < 8 + 4 + tagLen) throw new ParseError('srtp', 'srtcp packet', 0, `too short (${n} bytes)`);
+    const k = this.#rtcp;
+    const ssrc = u32(packet, 4);
+    // AES-CM: ... | E+index | tag.  GCM: ... | tag | E+index  (RFC 7714 §9.1).
+    const trailerAt = k.aead ? n - 4 : n - tagLen - 4;
+    const word = u32(packet, trailerAt);
+    const encrypted = (word & SRTCP_E_FLAG) !== 0;
+    const index = word & SRTCP_INDEX_MASK;
+    const window = this.#rtcpRecv.get(ssrc);
+    const r = window?.check(index) ?? 'ok';
+    if (r !== 'ok') throw new ProtocolError('ERR_SRTP_REPLAY', `srtcp: ${r} index ${index} of ssrc ${ssrc}`);
+    let out: Uint8Array;
+    if (k.aead) {
+      const bodyEnd = n - 4 - 16;
+      const iv = this.#gcmIv(k.salt, ssrc, 0, 0);
+      xor32(iv, 8, index);
+      const d = createDecipheriv(this.#gcmName(), k.aead, iv, { authTagLength: 16 });
+      d.setAuthTag(packet.subarray(bodyEnd, bodyEnd + 16));
+      out = Buffer.allocUnsafe(bodyEnd);
+      if (encrypted) {
+        d.setAAD(packet.subarray(0, 8));
+        d.setAAD(packet.subarray(trailerAt));
+        out.set(packet.subarray(0, 8));
+        out.set(d.update(packet.subarray(8, bodyEnd)), 8);
+      } else {
+        // RFC 7714 §9.2: unencrypted SRTCP authenticates the whole packet as AAD.
+        d.setAAD(packet.subarray(0, bodyEnd));
+        d.setAAD(packet.subarray(trailerAt));
+        out.set(packet.subarray(0, bodyEnd));
+      }
+      try {
+        d.final();
+      } catch {
+        throw new ProtocolError('ERR_SRTP_AUTH_FAILED', `srtcp: bad tag (index ${index}, ssrc ${ssrc})`);
+      }
+    } else {
+      const tag = createHmac('sha1', k.auth!)
+        .update(packet.subarray(0, n - tagLen))
+        .digest();
+      if (!tagEqual(tag, packet, n - tagLen, tagLen)) {
+        throw new ProtocolError('ERR_SRTP_AUTH_FAILED', `srtcp: bad tag (index ${index}, ssrc ${ssrc})`);
+      }
+      out = Buffer.allocUnsafe(trailerAt);
+      out.set(packet.subarray(0, trailerAt));
+      if (encrypted) k.ctr!.apply(this.#cmIv(k.salt, ssrc, 0, 0, index), out, 8, trailerAt);
+    }
+    let w = window;
+    if (!w) this.#rtcpRecv.set(ssrc, (w = new ReplayWindow(this.#windowSize)));
+    w.accept(index);
+    return out;
+  }
+
+  // ---------------------------------------------------------------- IVs
+
+  /** RFC 3711 §4.1.1: IV = (k_s * 2^16) XOR (SSRC * 2^64) XOR (i * 2^16); i = roc*2^16 + seq or the SRTCP index. */
+  #cmIv(salt: Uint8Array, ssrc: number, roc: number, seq: number, rtcpIndex?: number): Uint8Array {
+    const iv = this.#iv;
+    iv.set(salt);
+    iv[14] = 0;
+    iv[15] = 0;
+    xor32(iv, 4, ssrc);
+    if (rtcpIndex === undefined) {
+      xor32(iv, 8, roc);
+      iv[12]! ^= seq >>> 8;
+      iv[13]! ^= seq & 0xff;
+    } else {
+      // 48-bit index field at bytes 8..13; a 31-bit SRTCP index occupies its low 4 bytes.
+      xor32(iv, 10, rtcpIndex);
+    }
+    return iv;
+  }
+
+  /** RFC 7714 §8.1: IV = (00 00 || SSRC || ROC || SEQ) XOR salt; SRTCP (§9.1) puts 00 00 || index after SSRC. */
+  #gcmIv(salt: Uint8Array, ssrc: number, roc: number, seq: number): Uint8Array {
+    const iv = new Uint8Array(12);
+    iv.set(salt);
+    xor32(iv, 2, ssrc);
+    xor32(iv, 6, roc);
+    iv[10]! ^= seq >>> 8;
+    iv[11]! ^= seq & 0xff;
+    return iv;
+  }
+
+  #gcmName(): 'aes-128-gcm' | 'aes-256-gcm' {
+    return this.profile.keyLength === 32 ? 'aes-256-gcm' : 'aes-128-gcm';
+  }
+}
