@@ -1,0 +1,106 @@
+/**
+ * `rtcstack nat-check` against our STUN server (`rtcstack turn` with two IPs in the internet
+ * namespace) through real kernel NATs: MASQUERADE is endpoint-independent mapping (direct calls
+ * work), MASQUERADE --random-fully is address-and-port-dependent (symmetric: calls need TURN), a
+ * public host has no NAT, and a firewall that drops outbound UDP is reported as such.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { NatLab } from '../helpers/natlab.js';
+import { needs, PREREQS } from '../helpers/prereq.js';
+
+const opts = needs(PREREQS.netns);
+const RTCSTACK = 'bin/rtcstack';
+const STUN = 'stun:203.0.113.1:3478';
+
+interface NatCheck {
+  /** "ip:port" as the server saw us. */
+  local: string;
+  mapped: string | null;
+  natDetected: boolean | null;
+  mapping: string;
+  filtering: string;
+  hairpinning: boolean | null;
+  verdict: string;
+}
+
+describe('rtcstack nat-check in the NAT lab', opts, () => {
+  let lab: NatLab;
+
+  before(async () => {
+    lab = await NatLab.create({
+      sites: [
+        { name: 'cone', type: 'cone' },
+        { name: 'sym', type: 'symmetric' },
+        { name: 'pub', type: 'public' },
+        { name: 'fw', type: 'cone', dropOutboundUdp: true },
+      ],
+    });
+    const server = lab.spawn('internet', process.execPath, [
+      RTCSTACK,
+      'turn',
+      '--listening-ip',
+      '203.0.113.1',
+      '--listening-port',
+      '3478',
+      '--alt-ip',
+      '203.0.113.2',
+    ]);
+    await lab.waitForOutput(server, /^ready$/m);
+  });
+  after(async () => {
+    await lab?.destroy();
+  });
+
+  async function natCheck(site: string, extra: string[] = []): Promise<{ code: number; result: NatCheck }> {
+    const r = await lab.exec(site, process.execPath, [RTCSTACK, 'nat-check', '--json', ...extra, STUN], {
+      timeoutMs: 60_000,
+    });
+    let result: NatCheck;
+    try {
+      result = JSON.parse(r.stdout) as NatCheck;
+    } catch {
+      throw new Error(`nat-check printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+    }
+    return { code: r.code, result };
+  }
+
+  test('cone NAT (MASQUERADE): endpoint-independent mapping, direct calls work', async () => {
+    const { code, result } = await natCheck('cone');
+    assert.equal(code, 0);
+    assert.equal(result.natDetected, true);
+    const localPort = result.local.split(':').at(-1);
+    assert.equal(
+      result.mapped,
+      `${lab.site('cone').publicAddress}:${localPort}`,
+      'MASQUERADE keeps the port',
+    );
+    assert.equal(result.mapping, 'endpoint-independent');
+    // Linux conntrack only lets in what answers an outbound flow: address-and-port-dependent filtering.
+    assert.equal(result.filtering, 'address-and-port-dependent');
+    assert.equal(result.hairpinning, false, 'the lab routers do not hairpin');
+    assert.equal(result.verdict, 'direct');
+  });
+
+  test('symmetric NAT (MASQUERADE --random-fully): address-and-port-dependent mapping, calls need TURN', async () => {
+    const { code, result } = await natCheck('sym');
+    assert.equal(code, 0);
+    assert.equal(result.natDetected, true);
+    assert.ok(result.mapped?.startsWith(`${lab.site('sym').publicAddress}:`), String(result.mapped));
+    assert.equal(result.mapping, 'address-and-port-dependent');
+    assert.equal(result.verdict, 'relay');
+  });
+
+  test('public host: no NAT', async () => {
+    const { code, result } = await natCheck('pub');
+    assert.equal(code, 0);
+    assert.equal(result.natDetected, false);
+    assert.equal(result.verdict, 'direct');
+  });
+
+  test('outbound UDP blocked: reported, exit status 1', async () => {
+    const { code, result } = await natCheck('fw', ['--rto', '50']);
+    assert.equal(code, 1);
+    assert.equal(result.verdict, 'udp-blocked');
+  });
+});
