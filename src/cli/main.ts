@@ -20,6 +20,14 @@ const BUILTIN: Record<string, { summary: string; load: () => Promise<Command> }>
     summary: 'find out what your NAT does and whether calls need TURN (RFC 5780)',
     load: async () => (await import('./commands/nat-check.js')).command,
   },
+  serve: {
+    summary: 'signaling, call page, dashboard, metrics and STUN/TURN in one process',
+    load: async () => (await import('./commands/serve.js')).command,
+  },
+  token: {
+    summary: 'mint a signed join token for a room',
+    load: async () => (await import('./commands/token.js')).command,
+  },
 };
 
 function version(): string {
