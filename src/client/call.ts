@@ -1,0 +1,344 @@
+/**
+ * A call: signaling plus a transport (mesh today), local media, chat, file transfer and periodic
+ * stats reported to the server. This is the library's main entry point; the call page is a thin UI
+ * on top of it.
+ *
+ *   const call = new Call({ url: 'ws://127.0.0.1:8080/ws', room: 'demo', name: 'ann' });
+ *   call.setLocalStream(await navigator.mediaDevices.getUserMedia({ audio: true, video: true }));
+ *   call.on('track', (peerId, stream) => attach(peerId, stream));
+ *   await call.join();
+ */
+import { Emitter } from './emitter.js';
+import type { FileRecord } from './file-transfer.js';
+import { MeshTransport } from './mesh.js';
+import type { IceServer, PeerInfo, RemoteSignal, ServerMessage, Welcome } from './protocol.js';
+import { SignalingClient, type SignalingState } from './signaling-client.js';
+import type { ChatMessage, RemotePeerView, Transport, TransportMode } from './transport.js';
+
+export interface CallOptions {
+  /** ws:// URL of the server's /ws endpoint. */
+  readonly url: string;
+  readonly room: string;
+  readonly name?: string;
+  /** Join token (needed unless the server runs open rooms). */
+  readonly token?: string;
+  /** Force every path through TURN (iceTransportPolicy 'relay'). */
+  readonly relayOnly?: boolean;
+  /** getStats period, ms (default 1000); every summary is also reported to the server. */
+  readonly statsIntervalMs?: number;
+  readonly disconnectGraceMs?: number;
+}
+
+export interface CallEvents {
+  [key: string]: unknown[];
+  joined: [Welcome];
+  signaling: [SignalingState];
+  'peer-joined': [PeerInfo];
+  'peer-left': [string];
+  track: [peerId: string, stream: MediaStream];
+  'peer-state': [peerId: string, state: string];
+  chat: [ChatMessage];
+  file: [FileRecord];
+  stats: [];
+  error: [code: string, message: string];
+}
+
+export interface CallSnapshot {
+  self: { id: string; name: string };
+  peerId: string;
+  room: string;
+  name: string;
+  mode: TransportMode;
+  signalingState: SignalingState;
+  resumes: number;
+  iceServers: { urls: string[]; username?: string }[];
+  peers: {
+    id: string;
+    name: string;
+    connectionState: string;
+    iceConnectionState: string;
+    signalingState: string;
+    pathType: string | null;
+    candidateType: string | null;
+    localCandidateType: string | null;
+    remoteCandidateType: string | null;
+    localAddress: string | null;
+    remoteAddress: string | null;
+    rttMs: number | null;
+    framesDecoded: number;
+    videoFramesDecoded: number;
+    audioPacketsReceived: number;
+    bitrateInKbps: number;
+    bitrateOutKbps: number;
+    packetLoss: number;
+    negotiations: number;
+    rollbacks: number;
+    ignoredOffers: number;
+    iceRestarts: number;
+    chatOpen: boolean;
+    fileOpen: boolean;
+    lastError: string | null;
+  }[];
+  chat: { from: string; name: string; text: string; at: number }[];
+  files: {
+    id: string;
+    name: string;
+    size: number;
+    direction: 'in' | 'out';
+    peer: string;
+    sha256: string;
+    bytesDone: number;
+    done: boolean;
+    ok: boolean | null;
+    error: string | null;
+  }[];
+  errors: { code: string; message: string }[];
+}
+
+export class Call extends Emitter<CallEvents> {
+  readonly options: CallOptions;
+  readonly signaling: SignalingClient;
+  #transport: Transport;
+  #peerId = '';
+  #name = '';
+  #iceServers: IceServer[] = [];
+  #stream: MediaStream | undefined;
+  #statsTimer: ReturnType<typeof setInterval> | undefined;
+  readonly chatLog: ChatMessage[] = [];
+  readonly files = new Map<string, FileRecord>();
+  readonly errors: { code: string; message: string }[] = [];
+
+  constructor(options: CallOptions) {
+    super();
+    this.options = options;
+    this.signaling = new SignalingClient({
+      url: options.url,
+      room: options.room,
+      ...(options.name !== undefined ? { name: options.name } : {}),
+      ...(options.token !== undefined ? { token: options.token } : {}),
+    });
+    this.#transport = this.#makeTransport('mesh');
+    this.signaling.on('welcome', (w) => this.#onWelcome(w));
+    this.signaling.on('message', (m) => this.#onMessage(m));
+    this.signaling.on('state', (s) => this.emit('signaling', s));
+    this.signaling.on('fatal', (code, message) => this.#error(code, message));
+  }
+
+  get peerId(): string {
+    return this.#peerId;
+  }
+
+  get name(): string {
+    return this.#name;
+  }
+
+  get mode(): TransportMode {
+    return this.#transport.mode;
+  }
+
+  get localStream(): MediaStream | undefined {
+    return this.#stream;
+  }
+
+  /** Set before join(): the tracks every new link sends. */
+  setLocalStream(stream: MediaStream | undefined): void {
+    this.#stream = stream;
+  }
+
+  /** Connects and joins; resolves with the first welcome. */
+  join(): Promise<Welcome> {
+    return new Promise((resolve, reject) => {
+      const offW = this.on('joined', (w) => {
+        offW();
+        offE();
+        resolve(w);
+      });
+      const offE = this.on('error', (code, message) => {
+        offW();
+        offE();
+        reject(new Error(`${code}: ${message}`));
+      });
+      this.signaling.start();
+      this.#statsTimer ??= setInterval(() => void this.#reportStats(), this.options.statsIntervalMs ?? 1000);
+    });
+  }
+
+  leave(): void {
+    if (this.#statsTimer !== undefined) clearInterval(this.#statsTimer);
+    this.#statsTimer = undefined;
+    this.#transport.close();
+    this.signaling.close();
+  }
+
+  sendChat(text: string): ChatMessage {
+    const msg: ChatMessage = { from: this.#peerId, name: this.#name, text, at: Date.now() };
+    this.chatLog.push(msg);
+    this.#transport.sendChat(msg);
+    this.emit('chat', msg);
+    return msg;
+  }
+
+  sendFile(name: string, bytes: Uint8Array): Promise<FileRecord[]> {
+    return this.#transport.sendFile(name, bytes);
+  }
+
+  restartIce(): void {
+    this.#transport.restartIce();
+  }
+
+  peers(): RemotePeerView[] {
+    return this.#transport.peers();
+  }
+
+  snapshot(): CallSnapshot {
+    return {
+      self: { id: this.#peerId, name: this.#name },
+      peerId: this.#peerId,
+      room: this.options.room,
+      name: this.#name,
+      mode: this.#transport.mode,
+      signalingState: this.signaling.state,
+      resumes: this.signaling.resumes,
+      iceServers: this.#iceServers.map((s) => ({
+        urls: [...s.urls],
+        ...(s.username ? { username: s.username } : {}),
+      })),
+      peers: this.#transport.peers().map((p) => ({
+        id: p.id,
+        name: p.name,
+        connectionState: p.connectionState,
+        iceConnectionState: p.iceConnectionState,
+        signalingState: p.signalingState,
+        pathType: p.stats.pathType,
+        candidateType: p.stats.pathType,
+        localCandidateType: p.stats.localCandidateType,
+        remoteCandidateType: p.stats.remoteCandidateType,
+        localAddress: p.stats.localAddress,
+        remoteAddress: p.stats.remoteAddress,
+        rttMs: p.stats.rttMs,
+        framesDecoded: p.stats.framesDecoded,
+        videoFramesDecoded: p.stats.framesDecoded,
+        audioPacketsReceived: p.stats.audioPacketsReceived,
+        bitrateInKbps: p.stats.bitrateInKbps,
+        bitrateOutKbps: p.stats.bitrateOutKbps,
+        packetLoss: p.stats.packetLoss,
+        negotiations: p.negotiations,
+        rollbacks: p.rollbacks,
+        ignoredOffers: p.ignoredOffers,
+        iceRestarts: p.iceRestarts,
+        chatOpen: p.chatOpen,
+        fileOpen: p.fileOpen,
+        lastError: p.lastError ?? null,
+      })),
+      chat: this.chatLog.map((c) => ({ ...c })),
+      files: [...this.files.values()].map((f) => ({
+        id: f.id,
+        name: f.name,
+        size: f.size,
+        direction: f.direction,
+        peer: f.peer,
+        sha256: f.sha256,
+        bytesDone: f.bytesDone,
+        done: f.done,
+        ok: f.ok ?? null,
+        error: f.error ?? null,
+      })),
+      errors: [...this.errors],
+    };
+  }
+
+  #makeTransport(mode: TransportMode): Transport {
+    if (mode !== 'mesh') throw new Error(`transport mode '${mode}' is not available in this client`);
+    const t = new MeshTransport(
+      {
+        localId: () => this.#peerId,
+        send: (sig) => this.signaling.signal(sig),
+        iceTransportPolicy: this.options.relayOnly ? 'relay' : 'all',
+        stream: () => this.#stream,
+        ...(this.options.disconnectGraceMs !== undefined
+          ? { disconnectGraceMs: this.options.disconnectGraceMs }
+          : {}),
+      },
+      this.#iceServers,
+    );
+    t.on('track', (id, stream) => this.emit('track', id, stream));
+    t.on('peer-state', (id, state) => this.emit('peer-state', id, state));
+    t.on('peer-removed', (id) => this.emit('peer-left', id));
+    t.on('chat', (msg) => {
+      this.chatLog.push(msg);
+      this.emit('chat', msg);
+    });
+    t.on('file', (rec) => {
+      this.files.set(`${rec.direction}:${rec.peer}:${rec.id}`, rec);
+      this.emit('file', rec);
+    });
+    t.on('report', (name, peer, setupMs) => {
+      this.signaling.sendNow({
+        v: 1,
+        type: 'event',
+        name,
+        peer,
+        ...(setupMs !== undefined ? { setupMs: Math.round(setupMs) } : {}),
+      });
+    });
+    return t;
+  }
+
+  #onWelcome(w: Welcome): void {
+    if (this.#peerId && w.peerId !== this.#peerId) {
+      // A fresh session with a new identity: every link belonged to the old one.
+      this.#transport.reset();
+    }
+    this.#peerId = w.peerId;
+    this.#name = w.name;
+    this.#iceServers = w.iceServers;
+    this.#transport.setIceServers(w.iceServers);
+    for (const p of w.peers) {
+      this.#transport.addPeer(p);
+      this.emit('peer-joined', p);
+    }
+    if (w.resumed) this.#transport.resync();
+    this.emit('joined', w);
+  }
+
+  #onMessage(m: ServerMessage): void {
+    switch (m.type) {
+      case 'peer-joined':
+        this.#transport.addPeer(m.peer);
+        this.emit('peer-joined', m.peer);
+        return;
+      case 'peer-left':
+        this.#transport.removePeer(m.peerId);
+        return;
+      case 'offer':
+      case 'answer':
+      case 'candidate':
+      case 'end-of-candidates':
+        this.#transport.handleSignal(m as RemoteSignal);
+        return;
+      case 'ice-servers':
+        this.#iceServers = m.iceServers;
+        this.#transport.setIceServers(m.iceServers);
+        return;
+      case 'error':
+        // A peer we signal to is gone (e.g. it never came back after a server restart).
+        if (m.code === 'ERR_SIGNALING_UNKNOWN_PEER' && m.peer) this.#transport.removePeer(m.peer);
+        this.#error(m.code, m.message);
+        return;
+      default:
+        return;
+    }
+  }
+
+  #error(code: string, message: string): void {
+    this.errors.push({ code, message });
+    if (this.errors.length > 50) this.errors.shift();
+    this.emit('error', code, message);
+  }
+
+  async #reportStats(): Promise<void> {
+    const peers = await this.#transport.updateStats();
+    this.emit('stats');
+    if (peers.length > 0) this.signaling.sendNow({ v: 1, type: 'stats', peers });
+  }
+}

@@ -1,0 +1,214 @@
+/** The full-mesh transport: one PeerLink per remote peer in the room. */
+import { Emitter } from './emitter.js';
+import { FileReceiver, type FileRecord, sendFile, sha256Hex } from './file-transfer.js';
+import { PeerLink } from './peer-link.js';
+import type { IceServer, PeerInfo, PeerSignal, RemoteSignal, StatsEntry } from './protocol.js';
+import type { ChatMessage, RemotePeerView, Transport, TransportEvents } from './transport.js';
+
+export interface MeshOptions {
+  readonly localId: () => string;
+  readonly send: (sig: PeerSignal) => void;
+  readonly iceTransportPolicy: RTCIceTransportPolicy;
+  readonly stream: () => MediaStream | undefined;
+  readonly disconnectGraceMs?: number;
+}
+
+interface Entry {
+  readonly link: PeerLink;
+  readonly receiver: FileReceiver;
+  /** Serializes file sends on this link's channel. */
+  sending: Promise<unknown>;
+}
+
+let nextFileId = 1;
+
+export class MeshTransport extends Emitter<TransportEvents> implements Transport {
+  readonly mode = 'mesh' as const;
+  readonly #opts: MeshOptions;
+  readonly #links = new Map<string, Entry>();
+  #iceServers: IceServer[] = [];
+
+  constructor(opts: MeshOptions, iceServers: IceServer[]) {
+    super();
+    this.#opts = opts;
+    this.#iceServers = iceServers;
+  }
+
+  addPeer(peer: PeerInfo): void {
+    const known = this.#links.get(peer.id);
+    if (known) {
+      known.link.remoteName = peer.name;
+      return;
+    }
+    const link = new PeerLink({
+      localId: this.#opts.localId(),
+      remoteId: peer.id,
+      remoteName: peer.name,
+      iceServers: this.#iceServers,
+      iceTransportPolicy: this.#opts.iceTransportPolicy,
+      send: this.#opts.send,
+      stream: this.#opts.stream(),
+      ...(this.#opts.disconnectGraceMs !== undefined
+        ? { disconnectGraceMs: this.#opts.disconnectGraceMs }
+        : {}),
+    });
+    const receiver = new FileReceiver(
+      peer.id,
+      (rec) => this.emit('file', rec),
+      (rec) => this.emit('file', rec),
+    );
+    this.#links.set(peer.id, { link, receiver, sending: Promise.resolve() });
+    link.on('track', (stream) => this.emit('track', peer.id, stream));
+    link.on('state', (state) => this.emit('peer-state', peer.id, state));
+    link.on('connected', (ms) => this.emit('report', 'connected', peer.id, ms));
+    link.on('failed', () => this.emit('report', 'ice-failed', peer.id));
+    link.on('ice-restart', () => this.emit('report', 'ice-restart', peer.id));
+    link.on('chat', (text) => {
+      let msg: { text?: unknown; name?: unknown; at?: unknown };
+      try {
+        msg = JSON.parse(text) as typeof msg;
+      } catch {
+        return;
+      }
+      if (typeof msg.text !== 'string') return;
+      this.emit('chat', {
+        from: peer.id,
+        name: typeof msg.name === 'string' ? msg.name.slice(0, 64) : link.remoteName,
+        text: msg.text.slice(0, 4000),
+        at: typeof msg.at === 'number' ? msg.at : Date.now(),
+      });
+    });
+    link.on('file', (data) => receiver.handle(data));
+    this.emit('peer-added', peer.id);
+  }
+
+  removePeer(id: string): void {
+    const e = this.#links.get(id);
+    if (!e) return;
+    this.#links.delete(id);
+    e.link.close();
+    this.emit('peer-removed', id);
+  }
+
+  reset(): void {
+    for (const id of [...this.#links.keys()]) this.removePeer(id);
+  }
+
+  handleSignal(msg: RemoteSignal): void {
+    const e = this.#links.get(msg.from);
+    if (!e) return; // from a peer we have not heard join: presence comes first
+    void e.link.handleSignal(msg);
+  }
+
+  setIceServers(servers: IceServer[]): void {
+    this.#iceServers = servers;
+    for (const { link } of this.#links.values()) link.setIceServers(servers);
+  }
+
+  resync(): void {
+    for (const { link } of this.#links.values()) {
+      void link.renegotiateIfStuck();
+      const s = link.connectionState;
+      if (s === 'failed' || s === 'disconnected') link.restartIce();
+    }
+  }
+
+  restartIce(): void {
+    for (const { link } of this.#links.values()) link.restartIce();
+  }
+
+  hasPeer(id: string): boolean {
+    return this.#links.has(id);
+  }
+
+  sendChat(msg: ChatMessage): void {
+    const text = JSON.stringify({ text: msg.text, name: msg.name, at: msg.at });
+    for (const { link } of this.#links.values()) {
+      if (link.chat.readyState === 'open') link.chat.send(text);
+    }
+  }
+
+  async sendFile(name: string, bytes: Uint8Array): Promise<FileRecord[]> {
+    const sha256 = await sha256Hex(bytes);
+    const sends: Promise<FileRecord>[] = [];
+    for (const [peer, e] of this.#links) {
+      const rec: FileRecord = {
+        id: `f${Date.now().toString(36)}${(nextFileId++).toString(36)}`,
+        name,
+        size: bytes.length,
+        direction: 'out',
+        peer,
+        sha256,
+        bytesDone: 0,
+        done: false,
+        ok: undefined,
+      };
+      this.emit('file', rec);
+      const run = e.sending.then(() =>
+        sendFile(e.link.fileChannel, rec, bytes, (r) => this.emit('file', r)).then(
+          () => {
+            this.emit('file', rec);
+            return rec;
+          },
+          (err: Error) => {
+            rec.done = true;
+            rec.ok = false;
+            rec.error = err.message;
+            this.emit('file', rec);
+            return rec;
+          },
+        ),
+      );
+      e.sending = run;
+      sends.push(run);
+    }
+    return Promise.all(sends);
+  }
+
+  async updateStats(): Promise<StatsEntry[]> {
+    const out: StatsEntry[] = [];
+    for (const { link } of this.#links.values()) {
+      try {
+        const s = await link.updateStats();
+        out.push({
+          peerId: link.remoteId,
+          connectionState: link.connectionState,
+          pathType: s.pathType,
+          localCandidateType: s.localCandidateType,
+          remoteCandidateType: s.remoteCandidateType,
+          rttMs: s.rttMs,
+          bitrateInKbps: s.bitrateInKbps,
+          bitrateOutKbps: s.bitrateOutKbps,
+          packetLoss: s.packetLoss,
+          framesDecoded: s.framesDecoded,
+        });
+      } catch {
+        // closed while we asked
+      }
+    }
+    return out;
+  }
+
+  peers(): RemotePeerView[] {
+    return [...this.#links.values()].map(({ link }) => ({
+      id: link.remoteId,
+      name: link.remoteName,
+      connectionState: link.pc.connectionState,
+      iceConnectionState: link.pc.iceConnectionState,
+      signalingState: link.pc.signalingState,
+      stats: link.stats,
+      stream: link.remoteStream,
+      negotiations: link.negotiations,
+      rollbacks: link.rollbacks,
+      ignoredOffers: link.ignoredOffers,
+      iceRestarts: link.iceRestarts,
+      chatOpen: link.chat.readyState === 'open',
+      fileOpen: link.fileChannel.readyState === 'open',
+      lastError: link.lastError,
+    }));
+  }
+
+  close(): void {
+    this.reset();
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * One mesh link: an RTCPeerConnection to one remote peer, negotiated with the W3C "perfect
+ * negotiation" pattern (https://w3c.github.io/webrtc-pc/#perfect-negotiation-example). Both ends may
+ * renegotiate at any time; on an offer collision the *polite* end (the one whose peer id sorts
+ * after the other's) rolls back its own offer and answers, the impolite end ignores the incoming
+ * offer. Candidates trickle as they are found. A link that goes `disconnected` for longer than a
+ * grace period, or `failed`, restarts ICE. Two negotiated data channels ride on it: chat (id 0) and
+ * file (id 1).
+ */
+import { Emitter } from './emitter.js';
+import type { CandidateInit, IceServer, LinkConnectionState, PeerSignal, RemoteSignal } from './protocol.js';
+import { EMPTY_STATS, type LinkStats, summarize } from './stats.js';
+
+export interface PeerLinkOptions {
+  readonly localId: string;
+  readonly remoteId: string;
+  readonly remoteName: string;
+  readonly iceServers: IceServer[];
+  readonly iceTransportPolicy: RTCIceTransportPolicy;
+  readonly send: (sig: PeerSignal) => void;
+  /** Local tracks to send (undefined: receive only). */
+  readonly stream: MediaStream | undefined;
+  /** How long `disconnected` may last before an ICE restart, ms (default 3000). */
+  readonly disconnectGraceMs?: number;
+}
+
+export interface PeerLinkEvents {
+  [key: string]: unknown[];
+  track: [MediaStream];
+  state: [LinkConnectionState];
+  /** First time connected, with the setup time from link creation. */
+  connected: [setupMs: number];
+  failed: [];
+  'ice-restart': [];
+  chat: [string];
+  file: [string | ArrayBuffer];
+  'channel-open': ['chat' | 'file'];
+}
+
+export class PeerLink extends Emitter<PeerLinkEvents> {
+  readonly remoteId: string;
+  remoteName: string;
+  readonly polite: boolean;
+  readonly pc: RTCPeerConnection;
+  readonly chat: RTCDataChannel;
+  readonly fileChannel: RTCDataChannel;
+  readonly #send: (sig: PeerSignal) => void;
+  readonly #graceMs: number;
+  readonly #createdAt = performance.now();
+  #makingOffer = false;
+  #ignoreOffer = false;
+  #isSettingRemoteAnswerPending = false;
+  /** Serializes handling of remote descriptions and candidates. */
+  #chain: Promise<void> = Promise.resolve();
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastRestart = 0;
+  #everConnected = false;
+  #closed = false;
+  #remoteStream: MediaStream | undefined;
+  stats: LinkStats = EMPTY_STATS;
+  /** Completed offer/answer exchanges (signaling state back to stable). */
+  negotiations = 0;
+  rollbacks = 0;
+  iceRestarts = 0;
+  ignoredOffers = 0;
+  lastError: string | undefined;
+
+  constructor(opts: PeerLinkOptions) {
+    super();
+    this.remoteId = opts.remoteId;
+    this.remoteName = opts.remoteName;
+    this.polite = opts.localId > opts.remoteId;
+    this.#send = opts.send;
+    this.#graceMs = opts.disconnectGraceMs ?? 3000;
+    this.pc = new RTCPeerConnection({
+      iceServers: opts.iceServers.map((s) => ({ ...s })),
+      iceTransportPolicy: opts.iceTransportPolicy,
+    });
+    const pc = this.pc;
+    if (opts.stream) for (const track of opts.stream.getTracks()) pc.addTrack(track, opts.stream);
+    else {
+      pc.addTransceiver('audio', { direction: 'recvonly' });
+      pc.addTransceiver('video', { direction: 'recvonly' });
+    }
+    this.chat = pc.createDataChannel('chat', { negotiated: true, id: 0 });
+    this.fileChannel = pc.createDataChannel('file', { negotiated: true, id: 1, ordered: true });
+    this.fileChannel.binaryType = 'arraybuffer';
+    this.chat.onmessage = (e) => {
+      if (typeof e.data === 'string') this.emit('chat', e.data);
+    };
+    this.fileChannel.onmessage = (e) => this.emit('file', e.data as string | ArrayBuffer);
+    this.chat.onopen = () => this.emit('channel-open', 'chat');
+    this.fileChannel.onopen = () => this.emit('channel-open', 'file');
+
+    pc.onnegotiationneeded = async () => {
+      try {
+        this.#makingOffer = true;
+        await pc.setLocalDescription();
+        const d = pc.localDescription;
+        if (d && d.type === 'offer') this.#send({ type: 'offer', to: this.remoteId, sdp: d.sdp });
+      } catch (err) {
+        this.lastError = `negotiationneeded: ${(err as Error).message}`;
+      } finally {
+        this.#makingOffer = false;
+      }
+    };
+    pc.onicecandidate = ({ candidate }) => {
+      if (candidate && candidate.candidate !== '') {
+        const init: CandidateInit = { candidate: candidate.candidate };
+        if (candidate.sdpMid !== null) init.sdpMid = candidate.sdpMid;
+        if (candidate.sdpMLineIndex !== null) init.sdpMLineIndex = candidate.sdpMLineIndex;
+        if (candidate.usernameFragment !== null) init.usernameFragment = candidate.usernameFragment;
+        this.#send({ type: 'candidate', to: this.remoteId, candidate: init });
+      } else if (!candidate) {
+        this.#send({ type: 'end-of-candidates', to: this.remoteId });
+      }
+    };
+    pc.ontrack = ({ track, streams }) => {
+      const stream = streams[0] ?? (this.#remoteStream ??= new MediaStream());
+      if (!streams[0] && !stream.getTracks().includes(track)) stream.addTrack(track);
+      this.#remoteStream = stream;
+      this.emit('track', stream);
+    };
+    pc.onconnectionstatechange = () => this.#onConnectionState();
+  }
+
+  get connectionState(): LinkConnectionState {
+    return this.pc.connectionState as LinkConnectionState;
+  }
+
+  get remoteStream(): MediaStream | undefined {
+    return this.#remoteStream;
+  }
+
+  /** Handles a relayed offer/answer/candidate from the remote peer. */
+  handleSignal(msg: RemoteSignal): Promise<void> {
+    this.#chain = this.#chain
+      .then(() => this.#handle(msg))
+      .catch((err: Error) => {
+        this.lastError = `${msg.type}: ${err.message}`;
+      });
+    return this.#chain;
+  }
+
+  async #handle(msg: RemoteSignal): Promise<void> {
+    if (this.#closed) return;
+    const pc = this.pc;
+    if (msg.type === 'offer' || msg.type === 'answer') {
+      const description: RTCSessionDescriptionInit = { type: msg.type, sdp: msg.sdp };
+      const readyForOffer =
+        !this.#makingOffer && (pc.signalingState === 'stable' || this.#isSettingRemoteAnswerPending);
+      const offerCollision = description.type === 'offer' && !readyForOffer;
+      this.#ignoreOffer = !this.polite && offerCollision;
+      if (this.#ignoreOffer) {
+        this.ignoredOffers++;
+        return;
+      }
+      if (msg.type === 'answer' && pc.signalingState !== 'have-local-offer') return; // stale answer
+      if (offerCollision && pc.signalingState === 'have-local-offer') {
+        // Polite end: withdraw our offer, take theirs.
+        await pc.setLocalDescription({ type: 'rollback' });
+        this.rollbacks++;
+      }
+      this.#isSettingRemoteAnswerPending = description.type === 'answer';
+      await pc.setRemoteDescription(description);
+      this.#isSettingRemoteAnswerPending = false;
+      if (description.type === 'offer') {
+        await pc.setLocalDescription();
+        const d = pc.localDescription;
+        if (d) this.#send({ type: 'answer', to: this.remoteId, sdp: d.sdp });
+      }
+      this.negotiations++;
+      return;
+    }
+    if (msg.type === 'candidate') {
+      try {
+        await pc.addIceCandidate(msg.candidate);
+      } catch (err) {
+        if (!this.#ignoreOffer) throw err;
+      }
+      return;
+    }
+    // end-of-candidates
+    try {
+      await pc.addIceCandidate();
+    } catch {
+      // older engines reject an empty candidate; nothing to do
+    }
+  }
+
+  /**
+   * Re-sends our offer if one is outstanding (it may have been lost while signaling was down): roll
+   * it back and let negotiationneeded make a fresh one.
+   */
+  async renegotiateIfStuck(): Promise<void> {
+    if (this.#closed || this.pc.signalingState !== 'have-local-offer' || this.#makingOffer) return;
+    await this.pc.setLocalDescription({ type: 'rollback' }).catch(() => {});
+    this.pc.restartIce();
+  }
+
+  /** ICE restart (new ufrag/pwd, fresh candidates), e.g. after a network change. */
+  restartIce(): void {
+    if (this.#closed) return;
+    this.#lastRestart = performance.now();
+    this.iceRestarts++;
+    this.emit('ice-restart');
+    this.pc.restartIce();
+  }
+
+  /** New TURN credentials: used by the next gathering (an ICE restart or a new candidate). */
+  setIceServers(iceServers: IceServer[]): void {
+    if (this.#closed) return;
+    const cfg = this.pc.getConfiguration();
+    this.pc.setConfiguration({ ...cfg, iceServers: iceServers.map((s) => ({ ...s })) });
+  }
+
+  async updateStats(): Promise<LinkStats> {
+    if (this.#closed) return this.stats;
+    const report = await this.pc.getStats();
+    this.stats = summarize(report, this.stats, performance.now());
+    return this.stats;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
+    this.pc.close();
+    this.emit('state', 'closed');
+  }
+
+  #onConnectionState(): void {
+    const state = this.connectionState;
+    this.emit('state', state);
+    if (state === 'connected') {
+      if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
+      this.#graceTimer = undefined;
+      if (!this.#everConnected) {
+        this.#everConnected = true;
+        this.emit('connected', performance.now() - this.#createdAt);
+      }
+    } else if (state === 'disconnected') {
+      if (this.#graceTimer !== undefined) return;
+      this.#graceTimer = setTimeout(() => {
+        this.#graceTimer = undefined;
+        const s = this.connectionState;
+        if (s === 'disconnected' || s === 'failed') this.restartIce();
+      }, this.#graceMs);
+    } else if (state === 'failed') {
+      this.emit('failed');
+      if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
+      this.#graceTimer = undefined;
+      // Restart right away, but not more than once per grace period if it keeps failing.
+      const wait = Math.max(0, this.#lastRestart + this.#graceMs - performance.now());
+      this.#graceTimer = setTimeout(() => {
+        this.#graceTimer = undefined;
+        if (this.connectionState === 'failed') this.restartIce();
+      }, wait);
+    }
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The signaling protocol (v: 1) as the browser sees it. docs/signaling.md describes it; the server's
+ * schemas (src/server/signaling/protocol.ts) are the authority. Kept as types only: the client layer
+ * may not import server code.
+ */
+export const PROTOCOL_VERSION = 1;
+
+export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
+export type LinkConnectionState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
+
+export interface PeerInfo {
+  readonly id: string;
+  readonly name: string;
+}
+
+export interface IceServer {
+  readonly urls: string[];
+  readonly username?: string;
+  readonly credential?: string;
+}
+
+export interface CandidateInit {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+export interface StatsEntry {
+  peerId: string;
+  connectionState: LinkConnectionState;
+  pathType: CandidateType | null;
+  localCandidateType: CandidateType | null;
+  remoteCandidateType: CandidateType | null;
+  rttMs: number | null;
+  bitrateInKbps: number;
+  bitrateOutKbps: number;
+  packetLoss: number;
+  framesDecoded: number;
+}
+
+/** Frames to the server that are relayed to one peer. */
+export type PeerSignal =
+  | { type: 'offer' | 'answer'; to: string; sdp: string }
+  | { type: 'candidate'; to: string; candidate: CandidateInit }
+  | { type: 'end-of-candidates'; to: string };
+
+export type ClientMessage =
+  | { v: 1; type: 'join'; room: string; token?: string; name?: string }
+  | { v: 1; type: 'resume'; resumeToken: string }
+  | { v: 1; type: 'leave' }
+  | ({ v: 1 } & PeerSignal)
+  | { v: 1; type: 'ping'; id?: number }
+  | { v: 1; type: 'stats'; peers: StatsEntry[] }
+  | { v: 1; type: 'event'; name: 'connected' | 'ice-failed' | 'ice-restart'; peer: string; setupMs?: number };
+
+export interface Welcome {
+  v: 1;
+  type: 'welcome';
+  peerId: string;
+  room: string;
+  name: string;
+  resumed: boolean;
+  mode: 'mesh';
+  peers: PeerInfo[];
+  iceServers: IceServer[];
+  iceServersExpireAt: number;
+  resumeToken: string;
+  resumeWindowSec: number;
+  pingIntervalMs: number;
+}
+
+/** Frames from another peer, relayed by the server. */
+export type RemoteSignal =
+  | { v: 1; type: 'offer' | 'answer'; from: string; sdp: string }
+  | { v: 1; type: 'candidate'; from: string; candidate: CandidateInit }
+  | { v: 1; type: 'end-of-candidates'; from: string };
+
+export type ServerMessage =
+  | Welcome
+  | RemoteSignal
+  | { v: 1; type: 'peer-joined'; peer: PeerInfo }
+  | { v: 1; type: 'peer-left'; peerId: string; reason: string }
+  | { v: 1; type: 'ice-servers'; iceServers: IceServer[]; iceServersExpireAt: number }
+  | { v: 1; type: 'session'; resumeToken: string }
+  | { v: 1; type: 'pong'; id?: number }
+  | { v: 1; type: 'left' }
+  | { v: 1; type: 'error'; code: string; message: string; ref?: string; peer?: string };

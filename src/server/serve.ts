@@ -1,0 +1,157 @@
+/**
+ * `rtcstack serve` as a function: starts HTTP (web app, API, metrics), WebSocket signaling and,
+ * when available, the STUN/TURN server in one process, and returns a handle that stops them all.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { type Clock, SystemClock } from '../core/clock.js';
+import { createLogger, type Logger } from '../core/log.js';
+import type { ServeConfig } from './config.js';
+import { createHttpServer } from './http/http-server.js';
+import { createMetrics } from './http/metrics.js';
+import { type Asset, loadWebAssets } from './http/web-assets.js';
+import type { IceServer } from './signaling/protocol.js';
+import { type IceConfig, SignalingServer } from './signaling/signaling-server.js';
+import { StatsStore } from './signaling/stats-store.js';
+import { turnRestCredential } from './signaling/tokens.js';
+import { startTurn, type TurnHandle } from './turn-link.js';
+
+export interface ServeHandle {
+  readonly config: ServeConfig;
+  /** e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  readonly wsUrl: string;
+  readonly port: number;
+  readonly signaling: SignalingServer;
+  readonly turn: TurnHandle | undefined;
+  close(): Promise<void>;
+}
+
+export interface ServeDeps {
+  readonly clock?: Clock;
+  readonly log?: Logger;
+  /** Prebuilt web assets (tests share one bundle across servers). */
+  readonly assets?: Map<string, Asset>;
+  /** Start the TURN server (default: config.turn). */
+  readonly startTurn?: (
+    config: ServeConfig,
+    log: Logger,
+    registry: Registry,
+  ) => Promise<TurnHandle | undefined>;
+}
+
+/** Sends fresh TURN credentials when this much of their lifetime is left (at most 5 minutes). */
+function refreshLeadMs(ttlSec: number): number {
+  return Math.min(300_000, (ttlSec * 1000) / 5);
+}
+
+export function iceConfigFor(
+  config: ServeConfig,
+  turn: TurnHandle | undefined,
+  wallNow: number,
+  peerId: string,
+  clientHost: string,
+): IceConfig {
+  const ttl = config.turnCredentialTtl;
+  const expiresAt = Math.floor(wallNow / 1000 + ttl) * 1000;
+  const iceServers: IceServer[] = [];
+  if (turn) {
+    const host = config.publicHost ?? clientHost;
+    iceServers.push({
+      urls: turn.urls(host),
+      ...turnRestCredential(config.turnSecret, peerId, expiresAt / 1000),
+    });
+  }
+  if (config.iceUrls.length > 0) iceServers.push({ urls: [...config.iceUrls] });
+  return {
+    iceServers,
+    expiresAt,
+    ...(turn ? { refreshInMs: expiresAt - wallNow - refreshLeadMs(ttl) } : {}),
+  };
+}
+
+export async function startServe(config: ServeConfig, deps: ServeDeps = {}): Promise<ServeHandle> {
+  const clock = deps.clock ?? new SystemClock();
+  const log = deps.log ?? createLogger('serve', { level: config.logLevel });
+  const assets = deps.assets ?? (await loadWebAssets(log));
+  const stats = new StatsStore({ now: () => clock.now() });
+  let signaling: SignalingServer | undefined;
+  const metrics = createMetrics({
+    rooms: () => signaling?.rooms().length ?? 0,
+    peers: () => signaling?.peerCount ?? 0,
+    stats,
+  });
+  const turn = await (deps.startTurn ?? startTurn)(config, log, metrics.registry);
+  signaling = new SignalingServer(
+    {
+      secret: config.secret,
+      open: config.open,
+      resumeWindowSec: config.resumeWindowSec,
+      maxPeersPerRoom: config.maxPeersPerRoom,
+      maxPayload: config.maxPayload,
+      rateLimit: { perSec: config.rateLimitPerSec, burst: config.rateLimitBurst },
+      maxBufferedBytes: config.maxBufferedBytes,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      maxQueuedFrames: 256,
+    },
+    {
+      clock,
+      log: log.child('signaling'),
+      stats,
+      metrics: metrics.signaling,
+      iceConfig: (peerId, host) => iceConfigFor(config, turn, clock.wallNow(), peerId, host),
+    },
+  );
+  const sig = signaling;
+  const http = createHttpServer({
+    log: log.child('http'),
+    assets,
+    signaling: sig,
+    stats,
+    metrics,
+    secret: config.secret,
+    open: config.open,
+    apiKey: config.apiKey,
+    turnCostPerGb: config.turnCostPerGb,
+    turn: () => turn?.figures(),
+    wallNow: () => clock.wallNow(),
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(config.httpPort, config.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await sig.close();
+    await turn?.close();
+    throw err;
+  }
+  const port = (http.address() as AddressInfo).port;
+  const hostInUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${hostInUrl}:${port}`;
+  log.info('serving', { url, open: config.open, turn: turn !== undefined, dashboard: `${url}/dashboard` });
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    url,
+    wsUrl: `ws://${hostInUrl}:${port}/ws`,
+    port,
+    signaling: sig,
+    turn,
+    close() {
+      closing ??= (async () => {
+        const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+        http.closeIdleConnections();
+        await sig.close();
+        http.closeAllConnections();
+        await httpClosed;
+        await turn?.close();
+        log.info('stopped');
+      })();
+      return closing;
+    },
+  };
+}

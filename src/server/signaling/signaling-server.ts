@@ -1,0 +1,646 @@
+/**
+ * The WebSocket signaling server: rooms, join/resume with signed tokens, presence, relay of
+ * offer/answer/candidates between peers of one room, ICE server config with TURN REST credentials
+ * (refreshed before they expire), heartbeats, and protection against bad clients (schema checks,
+ * rate limit, a cap on what may queue for a client that does not read).
+ *
+ * Time comes from the injected Clock, so tests drive heartbeats, resume windows and refreshes
+ * with a ManualClock.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import type { Clock, Timer } from '../../core/clock.js';
+import type { Logger } from '../../core/log.js';
+import {
+  CLOSE,
+  type ClientMessage,
+  type ClientMessageOf,
+  ERR,
+  type ErrorCode,
+  type IceServer,
+  PROTOCOL_VERSION,
+  parseClientMessage,
+  type ServerMessage,
+} from './protocol.js';
+import { type Connection, Room, type Session } from './session.js';
+import type { StatsStore } from './stats-store.js';
+import { mintResumeToken, verifyJoinToken, verifyResumeToken } from './tokens.js';
+
+export interface SignalingOptions {
+  /** HMAC key of join and resume tokens. */
+  readonly secret: string;
+  /** Open rooms: joining needs no token (dev mode). */
+  readonly open: boolean;
+  /** How long a dropped peer keeps its id and room membership, seconds. */
+  readonly resumeWindowSec: number;
+  readonly maxPeersPerRoom: number;
+  /** Largest accepted frame, bytes (WebSocket maxPayload; bigger frames close the socket with 1009). */
+  readonly maxPayload: number;
+  /** Sustained frames per second per connection, and the burst allowed above it. */
+  readonly rateLimit: { readonly perSec: number; readonly burst: number };
+  /** A connection whose unsent data exceeds this many bytes is dropped (a client that never reads). */
+  readonly maxBufferedBytes: number;
+  /** WebSocket ping period; a connection that misses one whole period is dropped. */
+  readonly heartbeatIntervalMs: number;
+  /** Frames kept for a peer that is away (within its resume window). */
+  readonly maxQueuedFrames: number;
+}
+
+export interface IceConfig {
+  readonly iceServers: IceServer[];
+  /** Wall-clock ms when the credentials expire. */
+  readonly expiresAt: number;
+  /** When to send fresh ones, ms from now (undefined: never). */
+  readonly refreshInMs?: number;
+}
+
+export interface SignalingMetrics {
+  connection(delta: 1 | -1): void;
+  message(direction: 'in' | 'out', type: string): void;
+  rejected(code: string): void;
+  joined(kind: 'join' | 'resume'): void;
+  clientEvent(name: 'connected' | 'ice-failed' | 'ice-restart', setupMs?: number): void;
+}
+
+export interface SignalingDeps {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly stats: StatsStore;
+  readonly iceConfig: (peerId: string, host: string) => IceConfig;
+  readonly metrics?: SignalingMetrics;
+}
+
+export interface RoomSnapshot {
+  readonly name: string;
+  readonly peers: { id: string; name: string; connected: boolean; joinedAt: number }[];
+}
+
+const HOST_PATTERN = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])$/;
+const MAX_QUEUED_BYTES = 1 << 20;
+
+export class SignalingServer {
+  readonly #opts: SignalingOptions;
+  readonly #deps: SignalingDeps;
+  readonly #wss: WebSocketServer;
+  readonly #rooms = new Map<string, Room>();
+  readonly #sessions = new Map<string, Session>();
+  readonly #conns = new Set<Connection>();
+  /** Peer ids whose resume tokens no longer count (left or timed out), with their expiry. */
+  readonly #revoked = new Map<string, number>();
+  #heartbeat: Timer | undefined;
+  #nextConnId = 1;
+  #closed = false;
+
+  constructor(opts: SignalingOptions, deps: SignalingDeps) {
+    this.#opts = opts;
+    this.#deps = deps;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload, clientTracking: false });
+    this.#scheduleHeartbeat();
+  }
+
+  get connectionCount(): number {
+    return this.#conns.size;
+  }
+
+  get peerCount(): number {
+    return this.#sessions.size;
+  }
+
+  rooms(): RoomSnapshot[] {
+    return [...this.#rooms.values()].map((r) => ({
+      name: r.name,
+      peers: [...r.peers.values()].map((s) => ({
+        id: s.id,
+        name: s.name,
+        connected: s.conn !== undefined,
+        joinedAt: s.joinedAt,
+      })),
+    }));
+  }
+
+  /** Takes over an HTTP upgrade request for the signaling endpoint. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, req));
+  }
+
+  /** Adopts an open WebSocket (exposed for tests and embedding). */
+  attach(ws: WebSocket, req: IncomingMessage): void {
+    const rawHost = (req.headers.host ?? '').replace(/:\d+$/, '');
+    const conn: Connection = {
+      id: this.#nextConnId++,
+      ws,
+      host: HOST_PATTERN.test(rawHost) ? rawHost : '127.0.0.1',
+      remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`,
+      session: undefined,
+      alive: true,
+      tokens: this.#opts.rateLimit.burst,
+      lastRefill: this.#deps.clock.now(),
+      strikes: 0,
+      closed: false,
+    };
+    this.#conns.add(conn);
+    this.#deps.metrics?.connection(1);
+    this.#deps.log.debug('connection open', { conn: conn.id, remote: conn.remote });
+    ws.on('message', (data, isBinary) => this.#onFrame(conn, data, isBinary));
+    ws.on('pong', () => {
+      conn.alive = true;
+    });
+    ws.on('close', (code) => this.#onClose(conn, code));
+    ws.on('error', (err) => this.#deps.log.debug('socket error', { conn: conn.id, err: err.message }));
+  }
+
+  /** Closes every connection (1001 going away) and cancels all timers. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#heartbeat?.cancel();
+    for (const s of this.#sessions.values()) this.#cancelTimers(s);
+    const closing = [...this.#conns].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.ws.readyState === WebSocket.CLOSED) return resolve();
+          c.ws.once('close', () => resolve());
+          c.ws.close(CLOSE.GOING_AWAY, 'server shutting down');
+          // A peer that does not answer the close handshake is cut off.
+          setTimeout(() => c.ws.terminate(), 1000).unref();
+        }),
+    );
+    await Promise.all(closing);
+    this.#sessions.clear();
+    this.#rooms.clear();
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+  }
+
+  // ---- frames ----
+
+  #onFrame(conn: Connection, data: RawData, isBinary: boolean): void {
+    if (conn.closed) return;
+    conn.alive = true;
+    if (!this.#admit(conn)) return;
+    if (isBinary) {
+      this.#reject(conn, ERR.BINARY, 'binary frames are not part of the protocol; send JSON text');
+      return;
+    }
+    const text = Array.isArray(data)
+      ? Buffer.concat(data).toString('utf8')
+      : Buffer.from(data as ArrayBuffer).toString('utf8');
+    const parsed = parseClientMessage(text);
+    if (!parsed.ok) {
+      this.#reject(conn, parsed.code, parsed.message, parsed.type);
+      return;
+    }
+    const msg = parsed.msg;
+    this.#deps.metrics?.message('in', msg.type);
+    this.#dispatch(conn, msg);
+  }
+
+  /** Token bucket: `burst` frames at once, `perSec` sustained; a flood past that closes the socket. */
+  #admit(conn: Connection): boolean {
+    const { perSec, burst } = this.#opts.rateLimit;
+    const now = this.#deps.clock.now();
+    conn.tokens = Math.min(burst, conn.tokens + ((now - conn.lastRefill) * perSec) / 1000);
+    conn.lastRefill = now;
+    if (conn.tokens >= 1) {
+      conn.tokens -= 1;
+      conn.strikes = 0;
+      return true;
+    }
+    conn.strikes++;
+    if (conn.strikes === 1) {
+      this.#reject(
+        conn,
+        ERR.RATE_LIMIT,
+        `rate limit: at most ${perSec} frames/s (burst ${burst}); frame dropped`,
+      );
+    } else {
+      this.#deps.metrics?.rejected(ERR.RATE_LIMIT);
+    }
+    if (conn.strikes > burst) {
+      this.#deps.log.warn('flood: closing connection', { conn: conn.id, remote: conn.remote });
+      this.#closeConn(conn, CLOSE.FLOOD, 'message flood');
+    }
+    return false;
+  }
+
+  #dispatch(conn: Connection, msg: ClientMessage): void {
+    switch (msg.type) {
+      case 'ping':
+        this.#send(conn, msg.id === undefined ? { v: 1, type: 'pong' } : { v: 1, type: 'pong', id: msg.id });
+        return;
+      case 'join':
+        this.#join(conn, msg);
+        return;
+      case 'resume':
+        this.#resume(conn, msg);
+        return;
+      default:
+        break;
+    }
+    const session = conn.session;
+    if (!session) {
+      this.#reject(conn, ERR.NOT_JOINED, `'${msg.type}' needs a joined room; send 'join' first`, msg.type);
+      return;
+    }
+    switch (msg.type) {
+      case 'leave':
+        this.#leave(session, 'left');
+        conn.session = undefined;
+        this.#send(conn, { v: 1, type: 'left' });
+        return;
+      case 'offer':
+      case 'answer':
+        this.#relay(conn, session, msg.to, msg.type, {
+          v: 1,
+          type: msg.type,
+          from: session.id,
+          sdp: msg.sdp,
+        });
+        return;
+      case 'candidate':
+        this.#relay(conn, session, msg.to, msg.type, {
+          v: 1,
+          type: 'candidate',
+          from: session.id,
+          candidate: msg.candidate,
+        });
+        return;
+      case 'end-of-candidates':
+        this.#relay(conn, session, msg.to, msg.type, { v: 1, type: 'end-of-candidates', from: session.id });
+        return;
+      case 'stats': {
+        const known = msg.peers.filter((p) => session.room.peers.has(p.peerId) && p.peerId !== session.id);
+        this.#deps.stats.report(session.room.name, session.id, known);
+        return;
+      }
+      case 'event':
+        this.#deps.metrics?.clientEvent(msg.name, msg.setupMs);
+        this.#deps.log.info('client event', {
+          room: session.room.name,
+          peer: session.id,
+          to: msg.peer,
+          event: msg.name,
+          setupMs: msg.setupMs,
+        });
+        return;
+    }
+  }
+
+  // ---- join, resume, leave ----
+
+  #join(conn: Connection, msg: ClientMessageOf<'join'>): void {
+    if (conn.session) {
+      this.#reject(
+        conn,
+        ERR.ALREADY_JOINED,
+        `already in room '${conn.session.room.name}'; send 'leave' first`,
+        'join',
+      );
+      return;
+    }
+    let pinnedName: string | undefined;
+    if (msg.token !== undefined) {
+      const r = verifyJoinToken(this.#opts.secret, msg.token, this.#deps.clock.wallNow());
+      if (!r.ok) {
+        if (r.reason === 'expired') this.#reject(conn, ERR.TOKEN_EXPIRED, 'join token has expired', 'join');
+        else this.#reject(conn, ERR.TOKEN_INVALID, 'join token is not valid for this server', 'join');
+        return;
+      }
+      if (r.claims.room !== msg.room) {
+        this.#reject(conn, ERR.TOKEN_ROOM, `join token is for another room, not '${msg.room}'`, 'join');
+        return;
+      }
+      pinnedName = r.claims.name;
+    } else if (!this.#opts.open) {
+      this.#reject(
+        conn,
+        ERR.TOKEN_REQUIRED,
+        'this server needs a join token (POST /api/token or rtcstack token)',
+        'join',
+      );
+      return;
+    }
+    const room = this.#room(msg.room);
+    if (room.peers.size >= this.#opts.maxPeersPerRoom) {
+      this.#reject(
+        conn,
+        ERR.ROOM_FULL,
+        `room '${msg.room}' is full (${this.#opts.maxPeersPerRoom} peers)`,
+        'join',
+      );
+      this.#dropRoomIfEmpty(room);
+      return;
+    }
+    const id = `p${randomBytes(8).toString('hex')}`;
+    const name = (pinnedName ?? msg.name ?? '').trim() || `guest-${id.slice(-4)}`;
+    const session = this.#addSession(room, id, name, conn);
+    this.#deps.metrics?.joined('join');
+    this.#deps.log.info('peer joined', { room: room.name, peer: id, name, remote: conn.remote });
+    this.#welcome(session, false);
+  }
+
+  #resume(conn: Connection, msg: ClientMessageOf<'resume'>): void {
+    if (conn.session) {
+      this.#reject(conn, ERR.ALREADY_JOINED, `already in room '${conn.session.room.name}'`, 'resume');
+      return;
+    }
+    const r = verifyResumeToken(this.#opts.secret, msg.resumeToken, this.#deps.clock.wallNow());
+    const revokedUntil = r.ok ? this.#revoked.get(r.claims.peer) : undefined;
+    if (!r.ok || (revokedUntil !== undefined && revokedUntil > this.#deps.clock.wallNow())) {
+      const why = r.ok
+        ? 'the session has ended'
+        : r.reason === 'expired'
+          ? 'the resume window has passed'
+          : 'bad token';
+      this.#reject(conn, ERR.RESUME_INVALID, `cannot resume: ${why}; join again`, 'resume');
+      return;
+    }
+    const { peer, room: roomName, name } = r.claims;
+    let session = this.#sessions.get(peer);
+    if (session && session.room.name !== roomName) {
+      this.#reject(conn, ERR.RESUME_INVALID, 'cannot resume: bad token', 'resume');
+      return;
+    }
+    if (session) {
+      const old = session.conn;
+      if (old) {
+        old.session = undefined;
+        this.#closeConn(old, CLOSE.REPLACED, 'session resumed on another connection');
+      }
+      session.awayTimer?.cancel();
+      session.awayTimer = undefined;
+      session.conn = conn;
+      conn.session = session;
+    } else {
+      // Not known here: this server restarted (same secret). Rebuild the membership.
+      const room = this.#room(roomName);
+      if (room.peers.size >= this.#opts.maxPeersPerRoom) {
+        this.#reject(conn, ERR.ROOM_FULL, `room '${roomName}' is full`, 'resume');
+        this.#dropRoomIfEmpty(room);
+        return;
+      }
+      session = this.#addSession(room, peer, name, conn);
+    }
+    this.#deps.metrics?.joined('resume');
+    this.#deps.log.info('peer resumed', { room: roomName, peer, remote: conn.remote });
+    this.#welcome(session, true);
+    const queued = session.queue;
+    session.queue = [];
+    session.queueBytes = 0;
+    for (const frame of queued) this.#sendRaw(conn, frame);
+  }
+
+  #addSession(room: Room, id: string, name: string, conn: Connection): Session {
+    const session: Session = {
+      id,
+      room,
+      name,
+      conn,
+      queue: [],
+      queueBytes: 0,
+      awayTimer: undefined,
+      iceTimer: undefined,
+      resumeTimer: undefined,
+      joinedAt: this.#deps.clock.wallNow(),
+    };
+    conn.session = session;
+    this.#sessions.set(id, session);
+    for (const other of room.peers.values()) {
+      this.#deliver(other, { v: 1, type: 'peer-joined', peer: { id, name } });
+    }
+    room.peers.set(id, session);
+    return session;
+  }
+
+  #welcome(session: Session, resumed: boolean): void {
+    const conn = session.conn!;
+    const ice = this.#deps.iceConfig(session.id, conn.host);
+    this.#send(conn, {
+      v: PROTOCOL_VERSION,
+      type: 'welcome',
+      peerId: session.id,
+      room: session.room.name,
+      name: session.name,
+      resumed,
+      mode: 'mesh',
+      peers: [...session.room.peers.values()]
+        .filter((s) => s !== session)
+        .map((s) => ({ id: s.id, name: s.name })),
+      iceServers: ice.iceServers,
+      iceServersExpireAt: ice.expiresAt,
+      resumeToken: this.#resumeToken(session),
+      resumeWindowSec: this.#opts.resumeWindowSec,
+      pingIntervalMs: this.#opts.heartbeatIntervalMs,
+    });
+    this.#scheduleIceRefresh(session, ice.refreshInMs);
+    this.#scheduleResumeRefresh(session);
+  }
+
+  #resumeToken(session: Session): string {
+    return mintResumeToken(this.#opts.secret, {
+      room: session.room.name,
+      peer: session.id,
+      name: session.name,
+      exp: this.#deps.clock.wallNow() / 1000 + this.#opts.resumeWindowSec,
+    });
+  }
+
+  /** Resume tokens live one window; a connected peer gets a fresh one every third of it. */
+  #scheduleResumeRefresh(session: Session): void {
+    session.resumeTimer?.cancel();
+    session.resumeTimer = this.#deps.clock.setTimeout(
+      () => {
+        session.resumeTimer = undefined;
+        if (!session.conn) return;
+        this.#send(session.conn, { v: 1, type: 'session', resumeToken: this.#resumeToken(session) });
+        this.#scheduleResumeRefresh(session);
+      },
+      (this.#opts.resumeWindowSec * 1000) / 3,
+    );
+  }
+
+  #scheduleIceRefresh(session: Session, inMs: number | undefined): void {
+    session.iceTimer?.cancel();
+    session.iceTimer = undefined;
+    if (inMs === undefined) return;
+    session.iceTimer = this.#deps.clock.setTimeout(() => {
+      session.iceTimer = undefined;
+      const conn = session.conn;
+      if (!conn) return; // refreshed in the welcome of the resume
+      const ice = this.#deps.iceConfig(session.id, conn.host);
+      this.#send(conn, {
+        v: 1,
+        type: 'ice-servers',
+        iceServers: ice.iceServers,
+        iceServersExpireAt: ice.expiresAt,
+      });
+      this.#scheduleIceRefresh(session, ice.refreshInMs);
+    }, inMs);
+  }
+
+  #leave(session: Session, reason: 'left' | 'timeout'): void {
+    this.#cancelTimers(session);
+    const room = session.room;
+    if (room.peers.get(session.id) !== session) return;
+    room.peers.delete(session.id);
+    this.#sessions.delete(session.id);
+    this.#revoked.set(session.id, this.#deps.clock.wallNow() + this.#opts.resumeWindowSec * 2000);
+    this.#pruneRevoked();
+    this.#deps.stats.forget(room.name, session.id);
+    for (const other of room.peers.values()) {
+      this.#deliver(other, { v: 1, type: 'peer-left', peerId: session.id, reason });
+    }
+    this.#dropRoomIfEmpty(room);
+    this.#deps.log.info('peer left', { room: room.name, peer: session.id, reason });
+  }
+
+  #pruneRevoked(): void {
+    if (this.#revoked.size < 1024) return;
+    const now = this.#deps.clock.wallNow();
+    for (const [id, until] of this.#revoked) if (until <= now) this.#revoked.delete(id);
+  }
+
+  #cancelTimers(s: Session): void {
+    s.awayTimer?.cancel();
+    s.iceTimer?.cancel();
+    s.resumeTimer?.cancel();
+    s.awayTimer = s.iceTimer = s.resumeTimer = undefined;
+  }
+
+  #room(name: string): Room {
+    let room = this.#rooms.get(name);
+    if (!room) this.#rooms.set(name, (room = new Room(name)));
+    return room;
+  }
+
+  #dropRoomIfEmpty(room: Room): void {
+    if (room.peers.size === 0 && this.#rooms.get(room.name) === room) this.#rooms.delete(room.name);
+  }
+
+  // ---- relay and delivery ----
+
+  #relay(conn: Connection, from: Session, to: string, type: string, msg: ServerMessage): void {
+    const target = from.room.peers.get(to);
+    if (!target || target === from) {
+      this.#send(conn, {
+        v: 1,
+        type: 'error',
+        code: ERR.UNKNOWN_PEER,
+        message: `no peer '${to}' in room '${from.room.name}'`,
+        ref: type,
+        peer: to,
+      });
+      this.#deps.metrics?.rejected(ERR.UNKNOWN_PEER);
+      return;
+    }
+    this.#deliver(target, msg);
+  }
+
+  /** Sends to a session, or keeps the frame for it while it is away. */
+  #deliver(target: Session, msg: ServerMessage): void {
+    if (target.conn) {
+      this.#send(target.conn, msg);
+      return;
+    }
+    const frame = JSON.stringify(msg);
+    if (
+      target.queue.length >= this.#opts.maxQueuedFrames ||
+      target.queueBytes + frame.length > MAX_QUEUED_BYTES
+    ) {
+      this.#deps.metrics?.rejected('ERR_SIGNALING_QUEUE_FULL');
+      return;
+    }
+    target.queue.push(frame);
+    target.queueBytes += frame.length;
+  }
+
+  #send(conn: Connection, msg: ServerMessage): void {
+    if (this.#sendRaw(conn, JSON.stringify(msg))) this.#deps.metrics?.message('out', msg.type);
+  }
+
+  #sendRaw(conn: Connection, frame: string): boolean {
+    if (conn.closed || conn.ws.readyState !== WebSocket.OPEN) return false;
+    if (conn.ws.bufferedAmount + frame.length > this.#opts.maxBufferedBytes) {
+      this.#deps.log.warn('client does not read: dropping connection', {
+        conn: conn.id,
+        remote: conn.remote,
+        buffered: conn.ws.bufferedAmount,
+      });
+      this.#deps.metrics?.rejected('ERR_SIGNALING_TOO_SLOW');
+      conn.closed = true;
+      conn.ws.terminate();
+      return false;
+    }
+    conn.ws.send(frame);
+    return true;
+  }
+
+  #reject(conn: Connection, code: ErrorCode, message: string, ref?: string): void {
+    this.#deps.metrics?.rejected(code);
+    this.#deps.log.debug('rejected frame', { conn: conn.id, code, ref });
+    this.#send(
+      conn,
+      ref === undefined
+        ? { v: 1, type: 'error', code, message }
+        : { v: 1, type: 'error', code, message, ref },
+    );
+  }
+
+  #closeConn(conn: Connection, code: number, reason: string): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    conn.ws.close(code, reason);
+    // Do not wait for a close handshake from a client that may not be reading.
+    setTimeout(() => conn.ws.terminate(), 2000).unref();
+  }
+
+  #onClose(conn: Connection, code: number): void {
+    conn.closed = true;
+    this.#conns.delete(conn);
+    this.#deps.metrics?.connection(-1);
+    const session = conn.session;
+    conn.session = undefined;
+    this.#deps.log.debug('connection closed', { conn: conn.id, code, peer: session?.id });
+    if (!session || session.conn !== conn || this.#closed) return;
+    session.conn = undefined;
+    session.iceTimer?.cancel();
+    session.resumeTimer?.cancel();
+    session.iceTimer = session.resumeTimer = undefined;
+    session.awayTimer = this.#deps.clock.setTimeout(() => {
+      session.awayTimer = undefined;
+      this.#leave(session, 'timeout');
+    }, this.#opts.resumeWindowSec * 1000);
+  }
+
+  // ---- heartbeat ----
+
+  #scheduleHeartbeat(): void {
+    this.#heartbeat = this.#deps.clock.setTimeout(() => {
+      for (const conn of this.#conns) {
+        if (conn.closed) continue;
+        if (!conn.alive) {
+          this.#deps.log.info('heartbeat missed: dropping connection', {
+            conn: conn.id,
+            peer: conn.session?.id,
+          });
+          this.#deps.metrics?.rejected('ERR_SIGNALING_HEARTBEAT');
+          conn.closed = true;
+          conn.ws.terminate();
+          continue;
+        }
+        conn.alive = false;
+        try {
+          conn.ws.ping();
+        } catch {
+          // socket closing
+        }
+      }
+      if (!this.#closed) this.#scheduleHeartbeat();
+    }, this.#opts.heartbeatIntervalMs);
+  }
+}
