@@ -141,6 +141,8 @@ export class TurnClient extends Emitter<TurnClientEvents> {
   packetsReceived = 0;
   droppedPackets = 0;
   refreshes = 0;
+  /** 438 answers recovered from by retrying with the new nonce. */
+  staleNonces = 0;
   reallocations = 0;
 
   constructor(options: TurnClientOptions) {
@@ -414,6 +416,7 @@ export class TurnClient extends Emitter<TurnClientEvents> {
         continue;
       }
       if (attempt < retries && code === ERROR.STALE_NONCE && nonce !== undefined) {
+        this.staleNonces++;
         this.#nonce = nonce;
         if (realm !== undefined && realm !== this.#realm) {
           this.#realm = realm;

@@ -226,3 +226,23 @@ test('late trickle: candidates arriving seconds later still connect; stats are W
   net.close();
   net.assertNoOpenSockets();
 });
+
+test('a firewall that drops all outbound UDP: connects through TURN over TCP', async () => {
+  const w = await world(61);
+  const nat = w.net.nat('corp', { preset: 'symmetric', dropOutboundUdp: true });
+  const p = agentPair({
+    clock: w.clock,
+    a: nat.host('a'),
+    b: w.peer('b', 'symmetric'),
+    optsA: { iceServers: [{ urls: 'turn:203.0.113.1:3478?transport=tcp', username: 'u', credential: 'p' }] },
+    optsB: { iceServers: w.stunTurn },
+  });
+  assert.ok(await p.settle());
+  assert.ok(ok(p.a.state) && ok(p.b.state), `${p.a.state}/${p.b.state}`);
+  assert.equal(p.a.selectedPair!.local.type, 'relay');
+  assert.equal(p.a.selectedPair!.local.relayProtocol, 'tcp');
+  assert.ok(await exchange(w.clock, p));
+  await p.close();
+  await w.close();
+  w.net.assertNoOpenSockets();
+});
