@@ -390,7 +390,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
       initialTsn: this.#myInitialTsn,
       idata,
       peerRwnd,
-      onBufferedAmountLow: (id) => this.emit('bufferedAmountLow', id),
+      onBufferedAmountLow: (id) => this.#lowPending.push(id),
     });
     this.#in = new Inbound({
       peerInitialTsn,
@@ -400,6 +400,8 @@ export class SctpAssociation extends Emitter<SctpEvents> {
       deliver: (id, ppid, data, unordered) => this.emit('message', id, ppid, data, unordered),
     });
     this.#peerReqSeq = peerInitialTsn;
+    for (const [id, t] of this.#thresholds) this.#out.stream(id).lowThreshold = t;
+    this.#thresholds.clear();
   }
 
   #established(): void {
@@ -452,6 +454,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     let dataInPacket = false;
     let immediate = false;
     forEachChunk(buf, (type, at, length) => {
+      if (this.#ended) return false;
       if (type === CHUNK_DATA || type === CHUNK_I_DATA) {
         if (vtag !== this.#myTag || !this.#in) return false;
         if (
@@ -474,10 +477,10 @@ export class SctpAssociation extends Emitter<SctpEvents> {
       const c = parseChunk(buf, at, length);
       return this.#onControl(c, vtag);
     });
-    if (dataInPacket) {
+    if (dataInPacket && this.#in) {
       this.#sackOwed = true;
       this.#dataPacketsSinceSack++;
-      if (immediate || this.#in!.hasGaps || this.#dataPacketsSinceSack >= 2) this.#sackNow = true;
+      if (immediate || this.#in.hasGaps || this.#dataPacketsSinceSack >= 2) this.#sackNow = true;
       else this.#sackTimer.ensure(this.#sackDelay);
       this.#maybePerformDeferredReset();
     }
@@ -611,8 +614,17 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     return (this.#out?.streams.get(streamId)?.buffered ?? 0) + early;
   }
   setBufferedAmountLowThreshold(streamId: number, threshold: number): void {
-    if (!this.#out) return;
+    if (!this.#out) {
+      this.#thresholds.set(streamId, threshold);
+      return;
+    }
     this.#out.stream(streamId).lowThreshold = threshold;
+  }
+  #thresholds = new Map<number, number>();
+
+  /** The peer supports RE-CONFIG (stream reset). */
+  get streamResetSupported(): boolean {
+    return (this.#peerFeatures & PEER_RECONFIG) !== 0;
   }
 
   #requestFlush(): void {
@@ -624,8 +636,18 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     });
   }
 
-  /** Build and send packets: control chunks, a SACK if owed, FORWARD-TSN, then DATA. */
+  #lowPending: number[] = [];
   #flush(): void {
+    this.#flushPackets();
+    if (this.#lowPending.length > 0) {
+      const ids = this.#lowPending;
+      this.#lowPending = [];
+      for (const id of ids) this.emit('bufferedAmountLow', id);
+    }
+  }
+
+  /** Build and send packets: control chunks, a SACK if owed, FORWARD-TSN, then DATA. */
+  #flushPackets(): void {
     const out = this.#out;
     if (!out || this.#state === 'closed') return;
     if (this.#early.length > 0 && this.#state === 'established') {

@@ -1,0 +1,4 @@
+export * from './data-channel.js';
+export * from './dcep.js';
+export * from './events.js';
+export * from './manager.js';
