@@ -1,0 +1,169 @@
+/**
+ * The agent against hand-driven peers on the virtual network (ManualClock): an ICE-lite peer, a
+ * peer that nominates aggressively, bad credentials and garbage input.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ManualClock } from '../core/clock.js';
+import type { TransportAddress, UdpSocket } from '../core/net.js';
+import { SeededRandom } from '../core/random.js';
+import { VirtualNetwork } from '../core/vnet/index.js';
+import { parseStunMessage } from '../stun/index.js';
+import { IceAgent } from './agent.js';
+import { computePriority } from './candidate.js';
+import { hasValidIntegrity, readCheck, serializeCheckRequest, serializeCheckSuccess } from './checks.js';
+
+const PEER = { ufrag: 'peer', pwd: 'peerpasswordpeerpassword' };
+
+interface FakePeer {
+  sock: UdpSocket;
+  requests: { useCandidate: boolean; controlling: boolean; from: TransportAddress }[];
+  responses: number;
+}
+
+/** Answers every valid check (as a lite agent does) and counts responses to its own checks. */
+async function fakePeer(
+  net: VirtualNetwork,
+  agentCreds: () => { ufrag: string; pwd: string },
+): Promise<FakePeer> {
+  const sock = await net.host('peer', { address: '203.0.113.99' }).bindUdp({ port: 4000 });
+  const peer: FakePeer = { sock, requests: [], responses: 0 };
+  sock.onMessage = (data, from) => {
+    const m = parseStunMessage(data);
+    if (m.cls === 'request') {
+      assert.ok(hasValidIntegrity(m, PEER.pwd), 'agent signs checks with our password');
+      const c = readCheck(m);
+      assert.equal(c.username, `${PEER.ufrag}:${agentCreds().ufrag}`);
+      peer.requests.push({ useCandidate: c.useCandidate, controlling: c.controlling !== undefined, from });
+      sock.send(serializeCheckSuccess(m.transactionId, from, PEER.pwd), from);
+    } else if (m.cls === 'success') {
+      assert.ok(hasValidIntegrity(m, agentCreds().pwd));
+      peer.responses++;
+    }
+  };
+  return peer;
+}
+
+test('ICE-lite peer: the full agent becomes controlling and nominates', async () => {
+  const clock = new ManualClock();
+  const net = new VirtualNetwork({ clock, seed: 1 });
+  const agent = new IceAgent({
+    clock,
+    network: net.host('a'),
+    random: new SeededRandom(1),
+    controlling: false,
+    mdns: false,
+  });
+  const peer = await fakePeer(net, () => agent.localCredentials);
+  agent.setRemoteCredentials(PEER.ufrag, PEER.pwd, { lite: true });
+  assert.equal(agent.role, 'controlling');
+  agent.start();
+  void agent.gather();
+  agent.addRemoteCandidate(`candidate:1 1 udp ${computePriority('host', 65535)} 203.0.113.99 4000 typ host`);
+  agent.addRemoteCandidate(null);
+  assert.ok(await clock.runUntil(() => agent.state === 'completed', 10_000), agent.state);
+  assert.ok(peer.requests.some((r) => r.useCandidate && r.controlling));
+  assert.equal(agent.selectedPair?.remote.port, 4000);
+  agent.close();
+  peer.sock.close();
+  net.close();
+  net.assertNoOpenSockets();
+  assert.equal(clock.activeTimers, 0);
+});
+
+test('controlled agent accepts aggressive nomination (USE-CANDIDATE on the first check)', async () => {
+  const clock = new ManualClock();
+  const net = new VirtualNetwork({ clock, seed: 2 });
+  const agent = new IceAgent({
+    clock,
+    network: net.host('b'),
+    random: new SeededRandom(2),
+    controlling: false,
+    mdns: false,
+  });
+  const peer = await fakePeer(net, () => agent.localCredentials);
+  const candidates: string[] = [];
+  agent.on('candidate', (c) => {
+    if (c) candidates.push(c.attribute);
+  });
+  agent.setRemoteCredentials(PEER.ufrag, PEER.pwd);
+  agent.start();
+  void agent.gather();
+  await clock.runUntil(() => candidates.length > 0, 1000);
+  const host = /udp \d+ (\S+) (\d+) typ host/.exec(candidates[0]!)!;
+  const to = { address: host[1]!, port: Number(host[2]) };
+  // The peer checks with USE-CANDIDATE straight away; it never signals a candidate (prflx).
+  const check = (): void =>
+    peer.sock.send(
+      serializeCheckRequest({
+        username: `${agent.localCredentials.ufrag}:${PEER.ufrag}`,
+        password: agent.localCredentials.pwd,
+        priority: computePriority('prflx', 65535),
+        controlling: true,
+        tieBreaker: 1n,
+        useCandidate: true,
+        transactionId: new SeededRandom(clock.now()).bytes(12),
+      }),
+      to,
+    );
+  check();
+  assert.ok(await clock.runUntil(() => agent.state === 'connected', 5000), agent.state);
+  assert.equal(peer.responses, 1, 'the agent answered the check');
+  assert.ok(peer.requests.length >= 1, 'and sent a triggered check back');
+  assert.equal(agent.selectedPair?.remote.type, 'prflx');
+  assert.equal(agent.selectedPair?.nominated, true);
+  assert.equal(agent.role, 'controlled');
+  agent.close();
+  peer.sock.close();
+  net.close();
+  net.assertNoOpenSockets();
+});
+
+test('checks with a wrong password or garbage are dropped and counted, never thrown', async () => {
+  const clock = new ManualClock();
+  const net = new VirtualNetwork({ clock, seed: 3 });
+  const agent = new IceAgent({ clock, network: net.host('c'), random: new SeededRandom(3), mdns: false });
+  const candidates: string[] = [];
+  agent.on('candidate', (c) => {
+    if (c) candidates.push(c.attribute);
+  });
+  agent.setRemoteCredentials(PEER.ufrag, PEER.pwd);
+  agent.start();
+  void agent.gather();
+  await clock.runUntil(() => candidates.length > 0, 1000);
+  const host = /udp \d+ (\S+) (\d+) typ host/.exec(candidates[0]!)!;
+  const to = { address: host[1]!, port: Number(host[2]) };
+  const sock = await net.host('evil', { address: '203.0.113.66' }).bindUdp({ port: 5000 });
+  const answers: number[] = [];
+  sock.onMessage = (d) => answers.push(parseStunMessage(d).cls === 'error' ? 1 : 0);
+  sock.send(
+    serializeCheckRequest({
+      username: `${agent.localCredentials.ufrag}:${PEER.ufrag}`,
+      password: 'not-the-password-at-all!',
+      priority: 1,
+      controlling: true,
+      tieBreaker: 1n,
+      useCandidate: true,
+      transactionId: new Uint8Array(12).fill(1),
+    }),
+    to,
+  );
+  const rnd = new SeededRandom(9);
+  for (let i = 0; i < 500; i++) {
+    const b = rnd.bytes(1 + rnd.int(120));
+    if (i % 2) {
+      b[0] = rnd.int(4);
+      if (b.length > 8) b.set([0x21, 0x12, 0xa4, 0x42], 4);
+    }
+    sock.send(b, to);
+  }
+  await clock.runUntil(() => false, 1000);
+  assert.deepEqual(answers, [1], 'one 401 for the bad check');
+  assert.ok(agent.droppedPackets >= 500, `dropped ${agent.droppedPackets}`);
+  assert.equal(agent.remoteCandidates.length, 0, 'nothing learned from unauthenticated traffic');
+  assert.equal(agent.state, 'checking');
+  agent.close();
+  sock.close();
+  net.close();
+  net.assertNoOpenSockets();
+});
