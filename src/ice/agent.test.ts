@@ -93,7 +93,7 @@ test('controlled agent accepts aggressive nomination (USE-CANDIDATE on the first
   const host = /udp \d+ (\S+) (\d+) typ host/.exec(candidates[0]!)!;
   const to = { address: host[1]!, port: Number(host[2]) };
   // The peer checks with USE-CANDIDATE straight away; it never signals a candidate (prflx).
-  const check = (): void =>
+  const check = (): boolean =>
     peer.sock.send(
       serializeCheckRequest({
         username: `${agent.localCredentials.ufrag}:${PEER.ufrag}`,
