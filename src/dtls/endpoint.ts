@@ -1,0 +1,452 @@
+import { randomBytes } from 'node:crypto';
+import { type Clock, systemClock } from '../core/clock.js';
+import { ParseError, RtcError } from '../core/errors.js';
+import { Emitter } from '../core/events.js';
+import { type Logger, silentLogger } from '../core/log.js';
+import type { Random } from '../core/random.js';
+import { cryptoRandom } from '../core/random.js';
+import type { DtlsCertificate, DtlsFingerprint } from './certificate.js';
+import { parseFingerprint } from './certificate.js';
+import { CIPHER_SUITES, type CipherSuite, cipherSuiteById } from './cipher-suites.js';
+import { ClientHandshake } from './client-handshake.js';
+import {
+  ALERT_CLOSE_NOTIFY,
+  ALERT_DECODE_ERROR,
+  ALERT_FATAL,
+  ALERT_INTERNAL_ERROR,
+  ALERT_WARNING,
+  CONTENT_ALERT,
+  CONTENT_APPLICATION_DATA,
+  CONTENT_CHANGE_CIPHER_SPEC,
+  CONTENT_HANDSHAKE,
+  HS_CLIENT_HELLO,
+  MAX_PLAINTEXT,
+} from './constants.js';
+import { DtlsAlertError, DtlsError, DtlsStateError, DtlsTimeoutError } from './errors.js';
+import { FlightSender } from './flight.js';
+import type { HandshakeHost, HandshakeSettings } from './handshake-context.js';
+import { parseHandshakeFragments } from './handshake-fragment.js';
+import { SUPPORTED_GROUPS } from './key-exchange.js';
+import { type Alert, parseAlert, serializeAlert } from './messages.js';
+import { exportKeyingMaterial } from './prf.js';
+import { HandshakeReassembler } from './reassembler.js';
+import type { DtlsRecord } from './record.js';
+import { RecordLayer } from './record-layer.js';
+import { ServerHandshake } from './server-handshake.js';
+import {
+  DEFAULT_SRTP_PROFILES,
+  SRTP_EXPORTER_LABEL,
+  type SrtpKeyingMaterial,
+  type SrtpProfileName,
+  splitSrtpKeyingMaterial,
+  srtpMaterialLength,
+  srtpProfileById,
+  srtpProfileByName,
+} from './srtp-profiles.js';
+
+/** Endpoint states: `new` until start(), `connecting` during the handshake. */
+export type DtlsState = 'new' | 'connecting' | 'connected' | 'closed' | 'failed';
+export type DtlsRole = 'client' | 'server';
+/** Protocol versions a caller may allow. Only '1.2' is implemented so far; '1.3' is ignored. */
+export type DtlsVersion = '1.2' | '1.3';
+
+export interface DtlsEndpointOptions {
+  /** Client starts the handshake; server answers (WebRTC: `a=setup` decides). */
+  readonly role: DtlsRole;
+  /** Our certificate and key (see generateCertificate). */
+  readonly certificate: DtlsCertificate;
+  /** Puts one datagram on the wire. */
+  readonly send: (datagram: Uint8Array) => void;
+  /** Time source; default the system clock. */
+  readonly clock?: Clock;
+  /**
+   * Fingerprints from signaling the peer's certificate must match (`sha-256 AB:..` or
+   * `{algorithm, value}`); undefined accepts any certificate, an empty list accepts none.
+   * Can also be set later with `setRemoteFingerprints` before the peer's certificate arrives.
+   */
+  readonly remoteFingerprints?: readonly (DtlsFingerprint | string)[];
+  /** SRTP profiles to offer (client) or accept (server), in preference order; [] disables use_srtp. */
+  readonly srtpProfiles?: readonly SrtpProfileName[];
+  /** Versions to negotiate; default ['1.2']. */
+  readonly versions?: readonly DtlsVersion[];
+  /** Largest datagram to send, default 1200. */
+  readonly mtu?: number;
+  /** Initial retransmission timeout in ms, default 1000 (RFC 6347 §4.2.4.1). */
+  readonly initialRetransmitMs?: number;
+  /** Ceiling of the doubled timeout, default 60000. */
+  readonly maxRetransmitMs?: number;
+  /** Retransmissions of one flight before the handshake fails, default 10. */
+  readonly maxRetransmits?: number;
+  /** Cipher suite ids in preference order; default every suite in CIPHER_SUITES. */
+  readonly cipherSuites?: readonly number[];
+  /** Named groups in preference order; default X25519, P-256. */
+  readonly groups?: readonly number[];
+  /** Fail the handshake when the peer lacks RFC 7627; default true. */
+  readonly requireExtendedMasterSecret?: boolean;
+  /** Server: send CertificateRequest (mutual authentication as WebRTC needs); default true. */
+  readonly requestClientCertificate?: boolean;
+  /** Server: demand a cookie via HelloVerifyRequest; default true. */
+  readonly helloVerify?: boolean;
+  /** Server: bytes binding the cookie to the peer (its transport address); default empty. */
+  readonly cookieContext?: Uint8Array;
+  /** Randomness for protocol behaviour (not secrets); default node:crypto. */
+  readonly random?: Random;
+  readonly log?: Logger;
+}
+
+/** Events of a DtlsEndpoint. */
+export interface DtlsEndpointEvents {
+  [key: string]: unknown[];
+  state: [DtlsState];
+  connected: [];
+  /** Application data from the peer. */
+  data: [Uint8Array];
+  /** An alert from the peer (fatal ones also end the connection with `error`). */
+  alert: [Alert];
+  /** The connection closed (close_notify either way, or close()). */
+  close: [];
+  /** The handshake or connection failed; state is then 'failed'. */
+  error: [Error];
+}
+
+/** Counters for getStats and tests. */
+export interface DtlsStats {
+  readonly recordsIn: number;
+  readonly recordsOut: number;
+  readonly malformed: number;
+  readonly badRecords: number;
+  readonly replays: number;
+  readonly unknownEpoch: number;
+  readonly retransmits: number;
+  /** Handshake fragments after the handshake that were ignored (renegotiation refused). */
+  readonly ignoredHandshake: number;
+}
+
+/**
+ * A DTLS endpoint as a sans-IO state machine: datagrams in with `handle()`, datagrams out through
+ * the injected `send`, time from the injected `Clock`. DTLS 1.2 (RFC 6347) client and server with
+ * mutual certificate authentication by fingerprint and use_srtp (RFC 5764).
+ */
+export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
+  readonly role: DtlsRole;
+  #state: DtlsState = 'new';
+  readonly #clock: Clock;
+  readonly #send: (d: Uint8Array) => void;
+  readonly #records = new RecordLayer();
+  readonly #flights: FlightSender;
+  readonly #reasm = new HandshakeReassembler();
+  readonly #settings: HandshakeSettings;
+  readonly #hs: ClientHandshake | ServerHandshake;
+  readonly #dupThreshold: number;
+  #ignoredHandshake = 0;
+  #error: Error | undefined;
+
+  constructor(options: DtlsEndpointOptions) {
+    super();
+    const o = options;
+    this.role = o.role;
+    this.#clock = o.clock ?? systemClock;
+    this.#send = o.send;
+    const mtu = o.mtu ?? 1200;
+    if (mtu < 128) throw new RangeError(`mtu ${mtu} is too small`);
+    const initialRto = o.initialRetransmitMs ?? 1000;
+    this.#dupThreshold = Math.min(100, initialRto / 2);
+    const suites: CipherSuite[] = o.cipherSuites
+      ? o.cipherSuites.map((id) => {
+          const s = cipherSuiteById(id);
+          if (!s) throw new TypeError(`unsupported cipher suite 0x${id.toString(16)}`);
+          return s;
+        })
+      : [...CIPHER_SUITES];
+    void (o.random ?? cryptoRandom);
+    this.#settings = {
+      certificate: o.certificate,
+      remoteFingerprints: o.remoteFingerprints?.map(toFingerprint),
+      cipherSuites: suites,
+      groups: o.groups ?? SUPPORTED_GROUPS,
+      srtpProfiles: (o.srtpProfiles ?? DEFAULT_SRTP_PROFILES).map((n) => srtpProfileByName(n).id),
+      requireExtendedMasterSecret: o.requireExtendedMasterSecret ?? true,
+      requestClientCertificate: o.requestClientCertificate ?? true,
+      helloVerify: o.helloVerify ?? true,
+      cookieSecret: new Uint8Array(randomBytes(32)),
+      cookieContext: o.cookieContext ?? new Uint8Array(0),
+      log: o.log ?? silentLogger,
+    };
+    this.#flights = new FlightSender({
+      clock: this.#clock,
+      records: this.#records,
+      send: (d) => this.#send(d),
+      mtu,
+      initialRto,
+      maxRto: o.maxRetransmitMs ?? 60_000,
+      maxRetransmits: o.maxRetransmits ?? 10,
+      onGiveUp: () =>
+        this.#fail(new DtlsTimeoutError('no answer from the peer after all retransmissions'), false),
+    });
+    const host: HandshakeHost = {
+      settings: this.#settings,
+      records: this.#records,
+      flights: this.#flights,
+      complete: () => this.#setState('connected'),
+    };
+    this.#hs = o.role === 'client' ? new ClientHandshake(host) : new ServerHandshake(host);
+  }
+
+  get state(): DtlsState {
+    return this.#state;
+  }
+  /** The error that failed the endpoint, if any. */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+  /** '1.2' once connected. */
+  get negotiatedVersion(): DtlsVersion | undefined {
+    return this.#state === 'connected' || this.#hs.complete ? '1.2' : undefined;
+  }
+  /** IANA name of the negotiated cipher suite. */
+  get cipherSuite(): string | undefined {
+    return this.#hs.suite?.name;
+  }
+  /** The negotiated SRTP profile (undefined if none was agreed). */
+  get srtpProfile(): SrtpProfileName | undefined {
+    const id = this.#hs.srtpProfile;
+    return id === undefined ? undefined : srtpProfileById(id)?.name;
+  }
+  /** Whether RFC 7627 extended master secret is in use. */
+  get extendedMasterSecret(): boolean {
+    return this.#hs.extendedMasterSecret;
+  }
+  /** The peer's certificate (DER) once received and accepted. */
+  get remoteCertificate(): Uint8Array | undefined {
+    return this.#hs.remoteCertificate;
+  }
+  get stats(): DtlsStats {
+    return {
+      ...this.#records.stats,
+      retransmits: this.#flights.totalRetransmits,
+      ignoredHandshake: this.#ignoredHandshake,
+    };
+  }
+
+  /** Set or replace the expected peer fingerprints (before the peer's certificate arrives). */
+  setRemoteFingerprints(fingerprints: readonly (DtlsFingerprint | string)[]): void {
+    this.#settings.remoteFingerprints = fingerprints.map(toFingerprint);
+  }
+
+  /** Begin: the client sends its ClientHello, the server waits for one. */
+  start(): void {
+    if (this.#state !== 'new') throw new DtlsStateError(`start() in state ${this.#state}`);
+    this.#setState('connecting');
+    if (this.#hs instanceof ClientHandshake) this.#guard(() => (this.#hs as ClientHandshake).start());
+  }
+
+  /** Feed one received datagram. Bad input is counted and dropped; it never throws. */
+  handle(datagram: Uint8Array): void {
+    if (this.#state === 'closed' || this.#state === 'failed' || this.#state === 'new') return;
+    let sawOld = false;
+    let records = this.#records.parse(datagram);
+    while (records.length > 0) {
+      for (const rec of records) {
+        if (this.#done) return;
+        if (this.#onRecord(rec)) sawOld = true;
+      }
+      records = this.#records.takeReady();
+    }
+    // A peer retransmitting its previous flight has not heard ours: resend it (RFC 6347 §4.2.4).
+    if (
+      sawOld &&
+      this.#flights.hasFlight &&
+      this.#clock.now() - this.#flights.lastSentAt >= this.#dupThreshold
+    ) {
+      this.#flights.transmit();
+    }
+  }
+
+  /** Send application data (one record; at most 16384 bytes). */
+  send(data: Uint8Array): void {
+    if (this.#state !== 'connected') throw new DtlsStateError(`send() in state ${this.#state}`);
+    if (data.length > MAX_PLAINTEXT)
+      throw new RtcError('ERR_DTLS_TOO_BIG', `${data.length} bytes exceed one record`);
+    this.#send(this.#records.seal(CONTENT_APPLICATION_DATA, this.#records.writeEpoch, data));
+  }
+
+  /** Close: sends close_notify when connected; stops all timers. */
+  close(): void {
+    if (this.#state === 'closed' || this.#state === 'failed') return;
+    if (this.#state === 'connected') this.#sendAlert(ALERT_WARNING, ALERT_CLOSE_NOTIFY);
+    this.#shutdown();
+    this.#setState('closed');
+    this.emit('close');
+  }
+
+  /** Keying material exporter (RFC 5705); only once connected. */
+  exportKeyingMaterial(label: string, length: number, context?: Uint8Array): Uint8Array {
+    const hs = this.#hs;
+    if (this.#state !== 'connected' || !hs.master || !hs.suite) {
+      throw new DtlsStateError(`exportKeyingMaterial() in state ${this.#state}`);
+    }
+    return exportKeyingMaterial(
+      hs.suite.prfHash,
+      hs.master,
+      hs.clientRandom,
+      hs.serverRandom,
+      label,
+      length,
+      context,
+    );
+  }
+
+  /** SRTP keys and salts for both directions (RFC 5764 §4.2); undefined when no profile was agreed. */
+  getSrtpKeyingMaterial(): SrtpKeyingMaterial | undefined {
+    const p = this.#hs.srtpProfile;
+    if (p === undefined) return undefined;
+    const m = this.exportKeyingMaterial(SRTP_EXPORTER_LABEL, srtpMaterialLength(p));
+    return splitSrtpKeyingMaterial(p, m, this.role === 'client');
+  }
+
+  get #done(): boolean {
+    return this.#state === 'closed' || this.#state === 'failed';
+  }
+
+  /** Process one record; returns true when it carried a retransmitted (old) handshake fragment. */
+  #onRecord(rec: DtlsRecord): boolean {
+    if (rec.epoch === 0 && rec.type === CONTENT_APPLICATION_DATA) {
+      this.#records.stats.badRecords++;
+      return false;
+    }
+    const pt = this.#records.open(rec);
+    if (pt === undefined) return false;
+    switch (rec.type) {
+      case CONTENT_HANDSHAKE:
+        return this.#onHandshake(pt, rec.epoch);
+      case CONTENT_CHANGE_CIPHER_SPEC:
+        return false;
+      case CONTENT_ALERT:
+        this.#onAlert(pt);
+        return false;
+      case CONTENT_APPLICATION_DATA:
+        if (this.#state === 'connected') this.emit('data', pt);
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  #onHandshake(pt: Uint8Array, epoch: number): boolean {
+    let frags: ReturnType<typeof parseHandshakeFragments>;
+    try {
+      frags = parseHandshakeFragments(pt);
+    } catch (err) {
+      if (!(err instanceof ParseError)) throw err;
+      this.#records.stats.malformed++;
+      return false;
+    }
+    let old = false;
+    for (const f of frags) {
+      if (this.#hs.complete) {
+        if (f.messageSeq < this.#reasm.next) old = true;
+        else this.#ignoredHandshake++;
+        continue;
+      }
+      const hs = this.#hs;
+      if (hs instanceof ServerHandshake && hs.stateless && f.msgType === HS_CLIENT_HELLO && epoch === 0) {
+        if (f.messageSeq !== this.#reasm.next) {
+          this.#reasm.clear();
+          this.#reasm.next = f.messageSeq;
+        }
+      }
+      const ok = this.#guard(() => {
+        if (this.#reasm.add(f) === 'old') old = true;
+        for (let m = this.#reasm.pop(); m; m = this.#reasm.pop()) {
+          this.#hs.onMessage(m);
+          if (this.#state !== 'connecting') break;
+          if (hs instanceof ServerHandshake && hs.stateless) {
+            // HelloVerifyRequest sent: wait for the ClientHello with the cookie.
+            this.#reasm.clear();
+            this.#reasm.next = m.messageSeq + 1;
+          }
+        }
+      });
+      if (!ok) return false;
+    }
+    if (this.#hs.complete) this.#reasm.clear();
+    return old;
+  }
+
+  #onAlert(pt: Uint8Array): void {
+    let a: Alert;
+    try {
+      a = parseAlert(pt);
+    } catch (err) {
+      if (!(err instanceof ParseError)) throw err;
+      this.#records.stats.malformed++;
+      return;
+    }
+    this.emit('alert', a);
+    if (a.description === ALERT_CLOSE_NOTIFY) {
+      if (this.#state === 'connected') this.#sendAlert(ALERT_WARNING, ALERT_CLOSE_NOTIFY);
+      this.#shutdown();
+      this.#setState('closed');
+      this.emit('close');
+      return;
+    }
+    if (a.level === ALERT_FATAL) this.#fail(new DtlsAlertError(a.level, a.description), false);
+  }
+
+  /** Run handshake code; a failure sends the matching fatal alert and fails the endpoint. */
+  #guard(fn: () => void): boolean {
+    try {
+      fn();
+      return true;
+    } catch (err) {
+      if (err instanceof DtlsError) this.#fail(err, true, err.alert);
+      else if (err instanceof ParseError) {
+        this.#fail(
+          new DtlsError('ERR_DTLS_DECODE', ALERT_DECODE_ERROR, err.message, { cause: err }),
+          true,
+          ALERT_DECODE_ERROR,
+        );
+      } else this.#fail(err instanceof Error ? err : new Error(String(err)), true, ALERT_INTERNAL_ERROR);
+      return false;
+    }
+  }
+
+  #sendAlert(level: number, description: number): void {
+    try {
+      this.#send(
+        this.#records.seal(CONTENT_ALERT, this.#records.writeEpoch, serializeAlert({ level, description })),
+      );
+    } catch {
+      /* the alert is best effort */
+    }
+  }
+
+  #fail(err: Error, sendAlert: boolean, alert = ALERT_INTERNAL_ERROR): void {
+    if (this.#state === 'failed' || this.#state === 'closed') return;
+    if (sendAlert) this.#sendAlert(ALERT_FATAL, alert);
+    this.#error = err;
+    this.#settings.log.warn('dtls failed', { code: (err as RtcError).code, message: err.message });
+    this.#shutdown();
+    this.#setState('failed');
+    this.emit('error', err);
+  }
+
+  #shutdown(): void {
+    this.#flights.clear();
+    this.#reasm.clear();
+  }
+
+  #setState(s: DtlsState): void {
+    if (this.#state === s) return;
+    this.#state = s;
+    this.#settings.log.debug('dtls state', { role: this.role, state: s });
+    this.emit('state', s);
+    if (s === 'connected') this.emit('connected');
+  }
+}
+
+function toFingerprint(f: DtlsFingerprint | string): DtlsFingerprint {
+  return typeof f === 'string'
+    ? parseFingerprint(f)
+    : { algorithm: f.algorithm.toLowerCase(), value: f.value.toUpperCase() };
+}

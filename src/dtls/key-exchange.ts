@@ -1,0 +1,65 @@
+import { createECDH, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
+import { ALERT_ILLEGAL_PARAMETER, GROUP_SECP256R1, GROUP_X25519 } from './constants.js';
+import { DtlsError } from './errors.js';
+
+/** An ephemeral ECDHE key pair for one handshake (RFC 8422 §5.4, RFC 7748 for X25519). */
+export interface EcdheKey {
+  readonly group: number;
+  /** Our public value as sent on the wire (32 bytes X25519, 65-byte uncompressed point P-256). */
+  readonly publicKey: Uint8Array;
+  /** The shared secret with the peer's public value; throws DtlsError for an invalid value. */
+  computeSecret(peer: Uint8Array): Uint8Array;
+}
+
+/** Groups we support, in preference order. */
+export const SUPPORTED_GROUPS: readonly number[] = [GROUP_X25519, GROUP_SECP256R1];
+
+/** SubjectPublicKeyInfo prefix of a raw X25519 key (RFC 8410 §4). */
+const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+
+function invalid(cause: unknown): DtlsError {
+  return new DtlsError('ERR_DTLS_BAD_KEY_SHARE', ALERT_ILLEGAL_PARAMETER, 'invalid ECDHE public value', {
+    cause,
+  });
+}
+
+export function createEcdheKey(group: number): EcdheKey {
+  if (group === GROUP_X25519) {
+    const { publicKey, privateKey } = generateKeyPairSync('x25519');
+    const spki = publicKey.export({ format: 'der', type: 'spki' });
+    return {
+      group,
+      publicKey: new Uint8Array(spki.subarray(spki.length - 32)),
+      computeSecret(peer) {
+        if (peer.length !== 32) throw invalid(new Error(`X25519 value of ${peer.length} bytes`));
+        try {
+          const pub = createPublicKey({
+            key: Buffer.concat([X25519_SPKI_PREFIX, peer]),
+            format: 'der',
+            type: 'spki',
+          });
+          return new Uint8Array(diffieHellman({ privateKey, publicKey: pub }));
+        } catch (err) {
+          throw invalid(err);
+        }
+      },
+    };
+  }
+  if (group === GROUP_SECP256R1) {
+    const ecdh = createECDH('prime256v1');
+    const pub = ecdh.generateKeys();
+    return {
+      group,
+      publicKey: new Uint8Array(pub),
+      computeSecret(peer) {
+        if (peer.length !== 65 || peer[0] !== 4) throw invalid(new Error('not an uncompressed P-256 point'));
+        try {
+          return new Uint8Array(ecdh.computeSecret(peer));
+        } catch (err) {
+          throw invalid(err);
+        }
+      },
+    };
+  }
+  throw new DtlsError('ERR_DTLS_BAD_GROUP', ALERT_ILLEGAL_PARAMETER, `unsupported group ${group}`);
+}

@@ -1,0 +1,243 @@
+/**
+ * DTLS 1.2 against OpenSSL's CLI over real UDP on 127.0.0.1: both roles, every cipher suite we
+ * share with OpenSSL, data both ways, use_srtp profile negotiation and the RFC 5705 exporter output
+ * compared byte for byte with `-keymatexport EXTRACTOR-dtls_srtp`.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { UdpSocket } from '../../src/core/net.js';
+import { NodeNetwork } from '../../src/core/net-node.js';
+import { type DtlsCertificate, fingerprintOf, generateCertificate } from '../../src/dtls/certificate.js';
+import { CIPHER_SUITES } from '../../src/dtls/cipher-suites.js';
+import type { SrtpProfileName } from '../../src/dtls/srtp-profiles.js';
+import { DtlsTransport } from '../../src/dtls/transport.js';
+import { needs, PREREQS } from '../helpers/prereq.js';
+import {
+  type CertFiles,
+  OPENSSL_CIPHERS,
+  OPENSSL_SRTP,
+  type OpensslProcess,
+  startOpenssl,
+  writeCertFiles,
+} from './dtls-openssl-helpers.js';
+
+const net = new NodeNetwork();
+const enc = new TextEncoder();
+let ours: DtlsCertificate;
+let theirEc: DtlsCertificate;
+let theirRsa: DtlsCertificate;
+let ecFiles: CertFiles;
+let rsaFiles: CertFiles;
+
+const opts = needs(PREREQS.openssl);
+
+async function freePort(): Promise<number> {
+  const s = await net.bindUdp({ address: '127.0.0.1' });
+  const port = s.local.port;
+  s.close();
+  return port;
+}
+
+function waitData(t: DtlsTransport, re: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(
+      () => reject(new Error(`no data matching ${re}; got ${JSON.stringify(buf)}`)),
+      10_000,
+    );
+    t.on('data', (d) => {
+      buf += Buffer.from(d).toString();
+      if (re.test(buf)) {
+        clearTimeout(timer);
+        resolve(buf);
+      }
+    });
+  });
+}
+
+interface Case {
+  readonly suite: (typeof CIPHER_SUITES)[number];
+  readonly srtp: SrtpProfileName;
+}
+
+const SRTP_CYCLE: SrtpProfileName[] = [
+  'SRTP_AES128_CM_HMAC_SHA1_80',
+  'SRTP_AEAD_AES_128_GCM',
+  'SRTP_AES128_CM_HMAC_SHA1_32',
+  'SRTP_AEAD_AES_256_GCM',
+];
+const CASES: Case[] = CIPHER_SUITES.map((suite, i) => ({ suite, srtp: SRTP_CYCLE[i % SRTP_CYCLE.length]! }));
+
+async function exercise(t: DtlsTransport, peer: OpensslProcess, c: Case): Promise<void> {
+  await t.connected();
+  assert.equal(t.endpoint.cipherSuite, c.suite.name);
+  assert.equal(t.endpoint.srtpProfile, c.srtp);
+  await peer.waitFor(new RegExp(`CIPHER is ${OPENSSL_CIPHERS[c.suite.name]}`, 'i'));
+  await peer.waitFor(new RegExp(`SRTP Extension negotiated, profile=${OPENSSL_SRTP[c.srtp]}`));
+  const km = await peer.waitFor(/Keying material: ([0-9A-F]+)/);
+  const ourKm = Buffer.from(t.endpoint.exportKeyingMaterial('EXTRACTOR-dtls_srtp', 60))
+    .toString('hex')
+    .toUpperCase();
+  assert.equal(ourKm, km[1], "exported keying material equals OpenSSL's");
+  t.send(enc.encode('from rtcstack\n'));
+  await peer.waitFor(/from rtcstack/);
+  const back = waitData(t, /from openssl/);
+  peer.write('from openssl\n');
+  await back;
+}
+
+describe('DTLS 1.2 interop with openssl', opts, () => {
+  before(async () => {
+    [ours, theirEc, theirRsa] = await Promise.all([
+      generateCertificate(),
+      generateCertificate(),
+      generateCertificate({ name: 'RSASSA-PKCS1-v1_5' }),
+    ]);
+    ecFiles = writeCertFiles(theirEc);
+    rsaFiles = writeCertFiles(theirRsa);
+  });
+  after(() => {
+    ecFiles?.cleanup();
+    rsaFiles?.cleanup();
+  });
+
+  for (const c of CASES) {
+    test(`rtcstack client -> openssl s_server: ${c.suite.name}, ${c.srtp}`, async () => {
+      const files = c.suite.auth === 'rsa' ? rsaFiles : ecFiles;
+      const theirs = c.suite.auth === 'rsa' ? theirRsa : theirEc;
+      const port = await freePort();
+      const server = startOpenssl([
+        's_server',
+        '-dtls1_2',
+        '-accept',
+        `127.0.0.1:${port}`,
+        '-cert',
+        files.cert,
+        '-key',
+        files.key,
+        '-Verify',
+        '1',
+        '-cipher',
+        OPENSSL_CIPHERS[c.suite.name]!,
+        '-use_srtp',
+        OPENSSL_SRTP[c.srtp]!,
+        '-keymatexport',
+        'EXTRACTOR-dtls_srtp',
+        '-keymatexportlen',
+        '60',
+      ]);
+      let sock: UdpSocket | undefined;
+      let t: DtlsTransport | undefined;
+      try {
+        await server.waitFor(/ACCEPT/);
+        sock = await net.bindUdp({ address: '127.0.0.1' });
+        t = new DtlsTransport(
+          sock,
+          { address: '127.0.0.1', port },
+          {
+            role: 'client',
+            certificate: ours,
+            remoteFingerprints: [fingerprintOf(theirs.der)],
+            srtpProfiles: SRTP_CYCLE,
+          },
+        );
+        t.start();
+        await exercise(t, server, c);
+        // OpenSSL checked our client certificate (it was asked for with -Verify).
+        assert.match(server.output(), /Client certificate/);
+      } finally {
+        t?.close();
+        sock?.close();
+        await server.kill();
+      }
+    });
+
+    test(`openssl s_client -> rtcstack server: ${c.suite.name}, ${c.srtp}`, async () => {
+      const serverCert = c.suite.auth === 'rsa' ? theirRsa : theirEc;
+      const sock = await net.bindUdp({ address: '127.0.0.1' });
+      // The client's source port is not known before it runs: pick one and bind s_client to it.
+      const clientPort = await freePort();
+      const t = new DtlsTransport(
+        sock,
+        { address: '127.0.0.1', port: clientPort },
+        {
+          role: 'server',
+          certificate: serverCert,
+          remoteFingerprints: [fingerprintOf(ours.der)],
+          srtpProfiles: [c.srtp],
+          cipherSuites: [c.suite.id],
+        },
+      );
+      t.start();
+      const mine = writeCertFiles(ours);
+      const client = startOpenssl([
+        's_client',
+        '-dtls1_2',
+        '-connect',
+        `127.0.0.1:${sock.local.port}`,
+        '-bind',
+        `127.0.0.1:${clientPort}`,
+        '-cert',
+        mine.cert,
+        '-key',
+        mine.key,
+        '-cipher',
+        OPENSSL_CIPHERS[c.suite.name]!,
+        '-use_srtp',
+        SRTP_CYCLE.map((p) => OPENSSL_SRTP[p]).join(':'),
+        '-keymatexport',
+        'EXTRACTOR-dtls_srtp',
+        '-keymatexportlen',
+        '60',
+        '-ign_eof',
+      ]);
+      try {
+        await exercise(t, client, c);
+        assert.deepEqual(t.getRemoteCertificates()[0], ours.der);
+        // close_notify from us reaches OpenSSL.
+        t.close();
+        await client.waitFor(/DONE|closed|shut down/i).catch(() => undefined);
+      } finally {
+        t.close();
+        sock.close();
+        await client.kill();
+        mine.cleanup();
+      }
+    });
+  }
+
+  test('openssl s_server with a certificate that does not match the signaled fingerprint is refused', async () => {
+    const port = await freePort();
+    const server = startOpenssl([
+      's_server',
+      '-dtls1_2',
+      '-accept',
+      `127.0.0.1:${port}`,
+      '-cert',
+      ecFiles.cert,
+      '-key',
+      ecFiles.key,
+    ]);
+    const sock = await net.bindUdp({ address: '127.0.0.1' });
+    const t = new DtlsTransport(
+      sock,
+      { address: '127.0.0.1', port },
+      {
+        role: 'client',
+        certificate: ours,
+        remoteFingerprints: [fingerprintOf(theirRsa.der)],
+      },
+    );
+    try {
+      await server.waitFor(/ACCEPT/);
+      t.start();
+      await assert.rejects(t.connected(), { code: 'ERR_DTLS_FINGERPRINT_MISMATCH' });
+      assert.equal(t.state, 'failed');
+      await server.waitFor(/alert bad certificate|bad certificate/i);
+    } finally {
+      t.close();
+      sock.close();
+      await server.kill();
+    }
+  });
+});
