@@ -462,7 +462,23 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     const dup = this.#remotes.find(
       (r) => r.protocol === c.protocol && (r.resolvedAddress ?? r.address) === addr && r.port === c.port,
     );
-    if (dup) return dup;
+    if (dup) {
+      if (dup.type === 'prflx' && c.type !== 'prflx') {
+        // RFC 8445 §7.3.1.3: the signaled candidate replaces the one learned from a check.
+        Object.assign(dup as { -readonly [K in keyof RemoteCandidate]: RemoteCandidate[K] }, {
+          type: c.type,
+          priority: c.priority,
+          foundation: c.foundation,
+          address: c.address,
+          ...(c.relatedAddress !== undefined ? { relatedAddress: c.relatedAddress } : {}),
+          ...(c.relatedPort !== undefined ? { relatedPort: c.relatedPort } : {}),
+          ...(resolvedAddress !== undefined ? { resolvedAddress } : {}),
+        });
+        this.#checklist.recompute(this.#controlling);
+        for (const p of this.#valid.values()) p.updatePriority(this.#controlling);
+      }
+      return dup;
+    }
     const remote: RemoteCandidate = {
       ...c,
       id: `RTCIceCandidate_R${++this.#remoteCandidateSeq}`,
