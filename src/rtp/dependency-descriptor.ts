@@ -1,0 +1,171 @@
+/**
+ * AV1 RTP dependency descriptor (AV1 RTP specification, Appendix A), parse only: the mandatory
+ * fields, the template dependency structure (sent with keyframes) and, given the structure in force,
+ * the frame's layer, decode target indications, frame diffs and chains.
+ */
+import { ParseError } from '../core/errors.js';
+import { BitReader } from './bit-reader.js';
+
+/** Decode target indication (A.8.3): not present, discardable, switch, required. */
+export type Dti = 0 | 1 | 2 | 3;
+
+export interface FrameTemplate {
+  readonly spatialId: number;
+  readonly temporalId: number;
+  readonly dtis: readonly Dti[];
+  readonly fdiffs: readonly number[];
+  readonly chainFdiffs: readonly number[];
+}
+
+export interface TemplateStructure {
+  readonly templateIdOffset: number;
+  readonly decodeTargetCount: number;
+  readonly templates: readonly FrameTemplate[];
+  readonly chainCount: number;
+  /** For each decode target, the chain protecting it. */
+  readonly decodeTargetProtectedBy: readonly number[];
+  readonly decodeTargetLayers: readonly { readonly spatialId: number; readonly temporalId: number }[];
+  readonly resolutions?: readonly { readonly width: number; readonly height: number }[];
+}
+
+export interface DependencyDescriptor {
+  readonly startOfFrame: boolean;
+  readonly endOfFrame: boolean;
+  readonly templateId: number;
+  readonly frameNumber: number;
+  /** Present when this packet carries a new structure. */
+  readonly structure?: TemplateStructure;
+  readonly activeDecodeTargets?: number;
+  /** The frame's description, when a structure was known (carried here or passed in). */
+  readonly frame?: FrameTemplate;
+}
+
+function readStructure(r: BitReader): TemplateStructure {
+  const templateIdOffset = r.bits(6, 'template_id_offset');
+  const dtCnt = r.bits(5, 'dt_cnt_minus_one') + 1;
+  // template_layers()
+  const layers: { spatialId: number; temporalId: number }[] = [];
+  let spatialId = 0;
+  let temporalId = 0;
+  for (;;) {
+    if (layers.length >= 64) throw new ParseError('rtp', 'template_layers', 0, 'more than 64 templates');
+    layers.push({ spatialId, temporalId });
+    const next = r.bits(2, 'next_layer_idc');
+    if (next === 3) break;
+    if (next === 1) temporalId++;
+    else if (next === 2) {
+      temporalId = 0;
+      spatialId++;
+    }
+  }
+  const dtis = layers.map(() => Array.from({ length: dtCnt }, () => r.bits(2, 'template_dti') as Dti));
+  const fdiffs = layers.map(() => {
+    const out: number[] = [];
+    while (r.flag('fdiff_follows_flag')) out.push(r.bits(4, 'fdiff_minus_one') + 1);
+    return out;
+  });
+  const chainCount = r.ns(dtCnt + 1, 'chain_cnt');
+  const decodeTargetProtectedBy: number[] = [];
+  const chainFdiffs: number[][] = layers.map(() => []);
+  if (chainCount > 0) {
+    for (let dt = 0; dt < dtCnt; dt++)
+      decodeTargetProtectedBy.push(r.ns(chainCount, 'decode_target_protected_by'));
+    for (const c of chainFdiffs)
+      for (let i = 0; i < chainCount; i++) c.push(r.bits(4, 'template_chain_fdiff'));
+  }
+  const decodeTargetLayers = Array.from({ length: dtCnt }, (_, dt) => {
+    let s = 0;
+    let t = 0;
+    layers.forEach((l, i) => {
+      if (dtis[i]![dt] !== 0) {
+        s = Math.max(s, l.spatialId);
+        t = Math.max(t, l.temporalId);
+      }
+    });
+    return { spatialId: s, temporalId: t };
+  });
+  let resolutions: { width: number; height: number }[] | undefined;
+  if (r.flag('resolutions_present_flag')) {
+    resolutions = [];
+    for (let s = 0; s <= spatialId; s++) {
+      resolutions.push({
+        width: r.bits(16, 'render_width_minus_1') + 1,
+        height: r.bits(16, 'render_height_minus_1') + 1,
+      });
+    }
+  }
+  return {
+    templateIdOffset,
+    decodeTargetCount: dtCnt,
+    templates: layers.map((l, i) => ({
+      ...l,
+      dtis: dtis[i]!,
+      fdiffs: fdiffs[i]!,
+      chainFdiffs: chainFdiffs[i]!,
+    })),
+    chainCount,
+    decodeTargetProtectedBy,
+    decodeTargetLayers,
+    ...(resolutions && { resolutions }),
+  };
+}
+
+/**
+ * Parse a dependency descriptor. `known` is the structure from an earlier keyframe; without one
+ * (and none in this packet) only the mandatory fields are returned.
+ */
+export function parseDependencyDescriptor(data: Uint8Array, known?: TemplateStructure): DependencyDescriptor {
+  const r = new BitReader(data, 'rtp');
+  const startOfFrame = r.flag('start_of_frame');
+  const endOfFrame = r.flag('end_of_frame');
+  const templateId = r.bits(6, 'frame_dependency_template_id');
+  const frameNumber = r.bits(16, 'frame_number');
+  let structure: TemplateStructure | undefined;
+  let activeDecodeTargets: number | undefined;
+  let customDtis = false;
+  let customFdiffs = false;
+  let customChains = false;
+  if (data.length > 3) {
+    const structurePresent = r.flag('template_dependency_structure_present_flag');
+    const activePresent = r.flag('active_decode_targets_present_flag');
+    customDtis = r.flag('custom_dtis_flag');
+    customFdiffs = r.flag('custom_fdiffs_flag');
+    customChains = r.flag('custom_chains_flag');
+    if (structurePresent) {
+      structure = readStructure(r);
+      activeDecodeTargets = 2 ** structure.decodeTargetCount - 1;
+    }
+    if (activePresent) {
+      const s = structure ?? known;
+      if (!s) throw new ParseError('rtp', 'active_decode_targets_bitmask', 3, 'no template structure known');
+      activeDecodeTargets = r.bits(s.decodeTargetCount, 'active_decode_targets_bitmask');
+    }
+  }
+  const base = { startOfFrame, endOfFrame, templateId, frameNumber, ...(structure && { structure }) };
+  const withActive = activeDecodeTargets !== undefined ? { ...base, activeDecodeTargets } : base;
+  const s = structure ?? known;
+  if (!s) return withActive;
+  const index = (templateId + 64 - s.templateIdOffset) % 64;
+  const t = s.templates[index];
+  if (!t)
+    throw new ParseError(
+      'rtp',
+      'frame_dependency_template_id',
+      0,
+      `template ${index} of ${s.templates.length}`,
+    );
+  let { dtis, fdiffs, chainFdiffs } = t;
+  if (customDtis) dtis = Array.from({ length: s.decodeTargetCount }, () => r.bits(2, 'frame_dti') as Dti);
+  if (customFdiffs) {
+    const out: number[] = [];
+    for (let size = r.bits(2, 'next_fdiff_size'); size !== 0; size = r.bits(2, 'next_fdiff_size')) {
+      out.push(r.bits(4 * size, 'fdiff_minus_one') + 1);
+    }
+    fdiffs = out;
+  }
+  if (customChains) chainFdiffs = Array.from({ length: s.chainCount }, () => r.bits(8, 'frame_chain_fdiff'));
+  return {
+    ...withActive,
+    frame: { spatialId: t.spatialId, temporalId: t.temporalId, dtis, fdiffs, chainFdiffs },
+  };
+}
