@@ -1,0 +1,272 @@
+/**
+ * DTLS side by side: rtcstack's DtlsEndpoint against werift's DtlsClient/DtlsServer, both in one
+ * process over an in-memory link (no sockets, so only the DTLS code is measured).
+ *
+ * - handshakes/s: full DTLS 1.2 handshakes with ECDSA P-256 certificates, one after another
+ *   (rtcstack with HelloVerifyRequest and mutual authentication, werift with its defaults);
+ * - records: 1200-byte application records from client to server: encrypt on one side, decrypt
+ *   on the other (AES-128-GCM), records/s and MB/s; plus rtcstack's seal-only and open-only rates.
+ *
+ * Median of the rounds; ratios rtcstack / werift.
+ *
+ *   npm run bench -- dtls [-- --rounds 3 --handshakes 40 --records 50000]
+ */
+import { DtlsClient, DtlsServer } from 'werift';
+import { SystemClock } from '../src/core/clock.js';
+import { certificateToPem, type DtlsCertificate, generateCertificate } from '../src/dtls/certificate.js';
+import { TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 } from '../src/dtls/cipher-suites.js';
+import { DtlsEndpoint } from '../src/dtls/endpoint.js';
+
+interface Options {
+  rounds: number;
+  handshakes: number;
+  records: number;
+}
+
+function options(): Options {
+  const o: Options = { rounds: 3, handshakes: 40, records: 50_000 };
+  const a = process.argv.slice(2);
+  for (let i = 0; i < a.length; i++) {
+    const k = a[i]!.replace(/^--/, '') as keyof Options;
+    const v = Number(a[++i]);
+    if (!(k in o) || !Number.isFinite(v)) throw new Error(`bad option ${a[i - 1]}`);
+    o[k] = v;
+  }
+  return o;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const RECORD = 1200;
+const payload = new Uint8Array(RECORD).fill(0x5a);
+
+// ---------- rtcstack ----------
+
+interface Pair {
+  c: DtlsEndpoint;
+  s: DtlsEndpoint;
+  /** When set, the client's datagrams are collected here instead of delivered. */
+  link: { capture: Uint8Array[] | null };
+  close(): void;
+}
+
+/** Two endpoints whose datagrams are delivered on the next macrotask (like a socket). */
+async function rtcstackPair(a: DtlsCertificate, b: DtlsCertificate): Promise<Pair> {
+  const clock = new SystemClock({ unref: true });
+  const link: Pair['link'] = { capture: null };
+  let c!: DtlsEndpoint;
+  let s!: DtlsEndpoint;
+  const deliver = (to: () => DtlsEndpoint, capture: boolean) => (d: Uint8Array) => {
+    if (capture && link.capture) {
+      link.capture.push(d);
+      return;
+    }
+    const copy = Uint8Array.from(d);
+    setImmediate(() => to().handle(copy));
+  };
+  c = new DtlsEndpoint({
+    role: 'client',
+    clock,
+    certificate: a,
+    remoteFingerprints: b.getFingerprints(),
+    cipherSuites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256],
+    send: deliver(() => s, true),
+  });
+  s = new DtlsEndpoint({
+    role: 'server',
+    clock,
+    certificate: b,
+    remoteFingerprints: a.getFingerprints(),
+    send: deliver(() => c, false),
+  });
+  const up = new Promise<void>((resolve, reject) => {
+    const check = (): void => {
+      if (c.state === 'connected' && s.state === 'connected') resolve();
+    };
+    c.on('connected', check);
+    s.on('connected', check);
+    c.on('error', reject);
+    s.on('error', reject);
+  });
+  s.start();
+  c.start();
+  await up;
+  return {
+    c,
+    s,
+    link,
+    close() {
+      c.close();
+      s.close();
+    },
+  };
+}
+
+async function rtcstackHandshakes(n: number, a: DtlsCertificate, b: DtlsCertificate): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) (await rtcstackPair(a, b)).close();
+  return n / ((performance.now() - t0) / 1000);
+}
+
+/** Synchronous loop: the client seals a record, the server opens it. */
+async function rtcstackRecords(n: number, a: DtlsCertificate, b: DtlsCertificate): Promise<number> {
+  const p = await rtcstackPair(a, b);
+  let got = 0;
+  p.s.on('data', () => got++);
+  const out: Uint8Array[] = [];
+  p.link.capture = out;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    p.c.send(payload);
+    p.s.handle(out.pop()!);
+  }
+  const secs = (performance.now() - t0) / 1000;
+  if (got !== n) throw new Error(`rtcstack delivered ${got}/${n}`);
+  p.close();
+  return n / secs;
+}
+
+async function rtcstackSealOpen(
+  n: number,
+  a: DtlsCertificate,
+  b: DtlsCertificate,
+): Promise<{ seal: number; open: number }> {
+  const p = await rtcstackPair(a, b);
+  const sealed: Uint8Array[] = [];
+  p.link.capture = sealed;
+  let t0 = performance.now();
+  for (let i = 0; i < n; i++) p.c.send(payload);
+  const seal = n / ((performance.now() - t0) / 1000);
+  let got = 0;
+  p.s.on('data', () => got++);
+  t0 = performance.now();
+  for (const d of sealed) p.s.handle(d);
+  const open = n / ((performance.now() - t0) / 1000);
+  if (got !== n) throw new Error(`rtcstack opened ${got}/${n}`);
+  p.close();
+  return { seal, open };
+}
+
+// ---------- werift ----------
+
+interface WeriftLink {
+  onData: (d: Buffer) => void;
+  peer?: WeriftLink;
+  sync: boolean;
+  type: string;
+  address: { address: string; port: number; family: string };
+  closed: boolean;
+  send(d: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+function weriftLink(): [WeriftLink, WeriftLink] {
+  const mk = (): WeriftLink => ({
+    onData: () => {},
+    sync: false,
+    type: 'udp',
+    address: { address: '127.0.0.1', port: 0, family: 'IPv4' },
+    closed: false,
+    async send(d: Buffer) {
+      const peer = this.peer!;
+      if (this.sync) peer.onData(d);
+      else {
+        const copy = Buffer.from(d);
+        setImmediate(() => peer.onData(copy));
+      }
+    },
+    async close() {},
+  });
+  const a = mk();
+  const b = mk();
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}
+
+async function weriftPair(pem: { cert: string; key: string }) {
+  const [ta, tb] = weriftLink();
+  const signatureHash = { hash: 4, signature: 3 }; // sha256, ecdsa
+  // biome-ignore lint/suspicious/noExplicitAny: werift's DTLS types are not exported from its root typings
+  const server = new (DtlsServer as any)({
+    transport: tb,
+    cert: pem.cert,
+    key: pem.key,
+    signatureHash,
+    certificateRequest: true,
+    extendedMasterSecret: true,
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  const client = new (DtlsClient as any)({
+    transport: ta,
+    cert: pem.cert,
+    key: pem.key,
+    signatureHash,
+    extendedMasterSecret: true,
+  });
+  const up = new Promise<void>((resolve) => client.onConnect.once(() => resolve()));
+  await client.connect();
+  await up;
+  return { client, server, ta, tb };
+}
+
+async function weriftHandshakes(n: number, pem: { cert: string; key: string }): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const p = await weriftPair(pem);
+    p.client.close();
+    p.server.close();
+  }
+  return n / ((performance.now() - t0) / 1000);
+}
+
+async function weriftRecords(n: number, pem: { cert: string; key: string }): Promise<number> {
+  const p = await weriftPair(pem);
+  p.ta.sync = true;
+  let got = 0;
+  p.server.onData.subscribe(() => got++);
+  const buf = Buffer.from(payload);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await p.client.send(buf);
+  const secs = (performance.now() - t0) / 1000;
+  if (got !== n) throw new Error(`werift delivered ${got}/${n}`);
+  p.client.close();
+  p.server.close();
+  return n / secs;
+}
+
+// ---------- run ----------
+
+const o = options();
+const [a, b] = await Promise.all([generateCertificate(), generateCertificate()]);
+const pem = certificateToPem(a);
+
+const mb = (recs: number): string => ((recs * RECORD) / 1e6).toFixed(1);
+const hs = { ours: [] as number[], werift: [] as number[] };
+const recs = { ours: [] as number[], werift: [] as number[] };
+const seal: number[] = [];
+const open: number[] = [];
+
+for (let r = 0; r < o.rounds; r++) {
+  hs.ours.push(await rtcstackHandshakes(o.handshakes, a, b));
+  hs.werift.push(await weriftHandshakes(Math.max(5, Math.floor(o.handshakes / 2)), pem));
+  recs.ours.push(await rtcstackRecords(o.records, a, b));
+  recs.werift.push(await weriftRecords(Math.max(1000, Math.floor(o.records / 5)), pem));
+  const so = await rtcstackSealOpen(o.records, a, b);
+  seal.push(so.seal);
+  open.push(so.open);
+}
+
+const row = (name: string, ours: number, theirs: number, unit: string): void => {
+  console.log(
+    `${name.padEnd(34)} rtcstack ${ours.toFixed(0).padStart(9)} ${unit}   werift ${theirs.toFixed(0).padStart(9)} ${unit}   ratio ${(ours / theirs).toFixed(2)}x`,
+  );
+};
+console.log(`DTLS 1.2, ECDHE-ECDSA-AES128-GCM-SHA256, ${o.rounds} rounds, median`);
+row('handshakes', median(hs.ours), median(hs.werift), 'hs/s');
+row(`records ${RECORD} B (encrypt+decrypt)`, median(recs.ours), median(recs.werift), 'rec/s');
+console.log(
+  `${''.padEnd(34)} rtcstack ${mb(median(recs.ours)).padStart(9)} MB/s    werift ${mb(median(recs.werift)).padStart(9)} MB/s`,
+);
+console.log(
+  `rtcstack seal only                 ${median(seal).toFixed(0)} rec/s (${mb(median(seal))} MB/s); open only ${median(open).toFixed(0)} rec/s (${mb(median(open))} MB/s)`,
+);
