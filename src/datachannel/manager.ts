@@ -11,8 +11,11 @@ import { type DcepOpen, PPID_DCEP, parseDcep, serializeDcep } from './dcep.js';
 import { RTCError } from './events.js';
 
 export interface DataChannelManagerOptions {
-  /** Our DTLS role: the DTLS client allocates even stream ids, the server odd ones. */
-  readonly isDtlsClient: boolean;
+  /**
+   * Our DTLS role: the DTLS client allocates even stream ids, the server odd ones. Undefined until
+   * negotiation decides it (`setDtlsRole`); channels created before then get their id then.
+   */
+  readonly isDtlsClient?: boolean;
   /**
    * The peer's SDP max-message-size (RFC 8841 §6). Default 65536 (the value to assume when the
    * attribute is absent); 0 means unlimited.
@@ -38,12 +41,23 @@ interface ChannelState {
   outgoingReset: boolean;
   incomingReset: boolean;
   readonly sendOptions: SendOptions;
+  readonly stats: DataChannelStats;
+}
+
+/** Counters of one channel, as webrtc-stats RTCDataChannelStats has them. */
+export interface DataChannelStats {
+  messagesSent: number;
+  bytesSent: number;
+  messagesReceived: number;
+  bytesReceived: number;
 }
 
 export class DataChannelManager extends Emitter<DataChannelManagerEvents> implements ChannelTransport {
   readonly #assoc: SctpAssociation;
-  readonly #isClient: boolean;
+  #isClient: boolean | undefined;
   readonly #byId = new Map<number, ChannelState>();
+  /** Channels created before the DTLS role (and so their id) is known. */
+  #unassigned: ChannelState[] = [];
   remoteMaxMessageSize: number;
   #closed = false;
 
@@ -61,7 +75,42 @@ export class DataChannelManager extends Emitter<DataChannelManagerEvents> implem
   }
 
   get channels(): RTCDataChannel[] {
-    return [...this.#byId.values()].map((s) => s.channel);
+    return [...this.#byId.values(), ...this.#unassigned].map((s) => s.channel);
+  }
+
+  /** Message and byte counters of a channel this manager carries. */
+  statsOf(channel: RTCDataChannel): DataChannelStats {
+    const st =
+      channel.id === null ? this.#unassigned.find((u) => u.channel === channel) : this.#byId.get(channel.id);
+    return { ...(st?.stats ?? { messagesSent: 0, bytesSent: 0, messagesReceived: 0, bytesReceived: 0 }) };
+  }
+
+  /** The DTLS role is known: give ids to channels created before (webrtc-pc §6.1, "id" is null until then). */
+  setDtlsRole(isClient: boolean): void {
+    if (this.#isClient !== undefined) return;
+    this.#isClient = isClient;
+    const pending = this.#unassigned;
+    this.#unassigned = [];
+    for (const st of pending) {
+      if (st.channel.readyState === 'closed') continue;
+      const free = this.#allocateId();
+      if (free === undefined) {
+        st.channel.closed(new RTCError({ errorDetail: 'data-channel-failure' }, 'no free stream id'));
+        continue;
+      }
+      st.channel.setId(free);
+      this.#byId.set(free, st);
+    }
+    if (this.#assoc.state === 'established') for (const st of this.#byId.values()) this.#announce(st);
+  }
+
+  /** Close every channel at once (the peer connection closed). */
+  closeAll(): void {
+    if (this.#closed) return;
+    const unassigned = this.#unassigned;
+    this.#unassigned = [];
+    this.#onAssociationClose();
+    for (const st of unassigned) st.channel.closed();
   }
 
   /** W3C createDataChannel (webrtc §6.1). */
@@ -100,8 +149,10 @@ export class DataChannelManager extends Emitter<DataChannelManagerEvents> implem
         maxRetransmits: fixed.maxRetransmits,
         maxPacketLifeTime: fixed.maxPacketLifeTime,
       },
+      stats: { messagesSent: 0, bytesSent: 0, messagesReceived: 0, bytesReceived: 0 },
     };
     if (id !== null) this.#byId.set(id, st);
+    else if (this.#isClient === undefined) this.#unassigned.push(st);
     else {
       const free = this.#allocateId();
       if (free === undefined) throw new DOMException('no free stream id', 'OperationError');
@@ -151,6 +202,8 @@ export class DataChannelManager extends Emitter<DataChannelManagerEvents> implem
     if (!st) return;
     // Any user message implies the peer got our OPEN (RFC 8832 §6).
     st.awaitingAck = false;
+    st.stats.messagesReceived++;
+    st.stats.bytesReceived += data.length;
     st.channel.deliver(ppid, data);
   }
 
@@ -185,6 +238,7 @@ export class DataChannelManager extends Emitter<DataChannelManagerEvents> implem
         maxRetransmits: init.maxRetransmits,
         maxPacketLifeTime: init.maxPacketLifeTime,
       },
+      stats: { messagesSent: 0, bytesSent: 0, messagesReceived: 0, bytesReceived: 0 },
     };
     this.#byId.set(id, st);
     this.#assoc.send(id, PPID_DCEP, serializeDcep({ type: 'ack' }));
@@ -198,6 +252,8 @@ export class DataChannelManager extends Emitter<DataChannelManagerEvents> implem
     const st = this.#byId.get(channel.id!);
     if (!st) return;
     const o = st.awaitingAck ? { ...st.sendOptions, unordered: false } : st.sendOptions;
+    st.stats.messagesSent++;
+    st.stats.bytesSent += data.length;
     this.#assoc.send(channel.id!, ppid, data, o);
   }
 
@@ -210,6 +266,12 @@ export class DataChannelManager extends Emitter<DataChannelManagerEvents> implem
   }
 
   close(channel: RTCDataChannel): void {
+    const pending = this.#unassigned.findIndex((u) => u.channel === channel);
+    if (pending >= 0) {
+      this.#unassigned.splice(pending, 1);
+      channel.closed();
+      return;
+    }
     const id = channel.id;
     const st = id === null ? undefined : this.#byId.get(id);
     if (!st || id === null) return;

@@ -25,7 +25,9 @@ export function domException(name: DomExceptionName, message: string): DOMExcept
 export function toDomException(err: unknown, fallback: DomExceptionName = 'OperationError'): Error {
   if (err instanceof DOMException || err instanceof TypeError || err instanceof RangeError) return err;
   if (err instanceof RtcError) {
-    const named = (err as RtcError & { domName?: DomExceptionName }).domName;
+    // Layers name the DOMException their error maps to as `domName` (or `kind`, as JsepError does).
+    const e = err as RtcError & { domName?: DomExceptionName; kind?: DomExceptionName };
+    const named = e.domName ?? e.kind;
     return domException(named ?? fallback, `${err.message} (${err.code})`);
   }
   return domException(fallback, err instanceof Error ? err.message : String(err));

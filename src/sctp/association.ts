@@ -143,7 +143,8 @@ export class SctpAssociation extends Emitter<SctpEvents> {
   readonly #random: Random;
   readonly #log: Logger;
   readonly localPort: number;
-  readonly remotePort: number;
+  /** The peer's SCTP port (SDP a=sctp-port); may be set until start(). */
+  remotePort: number;
   readonly mtu: number;
   readonly maxMessageSize: number;
   readonly #rwnd: number;

@@ -1,0 +1,171 @@
+/**
+ * The transport under one RTCPeerConnection with max-bundle: one ICE agent, one DTLS endpoint over
+ * it, and (when a data section is negotiated) one SCTP association over DTLS carrying the data
+ * channels. Datagrams from ICE are demultiplexed by their first byte (RFC 7983).
+ */
+import type { Clock } from '../core/clock.js';
+import { classifyDatagram } from '../core/demux.js';
+import { StateError } from '../core/errors.js';
+import { Emitter } from '../core/events.js';
+import type { Logger } from '../core/log.js';
+import type { Random } from '../core/random.js';
+import { DataChannelManager } from '../datachannel/manager.js';
+import type { DtlsCertificate } from '../dtls/certificate.js';
+import { DtlsEndpoint, type DtlsRole, type DtlsState, type DtlsVersion } from '../dtls/endpoint.js';
+import { IceAgent } from '../ice/agent.js';
+import type { IceAgentOptions, IceTransportState } from '../ice/types.js';
+import { SctpAssociation, type SctpState } from '../sctp/association.js';
+
+export interface TransportStackOptions {
+  readonly clock: Clock;
+  readonly random?: Random;
+  readonly log: Logger;
+  readonly dtlsVersions?: readonly DtlsVersion[];
+  /** Largest DTLS datagram. Default 1200. */
+  readonly mtu?: number;
+  /** Our SCTP max-message-size (what we accept). */
+  readonly maxMessageSize: number;
+}
+
+export interface TransportStackEvents {
+  [key: string]: unknown[];
+  icestate: [IceTransportState];
+  dtlsstate: [DtlsState];
+  sctpstate: [SctpState];
+  /** RTP/RTCP datagrams, for the media layer (kept here until it lands). */
+  media: [Uint8Array];
+}
+
+/** Datagrams that arrive before DTLS exists (the peer's ClientHello can beat our own ICE state). */
+const MAX_EARLY_DATAGRAMS = 16;
+
+export class TransportStack extends Emitter<TransportStackEvents> {
+  #agent: IceAgent | undefined;
+  readonly channels: DataChannelManager;
+  readonly sctp: SctpAssociation;
+  #dtls: DtlsEndpoint | undefined;
+  #early: Uint8Array[] = [];
+  #wantSctp = false;
+  #sctpStarted = false;
+  #closed = false;
+  readonly #o: TransportStackOptions;
+  /** Datagrams dropped at the demultiplexer (unknown kind, or before DTLS with a full queue). */
+  droppedDatagrams = 0;
+
+  constructor(o: TransportStackOptions) {
+    super();
+    this.#o = o;
+    this.sctp = new SctpAssociation({
+      clock: o.clock,
+      random: o.random,
+      send: (packet) => this.#dtls?.state === 'connected' && this.#dtls.send(packet),
+      maxMessageSize: o.maxMessageSize,
+      logger: o.log.child('sctp'),
+    });
+    this.sctp.on('state', (s) => this.emit('sctpstate', s));
+    this.channels = new DataChannelManager(this.sctp, {});
+  }
+
+  get dtls(): DtlsEndpoint | undefined {
+    return this.#dtls;
+  }
+
+  /** The ICE agent; exists from the first description on (its role is decided then). */
+  get agent(): IceAgent {
+    if (!this.#agent) throw new StateError('ERR_PEER_NO_ICE', 'ICE has not started');
+    return this.#agent;
+  }
+
+  get hasAgent(): boolean {
+    return this.#agent !== undefined;
+  }
+
+  /** Create the ICE agent (once). */
+  startIce(options: IceAgentOptions): IceAgent {
+    if (this.#agent) return this.#agent;
+    const agent = new IceAgent(options);
+    this.#agent = agent;
+    agent.on('statechange', (s) => {
+      this.emit('icestate', s);
+      if ((s === 'connected' || s === 'completed') && this.#dtls?.state === 'new') this.#dtls.start();
+    });
+    agent.on('data', (d) => this.#onDatagram(d));
+    return agent;
+  }
+
+  /**
+   * Start DTLS once the role is known (from the a=setup exchange). The server waits for the
+   * ClientHello; the client starts when ICE has a working pair.
+   */
+  startDtls(role: DtlsRole, remoteFingerprints: readonly string[], certificate: DtlsCertificate): void {
+    if (this.#dtls || this.#closed) return;
+    const agent = this.agent;
+    this.channels.setDtlsRole(role === 'client');
+    const dtls = new DtlsEndpoint({
+      role,
+      certificate,
+      remoteFingerprints,
+      clock: this.#o.clock,
+      random: this.#o.random,
+      versions: this.#o.dtlsVersions,
+      mtu: this.#o.mtu,
+      log: this.#o.log.child('dtls'),
+      send: (d) => {
+        agent.send(d);
+      },
+    });
+    this.#dtls = dtls;
+    dtls.on('state', (s) => {
+      this.emit('dtlsstate', s);
+      if (s === 'connected') this.#maybeStartSctp();
+      if (s === 'closed' || s === 'failed') this.sctp.abort('DTLS transport closed');
+    });
+    dtls.on('data', (d) => this.sctp.handle(d));
+    const ice = agent.state;
+    if (role === 'server' || ice === 'connected' || ice === 'completed') dtls.start();
+    const early = this.#early;
+    this.#early = [];
+    for (const d of early) dtls.handle(d);
+  }
+
+  /** A data section was negotiated: run SCTP once DTLS is up. */
+  enableSctp(remotePort: number | undefined, remoteMaxMessageSize: number | undefined): void {
+    this.#wantSctp = true;
+    if (remotePort !== undefined) this.sctp.remotePort = remotePort;
+    this.channels.remoteMaxMessageSize = remoteMaxMessageSize ?? 65536;
+    this.#maybeStartSctp();
+  }
+
+  #maybeStartSctp(): void {
+    if (!this.#wantSctp || this.#sctpStarted || this.#dtls?.state !== 'connected') return;
+    this.#sctpStarted = true;
+    this.sctp.start();
+  }
+
+  #onDatagram(d: Uint8Array): void {
+    switch (classifyDatagram(d)) {
+      case 'dtls':
+        if (this.#dtls) this.#dtls.handle(d);
+        else if (this.#early.length < MAX_EARLY_DATAGRAMS) this.#early.push(Uint8Array.from(d));
+        else this.droppedDatagrams++;
+        return;
+      case 'rtp':
+      case 'rtcp':
+        this.emit('media', d);
+        return;
+      default:
+        this.droppedDatagrams++;
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.channels.closeAll();
+    if (this.sctp.state !== 'closed') this.sctp.abort('peer connection closed');
+    this.sctp.close();
+    this.#dtls?.close();
+    this.#agent?.close();
+    this.removeAllListeners();
+  }
+}

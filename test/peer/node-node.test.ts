@@ -1,0 +1,163 @@
+/**
+ * Two rtcstack RTCPeerConnections on real UDP over loopback: offer/answer with and without trickle,
+ * data channels from both sides, close leaves nothing behind.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { type RTCDataChannel, RTCPeerConnection } from '../../src/peer/index.js';
+
+const OPTS = { includeLoopback: true, ipv6: false, interfaceFilter: undefined };
+
+function once<T extends Event>(target: EventTarget, type: string, timeoutMs = 10_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timeout waiting for ${type}`)), timeoutMs);
+    target.addEventListener(
+      type,
+      (ev) => {
+        clearTimeout(t);
+        resolve(ev as T);
+      },
+      { once: true },
+    );
+  });
+}
+
+async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function pair(trickle: boolean): { a: RTCPeerConnection; b: RTCPeerConnection } {
+  const a = new RTCPeerConnection({}, OPTS);
+  const b = new RTCPeerConnection({}, OPTS);
+  if (trickle) {
+    a.onicecandidate = (e) => void b.addIceCandidate(e.candidate ?? undefined).catch(() => {});
+    b.onicecandidate = (e) => void a.addIceCandidate(e.candidate ?? undefined).catch(() => {});
+  }
+  return { a, b };
+}
+
+async function negotiate(a: RTCPeerConnection, b: RTCPeerConnection, trickle: boolean): Promise<void> {
+  await a.setLocalDescription(await a.createOffer());
+  if (!trickle) await waitFor(() => a.iceGatheringState === 'complete', 'a gathering');
+  await b.setRemoteDescription(a.localDescription!);
+  await b.setLocalDescription(await b.createAnswer());
+  if (!trickle) await waitFor(() => b.iceGatheringState === 'complete', 'b gathering');
+  await a.setRemoteDescription(b.localDescription!);
+}
+
+for (const trickle of [true, false]) {
+  test(`data channel echo between two rtcstack peers (${trickle ? 'trickle' : 'no trickle'})`, async () => {
+    const { a, b } = pair(trickle);
+    try {
+      const dc = a.createDataChannel('chat');
+      assert.equal(dc.id, null, 'id is null until the DTLS role is known');
+      const remote = once<Event & { channel: RTCDataChannel }>(b, 'datachannel');
+      await negotiate(a, b, trickle);
+      const { channel } = await remote;
+      assert.equal(channel.label, 'chat');
+      channel.onmessage = (e) => channel.send(`echo:${(e as MessageEvent).data}`);
+      if (dc.readyState !== 'open') await once(dc, 'open');
+      assert.notEqual(dc.id, null);
+      const got = once<MessageEvent>(dc, 'message');
+      dc.send('hello');
+      assert.equal((await got).data, 'echo:hello');
+      assert.equal(a.connectionState, 'connected');
+      assert.equal(b.connectionState, 'connected');
+      assert.equal(a.signalingState, 'stable');
+
+      const stats = await a.getStats();
+      const types = new Set([...stats.values()].map((s) => s.type));
+      for (const t of [
+        'peer-connection',
+        'transport',
+        'candidate-pair',
+        'local-candidate',
+        'remote-candidate',
+        'certificate',
+        'data-channel',
+      ]) {
+        assert.ok(types.has(t), `getStats has ${t}`);
+      }
+      const transport = [...stats.values()].find((s) => s.type === 'transport')!;
+      assert.equal(transport.dtlsState, 'connected');
+      assert.ok(transport.selectedCandidatePairId, 'a selected pair');
+    } finally {
+      a.close();
+      b.close();
+    }
+    assert.equal(a.connectionState, 'closed');
+    assert.equal(a.signalingState, 'closed');
+  });
+}
+
+test('channels opened from each side, a binary transfer arrives byte-identical', async () => {
+  const { a, b } = pair(true);
+  try {
+    const fromA = a.createDataChannel('a-side');
+    const seen: RTCDataChannel[] = [];
+    b.ondatachannel = (e) => seen.push(e.channel);
+    a.ondatachannel = (e) => seen.push(e.channel);
+    await negotiate(a, b, true);
+    await waitFor(() => fromA.readyState === 'open', 'a-side open');
+    // b opens a channel over the existing association (no renegotiation needed).
+    const fromB = b.createDataChannel('b-side', { ordered: false, maxRetransmits: 0 });
+    await waitFor(() => fromB.readyState === 'open' && seen.length === 2, 'b-side open');
+    assert.deepEqual(seen.map((c) => c.label).sort(), ['a-side', 'b-side']);
+    assert.ok(fromA.id! % 2 !== fromB.id! % 2, 'ids of different parity by DTLS role');
+
+    const payload = randomBytes(2 * 1024 * 1024);
+    const recv = seen.find((c) => c.label === 'a-side')!;
+    const chunks: Buffer[] = [];
+    let received = 0;
+    recv.onmessage = (ev) => {
+      const e = ev as MessageEvent;
+      const buf = Buffer.from(e.data as ArrayBuffer);
+      chunks.push(buf);
+      received += buf.length;
+    };
+    for (let off = 0; off < payload.length; off += 16384) fromA.send(payload.subarray(off, off + 16384));
+    await waitFor(() => received >= payload.length, 'transfer', 30_000);
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    assert.equal(sha(Buffer.concat(chunks)), sha(payload));
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('API errors are the W3C DOMException names', async () => {
+  const pc = new RTCPeerConnection({}, OPTS);
+  try {
+    await assert.rejects(
+      pc.createAnswer(),
+      (e: unknown) => e instanceof DOMException && e.name === 'InvalidStateError',
+    );
+    await assert.rejects(
+      pc.setRemoteDescription({ type: 'answer', sdp: 'v=0\r\n' }),
+      (e: unknown) => e instanceof DOMException,
+    );
+    await assert.rejects(
+      pc.addIceCandidate({ candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0' }),
+      (e: unknown) => e instanceof DOMException && e.name === 'InvalidStateError',
+    );
+    assert.throws(
+      () => new RTCPeerConnection({ iceServers: [{ urls: 'turn:127.0.0.1' }] }),
+      (e: unknown) => e instanceof DOMException && e.name === 'InvalidAccessError',
+    );
+    assert.throws(
+      () => new RTCPeerConnection({ iceServers: [{ urls: 'http://x' }] }),
+      (e: unknown) => e instanceof DOMException && e.name === 'SyntaxError',
+    );
+  } finally {
+    pc.close();
+  }
+  await assert.rejects(
+    pc.createOffer(),
+    (e: unknown) => e instanceof DOMException && e.name === 'InvalidStateError',
+  );
+});
