@@ -1,5 +1,7 @@
 /**
  * rtcstack: the whole WebRTC system in TypeScript. The package root exports the W3C surface
- * (as it lands) and the building blocks each layer offers.
+ * (RTCPeerConnection and friends, so browser code runs on Node unchanged) and the building blocks
+ * each layer offers, under a namespace per layer.
  */
+export * from './peer/index.js';
 export * as core from './core/index.js';
