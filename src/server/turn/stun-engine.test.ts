@@ -204,3 +204,11 @@ test('fuzz: random and mutated datagrams never throw, never amplify beyond a sma
   }
   assert.equal(engine.counters.handlerErrors, 0);
 });
+
+test('the 20-byte fast path answers exactly as the general path', () => {
+  const { out, send } = setup();
+  send(binding([], false)); // fast path
+  send(binding([{ type: 0x8055, value: new Uint8Array(4) }], true)); // general path
+  assert.equal(out.length, 2);
+  assert.deepEqual([...out[0]!.bytes], [...out[1]!.bytes]);
+});

@@ -12,15 +12,7 @@ import { ParseError } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/log.js';
 import type { TransportAddress } from '../../core/net.js';
 import { attr, encodeAddress, unknownComprehensionRequired } from '../../stun/attributes.js';
-import {
-  ATTR,
-  ERROR,
-  FINGERPRINT_XOR,
-  HEADER_SIZE,
-  KNOWN_ATTRIBUTES,
-  MAGIC_COOKIE,
-  METHOD,
-} from '../../stun/constants.js';
+import { ATTR, ERROR, KNOWN_ATTRIBUTES, METHOD } from '../../stun/constants.js';
 import { crc32 } from '../../stun/crc32.js';
 import { ipToBytes } from '../../stun/ip.js';
 import { createMessage, getAttribute, type ParsedStunMessage, parseStunMessage } from '../../stun/message.js';
@@ -86,6 +78,14 @@ export interface StunEngineOptions {
 
 /** Send a datagram from one of the server's UDP endpoints. */
 export type UdpSender = (via: Endpoint, bytes: Uint8Array, to: TransportAddress) => void;
+
+// Hot-path copies of wire constants (module-local: no cross-module binding lookups per packet).
+/** RFC 8489 §5 */
+const HEADER_SIZE = 20;
+/** RFC 8489 §14.7 */
+const FINGERPRINT_XOR = 0x5354554e;
+/** RFC 8489 §5: upper 16 bits of the magic cookie, for the XOR'd port. */
+const COOKIE_HIGH = 0x2112;
 
 /** Error responses list at most this many unknown attributes (keeps them small). */
 const MAX_UNKNOWN_LISTED = 8;
@@ -186,6 +186,27 @@ export class StunServerEngine {
       else this.counters.notStun++;
       return;
     }
+    // Fast path (the hot one for ICE keepalives and STUN servers): a bare 20-byte Binding request.
+    if (
+      d.length === HEADER_SIZE &&
+      d[0] === 0x00 &&
+      d[1] === 0x01 &&
+      d[2] === 0 &&
+      d[3] === 0 &&
+      d[4] === 0x21 &&
+      d[5] === 0x12 &&
+      d[6] === 0xa4 &&
+      d[7] === 0x42
+    ) {
+      const bytes = this.#bindingResponse(d, 8, inbound.from, inbound.endpoint, HEADER_SIZE, 0);
+      if (!bytes) {
+        this.counters.refused++;
+        return;
+      }
+      this.counters.answered++;
+      inbound.reply(bytes);
+      return;
+    }
     let message: ParsedStunMessage;
     try {
       message = parseStunMessage(d);
@@ -256,35 +277,24 @@ export class StunServerEngine {
     ctx.reply(bytes);
   }
 
-  #binding(inbound: StunInbound, m: ParsedStunMessage): void {
-    const ctx = { ...inbound, message: m };
-    // RFC 8489 §6.3.1: unknown comprehension-required attributes -> 420.
-    if (m.attributes.length > 0) {
-      const unknown = unknownComprehensionRequired(m, KNOWN_ATTRIBUTES);
-      if (unknown.length > 0) {
-        this.sendError(ctx, ERROR.UNKNOWN_ATTRIBUTE, 'Unknown Attribute', unknown);
-        return;
-      }
-    }
+  #binding(inbound: StunInbound, m: ParsedStunMessage): undefined {
+    const fail = (code: number, reason: string, unknown?: number[]): undefined => {
+      this.sendError({ ...inbound, message: m }, code, reason, unknown);
+    };
     let via = inbound.endpoint;
     let to = inbound.from;
     let paddingLen = 0;
     if (m.attributes.length > 0) {
+      // RFC 8489 §6.3.1: unknown comprehension-required attributes -> 420.
+      const unknown = unknownComprehensionRequired(m, KNOWN_ATTRIBUTES);
+      if (unknown.length > 0) return fail(ERROR.UNKNOWN_ATTRIBUTE, 'Unknown Attribute', unknown);
       const change = getAttribute(m, ATTR.CHANGE_REQUEST);
       if (change) {
         // RFC 5780 §6.1: without an alternate address the server does not understand CHANGE-REQUEST.
-        if (!this.#alternate) {
-          this.sendError(ctx, ERROR.UNKNOWN_ATTRIBUTE, 'Unknown Attribute', [ATTR.CHANGE_REQUEST]);
-          return;
-        }
-        if (inbound.transport !== 'udp') {
-          this.sendError(ctx, ERROR.BAD_REQUEST, 'CHANGE-REQUEST needs UDP');
-          return;
-        }
-        if (change.value.length !== 4) {
-          this.sendError(ctx, ERROR.BAD_REQUEST, 'Bad CHANGE-REQUEST');
-          return;
-        }
+        if (!this.#alternate)
+          return fail(ERROR.UNKNOWN_ATTRIBUTE, 'Unknown Attribute', [ATTR.CHANGE_REQUEST]);
+        if (inbound.transport !== 'udp') return fail(ERROR.BAD_REQUEST, 'CHANGE-REQUEST needs UDP');
+        if (change.value.length !== 4) return fail(ERROR.BAD_REQUEST, 'Bad CHANGE-REQUEST');
         const flags = change.value[3]!;
         via = {
           ip: flags & 0x04 ? ((1 - via.ip) as 0 | 1) : via.ip,
@@ -295,10 +305,8 @@ export class StunServerEngine {
       if (rp) {
         // RFC 5780 §7.5: answer to the source IP at this port. Only the client's own IP is ever
         // targeted, so it cannot be used to reflect traffic at a third party.
-        if (inbound.transport !== 'udp' || rp.value.length !== 4) {
-          this.sendError(ctx, ERROR.BAD_REQUEST, 'Bad RESPONSE-PORT');
-          return;
-        }
+        if (inbound.transport !== 'udp' || rp.value.length !== 4)
+          return fail(ERROR.BAD_REQUEST, 'Bad RESPONSE-PORT');
         const port = (rp.value[0]! << 8) | rp.value[1]!;
         if (port === 0) {
           this.counters.refused++;
@@ -309,7 +317,14 @@ export class StunServerEngine {
       const pad = getAttribute(m, ATTR.PADDING);
       if (pad) paddingLen = pad.value.length;
     }
-    const bytes = this.#bindingResponse(m, inbound.from, via, inbound.data.length, paddingLen);
+    const bytes = this.#bindingResponse(
+      m.transactionId,
+      0,
+      inbound.from,
+      via,
+      inbound.data.length,
+      paddingLen,
+    );
     if (!bytes) {
       this.counters.refused++;
       return;
@@ -339,7 +354,8 @@ export class StunServerEngine {
    * bigger than the request), SOFTWARE and FINGERPRINT.
    */
   #bindingResponse(
-    m: ParsedStunMessage,
+    tid: Uint8Array,
+    tidAt: number,
     mapped: TransportAddress,
     via: Endpoint,
     requestSize: number,
@@ -371,8 +387,7 @@ export class StunServerEngine {
     out[5] = 0x12;
     out[6] = 0xa4;
     out[7] = 0x42;
-    const tid = m.transactionId;
-    for (let i = 0; i < 12; i++) out[8 + i] = tid[i]!;
+    for (let i = 0; i < 12; i++) out[8 + i] = tid[tidAt + i]!;
     let at = HEADER_SIZE;
     // XOR-MAPPED-ADDRESS (RFC 8489 §14.2)
     out[at] = 0x00;
@@ -381,14 +396,14 @@ export class StunServerEngine {
     out[at + 3] = 4 + ip.length;
     out[at + 4] = 0;
     out[at + 5] = ip.length === 4 ? 0x01 : 0x02;
-    const xport = mapped.port ^ (MAGIC_COOKIE >>> 16);
+    const xport = mapped.port ^ COOKIE_HIGH;
     out[at + 6] = xport >> 8;
     out[at + 7] = xport & 0xff;
     out[at + 8] = ip[0]! ^ 0x21;
     out[at + 9] = ip[1]! ^ 0x12;
     out[at + 10] = ip[2]! ^ 0xa4;
     out[at + 11] = ip[3]! ^ 0x42;
-    for (let i = 4; i < ip.length; i++) out[at + 8 + i] = ip[i]! ^ tid[i - 4]!;
+    for (let i = 4; i < ip.length; i++) out[at + 8 + i] = ip[i]! ^ tid[tidAt + i - 4]!;
     at += xmaLen;
     if (r5780.length) {
       out.set(r5780, at);

@@ -23,7 +23,7 @@ async function udpClient() {
   const tx = new StunTransactions({
     clock,
     send: (b, to) => sock.send(b, to),
-    defaults: { rto: 100, rc: 5 },
+    defaults: { rto: 100 },
   });
   const received: { msg: ParsedStunMessage; from: TransportAddress }[] = [];
   sock.onMessage = (data, from) => {

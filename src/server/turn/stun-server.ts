@@ -76,8 +76,23 @@ export class StunServer {
     for (const { ep, listener } of tcp) listener.onConnection = (c) => this.#accept(c, ep);
   }
 
-  /** Bind everything; rejects if a socket cannot be bound (and closes what was bound). */
+  /**
+   * Bind everything; rejects if a socket cannot be bound (and closes what was bound). With port 0
+   * the UDP port picked first may be taken for TCP or on the other IP: then it tries new ports.
+   */
   static async start(options: StunServerOptions): Promise<StunServer> {
+    const anyPort = options.listeningPort === 0 || options.altPort === 0;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await StunServer.#start(options);
+      } catch (e) {
+        const inUse = (e as { code?: string }).code === 'EADDRINUSE';
+        if (!anyPort || !inUse || attempt >= 20) throw e;
+      }
+    }
+  }
+
+  static async #start(options: StunServerOptions): Promise<StunServer> {
     const ip1 = options.listeningIp ?? '0.0.0.0';
     const alt = options.altIp;
     if (alt && (ip1 === '0.0.0.0' || ip1 === '::')) {
