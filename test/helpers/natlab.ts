@@ -131,6 +131,7 @@ export class NatLab {
   readonly sites: ReadonlyMap<string, Site>;
   readonly #children = new Set<ChildProcess>();
   readonly #namespaces: string[] = [];
+  readonly #cleanups: (() => void)[] = [];
   #destroyed = false;
 
   private constructor(id: string, options: NatLabOptions) {
@@ -371,7 +372,6 @@ export class NatLab {
         '',
       ].join('\n'),
     );
-    await this.#flushNs(router);
   }
 
   // ---------------------------------------------------------------- run-time knobs
@@ -545,12 +545,45 @@ export class NatLab {
     });
   }
 
+  /** Resolve when something listens on ADDRESS:PORT inside a namespace (polls `ss`); rejects after timeoutMs. */
+  async waitForListen(
+    ns: string,
+    proto: 'udp' | 'tcp',
+    address: string,
+    port: number,
+    timeoutMs = 20_000,
+  ): Promise<void> {
+    const want = `${address}:${port}`;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await run('ip', ['netns', 'exec', this.ns(ns), 'ss', '-Hln', proto === 'udp' ? '-u' : '-t']);
+      if (r.stdout.split('\n').some((l) => l.split(/\s+/).includes(want))) return;
+      if (Date.now() > deadline) throw new Error(`natlab: nothing listens on ${proto} ${want} in ${ns}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** PIDs of the processes the lab started and that are still running. */
   get pids(): number[] {
     return [...this.#children].map((c) => c.pid).filter((p): p is number => p !== undefined);
   }
 
   // ---------------------------------------------------------------- teardown
+  /** Run fn (synchronous: temp files, ...) in destroy(), after the processes are gone. */
+  onDestroy(fn: () => void): void {
+    this.#cleanups.push(fn);
+  }
+
+  #runCleanups(): void {
+    for (const fn of this.#cleanups.splice(0)) {
+      try {
+        fn();
+      } catch {
+        /* best effort */
+      }
+    }
+  }
+
   /** Kill the lab's processes (by PID) and delete its namespaces. Idempotent. */
   async destroy(): Promise<void> {
     if (this.#destroyed) return;
@@ -571,6 +604,7 @@ export class NatLab {
     for (const ns of this.#namespaces) await this.#killInside(ns);
     for (const ns of [...this.#namespaces].reverse()) await run('ip', ['netns', 'del', ns]);
     this.#namespaces.length = 0;
+    this.#runCleanups();
     live.delete(this);
   }
 
@@ -607,6 +641,7 @@ export class NatLab {
       }
     }
     this.#namespaces.length = 0;
+    this.#runCleanups();
     live.delete(this);
   }
 }

@@ -7,11 +7,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { NatLab } from '../helpers/natlab.js';
+import { startCoturn, startRtcstackTurn } from '../helpers/natlab-services.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 
 const opts = needs(PREREQS.netns);
+const withCoturn = needs(PREREQS.netns, PREREQS.coturn);
 const RTCSTACK = 'bin/rtcstack';
 const STUN = 'stun:203.0.113.1:3478';
+const COTURN = 'stun:203.0.113.1:3490';
 
 interface NatCheck {
   /** "ip:port" as the server saw us. */
@@ -36,24 +39,18 @@ describe('rtcstack nat-check in the NAT lab', opts, () => {
         { name: 'fw', type: 'cone', dropOutboundUdp: true },
       ],
     });
-    const server = lab.spawn('internet', process.execPath, [
-      RTCSTACK,
-      'turn',
-      '--listening-ip',
-      '203.0.113.1',
-      '--listening-port',
-      '3478',
-      '--alt-ip',
-      '203.0.113.2',
-    ]);
-    await lab.waitForOutput(server, /^ready$/m);
+    await startRtcstackTurn(lab, { port: 3478 });
   });
   after(async () => {
     await lab?.destroy();
   });
 
-  async function natCheck(site: string, extra: string[] = []): Promise<{ code: number; result: NatCheck }> {
-    const r = await lab.exec(site, process.execPath, [RTCSTACK, 'nat-check', '--json', ...extra, STUN], {
+  async function natCheck(
+    site: string,
+    extra: string[] = [],
+    server = STUN,
+  ): Promise<{ code: number; result: NatCheck }> {
+    const r = await lab.exec(site, process.execPath, [RTCSTACK, 'nat-check', '--json', ...extra, server], {
       timeoutMs: 60_000,
     });
     let result: NatCheck;
@@ -102,5 +99,25 @@ describe('rtcstack nat-check in the NAT lab', opts, () => {
     const { code, result } = await natCheck('fw', ['--rto', '50']);
     assert.equal(code, 1);
     assert.equal(result.verdict, 'udp-blocked');
+  });
+
+  describe('against coturn', withCoturn, () => {
+    before(async () => {
+      await startCoturn(lab, { port: 3490 });
+    });
+
+    test('cone host: endpoint-independent mapping', async () => {
+      const { code, result } = await natCheck('cone', [], COTURN);
+      assert.equal(code, 0);
+      assert.equal(result.mapping, 'endpoint-independent');
+      assert.equal(result.verdict, 'direct');
+    });
+
+    test('symmetric host: address-and-port-dependent mapping', async () => {
+      const { code, result } = await natCheck('sym', [], COTURN);
+      assert.equal(code, 0);
+      assert.equal(result.mapping, 'address-and-port-dependent');
+      assert.equal(result.verdict, 'relay');
+    });
   });
 });
