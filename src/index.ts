@@ -5,3 +5,4 @@
  */
 export * from './peer/index.js';
 export * as core from './core/index.js';
+export * as stun from './stun/index.js';
