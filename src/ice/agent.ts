@@ -101,6 +101,8 @@ export class IceAgent extends Emitter<IceAgentEvents> {
   #valid = new Map<string, CandidatePair>();
   #validOf = new Map<CandidatePair, CandidatePair>();
   #transactions = new Map<string, Transaction>();
+  /** The ordinary check transaction of each pair (at most one). */
+  #checkOf = new Map<CandidatePair, Transaction>();
   readonly #serverTransactions = new Map<string, ServerResponseHandler>();
   #selected: CandidatePair | undefined;
   #nominating: CandidatePair | undefined;
@@ -275,6 +277,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     this.#remoteLite = false;
     for (const t of this.#transactions.values()) if (!t.consent) t.timer?.cancel();
     for (const [k, t] of this.#transactions) if (!t.consent) this.#transactions.delete(k);
+    this.#checkOf.clear();
     this.#checklist.clear();
     this.#remotes = [];
     this.#valid.clear();
@@ -320,6 +323,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     this.#closed = true;
     for (const t of this.#transactions.values()) t.timer?.cancel();
     this.#transactions.clear();
+    this.#checkOf.clear();
     this.#taTimer?.cancel();
     this.#nominationTimer?.cancel();
     this.#consentTimer?.cancel();
@@ -553,24 +557,31 @@ export class IceAgent extends Emitter<IceAgentEvents> {
   #schedulePacing(): void {
     if (this.#taTimer || this.#closed || !this.#started || !this.#remoteCreds) return;
     if (!this.#hasCheckWork()) return;
-    this.#taTimer = this.clock.setTimeout(() => this.#onTa(), 0);
+    // RFC 8445 §6.1.4.2: one new check every Ta for the whole agent.
+    const wait = Math.max(0, this.#lastCheckAt + (this.options.ta ?? 50) - this.clock.now());
+    this.#taTimer = this.clock.setTimeout(() => this.#onTa(), wait);
   }
+  #lastCheckAt = Number.NEGATIVE_INFINITY;
 
   #onTa(): void {
     this.#taTimer = undefined;
     if (this.#closed || !this.#remoteCreds) return;
+    let sent = false;
     if (this.#checksDone) {
       const t = this.#checklist.nextTriggered();
-      if (t) this.#sendCheck(t);
+      if (t) {
+        this.#sendCheck(t);
+        sent = true;
+      }
     } else {
       const next = this.#checklist.next();
       if (next && (next.triggered || next.pair.state === 'waiting' || next.pair.state === 'frozen')) {
         this.#sendCheck(next.pair);
+        sent = true;
       }
     }
-    if (this.#hasCheckWork()) {
-      this.#taTimer = this.clock.setTimeout(() => this.#onTa(), this.options.ta ?? 50);
-    }
+    // Nothing to send now (frozen pairs behind a busy foundation): the end of that check re-arms.
+    if (sent) this.#schedulePacing();
   }
 
   #sendCheck(pair: CandidatePair, consent = false): void {
@@ -582,14 +593,14 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     }
     if (!consent) {
       // A pair already being checked is re-checked with a fresh transaction (RFC 8445 §7.3.1.4).
-      for (const [k, t] of this.#transactions) {
-        if (t.pair === pair && !t.consent) {
-          t.timer?.cancel();
-          this.#transactions.delete(k);
-        }
+      const prev = this.#checkOf.get(pair);
+      if (prev) {
+        prev.timer?.cancel();
+        this.#transactions.delete(prev.id);
       }
       pair.state = 'in-progress';
     }
+    if (!consent) this.#lastCheckAt = this.clock.now();
     const useCandidate = !consent && this.#controlling && pair.useCandidate;
     const tid = this.random.bytes(12);
     // RFC 8445 §7.2.2: PRIORITY is what a prflx candidate learned from this check would get.
@@ -625,6 +636,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
       timer: undefined,
     };
     this.#transactions.set(t.id, t);
+    if (!consent) this.#checkOf.set(pair, t);
     this.#transmit(t);
   }
 
@@ -643,6 +655,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     t.timer = this.clock.setTimeout(() => {
       if (t.transmissions >= max) {
         this.#transactions.delete(t.id);
+        if (this.#checkOf.get(p) === t) this.#checkOf.delete(p);
         if (!t.consent) this.#pairFailed(p);
         return;
       }
@@ -653,6 +666,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
 
   #pairFailed(p: CandidatePair): void {
     p.state = 'failed';
+    this.#schedulePacing();
     if (this.#nominating === p) this.#nominating = undefined;
     this.#evaluate();
     this.#maybeNominate();
@@ -780,6 +794,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     this.#transactions.delete(t.id);
     t.timer?.cancel();
     const p = t.pair;
+    if (this.#checkOf.get(p) === t) this.#checkOf.delete(p);
     const now = this.clock.now();
     const rtt = (now - t.sentAt) / 1000;
     p.responsesReceived++;
@@ -821,6 +836,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     }
     p.state = 'succeeded';
     this.#checklist.unfreezeFoundation(p.foundation);
+    this.#schedulePacing();
     // RFC 8445 §7.2.5.3.1: the mapped address may reveal a local peer-reflexive candidate.
     let local = this.#locals.find(
       (l) => l.baseId === p.local.baseId && l.address === mapped.address && l.port === mapped.port,
@@ -918,6 +934,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
         t.timer?.cancel();
         this.#transactions.delete(k);
       }
+      this.#checkOf.clear();
     }
     if (changed) {
       this.#bases.get(pair.local.baseId)?.selected?.(this.#remoteAddr(pair.remote));

@@ -142,10 +142,10 @@ export class CheckList {
     this.#pairs.sort(byPriorityDesc);
   }
 
+  /** Work for the pacing timer: triggered checks, waiting or frozen pairs (in-progress ones retransmit on their own). */
   get hasPendingWork(): boolean {
     return (
-      this.#triggered.length > 0 ||
-      this.#pairs.some((p) => p.state === 'waiting' || p.state === 'frozen' || p.state === 'in-progress')
+      this.#triggered.length > 0 || this.#pairs.some((p) => p.state === 'waiting' || p.state === 'frozen')
     );
   }
 

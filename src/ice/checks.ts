@@ -19,6 +19,18 @@ import {
   verifyAnyIntegrity,
 } from '../stun/index.js';
 
+/** SASLprep + encoding per password once (checks are signed with the same two passwords). */
+const keyCache = new Map<string, Uint8Array>();
+function keyFor(password: string): Uint8Array {
+  let k = keyCache.get(password);
+  if (!k) {
+    if (keyCache.size > 256) keyCache.clear();
+    k = shortTermKey(password);
+    keyCache.set(password, k);
+  }
+  return k;
+}
+
 export interface CheckRequest {
   /** `<remote ufrag>:<local ufrag>` (RFC 8445 §7.2.2). */
   readonly username: string;
@@ -39,7 +51,7 @@ export function serializeCheckRequest(r: CheckRequest): Uint8Array {
   ];
   if (r.useCandidate) attrs.push(attr.useCandidate());
   return serializeStunMessage(createMessage(METHOD.BINDING, 'request', r.transactionId, attrs), {
-    integrity: shortTermKey(r.password),
+    integrity: keyFor(r.password),
     fingerprint: true,
   });
 }
@@ -51,7 +63,7 @@ export function serializeCheckSuccess(
 ): Uint8Array {
   return serializeStunMessage(
     createMessage(METHOD.BINDING, 'success', transactionId, [attr.xorMappedAddress(mapped, transactionId)]),
-    { integrity: shortTermKey(localPassword), fingerprint: true },
+    { integrity: keyFor(localPassword), fingerprint: true },
   );
 }
 
@@ -67,7 +79,7 @@ export function serializeCheckError(
     msg,
     localPassword === undefined
       ? { fingerprint: true }
-      : { integrity: shortTermKey(localPassword), fingerprint: true },
+      : { integrity: keyFor(localPassword), fingerprint: true },
   );
 }
 
@@ -98,7 +110,7 @@ export function readCheck(m: ParsedStunMessage): IncomingCheck {
 }
 
 export function hasValidIntegrity(m: ParsedStunMessage, password: string): boolean {
-  return verifyAnyIntegrity(m, shortTermKey(password));
+  return verifyAnyIntegrity(m, keyFor(password));
 }
 
 export function hasFingerprint(m: ParsedStunMessage): boolean {

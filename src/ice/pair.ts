@@ -82,9 +82,13 @@ export class CandidatePair {
     this.updatePriority(controlling);
   }
 
+  /** Pair foundation (RFC 8445 §6.1.2.6): local and remote foundations joined. */
   get foundation(): string {
-    return `${this.local.foundation}:${this.remote.foundation}`;
+    const f = `${this.local.foundation}:${this.remote.foundation}`;
+    if (f !== this.#foundation) this.#foundation = f;
+    return this.#foundation;
   }
+  #foundation = '';
 
   updatePriority(controlling: boolean): void {
     this.priority = controlling
