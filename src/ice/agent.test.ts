@@ -167,3 +167,42 @@ test('checks with a wrong password or garbage are dropped and counted, never thr
   net.close();
   net.assertNoOpenSockets();
 });
+
+test('trickle: no `failed` before end-of-candidates, `failed` once it arrives and every pair failed', async () => {
+  const clock = new ManualClock();
+  const net = new VirtualNetwork({ clock, seed: 4 });
+  const agent = new IceAgent({ clock, network: net.host('d'), random: new SeededRandom(4), mdns: false });
+  agent.setRemoteCredentials(PEER.ufrag, PEER.pwd);
+  agent.start();
+  void agent.gather();
+  // A candidate nobody answers at.
+  agent.addRemoteCandidate(`candidate:1 1 udp ${computePriority('host', 1)} 203.0.113.200 9 typ host`);
+  await clock.runUntil(() => false, 120_000);
+  assert.equal(agent.pairs[0]?.state, 'failed');
+  assert.equal(agent.state, 'checking', 'the peer may still trickle candidates');
+  agent.addRemoteCandidate(null);
+  assert.equal(agent.state, 'failed');
+  agent.close();
+  net.close();
+  net.assertNoOpenSockets();
+});
+
+test('url parsing: stun/turn/turns with transports and default ports', async () => {
+  const { parseIceServerUrl } = await import('./url.js');
+  assert.deepEqual(
+    { ...parseIceServerUrl('turn:[2001:db8::1]?transport=tcp') },
+    {
+      scheme: 'turn',
+      host: '2001:db8::1',
+      port: 3478,
+      transport: 'tcp',
+      url: 'turn:[2001:db8::1]?transport=tcp',
+    },
+  );
+  assert.equal(parseIceServerUrl('turns:example.org').port, 5349);
+  assert.equal(parseIceServerUrl('turns:example.org').transport, 'tls');
+  assert.equal(parseIceServerUrl('stun:1.2.3.4:19302').port, 19302);
+  for (const bad of ['http://x', 'turn:', 'stun:a:99999', 'turn:a?transport=sctp']) {
+    assert.throws(() => parseIceServerUrl(bad), /invalid/);
+  }
+});

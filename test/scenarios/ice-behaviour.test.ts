@@ -246,3 +246,65 @@ test('a firewall that drops all outbound UDP: connects through TURN over TCP', a
   await w.close();
   w.net.assertNoOpenSockets();
 });
+
+test('restart on a healthy path: the old pair carries data until the new one is selected', async () => {
+  const clock = new ManualClock();
+  const net = new VirtualNetwork({ clock, seed: 71 });
+  const p = agentPair({
+    clock,
+    a: net.host('a', { link: { delay: 5 } }),
+    b: net.host('b', { link: { delay: 5 } }),
+  });
+  assert.ok(await p.settle());
+  const old = p.a.selectedPair!;
+  const gen0 = p.a.localCredentials.ufrag;
+  let switched = 0;
+  p.a.on('selectedpairchange', () => switched++);
+  p.a.restart();
+  p.b.restart();
+  assert.notEqual(p.a.localCredentials.ufrag, gen0);
+  // Before the new credentials are even exchanged, data still flows on the old pair.
+  assert.equal(p.a.selectedPair, old);
+  assert.ok(await exchange(clock, p));
+  p.a.setRemoteCredentials(p.b.localCredentials.ufrag, p.b.localCredentials.pwd);
+  p.b.setRemoteCredentials(p.a.localCredentials.ufrag, p.a.localCredentials.pwd);
+  assert.ok(await clock.runUntil(() => switched > 0 && ok(p.a.state) && ok(p.b.state), 10_000));
+  assert.notEqual(p.a.selectedPair, old, 'a new pair object for the new generation');
+  assert.ok(await exchange(clock, p));
+  await p.close();
+  net.close();
+  net.assertNoOpenSockets();
+});
+
+test('TURN over TLS (node:tls over the virtual TCP) with our TURN server', async () => {
+  const clock = new ManualClock();
+  const net = new VirtualNetwork({ clock, seed: 81 });
+  const serverHost = net.host('turn', { address: '203.0.113.1' });
+  const turn = await startTurnServer({
+    network: serverHost,
+    clock,
+    random: new SeededRandom(8),
+    logger: silentLogger,
+    listeningIps: ['203.0.113.1'],
+    listeningPort: 3478,
+    tlsListeningPort: 5349,
+    users: ['u:p'],
+    realm: 'test',
+  });
+  const nat = net.nat('corp', { preset: 'symmetric', dropOutboundUdp: true });
+  const turns = [{ urls: 'turns:203.0.113.1:5349', username: 'u', credential: 'p' }];
+  const p = agentPair({
+    clock,
+    a: nat.host('a'),
+    b: net.host('b'),
+    optsA: { iceServers: turns, turnTls: { rejectUnauthorized: false } },
+  });
+  assert.ok(await p.settle());
+  assert.ok(ok(p.a.state) && ok(p.b.state), `${p.a.state}/${p.b.state}`);
+  assert.equal(p.a.selectedPair!.local.relayProtocol, 'tls');
+  assert.ok(await exchange(clock, p));
+  await p.close();
+  await turn.close();
+  net.close();
+  net.assertNoOpenSockets();
+});
