@@ -6,7 +6,7 @@ import { ParseError } from '../core/errors.js';
 import { SeededRandom } from '../core/random.js';
 import { attr, decode, read, unknownComprehensionRequired } from './attributes.js';
 import { ATTR, KNOWN_ATTRIBUTES, METHOD, type StunClass } from './constants.js';
-import { crc32, crc32Table } from './crc32.js';
+import { crc32, crc32Range, crc32Table } from './crc32.js';
 import { longTermKey, shortTermKey, userHash, verifyIntegrity, verifyIntegritySha256 } from './integrity.js';
 import { bytesToIp, ipToBytes } from './ip.js';
 import {
@@ -62,6 +62,9 @@ test('crc32: native and table implementations agree', () => {
   for (let i = 0; i < 50; i++) {
     const b = rnd.bytes(rnd.int(300));
     assert.equal(crc32(b), crc32Table(b));
+    const start = rnd.int(b.length + 1);
+    const end = start + rnd.int(b.length - start + 1);
+    assert.equal(crc32Range(b, start, end), crc32(b.subarray(start, end)));
   }
   assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
 });

@@ -6,19 +6,25 @@ import * as zlib from 'node:zlib';
 
 type Crc32 = (data: Uint8Array) => number;
 
-let TABLE: Uint32Array | undefined;
-function tableCrc32(data: Uint8Array): number {
-  if (!TABLE) {
-    TABLE = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      TABLE[n] = c >>> 0;
-    }
-  }
+const TABLE = new Uint32Array(256);
+for (let n = 0; n < 256; n++) {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  TABLE[n] = c >>> 0;
+}
+
+/**
+ * CRC-32 of `data[start..end)` in JavaScript. For the short messages of STUN's hot path this beats
+ * a native call (no subarray, no crossing into C++).
+ */
+export function crc32Range(data: Uint8Array, start: number, end: number): number {
   let crc = 0xffffffff;
-  for (let i = 0; i < data.length; i++) crc = TABLE[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  for (let i = start; i < end; i++) crc = TABLE[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
+}
+
+function tableCrc32(data: Uint8Array): number {
+  return crc32Range(data, 0, data.length);
 }
 
 const native = (zlib as unknown as { crc32?: (d: Uint8Array) => number }).crc32;

@@ -13,7 +13,7 @@ import { type Logger, silentLogger } from '../../core/log.js';
 import type { TransportAddress } from '../../core/net.js';
 import { attr, encodeAddress, unknownComprehensionRequired } from '../../stun/attributes.js';
 import { ATTR, ERROR, KNOWN_ATTRIBUTES, METHOD } from '../../stun/constants.js';
-import { crc32 } from '../../stun/crc32.js';
+import { crc32Range } from '../../stun/crc32.js';
 import { ipToBytes } from '../../stun/ip.js';
 import { createMessage, getAttribute, type ParsedStunMessage, parseStunMessage } from '../../stun/message.js';
 import { serializeStunMessage } from '../../stun/serialize.js';
@@ -86,6 +86,21 @@ const HEADER_SIZE = 20;
 const FINGERPRINT_XOR = 0x5354554e;
 /** RFC 8489 §5: upper 16 bits of the magic cookie, for the XOR'd port. */
 const COOKIE_HIGH = 0x2112;
+
+/** A 20-byte Binding request with no attributes (RFC 8489 §5 header, magic cookie). */
+function isBareBindingRequest(d: Uint8Array): boolean {
+  return (
+    d.length === HEADER_SIZE &&
+    d[0] === 0x00 &&
+    d[1] === 0x01 &&
+    d[2] === 0 &&
+    d[3] === 0 &&
+    d[4] === 0x21 &&
+    d[5] === 0x12 &&
+    d[6] === 0xa4 &&
+    d[7] === 0x42
+  );
+}
 
 /** Error responses list at most this many unknown attributes (keeps them small). */
 const MAX_UNKNOWN_LISTED = 8;
@@ -177,6 +192,31 @@ export class StunServerEngine {
     this.#nonStun = handler;
   }
 
+  /**
+   * Process one UDP datagram that arrived on `endpoint`. Same as `handle`, but a bare Binding
+   * request is answered without building the inbound object (the server's hot path).
+   */
+  handleUdp(data: Uint8Array, from: TransportAddress, endpoint: Endpoint): void {
+    if (isBareBindingRequest(data)) {
+      this.counters.received++;
+      const bytes = this.#bindingResponse(data, 8, from, endpoint, HEADER_SIZE, 0);
+      if (!bytes) {
+        this.counters.refused++;
+        return;
+      }
+      this.counters.answered++;
+      this.#sendUdp(endpoint, bytes, from);
+      return;
+    }
+    this.handle({
+      data,
+      from,
+      transport: 'udp',
+      endpoint,
+      reply: (bytes) => this.#sendUdp(endpoint, bytes, from),
+    });
+  }
+
   /** Process one datagram or framed message. Never throws. */
   handle(inbound: StunInbound): void {
     this.counters.received++;
@@ -187,17 +227,7 @@ export class StunServerEngine {
       return;
     }
     // Fast path (the hot one for ICE keepalives and STUN servers): a bare 20-byte Binding request.
-    if (
-      d.length === HEADER_SIZE &&
-      d[0] === 0x00 &&
-      d[1] === 0x01 &&
-      d[2] === 0 &&
-      d[3] === 0 &&
-      d[4] === 0x21 &&
-      d[5] === 0x12 &&
-      d[6] === 0xa4 &&
-      d[7] === 0x42
-    ) {
+    if (isBareBindingRequest(d)) {
       const bytes = this.#bindingResponse(d, 8, inbound.from, inbound.endpoint, HEADER_SIZE, 0);
       if (!bytes) {
         this.counters.refused++;
@@ -422,7 +452,7 @@ export class StunServerEngine {
       at += sw.length;
     }
     // FINGERPRINT (RFC 8489 §14.7): the length field already covers it.
-    const fp = (crc32(out.subarray(0, at)) ^ FINGERPRINT_XOR) >>> 0;
+    const fp = (crc32Range(out, 0, at) ^ FINGERPRINT_XOR) >>> 0;
     out[at] = 0x80;
     out[at + 1] = 0x28;
     out[at + 2] = 0;

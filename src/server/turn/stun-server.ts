@@ -69,9 +69,7 @@ export class StunServer {
     for (const ep of EPS) {
       const s = udp[ep.ip]?.[ep.port];
       if (!s) continue;
-      const reply = (to: TransportAddress) => (bytes: Uint8Array) => s.send(bytes, to);
-      s.onMessage = (data, from) =>
-        engine.handle({ data, from, transport: 'udp', endpoint: ep, reply: reply(from) });
+      s.onMessage = (data, from) => engine.handleUdp(data, from, ep);
     }
     for (const { ep, listener } of tcp) listener.onConnection = (c) => this.#accept(c, ep);
   }
