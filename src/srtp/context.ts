@@ -91,7 +91,7 @@ export class SrtpContext {
   readonly #rtcpRecv = new Map<number, ReplayWindow>();
   /** IV scratch (16 bytes for AES-CM, first 12 for GCM). */
   readonly #iv = new Uint8Array(16);
-  readonly #roc = new Uint8Array(4);
+  readonly #trailer = new Uint8Array(4);
 
   /**
    * Keys from a master key and salt (derived per RFC 3711 §4.3), or session keys given directly
@@ -148,13 +148,18 @@ export class SrtpContext {
       out.set(c.getAuthTag(), packet.length);
       return out;
     }
-    const out = Buffer.allocUnsafe(packet.length + tagLen);
+    // The ROC is authenticated after the packet (RFC 3711 §4.2): write it where the tag goes, so
+    // one HMAC update covers both, then overwrite it with the tag.
+    const n = packet.length;
+    const out = Buffer.allocUnsafe(n + Math.max(tagLen, 4));
     out.set(packet);
-    k.ctr!.apply(this.#cmIv(k.salt, ssrc, v, seq), out, h, packet.length);
-    put32(this.#roc, 0, v);
-    const tag = createHmac('sha1', k.auth!).update(out.subarray(0, packet.length)).update(this.#roc).digest();
-    out.set(tag.subarray(0, tagLen), packet.length);
-    return out;
+    k.ctr!.apply(this.#cmIv(k.salt, ssrc, v, seq), out, h, n);
+    put32(out, n, v);
+    const tag = createHmac('sha1', k.auth!)
+      .update(out.subarray(0, n + 4))
+      .digest();
+    out.set(tag.subarray(0, tagLen), n);
+    return tagLen < 4 ? out.subarray(0, n + tagLen) : out;
   }
 
   /**
@@ -194,13 +199,15 @@ export class SrtpContext {
         throw new ProtocolError('ERR_SRTP_AUTH_FAILED', `srtp: bad tag on packet ${seq} of ssrc ${ssrc}`);
       }
     } else {
-      put32(this.#roc, 0, v);
-      const tag = createHmac('sha1', k.auth!).update(packet.subarray(0, end)).update(this.#roc).digest();
+      // Copy first with the ROC appended: one HMAC update, then decrypt in place.
+      const work = Buffer.allocUnsafe(end + 4);
+      work.set(packet.subarray(0, end));
+      put32(work, end, v);
+      const tag = createHmac('sha1', k.auth!).update(work).digest();
       if (!tagEqual(tag, packet, end, tagLen)) {
         throw new ProtocolError('ERR_SRTP_AUTH_FAILED', `srtp: bad tag on packet ${seq} of ssrc ${ssrc}`);
       }
-      out = Buffer.allocUnsafe(end);
-      out.set(packet.subarray(0, end));
+      out = work.subarray(0, end);
       k.ctr!.apply(this.#cmIv(k.salt, ssrc, v, seq), out, h, end);
     }
     let s = st;
@@ -235,7 +242,7 @@ export class SrtpContext {
     if (k.aead) {
       const iv = this.#gcmIv(k.salt, ssrc, 0, 0);
       xor32(iv, 8, index);
-      const trailer = this.#roc;
+      const trailer = this.#trailer;
       put32(trailer, 0, (SRTCP_E_FLAG | index) >>> 0);
       const c = createCipheriv(this.#gcmName(), k.aead, iv, { authTagLength: 16 });
       c.setAAD(packet.subarray(0, 8));
@@ -335,7 +342,8 @@ export class SrtpContext {
 
   /** RFC 7714 §8.1: IV = (00 00 || SSRC || ROC || SEQ) XOR salt; SRTCP (§9.1) puts 00 00 || index after SSRC. */
   #gcmIv(salt: Uint8Array, ssrc: number, roc: number, seq: number): Uint8Array {
-    const iv = new Uint8Array(12);
+    // createCipheriv copies the IV, so one scratch buffer serves every packet.
+    const iv = this.#iv.subarray(0, 12);
     iv.set(salt);
     xor32(iv, 2, ssrc);
     xor32(iv, 6, roc);

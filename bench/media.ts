@@ -1,0 +1,204 @@
+/**
+ * Media side by side: rtcstack's SRTP against werift's SrtpSession, and RTP parse/serialize against
+ * werift's RtpPacket, in one process (no sockets).
+ *
+ * - SRTP protect+unprotect: 1200-byte RTP packets (12-byte header, 1188-byte payload), protected by
+ *   one side and unprotected by the other, for SRTP_AES128_CM_HMAC_SHA1_80 and SRTP_AEAD_AES_128_GCM;
+ *   plus rtcstack's protect-only and unprotect-only rates;
+ * - AES-CM keystream strategies (why src/srtp/aes-cm.ts reuses one ECB cipher);
+ * - RTP parse and serializeInto, packets/s.
+ *
+ * Median of the rounds; ratios rtcstack / werift.
+ *
+ *   npm run bench -- media [-- --rounds 5 --packets 20000]
+ */
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { RtpPacket as WeriftRtpPacket, SrtpSession as WeriftSrtpSession } from 'werift';
+import { parseRtp, type RtpPacket, serializeRtp, serializeRtpInto } from '../src/rtp/index.js';
+import {
+  AesCmKeystream,
+  exporterLength,
+  SRTP_PROFILES,
+  type SrtpProfileName,
+  SrtpSession,
+  splitKeyingMaterial,
+} from '../src/srtp/index.js';
+
+interface Options {
+  rounds: number;
+  packets: number;
+}
+function options(): Options {
+  const o: Options = { rounds: 5, packets: 20_000 };
+  const a = process.argv.slice(2).filter((x) => x !== '--');
+  for (let i = 0; i < a.length; i++) {
+    const k = a[i]!.replace(/^--/, '') as keyof Options;
+    const v = Number(a[++i]);
+    if (!(k in o) || !Number.isFinite(v)) throw new Error(`bad option ${a[i - 1]}`);
+    o[k] = v;
+  }
+  return o;
+}
+
+const opts = options();
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US').padStart(11);
+const N = Math.min(opts.packets, 60_000);
+
+function rtpPacket(seq: number): Uint8Array {
+  const p = new Uint8Array(1200);
+  p[0] = 0x80;
+  p[1] = 96;
+  p[2] = seq >> 8;
+  p[3] = seq & 0xff;
+  new DataView(p.buffer).setUint32(4, seq * 3000);
+  new DataView(p.buffer).setUint32(8, 0x1234abcd);
+  for (let i = 12; i < p.length; i++) p[i] = (i * 31) & 0xff;
+  return p;
+}
+const packets = Array.from({ length: N }, (_, i) => rtpPacket(i));
+
+/** Runs `fn` (which processes N packets) `rounds` times after a warm-up; returns packets/s (median). */
+function rate(fn: () => void): number {
+  fn();
+  const xs: number[] = [];
+  for (let r = 0; r < opts.rounds; r++) {
+    const t = performance.now();
+    fn();
+    xs.push(N / ((performance.now() - t) / 1000));
+  }
+  return median(xs);
+}
+
+/**
+ * Rounds of `a` and `b` alternate (a, b, a, b, ...) so that load from other processes on this
+ * shared machine falls on both alike; returns each one's median packets/s.
+ */
+function interleaved(a: () => void, b: () => void): [number, number] {
+  a();
+  b();
+  const xa: number[] = [];
+  const xb: number[] = [];
+  for (let r = 0; r < opts.rounds; r++) {
+    for (const [fn, xs] of [
+      [a, xa],
+      [b, xb],
+    ] as const) {
+      const t = performance.now();
+      fn();
+      xs.push(N / ((performance.now() - t) / 1000));
+    }
+  }
+  return [median(xa), median(xb)];
+}
+
+const results: [string, number, number][] = [];
+
+for (const [name, weriftProfile] of [
+  ['SRTP_AES128_CM_HMAC_SHA1_80', 1],
+  ['SRTP_AEAD_AES_128_GCM', 7],
+] as [SrtpProfileName, number][]) {
+  const profile = SRTP_PROFILES[name];
+  const material = new Uint8Array(randomBytes(exporterLength(profile)));
+  const c = splitKeyingMaterial(profile, material, 'client');
+  const keys = (l: typeof c) => ({
+    localMasterKey: Buffer.from(l.local.key),
+    localMasterSalt: Buffer.from(l.local.salt),
+    remoteMasterKey: Buffer.from(l.remote.key),
+    remoteMasterSalt: Buffer.from(l.remote.salt),
+  });
+  const parsed = packets.map((p) => WeriftRtpPacket.deSerialize(Buffer.from(p)));
+  const ours = (): void => {
+    const a = SrtpSession.fromKeyingMaterial(profile, material, 'client');
+    const b = SrtpSession.fromKeyingMaterial(profile, material, 'server');
+    for (const p of packets) b.unprotectRtp(a.protectRtp(p));
+  };
+  const theirs = (): void => {
+    const a = new WeriftSrtpSession({ keys: keys(c), profile: weriftProfile as 1 });
+    const b = new WeriftSrtpSession({
+      keys: keys(splitKeyingMaterial(profile, material, 'server')),
+      profile: weriftProfile as 1,
+    });
+    for (const p of parsed) b.decrypt(a.encrypt(p.payload, p.header));
+  };
+  const [o, t] = interleaved(ours, theirs);
+  results.push([`SRTP protect+unprotect ${name}`, o, t]);
+  let protectedPackets: Uint8Array[] = [];
+  const protectRate = rate(() => {
+    const s = SrtpSession.fromKeyingMaterial(profile, material, 'client');
+    protectedPackets = packets.map((p) => s.protectRtp(p));
+  });
+  const unprotectRate = rate(() => {
+    const r = SrtpSession.fromKeyingMaterial(profile, material, 'server');
+    for (const p of protectedPackets) r.unprotectRtp(p);
+  });
+  console.log(
+    `  ${name}: rtcstack protect-only ${fmt(protectRate)} pkt/s, unprotect-only ${fmt(unprotectRate)} pkt/s`,
+  );
+}
+
+// AES-CM keystream: one reused ECB cipher vs a new CTR cipher per packet.
+{
+  const key = new Uint8Array(randomBytes(16));
+  const iv = new Uint8Array(16);
+  const ks = new AesCmKeystream(key);
+  const buf = new Uint8Array(1200);
+  const [reused, perPacket] = interleaved(
+    () => {
+      for (let i = 0; i < N; i++) {
+        iv[11] = i & 0xff;
+        ks.apply(iv, buf, 12, 1200);
+      }
+    },
+    () => {
+      for (let i = 0; i < N; i++) {
+        iv[11] = i & 0xff;
+        const c = createCipheriv('aes-128-ctr', key, iv);
+        buf.set(c.update(buf.subarray(12)), 12);
+      }
+    },
+  );
+  console.log(
+    `  AES-CM keystream 1188 B: reused ECB ${fmt(reused)} pkt/s, CTR cipher per packet ${fmt(perPacket)} pkt/s (x${(reused / perPacket).toFixed(2)})`,
+  );
+}
+
+// RTP parse / serialize.
+{
+  const withExt: RtpPacket = {
+    ...parseRtp(packets[0]!),
+    extensions: [
+      { id: 1, data: Uint8Array.of(0x30) },
+      { id: 3, data: Uint8Array.of(1, 2, 3) },
+      { id: 5, data: Uint8Array.of(0, 7) },
+    ],
+  };
+  const bytes = serializeRtp(withExt);
+  const wb = Buffer.from(bytes);
+  const [ourParse, theirParse] = interleaved(
+    () => {
+      for (let i = 0; i < N; i++) parseRtp(bytes);
+    },
+    () => {
+      for (let i = 0; i < N; i++) WeriftRtpPacket.deSerialize(wb);
+    },
+  );
+  results.push(['RTP parse (1200 B, 3 extensions)', ourParse, theirParse]);
+  const parsedOurs = parseRtp(bytes);
+  const out = new Uint8Array(1500);
+  const theirPkt = WeriftRtpPacket.deSerialize(Buffer.from(bytes));
+  const [ourSer, theirSer] = interleaved(
+    () => {
+      for (let i = 0; i < N; i++) serializeRtpInto(parsedOurs, out, 0);
+    },
+    () => {
+      for (let i = 0; i < N; i++) theirPkt.serialize();
+    },
+  );
+  results.push(['RTP serialize (serializeInto vs serialize)', ourSer, theirSer]);
+}
+
+console.log(`\n${'benchmark'.padEnd(52)} ${'rtcstack'.padStart(11)} ${'werift'.padStart(11)}  ratio`);
+for (const [name, ours, theirs] of results) {
+  console.log(`${name.padEnd(52)} ${fmt(ours)} ${fmt(theirs)}  x${(ours / theirs).toFixed(2)}   (packets/s)`);
+}
