@@ -1,5 +1,6 @@
 import type { CipherSuite } from './cipher-suites.js';
 import { cipherSuiteById } from './cipher-suites.js';
+import { Client13 } from './client13.js';
 import {
   ALERT_HANDSHAKE_FAILURE,
   ALERT_ILLEGAL_PARAMETER,
@@ -7,11 +8,13 @@ import {
   ALERT_UNEXPECTED_MESSAGE,
   ALERT_UNSUPPORTED_EXTENSION,
   DTLS_1_2,
+  DTLS_1_3,
   EXT_EC_POINT_FORMATS,
   EXT_EXTENDED_MASTER_SECRET,
   EXT_RENEGOTIATION_INFO,
   EXT_SIGNATURE_ALGORITHMS,
   EXT_SUPPORTED_GROUPS,
+  EXT_SUPPORTED_VERSIONS,
   EXT_USE_SRTP,
   HS_CERTIFICATE,
   HS_CERTIFICATE_REQUEST,
@@ -32,13 +35,14 @@ import {
   parseRenegotiationInfo,
   parseU8List,
   parseUseSrtp,
+  serializeClientSupportedVersions,
   serializeU8List,
   serializeU16List,
   serializeUseSrtp,
 } from './extensions.js';
 import type { FlightItem } from './flight.js';
 import { HandshakeContext, type HandshakeHost } from './handshake-context.js';
-import { createEcdheKey } from './key-exchange.js';
+import { createEcdheKey, type EcdheKey } from './key-exchange.js';
 import {
   type CertificateRequest,
   parseCertificate,
@@ -54,7 +58,15 @@ import {
   serializeDigitallySigned,
   serializeEcdhParams,
 } from './messages.js';
+import {
+  EXT_COOKIE,
+  EXT_KEY_SHARE,
+  parseU16Value,
+  serializeClientKeyShares,
+  serializeCookie,
+} from './messages13.js';
 import type { HandshakeMessage } from './reassembler.js';
+import { SUITES13 } from './record13.js';
 import { chooseScheme, SIGNATURE_SCHEMES, signWith, verifyWith } from './signature.js';
 
 type Phase =
@@ -73,10 +85,24 @@ export class ClientHandshake extends HandshakeContext {
   #offered: readonly Extension[] = [];
   #preMaster: Uint8Array | undefined;
   #request: CertificateRequest | undefined;
+  /** DTLS 1.3 key shares offered in the ClientHello (empty when 1.3 is not offered). */
+  #shares = new Map<number, EcdheKey>();
+  #lastHello: Uint8Array = new Uint8Array(0);
 
   constructor(host: HandshakeHost) {
     super(host, true);
     this.clientRandom = HandshakeContext.freshRandom();
+    if (this.settings.versions.includes('1.3')) {
+      const g = this.settings.groups[0]!;
+      this.#shares.set(g, createEcdheKey(g));
+    }
+  }
+
+  get #offers12(): boolean {
+    return this.settings.versions.includes('1.2');
+  }
+  get #offers13(): boolean {
+    return this.settings.versions.includes('1.3');
   }
 
   get complete(): boolean {
@@ -89,6 +115,15 @@ export class ClientHandshake extends HandshakeContext {
   }
 
   #sendHello(): void {
+    const body = this.#buildHello(this.#cookie, new Uint8Array(0), this.#shares);
+    this.host.flights.start([this.message(HS_CLIENT_HELLO, body)], true);
+  }
+
+  /**
+   * ClientHello body: DTLS 1.2 fields and extensions, plus supported_versions and key_share when
+   * 1.3 is offered (RFC 9147 §5.3: legacy_version stays DTLS 1.2).
+   */
+  #buildHello(cookie12: Uint8Array, cookie13: Uint8Array, shares: Map<number, EcdheKey>): Uint8Array {
     const s = this.settings;
     const exts: Extension[] = [
       { type: EXT_SUPPORTED_GROUPS, data: serializeU16List(s.groups) },
@@ -103,17 +138,44 @@ export class ClientHandshake extends HandshakeContext {
         data: serializeUseSrtp({ profiles: s.srtpProfiles, mki: new Uint8Array(0) }),
       });
     }
+    if (this.#offers13) {
+      const versions = this.#offers12 ? [DTLS_1_3, DTLS_1_2] : [DTLS_1_3];
+      exts.push({ type: EXT_SUPPORTED_VERSIONS, data: serializeClientSupportedVersions(versions) });
+      exts.push({
+        type: EXT_KEY_SHARE,
+        data: serializeClientKeyShares([...shares].map(([group, k]) => ({ group, key: k.publicKey }))),
+      });
+      if (cookie13.length > 0) exts.push({ type: EXT_COOKIE, data: serializeCookie(cookie13) });
+    }
     this.#offered = exts;
+    const suites = [
+      ...(this.#offers13 ? SUITES13.map((x) => x.id) : []),
+      ...(this.#offers12 ? s.cipherSuites.map((c) => c.id) : []),
+    ];
     const body = serializeClientHello({
       version: DTLS_1_2,
       random: this.clientRandom,
       sessionId: new Uint8Array(0),
-      cookie: this.#cookie,
-      cipherSuites: s.cipherSuites.map((c) => c.id),
+      cookie: cookie12,
+      cipherSuites: suites,
       compressionMethods: [0],
       extensions: exts,
     });
-    this.host.flights.start([this.message(HS_CLIENT_HELLO, body)], true);
+    this.#lastHello = body;
+    return body;
+  }
+
+  /** The server picked DTLS 1.3: hand over to the 1.3 machine with what the hello offered. */
+  #upgrade(msg: HandshakeMessage): void {
+    const next = new Client13(this.host, {
+      clientRandom: this.clientRandom,
+      shares: this.#shares,
+      lastHello: this.#lastHello,
+      sendSeq: this.sendSeq,
+      rebuild: (cookie, shares) => this.#buildHello(new Uint8Array(0), cookie, shares),
+    });
+    this.host.upgrade(next);
+    next.onMessage(msg);
   }
 
   onMessage(msg: HandshakeMessage): void {
@@ -199,7 +261,19 @@ export class ClientHandshake extends HandshakeContext {
 
   #onServerHello(msg: HandshakeMessage): void {
     const sh = parseServerHello(msg.body);
-    if (sh.version !== DTLS_1_2) {
+    const sv = findExtension(sh.extensions, EXT_SUPPORTED_VERSIONS);
+    if (sv) {
+      if (!this.#offers13 || parseU16Value(sv.data, 'supported_versions') !== DTLS_1_3) {
+        throw new DtlsError(
+          'ERR_DTLS_VERSION',
+          ALERT_PROTOCOL_VERSION,
+          'server selected a version we did not offer',
+        );
+      }
+      this.#upgrade(msg);
+      return;
+    }
+    if (sh.version !== DTLS_1_2 || !this.#offers12) {
       throw new DtlsError(
         'ERR_DTLS_VERSION',
         ALERT_PROTOCOL_VERSION,

@@ -15,6 +15,7 @@ import {
   ALERT_FATAL,
   ALERT_INTERNAL_ERROR,
   ALERT_WARNING,
+  CONTENT_ACK,
   CONTENT_ALERT,
   CONTENT_APPLICATION_DATA,
   CONTENT_CHANGE_CIPHER_SPEC,
@@ -24,14 +25,12 @@ import {
 } from './constants.js';
 import { DtlsAlertError, DtlsError, DtlsStateError, DtlsTimeoutError } from './errors.js';
 import { FlightSender } from './flight.js';
-import type { HandshakeHost, HandshakeSettings } from './handshake-context.js';
+import type { Handshake, HandshakeHost, HandshakeSettings } from './handshake-context.js';
 import { parseHandshakeFragments } from './handshake-fragment.js';
 import { SUPPORTED_GROUPS } from './key-exchange.js';
 import { type Alert, parseAlert, serializeAlert } from './messages.js';
-import { exportKeyingMaterial } from './prf.js';
 import { HandshakeReassembler } from './reassembler.js';
-import type { DtlsRecord } from './record.js';
-import { RecordLayer } from './record-layer.js';
+import { type InboundRecord, type OpenedRecord, RecordLayer } from './record-layer.js';
 import { ServerHandshake } from './server-handshake.js';
 import {
   DEFAULT_SRTP_PROFILES,
@@ -47,7 +46,7 @@ import {
 /** Endpoint states: `new` until start(), `connecting` during the handshake. */
 export type DtlsState = 'new' | 'connecting' | 'connected' | 'closed' | 'failed';
 export type DtlsRole = 'client' | 'server';
-/** Protocol versions a caller may allow. Only '1.2' is implemented so far; '1.3' is ignored. */
+/** Protocol versions a caller may allow. */
 export type DtlsVersion = '1.2' | '1.3';
 
 export interface DtlsEndpointOptions {
@@ -67,7 +66,10 @@ export interface DtlsEndpointOptions {
   readonly remoteFingerprints?: readonly (DtlsFingerprint | string)[];
   /** SRTP profiles to offer (client) or accept (server), in preference order; [] disables use_srtp. */
   readonly srtpProfiles?: readonly SrtpProfileName[];
-  /** Versions to negotiate; default ['1.2']. */
+  /**
+   * Versions to negotiate, e.g. ['1.3', '1.2'] (1.3 preferred, 1.2 fallback); default ['1.2'].
+   * The client offers 1.3 through supported_versions; the server picks 1.3 when both allow it.
+   */
   readonly versions?: readonly DtlsVersion[];
   /** Largest datagram to send, default 1200. */
   readonly mtu?: number;
@@ -136,7 +138,7 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
   readonly #flights: FlightSender;
   readonly #reasm = new HandshakeReassembler();
   readonly #settings: HandshakeSettings;
-  readonly #hs: ClientHandshake | ServerHandshake;
+  #hs: Handshake;
   readonly #dupThreshold: number;
   #ignoredHandshake = 0;
   #error: Error | undefined;
@@ -170,6 +172,7 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
       helloVerify: o.helloVerify ?? true,
       cookieSecret: new Uint8Array(randomBytes(32)),
       cookieContext: o.cookieContext ?? new Uint8Array(0),
+      versions: o.versions && o.versions.length > 0 ? [...o.versions] : ['1.2'],
       log: o.log ?? silentLogger,
     };
     this.#flights = new FlightSender({
@@ -188,6 +191,10 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
       records: this.#records,
       flights: this.#flights,
       complete: () => this.#setState('connected'),
+      upgrade: (next) => {
+        this.#hs = next;
+      },
+      sendRecord: (type, epoch, data) => this.#send(this.#records.seal(type, epoch, data)),
     };
     this.#hs = o.role === 'client' ? new ClientHandshake(host) : new ServerHandshake(host);
   }
@@ -201,11 +208,11 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
   }
   /** '1.2' once connected. */
   get negotiatedVersion(): DtlsVersion | undefined {
-    return this.#state === 'connected' || this.#hs.complete ? '1.2' : undefined;
+    return this.#hs.complete ? this.#hs.version : undefined;
   }
   /** IANA name of the negotiated cipher suite. */
   get cipherSuite(): string | undefined {
-    return this.#hs.suite?.name;
+    return this.#hs.suiteName;
   }
   /** The negotiated SRTP profile (undefined if none was agreed). */
   get srtpProfile(): SrtpProfileName | undefined {
@@ -253,12 +260,11 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
       records = this.#records.takeReady();
     }
     // A peer retransmitting its previous flight has not heard ours: resend it (RFC 6347 §4.2.4).
-    if (
-      sawOld &&
-      this.#flights.hasFlight &&
-      this.#clock.now() - this.#flights.lastSentAt >= this.#dupThreshold
-    ) {
-      this.#flights.transmit();
+    if (sawOld && this.#clock.now() - this.#flights.lastSentAt >= this.#dupThreshold) {
+      if (this.#hs.onPeerRetransmit) {
+        this.#flights.lastSentAt = this.#clock.now();
+        this.#hs.onPeerRetransmit();
+      } else if (this.#flights.hasFlight) this.#flights.transmit();
     }
   }
 
@@ -281,19 +287,9 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
 
   /** Keying material exporter (RFC 5705); only once connected. */
   exportKeyingMaterial(label: string, length: number, context?: Uint8Array): Uint8Array {
-    const hs = this.#hs;
-    if (this.#state !== 'connected' || !hs.master || !hs.suite) {
-      throw new DtlsStateError(`exportKeyingMaterial() in state ${this.#state}`);
-    }
-    return exportKeyingMaterial(
-      hs.suite.prfHash,
-      hs.master,
-      hs.clientRandom,
-      hs.serverRandom,
-      label,
-      length,
-      context,
-    );
+    const out = this.#state === 'connected' ? this.#hs.exporter(label, length, context) : undefined;
+    if (!out) throw new DtlsStateError(`exportKeyingMaterial() in state ${this.#state}`);
+    return out;
   }
 
   /** SRTP keys and salts for both directions (RFC 5764 §4.2); undefined when no profile was agreed. */
@@ -309,23 +305,33 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
   }
 
   /** Process one record; returns true when it carried a retransmitted (old) handshake fragment. */
-  #onRecord(rec: DtlsRecord): boolean {
-    if (rec.epoch === 0 && rec.type === CONTENT_APPLICATION_DATA) {
+  #onRecord(rec: InboundRecord): boolean {
+    if (rec.epoch === 0 && rec.type === CONTENT_APPLICATION_DATA && !rec.unified) {
       this.#records.stats.badRecords++;
       return false;
     }
-    const pt = this.#records.open(rec);
-    if (pt === undefined) return false;
-    switch (rec.type) {
+    const r: OpenedRecord | undefined = this.#records.open(rec);
+    if (r === undefined) return false;
+    const hs = this.#hs;
+    switch (r.type) {
       case CONTENT_HANDSHAKE:
-        return this.#onHandshake(pt, rec.epoch);
+        hs.noteRecord?.(r.epoch, r.seq);
+        return this.#onHandshake(r.data, r.epoch);
       case CONTENT_CHANGE_CIPHER_SPEC:
         return false;
       case CONTENT_ALERT:
-        this.#onAlert(pt);
+        this.#onAlert(r.data);
+        return false;
+      case CONTENT_ACK:
+        if (r.epoch > 0) this.#guard(() => hs.onAck?.(r.data));
         return false;
       case CONTENT_APPLICATION_DATA:
-        if (this.#state === 'connected') this.emit('data', pt);
+        // DTLS 1.3 application data lives in epoch 3 and later (RFC 9147 §6.1).
+        if (hs.version === '1.3' && r.epoch < 3) return false;
+        if (this.#state === 'connected') {
+          hs.onAck?.();
+          this.emit('data', r.data);
+        }
         return false;
       default:
         return false;
@@ -349,7 +355,7 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
         continue;
       }
       const hs = this.#hs;
-      if (hs instanceof ServerHandshake && hs.stateless && f.msgType === HS_CLIENT_HELLO && epoch === 0) {
+      if (hs.stateless && f.msgType === HS_CLIENT_HELLO && epoch === 0) {
         if (f.messageSeq !== this.#reasm.next) {
           this.#reasm.clear();
           this.#reasm.next = f.messageSeq;
@@ -360,7 +366,7 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
         for (let m = this.#reasm.pop(); m; m = this.#reasm.pop()) {
           this.#hs.onMessage(m);
           if (this.#state !== 'connecting') break;
-          if (hs instanceof ServerHandshake && hs.stateless) {
+          if (this.#hs.stateless) {
             // HelloVerifyRequest sent: wait for the ClientHello with the cookie.
             this.#reasm.clear();
             this.#reasm.next = m.messageSeq + 1;

@@ -12,7 +12,7 @@ import {
 import { DtlsError, DtlsFingerprintError } from './errors.js';
 import type { FlightItem, FlightSender } from './flight.js';
 import { fullMessage } from './handshake-fragment.js';
-import { keyBlock, masterSecret, verifyData } from './prf.js';
+import { exportKeyingMaterial, keyBlock, masterSecret, verifyData } from './prf.js';
 import type { HandshakeMessage } from './reassembler.js';
 import type { RecordLayer } from './record-layer.js';
 import { deriveEpochKeys, keyBlockLength } from './record-protection.js';
@@ -30,9 +30,32 @@ export interface HandshakeSettings {
   readonly requestClientCertificate: boolean;
   /** Server: answer a ClientHello without a valid cookie with HelloVerifyRequest. */
   readonly helloVerify: boolean;
+  /** Versions we may negotiate, e.g. ['1.3', '1.2']. */
+  readonly versions: readonly ('1.2' | '1.3')[];
   readonly cookieSecret: Uint8Array;
   readonly cookieContext: Uint8Array;
   readonly log: Logger;
+}
+
+/** What the endpoint needs from a handshake machine (DTLS 1.2 or 1.3). */
+export interface Handshake {
+  readonly version: '1.2' | '1.3';
+  readonly complete: boolean;
+  readonly suiteName: string | undefined;
+  readonly srtpProfile: number | undefined;
+  readonly extendedMasterSecret: boolean;
+  readonly remoteCertificate: Uint8Array | undefined;
+  /** Server before it accepted a ClientHello: any message_seq may start the handshake. */
+  readonly stateless?: boolean;
+  onMessage(msg: HandshakeMessage): void;
+  /** Keying material exporter (RFC 5705 / RFC 8446 §7.5); undefined before keys exist. */
+  exporter(label: string, length: number, context?: Uint8Array): Uint8Array | undefined;
+  /** The peer retransmitted a flight we already processed; default: resend our last flight. */
+  onPeerRetransmit?(): void;
+  /** An ACK record arrived (DTLS 1.3). */
+  onAck?(data?: Uint8Array): void;
+  /** A handshake record was received (DTLS 1.3 tracks record numbers to acknowledge). */
+  noteRecord?(epoch: number, seq: number): void;
 }
 
 /** What the endpoint provides to the handshake machines. */
@@ -42,10 +65,15 @@ export interface HandshakeHost {
   readonly flights: FlightSender;
   /** The handshake finished: the connection is up. */
   complete(): void;
+  /** Replace the running handshake (version negotiated: 1.2 machine hands over to 1.3). */
+  upgrade(next: Handshake): void;
+  /** Send one record outside a flight (ACKs). */
+  sendRecord(type: number, epoch: number, data: Uint8Array): void;
 }
 
 /** The negotiated result, shared by both roles. */
-export class HandshakeContext {
+export class HandshakeContext implements Omit<Handshake, 'onMessage' | 'complete'> {
+  readonly version = '1.2' as const;
   readonly host: HandshakeHost;
   readonly isClient: boolean;
   /** Full handshake messages (with DTLS headers) in transcript order (RFC 6347 §4.2.6). */
@@ -64,6 +92,23 @@ export class HandshakeContext {
   constructor(host: HandshakeHost, isClient: boolean) {
     this.host = host;
     this.isClient = isClient;
+  }
+
+  get suiteName(): string | undefined {
+    return this.suite?.name;
+  }
+
+  exporter(label: string, length: number, context?: Uint8Array): Uint8Array | undefined {
+    if (!this.master || !this.suite) return undefined;
+    return exportKeyingMaterial(
+      this.suite.prfHash,
+      this.master,
+      this.clientRandom,
+      this.serverRandom,
+      label,
+      length,
+      context,
+    );
   }
 
   get settings(): HandshakeSettings {

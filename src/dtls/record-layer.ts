@@ -4,16 +4,34 @@ import { DTLS_1_2, RECORD_HEADER_LENGTH } from './constants.js';
 import type { DtlsRecord } from './record.js';
 import { readRecord, writeRecordHeader } from './record.js';
 import type { RecordProtection } from './record-protection.js';
+import {
+  isUnifiedHeader,
+  Protection13,
+  parseUnified,
+  reconstructSequence,
+  type UnifiedRecord,
+} from './record13.js';
 import { ReplayWindow } from './replay-window.js';
 
 interface ReadState {
-  readonly protection: RecordProtection | null;
+  readonly protection: RecordProtection | Protection13 | null;
   readonly window: ReplayWindow;
 }
 
 interface WriteState {
-  readonly protection: RecordProtection | null;
+  readonly protection: RecordProtection | Protection13 | null;
   seq: number;
+}
+
+/** A record as parsed: a DTLSPlaintext/1.2 record, or a DTLS 1.3 unified-header record. */
+export type InboundRecord = DtlsRecord & { readonly unified?: UnifiedRecord };
+
+/** A record after decryption: its real content type and payload, with its record number. */
+export interface OpenedRecord {
+  readonly type: number;
+  readonly data: Uint8Array;
+  readonly epoch: number;
+  readonly seq: number;
 }
 
 /** 2^48 - 1: a sequence number must never wrap within an epoch (RFC 6347 §4.1). */
@@ -49,36 +67,38 @@ export class RecordLayer {
   readonly #read = new Map<number, ReadState>([[0, { protection: null, window: new ReplayWindow() }]]);
   readonly #write = new Map<number, WriteState>([[0, { protection: null, seq: 0 }]]);
   /** Records of the next epoch that arrived before its keys (RFC 6347 §4.1: MAY buffer). */
-  #pending: DtlsRecord[] = [];
+  #pending: InboundRecord[] = [];
   version = DTLS_1_2;
   writeEpoch = 0;
   readEpoch = 0;
 
   /** Records buffered for an epoch whose keys are now installed, to be processed next. */
-  #ready: DtlsRecord[] = [];
+  #ready: InboundRecord[] = [];
 
   /** Install keys for reading `epoch`; records buffered for it move to the ready queue. */
-  installRead(epoch: number, protection: RecordProtection): void {
+  installRead(epoch: number, protection: RecordProtection | Protection13): void {
     this.#read.set(epoch, { protection, window: new ReplayWindow() });
     this.readEpoch = epoch;
-    this.#ready.push(...this.#pending.filter((r) => r.epoch === epoch));
+    this.#ready.push(...this.#pending.filter((r) => r.unified !== undefined || r.epoch === epoch));
     this.#pending = [];
   }
 
   /** Take the records that became readable (see installRead). */
-  takeReady(): DtlsRecord[] {
+  takeReady(): InboundRecord[] {
     const r = this.#ready;
     this.#ready = [];
     return r;
   }
 
-  installWrite(epoch: number, protection: RecordProtection): void {
+  installWrite(epoch: number, protection: RecordProtection | Protection13): void {
     this.#write.set(epoch, { protection, seq: 0 });
   }
 
   /** Bytes a record at `epoch` adds on top of its plaintext (header included). */
   overhead(epoch: number): number {
-    return RECORD_HEADER_LENGTH + (this.#write.get(epoch)?.protection?.overhead ?? 0);
+    const p = this.#write.get(epoch)?.protection;
+    if (p instanceof Protection13) return p.overhead;
+    return RECORD_HEADER_LENGTH + (p?.overhead ?? 0);
   }
 
   hasWrite(epoch: number): boolean {
@@ -98,15 +118,30 @@ export class RecordLayer {
       out.set(payload, RECORD_HEADER_LENGTH);
       return out;
     }
+    if (w.protection instanceof Protection13) return w.protection.seal(type, seq, payload);
     return w.protection.seal(type, this.version, epoch, seq, payload);
   }
 
   /** Split a datagram into records; a malformed datagram is counted and yields none. */
-  parse(datagram: Uint8Array): DtlsRecord[] {
+  parse(datagram: Uint8Array): InboundRecord[] {
     const r = new ByteReader(datagram, 'dtls');
-    const out: DtlsRecord[] = [];
+    const out: InboundRecord[] = [];
     try {
-      while (r.remaining > 0) out.push(readRecord(r));
+      while (r.remaining > 0) {
+        if (isUnifiedHeader(r.peekU8('record.type'))) {
+          const u = parseUnified(datagram, r.offset);
+          if (!u) throw new ParseError('dtls', 'record.unified', r.offset, 'unusable unified header');
+          out.push({
+            type: 0,
+            version: 0,
+            epoch: u.rec.epochBits,
+            seq: -1,
+            fragment: u.rec.encrypted,
+            unified: u.rec,
+          });
+          r.skip(u.next - r.offset, 'record.unified');
+        } else out.push(readRecord(r));
+      }
     } catch (err) {
       if (!(err instanceof ParseError)) throw err;
       this.stats.malformed++;
@@ -116,14 +151,15 @@ export class RecordLayer {
   }
 
   /**
-   * Check, decrypt and authenticate one record. Returns the plaintext, or undefined when the record
+   * Check, decrypt and authenticate one record. Returns the content, or undefined when the record
    * was dropped (replay, bad MAC, unknown epoch) or buffered for the next epoch.
    */
-  open(rec: DtlsRecord): Uint8Array | undefined {
+  open(rec: InboundRecord): OpenedRecord | undefined {
+    if (rec.unified) return this.#openUnified(rec, rec.unified);
     const st = this.#read.get(rec.epoch);
-    if (!st) {
+    if (!st || st.protection instanceof Protection13) {
       this.stats.unknownEpoch++;
-      if (rec.epoch === this.readEpoch + 1 && this.#pending.length < 32) this.#pending.push(rec);
+      if (!st && rec.epoch === this.readEpoch + 1 && this.#pending.length < 32) this.#pending.push(rec);
       return undefined;
     }
     if (!st.window.check(rec.seq)) {
@@ -137,6 +173,37 @@ export class RecordLayer {
     }
     st.window.accept(rec.seq);
     this.stats.recordsIn++;
-    return pt;
+    return { type: rec.type, data: pt, epoch: rec.epoch, seq: rec.seq };
+  }
+
+  /** DTLS 1.3 record: find the epoch by its low bits, decrypt the record number, then the record. */
+  #openUnified(rec: InboundRecord, u: UnifiedRecord): OpenedRecord | undefined {
+    let epoch = -1;
+    let st: ReadState | undefined;
+    for (const [e, s] of this.#read) {
+      if (s.protection instanceof Protection13 && (e & 3) === u.epochBits && e > epoch) {
+        epoch = e;
+        st = s;
+      }
+    }
+    if (!st || !(st.protection instanceof Protection13)) {
+      this.stats.unknownEpoch++;
+      if (this.#pending.length < 32) this.#pending.push(rec);
+      return undefined;
+    }
+    const p = st.protection;
+    const seq = reconstructSequence(st.window.highest + 1, p.sequenceBits(u), u.seqLength * 8);
+    if (!st.window.check(seq)) {
+      this.stats.replays++;
+      return undefined;
+    }
+    const r = p.open(u, seq);
+    if (!r) {
+      this.stats.badRecords++;
+      return undefined;
+    }
+    st.window.accept(seq);
+    this.stats.recordsIn++;
+    return { type: r.type, data: r.content, epoch, seq };
   }
 }

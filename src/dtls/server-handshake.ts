@@ -9,11 +9,13 @@ import {
   CERT_TYPE_RSA_SIGN,
   DTLS_1_0,
   DTLS_1_2,
+  DTLS_1_3,
   EXT_EC_POINT_FORMATS,
   EXT_EXTENDED_MASTER_SECRET,
   EXT_RENEGOTIATION_INFO,
   EXT_SIGNATURE_ALGORITHMS,
   EXT_SUPPORTED_GROUPS,
+  EXT_SUPPORTED_VERSIONS,
   EXT_USE_SRTP,
   GROUP_SECP256R1,
   HS_CERTIFICATE,
@@ -32,6 +34,7 @@ import { DtlsError } from './errors.js';
 import {
   type Extension,
   findExtension,
+  parseClientSupportedVersions,
   parseRenegotiationInfo,
   parseU8List,
   parseU16List,
@@ -59,6 +62,7 @@ import {
   serializeServerKeyExchange,
 } from './messages.js';
 import type { HandshakeMessage } from './reassembler.js';
+import { Server13 } from './server13.js';
 import { chooseScheme, SIGNATURE_SCHEMES, signWith, verifyWith } from './signature.js';
 
 type Phase = 'hello' | 'certificate' | 'key-exchange' | 'verify' | 'finished' | 'complete';
@@ -171,6 +175,17 @@ export class ServerHandshake extends HandshakeContext {
   #onClientHello(msg: HandshakeMessage): void {
     const ch = parseClientHello(msg.body);
     const s = this.settings;
+    const sv = findExtension(ch.extensions, EXT_SUPPORTED_VERSIONS);
+    if (sv && s.versions.includes('1.3') && parseClientSupportedVersions(sv.data).includes(DTLS_1_3)) {
+      // The client offers DTLS 1.3 and so do we: the 1.3 machine takes over (RFC 9147 §5.3).
+      const next = new Server13(this.host);
+      this.host.upgrade(next);
+      next.onMessage(msg);
+      return;
+    }
+    if (!s.versions.includes('1.2')) {
+      throw new DtlsError('ERR_DTLS_VERSION', ALERT_PROTOCOL_VERSION, 'client does not offer DTLS 1.3');
+    }
     if (s.helloVerify) {
       const expected = this.#cookieFor(ch);
       if (ch.cookie.length !== COOKIE_LENGTH || !timingSafeEqual(expected, ch.cookie)) {

@@ -1,0 +1,226 @@
+import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
+import { fingerprintOf, formatFingerprint, matchesFingerprint } from './certificate.js';
+import {
+  ALERT_BAD_CERTIFICATE,
+  ALERT_DECRYPT_ERROR,
+  ALERT_HANDSHAKE_FAILURE,
+  CONTENT_ACK,
+  HS_CERTIFICATE_VERIFY,
+  HS_FINISHED,
+  SIG_ECDSA_SECP256R1_SHA256,
+  SIG_ECDSA_SECP384R1_SHA384,
+  SIG_RSA_PSS_RSAE_SHA256,
+  SIG_RSA_PSS_RSAE_SHA384,
+} from './constants.js';
+import { DtlsError, DtlsFingerprintError } from './errors.js';
+import type { FlightItem } from './flight.js';
+import type { Handshake, HandshakeHost, HandshakeSettings } from './handshake-context.js';
+import { exporter13, KeySchedule13 } from './key-schedule13.js';
+import { parseDigitallySigned, serializeDigitallySigned } from './messages.js';
+import { HS_MESSAGE_HASH, parseAck, type RecordNumber, serializeAck, tlsMessage } from './messages13.js';
+import type { HandshakeMessage } from './reassembler.js';
+import { Protection13, type Suite13 } from './record13.js';
+import { chooseScheme, signWith, verifyWith } from './signature.js';
+
+/** Signature schemes allowed for CertificateVerify in (D)TLS 1.3: no PKCS#1 v1.5 (RFC 8446 §4.2.3). */
+export const SIGNATURE_SCHEMES13: readonly number[] = [
+  SIG_ECDSA_SECP256R1_SHA256,
+  SIG_RSA_PSS_RSAE_SHA256,
+  SIG_ECDSA_SECP384R1_SHA384,
+  SIG_RSA_PSS_RSAE_SHA384,
+];
+
+/** Epochs of DTLS 1.3 (RFC 9147 §6.1): 0 plaintext, 2 handshake, 3 application data. */
+export const EPOCH_HANDSHAKE = 2;
+export const EPOCH_APPLICATION = 3;
+
+const SPACES = new Uint8Array(64).fill(0x20);
+const enc = new TextEncoder();
+
+/** State shared by the DTLS 1.3 client and server (RFC 9147 on RFC 8446). */
+export abstract class Handshake13 implements Handshake {
+  readonly version = '1.3' as const;
+  readonly host: HandshakeHost;
+  readonly isClient: boolean;
+  readonly extendedMasterSecret = false;
+  suite: Suite13 | undefined;
+  schedule: KeySchedule13 | undefined;
+  srtpProfile: number | undefined;
+  remoteCertificate: Uint8Array | undefined;
+  remotePublicKey: KeyObject | undefined;
+  /** TLS-form messages (RFC 9147 §5.2: without DTLS fields) in transcript order. */
+  transcript: Uint8Array[] = [];
+  sendSeq = 0;
+  clientSecret: Uint8Array | undefined;
+  serverSecret: Uint8Array | undefined;
+  exporterMaster: Uint8Array | undefined;
+  /** Handshake records received in epoch 2, to acknowledge. */
+  readonly received: RecordNumber[] = [];
+
+  constructor(host: HandshakeHost, isClient: boolean) {
+    this.host = host;
+    this.isClient = isClient;
+  }
+
+  abstract get complete(): boolean;
+  abstract onMessage(msg: HandshakeMessage): void;
+
+  get settings(): HandshakeSettings {
+    return this.host.settings;
+  }
+  get suiteName(): string | undefined {
+    return this.suite?.name;
+  }
+
+  hash(): Uint8Array {
+    const h = createHash(this.suite!.hash);
+    for (const m of this.transcript) h.update(m);
+    return new Uint8Array(h.digest());
+  }
+
+  record(msg: HandshakeMessage): void {
+    this.transcript.push(tlsMessage(msg.msgType, msg.body));
+  }
+
+  /** The synthetic message_hash message that stands for ClientHello1 after HRR (RFC 8446 §4.4.1). */
+  static messageHash(suite: Suite13, clientHello1: Uint8Array): Uint8Array {
+    return tlsMessage(HS_MESSAGE_HASH, new Uint8Array(createHash(suite.hash).update(clientHello1).digest()));
+  }
+
+  message(msgType: number, body: Uint8Array, epoch: number): FlightItem {
+    this.transcript.push(tlsMessage(msgType, body));
+    return { kind: 'handshake', msgType, messageSeq: this.sendSeq++, body, epoch };
+  }
+
+  /** Keys for epoch 2 from the ECDHE secret, over CH..SH. */
+  installHandshakeKeys(ecdhe: Uint8Array): void {
+    this.schedule = new KeySchedule13(this.suite!.hash);
+    const s = this.schedule.handshake(ecdhe, this.hash());
+    this.clientSecret = s.client;
+    this.serverSecret = s.server;
+    const rl = this.host.records;
+    rl.installWrite(
+      EPOCH_HANDSHAKE,
+      new Protection13(this.suite!, this.isClient ? s.client : s.server, EPOCH_HANDSHAKE),
+    );
+    rl.installRead(
+      EPOCH_HANDSHAKE,
+      new Protection13(this.suite!, this.isClient ? s.server : s.client, EPOCH_HANDSHAKE),
+    );
+  }
+
+  /** Keys for epoch 3 and the exporter secret, over CH..server Finished. */
+  installApplicationKeys(): void {
+    const a = this.schedule!.application(this.hash());
+    this.exporterMaster = a.exporter;
+    const rl = this.host.records;
+    rl.installWrite(
+      EPOCH_APPLICATION,
+      new Protection13(this.suite!, this.isClient ? a.client : a.server, EPOCH_APPLICATION),
+    );
+    rl.installRead(
+      EPOCH_APPLICATION,
+      new Protection13(this.suite!, this.isClient ? a.server : a.client, EPOCH_APPLICATION),
+    );
+  }
+
+  /** Match the peer's certificate against the expected fingerprints and keep its key. */
+  acceptCertificate(chain: readonly Uint8Array[]): void {
+    const leaf = chain[0];
+    if (!leaf)
+      throw new DtlsError('ERR_DTLS_NO_CERTIFICATE', ALERT_HANDSHAKE_FAILURE, 'peer sent no certificate');
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(Buffer.from(leaf));
+    } catch (cause) {
+      throw new DtlsError(
+        'ERR_DTLS_BAD_CERTIFICATE',
+        ALERT_BAD_CERTIFICATE,
+        'peer certificate does not parse',
+        { cause },
+      );
+    }
+    const expected = this.settings.remoteFingerprints;
+    if (expected !== undefined && !expected.some((f) => matchesFingerprint(leaf, f))) {
+      throw new DtlsFingerprintError(
+        formatFingerprint(fingerprintOf(leaf, expected[0]?.algorithm ?? 'sha-256')),
+        expected.map(formatFingerprint),
+      );
+    }
+    this.remoteCertificate = Uint8Array.from(leaf);
+    this.remotePublicKey = cert.publicKey;
+  }
+
+  #signedContent(fromServer: boolean): Uint8Array {
+    const ctx = enc.encode(`TLS 1.3, ${fromServer ? 'server' : 'client'} CertificateVerify`);
+    return Buffer.concat([SPACES, ctx, Uint8Array.of(0), this.hash()]);
+  }
+
+  /** Our CertificateVerify over the transcript so far (RFC 8446 §4.4.3). */
+  certificateVerify(offered: readonly number[]): FlightItem {
+    const key = this.settings.certificate.privateKey;
+    const scheme = chooseScheme(
+      key,
+      offered.filter((s) => SIGNATURE_SCHEMES13.includes(s)),
+    );
+    if (scheme === undefined) {
+      throw new DtlsError(
+        'ERR_DTLS_NO_SHARED_PARAMETERS',
+        ALERT_HANDSHAKE_FAILURE,
+        'no signature scheme for our key',
+      );
+    }
+    const signature = signWith(scheme, key, this.#signedContent(!this.isClient));
+    return this.message(
+      HS_CERTIFICATE_VERIFY,
+      serializeDigitallySigned({ signatureScheme: scheme, signature }),
+      EPOCH_HANDSHAKE,
+    );
+  }
+
+  checkCertificateVerify(msg: HandshakeMessage): void {
+    const cv = parseDigitallySigned(msg.body);
+    const ok =
+      SIGNATURE_SCHEMES13.includes(cv.signatureScheme) &&
+      verifyWith(cv.signatureScheme, this.remotePublicKey!, this.#signedContent(this.isClient), cv.signature);
+    if (!ok)
+      throw new DtlsError('ERR_DTLS_BAD_SIGNATURE', ALERT_DECRYPT_ERROR, 'CertificateVerify does not verify');
+    this.record(msg);
+  }
+
+  finished(): FlightItem {
+    const base = this.isClient ? this.clientSecret! : this.serverSecret!;
+    return this.message(HS_FINISHED, this.schedule!.finished(base, this.hash()), EPOCH_HANDSHAKE);
+  }
+
+  checkFinished(msg: HandshakeMessage): void {
+    const base = this.isClient ? this.serverSecret! : this.clientSecret!;
+    const expected = this.schedule!.finished(base, this.hash());
+    if (Buffer.compare(Buffer.from(expected), Buffer.from(msg.body)) !== 0) {
+      throw new DtlsError('ERR_DTLS_BAD_FINISHED', ALERT_DECRYPT_ERROR, 'Finished verify_data mismatch');
+    }
+    this.record(msg);
+  }
+
+  exporter(label: string, length: number, context?: Uint8Array): Uint8Array | undefined {
+    if (!this.exporterMaster || !this.suite) return undefined;
+    return exporter13(this.suite.hash, this.exporterMaster, label, context, length);
+  }
+
+  noteRecord(epoch: number, seq: number): void {
+    if (epoch !== EPOCH_HANDSHAKE) return;
+    if (!this.received.some((r) => r.seq === seq)) this.received.push({ epoch, seq });
+    if (this.received.length > 64) this.received.shift();
+  }
+
+  /** Send an ACK of the epoch-2 handshake records received so far (RFC 9147 §7). */
+  sendAck(): void {
+    const epoch = this.host.records.hasWrite(EPOCH_APPLICATION) ? EPOCH_APPLICATION : EPOCH_HANDSHAKE;
+    this.host.sendRecord(CONTENT_ACK, epoch, serializeAck(this.received));
+  }
+
+  /** An ACK arrived (or, with no data, an application record that implies one). */
+  onAck(data?: Uint8Array): void {
+    if (data) parseAck(data);
+  }
+}

@@ -1,0 +1,121 @@
+import { createHash, createHmac } from 'node:crypto';
+
+/** Hash of a TLS 1.3 cipher suite. */
+export type Hash13 = 'sha256' | 'sha384';
+
+/** DTLS 1.3 replaces the "tls13 " label prefix of HKDF-Expand-Label with "dtls13" (RFC 9147 §5.9). */
+const LABEL_PREFIX = 'dtls13';
+const enc = new TextEncoder();
+
+export const hashLength = (h: Hash13): number => (h === 'sha256' ? 32 : 48);
+
+/** HKDF-Extract (RFC 5869 §2.2). */
+export function hkdfExtract(hash: Hash13, salt: Uint8Array, ikm: Uint8Array): Uint8Array {
+  return new Uint8Array(
+    createHmac(hash, salt.length ? salt : new Uint8Array(hashLength(hash)))
+      .update(ikm)
+      .digest(),
+  );
+}
+
+/** HKDF-Expand (RFC 5869 §2.3). */
+export function hkdfExpand(hash: Hash13, prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let prev = new Uint8Array(0);
+  for (let at = 0, i = 1; at < length; i++) {
+    prev = new Uint8Array(createHmac(hash, prk).update(prev).update(info).update(Uint8Array.of(i)).digest());
+    out.set(prev.subarray(0, Math.min(prev.length, length - at)), at);
+    at += prev.length;
+  }
+  return out;
+}
+
+/** HKDF-Expand-Label (RFC 8446 §7.1) with the DTLS 1.3 prefix. */
+export function hkdfExpandLabel(
+  hash: Hash13,
+  secret: Uint8Array,
+  label: string,
+  context: Uint8Array,
+  length: number,
+): Uint8Array {
+  const l = enc.encode(LABEL_PREFIX + label);
+  const info = new Uint8Array(2 + 1 + l.length + 1 + context.length);
+  info[0] = length >> 8;
+  info[1] = length & 0xff;
+  info[2] = l.length;
+  info.set(l, 3);
+  info[3 + l.length] = context.length;
+  info.set(context, 4 + l.length);
+  return hkdfExpand(hash, secret, info, length);
+}
+
+/** Derive-Secret(secret, label, messages) given the transcript hash (RFC 8446 §7.1). */
+export function deriveSecret(
+  hash: Hash13,
+  secret: Uint8Array,
+  label: string,
+  transcriptHash: Uint8Array,
+): Uint8Array {
+  return hkdfExpandLabel(hash, secret, label, transcriptHash, hashLength(hash));
+}
+
+export function digest(hash: Hash13, data: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash(hash).update(data).digest());
+}
+
+/**
+ * The TLS 1.3 key schedule (RFC 8446 §7.1) without PSKs: handshake secret from the ECDHE
+ * shared secret, then master secret; traffic secrets from transcript hashes.
+ */
+export class KeySchedule13 {
+  readonly hash: Hash13;
+  #handshakeSecret: Uint8Array | undefined;
+  #masterSecret: Uint8Array | undefined;
+
+  constructor(hash: Hash13) {
+    this.hash = hash;
+  }
+
+  /** Handshake traffic secrets (client, server) over CH..SH. */
+  handshake(ecdhe: Uint8Array, helloHash: Uint8Array): { client: Uint8Array; server: Uint8Array } {
+    const h = this.hash;
+    const zeros = new Uint8Array(hashLength(h));
+    const early = hkdfExtract(h, zeros, zeros);
+    const derived = deriveSecret(h, early, 'derived', digest(h, new Uint8Array(0)));
+    this.#handshakeSecret = hkdfExtract(h, derived, ecdhe);
+    return {
+      client: deriveSecret(h, this.#handshakeSecret, 'c hs traffic', helloHash),
+      server: deriveSecret(h, this.#handshakeSecret, 's hs traffic', helloHash),
+    };
+  }
+
+  /** Application traffic secrets and exporter master secret over CH..server Finished. */
+  application(finishedHash: Uint8Array): { client: Uint8Array; server: Uint8Array; exporter: Uint8Array } {
+    const h = this.hash;
+    const derived = deriveSecret(h, this.#handshakeSecret!, 'derived', digest(h, new Uint8Array(0)));
+    this.#masterSecret = hkdfExtract(h, derived, new Uint8Array(hashLength(h)));
+    return {
+      client: deriveSecret(h, this.#masterSecret, 'c ap traffic', finishedHash),
+      server: deriveSecret(h, this.#masterSecret, 's ap traffic', finishedHash),
+      exporter: deriveSecret(h, this.#masterSecret, 'exp master', finishedHash),
+    };
+  }
+
+  /** verify_data = HMAC(finished_key, transcript hash) (RFC 8446 §4.4.4). */
+  finished(baseKey: Uint8Array, transcriptHash: Uint8Array): Uint8Array {
+    const key = hkdfExpandLabel(this.hash, baseKey, 'finished', new Uint8Array(0), hashLength(this.hash));
+    return new Uint8Array(createHmac(this.hash, key).update(transcriptHash).digest());
+  }
+}
+
+/** TLS-Exporter (RFC 8446 §7.5). */
+export function exporter13(
+  hash: Hash13,
+  exporterMaster: Uint8Array,
+  label: string,
+  context: Uint8Array | undefined,
+  length: number,
+): Uint8Array {
+  const secret = deriveSecret(hash, exporterMaster, label, digest(hash, new Uint8Array(0)));
+  return hkdfExpandLabel(hash, secret, 'exporter', digest(hash, context ?? new Uint8Array(0)), length);
+}

@@ -1,0 +1,219 @@
+import { type Cipher, createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import type { Hash13 } from './key-schedule13.js';
+import { hkdfExpandLabel } from './key-schedule13.js';
+
+/** TLS 1.3 cipher suites (RFC 8446 §B.4). */
+export interface Suite13 {
+  readonly id: number;
+  readonly name: string;
+  readonly cipher: 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305';
+  readonly keyLength: number;
+  readonly hash: Hash13;
+}
+
+export const TLS_AES_128_GCM_SHA256 = 0x1301;
+export const TLS_AES_256_GCM_SHA384 = 0x1302;
+export const TLS_CHACHA20_POLY1305_SHA256 = 0x1303;
+
+export const SUITES13: readonly Suite13[] = [
+  {
+    id: TLS_AES_128_GCM_SHA256,
+    name: 'TLS_AES_128_GCM_SHA256',
+    cipher: 'aes-128-gcm',
+    keyLength: 16,
+    hash: 'sha256',
+  },
+  {
+    id: TLS_AES_256_GCM_SHA384,
+    name: 'TLS_AES_256_GCM_SHA384',
+    cipher: 'aes-256-gcm',
+    keyLength: 32,
+    hash: 'sha384',
+  },
+  {
+    id: TLS_CHACHA20_POLY1305_SHA256,
+    name: 'TLS_CHACHA20_POLY1305_SHA256',
+    cipher: 'chacha20-poly1305',
+    keyLength: 32,
+    hash: 'sha256',
+  },
+];
+
+export const suite13ById = (id: number): Suite13 | undefined => SUITES13.find((s) => s.id === id);
+
+/**
+ * Unified header flags (RFC 9147 §4): 001CSLEE. We send C=0 (no connection id), S=1 (16-bit
+ * sequence number) and L=1 (length present), so several records can share a datagram.
+ */
+const UNIFIED_FIXED = 0x20;
+const UNIFIED_S = 0x08;
+const UNIFIED_L = 0x04;
+const UNIFIED_C = 0x10;
+const TAG = 16;
+/** Header we write: flags, 16-bit sequence number, 16-bit length. */
+const HEADER = 5;
+
+/** A DTLSCiphertext record as received, before its sequence number is decrypted. */
+export interface UnifiedRecord {
+  /** Low two bits of the epoch. */
+  readonly epochBits: number;
+  /** The header bytes as on the wire (sequence number still encrypted). */
+  readonly header: Uint8Array;
+  readonly seqLength: 1 | 2;
+  /** AEAD ciphertext with tag. */
+  readonly encrypted: Uint8Array;
+}
+
+/** True when the first byte marks a DTLS 1.3 unified header (RFC 9147 §4.1 demultiplexing). */
+export const isUnifiedHeader = (b: number): boolean => (b & 0xe0) === UNIFIED_FIXED;
+
+/**
+ * Parse a unified-header record at `at`; returns the record and the offset after it, or undefined
+ * when the header is unusable (connection id, truncated): such records are dropped.
+ */
+export function parseUnified(d: Uint8Array, at: number): { rec: UnifiedRecord; next: number } | undefined {
+  const flags = d[at]!;
+  if (flags & UNIFIED_C) return undefined;
+  const seqLength: 1 | 2 = flags & UNIFIED_S ? 2 : 1;
+  let p = at + 1 + seqLength;
+  let len: number;
+  if (flags & UNIFIED_L) {
+    if (p + 2 > d.length) return undefined;
+    len = (d[p]! << 8) | d[p + 1]!;
+    p += 2;
+  } else len = d.length - p;
+  if (p + len > d.length || len < 16) return undefined;
+  return {
+    rec: { epochBits: flags & 3, header: d.subarray(at, p), seqLength, encrypted: d.subarray(p, p + len) },
+    next: p + len,
+  };
+}
+
+/**
+ * Record protection for one direction of one DTLS 1.3 epoch: AEAD with nonce = iv XOR the 64-bit
+ * record sequence number (epoch not included, RFC 9147 §4), additional data = the unified header
+ * before record number encryption, and record number encryption with `sn_key` (RFC 9147 §4.2.3).
+ */
+export class Protection13 {
+  readonly suite: Suite13;
+  readonly epoch: number;
+  /** Bytes a record adds to its content: header, inner content type, tag. */
+  readonly overhead = HEADER + 1 + TAG;
+  readonly #key: KeyObject;
+  readonly #iv: Uint8Array;
+  readonly #snKey: KeyObject;
+  readonly #nonce = Buffer.alloc(12);
+  #ecb: Cipher | undefined;
+
+  constructor(suite: Suite13, secret: Uint8Array, epoch: number) {
+    this.suite = suite;
+    this.epoch = epoch;
+    const h = suite.hash;
+    this.#key = createSecretKey(hkdfExpandLabel(h, secret, 'key', new Uint8Array(0), suite.keyLength));
+    this.#iv = hkdfExpandLabel(h, secret, 'iv', new Uint8Array(0), 12);
+    this.#snKey = createSecretKey(hkdfExpandLabel(h, secret, 'sn', new Uint8Array(0), suite.keyLength));
+  }
+
+  #makeNonce(seq: number): void {
+    const n = this.#nonce;
+    n.set(this.#iv);
+    const hi = Math.floor(seq / 2 ** 32);
+    n[6] = n[6]! ^ ((hi >>> 8) & 0xff);
+    n[7] = n[7]! ^ (hi & 0xff);
+    n[8] = n[8]! ^ ((seq >>> 24) & 0xff);
+    n[9] = n[9]! ^ ((seq >>> 16) & 0xff);
+    n[10] = n[10]! ^ ((seq >>> 8) & 0xff);
+    n[11] = n[11]! ^ (seq & 0xff);
+  }
+
+  /** The record number mask from the first 16 ciphertext bytes (RFC 9147 §4.2.3). */
+  #mask(sample: Uint8Array): Uint8Array {
+    if (this.suite.cipher === 'chacha20-poly1305') {
+      return createCipheriv('chacha20', this.#snKey, sample).update(new Uint8Array(2));
+    }
+    this.#ecb ??= createCipheriv(
+      this.suite.cipher === 'aes-128-gcm' ? 'aes-128-ecb' : 'aes-256-ecb',
+      this.#snKey,
+      null,
+    ).setAutoPadding(false);
+    return this.#ecb.update(sample);
+  }
+
+  #aead(): string {
+    return this.suite.cipher;
+  }
+
+  /** Encrypt content of `type` as a record with sequence number `seq`. */
+  seal(type: number, seq: number, content: Uint8Array): Uint8Array {
+    const inner = content.length + 1;
+    const out = Buffer.allocUnsafe(HEADER + inner + TAG);
+    out[0] = UNIFIED_FIXED | UNIFIED_S | UNIFIED_L | (this.epoch & 3);
+    out[1] = (seq >>> 8) & 0xff;
+    out[2] = seq & 0xff;
+    out[3] = (inner + TAG) >> 8;
+    out[4] = (inner + TAG) & 0xff;
+    this.#makeNonce(seq);
+    // biome-ignore lint/suspicious/noExplicitAny: node's typings overload createCipheriv per mode; the AEAD name is one of three
+    const c = createCipheriv(this.#aead() as any, this.#key, this.#nonce, {
+      authTagLength: TAG,
+    }) as import('node:crypto').CipherGCM;
+    c.setAAD(out.subarray(0, HEADER), { plaintextLength: inner });
+    const a = c.update(content);
+    a.copy(out, HEADER);
+    const b = c.update(Uint8Array.of(type));
+    b.copy(out, HEADER + a.length);
+    const f = c.final();
+    if (f.length) f.copy(out, HEADER + a.length + b.length);
+    c.getAuthTag().copy(out, HEADER + inner);
+    const mask = this.#mask(out.subarray(HEADER, HEADER + 16));
+    out[1] = out[1]! ^ mask[0]!;
+    out[2] = out[2]! ^ mask[1]!;
+    return out;
+  }
+
+  /** Low bits of the record's sequence number (record number decryption). */
+  sequenceBits(rec: UnifiedRecord): number {
+    const mask = this.#mask(rec.encrypted.subarray(0, 16));
+    const h = rec.header;
+    return rec.seqLength === 2 ? ((h[1]! ^ mask[0]!) << 8) | (h[2]! ^ mask[1]!) : h[1]! ^ mask[0]!;
+  }
+
+  /** Decrypt with the reconstructed full sequence number; undefined when it does not authenticate. */
+  open(rec: UnifiedRecord, seq: number): { type: number; content: Uint8Array } | undefined {
+    const header = Buffer.from(rec.header);
+    if (rec.seqLength === 2) {
+      header[1] = (seq >>> 8) & 0xff;
+      header[2] = seq & 0xff;
+    } else header[1] = seq & 0xff;
+    const n = rec.encrypted.length - TAG;
+    this.#makeNonce(seq);
+    // biome-ignore lint/suspicious/noExplicitAny: as in seal
+    const d = createDecipheriv(this.#aead() as any, this.#key, this.#nonce, {
+      authTagLength: TAG,
+    }) as import('node:crypto').DecipherGCM;
+    d.setAAD(header, { plaintextLength: n });
+    d.setAuthTag(rec.encrypted.subarray(n));
+    const pt = d.update(rec.encrypted.subarray(0, n));
+    try {
+      d.final();
+    } catch {
+      return undefined;
+    }
+    // DTLSInnerPlaintext: content, type, zero padding (RFC 9147 §4, RFC 8446 §5.4).
+    let i = pt.length - 1;
+    while (i >= 0 && pt[i] === 0) i--;
+    if (i < 0) return undefined;
+    return { type: pt[i]!, content: pt.subarray(0, i) };
+  }
+}
+
+/** Full sequence number closest to `expected` whose low `bits` bits are `low` (RFC 9147 §4.2.2). */
+export function reconstructSequence(expected: number, low: number, bits: number): number {
+  const span = 2 ** bits;
+  const base = expected - (expected % span);
+  let best = base + low;
+  for (const cand of [base + low - span, base + low + span]) {
+    if (cand >= 0 && Math.abs(cand - expected) < Math.abs(best - expected)) best = cand;
+  }
+  return best;
+}
