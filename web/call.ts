@@ -14,6 +14,9 @@ if (!/^[A-Za-z0-9_.-]{1,64}$/.test(room)) {
 const relay = params.get('relay') === '1';
 const wantMedia = params.get('media') !== '0';
 const statsMs = Number(params.get('stats') ?? '1000');
+const videoSize = /^(\d{2,4})x(\d{2,4})$/.exec(params.get('video') ?? '');
+const videoW = Number(videoSize?.[1] ?? 640);
+const videoH = Number(videoSize?.[2] ?? 480);
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 $('room-name').textContent = room;
@@ -217,7 +220,10 @@ async function start(): Promise<void> {
   if (wantMedia && navigator.mediaDevices?.getUserMedia) {
     let stream: MediaStream | undefined;
     try {
-      stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+      stream = await navigator.mediaDevices.getUserMedia({
+        audio: true,
+        video: { width: videoW, height: videoH },
+      });
     } catch {
       try {
         stream = await navigator.mediaDevices.getUserMedia({ audio: true });

@@ -11,6 +11,11 @@ import { Emitter } from './emitter.js';
 import type { CandidateInit, IceServer, LinkConnectionState, PeerSignal, RemoteSignal } from './protocol.js';
 import { EMPTY_STATS, type LinkStats, summarize } from './stats.js';
 
+/** The first a=ice-ufrag of an SDP (all m-sections share it under BUNDLE). */
+function iceUfrag(sdp: string | undefined): string | undefined {
+  return sdp ? /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1] : undefined;
+}
+
 export interface PeerLinkOptions {
   readonly localId: string;
   readonly remoteId: string;
@@ -112,7 +117,12 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
         if (candidate.usernameFragment !== null) init.usernameFragment = candidate.usernameFragment;
         this.#send({ type: 'candidate', to: this.remoteId, candidate: init });
       } else if (!candidate) {
-        this.#send({ type: 'end-of-candidates', to: this.remoteId });
+        const ufrag = iceUfrag(pc.localDescription?.sdp);
+        this.#send({
+          type: 'end-of-candidates',
+          to: this.remoteId,
+          ...(ufrag ? { usernameFragment: ufrag } : {}),
+        });
       }
     };
     pc.ontrack = ({ track, streams }) => {
@@ -180,11 +190,16 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       }
       return;
     }
-    // end-of-candidates
+    // end-of-candidates: only for the remote ICE generation we are using now. Applying a stale
+    // one (from an offer that was rolled back, or before an ICE restart) would tell the agent
+    // that no more candidates come, and make it give up early.
+    if (msg.type !== 'end-of-candidates') return;
+    const current = iceUfrag(pc.remoteDescription?.sdp);
+    if (!msg.usernameFragment || msg.usernameFragment !== current) return;
     try {
-      await pc.addIceCandidate();
+      await pc.addIceCandidate({ candidate: '', sdpMLineIndex: 0, usernameFragment: msg.usernameFragment });
     } catch {
-      // older engines reject an empty candidate; nothing to do
+      // engines that do not take end-of-candidates: nothing to do
     }
   }
 

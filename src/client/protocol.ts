@@ -43,7 +43,7 @@ export interface StatsEntry {
 export type PeerSignal =
   | { type: 'offer' | 'answer'; to: string; sdp: string }
   | { type: 'candidate'; to: string; candidate: CandidateInit }
-  | { type: 'end-of-candidates'; to: string };
+  | { type: 'end-of-candidates'; to: string; usernameFragment?: string };
 
 export type ClientMessage =
   | { v: 1; type: 'join'; room: string; token?: string; name?: string }
@@ -74,7 +74,7 @@ export interface Welcome {
 export type RemoteSignal =
   | { v: 1; type: 'offer' | 'answer'; from: string; sdp: string }
   | { v: 1; type: 'candidate'; from: string; candidate: CandidateInit }
-  | { v: 1; type: 'end-of-candidates'; from: string };
+  | { v: 1; type: 'end-of-candidates'; from: string; usernameFragment?: string };
 
 export type ServerMessage =
   | Welcome

@@ -60,7 +60,13 @@ export const CLIENT_SCHEMAS = {
       usernameFragment: optional(nullable(str({ max: 256 }))),
     }),
   }),
-  'end-of-candidates': obj({ v, type: literal('end-of-candidates'), to: peerId }),
+  'end-of-candidates': obj({
+    v,
+    type: literal('end-of-candidates'),
+    to: peerId,
+    /** ICE generation the end applies to (RFC 8838 §13: end-of-candidates is per generation). */
+    usernameFragment: optional(str({ max: 256 })),
+  }),
   ping: obj({ v, type: literal('ping'), id: optional(int(0, Number.MAX_SAFE_INTEGER)) }),
   stats: obj({
     v,
@@ -205,7 +211,7 @@ export type ServerMessage =
   | { v: 1; type: 'peer-left'; peerId: string; reason: 'left' | 'timeout' | 'replaced' }
   | { v: 1; type: 'offer' | 'answer'; from: string; sdp: string }
   | { v: 1; type: 'candidate'; from: string; candidate: ClientMessageOf<'candidate'>['candidate'] }
-  | { v: 1; type: 'end-of-candidates'; from: string }
+  | { v: 1; type: 'end-of-candidates'; from: string; usernameFragment?: string }
   | { v: 1; type: 'ice-servers'; iceServers: IceServer[]; iceServersExpireAt: number }
   | { v: 1; type: 'session'; resumeToken: string }
   | { v: 1; type: 'pong'; id?: number }

@@ -271,7 +271,15 @@ export class SignalingServer {
         });
         return;
       case 'end-of-candidates':
-        this.#relay(conn, session, msg.to, msg.type, { v: 1, type: 'end-of-candidates', from: session.id });
+        this.#relay(
+          conn,
+          session,
+          msg.to,
+          msg.type,
+          msg.usernameFragment === undefined
+            ? { v: 1, type: 'end-of-candidates', from: session.id }
+            : { v: 1, type: 'end-of-candidates', from: session.id, usernameFragment: msg.usernameFragment },
+        );
         return;
       case 'stats': {
         const known = msg.peers.filter((p) => session.room.peers.has(p.peerId) && p.peerId !== session.id);

@@ -1,0 +1,136 @@
+/** Helpers for the Chromium call-page tests. */
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import type { CallSnapshot } from '../../src/client/call.js';
+import { SystemClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/log.js';
+import type { ServeConfig } from '../../src/server/config.js';
+import { loadWebAssets } from '../../src/server/http/web-assets.js';
+import { type ServeHandle, startServe } from '../../src/server/serve.js';
+import type { ChromiumHandle } from '../helpers/chromium.js';
+import { testConfig } from './helpers.js';
+
+export const ARTIFACTS = join(process.cwd(), 'artifacts', 'serve');
+
+let assets: Awaited<ReturnType<typeof loadWebAssets>> | undefined;
+
+/** A real `rtcstack serve` (system clock, bundled web app) on a random port. */
+export async function startCallServer(over: Partial<ServeConfig> = {}): Promise<ServeHandle> {
+  assets ??= await loadWebAssets(silentLogger);
+  return startServe(testConfig({ heartbeatIntervalMs: 15_000, ...over }), {
+    clock: new SystemClock(),
+    log: silentLogger,
+    assets,
+    ...(over.turn ? {} : { startTurn: async () => undefined }),
+  });
+}
+
+export async function openCall(
+  browser: ChromiumHandle,
+  base: string,
+  room: string,
+  name: string,
+  extra = '',
+): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(`${base}/?room=${room}&name=${name}&video=320x240&stats=1000${extra}`);
+  await page.evaluate(() => window.rtcstackCall.ready);
+  return page;
+}
+
+export function snapshot(page: Page): Promise<CallSnapshot> {
+  return page.evaluate(() => window.rtcstackCall.snapshot());
+}
+
+/**
+ * Polls a page's snapshot until `pred` holds. The limit is a safety net against hangs (a broken
+ * call fails with the last snapshot in the message), not a timing assertion.
+ */
+export async function waitSnap(
+  page: Page,
+  pred: (s: CallSnapshot) => boolean,
+  what: string,
+  limitMs = 120_000,
+): Promise<CallSnapshot> {
+  const end = Date.now() + limitMs;
+  let last: CallSnapshot | undefined;
+  for (;;) {
+    last = await snapshot(page);
+    if (pred(last)) return last;
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}; last snapshot: ${JSON.stringify(last).slice(0, 2000)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Every page sees all the others connected with video frames decoding. */
+export async function waitMeshConnected(pages: Page[]): Promise<CallSnapshot[]> {
+  const n = pages.length - 1;
+  return dumpOnFailure(
+    pages,
+    Promise.all(
+      pages.map((p, i) =>
+        waitSnap(
+          p,
+          (s) =>
+            s.peers.length === n &&
+            s.peers.every((x) => x.connectionState === 'connected' && x.framesDecoded > 0),
+          `page ${i} to connect to ${n} peers with video`,
+        ),
+      ),
+    ),
+  );
+}
+
+/** On failure, prints a one-line summary of every link of every page (the other side of a stuck link). */
+export async function dumpOnFailure<T>(pages: Page[], p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    for (const [i, page] of pages.entries()) {
+      const s = await snapshot(page).catch(() => undefined);
+      if (!s) continue;
+      for (const x of s.peers) {
+        console.error(
+          `page ${i} ${s.name}(${s.peerId}) -> ${x.name}(${x.id}): ${x.connectionState}/${x.iceConnectionState}/${x.signalingState} neg=${x.negotiations} rb=${x.rollbacks} ign=${x.ignoredOffers} restarts=${x.iceRestarts} frames=${x.framesDecoded} err=${x.lastError}`,
+        );
+      }
+      if (s.errors.length) console.error(`page ${i} errors: ${JSON.stringify(s.errors)}`);
+    }
+    throw err;
+  }
+}
+
+/** framesDecoded of every link on every page grows past `before`. */
+export async function waitFramesGrow(
+  pages: Page[],
+  before: CallSnapshot[],
+  what: string,
+): Promise<CallSnapshot[]> {
+  return Promise.all(
+    pages.map((p, i) =>
+      waitSnap(
+        p,
+        (s) =>
+          s.peers.length === before[i]!.peers.length &&
+          s.peers.every(
+            (x) => x.framesDecoded > (before[i]!.peers.find((b) => b.id === x.id)?.framesDecoded ?? 0) + 10,
+          ),
+        `${what} (page ${i})`,
+      ),
+    ),
+  );
+}
+
+export function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: false });
+  return path;
+}
