@@ -157,29 +157,41 @@ export function parseRtcp(bytes: Uint8Array): RtcpPacket[] {
 function writeOne(w: ByteWriter, p: RtcpPacket): void {
   switch (p.type) {
     case 'sr':
-      return writePacket(w, p.reports.length, RTCP_SR, (x) => writeSenderReport(x, p));
+      writePacket(w, p.reports.length, RTCP_SR, (x) => writeSenderReport(x, p));
+      return;
     case 'rr':
-      return writePacket(w, p.reports.length, RTCP_RR, (x) => writeReceiverReport(x, p));
+      writePacket(w, p.reports.length, RTCP_RR, (x) => writeReceiverReport(x, p));
+      return;
     case 'sdes':
-      return writePacket(w, p.chunks.length, RTCP_SDES, (x) => writeSdes(x, p));
+      writePacket(w, p.chunks.length, RTCP_SDES, (x) => writeSdes(x, p));
+      return;
     case 'bye':
-      return writePacket(w, p.ssrcs.length, RTCP_BYE, (x) => writeBye(x, p));
+      writePacket(w, p.ssrcs.length, RTCP_BYE, (x) => writeBye(x, p));
+      return;
     case 'app':
-      return writePacket(w, p.subtype, RTCP_APP, (x) => writeApp(x, p));
+      writePacket(w, p.subtype, RTCP_APP, (x) => writeApp(x, p));
+      return;
     case 'nack':
-      return writePacket(w, RTPFB_NACK, RTCP_RTPFB, (x) => writeNack(x, p));
+      writePacket(w, RTPFB_NACK, RTCP_RTPFB, (x) => writeNack(x, p));
+      return;
     case 'twcc':
-      return writePacket(w, RTPFB_TWCC, RTCP_RTPFB, (x) => writeTwcc(x, p));
+      writePacket(w, RTPFB_TWCC, RTCP_RTPFB, (x) => writeTwcc(x, p));
+      return;
     case 'ccfb':
-      return writePacket(w, RTPFB_CCFB, RTCP_RTPFB, (x) => writeCcfb(x, p));
+      writePacket(w, RTPFB_CCFB, RTCP_RTPFB, (x) => writeCcfb(x, p));
+      return;
     case 'pli':
-      return writePacket(w, PSFB_PLI, RTCP_PSFB, (x) => x.u32(p.senderSsrc).u32(p.mediaSsrc));
+      writePacket(w, PSFB_PLI, RTCP_PSFB, (x) => x.u32(p.senderSsrc).u32(p.mediaSsrc));
+      return;
     case 'fir':
-      return writePacket(w, PSFB_FIR, RTCP_PSFB, (x) => writeFir(x, p));
+      writePacket(w, PSFB_FIR, RTCP_PSFB, (x) => writeFir(x, p));
+      return;
     case 'remb':
-      return writePacket(w, PSFB_AFB, RTCP_PSFB, (x) => writeRemb(x, p));
+      writePacket(w, PSFB_AFB, RTCP_PSFB, (x) => writeRemb(x, p));
+      return;
     case 'unknown':
-      return writePacket(w, p.count, p.packetType, (x) => x.bytes(p.body));
+      writePacket(w, p.count, p.packetType, (x) => x.bytes(p.body));
+      return;
   }
 }
 

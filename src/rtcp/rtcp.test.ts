@@ -90,7 +90,7 @@ test('compound SR + SDES + BYE + APP with padding on the last packet', () => {
   const bytes = roundTrip(packets);
   assert.equal(bytes.length % 4, 0);
   // SDES chunk "abcd": ssrc(4) + type,len,4 chars (6) + END -> 11, padded to 12.
-  assert.equal(toHex(bytes.subarray(28, 44)), '82ca000600000005' + '0104616263640000'.slice(0, 16));
+  assert.equal(toHex(bytes.subarray(28, 44)), `82ca000600000005${'0104616263640000'.slice(0, 16)}`);
   // Add 4 bytes of padding to the last packet (P bit, count byte).
   const padded = new Uint8Array(bytes.length + 4);
   padded.set(bytes);
@@ -120,7 +120,7 @@ test('feedback: NACK across the wrap, PLI, FIR, REMB', () => {
   ]);
   const remb = roundTrip([{ type: 'remb', senderSsrc: 1, bitrate: 1_000_000, ssrcs: [0xaabbccdd] }]);
   // 1e6 = 250000 * 2^2 -> exp 2, mantissa 250000 (0x3d090).
-  assert.equal(toHex(remb.subarray(16, 20)), '01' + ((2 << 18) | 250000).toString(16).padStart(6, '0'));
+  assert.equal(toHex(remb.subarray(16, 20)), `01${((2 << 18) | 250000).toString(16).padStart(6, '0')}`);
   const big = parseRtcp(serializeRtcp([{ type: 'remb', senderSsrc: 1, bitrate: 123_456_789, ssrcs: [] }]))[0];
   assert.ok(big?.type === 'remb' && Math.abs(big.bitrate - 123_456_789) / 123_456_789 < 1e-5);
 });

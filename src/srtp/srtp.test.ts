@@ -57,9 +57,9 @@ test('RFC 3711 B.3: key derivation', () => {
 });
 
 // libsrtp srtp_validate(): SSRC 0xcafebabe, seq 0x1234, the B.3 master key.
-const LIBSRTP_RTP = fromHex('800f1234decafbadcafebabe' + 'ab'.repeat(16));
+const LIBSRTP_RTP = fromHex(`800f1234decafbadcafebabe${'ab'.repeat(16)}`);
 const LIBSRTP_SRTP = fromHex('800f1234decafbadcafebabe4e55dc4ce79978d88ca4d215949d2402b78d6acc99ea179b8dbb');
-const LIBSRTP_RTCP = fromHex('81c8000bcafebabe' + 'ab'.repeat(16));
+const LIBSRTP_RTCP = fromHex(`81c8000bcafebabe${'ab'.repeat(16)}`);
 const LIBSRTP_SRTCP = fromHex('81c8000bcafebabe7128035be487b9bdbef89041f977a5a880000001993e08cd54d6c1230798');
 
 test('AES_CM_128_HMAC_SHA1_80 and _32 packets match libsrtp', () => {
