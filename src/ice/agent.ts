@@ -755,6 +755,8 @@ export class IceAgent extends Emitter<IceAgentEvents> {
           address: from.address,
           port: from.port,
           type: 'prflx',
+          // RFC 6544 §7.2.1: a peer that connected to our passive candidate is active.
+          ...(base.protocol === 'tcp' ? { tcpType: base.tcpType === 'passive' ? 'active' : 'passive' } : {}),
         },
         undefined,
       );
@@ -853,6 +855,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
         type: 'prflx',
         relatedAddress: p.local.baseAddress,
         relatedPort: p.local.basePort,
+        ...(p.local.tcpType !== undefined ? { tcpType: p.local.tcpType } : {}),
         baseId: p.local.baseId,
         baseAddress: p.local.baseAddress,
         basePort: p.local.basePort,

@@ -8,6 +8,8 @@ export interface Base {
   readonly id: string;
   readonly protocol: 'udp' | 'tcp';
   readonly kind: 'host' | 'relay';
+  /** ICE-TCP bases (RFC 6544): which side opens the connections. */
+  readonly tcpType?: 'active' | 'passive';
   /** The base's own address (for relays, the relayed address). */
   readonly address: TransportAddress;
   send(data: Uint8Array, to: TransportAddress): boolean;

@@ -110,10 +110,12 @@ export class CheckList {
   next(): { pair: CandidatePair; triggered: boolean } | undefined {
     const t = this.#triggered.shift();
     if (t) return { pair: t, triggered: true };
-    const waiting = this.#pairs.find((p) => p.state === 'waiting');
+    // RFC 6544 §7.1: a passive TCP candidate never opens connections; its pairs are checked only
+    // as triggered checks once the peer connected.
+    const waiting = this.#pairs.find((p) => p.state === 'waiting' && p.local.tcpType !== 'passive');
     if (waiting) return { pair: waiting, triggered: false };
     for (const p of this.#pairs) {
-      if (p.state !== 'frozen') continue;
+      if (p.state !== 'frozen' || p.local.tcpType === 'passive') continue;
       const busy = this.#pairs.some(
         (q) => q.foundation === p.foundation && (q.state === 'waiting' || q.state === 'in-progress'),
       );

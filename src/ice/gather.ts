@@ -21,6 +21,7 @@ import { openTurnTransport } from '../turn/transport.js';
 import type { Base } from './base.js';
 import { hostLocalPreference } from './candidate.js';
 import type { LocalCandidate } from './pair.js';
+import { openActiveBase, openPassiveBase } from './tcp.js';
 import type { IceAgentOptions, IceCandidateError } from './types.js';
 import { type IceServerUrl, parseIceServerUrl } from './url.js';
 
@@ -177,6 +178,38 @@ export class Gatherer {
         basePort: socket.local.port,
         localPreference,
       });
+      if (this.#h.options.iceTcp) await this.#gatherTcp(iface.address, localPreference);
+    }
+  }
+
+  /** RFC 6544 host candidates: one passive (listening) and one active (port 9) per interface. */
+  async #gatherTcp(address: string, localPreference: number): Promise<void> {
+    const deliver = (baseId: string, data: Uint8Array, from: TransportAddress): void =>
+      this.#h.handlePacket(baseId, data, from);
+    try {
+      const passive = await openPassiveBase(this.#h.network, address, deliver);
+      if (this.#closed || this.#h.closed) {
+        passive.close();
+        return;
+      }
+      this.#h.addBase(passive);
+      const active = openActiveBase(this.#h.network, address, deliver);
+      this.#h.addBase(active);
+      for (const base of [passive, active]) {
+        this.#h.addLocalCandidate({
+          type: 'host',
+          protocol: 'tcp',
+          address: base.address.address,
+          port: base.address.port,
+          ...(base.tcpType !== undefined ? { tcpType: base.tcpType } : {}),
+          baseId: base.id,
+          baseAddress: base.address.address,
+          basePort: base.address.port,
+          localPreference,
+        });
+      }
+    } catch (err) {
+      this.#h.log.warn('cannot open ICE-TCP candidates', { address, error: (err as Error).message });
     }
   }
 

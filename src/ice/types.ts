@@ -84,6 +84,8 @@ export interface IceAgentOptions {
   includeLoopback?: boolean;
   /** Gather IPv6 host candidates (default true; link-local addresses are skipped). */
   ipv6?: boolean;
+  /** Also gather RFC 6544 ICE-TCP host candidates (passive and active). Default false. */
+  iceTcp?: boolean;
   /** Extra filter on interfaces (return false to skip). */
   interfaceFilter?: (iface: InterfaceAddress) => boolean;
   /** Pacing interval Ta between new checks, for the whole agent (RFC 8445 §14.2). Default 50 ms. */
