@@ -1,7 +1,7 @@
 /** The STUN server on real loopback UDP and TCP sockets. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SystemClock } from '../../core/clock.js';
+import { ManualClock, SystemClock } from '../../core/clock.js';
 import type { TcpConnection, TransportAddress, UdpSocket } from '../../core/net.js';
 import { nodeNetwork } from '../../core/net-node.js';
 import { attr, read } from '../../stun/attributes.js';
@@ -216,6 +216,35 @@ test('TCP: garbage and oversized frames close the connection and are counted', a
     ok.conn.write(serializeStunMessage(bindingRequest()));
     assert.equal((await ok.messages(1))[0]?.cls, 'success');
     ok.conn.close();
+  } finally {
+    server.close();
+  }
+});
+
+test('TCP: an idle connection is closed after the idle timeout (manual clock)', async () => {
+  const clock = new ManualClock();
+  const server = await StunServer.start({
+    network: nodeNetwork,
+    listeningIp: '127.0.0.1',
+    listeningPort: 0,
+    udp: false,
+    clock,
+    tcpIdleTimeoutMs: 30_000,
+  });
+  try {
+    const c = await tcpClient(server.address);
+    // Activity keeps it open: a request, then 29 s of virtual time, then another request.
+    c.conn.write(serializeStunMessage(bindingRequest()));
+    await c.messages(1);
+    clock.advance(29_000);
+    c.conn.write(serializeStunMessage(bindingRequest()));
+    assert.equal((await c.messages(2)).length, 2);
+    assert.equal(c.isClosed(), false);
+    clock.advance(30_000);
+    await c.waitClosed();
+    assert.equal(server.counters.tcpIdleClosed, 1);
+    assert.equal(server.tcpConnections, 0);
+    assert.equal(clock.activeTimers, 0);
   } finally {
     server.close();
   }

@@ -4,6 +4,7 @@
  * listens on 2 IPs x 2 ports for RFC 5780 behaviour discovery. TURN plugs in through `engine`
  * (`setMethodHandler`, `setNonStunHandler`) and `udpSocket()` for relayed sends.
  */
+import { type Clock, SystemClock, type Timer } from '../../core/clock.js';
 import { type Logger, silentLogger } from '../../core/log.js';
 import type { Network, TcpConnection, TcpListener, TransportAddress, UdpSocket } from '../../core/net.js';
 import { type Endpoint, type StunCounters, StunServerEngine } from './stun-engine.js';
@@ -28,6 +29,10 @@ export interface StunServerOptions {
   readonly maxTcpConnections?: number;
   /** Bytes a TCP connection may buffer while waiting for the rest of a message (default 64 KiB + 24). */
   readonly maxTcpBuffered?: number;
+  /** A TCP connection idle this long (no bytes from the client) is closed (default 120 s; 0 = never). */
+  readonly tcpIdleTimeoutMs?: number;
+  /** Clock for the idle timers (default: the system clock, timers unref'd). */
+  readonly clock?: Clock;
   readonly logger?: Logger;
 }
 
@@ -36,6 +41,8 @@ export interface StunServerCounters extends StunCounters {
   tcpRejected: number;
   /** TCP connections closed for bad framing or exceeding the buffer cap. */
   tcpFramingErrors: number;
+  /** TCP connections closed for idleness. */
+  tcpIdleClosed: number;
 }
 
 const EPS: readonly Endpoint[] = [
@@ -50,7 +57,10 @@ export class StunServer {
   readonly #udp: (UdpSocket | undefined)[][];
   readonly #tcp: TcpListener[];
   readonly #conns = new Set<TcpConnection>();
-  readonly #tcpCounters = { tcpAccepted: 0, tcpRejected: 0, tcpFramingErrors: 0 };
+  readonly #tcpCounters = { tcpAccepted: 0, tcpRejected: 0, tcpFramingErrors: 0, tcpIdleClosed: 0 };
+  readonly #clock: Clock;
+  readonly #idleMs: number;
+  readonly #idle = new Map<TcpConnection, Timer>();
   readonly #maxConns: number;
   readonly #maxBuffered: number;
   #closed = false;
@@ -66,6 +76,8 @@ export class StunServer {
     this.#tcp = tcp.map((t) => t.listener);
     this.#maxConns = options.maxTcpConnections ?? 1024;
     this.#maxBuffered = options.maxTcpBuffered ?? 65_536 + 24;
+    this.#clock = options.clock ?? new SystemClock({ unref: true });
+    this.#idleMs = options.tcpIdleTimeoutMs ?? 120_000;
     for (const ep of EPS) {
       const s = udp[ep.ip]?.[ep.port];
       if (!s) continue;
@@ -174,21 +186,44 @@ export class StunServer {
     this.#tcpCounters.tcpAccepted++;
     this.#conns.add(conn);
     const framer = new StreamFramer(this.#maxBuffered);
+    const drop = (): void => {
+      this.#idle.get(conn)?.cancel();
+      this.#idle.delete(conn);
+      conn.close();
+      this.#conns.delete(conn);
+    };
+    const armIdle = (): void => {
+      this.#idle.get(conn)?.cancel();
+      if (this.#idleMs > 0) {
+        this.#idle.set(
+          conn,
+          this.#clock.setTimeout(() => {
+            this.#tcpCounters.tcpIdleClosed++;
+            drop();
+          }, this.#idleMs),
+        );
+      }
+    };
+    armIdle();
     const reply = (bytes: Uint8Array): void => {
       conn.write(bytes);
     };
     conn.onData = (chunk) => {
+      armIdle();
       const { frames, error } = framer.push(chunk);
       for (const f of frames) {
         this.engine.handle({ data: f.bytes, from: conn.remote, transport: 'tcp', endpoint: ep, reply });
       }
       if (error) {
         this.#tcpCounters.tcpFramingErrors++;
-        conn.close();
-        this.#conns.delete(conn);
+        drop();
       }
     };
-    conn.onClose = () => this.#conns.delete(conn);
+    conn.onClose = () => {
+      this.#idle.get(conn)?.cancel();
+      this.#idle.delete(conn);
+      this.#conns.delete(conn);
+    };
   }
 
   /** The primary UDP address (what clients use), or the TCP one when UDP is off. */
@@ -221,5 +256,7 @@ export class StunServer {
     for (const l of this.#tcp) l.close();
     for (const c of this.#conns) c.close();
     this.#conns.clear();
+    for (const t of this.#idle.values()) t.cancel();
+    this.#idle.clear();
   }
 }
