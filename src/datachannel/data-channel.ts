@@ -32,6 +32,24 @@ export interface ChannelTransport {
 }
 
 const utf8 = new TextEncoder();
+
+// Small messages are copied into a shared slab (one view each instead of one buffer each).
+const SLAB_SIZE = 256 * 1024;
+const SMALL = 2048;
+let slab = new Uint8Array(SLAB_SIZE);
+let slabAt = 0;
+function copyBytes(src: ArrayBufferLike, offset: number, length: number): Uint8Array {
+  const view = new Uint8Array(src, offset, length);
+  if (length > SMALL) return view.slice();
+  if (slabAt + length > SLAB_SIZE) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabAt = 0;
+  }
+  const out = slab.subarray(slabAt, slabAt + length);
+  out.set(view);
+  slabAt += (length + 7) & ~7;
+  return out;
+}
 const fromUtf8 = new TextDecoder();
 const ONE_ZERO = new Uint8Array(1);
 
@@ -145,11 +163,11 @@ export class RTCDataChannel extends HandlerTarget {
       bytes = utf8.encode(data);
       ppid = bytes.length === 0 ? PPID_STRING_EMPTY : PPID_STRING;
     } else if (data instanceof ArrayBuffer) {
-      bytes = new Uint8Array(data.slice(0));
+      bytes = copyBytes(data, 0, data.byteLength);
       ppid = bytes.length === 0 ? PPID_BINARY_EMPTY : PPID_BINARY;
     } else if (ArrayBuffer.isView(data)) {
       // Copy: the caller may reuse its buffer after send() returns.
-      bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+      bytes = copyBytes(data.buffer, data.byteOffset, data.byteLength);
       ppid = bytes.length === 0 ? PPID_BINARY_EMPTY : PPID_BINARY;
     } else if (typeof Blob !== 'undefined' && data instanceof Blob) {
       this.#sendBlob(data);
@@ -235,12 +253,11 @@ export class RTCDataChannel extends HandlerTarget {
         break;
       default: {
         // Exactly-sized ArrayBuffer (copy unless the view already owns its whole buffer).
+        const buf = data.buffer as ArrayBuffer;
         const ab =
-          data.byteOffset === 0 &&
-          data.byteLength === data.buffer.byteLength &&
-          data.buffer instanceof ArrayBuffer
-            ? data.buffer
-            : data.slice().buffer;
+          data.byteOffset === 0 && data.byteLength === buf.byteLength
+            ? buf
+            : buf.slice(data.byteOffset, data.byteOffset + data.byteLength);
         payload = this.#binaryType === 'blob' ? new Blob([ab]) : ab;
       }
     }

@@ -604,7 +604,13 @@ export class SctpAssociation extends Emitter<SctpEvents> {
       this.#early.push({ streamId, ppid, data, options });
       return;
     }
-    this.#out.enqueue(streamId, ppid, data, options, this.#clock.now());
+    this.#out.enqueue(
+      streamId,
+      ppid,
+      data,
+      options,
+      options.maxPacketLifeTime === undefined ? 0 : this.#clock.now(),
+    );
     this.#requestFlush();
   }
   #early: { streamId: number; ppid: number; data: Uint8Array; options: SendOptions }[] = [];
@@ -664,15 +670,16 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     const mtu = this.mtu;
     for (let guard = 0; guard < 10_000; guard++) {
       const dataReady = canData && out.canSendMore;
-      if (!(this.#ctrl.length > 0 || this.#sackNow || dataReady || this.#fwdPending)) return;
-      const buf = new Uint8Array(mtu);
+      const sack = this.#sackNow || (this.#sackOwed && dataReady);
+      if (!(this.#ctrl.length > 0 || sack || dataReady || this.#fwdPending)) return;
+      const buf = this.#packetBuffer(mtu);
       let at = COMMON_HEADER_SIZE;
-      if (this.#ctrl.length > 0 || this.#sackNow || (this.#sackOwed && dataReady) || this.#fwdPending) {
-        // Control chunks first (RFC 9260 §6.10), then the SACK, then FORWARD-TSN.
+      // The SACK first, then other control chunks, then FORWARD-TSN, then DATA (RFC 9260 §6.10).
+      if (sack) at = this.#writeSack(buf, at);
+      if (this.#ctrl.length > 0 || this.#fwdPending) {
         const w = new ByteWriter(256);
         for (const c of this.#ctrl) writeChunk(w, c);
         this.#ctrl = [];
-        if (this.#sackOwed || this.#sackNow) writeChunk(w, this.#sack());
         if (this.#fwdPending) {
           this.#fwdPending = false;
           writeChunk(w, this.#forwardTsnChunk());
@@ -696,6 +703,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
         if (at > before && !this.#t3.running) this.#t3.start(this.#rto.rto);
       }
       if (at === COMMON_HEADER_SIZE) return;
+      this.#slabAt += (at + 7) & ~7;
       const pkt = buf.subarray(0, at);
       writeHeader(pkt, this.localPort, this.remotePort, this.#peerTag);
       setChecksum(pkt, this.#zeroTx);
@@ -704,19 +712,57 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     }
   }
 
-  #sack(): SackChunk {
+  // Packets are carved from a slab instead of one allocation each; a packet handed to `send` is never
+  // written again (the slab is dropped when full and collected once its packets are).
+  #slab = new Uint8Array(0);
+  #slabAt = 0;
+  #packetBuffer(mtu: number): Uint8Array {
+    if (this.#slabAt + mtu > this.#slab.length) {
+      this.#slab = new Uint8Array(Math.max(256 * 1024, mtu));
+      this.#slabAt = 0;
+    }
+    return this.#slab.subarray(this.#slabAt, this.#slabAt + mtu);
+  }
+
+  /** Write a SACK (RFC 9260 §3.3.4) straight into the packet. */
+  #writeSack(buf: Uint8Array, at: number): number {
     const inb = this.#in!;
     this.#sackOwed = false;
     this.#sackNow = false;
     this.#dataPacketsSinceSack = 0;
     this.#sackTimer.stop();
-    return {
-      type: 3,
-      cumTsnAck: inb.cumTsn,
-      aRwnd: inb.aRwnd,
-      gaps: inb.gapBlocks(),
-      dupTsns: inb.takeDups(),
+    const gaps = inb.gapBlocks();
+    const dups = inb.takeDups();
+    const len = 16 + 4 * gaps.length + 4 * dups.length;
+    const put32 = (o: number, v: number) => {
+      buf[o] = v >>> 24;
+      buf[o + 1] = v >>> 16;
+      buf[o + 2] = v >>> 8;
+      buf[o + 3] = v;
     };
+    buf[at] = 3;
+    buf[at + 1] = 0;
+    buf[at + 2] = len >>> 8;
+    buf[at + 3] = len;
+    put32(at + 4, inb.cumTsn);
+    put32(at + 8, inb.aRwnd);
+    buf[at + 12] = gaps.length >>> 8;
+    buf[at + 13] = gaps.length;
+    buf[at + 14] = dups.length >>> 8;
+    buf[at + 15] = dups.length;
+    let o = at + 16;
+    for (const g of gaps) {
+      buf[o] = g.start >>> 8;
+      buf[o + 1] = g.start;
+      buf[o + 2] = g.end >>> 8;
+      buf[o + 3] = g.end;
+      o += 4;
+    }
+    for (const d of dups) {
+      put32(o, d);
+      o += 4;
+    }
+    return o;
   }
 
   #fwdPending = false;
@@ -1022,12 +1068,12 @@ export class SctpAssociation extends Emitter<SctpEvents> {
   #closed(err?: RtcError): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#t1.stop();
-    this.#t2.stop();
-    this.#t3.stop();
-    this.#sackTimer.stop();
-    this.#hbTimer.stop();
-    this.#reconfigTimer.stop();
+    this.#t1.cancel();
+    this.#t2.cancel();
+    this.#t3.cancel();
+    this.#sackTimer.cancel();
+    this.#hbTimer.cancel();
+    this.#reconfigTimer.cancel();
     this.#initChunk = null;
     this.#cookieEcho = null;
     this.#out = null;

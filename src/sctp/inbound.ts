@@ -3,7 +3,6 @@
  * duplicates), reassembly of fragmented messages (DATA by SSN or TSN run, I-DATA by MID and FSN),
  * ordered delivery per stream, FORWARD-TSN / I-FORWARD-TSN skipping and incoming stream resets.
  */
-import { ByteWriter } from '../core/bytes.js';
 import type { DataChunk, GapBlock } from './chunk-types.js';
 import { tsnLt, tsnLte } from './tsn.js';
 
@@ -292,9 +291,9 @@ export class Inbound {
   }
 
   /** Gap ack blocks relative to the cumulative TSN (at most MAX_GAPS). */
-  gapBlocks(): GapBlock[] {
+  gapBlocks(): readonly GapBlock[] {
+    if (this.#above.size === 0) return NONE;
     const out: GapBlock[] = [];
-    if (this.#above.size === 0) return out;
     const cum = this.cumTsn;
     const span = (this.#highest - cum) >>> 0;
     let start = -1;
@@ -311,7 +310,8 @@ export class Inbound {
     return out;
   }
 
-  takeDups(): number[] {
+  takeDups(): readonly number[] {
+    if (this.#dups.length === 0) return NO_DUPS;
     const d = this.#dups;
     this.#dups = [];
     return d;
@@ -328,7 +328,14 @@ function sortByTsn(chunks: DataChunk[]): void {
 }
 
 function join(chunks: readonly DataChunk[], bytes: number): Uint8Array {
-  const w = new ByteWriter(bytes);
-  for (const c of chunks) w.bytes(c.payload);
-  return w.finish();
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c.payload, at);
+    at += c.payload.length;
+  }
+  return out;
 }
+
+const NONE: readonly GapBlock[] = [];
+const NO_DUPS: readonly number[] = [];

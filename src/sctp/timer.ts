@@ -28,7 +28,12 @@ export class LazyTimer {
   ensure(ms: number): void {
     if (!this.running) this.start(ms);
   }
+  /** Stop; the scheduled clock timer is left to fire into nothing (cheap on hot paths). */
   stop(): void {
+    this.#deadline = Number.POSITIVE_INFINITY;
+  }
+  /** Stop and release the clock timer too (on close, so nothing is left scheduled). */
+  cancel(): void {
     this.#deadline = Number.POSITIVE_INFINITY;
     if (this.#handle) {
       this.#handle.cancel();

@@ -1,0 +1,305 @@
+/**
+ * Data channel pairs for bench/datachannel.ts: two peers in one process, behind one small interface,
+ * for rtcstack (in-memory pipe, and plain UDP on loopback without DTLS) and the anchors
+ * (node-datachannel, werift, @roamhq/wrtc: real peer connections with ICE + DTLS on loopback).
+ */
+import { createSocket } from 'node:dgram';
+import { SystemClock } from '../src/core/clock.js';
+import type { RTCDataChannel } from '../src/datachannel/data-channel.js';
+import { DataChannelManager } from '../src/datachannel/manager.js';
+import { SctpAssociation } from '../src/sctp/association.js';
+
+export interface ChannelOptions {
+  readonly unordered: boolean;
+  readonly maxRetransmits?: number;
+}
+
+export interface BenchChannel {
+  send(data: Uint8Array): void;
+  bufferedAmount(): number;
+  onLow(threshold: number, cb: () => void): void;
+  onMessage(cb: (size: number) => void): void;
+}
+
+export interface BenchPair {
+  readonly sender: BenchChannel;
+  readonly receiver: BenchChannel;
+  close(): Promise<void>;
+}
+
+export interface Contender {
+  readonly name: string;
+  readonly note: string;
+  make(o: ChannelOptions): Promise<BenchPair>;
+}
+
+function wrapW3C(ch: RTCDataChannel): BenchChannel {
+  return {
+    send: (d) => ch.send(d),
+    bufferedAmount: () => ch.bufferedAmount,
+    onLow: (t, cb) => {
+      ch.bufferedAmountLowThreshold = t;
+      ch.onbufferedamountlow = cb;
+    },
+    onMessage: (cb) => {
+      ch.onmessage = (e) => {
+        const d = (e as MessageEvent).data as ArrayBuffer | string;
+        cb(typeof d === 'string' ? d.length : d.byteLength);
+      };
+    },
+  };
+}
+
+async function rtcstackPair(
+  o: ChannelOptions,
+  link: (
+    a: SctpAssociation,
+    b: SctpAssociation,
+  ) => Promise<{
+    sendA: (p: Uint8Array) => void;
+    sendB: (p: Uint8Array) => void;
+    close: () => void;
+  }>,
+  sendRef: { a?: (p: Uint8Array) => void; b?: (p: Uint8Array) => void },
+): Promise<BenchPair> {
+  const clock = new SystemClock();
+  const a = new SctpAssociation({ clock, send: (p) => sendRef.a!(p), isClient: true });
+  const b = new SctpAssociation({ clock, send: (p) => sendRef.b!(p) });
+  const l = await link(a, b);
+  sendRef.a = l.sendA;
+  sendRef.b = l.sendB;
+  const ma = new DataChannelManager(a, { isDtlsClient: true, remoteMaxMessageSize: 262144 });
+  const mb = new DataChannelManager(b, { isDtlsClient: false, remoteMaxMessageSize: 262144 });
+  const remote = new Promise<RTCDataChannel>((resolve) => mb.on('datachannel', resolve));
+  const ch = ma.createDataChannel('bench', { ordered: !o.unordered, maxRetransmits: o.maxRetransmits });
+  const opened = new Promise<void>((resolve) => (ch.onopen = () => resolve()));
+  a.start();
+  b.start();
+  const [rc] = await Promise.all([remote, opened]);
+  return {
+    sender: wrapW3C(ch),
+    receiver: wrapW3C(rc),
+    close: async () => {
+      if (process.env.BENCH_DEBUG) console.log(a.fullStats, b.fullStats);
+      a.close();
+      b.close();
+      l.close();
+    },
+  };
+}
+
+export const rtcstackMemory: Contender = {
+  name: 'rtcstack (pipe)',
+  note: 'SCTP + data channels over an in-memory pipe, no DTLS',
+  make: (o) =>
+    rtcstackPair(
+      o,
+      async (a, b) => {
+        // Deliver in batches on setImmediate, like a socket would, never re-entrantly.
+        const toA: Uint8Array[] = [];
+        const toB: Uint8Array[] = [];
+        let scheduled = false;
+        let closed = false;
+        const pump = () => {
+          scheduled = false;
+          if (closed) return;
+          const x = toB.splice(0);
+          for (const p of x) b.handle(p);
+          const y = toA.splice(0);
+          for (const p of y) a.handle(p);
+          if ((toA.length || toB.length) && !scheduled) {
+            scheduled = true;
+            setImmediate(pump);
+          }
+        };
+        const kick = () => {
+          if (!scheduled) {
+            scheduled = true;
+            setImmediate(pump);
+          }
+        };
+        return {
+          sendA: (p) => {
+            toB.push(p);
+            kick();
+          },
+          sendB: (p) => {
+            toA.push(p);
+            kick();
+          },
+          close: () => {
+            closed = true;
+          },
+        };
+      },
+      {},
+    ),
+};
+
+export const rtcstackUdp: Contender = {
+  name: 'rtcstack (udp)',
+  note: 'SCTP + data channels over UDP on loopback, no DTLS',
+  make: (o) =>
+    rtcstackPair(
+      o,
+      async (a, b) => {
+        const sa = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+        const sb = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+        await Promise.all([
+          new Promise<void>((r) => sa.bind(0, '127.0.0.1', r)),
+          new Promise<void>((r) => sb.bind(0, '127.0.0.1', r)),
+        ]);
+        sa.on('message', (m) => a.handle(m));
+        sb.on('message', (m) => b.handle(m));
+        const pa = sa.address().port;
+        const pb = sb.address().port;
+        return {
+          sendA: (p) => sa.send(p, pb, '127.0.0.1'),
+          sendB: (p) => sb.send(p, pa, '127.0.0.1'),
+          close: () => {
+            sa.close();
+            sb.close();
+          },
+        };
+      },
+      {},
+    ),
+};
+
+export const nodeDatachannel: Contender = {
+  name: 'node-datachannel',
+  note: 'libdatachannel (C++, usrsctp) with ICE + DTLS on loopback',
+  make: async (o) => {
+    const ndc = (await import('node-datachannel')).default;
+    const p1 = new ndc.PeerConnection('p1', { iceServers: [], bindAddress: '127.0.0.1' });
+    const p2 = new ndc.PeerConnection('p2', { iceServers: [], bindAddress: '127.0.0.1' });
+    p1.onLocalDescription((sdp, type) => p2.setRemoteDescription(sdp, type));
+    p2.onLocalDescription((sdp, type) => p1.setRemoteDescription(sdp, type));
+    p1.onLocalCandidate((c, mid) => p2.addRemoteCandidate(c, mid));
+    p2.onLocalCandidate((c, mid) => p1.addRemoteCandidate(c, mid));
+    const remote = new Promise<import('node-datachannel').DataChannel>((resolve) =>
+      p2.onDataChannel(resolve),
+    );
+    const dc = p1.createDataChannel('bench', {
+      unordered: o.unordered,
+      ...(o.maxRetransmits !== undefined ? { maxRetransmits: o.maxRetransmits } : {}),
+    });
+    await new Promise<void>((resolve) => dc.onOpen(resolve));
+    const rc = await remote;
+    const wrap = (c: import('node-datachannel').DataChannel): BenchChannel => ({
+      send: (d) => {
+        c.sendMessageBinary(d);
+      },
+      bufferedAmount: () => c.bufferedAmount(),
+      onLow: (t, cb) => {
+        c.setBufferedAmountLowThreshold(t);
+        c.onBufferedAmountLow(cb);
+      },
+      onMessage: (cb) => c.onMessage((m) => cb(typeof m === 'string' ? m.length : m.byteLength)),
+    });
+    return {
+      sender: wrap(dc),
+      receiver: wrap(rc),
+      close: async () => {
+        dc.close();
+        p1.close();
+        p2.close();
+      },
+    };
+  },
+};
+
+export const werift: Contender = {
+  name: 'werift',
+  note: 'TypeScript, ICE + DTLS on loopback',
+  make: async (o) => {
+    const { RTCPeerConnection } = await import('werift');
+    const cfg = { iceServers: [], iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false };
+    const p1 = new RTCPeerConnection(cfg);
+    const p2 = new RTCPeerConnection(cfg);
+    const dc = p1.createDataChannel('bench', {
+      ordered: !o.unordered,
+      ...(o.maxRetransmits !== undefined ? { maxRetransmits: o.maxRetransmits } : {}),
+    });
+    const remote = new Promise<typeof dc>((resolve) =>
+      p2.onDataChannel.subscribe((c) => resolve(c as typeof dc)),
+    );
+    await p1.setLocalDescription(await p1.createOffer());
+    await p2.setRemoteDescription(p1.localDescription!);
+    await p2.setLocalDescription(await p2.createAnswer());
+    await p1.setRemoteDescription(p2.localDescription!);
+    await new Promise<void>((resolve) => {
+      if (dc.readyState === 'open') resolve();
+      else dc.stateChanged.subscribe((s) => s === 'open' && resolve());
+    });
+    const rc = await remote;
+    const wrap = (c: typeof dc): BenchChannel => ({
+      send: (d) => c.send(Buffer.from(d.buffer, d.byteOffset, d.byteLength)),
+      bufferedAmount: () => c.bufferedAmount,
+      onLow: (t, cb) => {
+        c.bufferedAmountLowThreshold = t;
+        c.bufferedAmountLow.subscribe(cb);
+      },
+      onMessage: (cb) => c.onMessage.subscribe((m) => cb(typeof m === 'string' ? m.length : m.byteLength)),
+    });
+    return {
+      sender: wrap(dc),
+      receiver: wrap(rc),
+      close: async () => {
+        await p1.close();
+        await p2.close();
+      },
+    };
+  },
+};
+
+export const wrtc: Contender = {
+  name: '@roamhq/wrtc',
+  note: 'libwebrtc (Chromium, dcsctp) with ICE + DTLS on loopback',
+  make: async (o) => {
+    // biome-ignore lint/suspicious/noExplicitAny: the package ships no types
+    const mod: any = (await import('@roamhq/wrtc')).default;
+    const p1 = new mod.RTCPeerConnection({ iceServers: [] });
+    const p2 = new mod.RTCPeerConnection({ iceServers: [] });
+    // biome-ignore lint/suspicious/noExplicitAny: untyped candidate events
+    p1.onicecandidate = (e: any) => e.candidate && p2.addIceCandidate(e.candidate);
+    // biome-ignore lint/suspicious/noExplicitAny: untyped candidate events
+    p2.onicecandidate = (e: any) => e.candidate && p1.addIceCandidate(e.candidate);
+    const dc = p1.createDataChannel('bench', {
+      ordered: !o.unordered,
+      ...(o.maxRetransmits !== undefined ? { maxRetransmits: o.maxRetransmits } : {}),
+    });
+    dc.binaryType = 'arraybuffer';
+    // biome-ignore lint/suspicious/noExplicitAny: untyped channel
+    const remote = new Promise<any>((resolve) => (p2.ondatachannel = (e: any) => resolve(e.channel)));
+    await p1.setLocalDescription(await p1.createOffer());
+    await p2.setRemoteDescription(p1.localDescription);
+    await p2.setLocalDescription(await p2.createAnswer());
+    await p1.setRemoteDescription(p2.localDescription);
+    await new Promise<void>((resolve) => (dc.onopen = () => resolve()));
+    const rc = await remote;
+    rc.binaryType = 'arraybuffer';
+    // biome-ignore lint/suspicious/noExplicitAny: untyped channel
+    const wrap = (c: any): BenchChannel => ({
+      send: (d) => c.send(d),
+      bufferedAmount: () => c.bufferedAmount,
+      onLow: (t, cb) => {
+        c.bufferedAmountLowThreshold = t;
+        c.onbufferedamountlow = cb;
+      },
+      onMessage: (cb) => {
+        c.onmessage = (e: { data: string | ArrayBuffer }) =>
+          cb(typeof e.data === 'string' ? e.data.length : e.data.byteLength);
+      },
+    });
+    return {
+      sender: wrap(dc),
+      receiver: wrap(rc),
+      close: async () => {
+        dc.close();
+        p1.close();
+        p2.close();
+      },
+    };
+  },
+};
