@@ -249,3 +249,26 @@ test('TCP: an idle connection is closed after the idle timeout (manual clock)', 
     server.close();
   }
 });
+
+test('UDP and TCP Binding over IPv6 loopback', async () => {
+  const server = await StunServer.start({ network: nodeNetwork, listeningIp: '::1', listeningPort: 0 });
+  const sock = await nodeNetwork.bindUdp({ address: '::1' });
+  const tx = new StunTransactions({
+    clock: new SystemClock({ unref: true }),
+    send: (b, to) => sock.send(b, to),
+  });
+  sock.onMessage = (d, from) => tx.handle(parseStunMessage(new Uint8Array(d)), from);
+  try {
+    const r = await tx.request(bindingRequest(), server.address, { rto: 100 });
+    assert.deepEqual(read.xorMappedAddress(r.message), { address: '::1', port: sock.local.port });
+    const c = await tcpClient(server.address);
+    c.conn.write(serializeStunMessage(bindingRequest()));
+    const [m] = await c.messages(1);
+    assert.deepEqual(read.xorMappedAddress(m!), { address: '::1', port: c.conn.local.port });
+    c.conn.close();
+  } finally {
+    tx.close();
+    sock.close();
+    server.close();
+  }
+});
