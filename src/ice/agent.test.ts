@@ -206,3 +206,39 @@ test('url parsing: stun/turn/turns with transports and default ports', async () 
     assert.throws(() => parseIceServerUrl(bad), /invalid/);
   }
 });
+
+test('gathering: interface filters, loopback, port range, dual stack pairs within a family', async () => {
+  const clock = new ManualClock();
+  const net = new VirtualNetwork({ clock, seed: 5 });
+  const host = net.host('multi', { addresses: ['203.0.113.40', '203.0.113.41', '2001:db8::40'] });
+  const gather = async (o: Partial<ConstructorParameters<typeof IceAgent>[0]>): Promise<IceAgent> => {
+    const agent = new IceAgent({ clock, network: host, random: new SeededRandom(5), mdns: false, ...o });
+    const done = agent.gather();
+    await clock.runUntil(() => agent.gatheringState === 'complete', 10_000);
+    await done;
+    return agent;
+  };
+  const all = await gather({});
+  assert.deepEqual(
+    all.localCandidates.map((c) => c.address),
+    ['203.0.113.40', '203.0.113.41', '2001:db8::40'],
+    'every non-loopback interface, IPv6 too',
+  );
+  const v6 = all.localCandidates[2]!;
+  assert.ok(v6.priority > all.localCandidates[0]!.priority, 'IPv6 preferred (RFC 8421)');
+  const lo = await gather({ includeLoopback: true, ipv6: false });
+  assert.ok(lo.localCandidates.some((c) => c.address === '127.0.0.1'));
+  assert.ok(!lo.localCandidates.some((c) => c.address.includes(':')));
+  const ranged = await gather({ portRange: { min: 40000, max: 40003 }, interfaceFilter: (i) => i.address !== '203.0.113.41' });
+  assert.equal(ranged.localCandidates.length, 2);
+  for (const c of ranged.localCandidates) assert.ok(c.port >= 40000 && c.port <= 40003, `port ${c.port}`);
+  // Pairs form only within an address family.
+  all.setRemoteCredentials(PEER.ufrag, PEER.pwd);
+  all.addRemoteCandidate(`candidate:1 1 udp 100 2001:db8::99 9 typ host`);
+  all.addRemoteCandidate(`candidate:2 1 udp 100 198.51.100.99 9 typ host`);
+  const fams = all.pairs.map((p) => `${p.local.address}>${p.remote.address}`).sort();
+  assert.deepEqual(fams, ['2001:db8::40>2001:db8::99', '203.0.113.40>198.51.100.99', '203.0.113.41>198.51.100.99']);
+  for (const a of [all, lo, ranged]) a.close();
+  net.close();
+  net.assertNoOpenSockets();
+});

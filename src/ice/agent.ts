@@ -900,7 +900,9 @@ export class IceAgent extends Emitter<IceAgentEvents> {
         (p.state === 'waiting' || p.state === 'in-progress' || p.state === 'frozen'),
     );
     const waited = this.clock.now() - (this.#firstValidAt ?? 0);
-    const timeout = this.options.nominationTimeout ?? 1500;
+    // Wait longer before settling for a relay than for a direct path that is merely not the best.
+    const relay = best.local.type === 'relay' || best.remote.type === 'relay';
+    const timeout = relay ? (this.options.relayNominationTimeout ?? 2000) : (this.options.nominationTimeout ?? 500);
     if (better && waited < timeout) {
       this.#nominationTimer?.cancel();
       this.#nominationTimer = this.clock.setTimeout(() => {

@@ -96,8 +96,13 @@ export interface IceAgentOptions {
   checkRtoMax?: number;
   /** Transmissions of a check before its pair fails. Default 7. */
   checkTransmissions?: number;
-  /** Controlling agent: how long to wait for a better pair before nominating the best valid one. Default 1500 ms. */
+  /**
+   * Controlling agent: how long after the first valid pair to wait for a better (higher-priority,
+   * still pending) pair before nominating the best valid one. Default 500 ms.
+   */
   nominationTimeout?: number;
+  /** The same wait when the best valid pair is relayed (a direct path may still succeed). Default 2000 ms. */
+  relayNominationTimeout?: number;
   /** RFC 7675 consent check interval (randomised ×0.8..1.2). Default 5000 ms. */
   consentInterval?: number;
   /** No consent response for this long: `disconnected`. Default 10000 ms (two missed checks). */
