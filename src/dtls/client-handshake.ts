@@ -66,7 +66,6 @@ import {
   serializeCookie,
 } from './messages13.js';
 import type { HandshakeMessage } from './reassembler.js';
-import { SUITES13 } from './record13.js';
 import { chooseScheme, SIGNATURE_SCHEMES, signWith, verifyWith } from './signature.js';
 
 type Phase =
@@ -149,7 +148,7 @@ export class ClientHandshake extends HandshakeContext {
     }
     this.#offered = exts;
     const suites = [
-      ...(this.#offers13 ? SUITES13.map((x) => x.id) : []),
+      ...(this.#offers13 ? s.suites13.map((x) => x.id) : []),
       ...(this.#offers12 ? s.cipherSuites.map((c) => c.id) : []),
     ];
     const body = serializeClientHello({

@@ -31,6 +31,7 @@ import { SUPPORTED_GROUPS } from './key-exchange.js';
 import { type Alert, parseAlert, serializeAlert } from './messages.js';
 import { HandshakeReassembler } from './reassembler.js';
 import { type InboundRecord, type OpenedRecord, RecordLayer } from './record-layer.js';
+import { SUITES13, type Suite13, suite13ById } from './record13.js';
 import { ServerHandshake } from './server-handshake.js';
 import {
   DEFAULT_SRTP_PROFILES,
@@ -79,7 +80,10 @@ export interface DtlsEndpointOptions {
   readonly maxRetransmitMs?: number;
   /** Retransmissions of one flight before the handshake fails, default 10. */
   readonly maxRetransmits?: number;
-  /** Cipher suite ids in preference order; default every suite in CIPHER_SUITES. */
+  /**
+   * Cipher suite ids in preference order, DTLS 1.2 (CIPHER_SUITES) and 1.3 (SUITES13) ids mixed;
+   * default all. When the list names no suite of one version, that version keeps all of its own.
+   */
   readonly cipherSuites?: readonly number[];
   /** Named groups in preference order; default X25519, P-256. */
   readonly groups?: readonly number[];
@@ -153,18 +157,23 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
     if (mtu < 128) throw new RangeError(`mtu ${mtu} is too small`);
     const initialRto = o.initialRetransmitMs ?? 1000;
     this.#dupThreshold = Math.min(100, initialRto / 2);
+    const ids = o.cipherSuites ?? [];
+    const suites13 = ids.map(suite13ById).filter((x): x is Suite13 => x !== undefined);
     const suites: CipherSuite[] = o.cipherSuites
-      ? o.cipherSuites.map((id) => {
-          const s = cipherSuiteById(id);
-          if (!s) throw new TypeError(`unsupported cipher suite 0x${id.toString(16)}`);
-          return s;
-        })
+      ? ids
+          .filter((id) => !suite13ById(id))
+          .map((id) => {
+            const s = cipherSuiteById(id);
+            if (!s) throw new TypeError(`unsupported cipher suite 0x${id.toString(16)}`);
+            return s;
+          })
       : [...CIPHER_SUITES];
     void (o.random ?? cryptoRandom);
     this.#settings = {
       certificate: o.certificate,
       remoteFingerprints: o.remoteFingerprints?.map(toFingerprint),
-      cipherSuites: suites,
+      cipherSuites: suites.length > 0 || !o.cipherSuites ? suites : [...CIPHER_SUITES],
+      suites13: suites13.length > 0 ? suites13 : SUITES13,
       groups: o.groups ?? SUPPORTED_GROUPS,
       srtpProfiles: (o.srtpProfiles ?? DEFAULT_SRTP_PROFILES).map((n) => srtpProfileByName(n).id),
       requireExtendedMasterSecret: o.requireExtendedMasterSecret ?? true,

@@ -16,6 +16,7 @@ import { exportKeyingMaterial, keyBlock, masterSecret, verifyData } from './prf.
 import type { HandshakeMessage } from './reassembler.js';
 import type { RecordLayer } from './record-layer.js';
 import { deriveEpochKeys, keyBlockLength } from './record-protection.js';
+import type { Suite13 } from './record13.js';
 
 /** Settings the handshake needs, resolved from the endpoint options. */
 export interface HandshakeSettings {
@@ -23,6 +24,8 @@ export interface HandshakeSettings {
   /** Expected peer fingerprints; undefined accepts any certificate. */
   remoteFingerprints: readonly DtlsFingerprint[] | undefined;
   readonly cipherSuites: readonly CipherSuite[];
+  /** DTLS 1.3 suites in preference order. */
+  readonly suites13: readonly Suite13[];
   readonly groups: readonly number[];
   readonly srtpProfiles: readonly number[];
   readonly requireExtendedMasterSecret: boolean;

@@ -30,15 +30,16 @@ export function hkdfExpand(hash: Hash13, prk: Uint8Array, info: Uint8Array, leng
   return out;
 }
 
-/** HKDF-Expand-Label (RFC 8446 §7.1) with the DTLS 1.3 prefix. */
+/** HKDF-Expand-Label (RFC 8446 §7.1) with the DTLS 1.3 prefix (TLS 1.3's "tls13 " for test vectors). */
 export function hkdfExpandLabel(
   hash: Hash13,
   secret: Uint8Array,
   label: string,
   context: Uint8Array,
   length: number,
+  prefix = LABEL_PREFIX,
 ): Uint8Array {
-  const l = enc.encode(LABEL_PREFIX + label);
+  const l = enc.encode(prefix + label);
   const info = new Uint8Array(2 + 1 + l.length + 1 + context.length);
   info[0] = length >> 8;
   info[1] = length & 0xff;

@@ -49,7 +49,7 @@ import {
   tlsMessage,
 } from './messages13.js';
 import type { HandshakeMessage } from './reassembler.js';
-import { SUITES13, type Suite13, suite13ById } from './record13.js';
+import { type Suite13, suite13ById } from './record13.js';
 
 type Phase = 'hello' | 'certificate' | 'verify' | 'finished' | 'complete';
 const MAC_LENGTH = 16;
@@ -172,7 +172,7 @@ export class Server13 extends Handshake13 {
         'legacy_cookie in a DTLS 1.3 ClientHello',
       );
     }
-    const suite = SUITES13.find((x) => ch.cipherSuites.includes(x.id));
+    const suite = s.suites13.find((x) => ch.cipherSuites.includes(x.id));
     const groupsExt = findExtension(ch.extensions, EXT_SUPPORTED_GROUPS);
     const clientGroups = groupsExt ? parseU16List(groupsExt.data, 'supported_groups') : [GROUP_SECP256R1];
     const ksExt = findExtension(ch.extensions, EXT_KEY_SHARE);
