@@ -26,6 +26,8 @@ interface Options {
   hairpin?: boolean;
   rfc5780?: boolean;
   serverUp?: boolean;
+  /** The server answers CHANGE-REQUEST from the address it was sent to (a broken server). */
+  ignoreChange?: boolean;
 }
 
 /** A host behind a NAT, a server with 2 IPs x 2 ports, packets delayed 1 ms on the manual clock. */
@@ -63,7 +65,7 @@ function lab(clock: ManualClock, o: Options): Network & { open: () => number } {
     const change = read.changeRequest(req);
     if (change && o.rfc5780 === false) return;
     let src = at;
-    if (change) {
+    if (change && !o.ignoreChange) {
       src = {
         address: change.changeIp ? (at.address === IP1 ? IP2 : IP1) : at.address,
         port: change.changePort ? (at.port === P1 ? P2 : P1) : at.port,
@@ -193,4 +195,14 @@ test('no answer: udp-blocked after the retransmissions (3 s of virtual time)', a
   assert.equal(r.udp, false);
   assert.equal(r.verdict, 'udp-blocked');
   assert.equal(r.durationMs, 3000);
+});
+
+test('a server that ignores CHANGE-REQUEST: filtering unknown, not "open"', async () => {
+  const r = await run({
+    mapping: 'endpoint-independent',
+    filtering: 'address-and-port-dependent',
+    ignoreChange: true,
+  });
+  assert.equal(r.filtering, 'unknown');
+  assert.equal(r.mapping, 'endpoint-independent');
 });

@@ -159,11 +159,18 @@ export async function discoverNatBehavior(
       ask(server, { changeIp: true, changePort: true }),
       ask(server, { changeIp: false, changePort: true }),
     ]);
-    const filtering: NatBehaviorKind = f2
-      ? 'endpoint-independent'
-      : f3
-        ? 'address-dependent'
-        : 'address-and-port-dependent';
+    // A server that ignored CHANGE-REQUEST and answered from the address we sent to would make
+    // any NAT look open: only answers from the changed address count.
+    const ignoredChange =
+      (f2 !== undefined && sameAddress(f2.from, server)) ||
+      (f3 !== undefined && f3.from.port === server.port);
+    const filtering: NatBehaviorKind | 'unknown' = ignoredChange
+      ? 'unknown'
+      : f2
+        ? 'endpoint-independent'
+        : f3
+          ? 'address-dependent'
+          : 'address-and-port-dependent';
 
     // Mapping (RFC 5780 §4.3) and hairpinning (§4.5), in parallel.
     const hairpinTest = async (): Promise<boolean | null> => {
