@@ -75,7 +75,9 @@ function run(cmd: string, args: string[], input?: string): Promise<ExecResult> {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ stdout: String(stdout), stderr: String(stderr), code });
     });
+    child.stdin?.on('error', () => {});
     if (input !== undefined) child.stdin?.end(input);
+    else child.stdin?.end();
   });
 }
 
@@ -453,7 +455,11 @@ export class NatLab {
     args: string[] = [],
     options: { timeoutMs?: number; input?: string } = {},
   ): Promise<ExecResult> {
-    const child = this.spawn(ns, cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = this.spawn(ns, cmd, args, {
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    // A command may exit before reading its input: EPIPE then is not an error of ours.
+    child.stdin?.on('error', () => {});
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -462,7 +468,7 @@ export class NatLab {
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
-    child.stdin?.end(options.input ?? '');
+    if (options.input !== undefined) child.stdin?.end(options.input);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
