@@ -7,7 +7,7 @@
  * - records: 1200-byte application records from client to server: encrypt on one side, decrypt
  *   on the other (AES-128-GCM), records/s and MB/s; plus rtcstack's seal-only and open-only rates.
  *
- * Median of the rounds; ratios rtcstack / werift.
+ * Median of the rounds; ratios rtcstack / werift. rtcstack's DTLS 1.3 figures follow (werift has no 1.3).
  *
  *   npm run bench -- dtls [-- --rounds 3 --handshakes 40 --records 50000]
  */
@@ -15,7 +15,8 @@ import { DtlsClient, DtlsServer } from 'werift';
 import { SystemClock } from '../src/core/clock.js';
 import { certificateToPem, type DtlsCertificate, generateCertificate } from '../src/dtls/certificate.js';
 import { TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 } from '../src/dtls/cipher-suites.js';
-import { DtlsEndpoint } from '../src/dtls/endpoint.js';
+import { DtlsEndpoint, type DtlsVersion } from '../src/dtls/endpoint.js';
+import { TLS_AES_128_GCM_SHA256 } from '../src/dtls/record13.js';
 
 interface Options {
   rounds: number;
@@ -50,7 +51,11 @@ interface Pair {
 }
 
 /** Two endpoints whose datagrams are delivered on the next macrotask (like a socket). */
-async function rtcstackPair(a: DtlsCertificate, b: DtlsCertificate): Promise<Pair> {
+async function rtcstackPair(
+  a: DtlsCertificate,
+  b: DtlsCertificate,
+  versions: DtlsVersion[] = ['1.2'],
+): Promise<Pair> {
   const clock = new SystemClock({ unref: true });
   const link: Pair['link'] = { capture: null };
   let c!: DtlsEndpoint;
@@ -68,7 +73,8 @@ async function rtcstackPair(a: DtlsCertificate, b: DtlsCertificate): Promise<Pai
     clock,
     certificate: a,
     remoteFingerprints: b.getFingerprints(),
-    cipherSuites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256],
+    cipherSuites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_AES_128_GCM_SHA256],
+    versions,
     send: deliver(() => s, true),
   });
   s = new DtlsEndpoint({
@@ -76,6 +82,7 @@ async function rtcstackPair(a: DtlsCertificate, b: DtlsCertificate): Promise<Pai
     clock,
     certificate: b,
     remoteFingerprints: a.getFingerprints(),
+    versions,
     send: deliver(() => c, false),
   });
   const up = new Promise<void>((resolve, reject) => {
@@ -101,15 +108,25 @@ async function rtcstackPair(a: DtlsCertificate, b: DtlsCertificate): Promise<Pai
   };
 }
 
-async function rtcstackHandshakes(n: number, a: DtlsCertificate, b: DtlsCertificate): Promise<number> {
+async function rtcstackHandshakes(
+  n: number,
+  a: DtlsCertificate,
+  b: DtlsCertificate,
+  versions: DtlsVersion[] = ['1.2'],
+): Promise<number> {
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) (await rtcstackPair(a, b)).close();
+  for (let i = 0; i < n; i++) (await rtcstackPair(a, b, versions)).close();
   return n / ((performance.now() - t0) / 1000);
 }
 
 /** Synchronous loop: the client seals a record, the server opens it. */
-async function rtcstackRecords(n: number, a: DtlsCertificate, b: DtlsCertificate): Promise<number> {
-  const p = await rtcstackPair(a, b);
+async function rtcstackRecords(
+  n: number,
+  a: DtlsCertificate,
+  b: DtlsCertificate,
+  versions: DtlsVersion[] = ['1.2'],
+): Promise<number> {
+  const p = await rtcstackPair(a, b, versions);
   let got = 0;
   p.s.on('data', () => got++);
   const out: Uint8Array[] = [];
@@ -244,6 +261,8 @@ const mb = (recs: number): string => ((recs * RECORD) / 1e6).toFixed(1);
 const hs = { ours: [] as number[], werift: [] as number[] };
 const recs = { ours: [] as number[], werift: [] as number[] };
 const seal: number[] = [];
+const hs13: number[] = [];
+const recs13: number[] = [];
 const open: number[] = [];
 
 for (let r = 0; r < o.rounds; r++) {
@@ -251,6 +270,8 @@ for (let r = 0; r < o.rounds; r++) {
   hs.werift.push(await weriftHandshakes(Math.max(5, Math.floor(o.handshakes / 2)), pem));
   recs.ours.push(await rtcstackRecords(o.records, a, b));
   recs.werift.push(await weriftRecords(Math.max(1000, Math.floor(o.records / 5)), pem));
+  hs13.push(await rtcstackHandshakes(o.handshakes, a, b, ['1.3']));
+  recs13.push(await rtcstackRecords(o.records, a, b, ['1.3']));
   const so = await rtcstackSealOpen(o.records, a, b);
   seal.push(so.seal);
   open.push(so.open);
@@ -269,4 +290,7 @@ console.log(
 );
 console.log(
   `rtcstack seal only                 ${median(seal).toFixed(0)} rec/s (${mb(median(seal))} MB/s); open only ${median(open).toFixed(0)} rec/s (${mb(median(open))} MB/s)`,
+);
+console.log(
+  `rtcstack DTLS 1.3 (TLS_AES_128_GCM_SHA256, HRR cookie): ${median(hs13).toFixed(0)} hs/s; records ${median(recs13).toFixed(0)} rec/s (${mb(median(recs13))} MB/s)`,
 );
