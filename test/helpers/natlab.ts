@@ -1,7 +1,7 @@
 /**
  * NAT lab: real kernel NAT built from network namespaces, veth pairs and iptables (root only).
  *
- *   internet namespace  rtcs-<id>-inet: bridge br0 with 203.0.113.1 and .2 (servers run here),
+ *   internet namespace  rtcs-<id>-inet (id = creator pid in base 36, '-', a counter): bridge br0 with 203.0.113.1 and .2 (servers run here),
  *                       a default route into a black hole (traffic to nowhere vanishes silently)
  *   per NAT site X      rtcs-<id>-nat-X: router, WAN 203.0.113.<10(i+1)> on wan0, LAN 10.10.<i+1>.1 on
  *                       bridge lan; cone = MASQUERADE, symmetric = MASQUERADE --random-fully; drops
@@ -97,6 +97,41 @@ export function listNamespaces(): string[] {
   }
 }
 
+/** Lab namespaces are named rtcs-<creator pid in base 36>-<n>-...: the creator can be checked. */
+const LAB_NS = /^rtcs-([0-9a-z]+)-(\d+)-/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove labs left behind by a test process that died without cleaning up (SIGKILL, a crash):
+ * their namespaces and the processes still inside them, which that lab started.
+ */
+export async function removeStaleLabs(): Promise<string[]> {
+  const stale = listNamespaces().filter((n) => {
+    const m = LAB_NS.exec(n);
+    return m !== null && !alive(Number.parseInt(m[1]!, 36));
+  });
+  for (const ns of stale) {
+    const r = await run('ip', ['netns', 'pids', ns]);
+    for (const pid of r.stdout.split(/\s+/).filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  for (const ns of stale) await run('ip', ['netns', 'del', ns]);
+  return stale;
+}
+
 function hookExit(): void {
   if (exitHooked) return;
   exitHooked = true;
@@ -172,8 +207,9 @@ export class NatLab {
   /** Build the topology. On failure everything made so far is removed before rethrowing. */
   static async create(options: NatLabOptions): Promise<NatLab> {
     let id = '';
+    await removeStaleLabs();
     do {
-      id = `${process.pid.toString(36)}${(counter++).toString(36)}`;
+      id = `${process.pid.toString(36)}-${counter++}`;
     } while (listNamespaces().some((n) => n.startsWith(`rtcs-${id}-`)));
     const lab = new NatLab(id, options);
     hookExit();

@@ -149,3 +149,18 @@ test('destroy removes every namespace and process of the lab', opts, async () =>
   assert.throws(() => process.kill(pid, 0), /ESRCH/);
   assert.equal(lab.pids.length, 0);
 });
+
+test('a lab left behind by a dead process is removed by the next lab', opts, async () => {
+  // A namespace named like a lab of a process that no longer exists (pid 2^22 + 1 is above pid_max's default).
+  const dead = (4_194_305).toString(36);
+  const name = `rtcs-${dead}-0-inet`;
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('ip', ['netns', 'add', name]);
+  try {
+    const lab = await NatLab.create({ sites: [{ name: 'a', type: 'cone' }] });
+    await lab.destroy();
+    assert.ok(!listNamespaces().includes(name));
+  } finally {
+    if (listNamespaces().includes(name)) execFileSync('ip', ['netns', 'del', name]);
+  }
+});
