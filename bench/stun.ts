@@ -155,7 +155,10 @@ async function waitReady(port: number): Promise<void> {
       const t0 = performance.now();
       sock.on('message', () => resolve());
       const tick = (): void => {
-        if (performance.now() - t0 > 15_000) return reject(new Error(`no STUN answer on port ${port}`));
+        if (performance.now() - t0 > 15_000) {
+          reject(new Error(`no STUN answer on port ${port}`));
+          return;
+        }
         sock.send(req, port, '127.0.0.1');
         timer = setTimeout(tick, 100);
       };

@@ -9,7 +9,6 @@ import { formatAddress, type TransportAddress } from '../../core/net.js';
 import { nodeNetwork } from '../../core/net-node.js';
 import { ipToBytes } from '../../stun/ip.js';
 import { discoverNatBehavior, type NatBehavior, type NatBehaviorKind } from '../../stun/nat-discovery.js';
-import type { Command } from '../main.js';
 
 const USAGE = `usage: rtcstack nat-check [--json] [--local-ip IP] [--local-port PORT] [--rto MS]
                           [--no-hairpin] stun:HOST[:PORT]
@@ -186,6 +185,12 @@ export function toJson(r: NatBehavior): Record<string, unknown> {
     },
     durationMs: Math.round(r.durationMs),
   };
+}
+
+/** The shape cli/main.ts expects (declared here: importing main.ts from a command is a cycle). */
+interface Command {
+  readonly summary: string;
+  run(argv: string[]): Promise<number>;
 }
 
 export const command: Command = {

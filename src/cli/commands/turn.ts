@@ -11,7 +11,6 @@ import { nodeNetwork } from '../../core/net-node.js';
 import { startTurnServer, type TurnServerHandle } from '../../server/turn/server.js';
 import { StunServer } from '../../server/turn/stun-server.js';
 import { ipToBytes } from '../../stun/ip.js';
-import type { Command } from '../main.js';
 
 const USAGE = `usage: rtcstack turn [--listening-ip IP] [--listening-port PORT] [TURN flags]
        rtcstack turn --listening-ip IP --alt-ip IP2 [--alt-port PORT2]     (RFC 5780 mode)
@@ -471,6 +470,12 @@ export function parseTurnArgs(input: readonly string[]): TurnArgs | string {
     if ((t.cert === undefined) !== (t.pkey === undefined)) return '--cert and --pkey go together';
   } else if (!out.udp && !out.tcp) return '--no-udp and --no-tcp together leave nothing to serve';
   return out;
+}
+
+/** The shape cli/main.ts expects (declared here: importing main.ts from a command is a cycle). */
+interface Command {
+  readonly summary: string;
+  run(argv: string[]): Promise<number>;
 }
 
 export const command: Command = {
