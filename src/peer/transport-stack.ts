@@ -106,10 +106,10 @@ export class TransportStack extends Emitter<TransportStackEvents> {
       certificate,
       remoteFingerprints,
       clock: this.#o.clock,
-      random: this.#o.random,
-      versions: this.#o.dtlsVersions,
-      mtu: this.#o.mtu,
       log: this.#o.log.child('dtls'),
+      versions: this.#o.dtlsVersions ?? ['1.2'],
+      ...(this.#o.random && { random: this.#o.random }),
+      ...(this.#o.mtu && { mtu: this.#o.mtu }),
       send: (d) => {
         agent.send(d);
       },
