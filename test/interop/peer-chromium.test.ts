@@ -42,10 +42,11 @@ async function browserPeer(node: RTCPeerConnection): Promise<Page> {
     const wire = (ch: RTCDataChannel): void => {
       (w.channels as RTCDataChannel[]).push(ch);
       ch.binaryType = 'arraybuffer';
-      ch.onmessage = (e) => {
+      ch.onmessage = (ev) => {
         // Echo everything back: strings prefixed, binary as is.
-        if (typeof e.data === 'string') ch.send(`echo:${e.data}`);
-        else ch.send(e.data);
+        const data = (ev as MessageEvent).data as string | ArrayBuffer;
+        if (typeof data === 'string') ch.send(`echo:${data}`);
+        else ch.send(data);
       };
     };
     w.wire = wire;
