@@ -243,3 +243,21 @@ describe('TCP on the virtual network', () => {
     net.close();
   });
 });
+
+test('tap: every packet on the wire, payload included, with where it was seen', async () => {
+  const clock = new ManualClock();
+  const net = new VirtualNetwork({ clock });
+  const nat = net.nat('n', { preset: 'fullCone', address: '198.51.100.1' });
+  const a = nat.host('a');
+  const b = net.host('b', { address: '203.0.113.9' });
+  const seen: string[] = [];
+  net.tap = (event, p, at) =>
+    seen.push(`${event} ${at} ${p.src.address}:${p.src.port} ${new TextDecoder().decode(p.data)}`);
+  const sa = await a.bindUdp({ port: 1111 });
+  const sb = await b.bindUdp({ port: 2222 });
+  sb.onMessage = () => {};
+  sa.send(new TextEncoder().encode('secret?'), { address: '203.0.113.9', port: 2222 });
+  clock.advance(0);
+  assert.deepEqual(seen, ['send a 10.1.0.2:1111 secret?', 'deliver b 198.51.100.1:1111 secret?']);
+  net.close();
+});

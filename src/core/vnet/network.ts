@@ -49,6 +49,12 @@ export class VirtualNetwork implements Fabric {
   /** Every event when created with `trace: true`, else empty. */
   readonly trace: TraceEvent[] = [];
   readonly stats = { udp: new Counters(), tcp: new Counters() };
+  /**
+   * Called for every send, delivery, duplication and drop with the packet itself (payload
+   * included): for tests that look at what is on the wire. Set to null to stop.
+   */
+  tap: ((event: TraceEvent['event'], p: VirtualPacket, at: string, reason?: DropReason) => void) | null =
+    null;
   readonly #traceOn: boolean;
   readonly #seeds: SeededRandom;
   readonly #internet: Internet;
@@ -99,6 +105,7 @@ export class VirtualNetwork implements Fabric {
     this.record('drop', p, at, reason);
   }
   record(event: TraceEvent['event'], p: VirtualPacket, at: string, reason?: DropReason): void {
+    this.tap?.(event, p, at, reason);
     if (!this.#traceOn) return;
     const e: TraceEvent = {
       t: this.clock.now(),
