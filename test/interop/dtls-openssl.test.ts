@@ -206,6 +206,111 @@ describe('DTLS 1.2 interop with openssl', opts, () => {
     });
   }
 
+  test('rtcstack client offering DTLS 1.3 + 1.2 falls back to 1.2 with openssl s_server (P-256 only)', async () => {
+    const port = await freePort();
+    const server = startOpenssl([
+      's_server',
+      '-dtls1_2',
+      '-accept',
+      `127.0.0.1:${port}`,
+      '-cert',
+      ecFiles.cert,
+      '-key',
+      ecFiles.key,
+      '-groups',
+      'P-256',
+      '-keymatexport',
+      'EXTRACTOR-dtls_srtp',
+      '-keymatexportlen',
+      '60',
+      '-use_srtp',
+      'SRTP_AES128_CM_SHA1_80',
+    ]);
+    const sock = await net.bindUdp({ address: '127.0.0.1' });
+    const t = new DtlsTransport(
+      sock,
+      { address: '127.0.0.1', port },
+      {
+        role: 'client',
+        certificate: ours,
+        remoteFingerprints: [fingerprintOf(theirEc.der)],
+        versions: ['1.3', '1.2'],
+      },
+    );
+    try {
+      await server.waitFor(/ACCEPT/);
+      t.start();
+      await t.connected();
+      assert.equal(t.endpoint.negotiatedVersion, '1.2');
+      const km = await server.waitFor(/Keying material: ([0-9A-F]+)/);
+      assert.equal(
+        Buffer.from(t.endpoint.exportKeyingMaterial('EXTRACTOR-dtls_srtp', 60)).toString('hex').toUpperCase(),
+        km[1],
+      );
+      t.send(enc.encode('fallback ok\n'));
+      await server.waitFor(/fallback ok/);
+    } finally {
+      t.close();
+      sock.close();
+      await server.kill();
+    }
+  });
+
+  test('openssl s_client (P-256, MTU 576) -> rtcstack server offering 1.3 + 1.2 with an RSA certificate: 1.2, fragmented flight', async () => {
+    const sock = await net.bindUdp({ address: '127.0.0.1' });
+    const clientPort = await freePort();
+    let largest = 0;
+    const t = new DtlsTransport(
+      sock,
+      { address: '127.0.0.1', port: clientPort },
+      {
+        role: 'server',
+        certificate: theirRsa,
+        remoteFingerprints: [fingerprintOf(ours.der)],
+        versions: ['1.3', '1.2'],
+        mtu: 576,
+      },
+    );
+    const send = sock.send.bind(sock);
+    sock.send = (d, to) => {
+      largest = Math.max(largest, d.length);
+      return send(d, to);
+    };
+    t.start();
+    const mine = writeCertFiles(ours);
+    const client = startOpenssl([
+      's_client',
+      '-dtls1_2',
+      '-connect',
+      `127.0.0.1:${sock.local.port}`,
+      '-bind',
+      `127.0.0.1:${clientPort}`,
+      '-cert',
+      mine.cert,
+      '-key',
+      mine.key,
+      '-groups',
+      'P-256',
+      '-mtu',
+      '576',
+      '-ign_eof',
+    ]);
+    try {
+      await t.connected();
+      assert.equal(t.endpoint.negotiatedVersion, '1.2');
+      await client.waitFor(/Server Temp Key: ECDH, prime256v1/);
+      assert.ok(largest <= 576, `largest datagram ${largest}`);
+      const back = waitData(t, /hello server/);
+      client.write('hello server\n');
+      await back;
+    } finally {
+      t.close();
+      sock.close();
+      await client.kill();
+      mine.cleanup();
+    }
+  });
+
   test('openssl s_server with a certificate that does not match the signaled fingerprint is refused', async () => {
     const port = await freePort();
     const server = startOpenssl([
