@@ -95,6 +95,13 @@ export interface SctpAssociationOptions {
   readonly sackDelay?: number;
   /** Defers sending after send() calls so they share packets. Default queueMicrotask. */
   readonly scheduleFlush?: (fn: () => void) => void;
+  /**
+   * Max.Burst: data packets sent in one go before yielding to let the peer and the socket catch up
+   * X
+   */
+  readonly maxBurst?: number;
+  /** How sending continues after a burst (a macrotask, so I/O can run). Default setImmediate. */
+  readonly scheduleContinuation?: (fn: () => void) => void;
   readonly logger?: Logger;
 }
 
@@ -155,6 +162,9 @@ export class SctpAssociation extends Emitter<SctpEvents> {
   readonly #hbInterval: number;
   readonly #sackDelay: number;
   readonly #schedule: (fn: () => void) => void;
+  readonly #maxBurst: number;
+  readonly #continue: (fn: () => void) => void;
+  #continuationPending = false;
   readonly #secret = new Uint8Array(randomBytes(32));
   readonly isClient: boolean;
 
@@ -226,6 +236,8 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     this.#hbInterval = o.heartbeatInterval ?? 30_000;
     this.#sackDelay = o.sackDelay ?? 200;
     this.#schedule = o.scheduleFlush ?? queueMicrotask;
+    this.#maxBurst = o.maxBurst ?? 16;
+    this.#continue = o.scheduleContinuation ?? setImmediate;
     this.isClient = o.isClient ?? false;
     this.#rto = new RtoEstimator({
       initial: o.rtoInitial ?? 1000,
@@ -668,7 +680,19 @@ export class SctpAssociation extends Emitter<SctpEvents> {
       this.#state === 'shutdown-pending' ||
       this.#state === 'shutdown-received';
     const mtu = this.mtu;
-    for (let guard = 0; guard < 10_000; guard++) {
+    let burst = 0;
+    for (;;) {
+      if (burst >= this.#maxBurst) {
+        // Yield: continue after I/O had a chance (the peer's SACKs, the socket draining).
+        if (!this.#continuationPending && (this.#ctrl.length > 0 || out.canSendMore)) {
+          this.#continuationPending = true;
+          this.#continue(() => {
+            this.#continuationPending = false;
+            this.#flush();
+          });
+        }
+        return;
+      }
       const dataReady = canData && out.canSendMore;
       const sack = this.#sackNow || (this.#sackOwed && dataReady);
       if (!(this.#ctrl.length > 0 || sack || dataReady || this.#fwdPending)) return;
@@ -698,9 +722,12 @@ export class SctpAssociation extends Emitter<SctpEvents> {
         }
       }
       const before = at;
-      if (canData) {
+      if (canData && !this.#continuationPending) {
         at = out.fill(buf, at, mtu, this.#clock.now());
-        if (at > before && !this.#t3.running) this.#t3.start(this.#rto.rto);
+        if (at > before) {
+          burst++;
+          if (!this.#t3.running) this.#t3.start(this.#rto.rto);
+        }
       }
       if (at === COMMON_HEADER_SIZE) return;
       this.#slabAt += (at + 7) & ~7;

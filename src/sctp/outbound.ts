@@ -63,6 +63,8 @@ interface Inflight {
   /** Bytes counted against cwnd / flight size (chunk size on the wire). */
   size: number;
   sentAt: number;
+  /** Transmission order (a counter bumped per chunk sent), for miss indications. */
+  txSeq: number;
   sendCount: number;
   state: number;
   /** Counted in flightSize. */
@@ -110,6 +112,7 @@ export class Outbound {
   #rtxAt = 0;
 
   flightSize = 0;
+  #txSeq = 0;
   cwnd: number;
   ssthresh: number;
   #partialBytesAcked = 0;
@@ -335,6 +338,7 @@ export class Outbound {
     let rtt = -1;
     const cumAdvanced = cum !== this.cumAck;
     let highestNewlyAcked = cum;
+    let newestAckedTx = -1;
     let progress = false;
     // Cumulative ack: pop the ring.
     while (this.cumAck !== cum) {
@@ -348,6 +352,7 @@ export class Outbound {
         progress = true;
         if (e.sendCount === 1) rtt = now - e.sentAt;
         if (e.inFlight) this.flightSize -= e.size;
+        if (e.txSeq > newestAckedTx) newestAckedTx = e.txSeq;
       }
       e.state = ACKED;
       e.inFlight = false;
@@ -370,6 +375,7 @@ export class Outbound {
           e.inFlight = false;
           this.flightSize -= e.size;
         }
+        if (e.txSeq > newestAckedTx) newestAckedTx = e.txSeq;
         if (tsnLt(highestNewlyAcked, e.tsn)) highestNewlyAcked = e.tsn;
       }
     }
@@ -380,6 +386,9 @@ export class Outbound {
         const e = this.#at(t);
         if (!e) break;
         if (e.state !== OUTSTANDING || e.retransmit) continue;
+        // Only a chunk sent after this one being acked says this one is missing (a retransmission is
+        // not reported missing by SACKs for data sent before it).
+        if (e.txSeq > newestAckedTx) continue;
         if (++e.missCount >= 3) {
           e.missCount = 0;
           const before = this.#rtx.length;
@@ -465,6 +474,7 @@ export class Outbound {
       e.inFlight = true;
       e.sendCount++;
       e.sentAt = now;
+      e.txSeq = this.#txSeq++;
       this.flightSize += e.size;
       this.retransmissions++;
       this.#rtxAt++;
@@ -532,6 +542,7 @@ export class Outbound {
         payload,
         size,
         sentAt: now,
+        txSeq: this.#txSeq++,
         sendCount: 1,
         state: OUTSTANDING,
         inFlight: true,
