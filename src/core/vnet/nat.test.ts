@@ -268,6 +268,18 @@ describe('topology', () => {
     net.assertNoOpenSockets();
   });
 
+  test('automatic addresses skip the ones given explicitly', () => {
+    const clock = new ManualClock();
+    const net = new VirtualNetwork({ clock });
+    net.host('fixed', { address: '203.0.113.10' });
+    const nat = net.nat('n');
+    assert.equal(nat.publicAddress, '203.0.113.11');
+    nat.host('x', { address: '10.1.0.2' });
+    assert.equal(nat.host('y').addresses[0], '10.1.0.3');
+    assert.throws(() => net.host('dup', { address: '203.0.113.11' }), /in use/);
+    net.close();
+  });
+
   test('double NAT: a host behind two NATs is seen at the outer public address', async () => {
     const clock = new ManualClock();
     const net = new VirtualNetwork({ clock });

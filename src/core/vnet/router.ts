@@ -38,9 +38,13 @@ export abstract class Router {
   /** Address for a node attached without one. */
   protected abstract assignAddress(): string;
 
-  /** A fresh address on this router's network (for a NAT created without one). */
+  /** A fresh address on this router's network, skipping addresses already taken. */
   assignAddressFor(): string {
-    return this.assignAddress();
+    for (let i = 0; i < 100_000; i++) {
+      const a = this.assignAddress();
+      if (!this.#byAddress.has(a) && !this.ownsAddress(a)) return a;
+    }
+    throw new RangeError(`${this.name}: no free address`);
   }
 
   /** A packet from an attached node arrived over its uplink. */
@@ -83,7 +87,7 @@ export abstract class Router {
 
   /** Add a host on this router's network. */
   host(name: string, options: HostOptions = {}): VirtualHost {
-    const addresses = options.addresses ?? (options.address ? [options.address] : [this.assignAddress()]);
+    const addresses = options.addresses ?? (options.address ? [options.address] : [this.assignAddressFor()]);
     const h = new VirtualHost(this.fabric, name, addresses, (host) =>
       this.attach(host, addresses, options.link),
     );
