@@ -287,7 +287,7 @@ async function main(): Promise<void> {
         st.timeouts += r.timeouts;
         st.drops += drops;
         console.log(
-          `  round ${round + 1} ${s.name.padEnd(9)} ${fmt(r.tps).padStart(9)}/s  server cpu ${(cpu * 100).toFixed(0)}%` +
+          `  round ${round + 1} ${s.name.padEnd(13)} ${fmt(r.tps).padStart(9)}/s  server cpu ${(cpu * 100).toFixed(0)}%` +
             `  resent ${r.timeouts}  udp drops ${drops}${r.bad ? `  bad ${r.bad}` : ''}`,
         );
       }
@@ -297,7 +297,7 @@ async function main(): Promise<void> {
       const tps = median(st.tps);
       const cpu = median(st.cpu);
       console.log(
-        `  ${name.padEnd(9)} ${fmt(tps).padStart(9)} transactions/s   server cpu ${(cpu * 100).toFixed(0)}%` +
+        `  ${name.padEnd(13)} ${fmt(tps).padStart(9)} transactions/s   server cpu ${(cpu * 100).toFixed(0)}%` +
           `   ${fmt(tps / Math.max(cpu, 0.01))}/s per core   udp drops ${st.drops}`,
       );
     }
