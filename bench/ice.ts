@@ -6,8 +6,13 @@
  *     candidates (virtual network, Ta = 0, every check answered with integrity by a responder),
  *     i.e. the cost of building, signing, sending, parsing and verifying one check and its answer.
  *
- *   npm run bench -- ice [-- --rounds 20 --checkRounds 30]
+ *  3. with `--natlab` (root): the same setup time between two cone NATs in the NAT lab (real kernel
+ *     NAT, STUN from coturn), each peer a process in its own namespace, rtcstack vs werift.
+ *
+ *   npm run bench -- ice [-- --rounds 20 --checkRounds 30 --natlab --labRounds 5]
  */
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { Connection } from 'werift';
 import { ManualClock, SystemClock } from '../src/core/clock.js';
 import { SeededRandom } from '../src/core/random.js';
@@ -16,6 +21,8 @@ import { IceAgent } from '../src/ice/agent.js';
 import { computePriority } from '../src/ice/candidate.js';
 import { hasValidIntegrity, serializeCheckSuccess } from '../src/ice/checks.js';
 import { parseStunMessage } from '../src/stun/index.js';
+import { NatLab } from '../test/helpers/natlab.js';
+import { startCoturn } from '../test/helpers/natlab-services.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number): number => {
@@ -24,6 +31,88 @@ const opt = (name: string, def: number): number => {
 };
 const ROUNDS = opt('rounds', 20);
 const CHECK_ROUNDS = opt('checkRounds', 30);
+const LAB_ROUNDS = opt('labRounds', 5);
+
+/** One call between two lab sites; returns the controlling side's ms to connected (NaN if not). */
+async function labCall(lab: NatLab, script: string, cfgA: unknown, cfgB: unknown): Promise<number> {
+  await lab.flushConntrack();
+  const pa = lab.spawnNode('conea', script, [JSON.stringify(cfgA)], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const pb = lab.spawnNode('coneb', script, [JSON.stringify(cfgB)], { stdio: ['pipe', 'pipe', 'ignore'] });
+  return new Promise<number>((resolve) => {
+    let ms = Number.NaN;
+    let data = 0;
+    const finish = (): void => {
+      clearTimeout(timer);
+      pa.stdin?.end();
+      pb.stdin?.end();
+      resolve(ms);
+    };
+    const timer = setTimeout(finish, 30_000);
+    const pipe = (from: ChildProcess, to: ChildProcess, mine: boolean): void => {
+      createInterface({ input: from.stdout! }).on('line', (line) => {
+        const m = JSON.parse(line) as { type: string; state?: string; ms?: number };
+        if (m.type === 'creds' || m.type === 'candidate') to.stdin?.write(`${line}\n`);
+        if (
+          mine &&
+          m.type === 'state' &&
+          (m.state === 'connected' || m.state === 'completed') &&
+          Number.isNaN(ms)
+        )
+          ms = m.ms!;
+        if (m.type === 'data' && ++data >= 2) finish();
+        if (m.type === 'state' && m.state === 'failed') finish();
+      });
+    };
+    pipe(pa, pb, true);
+    pipe(pb, pa, false);
+  });
+}
+
+async function natlabBench(): Promise<void> {
+  const lab = await NatLab.create({
+    sites: [
+      { name: 'conea', type: 'cone' },
+      { name: 'coneb', type: 'cone' },
+    ],
+  });
+  try {
+    await startCoturn(lab, { port: 3490 });
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    const stunUrl = [{ urls: 'stun:203.0.113.1:3490' }];
+    for (let i = 0; i < LAB_ROUNDS; i++) {
+      ours.push(
+        await labCall(
+          lab,
+          'test/natlab/ice-peer.ts',
+          { controlling: true, iceServers: stunUrl },
+          { controlling: false, iceServers: stunUrl },
+        ),
+      );
+      theirs.push(
+        await labCall(
+          lab,
+          'test/natlab/ice-peer-werift.ts',
+          { controlling: true, stun: ['203.0.113.1', 3490] },
+          { controlling: false, stun: ['203.0.113.1', 3490] },
+        ),
+      );
+    }
+    const o = stats(ours);
+    const w = stats(theirs);
+    console.log(`
+ICE setup in the NAT lab (cone <-> cone, STUN only), ${LAB_ROUNDS} rounds, from agent creation in each process`);
+    console.log(
+      `  rtcstack  median ${o.median.toFixed(0)} ms  (${ours.map((x) => x.toFixed(0)).join(', ')})`,
+    );
+    console.log(
+      `  werift    median ${w.median.toFixed(0)} ms  (${theirs.map((x) => x.toFixed(0)).join(', ')})`,
+    );
+    console.log(`  ratio     werift/rtcstack = ${(w.median / o.median).toFixed(2)}x`);
+  } finally {
+    await lab.destroy();
+  }
+}
 
 function stats(xs: number[]): { median: number; p90: number } {
   const s = [...xs].sort((a, b) => a - b);
@@ -167,6 +256,7 @@ async function main(): Promise<void> {
   console.log(
     '  (each check: agent builds+signs a request, responder verifies+answers, agent verifies; one core)',
   );
+  if (args.includes('--natlab')) await natlabBench();
   process.exit(0);
 }
 

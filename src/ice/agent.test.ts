@@ -229,7 +229,10 @@ test('gathering: interface filters, loopback, port range, dual stack pairs withi
   const lo = await gather({ includeLoopback: true, ipv6: false });
   assert.ok(lo.localCandidates.some((c) => c.address === '127.0.0.1'));
   assert.ok(!lo.localCandidates.some((c) => c.address.includes(':')));
-  const ranged = await gather({ portRange: { min: 40000, max: 40003 }, interfaceFilter: (i) => i.address !== '203.0.113.41' });
+  const ranged = await gather({
+    portRange: { min: 40000, max: 40003 },
+    interfaceFilter: (i) => i.address !== '203.0.113.41',
+  });
   assert.equal(ranged.localCandidates.length, 2);
   for (const c of ranged.localCandidates) assert.ok(c.port >= 40000 && c.port <= 40003, `port ${c.port}`);
   // Pairs form only within an address family.
@@ -237,7 +240,11 @@ test('gathering: interface filters, loopback, port range, dual stack pairs withi
   all.addRemoteCandidate(`candidate:1 1 udp 100 2001:db8::99 9 typ host`);
   all.addRemoteCandidate(`candidate:2 1 udp 100 198.51.100.99 9 typ host`);
   const fams = all.pairs.map((p) => `${p.local.address}>${p.remote.address}`).sort();
-  assert.deepEqual(fams, ['2001:db8::40>2001:db8::99', '203.0.113.40>198.51.100.99', '203.0.113.41>198.51.100.99']);
+  assert.deepEqual(fams, [
+    '2001:db8::40>2001:db8::99',
+    '203.0.113.40>198.51.100.99',
+    '203.0.113.41>198.51.100.99',
+  ]);
   for (const a of [all, lo, ranged]) a.close();
   net.close();
   net.assertNoOpenSockets();

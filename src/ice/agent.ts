@@ -902,7 +902,11 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     const waited = this.clock.now() - (this.#firstValidAt ?? 0);
     // Wait longer before settling for a relay than for a direct path that is merely not the best.
     const relay = best.local.type === 'relay' || best.remote.type === 'relay';
-    const timeout = relay ? (this.options.relayNominationTimeout ?? 2000) : (this.options.nominationTimeout ?? 500);
+    // A better direct pair that works answers within a few of the best pair's round trips.
+    const rttMs = (this.#validOf.get(best)?.currentRoundTripTime ?? best.currentRoundTripTime ?? 0.1) * 1000;
+    const timeout = relay
+      ? (this.options.relayNominationTimeout ?? 2000)
+      : (this.options.nominationTimeout ?? Math.min(500, Math.max(100, 3 * rttMs)));
     if (better && waited < timeout) {
       this.#nominationTimer?.cancel();
       this.#nominationTimer = this.clock.setTimeout(() => {

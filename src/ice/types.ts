@@ -98,7 +98,8 @@ export interface IceAgentOptions {
   checkTransmissions?: number;
   /**
    * Controlling agent: how long after the first valid pair to wait for a better (higher-priority,
-   * still pending) pair before nominating the best valid one. Default 500 ms.
+   * still pending) pair before nominating the best valid one. Default 3 round trips of the best
+   * pair, between 100 and 500 ms.
    */
   nominationTimeout?: number;
   /** The same wait when the best valid pair is relayed (a direct path may still succeed). Default 2000 ms. */
