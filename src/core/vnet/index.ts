@@ -1,3 +1,15 @@
+/**
+ * The virtual network (see network.ts for an example):
+ * - `VirtualNetwork({ clock, seed, trace })`: the internet. `host(name, { address | addresses, link,
+ *   firewall })` adds a public host; `nat(name, { preset | mapping/filtering/..., address, wanLink,
+ *   dropOutboundUdp })` a NAT router; `stats.udp/tcp` counters; `trace`, `tap`; `inFlight`;
+ *   `openSockets()`, `assertNoOpenSockets()`, `close()`.
+ * - `NatRouter`: `host(name, options)` on its LAN (10.N.0.x), `nat()` for a NAT behind it,
+ *   `publicAddress`, `mappings()`, `table` (RFC 4787 state), `dropOutboundUdp`, `wanLink`.
+ * - `VirtualHost` implements `Network` (bindUdp, listenTcp, connectTcp, interfaces); `link`
+ *   (`link.set({ delay, jitter, loss, duplicate, reorder, mtu, bandwidth, ... }, 'up' | 'down')`),
+ *   `stats`, `firewall.dropOutboundUdp`.
+ */
 export { VirtualNetworkError } from './fabric.js';
 export { type HostFirewall, type Uplink, VirtualHost } from './host.js';
 export { Link, type LinkConditions, LinkDirection, type LinkDirectionStats } from './link.js';

@@ -143,6 +143,11 @@ export class TcpStack {
   }
 
   connect(options: { address: string; port: number; localAddress?: string }): Promise<TcpConnection> {
+    if (options.localAddress !== undefined && !this.host.ownsAddress(options.localAddress)) {
+      return Promise.reject(
+        new VirtualNetworkError('EADDRNOTAVAIL', `${this.host.name} has no address ${options.localAddress}`),
+      );
+    }
     const src = this.host.sourceFor(options.address, options.localAddress);
     if (src === undefined) {
       return Promise.reject(new VirtualNetworkError('ENETUNREACH', `no route to ${options.address}`));
