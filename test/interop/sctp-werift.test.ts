@@ -63,6 +63,18 @@ function link(theirsIsClient: boolean) {
   return { ours, theirs, close };
 }
 
+/** Resolves once cond() holds (polled; this test runs on real time against a real peer). */
+function until(cond: () => boolean): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setInterval(() => {
+      if (!cond()) return;
+      clearInterval(t);
+      resolve();
+    }, 5);
+    t.unref(); // a timed-out wait must not keep the test process alive
+  });
+}
+
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, rej) => {
@@ -99,9 +111,7 @@ for (const theirsIsClient of [true, false]) {
       await l.theirs.send(1, 53, Buffer.from('hello'));
       await l.theirs.send(1, 53, big);
       await within(
-        new Promise<void>((r) => {
-          const t = setInterval(() => gotOurs.length >= 2 && (clearInterval(t), r()), 5);
-        }),
+        until(() => gotOurs.length >= 2),
         5000,
         'messages from werift',
       );
@@ -116,9 +126,7 @@ for (const theirsIsClient of [true, false]) {
       l.ours.send(2, 53, mine);
       l.ours.send(3, 51, new TextEncoder().encode('unordered'), { unordered: true });
       await within(
-        new Promise<void>((r) => {
-          const t = setInterval(() => gotTheirs.length >= 3 && (clearInterval(t), r()), 5);
-        }),
+        until(() => gotTheirs.length >= 3),
         5000,
         'messages to werift',
       );
