@@ -12,7 +12,7 @@ import type { Random } from '../core/random.js';
 import type { RTCDataChannel, RTCDataChannelInit } from '../datachannel/data-channel.js';
 import { HandlerTarget } from '../datachannel/events.js';
 import type { DtlsVersion } from '../dtls/endpoint.js';
-import type { IceServer, IceTransportState } from '../ice/types.js';
+import type { IceCandidateEvent, IceServer, IceTransportState } from '../ice/types.js';
 import { parseIceServerUrl } from '../ice/url.js';
 import { parseCandidate, serializeCandidate } from '../sdp/candidate.js';
 import {
@@ -345,8 +345,6 @@ export class RTCPeerConnection extends HandlerTarget {
         local = { type: t, options: this.#lastAnswer.options, offer: this.#lastAnswer.offer };
       }
       const next = this.#transition('local', t);
-      const restart = this.#ice.ufrag !== local.options.ice.ufrag;
-      if (restart) this.#ice = local.options.ice;
       if (t === 'offer') this.#pendingLocal = local;
       else {
         this.#currentLocal = local;
@@ -355,14 +353,8 @@ export class RTCPeerConnection extends HandlerTarget {
         this.#pendingRemote = undefined;
       }
       const stack = this.#ensureIce(t === 'offer');
-      if (restart && this.#gatheringStarted) {
-        this.#restartPending = false;
-        this.#gatheredCandidates = [];
-        this.#endOfCandidates = false;
-        stack.agent.restart(local.options.ice);
-        this.#setGatheringState('gathering');
-        void stack.agent.gather();
-      }
+      // Our offer carries new credentials: an ICE restart we started (RFC 8445 §9).
+      if (this.#ice.ufrag !== local.options.ice.ufrag) this.#restartIce(stack, local.options.ice);
       this.#startGathering(stack);
       if (t !== 'offer') this.#applyNegotiated(stack, local.options, 'local', await this.#certificate);
       this.#setSignalingState(next);
@@ -402,7 +394,10 @@ export class RTCPeerConnection extends HandlerTarget {
       const bundleSection = parsed.media.find((m) => m.port !== 0) ?? parsed.media[0];
       if (bundleSection) {
         const tp = transportOf(parsed, bundleSection);
-        if (previous && isIceRestart(previous, parsed) && t === 'offer') this.#restartPending = true;
+        // The peer restarts ICE: restart ours with fresh credentials that our answer will carry.
+        if (previous && t === 'offer' && isIceRestart(previous, parsed) && this.#gatheringStarted) {
+          this.#restartIce(stack, generateIceCredentials());
+        }
         stack.agent.setRemoteCredentials(tp.iceUfrag ?? '', tp.icePwd ?? '', { lite: parsed.iceLite });
         for (const m of parsed.media) {
           for (const c of m.candidates) stack.agent.addRemoteCandidate(serializeCandidate(c));
@@ -581,31 +576,38 @@ export class RTCPeerConnection extends HandlerTarget {
       localCredentials: this.#ice,
     });
     agent.on('candidate', (ev) => {
-      if (this.#closed) return;
-      const mid = this.#firstMid();
-      if (ev) {
-        const init = {
-          candidate: ev.attribute,
-          sdpMid: mid,
-          sdpMLineIndex: 0,
-          usernameFragment: ev.usernameFragment,
-        };
-        try {
-          this.#gatheredCandidates.push(parseCandidate(ev.attribute));
-        } catch {
-          // The agent produced it; if the SDP layer cannot read it, it still trickles.
-        }
-        this.dispatchEvent(makeEvent('icecandidate', { candidate: new RTCIceCandidate(init), url: null }));
-      } else {
-        this.#endOfCandidates = true;
-        this.#setGatheringState('complete');
-        this.dispatchEvent(makeEvent('icecandidate', { candidate: null, url: null }));
-      }
+      // Surface candidates as tasks: an app that sends its description after SLD resolves sends it
+      // before the candidates gathered during SLD, as with browsers.
+      setImmediate(() => this.#onLocalCandidate(ev));
     });
     agent.on('candidateerror', (e) => {
       if (!this.#closed) this.dispatchEvent(makeEvent('icecandidateerror', { ...e }));
     });
     return stack;
+  }
+
+  #onLocalCandidate(ev: IceCandidateEvent | null): void {
+    if (this.#closed) return;
+    const mid = this.#firstMid();
+    if (ev) {
+      if (ev.usernameFragment !== this.#ice.ufrag) return; // from before a restart
+      const init = {
+        candidate: ev.attribute,
+        sdpMid: mid,
+        sdpMLineIndex: 0,
+        usernameFragment: ev.usernameFragment,
+      };
+      try {
+        this.#gatheredCandidates.push(parseCandidate(ev.attribute));
+      } catch {
+        // The agent produced it; if the SDP layer cannot read it, it still trickles.
+      }
+      this.dispatchEvent(makeEvent('icecandidate', { candidate: new RTCIceCandidate(init), url: null }));
+    } else {
+      this.#endOfCandidates = true;
+      this.#setGatheringState('complete');
+      this.dispatchEvent(makeEvent('icecandidate', { candidate: null, url: null }));
+    }
   }
 
   #makeStack(): TransportStack {
@@ -634,6 +636,16 @@ export class RTCPeerConnection extends HandlerTarget {
   #firstMid(): string {
     const l = this.#pendingLocal ?? this.#currentLocal;
     return l?.options.sections.find((s) => !s.stopped)?.mid ?? '0';
+  }
+
+  #restartIce(stack: TransportStack, credentials: IceParameters): void {
+    this.#ice = credentials;
+    this.#restartPending = false;
+    this.#gatheredCandidates = [];
+    this.#endOfCandidates = false;
+    this.#setGatheringState('gathering');
+    // The agent re-announces its candidates under the new ufrag and gathers reflexive ones again.
+    stack.agent.restart(credentials);
   }
 
   #startGathering(stack: TransportStack): void {

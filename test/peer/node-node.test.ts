@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import type { Network, UdpSocket } from '../../src/core/net.js';
+import { nodeNetwork } from '../../src/core/net-node.js';
 import { type RTCDataChannel, RTCPeerConnection } from '../../src/peer/index.js';
 
 const OPTS = { includeLoopback: true, ipv6: false, interfaceFilter: undefined };
@@ -161,3 +163,81 @@ test('API errors are the W3C DOMException names', async () => {
     (e: unknown) => e instanceof DOMException && e.name === 'InvalidStateError',
   );
 });
+
+test('restartIce() renegotiates with new credentials and the channels keep working; close leaves no timer', async () => {
+  const { SystemClock } = await import('../../src/core/clock.js');
+  const clockA = new SystemClock();
+  const clockB = new SystemClock();
+  const net = countingNetwork();
+  const a = new RTCPeerConnection({}, { ...OPTS, clock: clockA, network: net });
+  const b = new RTCPeerConnection({}, { ...OPTS, clock: clockB, network: net });
+  a.onicecandidate = (e) => void b.addIceCandidate(e.candidate ?? undefined).catch(() => {});
+  b.onicecandidate = (e) => void a.addIceCandidate(e.candidate ?? undefined).catch(() => {});
+  // The offerer renegotiates whenever negotiation is needed (the app side of perfect negotiation).
+  let negotiations = 0;
+  a.onnegotiationneeded = async () => {
+    negotiations++;
+    await a.setLocalDescription();
+    await b.setRemoteDescription(a.localDescription!);
+    await b.setLocalDescription();
+    await a.setRemoteDescription(b.localDescription!);
+  };
+  try {
+    const dc = a.createDataChannel('x');
+    let remote: RTCDataChannel | undefined;
+    b.ondatachannel = (e) => {
+      remote = e.channel;
+      remote.onmessage = (m) => remote!.send(`echo:${(m as MessageEvent).data}`);
+    };
+    await waitFor(() => dc.readyState === 'open' && remote !== undefined, 'first connection');
+    assert.equal(negotiations, 1);
+    const ufragBefore = /a=ice-ufrag:(\S+)/.exec(a.localDescription!.sdp)![1];
+    const remoteUfragBefore = /a=ice-ufrag:(\S+)/.exec(b.localDescription!.sdp)![1];
+
+    a.restartIce();
+    await waitFor(() => negotiations === 2 && a.signalingState === 'stable', 'restart negotiation');
+    const ufragAfter = /a=ice-ufrag:(\S+)/.exec(a.localDescription!.sdp)![1];
+    const remoteUfragAfter = /a=ice-ufrag:(\S+)/.exec(b.localDescription!.sdp)![1];
+    assert.notEqual(ufragAfter, ufragBefore, 'offerer has new credentials');
+    assert.notEqual(remoteUfragAfter, remoteUfragBefore, 'answerer has new credentials');
+    await waitFor(
+      () => a.iceConnectionState === 'connected' || a.iceConnectionState === 'completed',
+      'ICE back',
+    );
+    const reply = new Promise<string>((resolve) =>
+      dc.addEventListener('message', (e) => resolve((e as MessageEvent).data as string), { once: true }),
+    );
+    dc.send('after restart');
+    assert.equal(await reply, 'echo:after restart');
+    // A channel opened after renegotiation works too.
+    const late = a.createDataChannel('late');
+    await waitFor(() => late.readyState === 'open', 'late channel');
+    assert.equal(negotiations, 2, 'new channels on an existing association need no renegotiation');
+  } finally {
+    a.close();
+    b.close();
+  }
+  await new Promise((r) => setImmediate(r));
+  assert.equal(clockA.activeTimers, 0, 'no timer left on a');
+  assert.equal(clockB.activeTimers, 0, 'no timer left on b');
+  assert.ok(net.opened > 0);
+  assert.equal(net.open(), 0, 'every socket closed');
+});
+
+/** The real network, counting sockets opened and still open. */
+function countingNetwork(): Network & { opened: number; open(): number } {
+  const sockets: UdpSocket[] = [];
+  return {
+    opened: 0,
+    open: () => sockets.filter((s) => !s.closed).length,
+    interfaces: () => nodeNetwork.interfaces(),
+    async bindUdp(o) {
+      const s = await nodeNetwork.bindUdp(o);
+      sockets.push(s);
+      this.opened++;
+      return s;
+    },
+    listenTcp: (o) => nodeNetwork.listenTcp(o),
+    connectTcp: (o) => nodeNetwork.connectTcp(o),
+  };
+}
