@@ -1,13 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ParseError, RtcError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
-import { type Logger, silentLogger } from '../core/log.js';
-import type { Random } from '../core/random.js';
-import { cryptoRandom } from '../core/random.js';
-import type { DtlsCertificate, DtlsFingerprint } from './certificate.js';
-import { parseFingerprint } from './certificate.js';
-import { CIPHER_SUITES, type CipherSuite, cipherSuiteById } from './cipher-suites.js';
+import type { DtlsFingerprint } from './certificate.js';
 import { ClientHandshake } from './client-handshake.js';
 import {
   ALERT_CLOSE_NOTIFY,
@@ -23,115 +17,46 @@ import {
   HS_CLIENT_HELLO,
   MAX_PLAINTEXT,
 } from './constants.js';
+import {
+  type DtlsEndpointEvents,
+  type DtlsEndpointOptions,
+  type DtlsRole,
+  type DtlsState,
+  type DtlsStats,
+  type DtlsVersion,
+  resolveSettings,
+  toFingerprint,
+} from './endpoint-options.js';
 import { DtlsAlertError, DtlsError, DtlsStateError, DtlsTimeoutError } from './errors.js';
 import { FlightSender } from './flight.js';
 import type { Handshake, HandshakeHost, HandshakeSettings } from './handshake-context.js';
 import { parseHandshakeFragments } from './handshake-fragment.js';
-import { SUPPORTED_GROUPS } from './key-exchange.js';
 import { type Alert, parseAlert, serializeAlert } from './messages.js';
 import { HandshakeReassembler } from './reassembler.js';
 import { type InboundRecord, type OpenedRecord, RecordLayer } from './record-layer.js';
-import { SUITES13, type Suite13, suite13ById } from './record13.js';
 import { ServerHandshake } from './server-handshake.js';
 import {
-  DEFAULT_SRTP_PROFILES,
   SRTP_EXPORTER_LABEL,
   type SrtpKeyingMaterial,
   type SrtpProfileName,
   splitSrtpKeyingMaterial,
   srtpMaterialLength,
   srtpProfileById,
-  srtpProfileByName,
 } from './srtp-profiles.js';
 
-/** Endpoint states: `new` until start(), `connecting` during the handshake. */
-export type DtlsState = 'new' | 'connecting' | 'connected' | 'closed' | 'failed';
-export type DtlsRole = 'client' | 'server';
-/** Protocol versions a caller may allow. */
-export type DtlsVersion = '1.2' | '1.3';
-
-export interface DtlsEndpointOptions {
-  /** Client starts the handshake; server answers (WebRTC: `a=setup` decides). */
-  readonly role: DtlsRole;
-  /** Our certificate and key (see generateCertificate). */
-  readonly certificate: DtlsCertificate;
-  /** Puts one datagram on the wire. */
-  readonly send: (datagram: Uint8Array) => void;
-  /** Time source; default the system clock. */
-  readonly clock?: Clock;
-  /**
-   * Fingerprints from signaling the peer's certificate must match (`sha-256 AB:..` or
-   * `{algorithm, value}`); undefined accepts any certificate, an empty list accepts none.
-   * Can also be set later with `setRemoteFingerprints` before the peer's certificate arrives.
-   */
-  readonly remoteFingerprints?: readonly (DtlsFingerprint | string)[];
-  /** SRTP profiles to offer (client) or accept (server), in preference order; [] disables use_srtp. */
-  readonly srtpProfiles?: readonly SrtpProfileName[];
-  /**
-   * Versions to negotiate, e.g. ['1.3', '1.2'] (1.3 preferred, 1.2 fallback); default ['1.2'].
-   * The client offers 1.3 through supported_versions; the server picks 1.3 when both allow it.
-   */
-  readonly versions?: readonly DtlsVersion[];
-  /** Largest datagram to send, default 1200. */
-  readonly mtu?: number;
-  /** Initial retransmission timeout in ms, default 1000 (RFC 6347 §4.2.4.1). */
-  readonly initialRetransmitMs?: number;
-  /** Ceiling of the doubled timeout, default 60000. */
-  readonly maxRetransmitMs?: number;
-  /** Retransmissions of one flight before the handshake fails, default 10. */
-  readonly maxRetransmits?: number;
-  /**
-   * Cipher suite ids in preference order, DTLS 1.2 (CIPHER_SUITES) and 1.3 (SUITES13) ids mixed;
-   * default all. When the list names no suite of one version, that version keeps all of its own.
-   */
-  readonly cipherSuites?: readonly number[];
-  /** Named groups in preference order; default X25519, P-256. */
-  readonly groups?: readonly number[];
-  /** Fail the handshake when the peer lacks RFC 7627; default true. */
-  readonly requireExtendedMasterSecret?: boolean;
-  /** Server: send CertificateRequest (mutual authentication as WebRTC needs); default true. */
-  readonly requestClientCertificate?: boolean;
-  /** Server: demand a cookie via HelloVerifyRequest; default true. */
-  readonly helloVerify?: boolean;
-  /** Server: bytes binding the cookie to the peer (its transport address); default empty. */
-  readonly cookieContext?: Uint8Array;
-  /** Randomness for protocol behaviour (not secrets); default node:crypto. */
-  readonly random?: Random;
-  readonly log?: Logger;
-}
-
-/** Events of a DtlsEndpoint. */
-export interface DtlsEndpointEvents {
-  [key: string]: unknown[];
-  state: [DtlsState];
-  connected: [];
-  /** Application data from the peer. */
-  data: [Uint8Array];
-  /** An alert from the peer (fatal ones also end the connection with `error`). */
-  alert: [Alert];
-  /** The connection closed (close_notify either way, or close()). */
-  close: [];
-  /** The handshake or connection failed; state is then 'failed'. */
-  error: [Error];
-}
-
-/** Counters for getStats and tests. */
-export interface DtlsStats {
-  readonly recordsIn: number;
-  readonly recordsOut: number;
-  readonly malformed: number;
-  readonly badRecords: number;
-  readonly replays: number;
-  readonly unknownEpoch: number;
-  readonly retransmits: number;
-  /** Handshake fragments after the handshake that were ignored (renegotiation refused). */
-  readonly ignoredHandshake: number;
-}
+export type { DtlsEndpointEvents, DtlsEndpointOptions, DtlsRole, DtlsState, DtlsStats, DtlsVersion };
 
 /**
  * A DTLS endpoint as a sans-IO state machine: datagrams in with `handle()`, datagrams out through
- * the injected `send`, time from the injected `Clock`. DTLS 1.2 (RFC 6347) client and server with
- * mutual certificate authentication by fingerprint and use_srtp (RFC 5764).
+ * the injected `send`, time from the injected `Clock`. DTLS 1.2 (RFC 6347) and 1.3 (RFC 9147)
+ * client and server with mutual certificate authentication by fingerprint and use_srtp (RFC 5764).
+ *
+ * ```ts
+ * const ep = new DtlsEndpoint({ role: 'client', certificate, send: (d) => sock.send(d, peer),
+ *   remoteFingerprints: ['sha-256 AB:CD:...'], versions: ['1.3', '1.2'] });
+ * ep.on('connected', () => ep.send(bytes));
+ * ep.start();              // then feed every datagram from the peer: ep.handle(datagram)
+ * ```
  */
 export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
   readonly role: DtlsRole;
@@ -157,33 +82,7 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
     if (mtu < 128) throw new RangeError(`mtu ${mtu} is too small`);
     const initialRto = o.initialRetransmitMs ?? 1000;
     this.#dupThreshold = Math.min(100, initialRto / 2);
-    const ids = o.cipherSuites ?? [];
-    const suites13 = ids.map(suite13ById).filter((x): x is Suite13 => x !== undefined);
-    const suites: CipherSuite[] = o.cipherSuites
-      ? ids
-          .filter((id) => !suite13ById(id))
-          .map((id) => {
-            const s = cipherSuiteById(id);
-            if (!s) throw new TypeError(`unsupported cipher suite 0x${id.toString(16)}`);
-            return s;
-          })
-      : [...CIPHER_SUITES];
-    void (o.random ?? cryptoRandom);
-    this.#settings = {
-      certificate: o.certificate,
-      remoteFingerprints: o.remoteFingerprints?.map(toFingerprint),
-      cipherSuites: suites.length > 0 || !o.cipherSuites ? suites : [...CIPHER_SUITES],
-      suites13: suites13.length > 0 ? suites13 : SUITES13,
-      groups: o.groups ?? SUPPORTED_GROUPS,
-      srtpProfiles: (o.srtpProfiles ?? DEFAULT_SRTP_PROFILES).map((n) => srtpProfileByName(n).id),
-      requireExtendedMasterSecret: o.requireExtendedMasterSecret ?? true,
-      requestClientCertificate: o.requestClientCertificate ?? true,
-      helloVerify: o.helloVerify ?? true,
-      cookieSecret: new Uint8Array(randomBytes(32)),
-      cookieContext: o.cookieContext ?? new Uint8Array(0),
-      versions: o.versions && o.versions.length > 0 ? [...o.versions] : ['1.2'],
-      log: o.log ?? silentLogger,
-    };
+    this.#settings = resolveSettings(o);
     this.#flights = new FlightSender({
       clock: this.#clock,
       records: this.#records,
@@ -192,8 +91,12 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
       initialRto,
       maxRto: o.maxRetransmitMs ?? 60_000,
       maxRetransmits: o.maxRetransmits ?? 10,
-      onGiveUp: () =>
-        this.#fail(new DtlsTimeoutError('no answer from the peer after all retransmissions'), false),
+      onGiveUp: () => {
+        // A DTLS 1.3 client retransmits its last flight after connecting until it is acknowledged;
+        // running out of retries then is not a failure of the connection.
+        if (this.#state === 'connected') this.#flights.stopTimer();
+        else this.#fail(new DtlsTimeoutError('no answer from the peer after all retransmissions'), false);
+      },
     });
     const host: HandshakeHost = {
       settings: this.#settings,
@@ -357,10 +260,16 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
       return false;
     }
     let old = false;
+    let postHandshake = false;
     for (const f of frags) {
       if (this.#hs.complete) {
         if (f.messageSeq < this.#reasm.next) old = true;
-        else this.#ignoredHandshake++;
+        else {
+          // Renegotiation (1.2) is refused; 1.3 post-handshake messages (NewSessionTicket,
+          // KeyUpdate) are not supported and only acknowledged so the peer stops resending.
+          this.#ignoredHandshake++;
+          postHandshake = true;
+        }
         continue;
       }
       const hs = this.#hs;
@@ -385,6 +294,7 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
       if (!ok) return false;
     }
     if (this.#hs.complete) this.#reasm.clear();
+    if (postHandshake && epoch >= 3) this.#hs.acknowledge?.();
     return old;
   }
 
@@ -458,10 +368,4 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
     this.emit('state', s);
     if (s === 'connected') this.emit('connected');
   }
-}
-
-function toFingerprint(f: DtlsFingerprint | string): DtlsFingerprint {
-  return typeof f === 'string'
-    ? parseFingerprint(f)
-    : { algorithm: f.algorithm.toLowerCase(), value: f.value.toUpperCase() };
 }

@@ -208,9 +208,13 @@ export abstract class Handshake13 implements Handshake {
   }
 
   noteRecord(epoch: number, seq: number): void {
-    if (epoch !== EPOCH_HANDSHAKE) return;
-    if (!this.received.some((r) => r.seq === seq)) this.received.push({ epoch, seq });
+    if (epoch < EPOCH_HANDSHAKE) return;
+    if (!this.received.some((r) => r.epoch === epoch && r.seq === seq)) this.received.push({ epoch, seq });
     if (this.received.length > 64) this.received.shift();
+  }
+
+  acknowledge(): void {
+    this.sendAck();
   }
 
   /** Send an ACK of the epoch-2 handshake records received so far (RFC 9147 §7). */

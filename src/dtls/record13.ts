@@ -104,6 +104,12 @@ export class Protection13 {
   readonly #snKey: KeyObject;
   readonly #nonce = Buffer.alloc(12);
   #ecb: Cipher | undefined;
+  #buf = Buffer.alloc(0);
+
+  #scratch(n: number): Buffer {
+    if (this.#buf.length < n) this.#buf = Buffer.allocUnsafe(Math.max(n, 2048));
+    return this.#buf;
+  }
 
   constructor(suite: Suite13, secret: Uint8Array, epoch: number) {
     this.suite = suite;
@@ -158,12 +164,14 @@ export class Protection13 {
       authTagLength: TAG,
     }) as import('node:crypto').CipherGCM;
     c.setAAD(out.subarray(0, HEADER), { plaintextLength: inner });
-    const a = c.update(content);
-    a.copy(out, HEADER);
-    const b = c.update(Uint8Array.of(type));
-    b.copy(out, HEADER + a.length);
+    // DTLSInnerPlaintext = content || type, encrypted in one call.
+    const pt = this.#scratch(inner);
+    pt.set(content, 0);
+    pt[inner - 1] = type;
+    const ct = c.update(pt.subarray(0, inner));
+    ct.copy(out, HEADER);
     const f = c.final();
-    if (f.length) f.copy(out, HEADER + a.length + b.length);
+    if (f.length) f.copy(out, HEADER + ct.length);
     c.getAuthTag().copy(out, HEADER + inner);
     const mask = this.#mask(out.subarray(HEADER, HEADER + 16));
     out[1] = out[1]! ^ mask[0]!;
