@@ -359,6 +359,23 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     this.#bases.set(base.id, base);
   }
 
+  /** @internal A base is gone (a TURN allocation replaced by a new one). */
+  removeBase(id: string): void {
+    this.#bases.delete(id);
+    this.#locals = this.#locals.filter((l) => l.baseId !== id);
+    for (const p of this.#checklist.pairs) {
+      if (p.local.baseId !== id) continue;
+      const t = this.#checkOf.get(p);
+      if (t) {
+        t.timer?.cancel();
+        this.#transactions.delete(t.id);
+        this.#checkOf.delete(p);
+      }
+      p.state = 'failed';
+    }
+    this.#evaluate();
+  }
+
   /** @internal A datagram arrived on a base. */
   handlePacket(baseId: string, data: Uint8Array, from: TransportAddress): void {
     if (this.#closed) return;

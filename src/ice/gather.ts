@@ -34,6 +34,8 @@ export interface GatherHost {
   readonly options: Readonly<IceAgentOptions>;
   readonly closed: boolean;
   addBase(base: Base): void;
+  /** Forget a base (its candidates and pairs fail) without closing what it shares with others. */
+  removeBase(id: string): void;
   handlePacket(baseId: string, data: Uint8Array, from: TransportAddress): void;
   expectServerResponse(
     tid: Uint8Array,
@@ -328,34 +330,46 @@ export class Gatherer {
       const alloc = await this.#withTimeout(client.allocate());
       if (this.#closed) return;
       const c = client;
-      const id = `relay:${url.transport}:${alloc.relayed.address}:${alloc.relayed.port}`;
-      const base: Base = {
-        id,
-        protocol: 'udp',
-        kind: 'relay',
-        address: alloc.relayed,
-        send: (d, to) => c.sendTo(to, d),
-        selected: (remote) => {
-          if (c.channelFor(remote) === undefined) void c.bindChannel(remote).catch(() => {});
-        },
-        close: () => void c.close().catch(() => {}),
+      let current = '';
+      const install = (relayed: TransportAddress, mapped: TransportAddress | undefined): void => {
+        const id = `relay:${url.transport}:${relayed.address}:${relayed.port}`;
+        const previous = current;
+        current = id;
+        const base: Base = {
+          id,
+          protocol: 'udp',
+          kind: 'relay',
+          address: relayed,
+          send: (d, to) => current === id && c.sendTo(to, d),
+          selected: (remote) => {
+            if (c.channelFor(remote) === undefined) void c.bindChannel(remote).catch(() => {});
+          },
+          close: () => void c.close().catch(() => {}),
+        };
+        this.#h.addBase(base);
+        if (previous) this.#h.removeBase(previous);
+        this.#h.addLocalCandidate({
+          type: 'relay',
+          protocol: 'udp',
+          address: relayed.address,
+          port: relayed.port,
+          ...(mapped ? { relatedAddress: mapped.address, relatedPort: mapped.port } : {}),
+          baseId: id,
+          baseAddress: relayed.address,
+          basePort: relayed.port,
+          localPreference: RELAY_PREFERENCE[url.transport],
+          url: url.url,
+          relayProtocol: url.transport,
+          server: `${server.address}:${server.port}:${url.transport}`,
+        });
       };
-      c.on('data', (peer, data) => this.#h.handlePacket(id, data, peer));
-      this.#h.addBase(base);
-      this.#h.addLocalCandidate({
-        type: 'relay',
-        protocol: 'udp',
-        address: alloc.relayed.address,
-        port: alloc.relayed.port,
-        ...(alloc.mapped ? { relatedAddress: alloc.mapped.address, relatedPort: alloc.mapped.port } : {}),
-        baseId: id,
-        baseAddress: alloc.relayed.address,
-        basePort: alloc.relayed.port,
-        localPreference: RELAY_PREFERENCE[url.transport],
-        url: url.url,
-        relayProtocol: url.transport,
-        server: `${server.address}:${server.port}:${url.transport}`,
+      c.on('data', (peer, data) => this.#h.handlePacket(current, data, peer));
+      // A lost allocation made again: the new relayed address is a new candidate (trickled), the old
+      // one and its pairs are gone.
+      c.on('reallocated', (a) => {
+        if (!this.#closed && !this.#h.closed) install(a.relayed, a.mapped);
       });
+      install(alloc.relayed, alloc.mapped);
     } catch (err) {
       const status = (err as { status?: number }).status;
       this.#h.reportCandidateError({

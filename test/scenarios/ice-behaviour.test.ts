@@ -308,3 +308,53 @@ test('TURN over TLS (node:tls over the virtual TCP) with our TURN server', async
   net.close();
   net.assertNoOpenSockets();
 });
+
+test('TURN server restart: the client reallocates, the new relay candidate is trickled, an ICE restart reconnects', async () => {
+  const clock = new ManualClock();
+  const net = new VirtualNetwork({ clock, seed: 101 });
+  const serverHost = net.host('turn', { address: '203.0.113.1' });
+  const opts = {
+    network: serverHost,
+    clock,
+    random: new SeededRandom(10),
+    logger: silentLogger,
+    listeningIps: ['203.0.113.1'],
+    listeningPort: 3478,
+    tls: false,
+    users: ['u:p'],
+    realm: 'test',
+  };
+  let turn = await startTurnServer(opts);
+  const servers = [{ urls: 'turn:203.0.113.1:3478', username: 'u', credential: 'p' }];
+  const p = agentPair({
+    clock,
+    a: net.nat('na', { preset: 'symmetric' }).host('a'),
+    b: net.host('b'),
+    optsA: { iceServers: servers, iceTransportPolicy: 'relay' },
+  });
+  assert.ok(await p.settle());
+  const oldRelay = p.a.selectedPair!.local;
+  assert.equal(oldRelay.type, 'relay');
+  const newRelays: string[] = [];
+  p.a.on('candidate', (c) => {
+    if (c?.candidate.type === 'relay') newRelays.push(`${c.candidate.address}:${c.candidate.port}`);
+  });
+  await turn.close();
+  turn = await startTurnServer(opts);
+  // Consent through the dead relay fails; the next Refresh (at ~9 min) finds no allocation: 437.
+  assert.ok(await clock.runUntil(() => newRelays.length > 0, 900_000), 'a new relay candidate');
+  assert.equal(p.a.state, 'failed');
+  assert.equal(p.a.turnClients[0]!.reallocations, 1);
+  assert.ok(!p.a.localCandidates.includes(oldRelay));
+  p.a.restart();
+  p.b.restart();
+  p.a.setRemoteCredentials(p.b.localCredentials.ufrag, p.b.localCredentials.pwd);
+  p.b.setRemoteCredentials(p.a.localCredentials.ufrag, p.a.localCredentials.pwd);
+  assert.ok(await clock.runUntil(() => ok(p.a.state) && ok(p.b.state), 20_000), `${p.a.state}/${p.b.state}`);
+  assert.equal(`${p.a.selectedPair!.local.address}:${p.a.selectedPair!.local.port}`, newRelays.at(-1));
+  assert.ok(await exchange(clock, p));
+  await p.close();
+  await turn.close();
+  net.close();
+  net.assertNoOpenSockets();
+});
