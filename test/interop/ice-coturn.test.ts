@@ -2,6 +2,10 @@
  * Our TURN client and ICE agent with coturn's `turnserver` as the TURN server, over real loopback.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SystemClock } from '../../src/core/clock.js';
 import { nodeNetwork } from '../../src/core/net-node.js';
@@ -12,6 +16,7 @@ import { needs, PREREQS } from '../helpers/prereq.js';
 import { type Coturn, realPair, startCoturn } from './ice-harness-real.js';
 
 const opts = needs(PREREQS.coturn);
+const withTls = needs(PREREQS.coturn, PREREQS.openssl);
 
 describe('ICE and TURN client with coturn', opts, () => {
   let coturn: Coturn;
@@ -97,6 +102,73 @@ describe('ICE and TURN client with coturn', opts, () => {
       }
     });
   }
+});
+
+describe('TURN client over TLS with coturn', withTls, () => {
+  let coturn: Awaited<ReturnType<typeof startCoturn>>;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rtcs-ice-coturn-tls-'));
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+      ],
+      { stdio: 'ignore' },
+    );
+    coturn = await startCoturn({ cert, key });
+  });
+  after(async () => {
+    await coturn?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('allocation over TLS (node:tls over a Network TCP connection) and relayed data', async () => {
+    const clock = new SystemClock({ unref: true });
+    const transport = await openTurnTransport({
+      network: nodeNetwork,
+      protocol: 'tls',
+      server: { address: '127.0.0.1', port: coturn.tlsPort },
+      tls: { rejectUnauthorized: false, servername: 'localhost' },
+    });
+    const client = new TurnClient({ clock, random: cryptoRandom, transport, username: 'u', password: 'p' });
+    const peer = await nodeNetwork.bindUdp({ address: '127.0.0.1' });
+    try {
+      const a = await client.allocate();
+      assert.equal(a.relayed.address, '127.0.0.1');
+      const got: string[] = [];
+      peer.onMessage = (d, from) => {
+        got.push(new TextDecoder().decode(d));
+        peer.send(d, from);
+      };
+      const back: string[] = [];
+      client.on('data', (_f, d) => back.push(new TextDecoder().decode(d)));
+      await client.bindChannel(peer.local);
+      client.sendTo(peer.local, new TextEncoder().encode('over tls'));
+      await waitFor(() => back.length === 1);
+      assert.deepEqual(got, ['over tls']);
+      assert.deepEqual(back, ['over tls']);
+    } finally {
+      await client.close();
+      peer.close();
+    }
+  });
 });
 
 async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {

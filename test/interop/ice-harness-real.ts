@@ -22,9 +22,13 @@ export interface Coturn {
   stop(): Promise<void>;
 }
 
-/** coturn on 127.0.0.1 with user u:p, realm test (flags from TESTING.md). */
-export async function startCoturn(): Promise<Coturn> {
+/** coturn on 127.0.0.1 with user u:p, realm test (flags from TESTING.md); with `tls`, TLS on tlsPort. */
+export async function startCoturn(tls?: {
+  cert: string;
+  key: string;
+}): Promise<Coturn & { tlsPort: number }> {
   const port = await freePort();
+  const tlsPort = await freePort();
   const proc = spawn(
     'turnserver',
     [
@@ -39,7 +43,9 @@ export async function startCoturn(): Promise<Coturn> {
       '--lt-cred-mech',
       '--user=u:p',
       '--realm=test',
-      '--no-tls',
+      ...(tls
+        ? [`--cert=${tls.cert}`, `--pkey=${tls.key}`, `--tls-listening-port=${tlsPort}`]
+        : ['--no-tls']),
       '--no-dtls',
       '--log-file=stdout',
     ],
@@ -56,6 +62,7 @@ export async function startCoturn(): Promise<Coturn> {
   await new Promise((r) => setTimeout(r, 200));
   return {
     port,
+    tlsPort,
     proc,
     stop: () =>
       new Promise<void>((resolve) => {
