@@ -37,6 +37,8 @@ export interface SiteOptions {
   dropOutboundUdp?: boolean;
   /** Random loss probability on the WAN link, both directions. */
   loss?: number;
+  /** Bandwidth limit of the WAN link in bits per second, both directions (tc tbf). */
+  bandwidth?: number;
 }
 
 export interface NatLabOptions {
@@ -287,6 +289,7 @@ export class NatLab {
       else await this.#buildNat(site, opts);
       if (opts.dropOutboundUdp) await this.setFirewall(site.name, { dropOutboundUdp: true });
       if (opts.loss) await this.setLoss(site.name, opts.loss);
+      if (opts.bandwidth) await this.setBandwidth(site.name, opts.bandwidth);
     }
   }
 
@@ -450,6 +453,47 @@ export class NatLab {
         probability.toFixed(4),
         '-j',
         'DROP',
+      ]);
+    }
+  }
+
+  /**
+   * Limit a site's WAN link to `bitsPerSecond` each way with a token bucket (tc tbf: this kernel has
+   * it, unlike netem): uplink shaped on the router's wan0 (or the public host's eth0), downlink on
+   * the internet side of the link. Packets that would wait longer than `queueMs` are dropped.
+   * 0 removes the limit.
+   */
+  async setBandwidth(
+    siteName: string,
+    bitsPerSecond: number,
+    options: { queueMs?: number } = {},
+  ): Promise<void> {
+    const s = this.site(siteName);
+    const up = s.router ? { ns: s.router, dev: 'wan0' } : { ns: s.hosts[0]!, dev: 'eth0' };
+    const down = { ns: this.internet, dev: `${s.router ? 'w' : 'p'}-${s.name}` };
+    for (const { ns, dev } of [up, down]) {
+      if (bitsPerSecond <= 0) {
+        await run('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'del', 'dev', dev, 'root']);
+        continue;
+      }
+      const burst = Math.max(3000, Math.ceil(bitsPerSecond / 8 / 100)); // at least 10 ms of data, 2 packets
+      await must('ip', [
+        'netns',
+        'exec',
+        ns,
+        'tc',
+        'qdisc',
+        'replace',
+        'dev',
+        dev,
+        'root',
+        'tbf',
+        'rate',
+        `${Math.round(bitsPerSecond)}bit`,
+        'burst',
+        String(burst),
+        'latency',
+        `${options.queueMs ?? 50}ms`,
       ]);
     }
   }
