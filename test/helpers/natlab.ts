@@ -14,7 +14,7 @@
  * route that drops silently (else relays get ENETUNREACH); a NAT must drop unsolicited WAN packets
  * before conntrack confirms them, or they occupy tuples and MASQUERADE stops preserving ports;
  * conntrack state outlives a case (`flushConntrack()`); no tc netem on this kernel, so loss uses
- * the iptables `statistic` match.
+ * the iptables `statistic` match (bandwidth limits use tc tbf, which it has).
  *
  * Every process started through the lab is tracked and killed by PID in `destroy()`, which also
  * runs on process exit and on SIGINT/SIGTERM.
