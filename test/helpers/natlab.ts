@@ -579,6 +579,10 @@ export class NatLab {
     });
     this.#children.add(child);
     child.on('exit', () => this.#children.delete(child));
+    // Keep piped output flowing even if nobody reads it (listeners attached now or later still get
+    // what follows): a server whose stdout pipe fills up would block.
+    child.stdout?.resume();
+    child.stderr?.resume();
     return child;
   }
 
