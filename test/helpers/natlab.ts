@@ -204,6 +204,13 @@ export class NatLab {
       }
     });
     this.sites = sites;
+    const names = [
+      this.internet,
+      ...[...sites.values()].flatMap((x) => [...x.hosts, ...(x.router ? [x.router] : [])]),
+    ];
+    if (new Set(names).size !== names.length)
+      throw new TypeError(`natlab: site names collide: ${names.join(' ')}`);
+    if (options.sites.length > 24) throw new TypeError('natlab: at most 24 sites');
   }
 
   /** Build the topology. On failure everything made so far is removed before rethrowing. */
