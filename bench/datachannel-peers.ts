@@ -52,19 +52,13 @@ function wrapW3C(ch: RTCDataChannel): BenchChannel {
 
 async function rtcstackPair(
   o: ChannelOptions,
-  link: (
-    a: SctpAssociation,
-    b: SctpAssociation,
-  ) => Promise<{
-    sendA: (p: Uint8Array) => void;
-    sendB: (p: Uint8Array) => void;
-    close: () => void;
-  }>,
+  link: Link,
   sendRef: { a?: (p: Uint8Array) => void; b?: (p: Uint8Array) => void },
+  maxMtu?: number,
 ): Promise<BenchPair> {
   const clock = new SystemClock();
-  const a = new SctpAssociation({ clock, send: (p) => sendRef.a!(p), isClient: true });
-  const b = new SctpAssociation({ clock, send: (p) => sendRef.b!(p) });
+  const a = new SctpAssociation({ clock, send: (p) => sendRef.a!(p), isClient: true, maxMtu });
+  const b = new SctpAssociation({ clock, send: (p) => sendRef.b!(p), maxMtu });
   const l = await link(a, b);
   sendRef.a = l.sendA;
   sendRef.b = l.sendB;
@@ -76,6 +70,11 @@ async function rtcstackPair(
   a.start();
   b.start();
   const [rc] = await Promise.all([remote, opened]);
+  if (maxMtu) {
+    // Let PLPMTUD finish its search before measuring.
+    const t0 = Date.now();
+    while (a.mtu < maxMtu && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 5));
+  }
   return {
     sender: wrapW3C(ch),
     receiver: wrapW3C(rc),
@@ -88,82 +87,93 @@ async function rtcstackPair(
   };
 }
 
-export const rtcstackMemory: Contender = {
-  name: 'rtcstack (pipe)',
-  note: 'SCTP + data channels over an in-memory pipe, no DTLS',
-  make: (o) =>
-    rtcstackPair(
-      o,
-      async (a, b) => {
-        // Deliver in batches on setImmediate, like a socket would, never re-entrantly.
-        const toA: Uint8Array[] = [];
-        const toB: Uint8Array[] = [];
-        let scheduled = false;
-        let closed = false;
-        const pump = () => {
-          scheduled = false;
-          if (closed) return;
-          const x = toB.splice(0);
-          for (const p of x) b.handle(p);
-          const y = toA.splice(0);
-          for (const p of y) a.handle(p);
-          if ((toA.length || toB.length) && !scheduled) {
-            scheduled = true;
-            setImmediate(pump);
-          }
-        };
-        const kick = () => {
-          if (!scheduled) {
-            scheduled = true;
-            setImmediate(pump);
-          }
-        };
-        return {
-          sendA: (p) => {
-            toB.push(p);
-            kick();
-          },
-          sendB: (p) => {
-            toA.push(p);
-            kick();
-          },
-          close: () => {
-            closed = true;
-          },
-        };
-      },
-      {},
-    ),
+type Link = (
+  a: SctpAssociation,
+  b: SctpAssociation,
+) => Promise<{ sendA: (p: Uint8Array) => void; sendB: (p: Uint8Array) => void; close: () => void }>;
+
+/** Deliver in batches on setImmediate, like a socket would, never re-entrantly. */
+const memoryLink: Link = async (a, b) => {
+  const toA: Uint8Array[] = [];
+  const toB: Uint8Array[] = [];
+  let scheduled = false;
+  let closed = false;
+  const pump = () => {
+    scheduled = false;
+    if (closed) return;
+    const x = toB.splice(0);
+    for (const p of x) b.handle(p);
+    const y = toA.splice(0);
+    for (const p of y) a.handle(p);
+    if ((toA.length || toB.length) && !scheduled) {
+      scheduled = true;
+      setImmediate(pump);
+    }
+  };
+  const kick = () => {
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(pump);
+    }
+  };
+  return {
+    sendA: (p) => {
+      toB.push(p);
+      kick();
+    },
+    sendB: (p) => {
+      toA.push(p);
+      kick();
+    },
+    close: () => {
+      closed = true;
+    },
+  };
 };
 
+const udpLink: Link = async (a, b) => {
+  const sa = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+  const sb = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+  await Promise.all([
+    new Promise<void>((r) => sa.bind(0, '127.0.0.1', r)),
+    new Promise<void>((r) => sb.bind(0, '127.0.0.1', r)),
+  ]);
+  sa.on('message', (m) => a.handle(m));
+  sb.on('message', (m) => b.handle(m));
+  const pa = sa.address().port;
+  const pb = sb.address().port;
+  return {
+    sendA: (p) => sa.send(p, pb, '127.0.0.1'),
+    sendB: (p) => sb.send(p, pa, '127.0.0.1'),
+    close: () => {
+      sa.close();
+      sb.close();
+    },
+  };
+};
+
+/** PLPMTUD ceiling for the probing rows: one DTLS record's worth. */
+const PMTU = 16000;
+
+export const rtcstackMemory: Contender = {
+  name: 'rtcstack (pipe)',
+  note: 'SCTP + data channels over an in-memory pipe, no DTLS, MTU 1200',
+  make: (o) => rtcstackPair(o, memoryLink, {}),
+};
+export const rtcstackMemoryPmtu: Contender = {
+  name: 'rtcstack (pipe+pmtu)',
+  note: `same, PLPMTUD up to ${PMTU}`,
+  make: (o) => rtcstackPair(o, memoryLink, {}, PMTU),
+};
 export const rtcstackUdp: Contender = {
   name: 'rtcstack (udp)',
-  note: 'SCTP + data channels over UDP on loopback, no DTLS',
-  make: (o) =>
-    rtcstackPair(
-      o,
-      async (a, b) => {
-        const sa = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-        const sb = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-        await Promise.all([
-          new Promise<void>((r) => sa.bind(0, '127.0.0.1', r)),
-          new Promise<void>((r) => sb.bind(0, '127.0.0.1', r)),
-        ]);
-        sa.on('message', (m) => a.handle(m));
-        sb.on('message', (m) => b.handle(m));
-        const pa = sa.address().port;
-        const pb = sb.address().port;
-        return {
-          sendA: (p) => sa.send(p, pb, '127.0.0.1'),
-          sendB: (p) => sb.send(p, pa, '127.0.0.1'),
-          close: () => {
-            sa.close();
-            sb.close();
-          },
-        };
-      },
-      {},
-    ),
+  note: 'SCTP + data channels over UDP on loopback, no DTLS, MTU 1200',
+  make: (o) => rtcstackPair(o, udpLink, {}),
+};
+export const rtcstackUdpPmtu: Contender = {
+  name: 'rtcstack (udp+pmtu)',
+  note: `same, PLPMTUD up to ${PMTU}`,
+  make: (o) => rtcstackPair(o, udpLink, {}, PMTU),
 };
 
 export const nodeDatachannel: Contender = {

@@ -19,7 +19,9 @@ import {
   type Contender,
   nodeDatachannel,
   rtcstackMemory,
+  rtcstackMemoryPmtu,
   rtcstackUdp,
+  rtcstackUdpPmtu,
   werift,
   wrtc,
 } from './datachannel-peers.js';
@@ -158,9 +160,17 @@ const workloads: Workload[] = [
   },
 ];
 
-const contenders = [rtcstackMemory, rtcstackUdp, nodeDatachannel, werift, wrtc].filter(
+const ours = [rtcstackMemory, rtcstackMemoryPmtu, rtcstackUdp, rtcstackUdpPmtu];
+const contenders = [...ours, nodeDatachannel, werift, wrtc].filter(
   (c) => !only || only.some((o) => c.name.includes(o)),
 );
+
+/** Work per CPU second (whole process, both peers): steadier than wall time on a shared machine. */
+function perCpu(r: Result): { mb: number; msgs: number } {
+  const bytes = r.mbps * r.wall;
+  const msgs = r.msgsPerSec * r.wall;
+  return { mb: bytes / Math.max(1e-3, r.cpu), msgs: msgs / Math.max(1e-3, r.cpu) };
+}
 
 function median(xs: Result[]): Result {
   return [...xs].sort((a, b) => a.mbps - b.mbps)[Math.floor(xs.length / 2)]!;
@@ -170,12 +180,18 @@ const fmt = (n: number, d = 1) => n.toFixed(d).padStart(9);
 
 async function main(): Promise<void> {
   console.log('data channel benchmark (two peers in one process, loopback)');
+  console.log(
+    `load average ${(await import('node:os'))
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${(await import('node:os')).cpus().length} cores`,
+  );
   for (const c of contenders) console.log(`  ${c.name.padEnd(18)} ${c.note}`);
   const runs = quick ? 1 : 3;
   for (const w of workloads) {
     console.log(`\n${w.name} (median of ${runs})`);
     console.log(
-      `  ${'implementation'.padEnd(18)} ${'MB/s'.padStart(9)} ${'msgs/s'.padStart(9)} ${'CPU s'.padStart(9)} ${'wall s'.padStart(9)} ${'delivered'.padStart(9)} ${'drops'.padStart(7)}`,
+      `  ${'implementation'.padEnd(18)} ${'MB/s'.padStart(9)} ${'msgs/s'.padStart(9)} ${'CPU s'.padStart(9)} ${'wall s'.padStart(9)} ${'MB/CPU-s'.padStart(9)} ${'msg/CPU-s'.padStart(9)} ${'delivered'.padStart(9)} ${'drops'.padStart(7)}`,
     );
     const results = new Map<Contender, Result>();
     for (const c of contenders) {
@@ -196,17 +212,17 @@ async function main(): Promise<void> {
       const r = median(rs);
       results.set(c, r);
       console.log(
-        `  ${c.name.padEnd(18)} ${fmt(r.mbps)} ${fmt(r.msgsPerSec, 0)} ${fmt(r.cpu, 2)} ${fmt(r.wall, 2)} ${fmt(r.delivered * 100, 1)}% ${String(r.drops).padStart(7)}`,
+        `  ${c.name.padEnd(18)} ${fmt(r.mbps)} ${fmt(r.msgsPerSec, 0)} ${fmt(r.cpu, 2)} ${fmt(r.wall, 2)} ${fmt(perCpu(r).mb)} ${fmt(perCpu(r).msgs, 0)} ${fmt(r.delivered * 100, 1)}% ${String(r.drops).padStart(7)}`,
       );
     }
     for (const anchor of [nodeDatachannel, werift, wrtc]) {
       const a = results.get(anchor);
       if (!a) continue;
-      for (const ours of [rtcstackMemory, rtcstackUdp]) {
-        const r = results.get(ours);
+      for (const o of ours) {
+        const r = results.get(o);
         if (!r) continue;
         console.log(
-          `  ratio ${ours.name} / ${anchor.name}: ${(r.mbps / a.mbps).toFixed(2)}x MB/s, ${(r.msgsPerSec / a.msgsPerSec).toFixed(2)}x msgs/s`,
+          `  ratio ${o.name} / ${anchor.name}: ${(r.mbps / a.mbps).toFixed(2)}x MB/s, ${(r.msgsPerSec / a.msgsPerSec).toFixed(2)}x msgs/s; per CPU second ${(perCpu(r).mb / perCpu(a).mb).toFixed(2)}x`,
         );
       }
     }

@@ -351,3 +351,28 @@ test('garbage and corrupted packets are counted and dropped, never thrown', asyn
   assert.ok(await p.clock.runUntil(() => p.B.got.length === 1, 10_000));
   finish(p);
 });
+
+test('PLPMTUD probes with HEARTBEAT + PAD and settles on the largest size the path carries', async () => {
+  const p = pair({ mtu: 5000 }, 30, { maxMtu: 16000 }, { maxMtu: 16000 });
+  await connect(p);
+  await p.clock.advanceAsync(30_000);
+  assert.equal(p.A.assoc.mtu, 4800, '1200 -> 2400 -> 4800, 9600 is dropped by the path');
+  assert.equal(p.B.assoc.mtu, 4800);
+  const d = new SeededRandom(1).bytes(200_000);
+  p.A.assoc.send(1, 53, d);
+  assert.ok(await p.clock.runUntil(() => p.B.got.length === 1, 60_000));
+  assert.deepEqual(p.B.got[0]!.data, d);
+  assert.ok(p.A.assoc.stats.packetsSent < 80, `${p.A.assoc.stats.packetsSent} packets for 200 kB`);
+  finish(p);
+});
+
+test('without maxMtu no probes are sent and packets stay within the configured MTU', async () => {
+  const p = pair({ mtu: 1200 }, 31);
+  await connect(p);
+  await p.clock.advanceAsync(10_000);
+  assert.equal(p.A.assoc.mtu, 1200);
+  p.A.assoc.send(1, 53, new Uint8Array(50_000));
+  assert.ok(await p.clock.runUntil(() => p.B.got.length === 1, 60_000));
+  assert.equal(p.net.dropped, 0);
+  finish(p);
+});

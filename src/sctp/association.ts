@@ -14,7 +14,7 @@ import { Emitter } from '../core/events.js';
 import { type Logger, silentLogger } from '../core/log.js';
 import { cryptoRandom, type Random } from '../core/random.js';
 import { parseChunk, writeChunk } from './chunk-codec.js';
-import { parseDataChunk } from './chunk-data.js';
+import { FLAG_IMMEDIATE, parseDataChunk } from './chunk-data.js';
 import type { Chunk, DataChunk, InitChunk, ReconfigParam, SackChunk } from './chunk-types.js';
 import {
   CAUSE_PROTOCOL_VIOLATION,
@@ -72,6 +72,12 @@ export interface SctpAssociationOptions {
   readonly remotePort?: number;
   /** Largest SCTP packet (RFC 8261 §5: 1200 keeps DTLS under common path MTUs). Default 1200. */
   readonly mtu?: number;
+  /**
+   * PLPMTUD (RFC 8899 with HEARTBEAT + PAD probes, RFC 4820): probe packet sizes up to this many bytes
+   * and use the largest the path carries. Default: `mtu` (no probing). Over DTLS keep it at or below
+   * 16000 (one record); on loopback and LANs it removes most per-packet cost.
+   */
+  readonly maxMtu?: number;
   /** Largest message this side accepts (SDP max-message-size). Default 262144. */
   readonly maxMessageSize?: number;
   /** Advertised receive window (a_rwnd) in bytes. Default 4 MiB. */
@@ -143,6 +149,14 @@ const PEER_RECONFIG = 4;
 const PEER_ZERO_CHECKSUM = 8;
 
 const COOKIE_LIFETIME_MS = 60_000;
+/** PAD chunk, RFC 4820 §3. */
+const CHUNK_PAD = 132;
+/** Heartbeat info of a PLPMTUD probe: time (f64), nonce (u32), probed size (u32). */
+const PROBE_INFO_SIZE = 16;
+/** RFC 8899 §5.1.2 MAX_PROBES. */
+const MAX_PROBES = 3;
+/** RFC 8899 §5.1.1 PMTU_RAISE_TIMER. */
+const PMTU_RAISE_MS = 600_000;
 
 export class SctpAssociation extends Emitter<SctpEvents> {
   readonly #clock: Clock;
@@ -152,7 +166,8 @@ export class SctpAssociation extends Emitter<SctpEvents> {
   readonly localPort: number;
   /** The peer's SCTP port (SDP a=sctp-port); may be set until start(). */
   remotePort: number;
-  readonly mtu: number;
+  #mtu: number;
+  readonly #maxMtu: number;
   readonly maxMessageSize: number;
   readonly #rwnd: number;
   readonly #offerZero: boolean;
@@ -189,6 +204,9 @@ export class SctpAssociation extends Emitter<SctpEvents> {
   readonly #hbTimer: LazyTimer;
   readonly #t2: LazyTimer;
   readonly #reconfigTimer: LazyTimer;
+  readonly #probeTimer: LazyTimer;
+  #probeSize = 0;
+  #probeTries = 0;
   #errorCount = 0;
   #sackOwed = false;
   #sackNow = false;
@@ -226,7 +244,8 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     this.#log = o.logger ?? silentLogger;
     this.localPort = o.localPort ?? 5000;
     this.remotePort = o.remotePort ?? 5000;
-    this.mtu = o.mtu ?? 1200;
+    this.#mtu = o.mtu ?? 1200;
+    this.#maxMtu = Math.max(this.#mtu, Math.min(o.maxMtu ?? this.#mtu, 65507));
     this.maxMessageSize = o.maxMessageSize ?? 262144;
     this.#rwnd = o.receiveWindow ?? 4 * 1024 * 1024;
     this.#offerZero = o.zeroChecksum ?? true;
@@ -257,12 +276,18 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     this.#hbTimer = new LazyTimer(c, () => this.#onHeartbeatTimer());
     this.#t2 = new LazyTimer(c, () => this.#onT2());
     this.#reconfigTimer = new LazyTimer(c, () => this.#onReconfigTimer());
+    this.#probeTimer = new LazyTimer(c, () => this.#onProbeTimer());
   }
 
   #nonZero(): number {
     let v = 0;
     while (v === 0) v = this.#random.u32() >>> 0;
     return v;
+  }
+
+  /** Current packet size limit (grows with PLPMTUD). */
+  get mtu(): number {
+    return this.#mtu;
   }
 
   get state(): SctpState {
@@ -399,7 +424,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     const idata = this.#offerIData && (features & PEER_IDATA) !== 0;
     this.#zeroTx = this.#offerZero && (features & PEER_ZERO_CHECKSUM) !== 0;
     this.#out = new Outbound({
-      mtu: this.mtu,
+      mtu: this.#mtu,
       initialTsn: this.#myInitialTsn,
       idata,
       peerRwnd,
@@ -424,6 +449,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     this.#cookieEcho = null;
     this.#setState('established');
     this.#hbTimer.start(this.#hbInterval);
+    if (this.#maxMtu > this.#mtu) this.#probeTimer.start(0);
     this.emit('open');
     this.#requestFlush();
   }
@@ -445,7 +471,10 @@ export class SctpAssociation extends Emitter<SctpEvents> {
   }
 
   #handle(buf: Uint8Array): void {
-    if (this.#ended) return;
+    if (this.#ended) {
+      this.#outOfTheBlue(buf);
+      return;
+    }
     if (buf.length < COMMON_HEADER_SIZE) throw new ParseError('sctp', 'header', 0, 'short packet');
     if (!checksumOk(buf, this.#offerZero)) {
       this.stats.checksumErrors++;
@@ -497,6 +526,16 @@ export class SctpAssociation extends Emitter<SctpEvents> {
       else this.#sackTimer.ensure(this.#sackDelay);
       this.#maybePerformDeferredReset();
     }
+  }
+
+  /**
+   * A packet after the association is gone (RFC 9260 §8.4): answer a SHUTDOWN ACK with a SHUTDOWN
+   * COMPLETE (T bit, their tag reflected) so a peer whose final SHUTDOWN COMPLETE got lost can close.
+   */
+  #outOfTheBlue(buf: Uint8Array): void {
+    if (buf.length < 16 || buf[12] !== 8 || !checksumOk(buf, this.#offerZero)) return;
+    const vtag = ((buf[4]! << 24) | (buf[5]! << 16) | (buf[6]! << 8) | buf[7]!) >>> 0;
+    this.#transmit(this.#packet(vtag, [{ type: 14, reflected: true }], false));
   }
 
   /** Returns false to stop processing the packet. */
@@ -679,7 +718,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
       this.#state === 'established' ||
       this.#state === 'shutdown-pending' ||
       this.#state === 'shutdown-received';
-    const mtu = this.mtu;
+    const mtu = this.#mtu;
     let burst = 0;
     for (;;) {
       if (burst >= this.#maxBurst) {
@@ -727,6 +766,9 @@ export class SctpAssociation extends Emitter<SctpEvents> {
         if (at > before) {
           burst++;
           if (!this.#t3.running) this.#t3.start(this.#rto.rto);
+          // RFC 7053: ask for an immediate SACK when we cannot send more until one arrives, so the
+          // peer's delayed-SACK timer never holds up the window (or the last reply of a burst).
+          if (out.stalled) buf[out.lastChunkAt + 1]! |= FLAG_IMMEDIATE;
         }
       }
       if (at === COMMON_HEADER_SIZE) return;
@@ -865,12 +907,72 @@ export class SctpAssociation extends Emitter<SctpEvents> {
   }
 
   #onHeartbeatAck(info: Uint8Array): void {
+    if (info.length === PROBE_INFO_SIZE) {
+      this.#onProbeAck(info);
+      return;
+    }
     if (info.length !== 12) return;
     const sent = new DataView(info.buffer, info.byteOffset, 12).getFloat64(0);
     const rtt = this.#clock.now() - sent;
     if (rtt >= 0 && rtt < 120_000) this.#rto.measure(rtt);
     this.#hbOutstanding = false;
     this.#errorCount = 0;
+  }
+
+  // ---------------------------------------------------------------- PLPMTUD (RFC 8899 §4.1, §5)
+
+  /** Next size to probe: double the confirmed size, capped at maxMtu (a coarse but quick search). */
+  #nextProbe(): number {
+    return Math.min(this.#maxMtu, this.#mtu * 2);
+  }
+
+  #onProbeTimer(): void {
+    if (this.#state !== 'established' || !this.#out) return;
+    if (this.#probeSize !== 0) {
+      // The last probe went unanswered.
+      if (++this.#probeTries >= MAX_PROBES) {
+        // Search done at this size; try the failed size again much later (RFC 8899 PMTU_RAISE_TIMER).
+        this.#probeSize = 0;
+        this.#probeTries = 0;
+        this.#probeTimer.start(PMTU_RAISE_MS);
+        return;
+      }
+    }
+    if (this.#mtu >= this.#maxMtu) return;
+    if (this.#probeSize === 0) this.#probeSize = this.#nextProbe();
+    this.#sendProbe(this.#probeSize);
+    this.#probeTimer.start(Math.max(this.#rto.rto, 200));
+  }
+
+  #sendProbe(size: number): void {
+    const info = new Uint8Array(PROBE_INFO_SIZE);
+    const dv = new DataView(info.buffer);
+    dv.setFloat64(0, this.#clock.now());
+    dv.setUint32(8, this.#random.u32());
+    dv.setUint32(12, size);
+    // HEARTBEAT (4 + 4 + 16 bytes) then a PAD chunk (RFC 4820) filling the packet to `size`.
+    const used = COMMON_HEADER_SIZE + 8 + PROBE_INFO_SIZE;
+    const padLength = size - used;
+    if (padLength < 4) return;
+    const pad: Chunk = { type: -1, chunkType: CHUNK_PAD, flags: 0, body: new Uint8Array(padLength - 4) };
+    const pkt = this.#packet(this.#peerTag, [{ type: 4, info }, pad], this.#zeroTx);
+    this.#transmit(pkt);
+  }
+
+  #onProbeAck(info: Uint8Array): void {
+    const size = new DataView(info.buffer, info.byteOffset, PROBE_INFO_SIZE).getUint32(12);
+    if (size !== this.#probeSize || size <= this.#mtu) return;
+    this.#errorCount = 0;
+    this.#mtu = size;
+    if (this.#out) {
+      this.#out.mtu = size;
+      // Keep at least the RFC 9260 §7.2.1 initial window in units of the new size.
+      this.#out.cwnd = Math.max(this.#out.cwnd, Math.min(4 * size, Math.max(2 * size, 4380)));
+    }
+    this.#log.debug('plpmtud', { mtu: size });
+    this.#probeSize = 0;
+    this.#probeTries = 0;
+    this.#probeTimer.start(0);
   }
 
   // ---------------------------------------------------------------- stream reset (RFC 6525)
@@ -1101,6 +1203,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     this.#sackTimer.cancel();
     this.#hbTimer.cancel();
     this.#reconfigTimer.cancel();
+    this.#probeTimer.cancel();
     this.#initChunk = null;
     this.#cookieEcho = null;
     this.#out = null;

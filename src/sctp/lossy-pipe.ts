@@ -16,6 +16,8 @@ export interface LinkOptions {
   /** Probability that a datagram gets an extra random delay of up to `jitter` ms (reordering). */
   readonly reorder?: number;
   readonly jitter?: number;
+  /** Largest datagram the path carries; larger ones are dropped. Default unlimited. */
+  readonly mtu?: number;
 }
 
 export interface Endpoint {
@@ -51,7 +53,7 @@ export class LossyLink {
     this.sent++;
     const o = this.options;
     const r = this.#random;
-    if (this.down || (o.loss && r.float() < o.loss)) {
+    if (this.down || (o.mtu !== undefined && packet.length > o.mtu) || (o.loss && r.float() < o.loss)) {
       this.dropped++;
       return;
     }

@@ -91,7 +91,8 @@ export interface SackResult {
 }
 
 export class Outbound {
-  readonly mtu: number;
+  /** Grows when PLPMTUD confirms a larger packet size. */
+  mtu: number;
   readonly idata: boolean;
   readonly #onLow: (streamId: number) => void;
   readonly streams = new Map<number, OutStream>();
@@ -443,6 +444,14 @@ export class Outbound {
    * Write retransmissions and then new DATA chunks into `out[at..end)`. Returns the new offset. The
    * first packet after a fast retransmit may exceed cwnd (RFC 9260 §7.2.4 rule 3).
    */
+  /** Offset of the last DATA chunk written by fill() (to set its I bit afterwards). */
+  lastChunkAt = -1;
+
+  /** The congestion window is full: nothing more goes out until a SACK (an RFC 7053 I-bit moment). */
+  get stalled(): boolean {
+    return this.flightSize >= this.cwnd;
+  }
+
   fill(out: Uint8Array, at: number, end: number, now: number): number {
     const idata = this.idata;
     const header = idata ? I_DATA_HEADER_SIZE : DATA_HEADER_SIZE;
@@ -458,6 +467,7 @@ export class Outbound {
       }
       if (end - at < e.size) break;
       if (!ignoreCwnd && !this.#cwndOpen(e.size)) return at;
+      this.lastChunkAt = at;
       at = writeDataChunk(
         out,
         at,
@@ -532,6 +542,7 @@ export class Outbound {
       const tsn = this.nextTsn;
       this.nextTsn = (tsn + 1) >>> 0;
       const fsn = msg.nextFsn++;
+      this.lastChunkAt = at;
       at = writeDataChunk(out, at, idata, flags, tsn, s.id, msg.seq, fsn, msg.ppid, payload);
       this.#push({
         tsn,
@@ -550,6 +561,8 @@ export class Outbound {
         missCount: 0,
       });
       this.flightSize += size;
+      // RFC 9260 §6.2.1 B: the peer's window shrinks by what we send until its next SACK says otherwise.
+      this.peerRwnd = this.peerRwnd > size ? this.peerRwnd - size : 0;
       this.#unbuffer(s, n);
       if (flags & FLAG_END) {
         s.head = msg.next;
