@@ -8,6 +8,7 @@ import {
   ALERT_DECODE_ERROR,
   ALERT_FATAL,
   ALERT_INTERNAL_ERROR,
+  ALERT_NO_RENEGOTIATION,
   ALERT_WARNING,
   CONTENT_ACK,
   CONTENT_ALERT,
@@ -15,6 +16,7 @@ import {
   CONTENT_CHANGE_CIPHER_SPEC,
   CONTENT_HANDSHAKE,
   HS_CLIENT_HELLO,
+  HS_HELLO_REQUEST,
   MAX_PLAINTEXT,
 } from './constants.js';
 import {
@@ -70,6 +72,8 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
   #hs: Handshake;
   readonly #dupThreshold: number;
   #ignoredHandshake = 0;
+  /** When the last renegotiation attempt was refused (one alert per attempt). */
+  #refusedAt = Number.NEGATIVE_INFINITY;
   #error: Error | undefined;
 
   constructor(options: DtlsEndpointOptions) {
@@ -263,10 +267,20 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
     let postHandshake = false;
     for (const f of frags) {
       if (this.#hs.complete) {
-        if (f.messageSeq < this.#reasm.next) old = true;
+        const renegotiation = f.msgType === HS_CLIENT_HELLO || f.msgType === HS_HELLO_REQUEST;
+        if (this.#hs.version === '1.2' && renegotiation && epoch > 0) {
+          // A new handshake under the current keys (its message_seq restarts at 0): refuse it
+          // with a no_renegotiation warning (RFC 5746 §4.2, §4.4), once per attempt.
+          this.#ignoredHandshake++;
+          const now = this.#clock.now();
+          if (f.fragmentOffset === 0 && now - this.#refusedAt >= this.#dupThreshold) {
+            this.#refusedAt = now;
+            this.#sendAlert(ALERT_WARNING, ALERT_NO_RENEGOTIATION);
+          }
+        } else if (f.messageSeq < this.#reasm.next) old = true;
         else {
-          // Renegotiation (1.2) is refused; 1.3 post-handshake messages (NewSessionTicket,
-          // KeyUpdate) are not supported and only acknowledged so the peer stops resending.
+          // 1.3 post-handshake messages (NewSessionTicket, KeyUpdate) are not supported and only
+          // acknowledged so the peer stops resending them.
           this.#ignoredHandshake++;
           postHandshake = true;
         }

@@ -311,6 +311,53 @@ describe('DTLS 1.2 interop with openssl', opts, () => {
     }
   });
 
+  test('renegotiation from openssl s_client (R command) is refused with no_renegotiation', async () => {
+    const sock = await net.bindUdp({ address: '127.0.0.1' });
+    const clientPort = await freePort();
+    const t = new DtlsTransport(
+      sock,
+      { address: '127.0.0.1', port: clientPort },
+      {
+        role: 'server',
+        certificate: theirEc,
+        remoteFingerprints: [fingerprintOf(ours.der)],
+      },
+    );
+    t.start();
+    const mine = writeCertFiles(ours);
+    // Without -ign_eof/-quiet, s_client treats a line "R" as its renegotiate command.
+    const client = startOpenssl([
+      's_client',
+      '-dtls1_2',
+      '-connect',
+      `127.0.0.1:${sock.local.port}`,
+      '-bind',
+      `127.0.0.1:${clientPort}`,
+      '-cert',
+      mine.cert,
+      '-key',
+      mine.key,
+    ]);
+    try {
+      await t.connected();
+      client.write('R\n');
+      await client.waitFor(/no renegotiation/);
+      assert.ok(t.endpoint.stats.ignoredHandshake >= 1);
+      // OpenSSL then gives up with a fatal alert of its own; we never fail on our side.
+      await new Promise((r) => setTimeout(r, 200));
+      assert.ok(
+        t.state === 'connected' ||
+          (t.endpoint.error as { code?: string } | undefined)?.code === 'ERR_DTLS_REMOTE_ALERT',
+        `state ${t.state}, error ${t.endpoint.error?.message}`,
+      );
+    } finally {
+      t.close();
+      sock.close();
+      await client.kill();
+      mine.cleanup();
+    }
+  });
+
   test('openssl s_server with a certificate that does not match the signaled fingerprint is refused', async () => {
     const port = await freePort();
     const server = startOpenssl([
