@@ -57,8 +57,9 @@ async function rtcstackPair(
   maxMtu?: number,
 ): Promise<BenchPair> {
   const clock = new SystemClock();
-  const a = new SctpAssociation({ clock, send: (p) => sendRef.a!(p), isClient: true, maxMtu });
-  const b = new SctpAssociation({ clock, send: (p) => sendRef.b!(p), maxMtu });
+  const rw = process.env.BENCH_RWND ? { receiveWindow: Number(process.env.BENCH_RWND) } : {};
+  const a = new SctpAssociation({ clock, send: (p) => sendRef.a!(p), isClient: true, maxMtu, ...rw });
+  const b = new SctpAssociation({ clock, send: (p) => sendRef.b!(p), maxMtu, ...rw });
   const l = await link(a, b);
   sendRef.a = l.sendA;
   sendRef.b = l.sendB;
