@@ -2,7 +2,9 @@
  * `rtcstack nat-check` against our STUN server (`rtcstack turn` with two IPs in the internet
  * namespace) through real kernel NATs: MASQUERADE is endpoint-independent mapping (direct calls
  * work), MASQUERADE --random-fully is address-and-port-dependent (symmetric: calls need TURN), a
- * public host has no NAT, and a firewall that drops outbound UDP is reported as such.
+ * public host has no NAT, and a firewall that drops outbound UDP is reported as such. Cross-checks
+ * with coturn: our nat-check against coturn's turnserver, coturn's turnutils_natdiscovery against
+ * our server.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -118,6 +120,36 @@ describe('rtcstack nat-check in the NAT lab', opts, () => {
       assert.equal(code, 0);
       assert.equal(result.mapping, 'address-and-port-dependent');
       assert.equal(result.verdict, 'relay');
+    });
+  });
+
+  describe("coturn's turnutils_natdiscovery against our server", withCoturn, () => {
+    async function natDiscovery(site: string): Promise<string[]> {
+      const r = await lab.exec(site, 'turnutils_natdiscovery', ['-m', '-f', '203.0.113.1'], {
+        timeoutMs: 60_000,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.split('\n').filter((l) => l.startsWith('NAT with'));
+    }
+
+    test('cone host: endpoint-independent mapping, address-and-port-dependent filtering', async () => {
+      const lines = await natDiscovery('cone');
+      assert.ok(
+        lines.some((l) => /Endpoint Independent Mapping/.test(l)),
+        lines.join('\n'),
+      );
+      assert.ok(
+        lines.some((l) => /Address and Port Dependent Filtering/.test(l)),
+        lines.join('\n'),
+      );
+    });
+
+    test('symmetric host: address-and-port-dependent mapping', async () => {
+      const lines = await natDiscovery('sym');
+      assert.ok(
+        lines.some((l) => /Address and Port Dependent Mapping/.test(l)),
+        lines.join('\n'),
+      );
     });
   });
 });
