@@ -37,7 +37,7 @@ describe('ICE and TURN client with coturn', opts, () => {
       try {
         const a = await client.allocate();
         assert.equal(a.relayed.address, '127.0.0.1');
-        assert.ok(a.relayed.port >= 40000 && a.relayed.port <= 40999, `relay port ${a.relayed.port}`);
+        assert.ok(a.relayed.port >= 46000 && a.relayed.port <= 46999, `relay port ${a.relayed.port}`);
         const atPeer: string[] = [];
         peer.onMessage = (d, from) => {
           atPeer.push(new TextDecoder().decode(d));

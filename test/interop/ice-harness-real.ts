@@ -4,6 +4,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SystemClock } from '../../src/core/clock.js';
 import { IceAgent } from '../../src/ice/agent.js';
 import type { IceAgentOptions } from '../../src/ice/types.js';
@@ -29,6 +33,8 @@ export async function startCoturn(tls?: {
 }): Promise<Coturn & { tlsPort: number }> {
   const port = await freePort();
   const tlsPort = await freePort();
+  // Own user database and pid file: instances started by concurrent tests must not share them.
+  const dir = mkdtempSync(join(tmpdir(), 'rtcs-ice-coturn-'));
   const proc = spawn(
     'turnserver',
     [
@@ -37,8 +43,8 @@ export async function startCoturn(tls?: {
       '--listening-ip=127.0.0.1',
       '--relay-ip=127.0.0.1',
       `--listening-port=${port}`,
-      '--min-port=40000',
-      '--max-port=40999',
+      '--min-port=46000',
+      '--max-port=46999',
       '--allow-loopback-peers',
       '--lt-cred-mech',
       '--user=u:p',
@@ -48,26 +54,38 @@ export async function startCoturn(tls?: {
         : ['--no-tls']),
       '--no-dtls',
       '--log-file=stdout',
+      `--userdb=${join(dir, 'turndb')}`,
+      `--pidfile=${join(dir, 'turnserver.pid')}`,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let out = '';
-  proc.stdout?.on('data', (d) => (out += d));
-  proc.stderr?.on('data', (d) => (out += d));
-  // Ready when its UDP listener answers (poll the log for the listener line, at most 5 s).
+  proc.stdout?.resume();
+  proc.stderr?.resume();
+  // Ready when its TCP listener accepts (at most 10 s).
   const t0 = Date.now();
-  while (!/listener opened on|Total (UDP|General) servers/i.test(out) && Date.now() - t0 < 5000) {
+  while (Date.now() - t0 < 10_000 && proc.exitCode === null) {
+    const up = await new Promise<boolean>((resolve) => {
+      const c = net.connect({ host: '127.0.0.1', port }, () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.on('error', () => resolve(false));
+    });
+    if (up) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  await new Promise((r) => setTimeout(r, 200));
   return {
     port,
     tlsPort,
     proc,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (proc.exitCode !== null) return resolve();
-        proc.once('exit', () => resolve());
+        const done = (): void => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        };
+        if (proc.exitCode !== null) return done();
+        proc.once('exit', done);
         proc.kill('SIGTERM');
         setTimeout(() => proc.kill('SIGKILL'), 2000).unref();
       }),
