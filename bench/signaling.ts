@@ -16,6 +16,8 @@ import { WebSocket } from 'ws';
 
 const ROOM_SIZE = 4;
 const CANDIDATES = 4;
+/** The paced round offers this many relayed frames per second (below both servers' burst rate). */
+const PACE_RATE = 4000;
 const SDP = `v=0\r\n${'a=x:'.padEnd(1800, 'y')}\r\n`; // about the size of a real offer without candidates
 
 interface Server {
@@ -138,6 +140,7 @@ async function connectAll(
  */
 async function exchange(
   clients: Client[],
+  paceMs: number,
 ): Promise<{ msgs: number; perSec: number; p50: number; p99: number }> {
   const lat: number[] = [];
   let expected = 0;
@@ -163,8 +166,7 @@ async function exchange(
   }
   // A pair (a, b) with a < b in one room: a offers, b answers; both trickle candidates.
   for (const c of clients) for (const p of c.peers) if (c.id < p) expected += 2 + 2 * CANDIDATES;
-  const t0 = performance.now();
-  for (const c of clients) {
+  const sendAll = (c: Client): void => {
     for (const p of c.peers) {
       if (c.id < p)
         c.ws.send(JSON.stringify({ v: 1, type: 'offer', to: p, sdp: `t=${performance.now()}\r\n${SDP}` }));
@@ -180,8 +182,21 @@ async function exchange(
         );
       }
     }
+  };
+  const t0 = performance.now();
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  if (paceMs === 0) for (const c of clients) sendAll(c);
+  else {
+    // Each room starts its exchange at its own moment within paceMs: a steady load, not a burst.
+    clients.forEach((c, i) => {
+      const room = Math.floor(i / ROOM_SIZE);
+      timers.push(setTimeout(() => sendAll(c), (((room * 7919) % 1000) / 1000) * paceMs));
+    });
   }
-  await Promise.race([finished, new Promise((r) => setTimeout(r, 60_000))]);
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([finished, new Promise((r) => (guard = setTimeout(r, 60_000 + paceMs)))]);
+  clearTimeout(guard);
+  for (const t of timers) clearTimeout(t);
   const secs = (performance.now() - t0) / 1000;
   lat.sort((a, b) => a - b);
   return { msgs: received, perSec: received / secs, p50: pct(lat, 50), p99: pct(lat, 99) };
@@ -194,6 +209,9 @@ interface Result {
   kibPerClient: number;
   msgs: number;
   msgsPerSec: number;
+  burstP50: number;
+  burstP99: number;
+  pacedRate: number;
   p50: number;
   p99: number;
 }
@@ -204,7 +222,10 @@ async function run(server: Server, n: number): Promise<Result> {
   // Let the server settle (GC) before reading its memory.
   await new Promise((r) => setTimeout(r, 500));
   const after = rssKiB(server.proc.pid!);
-  const ex = await exchange(clients);
+  const burst = await exchange(clients, 0);
+  const frames = burst.msgs;
+  const paceMs = (frames / PACE_RATE) * 1000;
+  const paced = await exchange(clients, paceMs);
   for (const c of clients) c.ws.terminate();
   await new Promise((r) => setTimeout(r, 300));
   return {
@@ -212,10 +233,13 @@ async function run(server: Server, n: number): Promise<Result> {
     joinP50,
     joinP99,
     kibPerClient: (after - before) / n,
-    msgs: ex.msgs,
-    msgsPerSec: ex.perSec,
-    p50: ex.p50,
-    p99: ex.p99,
+    msgs: burst.msgs,
+    msgsPerSec: burst.perSec,
+    burstP50: burst.p50,
+    burstP99: burst.p99,
+    pacedRate: paced.msgs / (paceMs / 1000),
+    p50: paced.p50,
+    p99: paced.p99,
   };
 }
 
@@ -231,7 +255,7 @@ async function main(): Promise<void> {
     `signaling benchmark: rooms of ${ROOM_SIZE}, each pair: offer + answer + ${CANDIDATES} candidates each way`,
   );
   console.log(
-    'client                   N   joins/s  join p50/p99 ms  msgs  msgs/s  relay p50/p99 ms  server KiB/client',
+    'server           N  joins/s  join p50/p99 ms   msgs  burst msgs/s  burst p50/p99 ms  paced msgs/s  paced p50/p99 ms  server KiB/client',
   );
   for (const n of sizes) {
     const results: [string, Result][] = [];
@@ -239,6 +263,8 @@ async function main(): Promise<void> {
       const server =
         which === 'rtcstack'
           ? await startChild(which, process.execPath, [
+              // e.g. BENCH_NODE_ARGS=--cpu-prof to profile the server
+              ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
               'bin/rtcstack',
               'serve',
               '--http-port',
@@ -254,7 +280,18 @@ async function main(): Promise<void> {
         const r = await run(server, n);
         results.push([which, r]);
         console.log(
-          `${which.padEnd(14)} ${String(n).padStart(7)}  ${fmt(r.joinsPerSec).padStart(8)}  ${`${fmt(r.joinP50, 1)}/${fmt(r.joinP99, 1)}`.padStart(15)}  ${String(r.msgs).padStart(6)}  ${fmt(r.msgsPerSec).padStart(6)}  ${`${fmt(r.p50, 1)}/${fmt(r.p99, 1)}`.padStart(16)}  ${fmt(r.kibPerClient, 1).padStart(17)}`,
+          [
+            which.padEnd(8),
+            String(n).padStart(6),
+            fmt(r.joinsPerSec).padStart(8),
+            `${fmt(r.joinP50, 1)}/${fmt(r.joinP99, 1)}`.padStart(16),
+            String(r.msgs).padStart(6),
+            fmt(r.msgsPerSec).padStart(13),
+            `${fmt(r.burstP50, 1)}/${fmt(r.burstP99, 1)}`.padStart(17),
+            fmt(r.pacedRate).padStart(13),
+            `${fmt(r.p50, 2)}/${fmt(r.p99, 2)}`.padStart(17),
+            fmt(r.kibPerClient, 1).padStart(18),
+          ].join(' '),
         );
       } finally {
         await server.stop();
@@ -262,7 +299,7 @@ async function main(): Promise<void> {
     }
     const [ours, bare] = [results[0]![1], results[1]![1]];
     console.log(
-      `ratio rtcstack/bare  N=${n}: joins/s ${fmt(ours.joinsPerSec / bare.joinsPerSec, 2)}, msgs/s ${fmt(ours.msgsPerSec / bare.msgsPerSec, 2)}, relay p50 ${fmt(ours.p50 / bare.p50, 2)}x, p99 ${fmt(ours.p99 / bare.p99, 2)}x, memory/client ${fmt(ours.kibPerClient / bare.kibPerClient, 2)}x`,
+      `ratio rtcstack/bare  N=${n}: joins/s ${fmt(ours.joinsPerSec / bare.joinsPerSec, 2)}, msgs/s ${fmt(ours.msgsPerSec / bare.msgsPerSec, 2)}, paced relay p50 ${fmt(ours.p50 / bare.p50, 2)}x, p99 ${fmt(ours.p99 / bare.p99, 2)}x, memory/client ${fmt(ours.kibPerClient / bare.kibPerClient, 2)}x`,
     );
   }
 }

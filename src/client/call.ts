@@ -78,6 +78,7 @@ export interface CallSnapshot {
     chatOpen: boolean;
     fileOpen: boolean;
     lastError: string | null;
+    iceUsernames: string[];
   }[];
   chat: { from: string; name: string; text: string; at: number }[];
   files: {
@@ -229,6 +230,7 @@ export class Call extends Emitter<CallEvents> {
         chatOpen: p.chatOpen,
         fileOpen: p.fileOpen,
         lastError: p.lastError ?? null,
+        iceUsernames: p.iceUsernames,
       })),
       chat: this.chatLog.map((c) => ({ ...c })),
       files: [...this.files.values()].map((f) => ({

@@ -205,6 +205,9 @@ export class MeshTransport extends Emitter<TransportEvents> implements Transport
       chatOpen: link.chat.readyState === 'open',
       fileOpen: link.fileChannel.readyState === 'open',
       lastError: link.lastError,
+      iceUsernames: (link.pc.getConfiguration().iceServers ?? []).flatMap((s) =>
+        s.username ? [s.username] : [],
+      ),
     }));
   }
 

@@ -27,6 +27,8 @@ export interface RemotePeerView {
   readonly chatOpen: boolean;
   readonly fileOpen: boolean;
   readonly lastError: string | undefined;
+  /** TURN usernames in the connection's current configuration (shows credential refreshes). */
+  readonly iceUsernames: string[];
 }
 
 export interface ChatMessage {

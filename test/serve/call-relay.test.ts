@@ -13,6 +13,7 @@ import { needs, PREREQS } from '../helpers/prereq.js';
 import {
   openCall,
   screenshot,
+  snapshot,
   startCallServer,
   waitFramesGrow,
   waitMeshConnected,
@@ -26,7 +27,12 @@ describe('call page: relay-only through our TURN server', {
   let browser: ChromiumHandle;
   let server: ServeHandle;
   before(async () => {
-    server = await startCallServer({ turn: true, turnPort: 0, turnSecret: 'relay-test-secret' });
+    server = await startCallServer({
+      turn: true,
+      turnPort: 0,
+      turnSecret: 'relay-test-secret',
+      turnCredentialTtl: 60,
+    });
     browser = await launchChromium();
   });
   after(async () => {
@@ -83,6 +89,43 @@ describe('call page: relay-only through our TURN server', {
       } finally {
         await dashPage.close();
       }
+
+      // TURN credentials (60 s here) are refreshed 12 s before they expire and applied to every
+      // connection with setConfiguration; an ICE restart then gathers relay candidates with them.
+      const first = snaps.map((s) => s.iceServers[0]!.username!);
+      const refreshed = await Promise.all(
+        pages.map((p, i) =>
+          waitSnap(
+            p,
+            (s) =>
+              s.iceServers[0]!.username !== first[i] &&
+              s.peers.every((x) => x.iceUsernames.includes(s.iceServers[0]!.username!)),
+            `page ${i} to apply refreshed TURN credentials`,
+          ),
+        ),
+      );
+      for (const [i, s] of refreshed.entries()) {
+        assert.ok(Number(s.iceServers[0]!.username!.split(':')[0]) > Number(first[i]!.split(':')[0]));
+      }
+      const negBefore = refreshed.map((s) => s.peers.map((x) => x.negotiations));
+      await pages[0]!.evaluate(() => window.rtcstackCall.restartIce());
+      await waitSnap(
+        pages[0]!,
+        (s) =>
+          s.peers.every(
+            (x, j) =>
+              x.negotiations > negBefore[0]![j]! &&
+              x.connectionState === 'connected' &&
+              x.pathType === 'relay' &&
+              x.signalingState === 'stable',
+          ),
+        'relay links to renegotiate after an ICE restart with the new credentials',
+      );
+      await waitFramesGrow(
+        pages,
+        await Promise.all(pages.map((p) => snapshot(p))),
+        'video after the restart',
+      );
     } finally {
       for (const p of pages) await p.close().catch(() => {});
     }
