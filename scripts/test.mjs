@@ -28,7 +28,7 @@ const args = [
   'tsx',
   '--test',
   `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
-  '--test-timeout=180000',
+  '--test-timeout=600000',
   ...flags,
   ...files,
 ];
