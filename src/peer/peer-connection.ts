@@ -87,7 +87,7 @@ export interface PeerOptions {
   includeLoopback?: boolean;
   /** Gather IPv6 host candidates (default true). */
   ipv6?: boolean;
-  /** DTLS versions to offer, default ['1.2']. */
+  /** DTLS versions to offer, default ['1.3', '1.2'] (1.3 when the peer has it, as Chromium does). */
   dtlsVersions?: DtlsVersion[];
   /** The max-message-size we advertise (default 262144, like Chromium). */
   maxMessageSize?: number;

@@ -107,7 +107,7 @@ export class TransportStack extends Emitter<TransportStackEvents> {
       remoteFingerprints,
       clock: this.#o.clock,
       log: this.#o.log.child('dtls'),
-      versions: this.#o.dtlsVersions ?? ['1.2'],
+      versions: this.#o.dtlsVersions ?? ['1.3', '1.2'],
       ...(this.#o.random && { random: this.#o.random }),
       ...(this.#o.mtu && { mtu: this.#o.mtu }),
       send: (d) => {

@@ -93,51 +93,60 @@ async function browserTransport(page: Page): Promise<Record<string, unknown>> {
   });
 }
 
-test('rtcstack offers, Chromium answers: data channel echo both ways', opts, async () => {
-  const node = new RTCPeerConnection({}, { includeLoopback: true, ipv6: false });
-  const page = await browserPeer(node);
-  try {
-    const dc = node.createDataChannel('from-node');
-    await node.setLocalDescription();
-    const answer = await page.evaluate(async (offer) => {
-      const pc = (window as unknown as { pc: RTCPeerConnection }).pc;
-      await pc.setRemoteDescription(offer);
-      await pc.setLocalDescription();
-      return pc.localDescription!.toJSON();
-    }, node.localDescription!.toJSON());
-    await node.setRemoteDescription(answer);
-    await waitFor(() => dc.readyState === 'open', 'node channel open');
-    assert.equal(await echo(dc, 'hi chromium'), 'echo:hi chromium');
-
-    // Chromium opens a channel toward us over the same association.
-    const fromBrowser = new Promise<RTCDataChannel>((resolve) => {
-      node.ondatachannel = (e) => resolve(e.channel);
-    });
-    await page.evaluate(() => {
-      const w = window as unknown as { pc: RTCPeerConnection; wire: (c: RTCDataChannel) => void };
-      const ch = w.pc.createDataChannel('from-browser', { ordered: false, maxRetransmits: 0 });
-      ch.onopen = () => ch.send('hello node');
-    });
-    const ch = await fromBrowser;
-    assert.equal(ch.label, 'from-browser');
-    assert.equal(ch.ordered, false);
-    assert.equal(ch.maxRetransmits, 0);
-    const first = await new Promise<string>((resolve) => {
-      ch.onmessage = (e) => resolve((e as MessageEvent).data as string);
-    });
-    assert.equal(first, 'hello node');
-
-    const t = await browserTransport(page);
-    assert.equal(t.dtlsState, 'connected');
-    console.log(
-      `# Chromium negotiated with rtcstack: tlsVersion=${t.tlsVersion} dtlsCipher=${t.dtlsCipher} srtpCipher=${t.srtpCipher}`,
+for (const [versions, expected] of [
+  [['1.2'], 'FEFD'],
+  [['1.3', '1.2'], 'FEFC'],
+] as const) {
+  test(`rtcstack offers (DTLS ${versions.join('+')}), Chromium answers: echo both ways`, opts, async () => {
+    const node = new RTCPeerConnection(
+      {},
+      { includeLoopback: true, ipv6: false, dtlsVersions: [...versions] },
     );
-    assert.equal(node.connectionState, 'connected');
-  } finally {
-    node.close();
-    await page.close();
-  }
-});
+    const page = await browserPeer(node);
+    try {
+      const dc = node.createDataChannel('from-node');
+      await node.setLocalDescription();
+      const answer = await page.evaluate(async (offer) => {
+        const pc = (window as unknown as { pc: RTCPeerConnection }).pc;
+        await pc.setRemoteDescription(offer);
+        await pc.setLocalDescription();
+        return pc.localDescription!.toJSON();
+      }, node.localDescription!.toJSON());
+      await node.setRemoteDescription(answer);
+      await waitFor(() => dc.readyState === 'open', 'node channel open');
+      assert.equal(await echo(dc, 'hi chromium'), 'echo:hi chromium');
+
+      // Chromium opens a channel toward us over the same association.
+      const fromBrowser = new Promise<RTCDataChannel>((resolve) => {
+        node.ondatachannel = (e) => resolve(e.channel);
+      });
+      await page.evaluate(() => {
+        const w = window as unknown as { pc: RTCPeerConnection; wire: (c: RTCDataChannel) => void };
+        const ch = w.pc.createDataChannel('from-browser', { ordered: false, maxRetransmits: 0 });
+        ch.onopen = () => ch.send('hello node');
+      });
+      const ch = await fromBrowser;
+      assert.equal(ch.label, 'from-browser');
+      assert.equal(ch.ordered, false);
+      assert.equal(ch.maxRetransmits, 0);
+      const first = await new Promise<string>((resolve) => {
+        ch.onmessage = (e) => resolve((e as MessageEvent).data as string);
+      });
+      assert.equal(first, 'hello node');
+
+      const t = await browserTransport(page);
+      assert.equal(t.dtlsState, 'connected');
+      console.log(
+        `# Chromium negotiated with rtcstack: tlsVersion=${t.tlsVersion} dtlsCipher=${t.dtlsCipher} srtpCipher=${t.srtpCipher}`,
+      );
+      assert.equal(t.tlsVersion, expected, 'the DTLS version Chromium reports');
+      assert.equal(node.connectionState, 'connected');
+    } finally {
+      node.close();
+      await page.close();
+    }
+  });
+}
 
 test('Chromium offers, rtcstack answers; 16 MiB arrive byte-identical', opts, async () => {
   const node = new RTCPeerConnection({}, { includeLoopback: true, ipv6: false });
@@ -184,6 +193,10 @@ test('Chromium offers, rtcstack answers; 16 MiB arrive byte-identical', opts, as
     await waitFor(() => received >= total, `16 MiB echoed (got ${received})`, 120_000);
     const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
     assert.equal(sha(Buffer.concat(back)), sha(payload));
+    // We were the DTLS client here (Chromium offered actpass, we answered active), on DTLS 1.3.
+    const t = await browserTransport(page);
+    assert.equal(t.tlsVersion, 'FEFC');
+    assert.equal(t.dtlsRole, 'server');
   } finally {
     node.close();
     await page.close();
