@@ -21,7 +21,7 @@ import { type Clock, systemClock, type Timer } from '../core/clock.js';
 import { StateError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
 import { type Logger, silentLogger } from '../core/log.js';
-import type { Network, TransportAddress } from '../core/net.js';
+import { familyOf, type Network, type TransportAddress } from '../core/net.js';
 import { nodeNetwork } from '../core/net-node.js';
 import { cryptoRandom, type Random } from '../core/random.js';
 import { METHOD, type ParsedStunMessage, parseStunMessage, read } from '../stun/index.js';
@@ -470,7 +470,20 @@ export class IceAgent extends Emitter<IceAgentEvents> {
       ['generation', '0'],
       ['ufrag', this.#localCreds.ufrag],
     ];
-    const withExt = { ...c, extensions: ext };
+    let shown: Candidate = c;
+    const responder = this.options.mdnsResponder;
+    if (responder && c.type === 'host') {
+      // Hide the host address behind a `.local` name (the peer resolves it over mDNS).
+      shown = { ...c, address: responder.register(c.address) };
+    } else if (responder && c.relatedAddress !== undefined) {
+      // ... and do not leak it as the related address of srflx/relay candidates either.
+      shown = {
+        ...c,
+        relatedAddress: familyOf(c.relatedAddress) === 'IPv6' ? '::' : '0.0.0.0',
+        relatedPort: 9,
+      };
+    }
+    const withExt = { ...shown, extensions: ext };
     this.emit('candidate', {
       candidate: c,
       attribute: serializeCandidate(withExt),

@@ -31,6 +31,7 @@ export { parseCandidate, serializeCandidate } from './candidate-attribute.js';
 export { CheckList } from './checklist.js';
 export { randomCredentials } from './credentials.js';
 export { MdnsResolver } from './mdns.js';
+export { bindMulticastMdns, MdnsResponder } from './mdns-responder.js';
 export {
   CandidatePair,
   type LocalCandidate,

@@ -127,3 +127,31 @@ test('resolver: timeout on a manual clock gives undefined', async () => {
   r.close();
   sink.close();
 });
+
+test('responder: answers registered names only, stable names per address, garbage counted', async () => {
+  const { MdnsResponder } = await import('./mdns-responder.js');
+  const responder = new MdnsResponder(await nodeNetwork.bindUdp({ address: '127.0.0.1' }));
+  const name = responder.register('127.0.0.1');
+  assert.equal(responder.register('127.0.0.1'), name);
+  assert.match(name, /^[0-9a-f-]{36}\.local$/);
+  const clock = new SystemClock({ unref: true });
+  const r = new MdnsResolver({
+    network: nodeNetwork,
+    clock,
+    server: responder.socketAddress,
+    timeoutMs: 500,
+  });
+  const probe = await nodeNetwork.bindUdp({ address: '127.0.0.1' });
+  try {
+    assert.equal(await r.resolve(name), '127.0.0.1');
+    assert.equal(await r.resolve('00000000-0000-0000-0000-000000000000.local'), undefined);
+    probe.send(new Uint8Array([1, 2, 3]), responder.socketAddress);
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal(responder.parseErrors, 1);
+    assert.equal(responder.answered, 1);
+  } finally {
+    r.close();
+    probe.close();
+    responder.close();
+  }
+});

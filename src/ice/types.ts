@@ -6,6 +6,7 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { InterfaceAddress, Network, TransportAddress } from '../core/net.js';
 import type { Random } from '../core/random.js';
+import type { MdnsResponder } from './mdns-responder.js';
 import type { CandidatePair, LocalCandidate } from './pair.js';
 
 /** W3C RTCIceTransportState. */
@@ -118,6 +119,11 @@ export interface IceAgentOptions {
   maxPairs?: number;
   /** Resolve `.local` remote candidates over mDNS (default true; pass false to ignore them). */
   mdns?: boolean | { server?: TransportAddress; timeoutMs?: number };
+  /**
+   * Announce host candidates under `.local` names registered with this responder instead of their
+   * addresses (browsers do this for privacy), and hide related addresses. Default: addresses shown.
+   */
+  mdnsResponder?: MdnsResponder;
   /** Our credentials (default random). */
   localCredentials?: IceCredentials;
   /** Name resolution for ICE server hosts; default node:dns lookup. */

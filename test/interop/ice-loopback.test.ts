@@ -10,6 +10,7 @@ import { SystemClock } from '../../src/core/clock.js';
 import { nodeNetwork } from '../../src/core/net-node.js';
 import { IceAgent } from '../../src/ice/agent.js';
 import { addressRecordData, parseDnsMessage, serializeDnsMessage } from '../../src/ice/mdns.js';
+import { MdnsResponder } from '../../src/ice/mdns-responder.js';
 import { realPair } from './ice-harness-real.js';
 
 async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
@@ -86,6 +87,43 @@ test('mDNS: a remote `.local` host candidate is resolved and connects', async ()
     const remote = a.remoteCandidates.find((r) => r.address === name);
     assert.ok(remote, 'the .local candidate is kept under its name');
     assert.equal(remote.resolvedAddress, '127.0.0.1');
+  } finally {
+    a.close();
+    b.close();
+    responder.close();
+  }
+});
+
+test('mDNS both ways: one agent publishes its host candidates as `.local` names, the other resolves them', async () => {
+  const responder = new MdnsResponder(await nodeNetwork.bindUdp({ address: '127.0.0.1' }));
+  const clock = new SystemClock({ unref: true });
+  const filter = {
+    includeLoopback: true,
+    ipv6: false,
+    interfaceFilter: (i: { address: string }) => i.address === '127.0.0.1',
+  };
+  const a = new IceAgent({ clock, controlling: true, mdns: false, mdnsResponder: responder, ...filter });
+  const b = new IceAgent({ clock, controlling: false, mdns: { server: responder.socketAddress }, ...filter });
+  const announced: string[] = [];
+  a.on('candidate', (c) => {
+    if (c) announced.push(c.attribute);
+    b.addRemoteCandidate(c ? c.attribute : null);
+  });
+  b.on('candidate', (c) => a.addRemoteCandidate(c ? c.attribute : null));
+  a.setRemoteCredentials(b.localCredentials.ufrag, b.localCredentials.pwd);
+  b.setRemoteCredentials(a.localCredentials.ufrag, a.localCredentials.pwd);
+  try {
+    a.start();
+    b.start();
+    await Promise.all([a.gather(), b.gather()]);
+    await waitFor(() => a.selectedPair !== undefined && b.selectedPair !== undefined);
+    assert.ok(announced.length > 0);
+    for (const line of announced) {
+      assert.match(line, /\.local \d+ typ host/);
+      assert.ok(!line.includes('127.0.0.1'), line);
+    }
+    assert.ok(responder.answered >= 1);
+    assert.equal(b.selectedPair?.remote.resolvedAddress, '127.0.0.1');
   } finally {
     a.close();
     b.close();
