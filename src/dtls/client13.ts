@@ -12,7 +12,7 @@ import {
   HS_FINISHED,
   HS_SERVER_HELLO,
 } from './constants.js';
-import { DtlsError } from './errors.js';
+import { DtlsError, DtlsStateError } from './errors.js';
 import { findExtension, parseU16List, parseUseSrtp } from './extensions.js';
 import type { FlightItem } from './flight.js';
 import type { HandshakeHost } from './handshake-context.js';
@@ -74,6 +74,12 @@ export class Client13 extends Handshake13 {
 
   get complete(): boolean {
     return this.#phase === 'complete';
+  }
+
+  override updateKeys(requestPeer: boolean): void {
+    // The final flight shares the retransmission machinery: wait until the server acknowledged it.
+    if (!this.#confirmed) throw new DtlsStateError('KeyUpdate before the handshake was acknowledged');
+    super.updateKeys(requestPeer);
   }
 
   #unexpected(t: number): never {
@@ -144,7 +150,7 @@ export class Client13 extends Handshake13 {
         this.#onFinished(msg);
         return;
       case 'complete':
-        this.#unexpected(t);
+        this.onPostHandshake(msg);
     }
   }
 
@@ -268,7 +274,17 @@ export class Client13 extends Handshake13 {
 
   /** An ACK, or any application-epoch record from the server, confirms our final flight. */
   override onAck(data?: Uint8Array): void {
-    if (data) super.onAck(data);
+    this.#confirm();
+    super.onAck(data);
+  }
+
+  /** A post-handshake message from the server also proves it has our Finished. */
+  override onPostHandshake(msg: HandshakeMessage): void {
+    this.#confirm();
+    super.onPostHandshake(msg);
+  }
+
+  #confirm(): void {
     if (this.#phase === 'complete' && !this.#confirmed) {
       this.#confirmed = true;
       this.host.flights.stopTimer();

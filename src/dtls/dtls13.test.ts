@@ -346,3 +346,45 @@ test('DTLS 1.3 parsers: fuzzed input gives a value or ParseError; round trips', 
     [Uint8Array.of(1, 2)],
   );
 });
+
+test('KeyUpdate: both sides move to epoch 4 (requested update), data keeps flowing, also under loss', async () => {
+  for (const loss of [0, 0.2]) {
+    const p = pair({ seed: 11, loss, delay: 10 }, { initialRetransmitMs: 200 }, { initialRetransmitMs: 200 });
+    assert.ok(await connect(p, 600_000));
+    await p.clock.runUntil(() => false, 5_000); // let the final flight's ACK arrive
+    const epochBits = { c: -1, s: -1 };
+    const toB = p.pipe.toB;
+    const toA = p.pipe.toA;
+    p.pipe.toB = (d) => {
+      if ((d[0]! & 0xe0) === 0x20) epochBits.c = d[0]! & 3;
+      toB?.(d);
+    };
+    p.pipe.toA = (d) => {
+      if ((d[0]! & 0xe0) === 0x20) epochBits.s = d[0]! & 3;
+      toA?.(d);
+    };
+    p.c.updateKeys(true);
+    await p.clock.runUntil(() => false, 60_000);
+    let got = 0;
+    p.s.on('data', () => got++);
+    p.c.on('data', () => got++);
+    for (let i = 0; i < 10; i++) {
+      p.c.send(text(`after ${i}`));
+      p.s.send(text(`back ${i}`));
+    }
+    await p.clock.runUntil(() => false, 1_000);
+    assert.equal(epochBits.c, 0, `loss ${loss}: client writes epoch 4`);
+    assert.equal(epochBits.s, 0, `loss ${loss}: server writes epoch 4`);
+    assert.ok(loss > 0 ? got >= 8 : got === 20, `loss ${loss}: ${got} delivered`);
+    assert.equal(p.c.state, 'connected');
+    assert.equal(p.s.state, 'connected');
+    finish(p);
+  }
+});
+
+test('updateKeys is refused on a DTLS 1.2 connection', async () => {
+  const p = pair({}, { versions: ['1.2'] });
+  assert.ok(await connect(p));
+  assert.throws(() => p.c.updateKeys(), { code: 'ERR_DTLS_STATE' });
+  finish(p);
+});

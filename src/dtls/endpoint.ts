@@ -192,6 +192,17 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
     this.#send(this.#records.seal(CONTENT_APPLICATION_DATA, this.#records.writeEpoch, data));
   }
 
+  /**
+   * DTLS 1.3 only: move our sending keys to the next epoch with a KeyUpdate (RFC 9147 §8);
+   * `requestPeer` asks the peer to update its keys too.
+   */
+  updateKeys(requestPeer = true): void {
+    if (this.#state !== 'connected' || !this.#hs.updateKeys) {
+      throw new DtlsStateError('updateKeys() needs a connected DTLS 1.3 endpoint');
+    }
+    this.#hs.updateKeys(requestPeer);
+  }
+
   /** Close: sends close_notify when connected; stops all timers. */
   close(): void {
     if (this.#state === 'closed' || this.#state === 'failed') return;
@@ -277,13 +288,18 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
             this.#refusedAt = now;
             this.#sendAlert(ALERT_WARNING, ALERT_NO_RENEGOTIATION);
           }
-        } else if (f.messageSeq < this.#reasm.next) old = true;
-        else {
-          // 1.3 post-handshake messages (NewSessionTicket, KeyUpdate) are not supported and only
-          // acknowledged so the peer stops resending them.
-          this.#ignoredHandshake++;
+        } else if (this.#hs.version === '1.3' && epoch >= 3) {
+          // Post-handshake messages (KeyUpdate, NewSessionTicket): processed in order and
+          // acknowledged, retransmissions acknowledged again.
           postHandshake = true;
-        }
+          if (f.messageSeq >= this.#reasm.next) {
+            this.#guard(() => {
+              this.#reasm.add(f);
+              for (let m = this.#reasm.pop(); m; m = this.#reasm.pop()) this.#hs.onMessage(m);
+            });
+          }
+        } else if (f.messageSeq < this.#reasm.next) old = true;
+        else this.#ignoredHandshake++;
         continue;
       }
       const hs = this.#hs;
@@ -307,8 +323,8 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
       });
       if (!ok) return false;
     }
-    if (this.#hs.complete) this.#reasm.clear();
-    if (postHandshake && epoch >= 3) this.#hs.acknowledge?.();
+    if (this.#hs.complete && this.#hs.version === '1.2') this.#reasm.clear();
+    if (postHandshake && !this.#done) this.#hs.acknowledge?.();
     return old;
   }
 

@@ -57,6 +57,8 @@ export interface Handshake {
   onPeerRetransmit?(): void;
   /** An ACK record arrived (DTLS 1.3). */
   onAck?(data?: Uint8Array): void;
+  /** DTLS 1.3: send a KeyUpdate (RFC 9147 §8). */
+  updateKeys?(requestPeer: boolean): void;
   /** Send an ACK for the handshake records received (DTLS 1.3). */
   acknowledge?(): void;
   /** A handshake record was received (DTLS 1.3 tracks record numbers to acknowledge). */

@@ -2,8 +2,10 @@ import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
 import { fingerprintOf, formatFingerprint, matchesFingerprint } from './certificate.js';
 import {
   ALERT_BAD_CERTIFICATE,
+  ALERT_DECODE_ERROR,
   ALERT_DECRYPT_ERROR,
   ALERT_HANDSHAKE_FAILURE,
+  ALERT_UNEXPECTED_MESSAGE,
   CONTENT_ACK,
   HS_CERTIFICATE_VERIFY,
   HS_FINISHED,
@@ -15,7 +17,7 @@ import {
 import { DtlsError, DtlsFingerprintError } from './errors.js';
 import type { FlightItem } from './flight.js';
 import type { Handshake, HandshakeHost, HandshakeSettings } from './handshake-context.js';
-import { exporter13, KeySchedule13 } from './key-schedule13.js';
+import { exporter13, type Hash13, hashLength, hkdfExpandLabel, KeySchedule13 } from './key-schedule13.js';
 import { parseDigitallySigned, serializeDigitallySigned } from './messages.js';
 import { HS_MESSAGE_HASH, parseAck, type RecordNumber, serializeAck, tlsMessage } from './messages13.js';
 import type { HandshakeMessage } from './reassembler.js';
@@ -29,6 +31,15 @@ export const SIGNATURE_SCHEMES13: readonly number[] = [
   SIG_ECDSA_SECP384R1_SHA384,
   SIG_RSA_PSS_RSAE_SHA384,
 ];
+
+/** Post-handshake message types (RFC 8446 §4). */
+export const HS_NEW_SESSION_TICKET = 4;
+export const HS_KEY_UPDATE = 24;
+
+/** application_traffic_secret_N+1 (RFC 8446 §7.2). */
+export function nextTrafficSecret(hash: Hash13, secret: Uint8Array): Uint8Array {
+  return hkdfExpandLabel(hash, secret, 'traffic upd', new Uint8Array(0), hashLength(hash));
+}
 
 /** Epochs of DTLS 1.3 (RFC 9147 §6.1): 0 plaintext, 2 handshake, 3 application data. */
 export const EPOCH_HANDSHAKE = 2;
@@ -113,6 +124,8 @@ export abstract class Handshake13 implements Handshake {
   installApplicationKeys(): void {
     const a = this.schedule!.application(this.hash());
     this.exporterMaster = a.exporter;
+    this.#writeSecret = this.isClient ? a.client : a.server;
+    this.#readSecret = this.isClient ? a.server : a.client;
     const rl = this.host.records;
     rl.installWrite(
       EPOCH_APPLICATION,
@@ -225,6 +238,70 @@ export abstract class Handshake13 implements Handshake {
 
   /** An ACK arrived (or, with no data, an application record that implies one). */
   onAck(data?: Uint8Array): void {
-    if (data) parseAck(data);
+    if (!data) return;
+    const acked = parseAck(data);
+    const u = this.#update;
+    if (u && acked.some((r) => r.epoch === this.#writeEpoch && r.seq >= u.firstSeq)) {
+      // Our KeyUpdate is acknowledged: only now switch to the next write epoch (RFC 9147 §8).
+      this.#update = undefined;
+      this.host.flights.clear();
+      this.#writeSecret = nextTrafficSecret(this.suite!.hash, this.#writeSecret!);
+      this.#writeEpoch++;
+      this.host.records.installWrite(
+        this.#writeEpoch,
+        new Protection13(this.suite!, this.#writeSecret, this.#writeEpoch),
+      );
+      this.host.records.writeEpoch = this.#writeEpoch;
+    }
+  }
+
+  #readSecret: Uint8Array | undefined;
+  #writeSecret: Uint8Array | undefined;
+  #readEpoch = EPOCH_APPLICATION;
+  #writeEpoch = EPOCH_APPLICATION;
+  #update: { firstSeq: number } | undefined;
+
+  /** Current epochs of application data (they grow with each KeyUpdate). */
+  get epochs(): { read: number; write: number } {
+    return { read: this.#readEpoch, write: this.#writeEpoch };
+  }
+
+  /**
+   * Post-handshake messages (RFC 9147 §8, RFC 8446 §4.6): KeyUpdate moves the peer's traffic to
+   * the next epoch (and, when asked, we update ours); NewSessionTicket is ignored (no resumption).
+   */
+  onPostHandshake(msg: HandshakeMessage): void {
+    if (msg.msgType === HS_NEW_SESSION_TICKET) return;
+    if (msg.msgType !== HS_KEY_UPDATE) {
+      throw new DtlsError(
+        'ERR_DTLS_UNEXPECTED_MESSAGE',
+        ALERT_UNEXPECTED_MESSAGE,
+        `unexpected post-handshake message ${msg.msgType}`,
+      );
+    }
+    if (msg.body.length !== 1 || msg.body[0]! > 1) {
+      throw new DtlsError('ERR_DTLS_DECODE', ALERT_DECODE_ERROR, 'malformed KeyUpdate');
+    }
+    this.#readSecret = nextTrafficSecret(this.suite!.hash, this.#readSecret!);
+    this.#readEpoch++;
+    this.host.records.installRead(
+      this.#readEpoch,
+      new Protection13(this.suite!, this.#readSecret, this.#readEpoch),
+    );
+    if (msg.body[0] === 1 && !this.#update) this.updateKeys(false);
+  }
+
+  /** Send a KeyUpdate; our write epoch advances once the peer acknowledges it. */
+  updateKeys(requestPeer: boolean): void {
+    if (this.#update) return;
+    this.#update = { firstSeq: this.host.records.nextSeq(this.#writeEpoch) };
+    const item: FlightItem = {
+      kind: 'handshake',
+      msgType: HS_KEY_UPDATE,
+      messageSeq: this.sendSeq++,
+      body: Uint8Array.of(requestPeer ? 1 : 0),
+      epoch: this.#writeEpoch,
+    };
+    this.host.flights.start([item], true);
   }
 }

@@ -101,6 +101,11 @@ export class RecordLayer {
     return RECORD_HEADER_LENGTH + (p?.overhead ?? 0);
   }
 
+  /** The sequence number the next record of `epoch` will carry. */
+  nextSeq(epoch: number): number {
+    return this.#write.get(epoch)?.seq ?? 0;
+  }
+
   hasWrite(epoch: number): boolean {
     return this.#write.has(epoch);
   }

@@ -76,6 +76,10 @@ export class Server13 extends Handshake13 {
 
   onMessage(msg: HandshakeMessage): void {
     const t = msg.msgType;
+    if (this.#phase === 'complete') {
+      this.onPostHandshake(msg);
+      return;
+    }
     if (this.#phase === 'hello' && t === HS_CLIENT_HELLO) {
       this.#onClientHello(msg);
       return;
