@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import dns from 'node:dns';
 import net from 'node:net';
 import os from 'node:os';
 import {
@@ -91,6 +92,24 @@ class NodeTcpConnection implements TcpConnection {
   }
 }
 
+/**
+ * dgram resolves every destination through `lookup`, and the default (dns.lookup) defers even an
+ * IP literal to the next tick: a closure and a tick per datagram. Literals are answered at once;
+ * names still go to dns.lookup.
+ */
+function literalLookup(
+  address: string,
+  family: unknown,
+  callback: (err: Error | null, address: string, family: number) => void,
+): void {
+  const f = net.isIP(address);
+  if (f !== 0) {
+    callback(null, address, f);
+    return;
+  }
+  dns.lookup(address, family as number, callback);
+}
+
 /** The real network: node:dgram and node:net. */
 export class NodeNetwork implements Network {
   interfaces(): InterfaceAddress[] {
@@ -105,7 +124,7 @@ export class NodeNetwork implements Network {
 
   bindUdp(options: UdpBindOptions = {}): Promise<UdpSocket> {
     const family = options.family ?? (options.address ? familyOf(options.address) : 'IPv4');
-    const sock = dgram.createSocket({ type: family === 'IPv6' ? 'udp6' : 'udp4' });
+    const sock = dgram.createSocket({ type: family === 'IPv6' ? 'udp6' : 'udp4', lookup: literalLookup });
     return new Promise((resolve, reject) => {
       const onError = (e: Error): void => reject(e);
       sock.once('error', onError);
