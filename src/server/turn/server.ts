@@ -16,8 +16,8 @@ import { createServer, type Server } from 'node:http';
 import { Registry } from 'prom-client';
 import { type Clock, SystemClock } from '../../core/clock.js';
 import { createLogger, type Logger } from '../../core/log.js';
-import { type AddressFamily, familyOf, type Network } from '../../core/net.js';
-import { nodeNetwork } from '../../core/net-node.js';
+import { type AddressFamily, familyOf, type Network, type TcpConnection } from '../../core/net.js';
+import { NodeNetwork, nodeNetwork } from '../../core/net-node.js';
 import { cryptoRandom, type Random, SeededRandom } from '../../core/random.js';
 import { Credentials } from './credentials.js';
 import { TurnEngine } from './engine.js';
@@ -26,7 +26,13 @@ import { PeerPolicy } from './peer-policy.js';
 import { RelayPorts } from './relay-ports.js';
 import type { TurnStats } from './stats.js';
 import { StreamListener } from './stream-listener.js';
-import { createSecureContext, generateSelfSigned, type PemPair, wrapTlsServer } from './tls.js';
+import {
+  createSecureContext,
+  generateSelfSigned,
+  listenTlsNode,
+  type PemPair,
+  wrapTlsServer,
+} from './tls.js';
 import { UdpListener } from './udp-listener.js';
 
 export interface TurnServerOptions {
@@ -169,10 +175,8 @@ export async function startTurnServer(options: TurnServerOptions = {}): Promise<
   try {
     const port = options.listeningPort ?? 3478;
     const tlsPort = options.tlsListeningPort ?? 5349;
-    const tlsContext =
-      options.tls === false
-        ? undefined
-        : createSecureContext(options.tlsCert ?? (await generateSelfSigned()));
+    const tlsPem = options.tls === false ? undefined : (options.tlsCert ?? (await generateSelfSigned()));
+    const tlsContext = tlsPem ? createSecureContext(tlsPem) : undefined;
     for (const ip of listening) {
       if (options.udp !== false) {
         const sock = await network.bindUdp({
@@ -193,11 +197,14 @@ export async function startTurnServer(options: TurnServerOptions = {}): Promise<
         stream.push(new StreamListener(engine, l, { transport: 'tcp' }));
         ports.tcp.push(l.local.port);
       }
-      if (tlsContext) {
-        const l = await network.listenTcp({ address: ip, port: tlsPort });
-        stream.push(
-          new StreamListener(engine, l, { transport: 'tls', wrap: (c) => wrapTlsServer(c, tlsContext) }),
-        );
+      if (tlsPem && tlsContext) {
+        // Real sockets: node:tls natively; any other Network: TLS over its TcpConnection.
+        const native = network instanceof NodeNetwork;
+        const l = native
+          ? await listenTlsNode(ip, tlsPort, tlsPem)
+          : await network.listenTcp({ address: ip, port: tlsPort });
+        const wrap = native ? undefined : (c: TcpConnection) => wrapTlsServer(c, tlsContext);
+        stream.push(new StreamListener(engine, l, { transport: 'tls', wrap }));
         ports.tls.push(l.local.port);
       }
     }

@@ -8,9 +8,10 @@
 // @peculiar/x509 needs the Reflect metadata polyfill loaded before it.
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import type { TcpConnection } from '../../core/net.js';
+import type { TcpConnection, TcpListener } from '../../core/net.js';
 
 export interface PemPair {
   readonly cert: string;
@@ -66,7 +67,7 @@ export function wrapTlsServer(raw: TcpConnection, context: tls.SecureContext): T
       cb();
     },
   });
-  const sock = new tls.TLSSocket(duplex as unknown as import('node:net').Socket, {
+  const sock = new tls.TLSSocket(duplex as unknown as Socket, {
     isServer: true,
     secureContext: context,
   });
@@ -110,4 +111,62 @@ export function wrapTlsServer(raw: TcpConnection, context: tls.SecureContext): T
     finish();
   });
   return conn;
+}
+
+/** A TLS socket as a `TcpConnection` (plaintext side). */
+function tlsConnection(sock: tls.TLSSocket): TcpConnection {
+  sock.setNoDelay(true);
+  let closed = false;
+  let lastError: Error | undefined;
+  const conn: TcpConnection = {
+    local: { address: sock.localAddress ?? '', port: sock.localPort ?? 0 },
+    remote: { address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0 },
+    get closed() {
+      return closed;
+    },
+    onData: null,
+    onClose: null,
+    write: (data) => (closed ? false : sock.write(data)),
+    close: () => {
+      if (closed) return;
+      closed = true;
+      sock.destroy();
+    },
+  };
+  sock.on('data', (d: Buffer) => conn.onData?.(d));
+  sock.on('error', (e) => {
+    lastError = e;
+  });
+  sock.on('close', () => {
+    closed = true;
+    conn.onClose?.(lastError);
+  });
+  return conn;
+}
+
+/**
+ * A TLS listener on real sockets (node:tls over the kernel's TCP, no JS stream in between): used
+ * when the server runs on the real network; `wrapTlsServer` covers other `Network`s.
+ */
+export function listenTlsNode(address: string, port: number, pem: PemPair): Promise<TcpListener> {
+  const server = tls.createServer({ cert: pem.cert, key: pem.key });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: address, port }, () => {
+      server.off('error', reject);
+      const a = server.address() as { address: string; port: number };
+      const listener: TcpListener = {
+        local: { address: a.address, port: a.port },
+        onConnection: null,
+        close: () => server.close(),
+      };
+      server.on('secureConnection', (s) => {
+        if (listener.onConnection) listener.onConnection(tlsConnection(s));
+        else s.destroy();
+      });
+      // Handshake failures and garbage before the handshake: drop the connection quietly.
+      server.on('tlsClientError', (_e, s) => s.destroy());
+      resolve(listener);
+    });
+  });
 }
