@@ -1,17 +1,12 @@
-import { createHash, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
+import { createHash, type KeyObject, randomBytes } from 'node:crypto';
 import type { Logger } from '../core/log.js';
 import type { DtlsCertificate, DtlsFingerprint } from './certificate.js';
-import { fingerprintOf, formatFingerprint, matchesFingerprint } from './certificate.js';
 import type { CipherSuite } from './cipher-suites.js';
-import {
-  ALERT_BAD_CERTIFICATE,
-  ALERT_DECRYPT_ERROR,
-  ALERT_HANDSHAKE_FAILURE,
-  HS_FINISHED,
-} from './constants.js';
-import { DtlsError, DtlsFingerprintError } from './errors.js';
+import { ALERT_DECRYPT_ERROR, HS_FINISHED } from './constants.js';
+import { DtlsError } from './errors.js';
 import type { FlightItem, FlightSender } from './flight.js';
 import { fullMessage } from './handshake-fragment.js';
+import { acceptPeerCertificate } from './peer-certificate.js';
 import { exportKeyingMaterial, keyBlock, masterSecret, verifyData } from './prf.js';
 import type { HandshakeMessage } from './reassembler.js';
 import type { RecordLayer } from './record-layer.js';
@@ -150,29 +145,9 @@ export class HandshakeContext implements Omit<Handshake, 'onMessage' | 'complete
 
   /** Check the peer's certificate chain: parse it, match a fingerprint, keep its public key. */
   acceptCertificate(chain: readonly Uint8Array[]): void {
-    const leaf = chain[0];
-    if (!leaf)
-      throw new DtlsError('ERR_DTLS_NO_CERTIFICATE', ALERT_HANDSHAKE_FAILURE, 'peer sent no certificate');
-    let cert: X509Certificate;
-    try {
-      cert = new X509Certificate(Buffer.from(leaf));
-    } catch (cause) {
-      throw new DtlsError(
-        'ERR_DTLS_BAD_CERTIFICATE',
-        ALERT_BAD_CERTIFICATE,
-        'peer certificate does not parse',
-        { cause },
-      );
-    }
-    const expected = this.settings.remoteFingerprints;
-    if (expected !== undefined && !expected.some((f) => matchesFingerprint(leaf, f))) {
-      throw new DtlsFingerprintError(
-        formatFingerprint(fingerprintOf(leaf, expected[0]?.algorithm ?? 'sha-256')),
-        expected.map(formatFingerprint),
-      );
-    }
-    this.remoteCertificate = Uint8Array.from(leaf);
-    this.remotePublicKey = cert.publicKey;
+    const c = acceptPeerCertificate(chain, this.settings.remoteFingerprints);
+    this.remoteCertificate = c.der;
+    this.remotePublicKey = c.publicKey;
   }
 
   /**

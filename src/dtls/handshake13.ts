@@ -1,7 +1,5 @@
-import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
-import { fingerprintOf, formatFingerprint, matchesFingerprint } from './certificate.js';
+import { createHash, type KeyObject } from 'node:crypto';
 import {
-  ALERT_BAD_CERTIFICATE,
   ALERT_DECODE_ERROR,
   ALERT_DECRYPT_ERROR,
   ALERT_HANDSHAKE_FAILURE,
@@ -14,12 +12,13 @@ import {
   SIG_RSA_PSS_RSAE_SHA256,
   SIG_RSA_PSS_RSAE_SHA384,
 } from './constants.js';
-import { DtlsError, DtlsFingerprintError } from './errors.js';
+import { DtlsError } from './errors.js';
 import type { FlightItem } from './flight.js';
 import type { Handshake, HandshakeHost, HandshakeSettings } from './handshake-context.js';
 import { exporter13, type Hash13, hashLength, hkdfExpandLabel, KeySchedule13 } from './key-schedule13.js';
 import { parseDigitallySigned, serializeDigitallySigned } from './messages.js';
 import { HS_MESSAGE_HASH, parseAck, type RecordNumber, serializeAck, tlsMessage } from './messages13.js';
+import { acceptPeerCertificate } from './peer-certificate.js';
 import type { HandshakeMessage } from './reassembler.js';
 import { Protection13, type Suite13 } from './record13.js';
 import { chooseScheme, signWith, verifyWith } from './signature.js';
@@ -139,29 +138,9 @@ export abstract class Handshake13 implements Handshake {
 
   /** Match the peer's certificate against the expected fingerprints and keep its key. */
   acceptCertificate(chain: readonly Uint8Array[]): void {
-    const leaf = chain[0];
-    if (!leaf)
-      throw new DtlsError('ERR_DTLS_NO_CERTIFICATE', ALERT_HANDSHAKE_FAILURE, 'peer sent no certificate');
-    let cert: X509Certificate;
-    try {
-      cert = new X509Certificate(Buffer.from(leaf));
-    } catch (cause) {
-      throw new DtlsError(
-        'ERR_DTLS_BAD_CERTIFICATE',
-        ALERT_BAD_CERTIFICATE,
-        'peer certificate does not parse',
-        { cause },
-      );
-    }
-    const expected = this.settings.remoteFingerprints;
-    if (expected !== undefined && !expected.some((f) => matchesFingerprint(leaf, f))) {
-      throw new DtlsFingerprintError(
-        formatFingerprint(fingerprintOf(leaf, expected[0]?.algorithm ?? 'sha-256')),
-        expected.map(formatFingerprint),
-      );
-    }
-    this.remoteCertificate = Uint8Array.from(leaf);
-    this.remotePublicKey = cert.publicKey;
+    const c = acceptPeerCertificate(chain, this.settings.remoteFingerprints);
+    this.remoteCertificate = c.der;
+    this.remotePublicKey = c.publicKey;
   }
 
   #signedContent(fromServer: boolean): Uint8Array {
