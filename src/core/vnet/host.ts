@@ -1,6 +1,8 @@
 /**
  * A virtual host: implements `Network`, so engines and adapters run on it unchanged. It has a
- * loopback interface and one or more addresses on its link to a router (the internet or a NAT's LAN).
+ * loopback interface and one or more network interfaces, each a link to a router (the internet or
+ * a NAT's LAN) with one or more addresses: a multi-homed host (Wi-Fi behind one NAT, cellular behind
+ * another) has two. Packets leave through the interface that owns their source address.
  */
 import {
   type AddressFamily,
@@ -39,14 +41,13 @@ const isLoopback = (a: string): boolean => a === LOOPBACK4 || a === LOOPBACK6;
 
 export class VirtualHost implements Network, PacketSink, SocketOwner, UdpHostSide {
   readonly name: string;
-  /** The host's addresses on its link (not loopback). */
-  readonly addresses: readonly string[];
+  #addresses: readonly string[] = [];
   readonly fabric: Fabric;
   readonly ports = new PortAllocator();
   /** UDP counters of this host (sent by its sockets, delivered to its sockets, drops at the host). */
   readonly stats = new Counters();
   readonly firewall: HostFirewall = { dropOutboundUdp: false };
-  readonly #uplink: Uplink;
+  readonly #ifaces: { addresses: readonly string[]; uplink: Uplink }[] = [];
   readonly #udp: VirtualUdpSocket[] = [];
   readonly #tcp: TcpStack;
 
@@ -59,15 +60,36 @@ export class VirtualHost implements Network, PacketSink, SocketOwner, UdpHostSid
     if (addresses.length === 0) throw new TypeError(`host ${name} needs at least one address`);
     this.fabric = fabric;
     this.name = name;
-    this.addresses = [...addresses];
     this.#tcp = new TcpStack(this);
-    this.#uplink = attach(this);
+    this.addInterface(addresses, attach);
     fabric.addHost(this);
   }
 
-  /** The link to this host's router (set conditions on it: delay, loss, bandwidth, ...). */
+  /** The host's addresses on all its interfaces (not loopback), primary interface first. */
+  get addresses(): readonly string[] {
+    return this.#addresses;
+  }
+
+  /** The link of the primary interface (set conditions on it: delay, loss, bandwidth, ...). */
   get link(): Link {
-    return this.#uplink.link;
+    return this.#ifaces[0]!.uplink.link;
+  }
+
+  /** The link of the interface that owns `address`. */
+  linkOf(address: string): Link | undefined {
+    return this.#ifaces.find((i) => i.addresses.includes(address))?.uplink.link;
+  }
+
+  /** Add an interface (use `router.addInterface(host, options)`, which attaches it). */
+  addInterface(addresses: readonly string[], attach: (host: VirtualHost) => Uplink): void {
+    for (const a of addresses)
+      if (this.addresses.includes(a)) throw new TypeError(`${this.name} already has ${a}`);
+    this.#ifaces.push({ addresses: [...addresses], uplink: attach(this) });
+    this.#addresses = [...this.#addresses, ...addresses];
+  }
+
+  #uplinkFor(src: string): Uplink {
+    return (this.#ifaces.find((i) => i.addresses.includes(src)) ?? this.#ifaces[0]!).uplink;
   }
 
   // ---------------------------------------------------------------- Network
@@ -152,12 +174,13 @@ export class VirtualHost implements Network, PacketSink, SocketOwner, UdpHostSid
       this.#drop(p, 'firewall');
       return true;
     }
-    if (!this.#uplink.link.up.fits(p)) {
+    const uplink = this.#uplinkFor(src);
+    if (!uplink.link.up.fits(p)) {
       // The host knows its own link's MTU: a local error, as EMSGSIZE would be.
       this.#drop(p, 'mtu');
       return false;
     }
-    this.#uplink.send(p);
+    uplink.send(p);
     return true;
   }
 
@@ -168,7 +191,7 @@ export class VirtualHost implements Network, PacketSink, SocketOwner, UdpHostSid
     c.bytesSent += p.data.length;
     this.fabric.record('send', p, this.name);
     if (this.ownsAddress(p.dst.address)) this.fabric.schedule(0, () => this.receive(p));
-    else this.#uplink.send(p);
+    else this.#uplinkFor(p.src.address).send(p);
   }
 
   releaseUdp(socket: VirtualUdpSocket): void {

@@ -268,6 +268,43 @@ describe('topology', () => {
     net.assertNoOpenSockets();
   });
 
+  test('a multi-homed host: each interface behind its own NAT, packets leave by their source address', async () => {
+    const clock = new ManualClock();
+    const net = new VirtualNetwork({ clock });
+    const server = net.host('server', { address: S1 });
+    const refl = await startReflector(server, [S1], [P1]);
+    const wifi = net.nat('wifi', { preset: 'portRestrictedCone', address: '198.51.100.1' });
+    const cell = net.nat('cell', { preset: 'symmetric', address: '198.51.100.2' });
+    const phone = wifi.host('phone');
+    const [cellAddress] = cell.addInterface(phone, { link: { delay: 40 } });
+    assert.deepEqual(phone.addresses, ['10.1.0.2', '10.2.0.2']);
+    assert.deepEqual(
+      phone.interfaces().map((i) => `${i.name} ${i.address}`),
+      ['lo 127.0.0.1', 'eth0 10.1.0.2', 'eth1 10.2.0.2'],
+    );
+    const viaWifi = await phone.bindUdp({ address: '10.1.0.2', port: 5000 });
+    const viaCell = await phone.bindUdp({ address: cellAddress!, port: 5000 });
+    const t0 = clock.now();
+    assert.deepEqual(await probeMapped(clock, viaWifi, { address: S1, port: P1 }), {
+      address: '198.51.100.1',
+      port: 5000,
+    });
+    const t1 = clock.now();
+    const m = await probeMapped(clock, viaCell, { address: S1, port: P1 });
+    assert.equal(m?.address, '198.51.100.2');
+    assert.equal(clock.now() - t1, 80, 'the cellular link has its own delay');
+    assert.equal(t1 - t0, 0);
+    // Wi-Fi goes away: its link drops everything; the cellular path still works.
+    phone.linkOf('10.1.0.2')!.set({ loss: 1 });
+    assert.equal(await probeMapped(clock, viaWifi, { address: S1, port: P1 }), undefined);
+    assert.ok(await probeMapped(clock, viaCell, { address: S1, port: P1 }));
+    viaWifi.close();
+    viaCell.close();
+    for (const r of refl) r.close();
+    net.assertNoOpenSockets();
+    net.close();
+  });
+
   test('automatic addresses skip the ones given explicitly', () => {
     const clock = new ManualClock();
     const net = new VirtualNetwork({ clock });

@@ -78,6 +78,11 @@ export class VirtualNetwork implements Fabric {
     return this.#internet.host(name, options);
   }
 
+  /** Give a host another interface with a public address (a multi-homed host). */
+  addInterface(host: VirtualHost, options: Omit<HostOptions, 'firewall'> = {}): readonly string[] {
+    return this.#internet.addInterface(host, options);
+  }
+
   /** A NAT router on the internet; add hosts behind it with `nat.host(name)`. */
   nat(name: string, options: NatOptions = {}): NatRouter {
     return new NatRouter(this, name, this.#internet, `10.${this.#nextLan++}.0`, options);

@@ -85,6 +85,16 @@ export abstract class Router {
     });
   }
 
+  /**
+   * Give an existing host another interface, on this router's network (a multi-homed host).
+   * Returns the new interface's addresses.
+   */
+  addInterface(host: VirtualHost, options: Omit<HostOptions, 'firewall'> = {}): readonly string[] {
+    const addresses = options.addresses ?? (options.address ? [options.address] : [this.assignAddressFor()]);
+    host.addInterface(addresses, (h) => this.attach(h, addresses, options.link));
+    return addresses;
+  }
+
   /** Add a host on this router's network. */
   host(name: string, options: HostOptions = {}): VirtualHost {
     const addresses = options.addresses ?? (options.address ? [options.address] : [this.assignAddressFor()]);
