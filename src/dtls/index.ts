@@ -1,5 +1,5 @@
 /**
- * DTLS (RFC 6347; RFC 9147 planned): the sans-IO `DtlsEndpoint`, the socket-bound `DtlsTransport`,
+ * DTLS 1.2 (RFC 6347) and 1.3 (RFC 9147): the sans-IO `DtlsEndpoint`, the socket-bound `DtlsTransport`,
  * certificates with W3C-style fingerprints, and the SRTP keying material export (RFC 5764).
  */
 export {
@@ -31,6 +31,7 @@ export {
   DtlsStateError,
   DtlsTimeoutError,
 } from './errors.js';
+export { SUITES13, type Suite13 } from './record13.js';
 export {
   DEFAULT_SRTP_PROFILES,
   SRTP_EXPORTER_LABEL,
