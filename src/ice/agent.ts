@@ -44,11 +44,14 @@ import {
   serializeCheckRequest,
   serializeCheckSuccess,
 } from './checks.js';
+import { ConsentFreshness } from './consent.js';
 import { randomCredentials } from './credentials.js';
 import { Gatherer } from './gather.js';
 import { MdnsResolver } from './mdns.js';
+import { decideNomination, resolveRoleConflict } from './nomination.js';
 import { CandidatePair, type LocalCandidate, type RemoteCandidate } from './pair.js';
 import { collectStats, type IceStats } from './stats.js';
+import { type CheckTransaction, CheckTransactions } from './transactions.js';
 import type {
   IceAgentEvents,
   IceAgentOptions,
@@ -57,22 +60,6 @@ import type {
   IceRole,
   IceTransportState,
 } from './types.js';
-
-interface Transaction {
-  readonly id: string;
-  readonly tid: Uint8Array;
-  readonly pair: CandidatePair;
-  readonly bytes: Uint8Array;
-  readonly password: string;
-  readonly controlling: boolean;
-  readonly useCandidate: boolean;
-  readonly consent: boolean;
-  readonly priority: number;
-  readonly sentAt: number;
-  transmissions: number;
-  rto: number;
-  timer: Timer | undefined;
-}
 
 /** Callback for responses to requests the gatherer sends from host bases (STUN Binding to servers). */
 export type ServerResponseHandler = (msg: ParsedStunMessage, from: TransportAddress) => void;
@@ -100,9 +87,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
   #checklist: CheckList;
   #valid = new Map<string, CandidatePair>();
   #validOf = new Map<CandidatePair, CandidatePair>();
-  #transactions = new Map<string, Transaction>();
-  /** The ordinary check transaction of each pair (at most one). */
-  #checkOf = new Map<CandidatePair, Transaction>();
+  #transactions: CheckTransactions;
   readonly #serverTransactions = new Map<string, ServerResponseHandler>();
   #selected: CandidatePair | undefined;
   #nominating: CandidatePair | undefined;
@@ -115,9 +100,8 @@ export class IceAgent extends Emitter<IceAgentEvents> {
 
   #taTimer: Timer | undefined;
   #nominationTimer: Timer | undefined;
-  #consentTimer: Timer | undefined;
+  #consent: ConsentFreshness;
   #noPairTimer: Timer | undefined;
-  #lastConsentAt = 0;
   #gatherer: Gatherer;
   #mdns: MdnsResolver | undefined;
 
@@ -136,6 +120,35 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     this.#localCreds = options.localCredentials ?? randomCredentials();
     this.#checklist = new CheckList(options.maxPairs);
     this.#gatherer = new Gatherer(this);
+    this.#transactions = new CheckTransactions(
+      this.clock,
+      {
+        rto: options.checkRto ?? 500,
+        rtoMax: options.checkRtoMax ?? 4000,
+        transmissions: options.checkTransmissions ?? 7,
+        consentWait: options.consentInterval ?? 5000,
+      },
+      (t) => this.#transmit(t),
+      (t) => {
+        if (!t.consent) this.#pairFailed(t.pair);
+      },
+    );
+    this.#consent = new ConsentFreshness(
+      this.clock,
+      this.random,
+      {
+        interval: options.consentInterval ?? 5000,
+        disconnectedTimeout: options.disconnectedTimeout ?? 10_000,
+        consentTimeout: options.consentTimeout ?? 30_000,
+      },
+      () => {
+        if (this.#selected) this.#sendCheck(this.#selected, true);
+      },
+      (lapse) => {
+        this.log.info('consent lapsed', { lapse, pair: this.#selected?.toString() });
+        this.#setState(lapse);
+      },
+    );
     if (options.mdns !== false) {
       const m = typeof options.mdns === 'object' ? options.mdns : {};
       this.#mdns = new MdnsResolver({
@@ -275,9 +288,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     this.#localCreds = credentials ?? randomCredentials();
     this.#remoteCreds = undefined;
     this.#remoteLite = false;
-    for (const t of this.#transactions.values()) if (!t.consent) t.timer?.cancel();
-    for (const [k, t] of this.#transactions) if (!t.consent) this.#transactions.delete(k);
-    this.#checkOf.clear();
+    this.#transactions.cancelChecks();
     this.#checklist.clear();
     this.#remotes = [];
     this.#valid.clear();
@@ -291,7 +302,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     let keep = this.#selected;
     if (this.#state === 'failed') {
       // Consent was lost: the old pair may not carry data any more.
-      this.#consentTimer?.cancel();
+      this.#consent.stop();
       this.#selected = undefined;
       keep = undefined;
       this.#state = 'checking';
@@ -321,12 +332,10 @@ export class IceAgent extends Emitter<IceAgentEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const t of this.#transactions.values()) t.timer?.cancel();
     this.#transactions.clear();
-    this.#checkOf.clear();
     this.#taTimer?.cancel();
     this.#nominationTimer?.cancel();
-    this.#consentTimer?.cancel();
+    this.#consent.stop();
     this.#noPairTimer?.cancel();
     this.#taTimer = undefined;
     this.#gatherer.close();
@@ -365,12 +374,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     this.#locals = this.#locals.filter((l) => l.baseId !== id);
     for (const p of this.#checklist.pairs) {
       if (p.local.baseId !== id) continue;
-      const t = this.#checkOf.get(p);
-      if (t) {
-        t.timer?.cancel();
-        this.#transactions.delete(t.id);
-        this.#checkOf.delete(p);
-      }
+      this.#transactions.cancelPair(p);
       p.state = 'failed';
     }
     this.#evaluate();
@@ -622,15 +626,9 @@ export class IceAgent extends Emitter<IceAgentEvents> {
       return;
     }
     if (!consent) {
-      // A pair already being checked is re-checked with a fresh transaction (RFC 8445 §7.3.1.4).
-      const prev = this.#checkOf.get(pair);
-      if (prev) {
-        prev.timer?.cancel();
-        this.#transactions.delete(prev.id);
-      }
       pair.state = 'in-progress';
+      this.#lastCheckAt = this.clock.now();
     }
-    if (!consent) this.#lastCheckAt = this.clock.now();
     const useCandidate = !consent && this.#controlling && pair.useCandidate;
     const tid = this.random.bytes(12);
     // RFC 8445 §7.2.2: PRIORITY is what a prflx candidate learned from this check would get.
@@ -650,8 +648,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
       useCandidate,
       transactionId: tid,
     });
-    const t: Transaction = {
-      id: toHex(tid),
+    this.#transactions.start({
       tid,
       pair,
       bytes,
@@ -660,38 +657,18 @@ export class IceAgent extends Emitter<IceAgentEvents> {
       useCandidate,
       consent,
       priority,
-      sentAt: this.clock.now(),
-      transmissions: 0,
-      rto: this.options.checkRto ?? 500,
-      timer: undefined,
-    };
-    this.#transactions.set(t.id, t);
-    if (!consent) this.#checkOf.set(pair, t);
-    this.#transmit(t);
+    });
   }
 
-  #transmit(t: Transaction): void {
+  #transmit(t: CheckTransaction): void {
     const base = this.#bases.get(t.pair.local.baseId);
     if (!base || this.#closed) return;
-    t.transmissions++;
     base.send(t.bytes, this.#remoteAddr(t.pair.remote));
     const p = t.pair;
     p.requestsSent++;
     if (t.consent) p.consentRequestsSent++;
     p.lastRequestTimestamp = this.clock.wallNow();
     p.lastPacketSentTimestamp = p.lastRequestTimestamp;
-    const max = t.consent ? 1 : (this.options.checkTransmissions ?? 7);
-    const wait = t.consent ? (this.options.consentInterval ?? 5000) : t.rto;
-    t.timer = this.clock.setTimeout(() => {
-      if (t.transmissions >= max) {
-        this.#transactions.delete(t.id);
-        if (this.#checkOf.get(p) === t) this.#checkOf.delete(p);
-        if (!t.consent) this.#pairFailed(p);
-        return;
-      }
-      t.rto = Math.min(t.rto * 2, this.options.checkRtoMax ?? 4000);
-      this.#transmit(t);
-    }, wait);
   }
 
   #pairFailed(p: CandidatePair): void {
@@ -747,25 +724,20 @@ export class IceAgent extends Emitter<IceAgentEvents> {
       return;
     }
     // RFC 8445 §7.3.1.1 role conflict.
-    if (this.#controlling && check.controlling !== undefined) {
-      if (this.#tieBreaker >= check.controlling) {
-        base.send(
-          serializeCheckError(msg.transactionId, ERROR.ROLE_CONFLICT, 'Role Conflict', this.#localCreds.pwd),
-          from,
-        );
-        return;
-      }
-      this.#setRole(false);
-    } else if (!this.#controlling && check.controlled !== undefined) {
-      if (this.#tieBreaker >= check.controlled) this.#setRole(true);
-      else {
-        base.send(
-          serializeCheckError(msg.transactionId, ERROR.ROLE_CONFLICT, 'Role Conflict', this.#localCreds.pwd),
-          from,
-        );
-        return;
-      }
+    const conflict = resolveRoleConflict(
+      this.#controlling,
+      this.#tieBreaker,
+      check.controlling,
+      check.controlled,
+    );
+    if (conflict === 'reject') {
+      base.send(
+        serializeCheckError(msg.transactionId, ERROR.ROLE_CONFLICT, 'Role Conflict', this.#localCreds.pwd),
+        from,
+      );
+      return;
     }
+    if (conflict === 'switch') this.#setRole(!this.#controlling);
     base.send(serializeCheckSuccess(msg.transactionId, from, this.#localCreds.pwd), from);
 
     // Find or learn the remote candidate (RFC 8445 §7.3.1.3: peer-reflexive).
@@ -817,16 +789,14 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     this.#schedulePacing();
   }
 
-  #onResponse(t: Transaction, baseId: string, msg: ParsedStunMessage, from: TransportAddress): void {
+  #onResponse(t: CheckTransaction, baseId: string, msg: ParsedStunMessage, from: TransportAddress): void {
     // Responses carry integrity with the remote password (RFC 8445 §7.2.5.1).
     if (!hasValidIntegrity(msg, t.password)) {
       this.droppedPackets++;
       return;
     }
-    this.#transactions.delete(t.id);
-    t.timer?.cancel();
+    this.#transactions.finish(t);
     const p = t.pair;
-    if (this.#checkOf.get(p) === t) this.#checkOf.delete(p);
     const now = this.clock.now();
     const rtt = (now - t.sentAt) / 1000;
     p.responsesReceived++;
@@ -918,38 +888,26 @@ export class IceAgent extends Emitter<IceAgentEvents> {
   #maybeNominate(): void {
     if (!this.#controlling || this.#closed || !this.#started) return;
     if (this.#nominating || (this.#selected?.nominated && !this.#restarting)) return;
-    let best: CandidatePair | undefined;
-    for (const checked of this.#validOf.keys()) {
-      if (checked.state !== 'succeeded') continue;
-      if (!best || checked.priority > best.priority) best = checked;
-    }
-    if (!best) return;
-    const better = this.#checklist.pairs.some(
-      (p) =>
-        p.priority > best.priority &&
-        (p.state === 'waiting' || p.state === 'in-progress' || p.state === 'frozen'),
-    );
-    const waited = this.clock.now() - (this.#firstValidAt ?? 0);
-    // Wait longer before settling for a relay than for a direct path that is merely not the best.
-    const relay = best.local.type === 'relay' || best.remote.type === 'relay';
-    // A better direct pair that works answers within a few of the best pair's round trips.
-    const rttMs = (this.#validOf.get(best)?.currentRoundTripTime ?? best.currentRoundTripTime ?? 0.1) * 1000;
-    const timeout = relay
-      ? (this.options.relayNominationTimeout ?? 2000)
-      : (this.options.nominationTimeout ?? Math.min(500, Math.max(100, 3 * rttMs)));
-    if (better && waited < timeout) {
-      this.#nominationTimer?.cancel();
+    const d = decideNomination({
+      validOf: this.#validOf,
+      pairs: this.#checklist.pairs,
+      waited: this.clock.now() - (this.#firstValidAt ?? 0),
+      nominationTimeout: this.options.nominationTimeout,
+      relayNominationTimeout: this.options.relayNominationTimeout,
+    });
+    this.#nominationTimer?.cancel();
+    this.#nominationTimer = undefined;
+    if (!d) return;
+    if ('waitMs' in d) {
       this.#nominationTimer = this.clock.setTimeout(() => {
         this.#nominationTimer = undefined;
         this.#maybeNominate();
-      }, timeout - waited);
+      }, d.waitMs);
       return;
     }
-    this.#nominationTimer?.cancel();
-    this.#nominationTimer = undefined;
-    this.#nominating = best;
-    best.useCandidate = true;
-    this.#checklist.trigger(best);
+    this.#nominating = d.nominate;
+    d.nominate.useCandidate = true;
+    this.#checklist.trigger(d.nominate);
     this.#schedulePacing();
   }
 
@@ -965,52 +923,24 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     const changed = this.#selected !== pair;
     this.#selected = pair;
     this.#restarting = false;
-    this.#lastConsentAt = this.clock.now();
     if (this.#controlling && pair.nominated) {
       // RFC 8445 §8.1.2: checks for this component stop once the controlling agent nominated.
-      for (const [k, t] of this.#transactions) {
-        if (t.consent) continue;
-        t.timer?.cancel();
-        this.#transactions.delete(k);
-      }
-      this.#checkOf.clear();
+      this.#transactions.cancelChecks();
     }
     if (changed) {
       this.#bases.get(pair.local.baseId)?.selected?.(this.#remoteAddr(pair.remote));
       this.log.info('selected pair', { pair: pair.toString() });
       this.emit('selectedpairchange', pair);
     }
-    this.#scheduleConsent();
+    this.#consent.start();
     this.#evaluate(true);
   }
 
   // ---- consent freshness (RFC 7675)
 
-  #scheduleConsent(): void {
-    this.#consentTimer?.cancel();
-    const interval = this.options.consentInterval ?? 5000;
-    const jitter = 0.8 + 0.4 * this.random.float();
-    this.#consentTimer = this.clock.setTimeout(() => this.#onConsentTimer(), interval * jitter);
-  }
-
-  #onConsentTimer(): void {
-    this.#consentTimer = undefined;
-    const p = this.#selected;
-    if (!p || this.#closed) return;
-    const since = this.clock.now() - this.#lastConsentAt;
-    if (since >= (this.options.consentTimeout ?? 30_000)) {
-      this.log.info('consent expired', { pair: p.toString() });
-      this.#setState('failed');
-      return;
-    }
-    if (since >= (this.options.disconnectedTimeout ?? 10_000)) this.#setState('disconnected');
-    this.#sendCheck(p, true);
-    this.#scheduleConsent();
-  }
-
   #onConsent(p: CandidatePair): void {
     if (p !== this.#selected) return;
-    this.#lastConsentAt = this.clock.now();
+    this.#consent.refreshed();
     if (this.#state === 'disconnected') this.#evaluate(true);
   }
 
