@@ -1,0 +1,5 @@
+export * from './annexb.js';
+export * from './ivf.js';
+export * from './ogg.js';
+export * from './opus-file.js';
+export * from './webm.js';

@@ -1,0 +1,111 @@
+/** ffmpeg/ffprobe helpers for media tests: make clips, count decodable frames. */
+import { execFileSync } from 'node:child_process';
+
+export type ClipCodec = 'vp8' | 'vp9' | 'av1' | 'h264';
+
+const VIDEO_ARGS: Record<ClipCodec, { args: string[]; ext: string }> = {
+  vp8: { args: ['-c:v', 'libvpx', '-b:v', '300k', '-deadline', 'realtime', '-cpu-used', '8'], ext: 'ivf' },
+  vp9: {
+    args: ['-c:v', 'libvpx-vp9', '-b:v', '300k', '-deadline', 'realtime', '-cpu-used', '8'],
+    ext: 'ivf',
+  },
+  av1: { args: ['-c:v', 'libaom-av1', '-b:v', '300k', '-cpu-used', '8', '-usage', 'realtime'], ext: 'ivf' },
+  h264: {
+    args: [
+      '-c:v',
+      'libx264',
+      '-profile:v',
+      'baseline',
+      '-tune',
+      'zerolatency',
+      '-bsf:v',
+      'h264_mp4toannexb',
+      '-f',
+      'h264',
+    ],
+    ext: 'h264',
+  },
+};
+
+/** A testsrc clip: `frames` frames at `fps`, keyframe every `gop` frames. */
+export function makeVideoClip(
+  codec: ClipCodec,
+  file: string,
+  o: { frames?: number; fps?: number; size?: string; gop?: number } = {},
+): void {
+  const fps = o.fps ?? 30;
+  const { args } = VIDEO_ARGS[codec];
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc=size=${o.size ?? '320x240'}:rate=${fps}`,
+    '-frames:v',
+    String(o.frames ?? 60),
+    '-g',
+    String(o.gop ?? 30),
+    '-pix_fmt',
+    'yuv420p',
+    ...args,
+    file,
+  ]);
+}
+
+export function makeOpusClip(file: string, seconds = 2): void {
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:duration=${seconds}`,
+    '-c:a',
+    'libopus',
+    '-b:a',
+    '48k',
+    '-ac',
+    '2',
+    file,
+  ]);
+}
+
+export interface ProbeResult {
+  readonly codec: string;
+  readonly frames: number;
+}
+
+/** Decode stream `select` (v:0 or a:0) fully and count frames; throws when ffmpeg reports errors. */
+export function probeFrames(file: string, select = 'v:0'): ProbeResult {
+  const out = execFileSync('ffprobe', [
+    '-v',
+    'error',
+    '-count_frames',
+    '-select_streams',
+    select,
+    '-show_entries',
+    'stream=codec_name,nb_read_frames',
+    '-of',
+    'json',
+    file,
+  ]).toString();
+  const s = (JSON.parse(out) as { streams: { codec_name: string; nb_read_frames: string }[] }).streams[0];
+  if (!s) throw new Error(`no stream ${select} in ${file}`);
+  return { codec: s.codec_name, frames: Number(s.nb_read_frames) };
+}
+
+/** Decode errors ffmpeg prints for a file (empty when it decodes cleanly). */
+export function decodeErrors(file: string): string {
+  try {
+    return execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+      .toString()
+      .trim();
+  } catch (err) {
+    return String((err as { stderr?: Buffer }).stderr ?? err);
+  }
+}
