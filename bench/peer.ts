@@ -1,0 +1,189 @@
+/**
+ * `npm run bench -- peer`: connection setup time (createOffer to a data channel open on both sides,
+ * warm, loopback, trickle ICE) for rtcstack, werift, node-datachannel and @roamhq/wrtc side by side,
+ * and memory per connected rtcstack pair with many pairs up. Prints medians and ratios.
+ *
+ * Flags: --rounds N (default 15), --pairs N (default 100).
+ */
+import { RTCPeerConnection as RtcstackPC } from '../src/peer/index.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string, def: number): number => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const ROUNDS = flag('rounds', 15);
+const PAIRS = flag('pairs', 100);
+
+/** The W3C subset every stack here offers (each with its own quirks). */
+interface Pc {
+  createOffer(): Promise<{ type: string; sdp?: string }>;
+  createAnswer(): Promise<{ type: string; sdp?: string }>;
+  setLocalDescription(d: unknown): Promise<unknown>;
+  setRemoteDescription(d: unknown): Promise<unknown>;
+  addIceCandidate(c: unknown): Promise<unknown>;
+  createDataChannel(label: string): { readyState: string; onopen: unknown; close(): void };
+  localDescription: unknown;
+  onicecandidate: unknown;
+  ondatachannel: unknown;
+  close(): unknown;
+}
+
+interface Stack {
+  readonly name: string;
+  make(): Promise<() => Pc>;
+}
+
+const STACKS: Stack[] = [
+  {
+    name: 'rtcstack',
+    async make() {
+      return () => new RtcstackPC({}, { includeLoopback: true, ipv6: false }) as unknown as Pc;
+    },
+  },
+  {
+    name: 'werift',
+    async make() {
+      const { RTCPeerConnection } = await import('werift');
+      return () =>
+        new RTCPeerConnection({
+          iceServers: [],
+          iceAdditionalHostAddresses: ['127.0.0.1'],
+          iceUseIpv6: false,
+        }) as unknown as Pc;
+    },
+  },
+  {
+    name: 'node-datachannel',
+    async make() {
+      const { RTCPeerConnection } = await import('node-datachannel/polyfill');
+      return () => new RTCPeerConnection({ iceServers: [] }) as unknown as Pc;
+    },
+  },
+  {
+    name: '@roamhq/wrtc',
+    async make() {
+      const mod = (await import('@roamhq/wrtc')) as unknown as {
+        default?: { RTCPeerConnection: new (c: unknown) => Pc };
+        RTCPeerConnection?: new (c: unknown) => Pc;
+      };
+      const Ctor = (mod.default ?? mod).RTCPeerConnection!;
+      return () => new Ctor({ iceServers: [] });
+    },
+  },
+];
+
+function trickle(from: Pc, to: Pc): void {
+  from.onicecandidate = (e: { candidate?: { candidate?: string; toJSON?: () => unknown } | null }) => {
+    const c = e?.candidate;
+    if (!c?.candidate) return;
+    void to.addIceCandidate(typeof c.toJSON === 'function' ? c.toJSON() : c).catch(() => {});
+  };
+}
+
+/** One connection: offer to both sides' channels open. Returns ms and the pair (open). */
+async function connect(make: () => Pc): Promise<{ ms: number; a: Pc; b: Pc }> {
+  const t0 = performance.now();
+  const a = make();
+  const b = make();
+  trickle(a, b);
+  trickle(b, a);
+  const dc = a.createDataChannel('bench');
+  const aOpen = new Promise<void>((resolve) => {
+    dc.onopen = () => resolve();
+  });
+  const bOpen = new Promise<void>((resolve) => {
+    b.ondatachannel = (e: { channel: { readyState: string; onopen: unknown } }) => {
+      if (e.channel.readyState === 'open') resolve();
+      else e.channel.onopen = () => resolve();
+    };
+  });
+  const offer = await a.createOffer();
+  await a.setLocalDescription(offer);
+  await b.setRemoteDescription(a.localDescription ?? offer);
+  const answer = await b.createAnswer();
+  await b.setLocalDescription(answer);
+  await a.setRemoteDescription(b.localDescription ?? answer);
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error('setup timeout')), 20_000).unref(),
+  );
+  await Promise.race([Promise.all([aOpen, bOpen]), timeout]);
+  return { ms: performance.now() - t0, a, b };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+};
+
+async function setupTimes(stack: Stack): Promise<number[] | string> {
+  let make: () => Pc;
+  try {
+    make = await stack.make();
+  } catch (err) {
+    return `unavailable: ${(err as Error).message}`;
+  }
+  const times: number[] = [];
+  for (let i = 0; i < ROUNDS + 2; i++) {
+    try {
+      const { ms, a, b } = await connect(make);
+      if (i >= 2) times.push(ms); // two warm-up rounds
+      await a.close();
+      await b.close();
+    } catch (err) {
+      return `failed: ${(err as Error).message}`;
+    }
+  }
+  return times;
+}
+
+async function memoryPerPair(): Promise<{ heapMB: number; rssMB: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const make = await STACKS[0]!.make();
+  gc?.();
+  const before = process.memoryUsage();
+  const pairs: Pc[] = [];
+  for (let i = 0; i < PAIRS; i++) {
+    const { a, b } = await connect(make);
+    pairs.push(a, b);
+  }
+  gc?.();
+  await new Promise((r) => setTimeout(r, 200));
+  gc?.();
+  const after = process.memoryUsage();
+  for (const p of pairs) await p.close();
+  return {
+    heapMB: (after.heapUsed - before.heapUsed) / PAIRS / 2 ** 20,
+    rssMB: (after.rss - before.rss) / PAIRS / 2 ** 20,
+  };
+}
+
+console.log(
+  `setup time: createOffer -> data channel open on both sides, loopback, ${ROUNDS} rounds after 2 warm-up`,
+);
+const results = new Map<string, number>();
+for (const stack of STACKS) {
+  const r = await setupTimes(stack);
+  if (typeof r === 'string') {
+    console.log(`  ${stack.name.padEnd(18)} ${r}`);
+    continue;
+  }
+  const m = median(r);
+  results.set(stack.name, m);
+  console.log(
+    `  ${stack.name.padEnd(18)} median ${m.toFixed(1).padStart(7)} ms   min ${Math.min(...r).toFixed(1)}   max ${Math.max(...r).toFixed(1)}`,
+  );
+}
+const ours = results.get('rtcstack');
+if (ours !== undefined) {
+  console.log('ratios (their median / ours; > 1 means rtcstack is faster):');
+  for (const [name, m] of results)
+    if (name !== 'rtcstack') console.log(`  vs ${name.padEnd(18)} ${(m / ours).toFixed(2)}x`);
+}
+if (PAIRS > 0) {
+  const mem = await memoryPerPair();
+  console.log(
+    `memory per connected rtcstack pair (${PAIRS} pairs${(globalThis as { gc?: unknown }).gc ? '' : ', no --expose-gc'}): heap ${mem.heapMB.toFixed(3)} MB, rss ${mem.rssMB.toFixed(3)} MB`,
+  );
+}
+process.exit(0);
