@@ -76,6 +76,12 @@ function startChild(name: string, cmd: string, args: string[]): Promise<Server> 
   });
 }
 
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : 0;
@@ -151,6 +157,7 @@ async function exchange(
   });
   for (const c of clients) {
     c.onMessage = (m) => {
+      if (m.type !== 'offer' && m.type !== 'answer' && m.type !== 'candidate') return;
       const t =
         typeof m.sdp === 'string'
           ? Number(/^t=(\S+)/m.exec(m.sdp)?.[1])
@@ -208,6 +215,8 @@ interface Result {
   joinP99: number;
   kibPerClient: number;
   msgs: number;
+  /** Server CPU (user + system) per relayed frame in the burst round, microseconds. */
+  cpuPerMsgUs: number;
   msgsPerSec: number;
   burstP50: number;
   burstP99: number;
@@ -222,7 +231,9 @@ async function run(server: Server, n: number): Promise<Result> {
   // Let the server settle (GC) before reading its memory.
   await new Promise((r) => setTimeout(r, 500));
   const after = rssKiB(server.proc.pid!);
+  const cpu0 = cpuSeconds(server.proc.pid!);
   const burst = await exchange(clients, 0);
+  const cpuPerMsgUs = ((cpuSeconds(server.proc.pid!) - cpu0) / burst.msgs) * 1e6;
   const frames = burst.msgs;
   const paceMs = (frames / PACE_RATE) * 1000;
   const paced = await exchange(clients, paceMs);
@@ -234,6 +245,7 @@ async function run(server: Server, n: number): Promise<Result> {
     joinP99,
     kibPerClient: (after - before) / n,
     msgs: burst.msgs,
+    cpuPerMsgUs,
     msgsPerSec: burst.perSec,
     burstP50: burst.p50,
     burstP99: burst.p99,
@@ -255,7 +267,7 @@ async function main(): Promise<void> {
     `signaling benchmark: rooms of ${ROOM_SIZE}, each pair: offer + answer + ${CANDIDATES} candidates each way`,
   );
   console.log(
-    'server           N  joins/s  join p50/p99 ms   msgs  burst msgs/s  burst p50/p99 ms  paced msgs/s  paced p50/p99 ms  server KiB/client',
+    'server           N  joins/s  join p50/p99 ms   msgs  CPU us/msg  burst msgs/s  burst p50/p99 ms  paced msgs/s  paced p50/p99 ms  server KiB/client',
   );
   for (const n of sizes) {
     const results: [string, Result][] = [];
@@ -286,6 +298,7 @@ async function main(): Promise<void> {
             fmt(r.joinsPerSec).padStart(8),
             `${fmt(r.joinP50, 1)}/${fmt(r.joinP99, 1)}`.padStart(16),
             String(r.msgs).padStart(6),
+            fmt(r.cpuPerMsgUs, 1).padStart(11),
             fmt(r.msgsPerSec).padStart(13),
             `${fmt(r.burstP50, 1)}/${fmt(r.burstP99, 1)}`.padStart(17),
             fmt(r.pacedRate).padStart(13),
@@ -299,7 +312,7 @@ async function main(): Promise<void> {
     }
     const [ours, bare] = [results[0]![1], results[1]![1]];
     console.log(
-      `ratio rtcstack/bare  N=${n}: joins/s ${fmt(ours.joinsPerSec / bare.joinsPerSec, 2)}, msgs/s ${fmt(ours.msgsPerSec / bare.msgsPerSec, 2)}, paced relay p50 ${fmt(ours.p50 / bare.p50, 2)}x, p99 ${fmt(ours.p99 / bare.p99, 2)}x, memory/client ${fmt(ours.kibPerClient / bare.kibPerClient, 2)}x`,
+      `ratio rtcstack/bare  N=${n}: joins/s ${fmt(ours.joinsPerSec / bare.joinsPerSec, 2)}, msgs/s ${fmt(ours.msgsPerSec / bare.msgsPerSec, 2)}, server CPU/msg ${fmt(ours.cpuPerMsgUs / bare.cpuPerMsgUs, 2)}x, paced relay p50 ${fmt(ours.p50 / bare.p50, 2)}x, p99 ${fmt(ours.p99 / bare.p99, 2)}x, memory/client ${fmt(ours.kibPerClient / bare.kibPerClient, 2)}x`,
     );
   }
 }
