@@ -102,7 +102,15 @@ async function transfer(
     };
     pair.sender.onLow(queue >> 1, fill);
     fill();
-    setTimeout(resolve, timeoutMs).unref();
+    // Some stacks miss a bufferedamountlow now and then: poll as a fallback so a run never hangs.
+    const poll = setInterval(() => {
+      if (sent < count) fill();
+      else clearInterval(poll);
+    }, 20);
+    setTimeout(() => {
+      clearInterval(poll);
+      resolve();
+    }, timeoutMs).unref();
   });
   await done;
   const cpu = process.cpuUsage(cpu0);

@@ -140,6 +140,8 @@ export interface SctpStats {
   retransmissions: number;
   fastRetransmits: number;
   t3Expiries: number;
+  /** SACKs sent because the delayed-SACK timer ran out. */
+  delayedSacks: number;
   abandonedMessages: number;
   cwnd: number;
   rto: number;
@@ -238,6 +240,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     parseErrors: 0,
     checksumErrors: 0,
     t3Expiries: 0,
+    delayedSacks: 0,
   };
 
   constructor(o: SctpAssociationOptions) {
@@ -274,6 +277,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     this.#t1 = new LazyTimer(c, () => this.#onT1());
     this.#t3 = new LazyTimer(c, () => this.#onT3());
     this.#sackTimer = new LazyTimer(c, () => {
+      this.stats.delayedSacks++;
       this.#sackNow = true;
       this.#flush();
     });

@@ -447,9 +447,12 @@ export class Outbound {
   /** Offset of the last DATA chunk written by fill() (to set its I bit afterwards). */
   lastChunkAt = -1;
 
-  /** The congestion window is full: nothing more goes out until a SACK (an RFC 7053 I-bit moment). */
+  /**
+   * The congestion window or the peer's receive window is full: nothing more goes out until a SACK
+   * (an RFC 7053 I-bit moment).
+   */
   get stalled(): boolean {
-    return this.flightSize >= this.cwnd;
+    return this.flightSize >= this.cwnd || this.peerRwnd < this.mtu;
   }
 
   fill(out: Uint8Array, at: number, end: number, now: number): number {
