@@ -601,15 +601,21 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     this.#taTimer = undefined;
     if (this.#closed || !this.#remoteCreds) return;
     let sent = false;
+    // A triggered check of a pair that already succeeded is only needed to nominate it.
+    const needed = (p: CandidatePair): boolean =>
+      p.state !== 'succeeded' || (this.#controlling && p.useCandidate && !p.nominated);
     if (this.#checksDone) {
       const t = this.#checklist.nextTriggered();
       if (t) {
-        this.#sendCheck(t);
+        if (needed(t)) this.#sendCheck(t);
         sent = true;
       }
     } else {
       const next = this.#checklist.next();
-      if (next && (next.triggered || next.pair.state === 'waiting' || next.pair.state === 'frozen')) {
+      if (next?.triggered) {
+        if (needed(next.pair)) this.#sendCheck(next.pair);
+        sent = true;
+      } else if (next && (next.pair.state === 'waiting' || next.pair.state === 'frozen')) {
         this.#sendCheck(next.pair);
         sent = true;
       }
@@ -626,7 +632,8 @@ export class IceAgent extends Emitter<IceAgentEvents> {
       return;
     }
     if (!consent) {
-      pair.state = 'in-progress';
+      // A succeeded pair checked again (nomination) stays succeeded.
+      if (pair.state !== 'succeeded') pair.state = 'in-progress';
       this.#lastCheckAt = this.clock.now();
     }
     const useCandidate = !consent && this.#controlling && pair.useCandidate;
@@ -776,8 +783,9 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     pair.requestsReceived++;
     pair.responsesSent++;
     pair.lastPacketReceivedTimestamp = this.clock.wallNow();
-    // RFC 8445 §7.3.1.4 triggered check.
-    if (pair.state !== 'succeeded' && pair.state !== 'in-progress') {
+    // RFC 8445 §7.3.1.4 triggered check (also for a pair in progress: the peer's request may just
+    // have opened the NAT binding our earlier check hit).
+    if (pair.state !== 'succeeded') {
       pair.state = 'waiting';
       this.#checklist.trigger(pair);
     }

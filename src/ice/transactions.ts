@@ -57,7 +57,14 @@ export class CheckTransactions {
 
   /** Start (and send) a transaction; a check replaces the pair's previous one (RFC 8445 §7.3.1.4). */
   start(init: Omit<CheckTransaction, 'id' | 'transmissions' | 'rto' | 'timer' | 'sentAt'>): CheckTransaction {
-    if (!init.consent) this.cancelPair(init.pair);
+    const prev = init.consent ? undefined : this.#byPair.get(init.pair);
+    if (prev) {
+      // RFC 8445 §7.3.1.4: the replaced transaction is not retransmitted and its silence is not a
+      // failure, but a late answer to it still counts for a while.
+      prev.timer?.cancel();
+      this.#byPair.delete(init.pair);
+      prev.timer = this.#clock.setTimeout(() => this.#forget(prev), this.#timers.rtoMax);
+    }
     const t: CheckTransaction = {
       ...init,
       id: toHex(init.tid),
