@@ -16,6 +16,7 @@ const COLORS: Record<string, string> = {
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
 const history: { peers: number; relay: number; rtt: number }[] = [];
+let lastTurn: { at: number; bytes: number } | undefined;
 
 function text(id: string, value: string): void {
   $(id).textContent = value;
@@ -73,10 +74,14 @@ function render(d: DashboardData): void {
     relayPct === null ? '' : relayPct >= 50 ? COLORS.relay! : relayPct > 15 ? COLORS.srflx! : COLORS.host!;
   text('k-rtt', t.avgRttMs === null ? '-' : `${t.avgRttMs.toFixed(1)} ms`);
   if (d.turn) {
+    const prev = lastTurn;
+    lastTurn = { at: d.time, bytes: d.turn.relayedBytes };
+    const mbps =
+      prev && d.time > prev.at ? ((d.turn.relayedBytes - prev.bytes) * 8) / 1000 / (d.time - prev.at) : 0;
     text('k-turn', `${d.turn.allocations} alloc`);
     text(
       'k-turn-sub',
-      `${(d.turn.relayedBytes / 1e6).toFixed(1)} MB relayed ≈ $${d.turn.costUsd.toFixed(4)} at $${d.turn.costPerGb}/GB`,
+      `${mbps.toFixed(2)} Mbps now; ${(d.turn.relayedBytes / 1e6).toFixed(1)} MB relayed ≈ $${d.turn.costUsd.toFixed(4)} at $${d.turn.costPerGb}/GB`,
     );
   } else {
     text('k-turn', 'off');
