@@ -72,7 +72,10 @@ ws.on('message', async (raw) => {
       await links.get(msg.from)?.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
       break;
     case 'candidate':
-      await links.get(msg.from)?.pc.addIceCandidate(msg.candidate).catch(() => {});
+      await links
+        .get(msg.from)
+        ?.pc.addIceCandidate(msg.candidate)
+        .catch(() => {});
       break;
     case 'peer-left':
       links.get(msg.peerId)?.pc.close();

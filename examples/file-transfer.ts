@@ -55,7 +55,9 @@ await sender.setRemoteDescription(receiver.localDescription!);
 const received = await done;
 const seconds = (performance.now() - t0) / 1000;
 const sent = createHash('sha256').update(file).digest('hex');
-console.log(`${file.length} bytes in ${seconds.toFixed(2)} s (${(file.length / seconds / 1e6).toFixed(1)} MB/s)`);
+console.log(
+  `${file.length} bytes in ${seconds.toFixed(2)} s (${(file.length / seconds / 1e6).toFixed(1)} MB/s)`,
+);
 console.log(received === sent ? `sha-256 matches: ${sent}` : `MISMATCH: sent ${sent}, received ${received}`);
 sender.close();
 receiver.close();

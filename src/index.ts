@@ -3,6 +3,7 @@
  * (RTCPeerConnection and friends, so browser code runs on Node unchanged) and the building blocks
  * each layer offers, under a namespace per layer.
  */
-export * from './peer/index.js';
+
 export * as core from './core/index.js';
+export * from './peer/index.js';
 export * as stun from './stun/index.js';
