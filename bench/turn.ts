@@ -263,6 +263,8 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 300));
     if (!o.only || o.only.includes('coturn')) servers.push(await startCoturn());
     if (!o.only || o.only.includes('rtcstack')) servers.push(await startOurs());
+    // Warm-up (not measured): JIT for ours, thread pools and caches for both.
+    for (const s of servers) await uclient(s, peerPort, 4, 1, 300);
     const rows: Result[] = [];
     for (const load of o.loads) {
       const per = new Map<string, Result[]>();
