@@ -310,7 +310,9 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
         }
       }
       const ok = this.#guard(() => {
-        if (this.#reasm.add(f) === 'old') old = true;
+        const added = this.#reasm.add(f);
+        if (added === 'old') old = true;
+        else if (added === 'bad') this.#records.stats.malformed++;
         for (let m = this.#reasm.pop(); m; m = this.#reasm.pop()) {
           this.#hs.onMessage(m);
           if (this.#state !== 'connecting') break;

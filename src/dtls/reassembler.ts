@@ -1,4 +1,3 @@
-import { ProtocolError } from '../core/errors.js';
 import type { HandshakeFragment } from './handshake-fragment.js';
 
 /** A complete handshake message, reassembled. */
@@ -33,9 +32,10 @@ export class HandshakeReassembler {
 
   /**
    * Add a fragment. Returns 'old' for a fragment of a message already delivered (a peer
-   * retransmission), 'ok' otherwise. Throws ProtocolError when fragments of one message disagree.
+   * retransmission), 'bad' for a fragment that disagrees with earlier ones of its message (type or
+   * length; dropped, as an injected or corrupt record would be), 'ok' otherwise.
    */
-  add(f: HandshakeFragment): 'old' | 'ok' {
+  add(f: HandshakeFragment): 'old' | 'ok' | 'bad' {
     if (f.messageSeq < this.next) return 'old';
     if (f.messageSeq >= this.next + this.#maxAhead) return 'ok';
     let p = this.#partial.get(f.messageSeq);
@@ -43,12 +43,12 @@ export class HandshakeReassembler {
       p = { msgType: f.msgType, buf: new Uint8Array(f.length), ranges: [] };
       this.#partial.set(f.messageSeq, p);
     } else if (p.msgType !== f.msgType || p.buf.length !== f.length) {
-      throw new ProtocolError('ERR_DTLS_FRAGMENT_MISMATCH', `fragments of message ${f.messageSeq} disagree`);
+      return 'bad';
     }
     const start = f.fragmentOffset;
     const end = start + f.body.length;
     if (end > p.buf.length) {
-      throw new ProtocolError('ERR_DTLS_FRAGMENT_MISMATCH', 'fragment past message end');
+      return 'bad';
     }
     p.buf.set(f.body, start);
     p.ranges = mergeRange(p.ranges, start, end);
