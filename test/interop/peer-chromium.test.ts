@@ -202,3 +202,61 @@ test('Chromium offers, rtcstack answers; 16 MiB arrive byte-identical', opts, as
     await page.close();
   }
 });
+
+test(
+  'Chromium hiding host addresses behind mDNS names: rtcstack resolves them and connects',
+  opts,
+  async () => {
+    const mdnsBrowser = await launchChromium({ media: false });
+    const node = new RTCPeerConnection({}, { includeLoopback: true, ipv6: false });
+    const page = await mdnsBrowser.newPage();
+    try {
+      await page.evaluate('globalThis.__name = (f) => f');
+      const remoteCandidates: string[] = [];
+      await page.exposeFunction('toNode', (c: Cand) => {
+        if (c?.candidate) remoteCandidates.push(c.candidate);
+        void node.addIceCandidate(c ?? undefined).catch(() => {});
+      });
+      await page.evaluate(() => {
+        const w = window as unknown as Record<string, unknown>;
+        const Ctor = (window as unknown as { RTCPeerConnection: new () => RTCPeerConnection })
+          .RTCPeerConnection;
+        const pc = new Ctor();
+        w.pc = pc;
+        pc.onicecandidate = (e) =>
+          (w.toNode as (c: unknown) => void)(e.candidate ? e.candidate.toJSON() : null);
+      });
+      node.onicecandidate = (e) => {
+        const c = e.candidate ? e.candidate.toJSON() : null;
+        void page.evaluate((cand) => {
+          const pc = (window as unknown as { pc: RTCPeerConnection }).pc;
+          return pc.addIceCandidate(cand ?? undefined).catch(() => {});
+        }, c);
+      };
+      const dc = node.createDataChannel('mdns');
+      await node.setLocalDescription();
+      const answer = await page.evaluate(async (offer) => {
+        const pc = (window as unknown as { pc: RTCPeerConnection }).pc;
+        await pc.setRemoteDescription(offer);
+        await pc.setLocalDescription();
+        return pc.localDescription!.toJSON();
+      }, node.localDescription!.toJSON());
+      await node.setRemoteDescription(answer);
+      await waitFor(() => dc.readyState === 'open', 'channel open with an mDNS peer');
+      assert.ok(remoteCandidates.length > 0);
+      assert.ok(
+        remoteCandidates.every((c) => /\.local /.test(c)),
+        `Chromium without media permission hides host addresses: ${remoteCandidates.join(' | ')}`,
+      );
+      const stats = [...(await node.getStats()).values()];
+      const remoteTypes = stats
+        .filter((s) => s.type === 'remote-candidate')
+        .map((s) => `${s.candidateType}:${s.address}`);
+      console.log(`# remote candidates seen by rtcstack: ${remoteTypes.join(', ')}`);
+    } finally {
+      node.close();
+      await page.close();
+      await mdnsBrowser.close();
+    }
+  },
+);
