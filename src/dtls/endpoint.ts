@@ -163,7 +163,10 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
     if (this.#hs instanceof ClientHandshake) this.#guard(() => (this.#hs as ClientHandshake).start());
   }
 
-  /** Feed one received datagram. Bad input is counted and dropped; it never throws. */
+  /**
+   * Feed one received datagram. Bad input is counted and dropped; it never throws. Datagrams before
+   * start() and after close are ignored (a server must be started before its ClientHello arrives).
+   */
   handle(datagram: Uint8Array): void {
     if (this.#state === 'closed' || this.#state === 'failed' || this.#state === 'new') return;
     let sawOld = false;
