@@ -3,7 +3,8 @@
  * we tap the encrypted datagrams under werift's ICE and take the SRTP master key werift derived
  * from DTLS, then unprotect every packet with our SrtpContext and parse it with our RTP/RTCP
  * codecs. Once with Chromium as DTLS server (it picks AES_CM_128_HMAC_SHA1_80) and once as DTLS
- * client (werift picks AEAD_AES_128_GCM).
+ * client (werift picks AEAD_AES_128_GCM). And the other way: Chromium decodes RTP our SRTP
+ * protected and counts PLIs our SRTCP carried.
  *
  * With RTCS_WRITE_FIXTURES=1 the decrypted packets are saved under src/rtp/fixtures/ for the
  * codec tests that run without Chromium.
@@ -336,4 +337,107 @@ test(
 
 test('Chromium answers (DTLS client): our AEAD_AES_128_GCM unprotects its SRTP/SRTCP', opts, async () => {
   check(await capture(false), 'SRTP_AEAD_AES_128_GCM');
+});
+
+/**
+ * The other direction: Chromium's own video and audio come back to it re-protected by our SRTP
+ * (new SSRCs, same MIDs), and we send it PLIs through our SRTCP. Chromium must decode the echoed
+ * frames and count the PLIs.
+ */
+test('our protect: Chromium decodes RTP we protect and counts PLIs we send', opts, async () => {
+  await withSocketsClosed(async () => {
+    const w = (await import('werift')) as Any;
+    const common = [w.useSdesMid(), w.useAbsSendTime(), w.useTransportWideCC()];
+    const wpc = new w.RTCPeerConnection({
+      iceServers: [],
+      iceAdditionalHostAddresses: ['127.0.0.1'],
+      headerExtensions: { audio: common, video: common },
+    });
+    try {
+      const offer = await page!.evaluate(async () => {
+        const s = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+        const pc = new RTCPeerConnection();
+        (globalThis as Any).pc = pc;
+        for (const t of s.getTracks()) pc.addTransceiver(t, { direction: 'sendrecv', streams: [s] });
+        await pc.setLocalDescription();
+        await new Promise<void>((r) => {
+          if (pc.iceGatheringState === 'complete') r();
+          pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
+        });
+        return pc.localDescription!.sdp;
+      });
+      await wpc.setRemoteDescription({ type: 'offer', sdp: offer });
+      for (const t of wpc.getTransceivers()) t.setDirection('sendrecv');
+      await wpc.setLocalDescription(await wpc.createAnswer());
+      await sleep(1000);
+      await page!.evaluate(
+        async (sdp) => (globalThis as Any).pc.setRemoteDescription({ type: 'answer', sdp }),
+        wpc.localDescription.sdp,
+      );
+      for (let i = 0; i < 100 && wpc.getTransceivers()[0]?.receiver.dtlsTransport?.srtp === undefined; i++)
+        await sleep(100);
+      const dt = wpc.getTransceivers()[0].receiver.dtlsTransport;
+      const profile = srtpProfileById(dt.srtp.config.profile)!;
+      const saltOf = (b: Buffer) => Uint8Array.from(b).subarray(0, profile.saltLength);
+      const remote = new SrtpContext(profile, {
+        key: Uint8Array.from(dt.srtp.remoteContext.masterKey),
+        salt: saltOf(dt.srtp.remoteContext.masterSalt),
+      });
+      const local = new SrtpContext(profile, {
+        key: Uint8Array.from(dt.srtp.localContext.masterKey),
+        salt: saltOf(dt.srtp.localContext.masterSalt),
+      });
+      const connection = dt.iceTransport.connection;
+      const videoSsrcs = new Set<number>();
+      let echoed = 0;
+      connection.onData.subscribe((d: Buffer) => {
+        if (d[0]! < 128 || d[0]! > 191 || isRtcp(d)) return;
+        let p: ReturnType<typeof parseRtp>;
+        try {
+          p = parseRtp(remote.unprotectRtp(d));
+        } catch {
+          return;
+        }
+        if (p.payloadType === 96) videoSsrcs.add(p.ssrc);
+        // A new SSRC: Chromium routes it by the MID extension it carries.
+        connection
+          .send(Buffer.from(local.protectRtp(serializeRtp({ ...p, ssrc: (p.ssrc ^ 0x5a5a5a5a) >>> 0 }))))
+          .catch(() => {});
+        echoed++;
+      });
+      for (let i = 0; i < 8; i++) {
+        await sleep(500);
+        for (const mediaSsrc of videoSsrcs) {
+          const pli = serializeRtcp([{ type: 'pli', senderSsrc: 0x0badcafe, mediaSsrc }]);
+          connection.send(Buffer.from(local.protectRtcp(pli))).catch(() => {});
+        }
+      }
+      const stats = (await page!.evaluate(async () => {
+        const out: Record<string, number>[] = [];
+        (await (globalThis as Any).pc.getStats()).forEach((r: Any) => {
+          if (r.type === 'inbound-rtp' || r.type === 'outbound-rtp') {
+            out.push({
+              inbound: r.type === 'inbound-rtp' ? 1 : 0,
+              video: r.kind === 'video' ? 1 : 0,
+              packetsReceived: r.packetsReceived ?? 0,
+              framesDecoded: r.framesDecoded ?? 0,
+              pliCount: r.pliCount ?? 0,
+            });
+          }
+        });
+        return out;
+      })) as Record<string, number>[];
+      assert.ok(echoed > 100, `${echoed} packets echoed`);
+      const inVideo = stats.find((r) => r.inbound && r.video);
+      const inAudio = stats.find((r) => r.inbound && !r.video);
+      const outVideo = stats.find((r) => !r.inbound && r.video);
+      assert.ok((inVideo?.packetsReceived ?? 0) > 50, `video packets received ${JSON.stringify(stats)}`);
+      assert.ok((inVideo?.framesDecoded ?? 0) > 10, `video frames decoded ${JSON.stringify(stats)}`);
+      assert.ok((inAudio?.packetsReceived ?? 0) > 50, `audio packets received ${JSON.stringify(stats)}`);
+      assert.ok((outVideo?.pliCount ?? 0) > 0, `PLIs counted ${JSON.stringify(stats)}`);
+    } finally {
+      await page!.evaluate(() => (globalThis as Any).pc?.close());
+      await wpc.close();
+    }
+  });
 });
