@@ -153,6 +153,27 @@ describe('turn server with coturn turnutils_uclient', opts, () => {
     });
   }
 
+  for (const [name, flags] of [
+    ['TCP relays (RFC 6062), client to client', ['-T', '-u', 'u', '-w', 'p']],
+    ['TCP relays (RFC 6062) over TLS, REST secret', ['-T', '-S', '-W', 'rest-secret', '-u', 'restuser']],
+  ] as const) {
+    test(`relays with 0 loss: ${name}`, async () => {
+      const runs: string[] = [];
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const turn = await server();
+        const r = await uclient(turn, peerPort, [...flags]);
+        assert.ok(r.sent >= 150, `sent ${r.sent}\n${r.out.slice(-1500)}`);
+        // Connect + ConnectionBind for one side, ConnectionAttempt + ConnectionBind for the other.
+        assert.ok(turn.stats.allocationsCreated >= 6, `allocations ${turn.stats.allocationsCreated}`);
+        assert.ok(turn.stats.bytesToPeer >= r.sent * 1000, `bytes to peers ${turn.stats.bytesToPeer}`);
+        assert.equal(turn.stats.authFailures, 0);
+        runs.push(`lost ${r.lost} of ${r.sent}`);
+        if (r.lost === 0 && r.received === r.sent) return;
+      }
+      assert.fail(`client saw loss in every run: ${runs.join('; ')}`);
+    });
+  }
+
   test('default policy refuses a loopback peer with 403; --allow-loopback-peers admits it', async () => {
     const strict = await server({ allowLoopbackPeers: false });
     const r = await uclient(strict, peerPort, ['-u', 'u', '-w', 'p']);

@@ -5,7 +5,7 @@
  * no per-packet closures, counters as plain increments.
  */
 import type { Clock, Timer } from '../../core/clock.js';
-import type { TransportAddress, UdpSocket } from '../../core/net.js';
+import type { TcpConnection, TransportAddress, UdpSocket } from '../../core/net.js';
 import type { Random } from '../../core/random.js';
 import { attr } from '../../stun/attributes.js';
 import { padTo4, writeChannelDataHeader } from '../../stun/channel-data.js';
@@ -32,6 +32,18 @@ export interface ClientLink {
   attach(allocation: Allocation): void;
   /** The allocation ended. */
   detach(allocation: Allocation): void;
+  /**
+   * Streams only (RFC 6062 ConnectionBind): from now on every byte from the client goes to `to`
+   * unparsed; returns the connection for the other direction.
+   */
+  pipe?(to: RawPipe): TcpConnection;
+}
+
+/** Where a bound RFC 6062 data connection's bytes go. */
+export interface RawPipe {
+  write(bytes: Uint8Array): void;
+  /** The data connection closed. */
+  closed(): void;
 }
 
 /** RFC 8656 §9: permission lifetime. */
@@ -104,6 +116,8 @@ export class Allocation {
   readonly #bucket: ByteBucket | undefined;
   readonly #stream: boolean;
   readonly maxPermissions: number;
+  /** The RFC 6062 side of a TCP allocation (closed with the allocation). */
+  tcp: { close(): void } | undefined;
   /** Called once when the allocation ends (expiry or deletion). */
   onClose: ((a: Allocation) => void) | null = null;
 
@@ -289,6 +303,7 @@ export class Allocation {
     this.channels.clear();
     this.relay.onMessage = null;
     this.relay.close();
+    this.tcp?.close();
     this.onClose?.(this);
   }
 }

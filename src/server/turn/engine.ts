@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock, Timer } from '../../core/clock.js';
 import { ParseError } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/log.js';
-import { type AddressFamily, familyOf, type UdpSocket } from '../../core/net.js';
+import { type AddressFamily, familyOf, type TcpListener, type UdpSocket } from '../../core/net.js';
 import type { Random } from '../../core/random.js';
 import { attr, read } from '../../stun/attributes.js';
 import { ERROR, FAMILY_IPV4, FAMILY_IPV6, KNOWN_ATTRIBUTES, METHOD } from '../../stun/constants.js';
@@ -19,16 +19,26 @@ import { verifyIntegrity } from '../../stun/integrity.js';
 import { type ParsedStunMessage, parseStunMessage, type StunAttribute } from '../../stun/message.js';
 import { serializeStunMessage } from '../../stun/serialize.js';
 import { Allocation, type ClientLink } from './allocation.js';
+import type { PeerConnection, RequestContext, TurnHost } from './context.js';
 import type { Credentials } from './credentials.js';
-import { handleChannelBind, handleCreatePermission, handleSend } from './handlers.js';
+import {
+  handleChannelBind,
+  handleConnect,
+  handleConnectionBind,
+  handleCreatePermission,
+  handleSend,
+} from './handlers.js';
 import { NonceIssuer } from './nonce.js';
 import type { PeerPolicy } from './peer-policy.js';
 import { ByteBucket, RateLimiter } from './rate-limit.js';
 import type { RelayPorts } from './relay-ports.js';
 import { TurnStats } from './stats.js';
+import { noUdpRelay, TcpRelay } from './tcp-relay.js';
 
 /** RFC 8656 §18.8: REQUESTED-TRANSPORT protocol number for UDP. */
 export const PROTOCOL_UDP = 17;
+/** RFC 6062 §6.1: REQUESTED-TRANSPORT protocol number for TCP. */
+export const PROTOCOL_TCP = 6;
 /** RFC 8656 §3.2: default allocation lifetime. */
 export const DEFAULT_LIFETIME_S = 600;
 /** RFC 8656 §7.2: a server's maximum lifetime is typically one hour. */
@@ -72,20 +82,11 @@ export const RESERVATION_LIFETIME_MS = 30_000;
 /** Most reservations held at once (each is one bound socket). */
 const MAX_RESERVATIONS = 1024;
 
-/** What a request handler needs about the request it answers. */
-export interface RequestContext {
-  readonly msg: ParsedStunMessage;
-  readonly link: ClientLink;
-  readonly allocation: Allocation | undefined;
-  /** Key that authenticated the request (undefined for indications and Binding). */
-  readonly key: Uint8Array | undefined;
-  readonly fingerprint: boolean;
-}
-
-export class TurnEngine {
+export class TurnEngine implements TurnHost {
   readonly stats = new TurnStats();
   readonly options: TurnEngineOptions;
   readonly allocations = new Set<Allocation>();
+  readonly peerConnections = new Map<number, PeerConnection>();
   readonly #perAccount = new Map<string, number>();
   /** 5-tuples with an Allocate in progress (the relay bind is async). Bounded by the quotas. */
   readonly #pending = new Set<string>();
@@ -190,7 +191,9 @@ export class TurnEngine {
       msg.method === METHOD.ALLOCATE ||
       msg.method === METHOD.REFRESH ||
       msg.method === METHOD.CREATE_PERMISSION ||
-      msg.method === METHOD.CHANNEL_BIND;
+      msg.method === METHOD.CHANNEL_BIND ||
+      msg.method === METHOD.CONNECT ||
+      msg.method === METHOD.CONNECTION_BIND;
     if (!known) {
       this.#error(msg, link, ERROR.BAD_REQUEST, 'Unsupported method', undefined, undefined);
       return;
@@ -207,7 +210,14 @@ export class TurnEngine {
     }
     const auth = this.#authenticate(msg, link, allocation);
     if (!auth) return;
-    const ctx: RequestContext = { msg, link, allocation, key: auth.key, fingerprint };
+    const ctx: RequestContext = {
+      msg,
+      link,
+      allocation,
+      key: auth.key,
+      username: auth.username,
+      fingerprint,
+    };
     switch (msg.method) {
       case METHOD.ALLOCATE:
         this.#allocate(ctx, auth.account, auth.username, auth.expiresAt);
@@ -220,6 +230,12 @@ export class TurnEngine {
         return;
       case METHOD.CHANNEL_BIND:
         handleChannelBind(this, ctx);
+        return;
+      case METHOD.CONNECT:
+        handleConnect(this, ctx);
+        return;
+      case METHOD.CONNECTION_BIND:
+        handleConnectionBind(this, ctx);
         return;
     }
   }
@@ -328,7 +344,16 @@ export class TurnEngine {
       this.#error(msg, link, ERROR.BAD_REQUEST, 'Missing REQUESTED-TRANSPORT', key, fingerprint);
       return;
     }
-    if (transport !== PROTOCOL_UDP) {
+    const tcpRelay = transport === PROTOCOL_TCP && link.stream;
+    if (
+      tcpRelay &&
+      (read.dontFragment(msg) || read.evenPort(msg) !== undefined || read.reservationToken(msg) !== undefined)
+    ) {
+      // RFC 6062 §5.1: these make no sense for a TCP relay.
+      this.#error(msg, link, ERROR.BAD_REQUEST, 'Bad Request', key, fingerprint);
+      return;
+    }
+    if (transport !== PROTOCOL_UDP && !tcpRelay) {
       this.#error(
         msg,
         link,
@@ -411,30 +436,37 @@ export class TurnEngine {
     this.#pending.add(tupleKey);
     this.#perAccount.set(account, userCount + 1);
     let reservationToken: Uint8Array | undefined;
-    const bound: Promise<UdpSocket | undefined> = reserved
-      ? Promise.resolve(reserved.socket)
-      : even === true
-        ? o.relayPorts.bindPair(family).then((pair) => {
-            if (!pair) return undefined;
-            if (this.#closed) {
-              pair[1].close();
+    let tcpListener: TcpListener | undefined;
+    const bound: Promise<UdpSocket | undefined> = tcpRelay
+      ? o.relayPorts.bindTcp(family).then((l) => {
+          tcpListener = l;
+          return l ? noUdpRelay(l.local) : undefined;
+        })
+      : reserved
+        ? Promise.resolve(reserved.socket)
+        : even === true
+          ? o.relayPorts.bindPair(family).then((pair) => {
+              if (!pair) return undefined;
+              if (this.#closed) {
+                pair[1].close();
+                return pair[0];
+              }
+              reservationToken = new Uint8Array(randomBytes(8));
+              const hex = Buffer.from(reservationToken).toString('hex');
+              const timer = this.clock.setTimeout(() => {
+                this.#reservations.get(hex)?.socket.close();
+                this.#reservations.delete(hex);
+              }, RESERVATION_LIFETIME_MS);
+              this.#reservations.set(hex, { socket: pair[1], timer, family });
               return pair[0];
-            }
-            reservationToken = new Uint8Array(randomBytes(8));
-            const hex = Buffer.from(reservationToken).toString('hex');
-            const timer = this.clock.setTimeout(() => {
-              this.#reservations.get(hex)?.socket.close();
-              this.#reservations.delete(hex);
-            }, RESERVATION_LIFETIME_MS);
-            this.#reservations.set(hex, { socket: pair[1], timer, family });
-            return pair[0];
-          })
-        : o.relayPorts.bind(family, even === false);
+            })
+          : o.relayPorts.bind(family, even === false);
     void bound.then(
       (relay) => {
         this.#pending.delete(tupleKey);
         if (!relay || this.#closed || link.closed) {
           relay?.close();
+          tcpListener?.close();
           this.#releaseAccount(account);
           if (!relay) {
             this.stats.quotaRefusals++;
@@ -464,6 +496,7 @@ export class TurnEngine {
           maxPermissions: o.maxPermissions ?? 1000,
         });
         a.onClose = (x) => this.#ended(x);
+        if (tcpListener) a.tcp = new TcpRelay(this, a, tcpListener);
         this.allocations.add(a);
         this.stats.allocations[link.transport]++;
         this.stats.allocationsCreated++;

@@ -3,22 +3,18 @@
  * that act on an existing allocation.
  */
 import { familyOf, type TransportAddress } from '../../core/net.js';
-import { read } from '../../stun/attributes.js';
+import { attr, read } from '../../stun/attributes.js';
 import { ERROR } from '../../stun/constants.js';
 import type { ParsedStunMessage } from '../../stun/message.js';
 import type { Allocation } from './allocation.js';
-import type { RequestContext, TurnEngine } from './engine.js';
+import type { RequestContext, TurnHost } from './context.js';
+import type { TcpRelay } from './tcp-relay.js';
 
 /**
  * Checks a peer address against the allocation's family and the policy; answers the error and
  * returns false when refused.
  */
-function peerAllowed(
-  engine: TurnEngine,
-  ctx: RequestContext,
-  a: Allocation,
-  peer: TransportAddress,
-): boolean {
+function peerAllowed(engine: TurnHost, ctx: RequestContext, a: Allocation, peer: TransportAddress): boolean {
   if (familyOf(peer.address) !== familyOf(a.relayed.address)) {
     engine.error(ctx, ERROR.PEER_ADDRESS_FAMILY_MISMATCH, 'Peer Address Family Mismatch');
     return false;
@@ -31,7 +27,7 @@ function peerAllowed(
   return true;
 }
 
-export function handleCreatePermission(engine: TurnEngine, ctx: RequestContext): void {
+export function handleCreatePermission(engine: TurnHost, ctx: RequestContext): void {
   const a = ctx.allocation;
   if (!a) {
     engine.error(ctx, ERROR.ALLOCATION_MISMATCH, 'Allocation Mismatch');
@@ -55,7 +51,7 @@ export function handleCreatePermission(engine: TurnEngine, ctx: RequestContext):
   engine.reply(ctx, []);
 }
 
-export function handleChannelBind(engine: TurnEngine, ctx: RequestContext): void {
+export function handleChannelBind(engine: TurnHost, ctx: RequestContext): void {
   const a = ctx.allocation;
   if (!a) {
     engine.error(ctx, ERROR.ALLOCATION_MISMATCH, 'Allocation Mismatch');
@@ -89,7 +85,7 @@ export function handleChannelBind(engine: TurnEngine, ctx: RequestContext): void
 }
 
 /** Send indication: relayed if the peer IP has a permission, dropped silently otherwise. */
-export function handleSend(engine: TurnEngine, msg: ParsedStunMessage, a: Allocation): void {
+export function handleSend(engine: TurnHost, msg: ParsedStunMessage, a: Allocation): void {
   const peer = read.xorPeerAddress(msg);
   const data = read.data(msg);
   if (!peer || !data) {
@@ -97,4 +93,48 @@ export function handleSend(engine: TurnEngine, msg: ParsedStunMessage, a: Alloca
     return;
   }
   a.sendToPeer(peer, data);
+}
+
+/** RFC 6062 §5.2: Connect to a peer from a TCP allocation. */
+export function handleConnect(engine: TurnHost, ctx: RequestContext): void {
+  const a = ctx.allocation;
+  if (!a) {
+    engine.error(ctx, ERROR.ALLOCATION_MISMATCH, 'Allocation Mismatch');
+    return;
+  }
+  const tcp = a.tcp as TcpRelay | undefined;
+  const peer = read.xorPeerAddress(ctx.msg);
+  if (!tcp || !peer) {
+    engine.error(ctx, ERROR.BAD_REQUEST, 'Bad Request');
+    return;
+  }
+  if (!peerAllowed(engine, ctx, a, peer)) return;
+  if (tcp.hasPeer(peer)) {
+    engine.error(ctx, ERROR.CONNECTION_ALREADY_EXISTS, 'Connection Already Exists');
+    return;
+  }
+  tcp.connect(peer).then(
+    (id) => engine.reply(ctx, [attr.connectionId(id)]),
+    () => {
+      if (!a.closed) engine.error(ctx, ERROR.CONNECTION_TIMEOUT_OR_FAILURE, 'Connection Timeout or Failure');
+    },
+  );
+}
+
+/** RFC 6062 §5.4: ConnectionBind on a fresh client connection turns it into a data connection. */
+export function handleConnectionBind(engine: TurnHost, ctx: RequestContext): void {
+  const id = read.connectionId(ctx.msg);
+  const pc = id === undefined ? undefined : engine.peerConnections.get(id);
+  if (ctx.allocation || !ctx.link.stream || !ctx.link.pipe || !pc || pc.data) {
+    engine.error(ctx, ERROR.BAD_REQUEST, 'Bad Request');
+    return;
+  }
+  if (pc.allocation.username !== ctx.username) {
+    engine.stats.authFailures++;
+    engine.error(ctx, ERROR.WRONG_CREDENTIALS, 'Wrong Credentials');
+    return;
+  }
+  // The success response goes out before the first relayed byte.
+  engine.reply(ctx, []);
+  (pc.allocation.tcp as TcpRelay).bind(pc, ctx.link);
 }

@@ -3,7 +3,7 @@
  * range (coturn `--min-port/--max-port`, default 49152-65535), optionally even (RFC 8656 §7.2,
  * EVEN-PORT). Ports are tried from a random start so two allocations rarely race for one.
  */
-import type { AddressFamily, Network, UdpSocket } from '../../core/net.js';
+import type { AddressFamily, Network, TcpListener, UdpSocket } from '../../core/net.js';
 import type { Random } from '../../core/random.js';
 
 export interface RelayPortOptions {
@@ -25,6 +25,31 @@ export class RelayPorts {
 
   constructor(options: RelayPortOptions) {
     this.#o = options;
+  }
+
+  get network(): Network {
+    return this.#o.network;
+  }
+
+  /** A TCP listener for an RFC 6062 allocation, or undefined when no port could be had. */
+  async bindTcp(family: AddressFamily): Promise<TcpListener | undefined> {
+    const o = this.#o;
+    const address = o.relayIps[family];
+    if (address === undefined) return undefined;
+    if (o.minPort === 0 && o.maxPort === 0)
+      return o.network.listenTcp({ address, port: 0 }).catch(() => undefined);
+    const lo = o.minPort || 49152;
+    const hi = o.maxPort || 65535;
+    const span = hi - lo + 1;
+    for (let i = 0; i < Math.min(o.attempts ?? 64, span); i++) {
+      const port = lo + o.random.int(span);
+      try {
+        return await o.network.listenTcp({ address, port });
+      } catch {
+        // taken: try another
+      }
+    }
+    return undefined;
   }
 
   supports(family: AddressFamily): boolean {

@@ -8,7 +8,7 @@
 import type { Clock, Timer } from '../../core/clock.js';
 import type { TcpConnection, TcpListener, TransportAddress } from '../../core/net.js';
 import { streamFrameLength } from '../../stun/channel-data.js';
-import type { Allocation, ClientLink } from './allocation.js';
+import type { Allocation, ClientLink, RawPipe } from './allocation.js';
 import type { TurnEngine } from './engine.js';
 
 /** Largest frame: a STUN message of 65535 + 20 bytes or ChannelData of 4 + 65535 (+3 padding). */
@@ -33,6 +33,8 @@ class StreamLink implements ClientLink {
   readonly conn: TcpConnection;
   #pending: Uint8Array | undefined;
   #idle: Timer | undefined;
+  /** Set once ConnectionBind made this an RFC 6062 data connection. */
+  #raw: RawPipe | undefined;
   readonly #engine: TurnEngine;
   readonly #owner: StreamListener;
 
@@ -71,8 +73,18 @@ class StreamLink implements ClientLink {
   detach(a: Allocation): void {
     if (this.allocation === a) this.allocation = undefined;
   }
+  pipe(to: RawPipe): TcpConnection {
+    this.#raw = to;
+    this.#idle?.cancel();
+    this.#idle = undefined;
+    return this.conn;
+  }
 
   #onData(chunk: Uint8Array): void {
+    if (this.#raw) {
+      this.#raw.write(chunk);
+      return;
+    }
     let buf = chunk;
     if (this.#pending) {
       const p = this.#pending;
@@ -97,6 +109,12 @@ class StreamLink implements ClientLink {
       if (buf[at - len]! >= 0x40) this.#engine.handleChannelData(frame, this.allocation);
       else this.#engine.handleStun(frame, this, this.allocation);
       if (this.conn.closed) return;
+      // handleStun may have turned this into a data connection (ConnectionBind).
+      const raw = this.#raw as RawPipe | undefined;
+      if (raw) {
+        if (at < n) raw.write(buf.subarray(at));
+        return;
+      }
     }
     if (at < n) this.#pending = buf.slice(at);
   }
@@ -107,6 +125,9 @@ class StreamLink implements ClientLink {
     this.#pending = undefined;
     this.#owner.forget(this);
     this.allocation?.close();
+    const raw = this.#raw;
+    this.#raw = undefined;
+    raw?.closed();
   }
 
   close(): void {
