@@ -21,7 +21,6 @@ interface Outcome {
 
 describe('ICE through the NAT lab', opts, () => {
   let lab: NatLab;
-  let ours: ChildProcess;
 
   before(async () => {
     lab = await NatLab.create({
@@ -34,7 +33,7 @@ describe('ICE through the NAT lab', opts, () => {
       ],
     });
     await startCoturn(lab, { port: 3490, users: ['lab:labpass'] });
-    ours = lab.spawn('internet', process.execPath, [
+    lab.spawn('internet', process.execPath, [
       'bin/rtcstack',
       'turn',
       '--listening-ip',
