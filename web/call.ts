@@ -17,6 +17,7 @@ const statsMs = Number(params.get('stats') ?? '1000');
 const videoSize = /^(\d{2,4})x(\d{2,4})$/.exec(params.get('video') ?? '');
 const videoW = Number(videoSize?.[1] ?? 640);
 const videoH = Number(videoSize?.[2] ?? 480);
+const fps = Number(params.get('fps') ?? '0');
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 $('room-name').textContent = room;
@@ -222,7 +223,7 @@ async function start(): Promise<void> {
     try {
       stream = await navigator.mediaDevices.getUserMedia({
         audio: true,
-        video: { width: videoW, height: videoH },
+        video: { width: videoW, height: videoH, ...(fps > 0 ? { frameRate: fps } : {}) },
       });
     } catch {
       try {

@@ -75,6 +75,7 @@ export interface CallSnapshot {
     rollbacks: number;
     ignoredOffers: number;
     iceRestarts: number;
+    offerRetries: number;
     chatOpen: boolean;
     fileOpen: boolean;
     lastError: string | null;
@@ -227,6 +228,7 @@ export class Call extends Emitter<CallEvents> {
         rollbacks: p.rollbacks,
         ignoredOffers: p.ignoredOffers,
         iceRestarts: p.iceRestarts,
+        offerRetries: p.offerRetries,
         chatOpen: p.chatOpen,
         fileOpen: p.fileOpen,
         lastError: p.lastError ?? null,

@@ -202,6 +202,7 @@ export class MeshTransport extends Emitter<TransportEvents> implements Transport
       rollbacks: link.rollbacks,
       ignoredOffers: link.ignoredOffers,
       iceRestarts: link.iceRestarts,
+      offerRetries: link.offerRetries,
       chatOpen: link.chat.readyState === 'open',
       fileOpen: link.fileChannel.readyState === 'open',
       lastError: link.lastError,

@@ -27,6 +27,8 @@ export interface PeerLinkOptions {
   readonly stream: MediaStream | undefined;
   /** How long `disconnected` may last before an ICE restart, ms (default 3000). */
   readonly disconnectGraceMs?: number;
+  /** How long an offer may wait for its answer before it is withdrawn and made again, ms (default 10000). */
+  readonly offerTimeoutMs?: number;
 }
 
 export interface PeerLinkEvents {
@@ -58,6 +60,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   /** Serializes handling of remote descriptions and candidates. */
   #chain: Promise<void> = Promise.resolve();
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #offerTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #offerTimeoutMs: number;
   #lastRestart = 0;
   #everConnected = false;
   #closed = false;
@@ -68,6 +72,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   rollbacks = 0;
   iceRestarts = 0;
   ignoredOffers = 0;
+  /** Offers withdrawn and made again because no answer came. */
+  offerRetries = 0;
   lastError: string | undefined;
 
   constructor(opts: PeerLinkOptions) {
@@ -77,6 +83,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.polite = opts.localId > opts.remoteId;
     this.#send = opts.send;
     this.#graceMs = opts.disconnectGraceMs ?? 3000;
+    this.#offerTimeoutMs = opts.offerTimeoutMs ?? 10_000;
     this.pc = new RTCPeerConnection({
       iceServers: opts.iceServers.map((s) => ({ ...s })),
       iceTransportPolicy: opts.iceTransportPolicy,
@@ -124,6 +131,19 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
           ...(ufrag ? { usernameFragment: ufrag } : {}),
         });
       }
+    };
+    // An offer whose answer never comes (lost while signaling reconnected) would leave the link
+    // stuck in have-local-offer: after a while, withdraw it and offer again.
+    pc.onsignalingstatechange = () => {
+      if (this.#offerTimer !== undefined) clearTimeout(this.#offerTimer);
+      this.#offerTimer = undefined;
+      if (pc.signalingState !== 'have-local-offer' || this.#closed) return;
+      this.#offerTimer = setTimeout(() => {
+        this.#offerTimer = undefined;
+        if (pc.signalingState !== 'have-local-offer') return;
+        this.offerRetries++;
+        void this.renegotiateIfStuck();
+      }, this.#offerTimeoutMs);
     };
     pc.ontrack = ({ track, streams }) => {
       const stream = streams[0] ?? (this.#remoteStream ??= new MediaStream());
@@ -240,6 +260,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
+    if (this.#offerTimer !== undefined) clearTimeout(this.#offerTimer);
     this.pc.close();
     this.emit('state', 'closed');
   }

@@ -46,7 +46,7 @@ export type PeerSignal =
   | { type: 'end-of-candidates'; to: string; usernameFragment?: string };
 
 export type ClientMessage =
-  | { v: 1; type: 'join'; room: string; token?: string; name?: string }
+  | { v: 1; type: 'join'; room: string; token?: string; name?: string; instance?: string }
   | { v: 1; type: 'resume'; resumeToken: string }
   | { v: 1; type: 'leave' }
   | ({ v: 1 } & PeerSignal)

@@ -32,6 +32,12 @@ export interface SignalingEvents {
 }
 
 const MAX_QUEUED = 512;
+
+function randomId(): string {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+}
 const FATAL = new Set([
   'ERR_SIGNALING_TOKEN_REQUIRED',
   'ERR_SIGNALING_TOKEN_INVALID',
@@ -46,6 +52,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   #ws: WebSocket | undefined;
   #state: SignalingState = 'connecting';
   #resumeToken: string | undefined;
+  /** Lets a join repeated after a lost welcome take back the same session (see the protocol). */
+  #instance = randomId();
   #queue: string[] = [];
   #attempt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -135,7 +143,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   }
 
   #sendJoin(ws: WebSocket): void {
-    const join: ClientMessage = { v: 1, type: 'join', room: this.#opts.room };
+    const join: ClientMessage = { v: 1, type: 'join', room: this.#opts.room, instance: this.#instance };
     if (this.#opts.token) join.token = this.#opts.token;
     if (this.#opts.name) join.name = this.#opts.name;
     ws.send(JSON.stringify(join));
@@ -166,6 +174,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         if (msg.code === 'ERR_SIGNALING_RESUME_INVALID') {
           // The session is gone (window passed, or a server without our secret): start afresh.
           this.#resumeToken = undefined;
+          this.#instance = randomId();
           this.#queue = [];
           this.#sendJoin(ws);
           return;

@@ -24,6 +24,7 @@ export interface RemotePeerView {
   readonly rollbacks: number;
   readonly ignoredOffers: number;
   readonly iceRestarts: number;
+  readonly offerRetries: number;
   readonly chatOpen: boolean;
   readonly fileOpen: boolean;
   readonly lastError: string | undefined;

@@ -153,3 +153,33 @@ test('room size limit', async () => {
     await srv.close();
   }
 });
+
+test('a join repeating its instance id takes back the session it made (its welcome was lost), no ghost', async () => {
+  const srv = await startTestServer({ heartbeatIntervalMs: 600_000 });
+  try {
+    const a = await TestClient.open(srv.wsUrl);
+    const wa = await a.join('inst', { name: 'ann' });
+    const instance = 'i0123456789abcdef0123';
+    const b = await TestClient.open(srv.wsUrl);
+    const wb = await b.join('inst', { name: 'bob', instance });
+    await a.next('peer-joined');
+    b.ws.terminate();
+    await b.closed;
+    await until(() => srv.signaling.connectionCount === 1, 'the server to see the drop');
+    const b2 = await TestClient.open(srv.wsUrl);
+    const again = await b2.join('inst', { name: 'bob', instance });
+    assert.equal(again.peerId, wb.peerId);
+    assert.equal(again.resumed, true);
+    assert.deepEqual(again.peers, [{ id: wa.peerId, name: 'ann' }]);
+    await a.ping(9);
+    assert.equal(a.inbox.filter((m) => m.type === 'peer-joined' || m.type === 'peer-left').length, 0);
+    // Another instance id is another peer; a bad one is refused.
+    const c = await TestClient.open(srv.wsUrl);
+    const wc = await c.join('inst', { instance: 'another-instance-id-000' });
+    assert.notEqual(wc.peerId, wb.peerId);
+    assert.equal((await c.join('inst', { instance: 'short' })).code, 'ERR_SIGNALING_BAD_MESSAGE');
+    await Promise.all([a.close(), b2.close(), c.close()]);
+  } finally {
+    await srv.close();
+  }
+});

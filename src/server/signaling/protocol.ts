@@ -44,7 +44,19 @@ const connectionState = oneOf([
 const candidateType = oneOf(['host', 'srflx', 'prflx', 'relay'] as const);
 
 export const CLIENT_SCHEMAS = {
-  join: obj({ v, type: literal('join'), room, token: optional(token), name: optional(displayName) }),
+  join: obj({
+    v,
+    type: literal('join'),
+    room,
+    token: optional(token),
+    name: optional(displayName),
+    /**
+     * A random id the client picks once per page load. A join that repeats it takes over the
+     * session it created before (the welcome may have been lost with the connection), instead of
+     * leaving a ghost peer behind.
+     */
+    instance: optional(str({ min: 16, max: 64, pattern: /^[A-Za-z0-9_-]+$/ })),
+  }),
   resume: obj({ v, type: literal('resume'), resumeToken: token }),
   leave: obj({ v, type: literal('leave') }),
   offer: obj({ v, type: literal('offer'), to: peerId, sdp }),

@@ -27,6 +27,8 @@ export interface Session {
   readonly id: string;
   readonly room: Room;
   readonly name: string;
+  /** The client's instance id from its join, if it sent one. */
+  readonly instance: string | undefined;
   conn: Connection | undefined;
   /** Frames for this peer that arrived while it was away (delivered on resume). */
   queue: string[];

@@ -86,6 +86,7 @@ export class SignalingServer {
   readonly #wss: WebSocketServer;
   readonly #rooms = new Map<string, Room>();
   readonly #sessions = new Map<string, Session>();
+  readonly #byInstance = new Map<string, Session>();
   readonly #conns = new Set<Connection>();
   /** Peer ids whose resume tokens no longer count (left or timed out), with their expiry. */
   readonly #revoked = new Map<string, number>();
@@ -173,6 +174,7 @@ export class SignalingServer {
     );
     await Promise.all(closing);
     this.#sessions.clear();
+    this.#byInstance.clear();
     this.#rooms.clear();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
@@ -333,6 +335,16 @@ export class SignalingServer {
       );
       return;
     }
+    const again = msg.instance === undefined ? undefined : this.#byInstance.get(msg.instance);
+    if (again && again.room.name === msg.room) {
+      // The same page joining again (it never saw its welcome): hand it the session it has.
+      this.#takeOver(again, conn);
+      this.#deps.metrics?.joined('resume');
+      this.#deps.log.info('peer joined again', { room: msg.room, peer: again.id, remote: conn.remote });
+      this.#welcome(again, true);
+      this.#flushQueue(again, conn);
+      return;
+    }
     const room = this.#room(msg.room);
     if (room.peers.size >= this.#opts.maxPeersPerRoom) {
       this.#reject(
@@ -346,7 +358,7 @@ export class SignalingServer {
     }
     const id = `p${randomBytes(8).toString('hex')}`;
     const name = (pinnedName ?? msg.name ?? '').trim() || `guest-${id.slice(-4)}`;
-    const session = this.#addSession(room, id, name, conn);
+    const session = this.#addSession(room, id, name, conn, msg.instance);
     this.#deps.metrics?.joined('join');
     this.#deps.log.info('peer joined', { room: room.name, peer: id, name, remote: conn.remote });
     this.#welcome(session, false);
@@ -375,15 +387,7 @@ export class SignalingServer {
       return;
     }
     if (session) {
-      const old = session.conn;
-      if (old) {
-        old.session = undefined;
-        this.#closeConn(old, CLOSE.REPLACED, 'session resumed on another connection');
-      }
-      session.awayTimer?.cancel();
-      session.awayTimer = undefined;
-      session.conn = conn;
-      conn.session = session;
+      this.#takeOver(session, conn);
     } else {
       // Not known here: this server restarted (same secret). Rebuild the membership.
       const room = this.#room(roomName);
@@ -392,22 +396,40 @@ export class SignalingServer {
         this.#dropRoomIfEmpty(room);
         return;
       }
-      session = this.#addSession(room, peer, name, conn);
+      session = this.#addSession(room, peer, name, conn, undefined);
     }
     this.#deps.metrics?.joined('resume');
     this.#deps.log.info('peer resumed', { room: roomName, peer, remote: conn.remote });
     this.#welcome(session, true);
+    this.#flushQueue(session, conn);
+  }
+
+  /** Moves a session onto a new connection; a connection that still holds it is closed (4001). */
+  #takeOver(session: Session, conn: Connection): void {
+    const old = session.conn;
+    if (old) {
+      old.session = undefined;
+      this.#closeConn(old, CLOSE.REPLACED, 'session resumed on another connection');
+    }
+    session.awayTimer?.cancel();
+    session.awayTimer = undefined;
+    session.conn = conn;
+    conn.session = session;
+  }
+
+  #flushQueue(session: Session, conn: Connection): void {
     const queued = session.queue;
     session.queue = [];
     session.queueBytes = 0;
     for (const frame of queued) this.#sendRaw(conn, frame);
   }
 
-  #addSession(room: Room, id: string, name: string, conn: Connection): Session {
+  #addSession(room: Room, id: string, name: string, conn: Connection, instance: string | undefined): Session {
     const session: Session = {
       id,
       room,
       name,
+      instance,
       conn,
       queue: [],
       queueBytes: 0,
@@ -418,6 +440,7 @@ export class SignalingServer {
     };
     conn.session = session;
     this.#sessions.set(id, session);
+    if (instance !== undefined) this.#byInstance.set(instance, session);
     for (const other of room.peers.values()) {
       this.#deliver(other, { v: 1, type: 'peer-joined', peer: { id, name } });
     }
@@ -497,6 +520,9 @@ export class SignalingServer {
     if (room.peers.get(session.id) !== session) return;
     room.peers.delete(session.id);
     this.#sessions.delete(session.id);
+    if (session.instance !== undefined && this.#byInstance.get(session.instance) === session) {
+      this.#byInstance.delete(session.instance);
+    }
     this.#revoked.set(session.id, this.#deps.clock.wallNow() + this.#opts.resumeWindowSec * 2000);
     this.#pruneRevoked();
     this.#deps.stats.forget(room.name, session.id);
