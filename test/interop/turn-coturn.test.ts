@@ -174,6 +174,23 @@ describe('turn server with coturn turnutils_uclient', opts, () => {
     });
   }
 
+  test('IPv6 relay (REQUESTED-ADDRESS-FAMILY) for an IPv4 client, to an IPv6 peer', async () => {
+    const turn = await server({ listeningIps: ['127.0.0.1', '::1'] });
+    const port6 = await freeUdpPort();
+    const peer6 = spawn('turnutils_peer', ['-L', '::1', '-p', String(port6)], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const { out } = await run('turnutils_uclient', [
+        ...['-x', '-u', 'u', '-w', 'p', '-e', '::1', '-r', String(port6)],
+        ...['-p', String(turn.ports.udp[0]), '-n', '30', '-l', '1000', '-m', '2', '-z', '5', '127.0.0.1'],
+      ]);
+      assert.match(out, /Total lost packets 0 /, out.slice(-1500));
+      assert.ok(turn.stats.packetsToPeer >= 60);
+    } finally {
+      if (peer6.pid) process.kill(peer6.pid, 'SIGKILL');
+    }
+  });
+
   test('default policy refuses a loopback peer with 403; --allow-loopback-peers admits it', async () => {
     const strict = await server({ allowLoopbackPeers: false });
     const r = await uclient(strict, peerPort, ['-u', 'u', '-w', 'p']);

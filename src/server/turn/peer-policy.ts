@@ -89,6 +89,8 @@ export class PeerPolicy {
   readonly #builtin = new BlockList();
   readonly #hasAllowed: boolean;
   readonly #hasDenied: boolean;
+  readonly #allowLoopback: boolean;
+  readonly #loopback = new BlockList();
 
   /** Throws PeerPolicyError (code ERR_TURN_BAD_IP_RANGE) on a malformed range. */
   constructor(options: PeerPolicyOptions = {}) {
@@ -98,10 +100,11 @@ export class PeerPolicy {
     this.#hasDenied = (options.denied?.length ?? 0) > 0;
     for (const [a, p] of DEFAULT_DENIED_V4) this.#builtin.addSubnet(a, p, 'ipv4');
     for (const [a, p] of DEFAULT_DENIED_V6) this.#builtin.addSubnet(a, p, 'ipv6');
-    if (!options.allowLoopback) {
-      this.#builtin.addSubnet(LOOPBACK_V4[0], LOOPBACK_V4[1], 'ipv4');
-      this.#builtin.addSubnet(LOOPBACK_V6[0], LOOPBACK_V6[1], 'ipv6');
-    }
+    this.#builtin.addSubnet(LOOPBACK_V4[0], LOOPBACK_V4[1], 'ipv4');
+    this.#builtin.addSubnet(LOOPBACK_V6[0], LOOPBACK_V6[1], 'ipv6');
+    this.#allowLoopback = options.allowLoopback ?? false;
+    this.#loopback.addSubnet(LOOPBACK_V4[0], LOOPBACK_V4[1], 'ipv4');
+    this.#loopback.addSubnet(LOOPBACK_V6[0], LOOPBACK_V6[1], 'ipv6');
   }
 
   /** True when the relay may send to `address` (an IP literal; anything else is refused). */
@@ -114,6 +117,8 @@ export class PeerPolicy {
     if (this.#hasAllowed && (this.#allowed.check(ip, ipFam) || this.#allowed.check(address, fam)))
       return true;
     if (this.#hasDenied && (this.#denied.check(ip, ipFam) || this.#denied.check(address, fam))) return false;
+    // ::1 lies inside the deprecated ::/96, so loopback is decided before the built-in denials.
+    if (this.#allowLoopback && this.#loopback.check(ip, ipFam)) return true;
     if (this.#builtin.check(ip, ipFam)) return false;
     return true;
   }
