@@ -34,6 +34,7 @@ async function setup(
   protocol: TurnTransportProtocol = 'udp',
   opts: Partial<TurnServerOptions> = {},
   password = 'p',
+  username = 'u',
 ): Promise<Setup> {
   const clock = new ManualClock();
   const net = new VirtualNetwork({ clock, seed: 7 });
@@ -53,7 +54,7 @@ async function setup(
   let server = await startTurnServer(serverOpts);
   const clientHost = net.nat('nat', { preset: 'portRestrictedCone' }).host('client');
   const transport = await run(clock, openTurnTransport({ network: clientHost, protocol, server: SERVER }));
-  const client = new TurnClient({ clock, random: new SeededRandom(4), transport, username: 'u', password });
+  const client = new TurnClient({ clock, random: new SeededRandom(4), transport, username, password });
   const peerHost = net.host('peer', { address: '198.51.100.9' });
   const peer = await peerHost.bindUdp({ port: 7000 });
   const got: { data: string; from: TransportAddress }[] = [];
@@ -204,5 +205,41 @@ test('garbage from the server is counted and dropped', async () => {
   s.client.handle(new Uint8Array([0x00, 0x01, 0x00, 0x04, 0x21, 0x12, 0xa4, 0x42])); // truncated STUN
   assert.equal(s.client.droppedPackets, before + 2);
   assert.ok(ParseError);
+  await s.close();
+});
+
+test('TURN REST credentials (time-limited username, HMAC password) are plain long-term credentials', async () => {
+  const { makeRestCredentials } = await import('../server/turn/credentials.js');
+  const wall = new ManualClock().wallNow();
+  const rest = makeRestCredentials('s3cret', 'alice', 3600, wall);
+  const s = await setup('udp', { secrets: ['s3cret'], users: [] }, rest.password, rest.username);
+  const a = await run(s.clock, s.client.allocate());
+  assert.equal(a.relayed.address, SERVER.address);
+  await s.close();
+});
+
+test('fuzz: random and mutated server input never throws, the allocation survives', async () => {
+  const s = await setup('udp');
+  await run(s.clock, s.client.allocate());
+  const peer = { address: '198.51.100.9', port: 7000 };
+  await run(s.clock, s.client.bindChannel(peer));
+  const rnd = new SeededRandom(77);
+  const { serializeChannelData } = await import('../stun/channel-data.js');
+  const good = serializeChannelData({ channel: 0x4000, data: enc.encode('hello') });
+  for (let i = 0; i < 3000; i++) {
+    let b: Uint8Array;
+    if (i % 3 === 0) b = rnd.bytes(rnd.int(100));
+    else {
+      b = good.slice();
+      for (let k = 0; k < 1 + rnd.int(3); k++) b[rnd.int(b.length)] = rnd.u32() & 0xff;
+      if (i % 3 === 2) b[0] = rnd.int(4); // looks like STUN
+    }
+    s.client.handle(b);
+  }
+  assert.ok(s.client.droppedPackets > 0);
+  assert.equal(s.client.state, 'allocated');
+  s.client.sendTo(peer, enc.encode('still works'));
+  await s.clock.runUntil(() => s.got.length === 1, 5000);
+  assert.equal(s.got[0]?.data, 'still works');
   await s.close();
 });
