@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { UdpSocket } from '../../src/core/net.js';
 import { NodeNetwork } from '../../src/core/net-node.js';
+import { SeededRandom } from '../../src/core/random.js';
 import { type DtlsCertificate, fingerprintOf, generateCertificate } from '../../src/dtls/certificate.js';
 import { CIPHER_SUITES } from '../../src/dtls/cipher-suites.js';
 import type { SrtpProfileName } from '../../src/dtls/srtp-profiles.js';
@@ -355,6 +356,69 @@ describe('DTLS 1.2 interop with openssl', opts, () => {
       sock.close();
       await client.kill();
       mine.cleanup();
+    }
+  });
+
+  test('through a UDP relay dropping 20% of datagrams both ways: handshake with openssl s_server completes', async () => {
+    // Real clocks on both sides: OpenSSL retransmits on its own 1 s timer, we on 250 ms.
+    for (const seed of [1, 2, 3]) {
+      const port = await freePort();
+      const server = startOpenssl([
+        's_server',
+        '-dtls1_2',
+        '-accept',
+        `127.0.0.1:${port}`,
+        '-cert',
+        ecFiles.cert,
+        '-key',
+        ecFiles.key,
+        '-Verify',
+        '1',
+        '-keymatexport',
+        'EXTRACTOR-dtls_srtp',
+        '-keymatexportlen',
+        '60',
+      ]);
+      const relay = await net.bindUdp({ address: '127.0.0.1' });
+      const sock = await net.bindUdp({ address: '127.0.0.1' });
+      const random = new SeededRandom(seed);
+      let dropped = 0;
+      relay.onMessage = (d, from) => {
+        if (random.float() < 0.2) {
+          dropped++;
+          return;
+        }
+        if (from.port === port) relay.send(d, sock.local);
+        else relay.send(d, { address: '127.0.0.1', port });
+      };
+      const t = new DtlsTransport(sock, relay.local, {
+        role: 'client',
+        certificate: ours,
+        remoteFingerprints: [fingerprintOf(theirEc.der)],
+        initialRetransmitMs: 250,
+      });
+      try {
+        await server.waitFor(/ACCEPT/);
+        t.start();
+        await t.connected();
+        const km = await server.waitFor(/Keying material: ([0-9A-F]+)/, 30_000);
+        assert.equal(
+          Buffer.from(t.endpoint.exportKeyingMaterial('EXTRACTOR-dtls_srtp', 60))
+            .toString('hex')
+            .toUpperCase(),
+          km[1],
+        );
+        for (let i = 0; i < 10; i++) t.send(enc.encode(`lossy ${i}\n`));
+        await server.waitFor(/lossy \d/);
+        console.log(
+          `# seed ${seed}: ${dropped} datagrams dropped, ${t.endpoint.stats.retransmits} retransmissions by us`,
+        );
+      } finally {
+        t.close();
+        sock.close();
+        relay.close();
+        await server.kill();
+      }
     }
   });
 
