@@ -1,0 +1,594 @@
+/**
+ * An SFU room, sans-IO: participants publish tracks (simulcast layers by rid) and subscribe to
+ * everyone else's. RTP in through `handleRtp`, RTCP in through `handleRtcp`, everything out through
+ * the injected sink; time from the Clock (ManualClock in tests).
+ *
+ * RTCP is terminated per leg: the room answers subscribers' NACKs from its packet cache, turns their
+ * PLI/FIR into its own (throttled) keyframe requests for the layer they are fed, reads their RR and
+ * REMB, and generates upstream RR and NACK for what it receives itself. Publisher SRs are rewritten
+ * onto each subscriber's stream (timestamps mapped) so lip sync survives the rewriting. Nothing a
+ * subscriber sends reaches a publisher as is.
+ */
+import type { Clock, Timer } from '../../core/clock.js';
+import { isInputError } from '../../core/errors.js';
+import { Emitter } from '../../core/events.js';
+import type { Random } from '../../core/random.js';
+import { ReceiveStatistics } from '../../interceptor/receive-stats.js';
+import { parseRtcp, type RtcpPacket } from '../../rtcp/compound.js';
+import { ntpMiddle } from '../../rtcp/reports.js';
+import { parseAudioLevel, parseSdesExtension } from '../../rtp/extensions.js';
+import { findExtension, parseRtp, type RtpPacket } from '../../rtp/packet.js';
+import { ActiveSpeakerDetector, type ActiveSpeakerOptions } from './active-speaker.js';
+import { DownTrack } from './down-track.js';
+import type { ForwardedRtp } from './forwarded.js';
+import { isKeyframeStart } from './keyframe.js';
+import { LayerSelector, type LayerSelectorOptions, PAUSED } from './layer-selector.js';
+import { PacketCache } from './packet-cache.js';
+import { StreamRewriter } from './rewriter.js';
+import { type Layer, PublishedTrack, type PublishSpec } from './track.js';
+
+/** Extension ids a publisher's leg negotiated (RFC 8285 extmap). */
+export interface PublisherExtensions {
+  readonly mid?: number;
+  readonly rid?: number;
+  readonly audioLevel?: number;
+}
+
+export interface SfuSink {
+  sendRtp(subscriberId: string, packet: ForwardedRtp): void;
+  sendRtcp(participantId: string, packets: RtcpPacket[]): void;
+}
+
+export type RoomEvents = {
+  activeSpeaker: [participantId: string];
+  layerChanged: [subscriberId: string, trackId: string, layer: number];
+  trackAdded: [track: PublishedTrack];
+  trackRemoved: [track: PublishedTrack];
+};
+
+export interface RoomOptions {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly sink: SfuSink;
+  /** Timer period for upstream NACKs and keyframe-request retries. */
+  readonly tickMs?: number;
+  /** Layer and speaker re-evaluation period. */
+  readonly selectMs?: number;
+  /** Upstream receiver report period. */
+  readonly reportMs?: number;
+  /** Minimum time between keyframe requests for one layer. */
+  readonly keyframeIntervalMs?: number;
+  /** Bandwidth assumed for a subscriber before any estimate. */
+  readonly initialBandwidth?: number;
+  /** Bandwidth reserved per audio track before video is shared out. */
+  readonly audioBitrate?: number;
+  readonly selector?: LayerSelectorOptions;
+  readonly speaker?: ActiveSpeakerOptions;
+}
+
+interface Participant {
+  readonly id: string;
+  extensions: PublisherExtensions;
+  readonly tracks: Map<string, PublishedTrack>;
+  /** Subscriptions: published track id (publisher/track) -> down track. */
+  readonly down: Map<PublishedTrack, DownTrack>;
+  bandwidth: number;
+}
+
+export interface RoomStats {
+  rtpIn: number;
+  rtpOut: number;
+  bytesOut: number;
+  dropped: number;
+  malformed: number;
+  unknownSsrc: number;
+  nacksIn: number;
+  retransmissions: number;
+  plisIn: number;
+  keyframeRequests: number;
+  upstreamNacks: number;
+}
+
+export class Room extends Emitter<RoomEvents> {
+  readonly id: string;
+  readonly #o: Required<Omit<RoomOptions, 'selector' | 'speaker'>> & Pick<RoomOptions, 'selector'>;
+  readonly #participants = new Map<string, Participant>();
+  readonly #bySsrc = new Map<number, { track: PublishedTrack; layer: Layer }>();
+  /** Downstream SSRC -> down track (for subscriber RTCP). */
+  readonly #byDownSsrc = new Map<number, DownTrack>();
+  readonly cache = new PacketCache(1024, 2000);
+  readonly speakers: ActiveSpeakerDetector;
+  readonly stats: RoomStats = {
+    rtpIn: 0,
+    rtpOut: 0,
+    bytesOut: 0,
+    dropped: 0,
+    malformed: 0,
+    unknownSsrc: 0,
+    nacksIn: 0,
+    retransmissions: 0,
+    plisIn: 0,
+    keyframeRequests: 0,
+    upstreamNacks: 0,
+  };
+  /** Our SSRC as an RTCP sender. */
+  readonly rtcpSsrc: number;
+  #timer: Timer | undefined;
+  #ticks = 0;
+  #closed = false;
+
+  constructor(id: string, o: RoomOptions) {
+    super();
+    this.id = id;
+    this.#o = {
+      clock: o.clock,
+      random: o.random,
+      sink: o.sink,
+      tickMs: o.tickMs ?? 20,
+      selectMs: o.selectMs ?? 200,
+      reportMs: o.reportMs ?? 1000,
+      keyframeIntervalMs: o.keyframeIntervalMs ?? 500,
+      initialBandwidth: o.initialBandwidth ?? 1_000_000,
+      audioBitrate: o.audioBitrate ?? 50_000,
+      selector: o.selector,
+    };
+    this.speakers = new ActiveSpeakerDetector(o.speaker);
+    this.rtcpSsrc = this.#ssrc();
+    this.#schedule();
+  }
+
+  get participantIds(): string[] {
+    return [...this.#participants.keys()];
+  }
+  tracksOf(participantId: string): PublishedTrack[] {
+    return [...(this.#participants.get(participantId)?.tracks.values() ?? [])];
+  }
+  /** What `subscriberId` receives, one entry per subscribed track. */
+  downTracksOf(subscriberId: string): DownTrack[] {
+    return [...(this.#participants.get(subscriberId)?.down.values() ?? [])];
+  }
+
+  join(id: string, extensions: PublisherExtensions = {}): void {
+    if (this.#participants.has(id)) return;
+    const p: Participant = {
+      id,
+      extensions,
+      tracks: new Map(),
+      down: new Map(),
+      bandwidth: this.#o.initialBandwidth,
+    };
+    this.#participants.set(id, p);
+    for (const other of this.#participants.values())
+      if (other !== p) for (const t of other.tracks.values()) this.#subscribe(p, t);
+  }
+
+  setExtensions(id: string, extensions: PublisherExtensions): void {
+    const p = this.#participants.get(id);
+    if (p) p.extensions = extensions;
+  }
+
+  leave(id: string): void {
+    const p = this.#participants.get(id);
+    if (!p) return;
+    for (const t of [...p.tracks.values()]) this.unpublish(id, t.id);
+    for (const d of p.down.values()) this.#byDownSsrc.delete(d.ssrc);
+    this.#participants.delete(id);
+    this.speakers.remove(id);
+  }
+
+  publish(id: string, spec: PublishSpec): PublishedTrack {
+    const p = this.#need(id);
+    if (p.tracks.has(spec.trackId)) throw new RangeError(`track ${spec.trackId} already published`);
+    const track = new PublishedTrack(id, spec);
+    p.tracks.set(spec.trackId, track);
+    for (const l of track.layers) if (l.ssrc !== undefined) this.#bind(track, l, l.ssrc);
+    for (const other of this.#participants.values()) if (other !== p) this.#subscribe(other, track);
+    this.emit('trackAdded', track);
+    return track;
+  }
+
+  unpublish(id: string, trackId: string): void {
+    const p = this.#participants.get(id);
+    const track = p?.tracks.get(trackId);
+    if (!p || !track) return;
+    p.tracks.delete(trackId);
+    for (const l of track.layers)
+      if (l.ssrc !== undefined) {
+        this.#bySsrc.delete(l.ssrc);
+        this.cache.forget(l.ssrc);
+      }
+    for (const other of this.#participants.values()) {
+      const d = other.down.get(track);
+      if (d) {
+        other.down.delete(track);
+        this.#byDownSsrc.delete(d.ssrc);
+      }
+    }
+    this.emit('trackRemoved', track);
+  }
+
+  setMuted(id: string, trackId: string, muted: boolean): void {
+    const track = this.#participants.get(id)?.tracks.get(trackId);
+    if (!track || track.muted === muted) return;
+    track.muted = muted;
+    if (muted && track.kind === 'audio') this.speakers.remove(id);
+    this.#reselectAll();
+  }
+
+  /** The downlink estimate for `subscriberId` (bits/s): from TWCC, REMB or a test. */
+  setBandwidth(subscriberId: string, bps: number): void {
+    const p = this.#participants.get(subscriberId);
+    if (!p) return;
+    p.bandwidth = bps;
+    this.#reselect(p);
+  }
+
+  /** The subscriber's cap on frame height, for one track or (without trackId) all. */
+  setMaxResolution(subscriberId: string, maxHeight: number, trackId?: string): void {
+    const p = this.#participants.get(subscriberId);
+    if (!p) return;
+    for (const d of p.down.values())
+      if (trackId === undefined || d.track.id === trackId) d.maxHeight = maxHeight;
+    this.#reselect(p);
+  }
+
+  /** An RTP datagram (SRTP already removed) from `participantId`'s leg. */
+  handleRtp(participantId: string, bytes: Uint8Array): void {
+    let packet: RtpPacket;
+    try {
+      packet = parseRtp(bytes);
+    } catch (err) {
+      if (!isInputError(err)) throw err;
+      this.stats.malformed++;
+      return;
+    }
+    this.forwardRtp(participantId, packet, bytes);
+  }
+
+  /** The same for a packet the caller has parsed already. */
+  forwardRtp(participantId: string, packet: RtpPacket, bytes: Uint8Array): void {
+    const now = this.#o.clock.now();
+    this.stats.rtpIn++;
+    const entry = this.#bySsrc.get(packet.ssrc) ?? this.#learn(participantId, packet);
+    if (!entry || entry.track.publisherId !== participantId) {
+      this.stats.unknownSsrc++;
+      return;
+    }
+    const { track, layer } = entry;
+    layer.stats ??= new ReceiveStatistics(packet.ssrc, track.spec.clockRate);
+    const ext = layer.stats.onPacket(
+      packet.sequenceNumber,
+      packet.timestamp,
+      bytes.length,
+      packet.payload.length,
+      now,
+    );
+    layer.nack.onPacket(ext, now);
+    layer.meter.add(bytes.length, now);
+    layer.lastPacketAt = now;
+    this.cache.put(packet.ssrc, packet.sequenceNumber, bytes, now);
+    if (track.kind === 'audio') this.#audioLevel(participantId, track, packet, now);
+    if (track.muted || packet.payload.length === 0) {
+      // Nothing to forward (padding): keep subscribers' sequence numbers gap-free.
+      for (const p of this.#participants.values()) p.down.get(track)?.rewriter.skip(packet);
+      this.stats.dropped++;
+      return;
+    }
+    const keyframe = isKeyframeStart(track.spec.codec, packet.payload);
+    if (keyframe && track.kind === 'video') layer.keyframesSeen++;
+    for (const p of this.#participants.values()) {
+      const d = p.down.get(track);
+      if (!d) continue;
+      const before = d.current;
+      const header = d.forward(packet, layer.index, keyframe, now);
+      if (!header) continue;
+      if (d.current !== before && track.kind === 'video')
+        this.emit('layerChanged', p.id, track.id, d.current);
+      this.#send(p.id, d, {
+        publisherId: track.publisherId,
+        trackId: track.id,
+        kind: track.kind,
+        header,
+        packet,
+        bytes,
+        retransmission: false,
+      });
+    }
+  }
+
+  /** An RTCP datagram from `participantId`'s leg (feedback on what we send it, reports on what it sends). */
+  handleRtcp(participantId: string, bytes: Uint8Array): void {
+    let packets: RtcpPacket[];
+    try {
+      packets = parseRtcp(bytes);
+    } catch (err) {
+      if (!isInputError(err)) throw err;
+      this.stats.malformed++;
+      return;
+    }
+    const now = this.#o.clock.now();
+    const p = this.#participants.get(participantId);
+    if (!p) return;
+    for (const r of packets) {
+      switch (r.type) {
+        case 'nack': {
+          const d = this.#ownDown(p, r.mediaSsrc);
+          if (d) this.#answerNack(p, d, r.lost, now);
+          break;
+        }
+        case 'pli': {
+          const d = this.#ownDown(p, r.mediaSsrc);
+          if (d) this.#subscriberWantsKeyframe(d, now);
+          break;
+        }
+        case 'fir':
+          for (const e of r.entries) {
+            const d = this.#ownDown(p, e.ssrc);
+            if (d) this.#subscriberWantsKeyframe(d, now);
+          }
+          break;
+        case 'remb':
+          this.setBandwidth(participantId, r.bitrate);
+          break;
+        case 'rr':
+        case 'sr':
+          for (const b of r.reports) {
+            const d = this.#ownDown(p, b.ssrc);
+            if (d) d.stats.fractionLost = b.fractionLost / 256;
+          }
+          if (r.type === 'sr') this.#publisherSenderReport(participantId, r, now);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    this.removeAllListeners();
+  }
+
+  // --- internals ---
+
+  #need(id: string): Participant {
+    const p = this.#participants.get(id);
+    if (!p) throw new RangeError(`${id} is not in room ${this.id}`);
+    return p;
+  }
+
+  #ssrc(): number {
+    for (;;) {
+      const s = this.#o.random.u32() >>> 0;
+      if (s !== 0 && !this.#byDownSsrc.has(s) && !this.#bySsrc.has(s)) return s;
+    }
+  }
+
+  #subscribe(sub: Participant, track: PublishedTrack): void {
+    const rewriter = new StreamRewriter(this.#ssrc(), track.spec.clockRate, {
+      initialSequence: this.#o.random.u32() & 0xffff,
+      initialTimestamp: this.#o.random.u32(),
+    });
+    const d = new DownTrack(sub.id, track, rewriter, new LayerSelector(this.#o.selector));
+    sub.down.set(track, d);
+    this.#byDownSsrc.set(d.ssrc, d);
+    this.#reselect(sub);
+  }
+
+  #ownDown(p: Participant, ssrc: number): DownTrack | undefined {
+    const d = this.#byDownSsrc.get(ssrc >>> 0);
+    return d && d.subscriberId === p.id ? d : undefined;
+  }
+
+  #bind(track: PublishedTrack, layer: Layer, ssrc: number): void {
+    layer.ssrc = ssrc >>> 0;
+    this.#bySsrc.set(layer.ssrc, { track, layer });
+  }
+
+  /** Bind an unknown SSRC to a layer of `participantId` by its mid/rid extensions or payload type. */
+  #learn(participantId: string, packet: RtpPacket): { track: PublishedTrack; layer: Layer } | undefined {
+    const p = this.#participants.get(participantId);
+    if (!p) return undefined;
+    const ext = p.extensions;
+    let mid: string | undefined;
+    let rid: string | undefined;
+    try {
+      const m = ext.mid === undefined ? undefined : findExtension(packet, ext.mid);
+      const r = ext.rid === undefined ? undefined : findExtension(packet, ext.rid);
+      mid = m && parseSdesExtension(m);
+      rid = r && parseSdesExtension(r);
+    } catch (err) {
+      if (!isInputError(err)) throw err;
+      return undefined;
+    }
+    for (const t of p.tracks.values()) {
+      if (mid !== undefined && t.spec.mid !== undefined && t.spec.mid !== mid) continue;
+      if (mid === undefined && !t.spec.payloadTypes?.includes(packet.payloadType)) continue;
+      const layer = t.layers.find((l) => l.ssrc === undefined && l.rid === rid);
+      if (layer) {
+        this.#bind(t, layer, packet.ssrc);
+        return { track: t, layer };
+      }
+    }
+    return undefined;
+  }
+
+  #audioLevel(id: string, track: PublishedTrack, packet: RtpPacket, now: number): void {
+    const extId = this.#participants.get(id)?.extensions.audioLevel;
+    if (extId === undefined || track.muted) return;
+    const data = findExtension(packet, extId);
+    if (!data || data.length < 1) return;
+    const a = parseAudioLevel(data);
+    this.speakers.onLevel(id, a.level, a.voiceActivity, now);
+  }
+
+  #send(subscriberId: string, d: DownTrack, f: ForwardedRtp): void {
+    d.stats.packetsSent++;
+    d.stats.bytesSent += f.bytes.length;
+    d.rewriter.octets += f.packet.payload.length;
+    this.stats.rtpOut++;
+    this.stats.bytesOut += f.bytes.length;
+    this.#o.sink.sendRtp(subscriberId, f);
+  }
+
+  #answerNack(p: Participant, d: DownTrack, lost: readonly number[], now: number): void {
+    this.stats.nacksIn++;
+    d.stats.nacksReceived++;
+    for (const seq of lost) {
+      const src = d.rewriter.lookup(seq);
+      if (!src) continue;
+      const cached = this.cache.get(src.ssrc, src.sequenceNumber, now);
+      if (!cached) continue;
+      let packet: RtpPacket;
+      try {
+        packet = parseRtp(cached.bytes);
+      } catch {
+        continue;
+      }
+      const header = {
+        ssrc: d.ssrc,
+        sequenceNumber: seq & 0xffff,
+        timestamp: (packet.timestamp + src.timestampOffset) >>> 0,
+      };
+      d.stats.retransmitted++;
+      this.stats.retransmissions++;
+      this.#send(p.id, d, {
+        publisherId: d.track.publisherId,
+        trackId: d.track.id,
+        kind: d.track.kind,
+        header,
+        packet,
+        bytes: cached.bytes,
+        retransmission: true,
+      });
+    }
+  }
+
+  #subscriberWantsKeyframe(d: DownTrack, now: number): void {
+    this.stats.plisIn++;
+    d.stats.plisReceived++;
+    const layer = d.current !== PAUSED ? d.current : d.target;
+    if (layer !== PAUSED) this.#requestKeyframe(d.track, d.track.layers[layer]!, now);
+  }
+
+  #requestKeyframe(track: PublishedTrack, layer: Layer, now: number): void {
+    if (layer.ssrc === undefined || track.kind !== 'video') return;
+    if (now - layer.lastKeyframeRequestAt < this.#o.keyframeIntervalMs) return;
+    layer.lastKeyframeRequestAt = now;
+    this.stats.keyframeRequests++;
+    this.#o.sink.sendRtcp(track.publisherId, [
+      { type: 'pli', senderSsrc: this.rtcpSsrc, mediaSsrc: layer.ssrc },
+    ]);
+  }
+
+  /** A publisher SR: note it for our RR (LSR), and give each subscriber fed from it an SR of its own. */
+  #publisherSenderReport(id: string, sr: Extract<RtcpPacket, { type: 'sr' }>, now: number): void {
+    const entry = this.#bySsrc.get(sr.ssrc >>> 0);
+    if (!entry || entry.track.publisherId !== id) return;
+    entry.layer.stats?.onSenderReport(ntpMiddle(sr.ntpSeconds, sr.ntpFraction), now);
+    for (const p of this.#participants.values()) {
+      const d = p.down.get(entry.track);
+      if (!d || d.current !== entry.layer.index) continue;
+      const off = d.rewriter.timestampOffset;
+      if (off === undefined) continue;
+      this.#o.sink.sendRtcp(p.id, [
+        {
+          type: 'sr',
+          ssrc: d.ssrc,
+          ntpSeconds: sr.ntpSeconds,
+          ntpFraction: sr.ntpFraction,
+          rtpTimestamp: (sr.rtpTimestamp + off) >>> 0,
+          packetCount: d.rewriter.packets >>> 0,
+          octetCount: d.rewriter.octets >>> 0,
+          reports: [],
+        },
+      ]);
+    }
+  }
+
+  #reselectAll(): void {
+    for (const p of this.#participants.values()) this.#reselect(p);
+  }
+
+  /** Share `p`'s bandwidth over what it subscribes to and pick each video track's layer. */
+  #reselect(p: Participant): void {
+    const now = this.#o.clock.now();
+    let audio = 0;
+    let video = 0;
+    for (const d of p.down.values()) {
+      if (d.track.muted) continue;
+      if (d.track.kind === 'audio') audio++;
+      else video++;
+    }
+    const perVideo = video === 0 ? 0 : Math.max(0, p.bandwidth - audio * this.#o.audioBitrate) / video;
+    for (const d of p.down.values()) {
+      let choice: number;
+      if (d.track.muted) choice = PAUSED;
+      else if (d.track.kind === 'audio') choice = 0;
+      else {
+        const layers = d.track.layers.map((l) => ({
+          bitrate: l.meter.bitrate(now),
+          height: l.height,
+          active: l.ssrc !== undefined && now - l.lastPacketAt < 1000,
+        }));
+        choice = d.selector.select(layers, perVideo, d.maxHeight, now);
+      }
+      if (d.setTarget(choice) && d.switchPending) {
+        const l = d.track.layers[choice];
+        if (l) this.#requestKeyframe(d.track, l, now);
+      }
+    }
+  }
+
+  #schedule(): void {
+    if (this.#closed) return;
+    this.#timer = this.#o.clock.setTimeout(() => {
+      this.#tick();
+      this.#schedule();
+    }, this.#o.tickMs);
+  }
+
+  #tick(): void {
+    const now = this.#o.clock.now();
+    this.#ticks++;
+    const every = (ms: number): boolean => this.#ticks % Math.max(1, Math.round(ms / this.#o.tickMs)) === 0;
+    // Upstream NACKs for what we lost, per publisher.
+    for (const { track, layer } of this.#bySsrc.values()) {
+      if (layer.ssrc === undefined) continue;
+      const lost = layer.nack.poll(now);
+      if (lost.length === 0) continue;
+      this.stats.upstreamNacks++;
+      this.#o.sink.sendRtcp(track.publisherId, [
+        { type: 'nack', senderSsrc: this.rtcpSsrc, mediaSsrc: layer.ssrc, lost: lost.map((s) => s & 0xffff) },
+      ]);
+    }
+    // Keyframe-request retries for pending switches.
+    for (const p of this.#participants.values())
+      for (const d of p.down.values())
+        if (d.switchPending) this.#requestKeyframe(d.track, d.track.layers[d.target]!, now);
+    if (every(this.#o.selectMs)) {
+      this.#reselectAll();
+      const s = this.speakers.update(now);
+      if (s !== undefined) this.emit('activeSpeaker', s);
+    }
+    if (every(this.#o.reportMs)) this.#receiverReports(now);
+  }
+
+  #receiverReports(now: number): void {
+    const byPublisher = new Map<string, Layer[]>();
+    for (const { track, layer } of this.#bySsrc.values()) {
+      if (!layer.stats) continue;
+      const list = byPublisher.get(track.publisherId) ?? [];
+      list.push(layer);
+      byPublisher.set(track.publisherId, list);
+    }
+    for (const [id, layers] of byPublisher) {
+      for (let i = 0; i < layers.length; i += 31) {
+        const reports = layers.slice(i, i + 31).map((l) => l.stats!.reportBlock(now));
+        this.#o.sink.sendRtcp(id, [{ type: 'rr', ssrc: this.rtcpSsrc, reports }]);
+      }
+    }
+  }
+}
