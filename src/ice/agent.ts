@@ -354,6 +354,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
       this.#selected,
       this.#localCreds,
       this.#remoteCreds,
+      this.clock.wallNow(),
     );
   }
 

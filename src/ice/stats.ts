@@ -8,6 +8,8 @@ import type { IceCredentials } from './types.js';
 export interface IceCandidateStats {
   readonly type: 'local-candidate' | 'remote-candidate';
   readonly id: string;
+  /** Wall-clock ms when the stats were taken (W3C RTCStats.timestamp). */
+  readonly timestamp: number;
   readonly transportId: string;
   readonly address: string;
   readonly port: number;
@@ -26,6 +28,7 @@ export interface IceCandidateStats {
 export interface IceCandidatePairStats {
   readonly type: 'candidate-pair';
   readonly id: string;
+  readonly timestamp: number;
   readonly transportId: string;
   readonly localCandidateId: string;
   readonly remoteCandidateId: string;
@@ -56,11 +59,13 @@ function candidateStats(
   kind: 'local-candidate' | 'remote-candidate',
   c: LocalCandidate | RemoteCandidate,
   ufrag: string | undefined,
+  timestamp: number,
 ): IceCandidateStats {
   const l = c as Partial<LocalCandidate>;
   return {
     type: kind,
     id: c.id,
+    timestamp,
     transportId: ICE_TRANSPORT_ID,
     address: c.address,
     port: c.port,
@@ -77,10 +82,11 @@ function candidateStats(
   };
 }
 
-export function pairStats(p: CandidatePair, selected: boolean): IceCandidatePairStats {
+export function pairStats(p: CandidatePair, selected: boolean, timestamp: number): IceCandidatePairStats {
   return {
     type: 'candidate-pair',
     id: `RTCIceCandidatePair_${p.id}`,
+    timestamp,
     transportId: ICE_TRANSPORT_ID,
     localCandidateId: p.local.id,
     remoteCandidateId: p.remote.id,
@@ -116,10 +122,11 @@ export function collectStats(
   selected: CandidatePair | undefined,
   localCreds: IceCredentials,
   remoteCreds: IceCredentials | undefined,
+  timestamp: number,
 ): IceStats[] {
   const out: IceStats[] = [];
-  for (const c of locals) out.push(candidateStats('local-candidate', c, localCreds.ufrag));
-  for (const c of remotes) out.push(candidateStats('remote-candidate', c, remoteCreds?.ufrag));
-  for (const p of pairs) out.push(pairStats(p, p === selected));
+  for (const c of locals) out.push(candidateStats('local-candidate', c, localCreds.ufrag, timestamp));
+  for (const c of remotes) out.push(candidateStats('remote-candidate', c, remoteCreds?.ufrag, timestamp));
+  for (const p of pairs) out.push(pairStats(p, p === selected, timestamp));
   return out;
 }
