@@ -55,7 +55,8 @@ test('UDP Binding on loopback', async () => {
     assert.deepEqual(read.xorMappedAddress(r.message), c.sock.local);
     assert.equal(read.software(r.message), 'rtcstack');
     assert.ok(r.message.fingerprintOffset > 0);
-    assert.equal(server.counters.answered, 1);
+    // One answer per request the client sent (a retransmission on a loaded machine is answered too).
+    assert.ok(server.counters.answered >= 1 && server.counters.answered <= 7, `answered ${server.counters.answered}`);
   } finally {
     c.close();
     server.close();
