@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createLogger } from '../../core/log.js';
 import { formatAddress } from '../../core/net.js';
 import { nodeNetwork } from '../../core/net-node.js';
+import { PeerPolicy } from '../../server/turn/peer-policy.js';
 import { startTurnServer, type TurnServerHandle } from '../../server/turn/server.js';
 import { StunServer } from '../../server/turn/stun-server.js';
 import { ipToBytes } from '../../stun/ip.js';
@@ -468,6 +469,11 @@ export function parseTurnArgs(input: readonly string[]): TurnArgs | string {
     if (t.useAuthSecret && t.secrets.length === 0) return '--use-auth-secret needs --static-auth-secret';
     if (t.minPort > t.maxPort) return `--min-port ${t.minPort} is above --max-port ${t.maxPort}`;
     if ((t.cert === undefined) !== (t.pkey === undefined)) return '--cert and --pkey go together';
+    try {
+      new PeerPolicy({ allowed: t.allowedPeerIps, denied: t.deniedPeerIps });
+    } catch (e) {
+      return `--allowed-peer-ip/--denied-peer-ip: ${(e as Error).message}`;
+    }
   } else if (!out.udp && !out.tcp) return '--no-udp and --no-tcp together leave nothing to serve';
   return out;
 }
