@@ -21,86 +21,69 @@ const MAX_U32 = 0xffffffff;
  * (without the prefix). `line` is the SDP line number used in errors.
  */
 export function parseCandidate(text: string, line = 1): Candidate {
-  let s = text.trim();
+  let s = text;
+  if (s.length > 0 && (s.charCodeAt(0) <= 32 || s.charCodeAt(s.length - 1) <= 32)) s = s.trim();
   if (s.startsWith('a=')) s = s.slice(2);
-  if (s.startsWith('candidate:')) s = s.slice('candidate:'.length);
-  const f = s.split(/[ \t]+/);
+  if (s.startsWith('candidate:')) s = s.slice(10);
+  const f = s.indexOf('\t') >= 0 || s.indexOf('  ') >= 0 ? s.split(/[ \t]+/) : s.split(' ');
   if (f.length < 8) throw new SdpParseError(line, 'candidate', `expected at least 8 fields, got ${f.length}`);
-  const [foundation, comp, transport, prio, address, port, typ, type] = f as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
+  const foundation = f[0]!;
+  const transport = f[2]!;
+  const address = f[4]!;
+  const type = f[7]!;
   if (!ICE_CHARS.test(foundation)) throw new SdpParseError(line, 'candidate foundation', foundation);
   if (!TOKEN.test(transport)) throw new SdpParseError(line, 'candidate transport', transport);
   if (address.length === 0) throw new SdpParseError(line, 'candidate address', 'empty');
-  if (typ !== 'typ')
-    throw new SdpParseError(line, 'candidate typ', `expected "typ", got ${JSON.stringify(typ)}`);
+  if (f[6] !== 'typ')
+    throw new SdpParseError(line, 'candidate typ', `expected "typ", got ${JSON.stringify(f[6])}`);
   if (!TOKEN.test(type)) throw new SdpParseError(line, 'candidate type', type);
-  let relatedAddress: string | undefined;
-  let relatedPort: number | undefined;
-  let tcpType: Candidate['tcpType'];
-  let generation: number | undefined;
-  let ufrag: string | undefined;
-  let networkId: number | undefined;
-  let networkCost: number | undefined;
-  const extensions: [string, string][] = [];
   if ((f.length - 8) % 2 !== 0) throw new SdpParseError(line, 'candidate extension', 'name without a value');
+  const c: { -readonly [K in keyof Candidate]: Candidate[K] } = {
+    foundation,
+    component: parseUint(f[1], 256, line, 'candidate component'),
+    transport: transport === 'udp' || transport === 'tcp' ? transport : transport.toLowerCase(),
+    priority: parseUint(f[3], MAX_U32, line, 'candidate priority'),
+    address,
+    port: parseUint(f[5], 65535, line, 'candidate port'),
+    type,
+    extensions: [],
+  };
+  let extensions: [string, string][] | undefined;
   for (let i = 8; i < f.length; i += 2) {
     const name = f[i]!;
     const value = f[i + 1]!;
     switch (name) {
       case 'raddr':
-        relatedAddress = value;
+        c.relatedAddress = value;
         break;
       case 'rport':
-        relatedPort = parseUint(value, 65535, line, 'candidate rport');
+        c.relatedPort = parseUint(value, 65535, line, 'candidate rport');
         break;
       case 'tcptype':
         if (value !== 'active' && value !== 'passive' && value !== 'so') {
           throw new SdpParseError(line, 'candidate tcptype', value);
         }
-        tcpType = value;
+        c.tcpType = value;
         break;
       case 'generation':
-        generation = parseUint(value, MAX_U32, line, 'candidate generation');
+        c.generation = parseUint(value, MAX_U32, line, 'candidate generation');
         break;
       case 'ufrag':
-        ufrag = value;
+        c.ufrag = value;
         break;
       case 'network-id':
-        networkId = parseUint(value, MAX_U32, line, 'candidate network-id');
+        c.networkId = parseUint(value, MAX_U32, line, 'candidate network-id');
         break;
       case 'network-cost':
-        networkCost = parseUint(value, MAX_U32, line, 'candidate network-cost');
+        c.networkCost = parseUint(value, MAX_U32, line, 'candidate network-cost');
         break;
       default:
         if (!TOKEN.test(name)) throw new SdpParseError(line, 'candidate extension', name);
-        extensions.push([name, value]);
+        (extensions ??= []).push([name, value]);
     }
   }
-  return {
-    foundation,
-    component: parseUint(comp, 256, line, 'candidate component'),
-    transport: transport.toLowerCase(),
-    priority: parseUint(prio, MAX_U32, line, 'candidate priority'),
-    address,
-    port: parseUint(port, 65535, line, 'candidate port'),
-    type,
-    ...(relatedAddress !== undefined && { relatedAddress }),
-    ...(relatedPort !== undefined && { relatedPort }),
-    ...(tcpType !== undefined && { tcpType }),
-    ...(generation !== undefined && { generation }),
-    ...(ufrag !== undefined && { ufrag }),
-    ...(networkId !== undefined && { networkId }),
-    ...(networkCost !== undefined && { networkCost }),
-    extensions,
-  };
+  if (extensions) c.extensions = extensions;
+  return c;
 }
 
 /** `candidate:...` without the `a=` prefix, as RTCIceCandidate.candidate carries it. */

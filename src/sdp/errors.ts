@@ -26,14 +26,20 @@ export class JsepError extends RtcError {
   }
 }
 
-const DECIMAL = /^[0-9]+$/;
-
 /** A non-negative decimal integer no greater than `max`, or an SdpParseError. */
 export function parseUint(text: string | undefined, max: number, line: number, field: string): number {
-  if (text === undefined || !DECIMAL.test(text) || text.length > 16) {
-    throw new SdpParseError(line, field, `expected a decimal number, got ${JSON.stringify(text ?? '')}`);
+  if (text !== undefined && text.length > 0 && text.length <= 16) {
+    let n = 0;
+    let i = 0;
+    for (; i < text.length; i++) {
+      const d = text.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+    }
+    if (i === text.length) {
+      if (n > max) throw new SdpParseError(line, field, `${n} exceeds ${max}`);
+      return n;
+    }
   }
-  const n = Number(text);
-  if (n > max) throw new SdpParseError(line, field, `${n} exceeds ${max}`);
-  return n;
+  throw new SdpParseError(line, field, `expected a decimal number, got ${JSON.stringify(text ?? '')}`);
 }

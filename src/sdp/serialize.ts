@@ -48,21 +48,23 @@ function serializeMedia(m: MediaDescription, out: string[]): void {
   if (m.rtcpRsize) out.push('a=rtcp-rsize');
   for (const a of m.attributes) out.push(attr(a));
   // Per payload type, in m= order: rtpmap, rtcp-fb, fmtp (as browsers group them).
-  const done = new Set<number>();
-  for (const fb of m.rtcpFbs) if (fb.payloadType === '*') out.push(`a=rtcp-fb:${serializeRtcpFb(fb)}`);
-  const pts = [
-    ...m.formats.map(Number),
-    ...m.rtpmaps.map((r) => r.payloadType),
-    ...m.fmtps.map((f) => f.payloadType),
-  ];
-  for (const fb of m.rtcpFbs) if (fb.payloadType !== '*') pts.push(fb.payloadType);
-  for (const pt of pts) {
-    if (!Number.isInteger(pt) || done.has(pt)) continue;
-    done.add(pt);
-    for (const r of m.rtpmaps) if (r.payloadType === pt) out.push(`a=rtpmap:${serializeRtpMap(r)}`);
-    for (const fb of m.rtcpFbs) if (fb.payloadType === pt) out.push(`a=rtcp-fb:${serializeRtcpFb(fb)}`);
-    for (const f of m.fmtps) if (f.payloadType === pt) out.push(`a=fmtp:${serializeFmtp(f)}`);
+  const byPt = new Map<number, string[]>();
+  const linesOf = (pt: number): string[] => {
+    let l = byPt.get(pt);
+    if (!l) byPt.set(pt, (l = []));
+    return l;
+  };
+  for (const f of m.formats) {
+    const pt = Number(f);
+    if (Number.isInteger(pt)) linesOf(pt);
   }
+  for (const r of m.rtpmaps) linesOf(r.payloadType).push(`a=rtpmap:${serializeRtpMap(r)}`);
+  for (const fb of m.rtcpFbs) {
+    if (fb.payloadType === '*') out.push(`a=rtcp-fb:${serializeRtcpFb(fb)}`);
+    else linesOf(fb.payloadType).push(`a=rtcp-fb:${serializeRtcpFb(fb)}`);
+  }
+  for (const f of m.fmtps) linesOf(f.payloadType).push(`a=fmtp:${serializeFmtp(f)}`);
+  for (const lines of byPt.values()) for (const l of lines) out.push(l);
   for (const g of m.ssrcGroups) out.push(`a=ssrc-group:${serializeSsrcGroup(g)}`);
   for (const x of m.ssrcs) out.push(`a=ssrc:${serializeSsrc(x)}`);
   for (const r of m.rids) out.push(`a=rid:${serializeRid(r)}`);
