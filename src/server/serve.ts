@@ -11,6 +11,7 @@ import { createHttpServer } from './http/http-server.js';
 import { createMetrics } from './http/metrics.js';
 import { type Asset, loadWebAssets } from './http/web-assets.js';
 import type { IceServer } from './signaling/protocol.js';
+import type { ModePolicy, SfuBackend } from './signaling/sfu-backend.js';
 import { type IceConfig, SignalingServer } from './signaling/signaling-server.js';
 import { StatsStore } from './signaling/stats-store.js';
 import { turnRestCredential } from './signaling/tokens.js';
@@ -38,6 +39,9 @@ export interface ServeDeps {
     log: Logger,
     registry: Registry,
   ) => Promise<TurnHandle | undefined>;
+  /** The SFU rooms switch to at `modePolicy.switchAt` participants (none: rooms stay mesh). */
+  readonly sfu?: SfuBackend;
+  readonly modePolicy?: ModePolicy;
 }
 
 /** Sends fresh TURN credentials when this much of their lifetime is left (at most 5 minutes). */
@@ -93,6 +97,7 @@ export async function startServe(config: ServeConfig, deps: ServeDeps = {}): Pro
       maxBufferedBytes: config.maxBufferedBytes,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       maxQueuedFrames: 256,
+      ...(deps.modePolicy && { modePolicy: deps.modePolicy }),
     },
     {
       clock,
@@ -100,6 +105,7 @@ export async function startServe(config: ServeConfig, deps: ServeDeps = {}): Pro
       stats,
       metrics: metrics.signaling,
       iceConfig: (peerId, host) => iceConfigFor(config, turn, clock.wallNow(), peerId, host),
+      ...(deps.sfu && { sfu: deps.sfu }),
     },
   );
   const sig = signaling;
@@ -146,6 +152,7 @@ export async function startServe(config: ServeConfig, deps: ServeDeps = {}): Pro
         const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeIdleConnections();
         await sig.close();
+        await deps.sfu?.close();
         http.closeAllConnections();
         await httpClosed;
         await turn?.close();

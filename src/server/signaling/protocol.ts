@@ -5,6 +5,7 @@
  */
 import {
   arr,
+  bool,
   type Infer,
   int,
   literal,
@@ -42,6 +43,20 @@ const connectionState = oneOf([
   'closed',
 ] as const);
 const candidateType = oneOf(['host', 'srflx', 'prflx', 'relay'] as const);
+const iceCandidate = obj({
+  candidate: str({ max: 1024 }),
+  sdpMid: optional(nullable(str({ max: 64 }))),
+  sdpMLineIndex: optional(nullable(int(0, 1024))),
+  usernameFragment: optional(nullable(str({ max: 256 }))),
+});
+/**
+ * SFU mode: each participant has two peer connections with the server. `pub` carries what it
+ * sends (the client offers, with its simulcast encodings); `sub` carries what it receives (the
+ * server offers, and offers again as participants come and go).
+ */
+const sfuPc = oneOf(['pub', 'sub'] as const);
+export type SfuPc = 'pub' | 'sub';
+const mediaKind = oneOf(['audio', 'video'] as const);
 
 export const CLIENT_SCHEMAS = {
   join: obj({
@@ -61,17 +76,7 @@ export const CLIENT_SCHEMAS = {
   leave: obj({ v, type: literal('leave') }),
   offer: obj({ v, type: literal('offer'), to: peerId, sdp }),
   answer: obj({ v, type: literal('answer'), to: peerId, sdp }),
-  candidate: obj({
-    v,
-    type: literal('candidate'),
-    to: peerId,
-    candidate: obj({
-      candidate: str({ max: 1024 }),
-      sdpMid: optional(nullable(str({ max: 64 }))),
-      sdpMLineIndex: optional(nullable(int(0, 1024))),
-      usernameFragment: optional(nullable(str({ max: 256 }))),
-    }),
-  }),
+  candidate: obj({ v, type: literal('candidate'), to: peerId, candidate: iceCandidate }),
   'end-of-candidates': obj({
     v,
     type: literal('end-of-candidates'),
@@ -106,7 +111,32 @@ export const CLIENT_SCHEMAS = {
     peer: peerId,
     setupMs: optional(num({ min: 0, max: 3_600_000 })),
   }),
+  /** Our camera/microphone muted or unmuted (told to the others; the SFU stops forwarding it). */
+  mute: obj({ v, type: literal('mute'), kind: mediaKind, muted: bool() }),
+  /** SFU mode: the offer of the publishing connection. */
+  'sfu-offer': obj({ v, type: literal('sfu-offer'), pc: literal('pub'), sdp }),
+  /** SFU mode: the answer to the server's offer for the subscribing connection. */
+  'sfu-answer': obj({ v, type: literal('sfu-answer'), pc: literal('sub'), sdp }),
+  'sfu-candidate': obj({ v, type: literal('sfu-candidate'), pc: sfuPc, candidate: iceCandidate }),
+  'sfu-end-of-candidates': obj({
+    v,
+    type: literal('sfu-end-of-candidates'),
+    pc: sfuPc,
+    usernameFragment: optional(str({ max: 256 })),
+  }),
+  /** SFU mode: the largest video height this client wants (of one peer, or of everyone). */
+  'sfu-prefs': obj({ v, type: literal('sfu-prefs'), maxHeight: int(0, 4320), peer: optional(peerId) }),
 } as const;
+
+/** Client frames that only make sense while the room is in SFU mode (handed to the SFU). */
+export const SFU_CLIENT_TYPES = [
+  'sfu-offer',
+  'sfu-answer',
+  'sfu-candidate',
+  'sfu-end-of-candidates',
+  'sfu-prefs',
+] as const;
+export type SfuClientMessage = ClientMessageOf<(typeof SFU_CLIENT_TYPES)[number]>;
 
 export type ClientMessageType = keyof typeof CLIENT_SCHEMAS;
 export type ClientMessage = {
@@ -133,6 +163,7 @@ export const ERR = {
   UNKNOWN_PEER: 'ERR_SIGNALING_UNKNOWN_PEER',
   ROOM_FULL: 'ERR_SIGNALING_ROOM_FULL',
   RATE_LIMIT: 'ERR_SIGNALING_RATE_LIMIT',
+  NOT_SFU: 'ERR_SIGNALING_NOT_SFU',
 } as const;
 export type ErrorCode = (typeof ERR)[keyof typeof ERR];
 
@@ -201,6 +232,15 @@ export interface IceServer {
   readonly credential?: string;
 }
 
+export type RoomMode = 'mesh' | 'sfu';
+
+/** What a subscribing connection's m-line carries (in the server's `sfu-offer`). */
+export interface SfuTrackInfo {
+  readonly mid: string;
+  readonly peerId: string;
+  readonly kind: 'audio' | 'video';
+}
+
 export type ServerMessage =
   | {
       v: 1;
@@ -209,7 +249,7 @@ export type ServerMessage =
       room: string;
       name: string;
       resumed: boolean;
-      mode: 'mesh';
+      mode: RoomMode;
       peers: PeerInfo[];
       iceServers: IceServer[];
       /** Wall-clock ms when the TURN credentials in iceServers expire (a refresh comes before). */
@@ -228,4 +268,12 @@ export type ServerMessage =
   | { v: 1; type: 'session'; resumeToken: string }
   | { v: 1; type: 'pong'; id?: number }
   | { v: 1; type: 'left' }
-  | { v: 1; type: 'error'; code: ErrorCode; message: string; ref?: string; peer?: string };
+  | { v: 1; type: 'error'; code: ErrorCode; message: string; ref?: string; peer?: string }
+  /** The room changed how media flows: clients tear down one transport and set up the other. */
+  | { v: 1; type: 'mode'; mode: RoomMode; peers: number }
+  | { v: 1; type: 'peer-muted'; peerId: string; kind: 'audio' | 'video'; muted: boolean }
+  | { v: 1; type: 'active-speaker'; peerId: string }
+  | { v: 1; type: 'sfu-offer'; pc: 'sub'; sdp: string; tracks: SfuTrackInfo[] }
+  | { v: 1; type: 'sfu-answer'; pc: 'pub'; sdp: string }
+  | { v: 1; type: 'sfu-candidate'; pc: SfuPc; candidate: ClientMessageOf<'candidate'>['candidate'] }
+  | { v: 1; type: 'sfu-end-of-candidates'; pc: SfuPc; usernameFragment?: string };

@@ -58,6 +58,15 @@ export function literal<const L extends string | number | boolean>(value: L): Sc
   };
 }
 
+export function bool(): Schema<boolean> {
+  return {
+    check(v, path) {
+      if (typeof v !== 'boolean') throw new SchemaError(path, 'must be true or false');
+      return v;
+    },
+  };
+}
+
 export function oneOf<const L extends string>(values: readonly L[]): Schema<L> {
   const set = new Set<string>(values);
   return {

@@ -42,6 +42,8 @@ export interface Session {
 export class Room {
   readonly name: string;
   readonly peers = new Map<string, Session>();
+  /** How media flows: peer to peer, or through the SFU. */
+  mode: 'mesh' | 'sfu' = 'mesh';
   constructor(name: string) {
     this.name = name;
   }

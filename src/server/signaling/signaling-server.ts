@@ -23,8 +23,11 @@ import {
   PROTOCOL_VERSION,
   parseClientMessage,
   type ServerMessage,
+  SFU_CLIENT_TYPES,
+  type SfuClientMessage,
 } from './protocol.js';
 import { type Connection, Room, type Session } from './session.js';
+import { DEFAULT_MODE_POLICY, type ModePolicy, nextMode, type SfuBackend } from './sfu-backend.js';
 import type { StatsStore } from './stats-store.js';
 import { mintResumeToken, verifyJoinToken, verifyResumeToken } from './tokens.js';
 
@@ -46,6 +49,8 @@ export interface SignalingOptions {
   readonly heartbeatIntervalMs: number;
   /** Frames kept for a peer that is away (within its resume window). */
   readonly maxQueuedFrames: number;
+  /** When a room switches to the SFU and back (only with an SFU backend); default 5 and 3. */
+  readonly modePolicy?: ModePolicy;
 }
 
 export interface IceConfig {
@@ -70,15 +75,19 @@ export interface SignalingDeps {
   readonly stats: StatsStore;
   readonly iceConfig: (peerId: string, host: string) => IceConfig;
   readonly metrics?: SignalingMetrics;
+  /** The SFU rooms switch to when they grow; without one every room stays in mesh mode. */
+  readonly sfu?: SfuBackend;
 }
 
 export interface RoomSnapshot {
   readonly name: string;
+  readonly mode: 'mesh' | 'sfu';
   readonly peers: { id: string; name: string; connected: boolean; joinedAt: number }[];
 }
 
 const HOST_PATTERN = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])$/;
 const MAX_QUEUED_BYTES = 1 << 20;
+const SFU_TYPES = new Set<string>(SFU_CLIENT_TYPES);
 
 export class SignalingServer {
   readonly #opts: SignalingOptions;
@@ -98,6 +107,17 @@ export class SignalingServer {
     this.#opts = opts;
     this.#deps = deps;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload, clientTracking: false });
+    deps.sfu?.attach({
+      send: (roomName, peerId, msg) => {
+        const room = this.#rooms.get(roomName);
+        if (!room) return;
+        if (peerId === undefined) for (const s of room.peers.values()) this.#deliver(s, msg);
+        else {
+          const s = room.peers.get(peerId);
+          if (s) this.#deliver(s, msg);
+        }
+      },
+    });
     this.#scheduleHeartbeat();
   }
 
@@ -112,6 +132,7 @@ export class SignalingServer {
   rooms(): RoomSnapshot[] {
     return [...this.#rooms.values()].map((r) => ({
       name: r.name,
+      mode: r.mode,
       peers: [...r.peers.values()].map((s) => ({
         id: s.id,
         name: s.name,
@@ -288,6 +309,26 @@ export class SignalingServer {
         this.#deps.stats.report(session.room.name, session.id, known);
         return;
       }
+      case 'mute':
+        for (const other of session.room.peers.values())
+          if (other !== session)
+            this.#deliver(other, {
+              v: 1,
+              type: 'peer-muted',
+              peerId: session.id,
+              kind: msg.kind,
+              muted: msg.muted,
+            });
+        if (session.room.mode === 'sfu')
+          this.#deps.sfu?.mute(session.room.name, session.id, msg.kind, msg.muted);
+        return;
+      case 'sfu-offer':
+      case 'sfu-answer':
+      case 'sfu-candidate':
+      case 'sfu-end-of-candidates':
+      case 'sfu-prefs':
+        this.#toSfu(conn, session, msg);
+        return;
       case 'event':
         this.#deps.metrics?.clientEvent(msg.name, msg.setupMs);
         this.#deps.log.info('client event', {
@@ -299,6 +340,39 @@ export class SignalingServer {
         });
         return;
     }
+  }
+
+  #toSfu(conn: Connection, session: Session, msg: SfuClientMessage): void {
+    if (!SFU_TYPES.has(msg.type)) return;
+    if (session.room.mode !== 'sfu' || !this.#deps.sfu) {
+      this.#reject(
+        conn,
+        ERR.NOT_SFU,
+        `room '${session.room.name}' is in mesh mode; '${msg.type}' is for SFU mode`,
+        msg.type,
+      );
+      return;
+    }
+    this.#deps.sfu.handle(session.room.name, session.id, msg);
+  }
+
+  /** Re-evaluates the room's mode after a join or leave; tells everyone when it changes. */
+  #updateMode(room: Room, joined?: Session): void {
+    const sfu = this.#deps.sfu;
+    const before = room.mode;
+    const after = sfu
+      ? nextMode(before, room.peers.size, this.#opts.modePolicy ?? DEFAULT_MODE_POLICY)
+      : 'mesh';
+    if (after === before) {
+      if (after === 'sfu' && joined) sfu?.addPeer(room.name, joined.id);
+      return;
+    }
+    room.mode = after;
+    this.#deps.log.info('room mode', { room: room.name, mode: after, peers: room.peers.size });
+    if (after === 'sfu') sfu?.openRoom(room.name, [...room.peers.keys()]);
+    else sfu?.closeRoom(room.name);
+    for (const s of room.peers.values())
+      if (s !== joined) this.#deliver(s, { v: 1, type: 'mode', mode: after, peers: room.peers.size });
   }
 
   // ---- join, resume, leave ----
@@ -445,6 +519,8 @@ export class SignalingServer {
       this.#deliver(other, { v: 1, type: 'peer-joined', peer: { id, name } });
     }
     room.peers.set(id, session);
+    // The newcomer learns the mode from its welcome; the others get a `mode` frame on a change.
+    this.#updateMode(room, session);
     return session;
   }
 
@@ -458,7 +534,7 @@ export class SignalingServer {
       room: session.room.name,
       name: session.name,
       resumed,
-      mode: 'mesh',
+      mode: session.room.mode,
       peers: [...session.room.peers.values()]
         .filter((s) => s !== session)
         .map((s) => ({ id: s.id, name: s.name })),
@@ -528,6 +604,12 @@ export class SignalingServer {
     this.#deps.stats.forget(room.name, session.id);
     for (const other of room.peers.values()) {
       this.#deliver(other, { v: 1, type: 'peer-left', peerId: session.id, reason });
+    }
+    if (room.mode === 'sfu') this.#deps.sfu?.removePeer(room.name, session.id);
+    this.#updateMode(room);
+    if (room.peers.size === 0 && room.mode === 'sfu') {
+      room.mode = 'mesh';
+      this.#deps.sfu?.closeRoom(room.name);
     }
     this.#dropRoomIfEmpty(room);
     this.#deps.log.info('peer left', { room: room.name, peer: session.id, reason });
