@@ -136,7 +136,9 @@ export function intersectCodecs(offered: readonly Codec[], local: readonly Codec
     const rtcpFeedback = o.rtcpFeedback.filter((fb) =>
       l.rtcpFeedback.some((x) => x.type === fb.type && (x.parameter ?? '') === (fb.parameter ?? '')),
     );
-    out.push({ ...o, ...(l.fmtp !== undefined ? { fmtp: l.fmtp } : {}), rtcpFeedback });
+    // Format parameters describe what the answerer receives: ours, not the offer's.
+    const { fmtp: _offered, ...rest } = o;
+    out.push({ ...rest, ...(l.fmtp !== undefined && { fmtp: l.fmtp }), rtcpFeedback });
   }
   if (local.some(isRtx)) {
     const kept = new Set(out.map((c) => c.payloadType));

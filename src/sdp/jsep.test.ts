@@ -454,3 +454,42 @@ test('Chromium accepts our answer to its offer, and answers our offer', needs(PR
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('answer to a Firefox-style offer: payload types, RTX pairing, paused simulcast layer', () => {
+  const offer = fixture('firefox-style-offer.sdp');
+  validateDescription(offer, 'offer');
+  const answer = buildAnswer(
+    offer,
+    options([audio('0'), video('1', { direction: 'recvonly' }), { kind: 'application', mid: '2' }]),
+  );
+  validateDescription(answer, 'answer');
+  validateAnswer(offer, answer);
+  assert.deepEqual(
+    codecsOf(answer.media[0]!).map((c) => [c.payloadType, c.name, c.channels]),
+    [[109, 'opus', 2]],
+  );
+  assert.deepEqual(
+    codecsOf(answer.media[1]!).map((c) => [c.payloadType, c.name, c.fmtp ?? '']),
+    [
+      [120, 'VP8', ''],
+      [124, 'rtx', 'apt=120'],
+      [126, 'H264', 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f'],
+      [127, 'rtx', 'apt=126'],
+    ],
+  );
+  // Firefox sends layers a and ~b (paused); we receive both and keep the pause.
+  assert.deepEqual(answer.media[1]?.simulcast, {
+    recv: [[{ rid: 'a', paused: false }], [{ rid: 'b', paused: true }]],
+  });
+  assert.deepEqual(
+    answer.media[1]?.rids.map((r) => `${r.id} ${r.direction}`),
+    ['a recv', 'b recv'],
+  );
+  // The offer's recvonly extmap (2/recvonly csrc-audio-level) is not ours; mid is, with the offer's id.
+  assert.deepEqual(
+    answer.media[0]?.extmaps.map((e) => [e.id, e.uri]),
+    [[3, 'urn:ietf:params:rtp-hdrext:sdes:mid']],
+  );
+  assert.deepEqual(answer.groups, [{ semantics: 'BUNDLE', mids: ['0', '1', '2'] }]);
+  assert.equal(answer.media[2]?.maxMessageSize, 262144);
+});
