@@ -5,6 +5,7 @@
  * Non-standard second constructor argument: `PeerOptions` (clock, network, loopback gathering,
  * DTLS versions...). Everything else follows the browser API so the same code runs on both.
  */
+import { randomUUID } from 'node:crypto';
 import { type Clock, systemClock } from '../core/clock.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { Network } from '../core/net.js';
@@ -15,6 +16,7 @@ import type { DtlsVersion } from '../dtls/endpoint.js';
 import type { IceCandidateEvent, IceServer, IceTransportState } from '../ice/types.js';
 import { parseIceServerUrl } from '../ice/url.js';
 import { parseCandidate, serializeCandidate } from '../sdp/candidate.js';
+import { codecsOf } from '../sdp/codecs.js';
 import {
   buildAnswer,
   buildOffer,
@@ -26,6 +28,8 @@ import {
   isIceRestart,
   type LocalSection,
   nextSignalingState,
+  type RtpSection,
+  reverseDirection,
   type SignalingState,
   transportOf,
   validateAnswer,
@@ -33,7 +37,12 @@ import {
 } from '../sdp/jsep.js';
 import { parseSdp } from '../sdp/parse.js';
 import { serializeSdp } from '../sdp/serialize.js';
-import type { Candidate as SdpCandidate, SessionDescription } from '../sdp/types.js';
+import type {
+  Direction,
+  MediaDescription,
+  Candidate as SdpCandidate,
+  SessionDescription,
+} from '../sdp/types.js';
 import { generateRtcCertificate, type RTCCertificate } from './certificate.js';
 import {
   RTCIceCandidate,
@@ -43,7 +52,14 @@ import {
 } from './description.js';
 import { domException, toDomException } from './dom-exception.js';
 import { makeEvent } from './event-target.js';
+import { defaultHeaderExtensions } from './media-codecs.js';
+import { MediaSession } from './media-session.js';
+import { addMediaStats } from './media-stats.js';
+import { MediaStream, type MediaStreamTrack } from './media-track.js';
 import { OperationsChain } from './operations-chain.js';
+import { RTCRtpReceiver } from './rtp-receiver.js';
+import { type RTCRtpEncodingParameters, RTCRtpSender } from './rtp-sender.js';
+import { RTCRtpTransceiver } from './rtp-transceiver.js';
 import { collectPeerStats, type RTCStatsReport } from './stats.js';
 import { TransportStack } from './transport-stack.js';
 
@@ -66,6 +82,19 @@ export type RTCPeerConnectionIceEvent = Event & {
   readonly url: string | null;
 };
 export type RTCDataChannelEvent = Event & { readonly channel: RTCDataChannel };
+export type RTCTrackEvent = Event & {
+  readonly track: MediaStreamTrack;
+  readonly receiver: RTCRtpReceiver;
+  readonly transceiver: RTCRtpTransceiver;
+  readonly streams: readonly MediaStream[];
+};
+
+export interface RTCRtpTransceiverInit {
+  direction?: Direction;
+  streams?: MediaStream[];
+  /** Simulcast: one entry per layer with its rid (lowest first). */
+  sendEncodings?: RTCRtpEncodingParameters[];
+}
 
 export interface RTCConfiguration {
   iceServers?: IceServer[];
@@ -137,6 +166,13 @@ export class RTCPeerConnection extends HandlerTarget {
   #endOfCandidates = false;
   #gatheringStarted = false;
   #dtlsRoleSet = false;
+  readonly #transceivers: RTCRtpTransceiver[] = [];
+  /** m= section order (mids), kept stable across offers (RFC 9429 §5.2.2). */
+  #midOrder: string[] = [];
+  #localDataMid: string | undefined;
+  readonly #cname = randomUUID();
+  readonly #media: MediaSession;
+  readonly #remoteStreams = new Map<string, MediaStream>();
 
   constructor(configuration: RTCConfiguration = {}, options: PeerOptions = {}) {
     super();
@@ -149,6 +185,14 @@ export class RTCPeerConnection extends HandlerTarget {
     this.#certificate = given ? Promise.resolve(given) : generateRtcCertificate();
     // An unhandled rejection here would be reported on first use instead.
     this.#certificate.catch(() => {});
+    this.#media = new MediaSession({
+      clock: this.#clock,
+      log: this.#log.child('media'),
+      send: (d) => {
+        if (this.#stack.hasAgent) this.#stack.agent.send(d);
+      },
+      transceivers: () => this.#transceivers.filter((t) => !t.stopped && t.mid !== null),
+    });
     this.#stack = this.#makeStack();
   }
 
@@ -271,10 +315,10 @@ export class RTCPeerConnection extends HandlerTarget {
   set ondatachannel(fn: EventHandler<RTCDataChannelEvent>) {
     this.setHandler('datachannel', fn as EventHandler<Event>);
   }
-  get ontrack(): EventHandler<Event> {
-    return this.getHandler('track') as EventHandler<Event>;
+  get ontrack(): EventHandler<RTCTrackEvent> {
+    return this.getHandler('track') as EventHandler<RTCTrackEvent>;
   }
-  set ontrack(fn: EventHandler<Event>) {
+  set ontrack(fn: EventHandler<RTCTrackEvent>) {
     this.setHandler('track', fn as EventHandler<Event>);
   }
 
@@ -390,6 +434,7 @@ export class RTCPeerConnection extends HandlerTarget {
       }
       const data = parsed.media.find((m) => m.kind === 'application' && m.port !== 0);
       if (data?.mid !== undefined && this.#dataMid === undefined) this.#dataMid = data.mid;
+      if (t === 'offer') this.#associateTransceivers(parsed);
       const stack = this.#ensureIce(false);
       const bundleSection = parsed.media.find((m) => m.port !== 0) ?? parsed.media[0];
       if (bundleSection) {
@@ -407,7 +452,9 @@ export class RTCPeerConnection extends HandlerTarget {
       if (t !== 'offer' && this.#currentLocal) {
         this.#applyNegotiated(stack, this.#currentLocal.options, 'remote', await this.#certificate);
       }
+      const tracks = this.#remoteTracks(parsed);
       this.#setSignalingState(next);
+      for (const ev of tracks) this.dispatchEvent(makeEvent('track', ev));
       this.#updateNegotiationNeeded();
     });
   }
@@ -467,16 +514,190 @@ export class RTCPeerConnection extends HandlerTarget {
     return channel;
   }
 
+  // ------------------------------------------------------------------ media
+
+  addTransceiver(
+    trackOrKind: MediaStreamTrack | 'audio' | 'video',
+    init: RTCRtpTransceiverInit = {},
+  ): RTCRtpTransceiver {
+    this.#assertOpen();
+    const kind = typeof trackOrKind === 'string' ? trackOrKind : trackOrKind.kind;
+    if (kind !== 'audio' && kind !== 'video') throw new TypeError(`invalid kind ${String(kind)}`);
+    const encodings = init.sendEncodings ?? [{}];
+    const rids = encodings.length > 1 ? encodings.map((e, i) => e.rid ?? String(i)) : [];
+    const t = this.#newTransceiver(kind, init.direction ?? 'sendrecv', encodings, rids);
+    if (typeof trackOrKind !== 'string') t.sender.setTrack(trackOrKind);
+    t.streams = init.streams ?? [];
+    this.#updateNegotiationNeeded();
+    return t;
+  }
+
+  addTrack(track: MediaStreamTrack, ...streams: MediaStream[]): RTCRtpSender {
+    this.#assertOpen();
+    if (this.#transceivers.some((t) => t.sender.track === track)) {
+      throw domException('InvalidAccessError', 'track already added');
+    }
+    // W3C: reuse a transceiver of the same kind that never sent and has no track.
+    const reuse = this.#transceivers.find(
+      (t) => !t.stopped && t.kind === track.kind && t.sender.track === null && !t.sender.stats.packetsSent,
+    );
+    if (reuse) {
+      reuse.sender.setTrack(track);
+      reuse.streams = streams;
+      if (reuse.direction === 'recvonly') reuse.direction = 'sendrecv';
+      else if (reuse.direction === 'inactive') reuse.direction = 'sendonly';
+      this.#updateNegotiationNeeded(true);
+      return reuse.sender;
+    }
+    const t = this.addTransceiver(track, { direction: 'sendrecv', streams });
+    return t.sender;
+  }
+
+  removeTrack(sender: RTCRtpSender): void {
+    this.#assertOpen();
+    const t = this.#transceivers.find((x) => x.sender === sender);
+    if (!t || !sender.track) return;
+    sender.setTrack(null);
+    if (t.direction === 'sendrecv') t.direction = 'recvonly';
+    else if (t.direction === 'sendonly') t.direction = 'inactive';
+  }
+
+  getTransceivers(): RTCRtpTransceiver[] {
+    return [...this.#transceivers];
+  }
+  getSenders(): RTCRtpSender[] {
+    return this.#transceivers.filter((t) => !t.stopped).map((t) => t.sender);
+  }
+  getReceivers(): RTCRtpReceiver[] {
+    return this.#transceivers.filter((t) => !t.stopped).map((t) => t.receiver);
+  }
+
+  #newTransceiver(
+    kind: 'audio' | 'video',
+    direction: Direction,
+    encodings: RTCRtpEncodingParameters[] = [{}],
+    rids: readonly string[] = [],
+  ): RTCRtpTransceiver {
+    const t = new RTCRtpTransceiver(
+      kind,
+      new RTCRtpSender(kind, this.#clock, this.#cname, encodings),
+      new RTCRtpReceiver(kind, this.#clock),
+      direction,
+      rids,
+      () => this.#updateNegotiationNeeded(true),
+    );
+    this.#transceivers.push(t);
+    return t;
+  }
+
+  /** RFC 9429 §5.10: match the remote offer's RTP sections to transceivers, creating recvonly ones. */
+  #associateTransceivers(offer: SessionDescription): void {
+    this.#midOrder = offer.media.map((m) => m.mid ?? '').filter((m) => m !== '');
+    for (const m of offer.media) {
+      if ((m.kind !== 'audio' && m.kind !== 'video') || m.mid === undefined || m.port === 0) continue;
+      if (this.#transceivers.some((t) => t.mid === m.mid)) continue;
+      const free = this.#transceivers.find((t) => t.mid === null && !t.stopped && t.kind === m.kind);
+      const t = free ?? this.#newTransceiver(m.kind, 'recvonly');
+      t.setMid(m.mid);
+    }
+  }
+
+  /** Tracks that the remote side now sends to us and that were not announced yet (ontrack). */
+  #remoteTracks(remote: SessionDescription): Record<string, unknown>[] {
+    const out: Record<string, unknown>[] = [];
+    for (const m of remote.media) {
+      const t = this.#transceivers.find((x) => x.mid === m.mid && m.mid !== undefined);
+      if (!t || m.port === 0) continue;
+      const sends = m.direction === 'sendrecv' || m.direction === 'sendonly' || m.direction === undefined;
+      if (!sends) {
+        t.firedTrack = false;
+        continue;
+      }
+      if (t.firedTrack) continue;
+      t.firedTrack = true;
+      const streams = m.msids.map((x) => {
+        let st = this.#remoteStreams.get(x.stream);
+        if (!st) {
+          st = new MediaStream(x.stream);
+          this.#remoteStreams.set(x.stream, st);
+        }
+        st.addTrack(t.receiver.track);
+        return st;
+      });
+      out.push({ track: t.receiver.track, receiver: t.receiver, transceiver: t, streams });
+    }
+    return out;
+  }
+
+  /** Both descriptions set: codecs, extensions, directions and remote SSRCs for every transceiver. */
+  #configureMedia(): void {
+    const remote = this.#currentRemote?.sdp;
+    const local = this.#currentLocal;
+    if (!remote || !local) return;
+    const localSdp =
+      local.type === 'offer' ? buildOffer(local.options) : buildAnswer(local.offer!, local.options);
+    const answerIsLocal = local.type !== 'offer';
+    const answer = answerIsLocal ? localSdp : remote;
+    const signaled = new Map<number, { mid: string; rtxFor?: number }>();
+    for (const t of this.#transceivers) {
+      if (t.mid === null) continue;
+      const am = answer.media.find((m) => m.mid === t.mid);
+      const rm = remote.media.find((m) => m.mid === t.mid);
+      if (!am || !rm || am.port === 0) {
+        if (am?.port === 0) t.setCurrentDirection('inactive');
+        continue;
+      }
+      const codecs = codecsOf(am);
+      const dir: Direction = am.direction ?? 'sendrecv';
+      t.setCurrentDirection(answerIsLocal ? dir : reverseDirection(dir));
+      t.sender.configure({ mid: t.mid, codecs, extmaps: am.extmaps });
+      t.receiver.configure(codecs, am.extmaps);
+      for (const [ssrc, rtxFor] of remoteSsrcs(rm))
+        signaled.set(ssrc, { mid: t.mid, ...(rtxFor !== undefined && { rtxFor }) });
+    }
+    this.#media.refresh(signaled);
+  }
+
+  #nextMid(): string {
+    const used = new Set([...this.#midOrder, ...this.#transceivers.map((t) => t.mid ?? '')]);
+    if (this.#dataMid !== undefined) used.add(this.#dataMid);
+    if (this.#localDataMid !== undefined) used.add(this.#localDataMid);
+    for (let i = 0; ; i++) if (!used.has(String(i))) return String(i);
+  }
+
+  #rtpSection(t: RTCRtpTransceiver): RtpSection {
+    const track = t.sender.track;
+    const stream = t.streams[0]?.id ?? '-';
+    return {
+      kind: t.kind,
+      mid: t.mid!,
+      direction: t.stopped ? 'inactive' : (t.direction as Direction),
+      codecs: t.codecs,
+      headerExtensions: defaultHeaderExtensions(t.kind),
+      msid: { stream, track: track?.id ?? t.sender.ssrc.toString(16) },
+      send: {
+        ssrc: t.sender.ssrc,
+        ...(t.codecs.some((c) => c.name === 'rtx') && { rtxSsrc: t.sender.rtxSsrc }),
+        cname: this.#cname,
+      },
+      ...(t.sendRids.length > 1 && { sendRids: t.sendRids }),
+      stopped: t.stopped,
+    };
+  }
+
   // ------------------------------------------------------------------ stats and close
 
   async getStats(): Promise<RTCStatsReport> {
     const cert = await this.#certificate;
-    return collectPeerStats({
-      now: this.#clock.wallNow(),
+    const now = this.#clock.wallNow();
+    const report = collectPeerStats({
+      now,
       stack: this.#stack,
       certificate: cert,
       connectionState: this.#connectionState,
     });
+    addMediaStats(report, now, this.#transceivers);
+    return report;
   }
 
   close(): void {
@@ -484,6 +705,8 @@ export class RTCPeerConnection extends HandlerTarget {
     this.#closed = true;
     this.#chain.close();
     this.#signalingState = 'closed';
+    this.#media.close();
+    for (const t of this.#transceivers) t.stop();
     this.#stack.close();
     this.#iceConnectionState = 'closed';
     this.#connectionState = 'closed';
@@ -520,17 +743,37 @@ export class RTCPeerConnection extends HandlerTarget {
     const cert = await this.#certificate;
     const sections: LocalSection[] = [];
     const remote = this.#pendingRemote ?? this.#currentRemote;
-    if (type === 'offer' && (this.#wantData || this.#dataMid !== undefined)) {
-      sections.push({
-        kind: 'application',
-        mid: this.#dataMid ?? '0',
-        maxMessageSize: this.#maxMessageSize(),
-      });
+    if (type === 'offer') {
+      if (
+        (this.#wantData || this.#dataMid !== undefined) &&
+        this.#dataMid === undefined &&
+        this.#localDataMid === undefined
+      ) {
+        this.#localDataMid = this.#transceivers.length === 0 ? '0' : this.#nextMid();
+      }
+      const dataMid = this.#dataMid ?? this.#localDataMid;
+      for (const t of this.#transceivers) if (t.mid === null && !t.stopped) t.setMid(this.#nextMid());
+      const byMid = new Map<string, LocalSection>();
+      if ((this.#wantData || this.#dataMid !== undefined) && dataMid !== undefined) {
+        byMid.set(dataMid, { kind: 'application', mid: dataMid, maxMessageSize: this.#maxMessageSize() });
+      }
+      for (const t of this.#transceivers) if (t.mid !== null) byMid.set(t.mid, this.#rtpSection(t));
+      const order = [
+        ...this.#midOrder.filter((m) => byMid.has(m)),
+        ...[...byMid.keys()].filter((m) => !this.#midOrder.includes(m)),
+      ];
+      // A data section created before any transceiver keeps the first place it always had.
+      for (const mid of order) sections.push(byMid.get(mid)!);
+      this.#midOrder = order;
     }
     if (type === 'answer' && remote) {
-      const data = remote.sdp.media.find((m) => m.kind === 'application' && m.port !== 0);
-      if (data?.mid !== undefined) {
-        sections.push({ kind: 'application', mid: data.mid, maxMessageSize: this.#maxMessageSize() });
+      for (const m of remote.sdp.media) {
+        if (m.kind === 'application' && m.port !== 0 && m.mid !== undefined) {
+          sections.push({ kind: 'application', mid: m.mid, maxMessageSize: this.#maxMessageSize() });
+        } else if (m.kind === 'audio' || m.kind === 'video') {
+          const t = this.#transceivers.find((x) => x.mid === m.mid && m.mid !== undefined);
+          if (t) sections.push(this.#rtpSection(t));
+        }
       }
     }
     const ice = this.#restartPending ? generateIceCredentials() : this.#ice;
@@ -626,7 +869,19 @@ export class RTCPeerConnection extends HandlerTarget {
       }
       this.#updateConnectionState();
     });
-    stack.on('dtlsstate', () => this.#updateConnectionState());
+    stack.on('dtlsstate', (s) => {
+      if (s === 'connected' && !this.#closed) {
+        try {
+          const keys = stack.dtls?.getSrtpKeyingMaterial();
+          if (keys) this.#media.start(keys);
+        } catch (err) {
+          this.#log.warn('SRTP keying failed', { error: String(err) });
+          if (process.env.RTCS_DEBUG_MEDIA) console.error('SRTP keying failed', err);
+        }
+      }
+      this.#updateConnectionState();
+    });
+    stack.on('media', (d) => this.#media.handle(d));
     stack.channels.on('datachannel', (channel) => {
       if (!this.#closed) this.dispatchEvent(makeEvent('datachannel', { channel }));
     });
@@ -686,6 +941,7 @@ export class RTCPeerConnection extends HandlerTarget {
     }
     const data = remote.sdp.media.find((m) => m.kind === 'application' && m.port !== 0);
     if (data) stack.enableSctp(data.sctpPort, data.maxMessageSize);
+    this.#configureMedia();
     stack.agent.start();
   }
 
@@ -719,7 +975,11 @@ export class RTCPeerConnection extends HandlerTarget {
   /** W3C "update the negotiation-needed flag", simplified to what this implementation negotiates. */
   #updateNegotiationNeeded(force = false): void {
     if (this.#closed) return;
-    const needed = force || this.#restartPending || (this.#wantData && !this.#dataNegotiated());
+    const needed =
+      force ||
+      this.#restartPending ||
+      (this.#wantData && !this.#dataNegotiated()) ||
+      this.#transceivers.some((t) => t.mid === null && !t.stopped);
     if (!needed) {
       this.#negotiationNeeded = false;
       return;
@@ -761,4 +1021,14 @@ function validateConfiguration(c: RTCConfiguration): RTCConfiguration {
     throw new TypeError(`invalid iceTransportPolicy ${c.iceTransportPolicy}`);
   }
   return { ...c };
+}
+
+/** SSRCs a remote section announces (a=ssrc), with the media SSRC of each RTX one (FID groups). */
+function remoteSsrcs(m: MediaDescription): Map<number, number | undefined> {
+  const out = new Map<number, number | undefined>();
+  for (const a of m.ssrcs) if (!out.has(a.ssrc)) out.set(a.ssrc, undefined);
+  for (const g of m.ssrcGroups) {
+    if (g.semantics === 'FID' && g.ssrcs.length === 2) out.set(g.ssrcs[1]!, g.ssrcs[0]!);
+  }
+  return out;
 }

@@ -1,0 +1,348 @@
+/**
+ * The media half of the bundled transport: SRTP keyed from DTLS (RFC 5764 §4.2), routing of
+ * incoming RTP to receivers by SSRC, then mid / rid header extensions (RFC 8843 §9.2, RFC 8852),
+ * RTX unwrapping (RFC 4588), RTCP in both directions (SR/RR with RTT, SDES, NACK, PLI/FIR) and a
+ * 20 ms tick that sends NACKs and releases stalled jitter-buffer gaps.
+ */
+import type { Clock, Timer } from '../core/clock.js';
+import { isInputError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { SrtpKeyingMaterial } from '../dtls/srtp-profiles.js';
+import { unwrapRtx } from '../interceptor/nack.js';
+import { rttFromReportBlock } from '../interceptor/receive-stats.js';
+import { ntpFromWallMs, ntpMiddle32 } from '../interceptor/sequence.js';
+import { isRtcp, parseRtcp, type RtcpPacket, serializeRtcp } from '../rtcp/compound.js';
+import type { ReportBlock } from '../rtcp/reports.js';
+import { SDES_CNAME } from '../rtcp/source.js';
+import { EXT_MID, EXT_REPAIRED_RID, EXT_RID, parseSdesExtension } from '../rtp/extensions.js';
+import { findExtension, parseRtp, type RtpPacket, serializeRtp } from '../rtp/packet.js';
+import { parseFmtpParameters } from '../sdp/attributes.js';
+import { isRtx } from '../sdp/codecs.js';
+import { SrtpContext } from '../srtp/context.js';
+import { SRTP_PROFILES } from '../srtp/profiles.js';
+import { SrtpSession } from '../srtp/session.js';
+import type { RTCRtpTransceiver } from './rtp-transceiver.js';
+
+const TICK_MS = 20;
+const REPORT_INTERVAL_MS = 1000;
+
+interface Route {
+  readonly transceiver: RTCRtpTransceiver;
+  readonly rid?: string;
+  /** An RTX stream: the media SSRC it repairs (when known). */
+  readonly rtxFor?: number;
+  readonly rtx: boolean;
+}
+
+export interface MediaSessionStats {
+  srtpErrors: number;
+  parseErrors: number;
+  unroutable: number;
+  rtcpPacketsReceived: number;
+  rtcpPacketsSent: number;
+}
+
+export class MediaSession {
+  readonly #clock: Clock;
+  readonly #send: (d: Uint8Array) => void;
+  readonly #log: Logger;
+  readonly #transceivers: () => readonly RTCRtpTransceiver[];
+  #srtp: SrtpSession | undefined;
+  readonly #routes = new Map<number, Route>();
+  /** SSRCs the remote description announced: ssrc -> mid (and the FID pairs). */
+  #signaled = new Map<number, { mid: string; rtxFor?: number }>();
+  #tick: Timer | undefined;
+  #lastReport = -Infinity;
+  #closed = false;
+  readonly stats: MediaSessionStats = {
+    srtpErrors: 0,
+    parseErrors: 0,
+    unroutable: 0,
+    rtcpPacketsReceived: 0,
+    rtcpPacketsSent: 0,
+  };
+
+  constructor(o: {
+    clock: Clock;
+    send: (d: Uint8Array) => void;
+    log: Logger;
+    transceivers: () => readonly RTCRtpTransceiver[];
+  }) {
+    this.#clock = o.clock;
+    this.#send = o.send;
+    this.#log = o.log;
+    this.#transceivers = o.transceivers;
+  }
+
+  get keyed(): boolean {
+    return this.#srtp !== undefined;
+  }
+
+  /** DTLS is connected: key SRTP and start sending. */
+  start(m: SrtpKeyingMaterial): void {
+    if (this.#srtp || this.#closed) return;
+    const profile = SRTP_PROFILES[m.profile];
+    this.#srtp = new SrtpSession(
+      new SrtpContext(profile, { key: m.localKey, salt: m.localSalt }),
+      new SrtpContext(profile, { key: m.remoteKey, salt: m.remoteSalt }),
+    );
+    this.refresh();
+    this.#schedule();
+  }
+
+  /** After each negotiation: attach senders, learn signaled SSRCs. */
+  refresh(signaled?: Map<number, { mid: string; rtxFor?: number }>): void {
+    if (signaled) {
+      this.#signaled = signaled;
+      for (const [ssrc, route] of [...this.#routes])
+        if (!route.rid && !signaled.has(ssrc)) this.#routes.delete(ssrc);
+    }
+    for (const t of this.#transceivers()) {
+      const s = t.sender;
+      const sends = t.currentDirection === 'sendrecv' || t.currentDirection === 'sendonly';
+      s.out = this.#srtp && sends ? (p) => this.#sendRtp(p) : undefined;
+      t.receiver.requestKeyframe = (mediaSsrc) =>
+        this.#sendRtcp([{ type: 'pli', senderSsrc: s.ssrc, mediaSsrc }]);
+    }
+  }
+
+  #sendRtp(p: RtpPacket): void {
+    if (!this.#srtp || this.#closed) return;
+    try {
+      this.#send(this.#srtp.protectRtp(serializeRtp(p)));
+    } catch (err) {
+      this.#log.warn('rtp send failed', { error: String(err) });
+    }
+  }
+
+  #sendRtcp(packets: RtcpPacket[]): void {
+    if (!this.#srtp || this.#closed || packets.length === 0) return;
+    this.stats.rtcpPacketsSent++;
+    this.#send(this.#srtp.protectRtcp(serializeRtcp(packets)));
+  }
+
+  /** An RTP or RTCP datagram from the transport. */
+  handle(d: Uint8Array): void {
+    const srtp = this.#srtp;
+    if (!srtp || this.#closed) return;
+    const rtcp = isRtcp(d);
+    let plain: Uint8Array;
+    try {
+      plain = rtcp ? srtp.unprotectRtcp(d) : srtp.unprotectRtp(d);
+    } catch (err) {
+      if (!isInputError(err)) throw err;
+      this.stats.srtpErrors++;
+      return;
+    }
+    try {
+      if (rtcp) this.#onRtcp(parseRtcp(plain));
+      else this.#onRtp(parseRtp(plain), plain.length);
+    } catch (err) {
+      if (!isInputError(err)) throw err;
+      this.stats.parseErrors++;
+    }
+  }
+
+  #extId(t: RTCRtpTransceiver, uri: string): number | undefined {
+    return t.receiver.getParameters().headerExtensions.find((e) => e.uri === uri)?.id;
+  }
+
+  #route(p: RtpPacket): Route | undefined {
+    const known = this.#routes.get(p.ssrc);
+    if (known) return known;
+    const all = this.#transceivers();
+    let t: RTCRtpTransceiver | undefined;
+    const sig = this.#signaled.get(p.ssrc);
+    if (sig) t = all.find((x) => x.mid === sig.mid);
+    if (!t) {
+      // RFC 8843 §9.2: the mid header extension names the m= section.
+      for (const x of all) {
+        const id = this.#extId(x, EXT_MID);
+        const v = id !== undefined ? findExtension(p, id) : undefined;
+        if (v && parseSdesExtension(v) === x.mid) {
+          t = x;
+          break;
+        }
+      }
+    }
+    if (!t) {
+      // Last resort: a payload type only one receiving section uses.
+      const cands = all.filter((x) => x.receiver.codecs.some((c) => c.payloadType === p.payloadType));
+      if (cands.length === 1) t = cands[0];
+    }
+    if (!t) return undefined;
+    const codec = t.receiver.codecs.find((c) => c.payloadType === p.payloadType);
+    const rtx = codec !== undefined && isRtx(codec);
+    const ridId = this.#extId(t, EXT_RID);
+    const rridId = this.#extId(t, EXT_REPAIRED_RID);
+    const ridBytes = ridId !== undefined ? findExtension(p, ridId) : undefined;
+    const rridBytes = rridId !== undefined ? findExtension(p, rridId) : undefined;
+    const rid = ridBytes
+      ? parseSdesExtension(ridBytes)
+      : rridBytes
+        ? parseSdesExtension(rridBytes)
+        : undefined;
+    let rtxFor = sig?.rtxFor;
+    if (rtx && rtxFor === undefined) {
+      const streams = [...t.receiver.streams.values()];
+      rtxFor = (
+        rid !== undefined ? streams.find((s) => s.rid === rid) : streams.length === 1 ? streams[0] : undefined
+      )?.ssrc;
+      // Without the media stream yet, do not pin the route: try again on the next packet.
+      if (rtxFor === undefined) return { transceiver: t, rtx: true, ...(rid !== undefined && { rid }) };
+    }
+    const route: Route = {
+      transceiver: t,
+      rtx,
+      ...(rid !== undefined && { rid }),
+      ...(rtxFor !== undefined && { rtxFor }),
+    };
+    this.#routes.set(p.ssrc, route);
+    return route;
+  }
+
+  #onRtp(p: RtpPacket, size: number): void {
+    const route = this.#route(p);
+    if (!route) {
+      this.stats.unroutable++;
+      return;
+    }
+    const receiver = route.transceiver.receiver;
+    if (!route.rtx) {
+      if (!receiver.handleRtp(p, size, route.rid)) this.stats.unroutable++;
+      return;
+    }
+    if (route.rtxFor === undefined || p.payload.length === 0) return; // padding probes
+    const rtxCodec = receiver.codecs.find((c) => c.payloadType === p.payloadType);
+    const apt = Number(parseFmtpParameters(rtxCodec?.fmtp ?? '').get('apt'));
+    receiver.handleRtp(unwrapRtx(p, route.rtxFor, apt), size, route.rid, true);
+  }
+
+  #onRtcp(packets: RtcpPacket[]): void {
+    this.stats.rtcpPacketsReceived++;
+    const senders = this.#transceivers().map((t) => t.sender);
+    const bySsrc = (ssrc: number) => senders.find((s) => s.ssrc === ssrc);
+    const nowNtp = ntpMiddle32(ntpFromWallMs(this.#clock.wallNow()));
+    const blocks = (reports: readonly ReportBlock[]): void => {
+      for (const b of reports) {
+        const s = bySsrc(b.ssrc);
+        if (!s) continue;
+        const rtt = rttFromReportBlock(b, nowNtp);
+        if (rtt !== undefined) s.roundTripTime = rtt;
+        s.remoteReport = { fractionLost: b.fractionLost / 256, packetsLost: b.packetsLost, jitter: b.jitter };
+      }
+    };
+    for (const p of packets) {
+      switch (p.type) {
+        case 'sr': {
+          for (const t of this.#transceivers()) {
+            t.receiver.streams
+              .get(p.ssrc)
+              ?.stats.onSenderReport(
+                ntpMiddle32({ seconds: p.ntpSeconds, fraction: p.ntpFraction }),
+                this.#clock.now(),
+              );
+          }
+          blocks(p.reports);
+          break;
+        }
+        case 'rr':
+          blocks(p.reports);
+          break;
+        case 'nack':
+          bySsrc(p.mediaSsrc)?.onNack(p.lost);
+          break;
+        case 'pli':
+          bySsrc(p.mediaSsrc)?.onKeyframeRequest('pli');
+          break;
+        case 'fir':
+          for (const e of p.entries) bySsrc(e.ssrc)?.onKeyframeRequest('fir');
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  #schedule(): void {
+    if (this.#closed) return;
+    this.#tick = this.#clock.setTimeout(() => {
+      this.#onTick();
+      this.#schedule();
+    }, TICK_MS);
+  }
+
+  #onTick(): void {
+    const now = this.#clock.now();
+    const transceivers = this.#transceivers();
+    const nacks: RtcpPacket[] = [];
+    for (const t of transceivers) {
+      t.receiver.poll(now);
+      if (t.kind !== 'video') continue;
+      for (const s of t.receiver.streams.values()) {
+        const lost = s.nack.poll(now, t.sender.roundTripTime ?? 100);
+        if (lost.length)
+          nacks.push({
+            type: 'nack',
+            senderSsrc: t.sender.ssrc,
+            mediaSsrc: s.ssrc,
+            lost: lost.map((x) => x & 0xffff),
+          });
+      }
+    }
+    if (nacks.length) this.#sendRtcp(nacks);
+    if (now - this.#lastReport >= REPORT_INTERVAL_MS) {
+      this.#lastReport = now;
+      this.#sendReports(now);
+    }
+  }
+
+  /** RFC 3550 §6.4: an SR per active sender (the first carries the report blocks) or an RR; SDES. */
+  #sendReports(now: number): void {
+    const transceivers = this.#transceivers();
+    const blocks: ReportBlock[] = [];
+    for (const t of transceivers)
+      for (const s of t.receiver.streams.values()) blocks.push(s.stats.reportBlock(now));
+    const packets: RtcpPacket[] = [];
+    const wall = this.#clock.wallNow();
+    const ntp = ntpFromWallMs(wall);
+    let first = true;
+    for (const t of transceivers) {
+      const s = t.sender;
+      if (!s.out || s.stats.packetsSent === 0 || !s.codec) continue;
+      const elapsed = Math.max(0, now - s.stats.lastPacketSentAt);
+      packets.push({
+        type: 'sr',
+        ssrc: s.ssrc,
+        ntpSeconds: ntp.seconds,
+        ntpFraction: ntp.fraction,
+        rtpTimestamp: (s.stats.lastRtpTimestamp + Math.round((elapsed * s.codec.clockRate) / 1000)) >>> 0,
+        packetCount: s.stats.packetsSent >>> 0,
+        octetCount: s.stats.bytesSent >>> 0,
+        reports: first ? blocks.slice(0, 31) : [],
+      });
+      first = false;
+    }
+    const reporter = transceivers[0]?.sender;
+    if (!reporter) return;
+    if (packets.length === 0) {
+      if (blocks.length === 0) return;
+      packets.push({ type: 'rr', ssrc: reporter.ssrc, reports: blocks.slice(0, 31) });
+    }
+    packets.push({
+      type: 'sdes',
+      chunks: [
+        { ssrc: (packets[0] as { ssrc: number }).ssrc, items: [{ type: SDES_CNAME, value: reporter.cname }] },
+      ],
+    } as RtcpPacket);
+    this.#sendRtcp(packets);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#tick?.cancel();
+    this.#tick = undefined;
+    for (const t of this.#transceivers()) t.sender.out = undefined;
+  }
+}

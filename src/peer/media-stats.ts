@@ -1,0 +1,94 @@
+/** getStats() entries for media (webrtc-stats): inbound-rtp, outbound-rtp, remote-inbound-rtp, codec. */
+import { ICE_TRANSPORT_ID } from '../ice/stats.js';
+import type { RTCRtpTransceiver } from './rtp-transceiver.js';
+import type { RTCStats, RTCStatsReport } from './stats.js';
+
+export function addMediaStats(
+  report: RTCStatsReport,
+  now: number,
+  transceivers: readonly RTCRtpTransceiver[],
+): void {
+  const put = (s: { id: string; type: string; [key: string]: unknown }): void => {
+    report.set(s.id, { ...s, timestamp: now } as RTCStats);
+  };
+  for (const t of transceivers) {
+    const mid = t.mid ?? undefined;
+    const codecId = (pt: number): string => `CIT_${mid}_${pt}`;
+    for (const c of t.receiver.codecs) {
+      put({
+        id: codecId(c.payloadType),
+        type: 'codec',
+        transportId: ICE_TRANSPORT_ID,
+        payloadType: c.payloadType,
+        mimeType: `${t.kind}/${c.name}`,
+        clockRate: c.clockRate,
+        ...(c.channels !== undefined && { channels: c.channels }),
+        ...(c.fmtp !== undefined && { sdpFmtpLine: c.fmtp }),
+      });
+    }
+    for (const s of t.receiver.streams.values()) {
+      put({
+        id: `IT_${s.ssrc}`,
+        type: 'inbound-rtp',
+        kind: t.kind,
+        ssrc: s.ssrc,
+        mid,
+        ...(s.rid !== undefined && { rid: s.rid }),
+        transportId: ICE_TRANSPORT_ID,
+        codecId: codecId(s.payloadType),
+        trackIdentifier: t.receiver.track.id,
+        packetsReceived: s.stats.packetsReceived,
+        bytesReceived: s.stats.payloadBytesReceived,
+        headerBytesReceived: s.stats.bytesReceived - s.stats.payloadBytesReceived,
+        packetsLost: s.stats.packetsLost,
+        jitter: s.stats.jitter / s.stats.clockRate,
+        framesReceived: s.framesReceived,
+        ...(t.kind === 'video' && { keyFramesDecoded: s.keyFramesReceived, pliCount: s.pliCount }),
+        nackCount: s.nack.nacksSent,
+        retransmittedPacketsReceived: s.retransmittedPacketsReceived,
+        framesDropped: s.jitter?.framesDropped ?? 0,
+        lastPacketReceivedTimestamp: s.stats.lastPacketReceivedAt,
+      });
+    }
+    const snd = t.sender;
+    if (snd.stats.packetsSent > 0 || snd.out) {
+      put({
+        id: `OT_${snd.ssrc}`,
+        type: 'outbound-rtp',
+        kind: t.kind,
+        ssrc: snd.ssrc,
+        mid,
+        transportId: ICE_TRANSPORT_ID,
+        ...(snd.codec && { codecId: codecId(snd.codec.payloadType) }),
+        packetsSent: snd.stats.packetsSent,
+        bytesSent: snd.stats.bytesSent,
+        headerBytesSent: snd.stats.headerBytesSent,
+        framesSent: snd.stats.framesSent,
+        ...(t.kind === 'video' && {
+          keyFramesEncoded: snd.stats.keyFramesSent,
+          pliCount: snd.stats.pliCount,
+          firCount: snd.stats.firCount,
+        }),
+        nackCount: snd.stats.nackCount,
+        retransmittedPacketsSent: snd.stats.retransmittedPacketsSent,
+        retransmittedBytesSent: snd.stats.retransmittedBytesSent,
+        active: snd.active,
+        ...(snd.track && { mediaSourceId: `SO_${snd.track.id}` }),
+      });
+      if (snd.remoteReport) {
+        put({
+          id: `RI_${snd.ssrc}`,
+          type: 'remote-inbound-rtp',
+          kind: t.kind,
+          ssrc: snd.ssrc,
+          localId: `OT_${snd.ssrc}`,
+          packetsLost: snd.remoteReport.packetsLost,
+          fractionLost: snd.remoteReport.fractionLost,
+          ...(snd.roundTripTime !== undefined && { roundTripTime: snd.roundTripTime / 1000 }),
+        });
+      }
+      if (snd.track)
+        put({ id: `SO_${snd.track.id}`, type: 'media-source', kind: t.kind, trackIdentifier: snd.track.id });
+    }
+  }
+}
