@@ -10,6 +10,7 @@ import { PacketCache } from '../../src/server/sfu/packet-cache.js';
 import { RateMeter } from '../../src/server/sfu/rate-meter.js';
 import { StreamRewriter } from '../../src/server/sfu/rewriter.js';
 import { extendSeq, seqDelta } from '../../src/server/sfu/seq.js';
+import { UpstreamStream } from '../../src/server/sfu/upstream.js';
 
 test('sequence arithmetic wraps', () => {
   assert.equal(seqDelta(65535, 0), 1);
@@ -227,4 +228,27 @@ test('packet cache and rate meter', () => {
   for (let t = 0; t < 3000; t += 10) m.add(125, t); // 100 kbit/s
   assert.ok(Math.abs(m.bitrate(3000) - 100_000) < 12_000, `${m.bitrate(3000)}`);
   assert.equal(m.bitrate(6000), 0);
+});
+
+test('upstream stream: report block (loss, fraction, highest, LSR/DLSR) and NACK retries', () => {
+  const u = new UpstreamStream(42, 90000, { maxRetries: 2, retryMs: 100, maxAgeMs: 1000 });
+  // 65530..65535, 0..9 with 65534 and 3, 4 lost
+  const seqs = [65530, 65531, 65532, 65533, 65535, 0, 1, 2, 5, 6, 7, 8, 9];
+  for (const s of seqs) u.onPacket(s, 0, 0);
+  assert.deepEqual(u.nacks(0), [65534, 3, 4]);
+  assert.deepEqual(u.nacks(50), [], 'not again before retryMs');
+  u.onPacket(3, 0, 60);
+  assert.equal(u.recovered, 1);
+  assert.deepEqual(u.nacks(120), [65534, 4]);
+  assert.deepEqual(u.nacks(300), [], 'given up after maxRetries');
+  u.onSenderReport(0x12345678, 100);
+  const b = u.reportBlock(600);
+  assert.equal(b.ssrc, 42);
+  assert.equal(b.highestSequence, 0x10009, 'one wrap: cycles in the high half');
+  assert.equal(b.packetsLost, 2);
+  assert.equal(b.fractionLost, Math.floor((2 * 256) / 16));
+  assert.equal(b.lastSr, 0x12345678);
+  assert.equal(b.delaySinceLastSr, 0.5 * 65536);
+  for (let s = 10; s < 20; s++) u.onPacket(s, 0, 700);
+  assert.equal(u.reportBlock(800).fractionLost, 0, 'a clean interval');
 });

@@ -13,7 +13,6 @@ import type { Clock, Timer } from '../../core/clock.js';
 import { isInputError } from '../../core/errors.js';
 import { Emitter } from '../../core/events.js';
 import type { Random } from '../../core/random.js';
-import { ReceiveStatistics } from '../../interceptor/receive-stats.js';
 import { parseRtcp, type RtcpPacket } from '../../rtcp/compound.js';
 import { ntpMiddle } from '../../rtcp/reports.js';
 import { parseAudioLevel, parseSdesExtension } from '../../rtp/extensions.js';
@@ -26,6 +25,7 @@ import { LayerSelector, type LayerSelectorOptions, PAUSED } from './layer-select
 import { PacketCache } from './packet-cache.js';
 import { StreamRewriter } from './rewriter.js';
 import { type Layer, PublishedTrack, type PublishSpec } from './track.js';
+import { UpstreamStream } from './upstream.js';
 
 /** Extension ids a publisher's leg negotiated (RFC 8285 extmap). */
 export interface PublisherExtensions {
@@ -255,15 +255,8 @@ export class Room extends Emitter<RoomEvents> {
       return;
     }
     const { track, layer } = entry;
-    layer.stats ??= new ReceiveStatistics(packet.ssrc, track.spec.clockRate);
-    const ext = layer.stats.onPacket(
-      packet.sequenceNumber,
-      packet.timestamp,
-      bytes.length,
-      packet.payload.length,
-      now,
-    );
-    layer.nack.onPacket(ext, now);
+    layer.upstream ??= new UpstreamStream(packet.ssrc, track.spec.clockRate);
+    layer.upstream.onPacket(packet.sequenceNumber, packet.timestamp, now);
     layer.meter.add(bytes.length, now);
     layer.lastPacketAt = now;
     this.cache.put(packet.ssrc, packet.sequenceNumber, bytes, now);
@@ -487,7 +480,7 @@ export class Room extends Emitter<RoomEvents> {
   #publisherSenderReport(id: string, sr: Extract<RtcpPacket, { type: 'sr' }>, now: number): void {
     const entry = this.#bySsrc.get(sr.ssrc >>> 0);
     if (!entry || entry.track.publisherId !== id) return;
-    entry.layer.stats?.onSenderReport(ntpMiddle(sr.ntpSeconds, sr.ntpFraction), now);
+    entry.layer.upstream?.onSenderReport(ntpMiddle(sr.ntpSeconds, sr.ntpFraction), now);
     for (const p of this.#participants.values()) {
       const d = p.down.get(entry.track);
       if (!d || d.current !== entry.layer.index) continue;
@@ -556,12 +549,11 @@ export class Room extends Emitter<RoomEvents> {
     const every = (ms: number): boolean => this.#ticks % Math.max(1, Math.round(ms / this.#o.tickMs)) === 0;
     // Upstream NACKs for what we lost, per publisher.
     for (const { track, layer } of this.#bySsrc.values()) {
-      if (layer.ssrc === undefined) continue;
-      const lost = layer.nack.poll(now);
-      if (lost.length === 0) continue;
+      const lost = layer.upstream?.nacks(now) ?? [];
+      if (layer.ssrc === undefined || lost.length === 0) continue;
       this.stats.upstreamNacks++;
       this.#o.sink.sendRtcp(track.publisherId, [
-        { type: 'nack', senderSsrc: this.rtcpSsrc, mediaSsrc: layer.ssrc, lost: lost.map((s) => s & 0xffff) },
+        { type: 'nack', senderSsrc: this.rtcpSsrc, mediaSsrc: layer.ssrc, lost },
       ]);
     }
     // Keyframe-request retries for pending switches.
@@ -579,14 +571,14 @@ export class Room extends Emitter<RoomEvents> {
   #receiverReports(now: number): void {
     const byPublisher = new Map<string, Layer[]>();
     for (const { track, layer } of this.#bySsrc.values()) {
-      if (!layer.stats) continue;
+      if (!layer.upstream) continue;
       const list = byPublisher.get(track.publisherId) ?? [];
       list.push(layer);
       byPublisher.set(track.publisherId, list);
     }
     for (const [id, layers] of byPublisher) {
       for (let i = 0; i < layers.length; i += 31) {
-        const reports = layers.slice(i, i + 31).map((l) => l.stats!.reportBlock(now));
+        const reports = layers.slice(i, i + 31).map((l) => l.upstream!.reportBlock(now));
         this.#o.sink.sendRtcp(id, [{ type: 'rr', ssrc: this.rtcpSsrc, reports }]);
       }
     }

@@ -2,10 +2,9 @@
  * A published track in an SFU room: its layers (simulcast encodings by rid, or one for audio),
  * each with its receive statistics, loss tracking for upstream NACKs and a bitrate meter.
  */
-import { NackGenerator } from '../../interceptor/nack.js';
-import type { ReceiveStatistics } from '../../interceptor/receive-stats.js';
 import type { PayloadCodecName } from '../../media/payload/types.js';
 import { RateMeter } from './rate-meter.js';
+import type { UpstreamStream } from './upstream.js';
 
 export type TrackKind = 'audio' | 'video';
 
@@ -36,8 +35,8 @@ export class Layer {
   readonly rid: string | undefined;
   readonly height: number;
   ssrc: number | undefined;
-  stats: ReceiveStatistics | undefined;
-  readonly nack = new NackGenerator({ maxRetries: 5, maxAgeMs: 1000 });
+  /** Receive statistics and loss tracking (from the first packet). */
+  upstream: UpstreamStream | undefined;
   readonly meter = new RateMeter(1000, 100);
   lastPacketAt = -Infinity;
   lastKeyframeRequestAt = -Infinity;
