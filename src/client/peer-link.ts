@@ -27,7 +27,7 @@ export interface PeerLinkOptions {
   readonly stream: MediaStream | undefined;
   /** How long `disconnected` may last before an ICE restart, ms (default 3000). */
   readonly disconnectGraceMs?: number;
-  /** How long an offer may wait for its answer before it is withdrawn and made again, ms (default 10000). */
+  /** How long an offer may wait for its answer before it is withdrawn and made again, ms (default 20000). */
   readonly offerTimeoutMs?: number;
 }
 
@@ -83,7 +83,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.polite = opts.localId > opts.remoteId;
     this.#send = opts.send;
     this.#graceMs = opts.disconnectGraceMs ?? 3000;
-    this.#offerTimeoutMs = opts.offerTimeoutMs ?? 10_000;
+    this.#offerTimeoutMs = opts.offerTimeoutMs ?? 20_000;
     this.pc = new RTCPeerConnection({
       iceServers: opts.iceServers.map((s) => ({ ...s })),
       iceTransportPolicy: opts.iceTransportPolicy,
@@ -227,10 +227,18 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
    * Re-sends our offer if one is outstanding (it may have been lost while signaling was down): roll
    * it back and let negotiationneeded make a fresh one.
    */
-  async renegotiateIfStuck(): Promise<void> {
-    if (this.#closed || this.pc.signalingState !== 'have-local-offer' || this.#makingOffer) return;
-    await this.pc.setLocalDescription({ type: 'rollback' }).catch(() => {});
-    this.pc.restartIce();
+  renegotiateIfStuck(): Promise<void> {
+    // In the same chain as remote descriptions, so it never interleaves with an answer being applied.
+    this.#chain = this.#chain
+      .then(async () => {
+        if (this.#closed || this.pc.signalingState !== 'have-local-offer' || this.#makingOffer) return;
+        await this.pc.setLocalDescription({ type: 'rollback' });
+        this.pc.restartIce();
+      })
+      .catch((err: Error) => {
+        this.lastError = `re-offer: ${err.message}`;
+      });
+    return this.#chain;
   }
 
   /** ICE restart (new ufrag/pwd, fresh candidates), e.g. after a network change. */
@@ -276,22 +284,30 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
         this.emit('connected', performance.now() - this.#createdAt);
       }
     } else if (state === 'disconnected') {
-      if (this.#graceTimer !== undefined) return;
-      this.#graceTimer = setTimeout(() => {
-        this.#graceTimer = undefined;
-        const s = this.connectionState;
-        if (s === 'disconnected' || s === 'failed') this.restartIce();
-      }, this.#graceMs);
+      if (this.#graceTimer === undefined) this.#scheduleRestart(this.#graceMs);
     } else if (state === 'failed') {
       this.emit('failed');
       if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
       this.#graceTimer = undefined;
-      // Restart right away, but not more than once per grace period if it keeps failing.
-      const wait = Math.max(0, this.#lastRestart + this.#graceMs - performance.now());
-      this.#graceTimer = setTimeout(() => {
-        this.#graceTimer = undefined;
-        if (this.connectionState === 'failed') this.restartIce();
-      }, wait);
+      // Not more than once per grace period if it keeps failing.
+      this.#scheduleRestart(Math.max(0, this.#lastRestart + this.#graceMs - performance.now()));
     }
+  }
+
+  /**
+   * ICE restart after `delayMs` if the link is still down. The impolite end moves first; the polite
+   * end waits two more grace periods (by then the other's restart offer has usually arrived), so
+   * both ends do not offer at once and collide.
+   */
+  #scheduleRestart(delayMs: number): void {
+    const wait = delayMs + (this.polite ? 2 * this.#graceMs : 0);
+    this.#graceTimer = setTimeout(() => {
+      this.#graceTimer = undefined;
+      const s = this.connectionState;
+      if (this.#closed || (s !== 'disconnected' && s !== 'failed')) return;
+      // A negotiation under way (perhaps the other end's restart): look again later.
+      if (this.pc.signalingState !== 'stable') this.#scheduleRestart(this.#graceMs);
+      else this.restartIce();
+    }, wait);
   }
 }

@@ -78,6 +78,9 @@ export async function waitMeshConnected(pages: Page[]): Promise<CallSnapshot[]> 
             s.peers.length === n &&
             s.peers.every((x) => x.connectionState === 'connected' && x.framesDecoded > 0),
           `page ${i} to connect to ${n} peers with video`,
+          // Generous: on a loaded 2-core machine a glare, an offer retry and an ICE restart can
+          // all happen before a 4-page mesh settles.
+          240_000,
         ),
       ),
     ),
