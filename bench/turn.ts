@@ -9,6 +9,11 @@
  *   npm run bench -- turn [-- --rounds 1 --loads 10x5,50x5,10x1 --messages 1000]
  *
  * A load `MxZ` is M clients each sending one message every Z ms (uclient -m M -z Z).
+ *
+ * For scale, each load also measures the floor of any node:dgram server at the same packet rate: a
+ * Node process that only echoes 1000-byte datagrams (one receive and one send per packet, as a
+ * relayed packet costs), fed by this process. rtcstack/floor near 1 means the TURN logic adds little
+ * and the rest is Node's per-datagram cost.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -249,6 +254,49 @@ async function measure(server: Server, peerPort: number, clients: number, interv
   return r;
 }
 
+/** CPU µs per echoed datagram of a bare node:dgram echo process fed at `pps` for `seconds`. */
+async function nodeEchoFloor(pps: number, seconds: number): Promise<{ usPerPacket: number; echoed: number }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const d=require('node:dgram');const s=d.createSocket('udp4');s.bind(0,'127.0.0.1',()=>console.log(s.address().port));s.on('message',(m,r)=>s.send(m,r.port,r.address));`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    const port = await new Promise<number>((resolve) => {
+      createInterface({ input: child.stdout! }).once('line', (l) => resolve(Number(l)));
+    });
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    let echoed = 0;
+    sock.on('message', () => echoed++);
+    const buf = Buffer.alloc(1000);
+    const cpu0 = cpuSeconds(child.pid!);
+    const t0 = performance.now();
+    let sent = 0;
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => {
+        const due = Math.floor(((performance.now() - t0) / 1000) * pps);
+        while (sent < due) {
+          sock.send(buf, port, '127.0.0.1');
+          sent++;
+        }
+        if (performance.now() - t0 > seconds * 1000) {
+          clearInterval(t);
+          setTimeout(resolve, 200);
+        }
+      }, 1);
+    });
+    const cpu = cpuSeconds(child.pid!) - cpu0;
+    sock.close();
+    return { usPerPacket: echoed ? +((cpu * 1e6) / echoed).toFixed(2) : Number.NaN, echoed };
+  } finally {
+    if (child.pid) process.kill(child.pid, 'SIGKILL');
+  }
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
@@ -289,6 +337,14 @@ async function main(): Promise<void> {
         `${r.load.padEnd(13)} ${r.server.padEnd(10)} ${String(r.pps).padStart(10)} ${String(r.mbps).padStart(7)} ${(r.loss * 100).toFixed(2).padStart(6)}% ${String(r.cpuS).padStart(12)} ${String(r.usPerPacket).padStart(14)} ${String(r.rcvbufErrors).padStart(12)}`,
       );
     }
+    const floors = new Map<string, number>();
+    for (const r of rows.filter((x) => x.server === 'rtcstack')) {
+      const f = await nodeEchoFloor(r.pps, 3);
+      floors.set(r.load, f.usPerPacket);
+      console.log(
+        `node:dgram echo floor at ${r.pps} packets/s: ${f.usPerPacket} µs CPU/packet (${f.echoed} echoed)`,
+      );
+    }
     console.log('\nratios rtcstack / coturn (CPU per packet: lower is better; target <= 1)');
     for (const load of o.loads) {
       const name = `${load.clients}x${load.intervalMs}ms`;
@@ -296,7 +352,7 @@ async function main(): Promise<void> {
       const theirs = rows.find((r) => r.load === name && r.server === 'coturn');
       if (!ours || !theirs) continue;
       console.log(
-        `${name.padEnd(13)} relayed/s x${(ours.pps / theirs.pps).toFixed(2)}   CPU/packet x${(ours.usPerPacket / theirs.usPerPacket).toFixed(2)}   loss ${(ours.loss * 100).toFixed(2)}% vs ${(theirs.loss * 100).toFixed(2)}%`,
+        `${name.padEnd(13)} relayed/s x${(ours.pps / theirs.pps).toFixed(2)}   CPU/packet x${(ours.usPerPacket / theirs.usPerPacket).toFixed(2)}   loss ${(ours.loss * 100).toFixed(2)}% vs ${(theirs.loss * 100).toFixed(2)}%   rtcstack/node-echo-floor x${(ours.usPerPacket / (floors.get(name) ?? Number.NaN)).toFixed(2)}`,
       );
     }
   } finally {
