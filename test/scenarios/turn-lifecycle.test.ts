@@ -345,3 +345,40 @@ test('turn: REST credentials work until they expire; allocations are not refresh
   assert.equal(errorCodeOf(await c.refresh(600)), 401);
   await w.close();
 });
+
+test('turn: --max-bps caps an allocation; --external-ip is advertised; Binding, 420 and 437 answers', async () => {
+  const w = await world({ maxBps: 4000, externalIps: [`198.51.100.200/${SERVER_IP}`] });
+  const c = await w.client();
+  const r = await c.allocate();
+  const relayed = read.xorRelayedAddress(r)!;
+  assert.equal(relayed.address, '198.51.100.200', 'external IP advertised');
+  const peerAddr = { address: '198.51.100.30', port: 7000 };
+  const p = await w.peer(peerAddr.address);
+  assert.equal((await c.channelBind(0x4000, peerAddr)).cls, 'success');
+  // 20 x 1000 bytes at once: the 4000 B/s bucket lets a handful through and drops the rest.
+  for (let i = 0; i < 20; i++) c.sendChannel(0x4000, new Uint8Array(1000));
+  await w.clock.runUntil(() => false, 100);
+  assert.ok(p.got.length >= 2 && p.got.length <= 5, `${p.got.length} passed`);
+  assert.equal(w.turn.stats.droppedBandwidth, 20 - p.got.length);
+  // A second later the bucket has refilled.
+  await w.clock.runUntil(() => false, 1000);
+  c.sendChannel(0x4000, new Uint8Array(1000));
+  await w.clock.runUntil(() => false, 100);
+  assert.equal(w.turn.stats.droppedBandwidth, 20 - p.got.length + 1);
+  // Binding on the TURN port: XOR-MAPPED-ADDRESS, no authentication.
+  const b = await c.raw(METHOD.BINDING, [], false);
+  assert.equal(b?.cls, 'success');
+  const mapped = read.xorMappedAddress(b!)!;
+  assert.equal(mapped.port, c.socket.local.port);
+  assert.match(mapped.address, /^(203\.0\.113|198\.51\.100)\./, 'the client host public address');
+  // An unknown comprehension-required attribute: 420 with UNKNOWN-ATTRIBUTES.
+  const u = await c.request(METHOD.REFRESH, [{ type: 0x0031, value: new Uint8Array(4) }]);
+  assert.equal(errorCodeOf(u), 420);
+  assert.deepEqual(read.unknownAttributes(u), [0x0031]);
+  // CreatePermission from a 5-tuple without an allocation: 437.
+  const other = await w.client();
+  assert.equal(errorCodeOf(await other.createPermission(peerAddr)), 437);
+  // Unsupported transport (TCP relay over UDP): 442.
+  assert.equal(errorCodeOf(await other.request(METHOD.ALLOCATE, [attr.requestedTransport(6)])), 442);
+  await w.close();
+});
