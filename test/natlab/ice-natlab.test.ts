@@ -15,8 +15,22 @@ import { needs, PREREQS } from '../helpers/prereq.js';
 const opts = needs(PREREQS.netns, PREREQS.coturn);
 
 interface Outcome {
-  a: { state: string; pair: string | null; relayProtocol: string | null; ms: number; data: string[] };
-  b: { state: string; pair: string | null; relayProtocol: string | null; ms: number; data: string[] };
+  a: {
+    state: string;
+    pair: string | null;
+    relayProtocol: string | null;
+    ms: number;
+    data: string[];
+    errors: string[];
+  };
+  b: {
+    state: string;
+    pair: string | null;
+    relayProtocol: string | null;
+    ms: number;
+    data: string[];
+    errors: string[];
+  };
 }
 
 describe('ICE through the NAT lab', opts, () => {
@@ -40,7 +54,8 @@ describe('ICE through the NAT lab', opts, () => {
       '203.0.113.1',
       '--listening-port',
       '3478',
-      '--no-tls',
+      '--tls-listening-port',
+      '5349',
       '--min-port',
       '50000',
       '--max-port',
@@ -49,6 +64,7 @@ describe('ICE through the NAT lab', opts, () => {
       'lab:labpass',
     ]);
     await lab.waitForListen('internet', 'udp', '203.0.113.1', 3478);
+    await lab.waitForListen('internet', 'tcp', '203.0.113.1', 5349);
   });
   after(async () => {
     await lab?.destroy();
@@ -62,7 +78,8 @@ describe('ICE through the NAT lab', opts, () => {
     timeoutMs = 40_000,
   ): Promise<Outcome> {
     await lab.flushConntrack();
-    const cfg = (controlling: boolean): string => JSON.stringify({ controlling, iceServers: servers });
+    const cfg = (controlling: boolean): string =>
+      JSON.stringify({ controlling, iceServers: servers, insecureTls: true });
     const pa = lab.spawnNode(siteA, 'test/natlab/ice-peer.ts', [cfg(true)], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
@@ -70,8 +87,8 @@ describe('ICE through the NAT lab', opts, () => {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     const res: Outcome = {
-      a: { state: 'new', pair: null, relayProtocol: null, ms: 0, data: [] },
-      b: { state: 'new', pair: null, relayProtocol: null, ms: 0, data: [] },
+      a: { state: 'new', pair: null, relayProtocol: null, ms: 0, data: [], errors: [] },
+      b: { state: 'new', pair: null, relayProtocol: null, ms: 0, data: [], errors: [] },
     };
     const settled = (x: Outcome['a']): boolean => x.state === 'failed' || x.data.length > 0;
     return new Promise<Outcome>((resolve) => {
@@ -92,6 +109,7 @@ describe('ICE through the NAT lab', opts, () => {
             if (m.relayProtocol) me.relayProtocol = m.relayProtocol as string;
             if (m.state === 'connected' || m.state === 'completed') me.ms ||= m.ms as number;
           } else if (m.type === 'data') me.data.push(m.text as string);
+          else if (m.type === 'candidateerror') me.errors.push(`${m.url} ${m.errorCode} ${m.errorText}`);
           if (settled(res.a) && settled(res.b)) finish();
         });
       };
@@ -139,5 +157,15 @@ describe('ICE through the NAT lab', opts, () => {
     assert.ok(r.a.data.length > 0 && r.b.data.length > 0, JSON.stringify(r));
     assert.equal(r.a.pair?.split('/')[0], 'relay');
     assert.equal(r.a.relayProtocol, 'tcp');
+  });
+
+  test('outbound UDP blocked: connected through TURN over TLS (rtcstack turn, self-signed)', async () => {
+    const r = await call('fw', 'symb', [
+      ...STUN,
+      { urls: 'turns:203.0.113.1:5349', username: 'lab', credential: 'labpass' },
+    ]);
+    assert.ok(r.a.data.length > 0 && r.b.data.length > 0, JSON.stringify(r));
+    assert.equal(r.a.pair?.split('/')[0], 'relay');
+    assert.equal(r.a.relayProtocol, 'tls');
   });
 });

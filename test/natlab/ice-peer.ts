@@ -13,6 +13,8 @@ interface Config {
   controlling: boolean;
   iceServers: IceServer[];
   policy?: 'all' | 'relay';
+  /** Accept the TURN server's self-signed certificate (turns: in the lab). */
+  insecureTls?: boolean;
 }
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as Config;
@@ -25,6 +27,7 @@ const agent = new IceAgent({
   controlling: cfg.controlling,
   iceServers: cfg.iceServers,
   iceTransportPolicy: cfg.policy ?? 'all',
+  ...(cfg.insecureTls ? { turnTls: { rejectUnauthorized: false } } : {}),
   ipv6: false,
   mdns: false,
   // Fail a pair within ~7 s (the lab waits for `failed` in the negative cases).
