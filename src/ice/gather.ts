@@ -56,6 +56,10 @@ interface HostBase {
   readonly localPreference: number;
 }
 
+function isIpLiteral(host: string): boolean {
+  return /^[0-9.]+$/.test(host) || host.includes(':');
+}
+
 /** Relay candidates rank below everything; among relays UDP above TCP above TLS (RFC 8445 §5.1.2.2). */
 const RELAY_PREFERENCE = { udp: 65535, tcp: 32767, tls: 16383 } as const;
 
@@ -216,7 +220,7 @@ export class Gatherer {
   }
 
   async #resolve(host: string): Promise<string> {
-    if (/^[0-9.]+$/.test(host) || host.includes(':')) return host;
+    if (isIpLiteral(host)) return host;
     if (this.#h.options.resolveHost) return this.#h.options.resolveHost(host);
     return (await lookup(host)).address;
   }
@@ -309,7 +313,13 @@ export class Gatherer {
         protocol: url.transport,
         server,
         ...(url.transport === 'tls'
-          ? { tls: { servername: url.host, ...(this.#h.options.turnTls ?? {}) } }
+          ? {
+              tls: {
+                // SNI carries names only (RFC 6066 §3), never an IP literal.
+                ...(isIpLiteral(url.host) ? {} : { servername: url.host }),
+                ...(this.#h.options.turnTls ?? {}),
+              },
+            }
           : {}),
       });
       if (this.#closed) {
