@@ -376,3 +376,66 @@ test('without maxMtu no probes are sent and packets stay within the configured M
   assert.equal(p.net.dropped, 0);
   finish(p);
 });
+
+test('zero checksum (RFC 9653): INIT and handshake packets carry CRC32c, data packets carry zero', async () => {
+  const p = pair({}, 40);
+  const seen: { types: string; checksum: number }[] = [];
+  const orig = p.B.assoc.handle.bind(p.B.assoc);
+  p.net.attach(1, {
+    handle: (pkt) => {
+      const types = parsePacket(pkt)
+        .chunks.map((c) => c.type)
+        .join(',');
+      seen.push({ types, checksum: pkt[8]! | pkt[9]! | pkt[10]! | pkt[11]! });
+      orig(pkt);
+    },
+  });
+  await connect(p);
+  p.A.assoc.send(1, 53, new Uint8Array(100));
+  assert.ok(await p.clock.runUntil(() => p.B.got.length === 1));
+  assert.notEqual(seen.find((s) => s.types === '1')!.checksum, 0, 'INIT has a CRC');
+  assert.equal(seen.find((s) => s.types.includes('64'))!.checksum, 0, 'DATA packets use zero checksum');
+  finish(p);
+});
+
+test('fuzz: mutated packets fed to a live association never throw and it keeps working', async () => {
+  for (const interleaving of [true, false]) {
+    const p = pair({}, 41, { interleaving });
+    const captured: Uint8Array[] = [];
+    const origB = p.B.assoc.handle.bind(p.B.assoc);
+    p.net.attach(1, {
+      handle: (pkt) => {
+        captured.push(pkt.slice());
+        origB(pkt);
+      },
+    });
+    await connect(p);
+    for (let i = 0; i < 30; i++)
+      p.A.assoc.send(i % 3, 53, new Uint8Array(i * 97 + 1), { unordered: i % 2 === 0 });
+    p.A.assoc.resetStreams([2]);
+    assert.ok(await p.clock.runUntil(() => p.B.got.length >= 20, 60_000));
+    const rnd = new SeededRandom(4242);
+    const victim = new SctpAssociation({
+      clock: p.clock,
+      send: () => {},
+      random: new SeededRandom(1),
+      interleaving,
+    });
+    for (let i = 0; i < 3000; i++) {
+      const pkt = captured[rnd.int(captured.length)]!.slice();
+      const flips = 1 + rnd.int(6);
+      for (let f = 0; f < flips; f++) pkt[12 + rnd.int(Math.max(1, pkt.length - 12))] = rnd.u32() & 0xff;
+      // a zero checksum is accepted (zero checksum offered), so the mutations reach the chunk parsers
+      pkt[8] = pkt[9] = pkt[10] = pkt[11] = 0;
+      p.B.assoc.handle(pkt);
+      victim.handle(pkt);
+    }
+    victim.close();
+    if (p.B.assoc.state === 'established') {
+      const before = p.B.got.length;
+      p.A.assoc.send(0, 53, new Uint8Array([1]));
+      await p.clock.runUntil(() => p.B.got.length > before || p.B.assoc.state !== 'established', 60_000);
+    }
+    finish(p);
+  }
+});

@@ -33,6 +33,8 @@ interface InStream {
 }
 
 const MAX_DUPS = 32;
+/** How far past the cumulative TSN a DATA chunk or FORWARD-TSN may point (an rwnd of 1-byte chunks). */
+const MAX_TSN_AHEAD = 1 << 20;
 const MAX_GAPS = 64;
 
 export class Inbound {
@@ -93,6 +95,8 @@ export class Inbound {
       if (this.#dups.length < MAX_DUPS) this.#dups.push(tsn);
       return false;
     }
+    // Far beyond anything the peer may have outstanding: drop (keeps gap tracking bounded).
+    if ((tsn - this.cumTsn) >>> 0 > MAX_TSN_AHEAD) return false;
     // Out of buffer space: drop anything but the next expected TSN (RFC 9260 §6.2).
     if (this.buffered >= this.#rwnd && tsn !== (this.cumTsn + 1) >>> 0) return false;
     if (tsn === (this.cumTsn + 1) >>> 0) {
@@ -237,20 +241,24 @@ export class Inbound {
     }
     if (unordered) return;
     if (!this.#seqLte(s.next, seq)) return;
-    while (s.next !== this.#inc(seq)) {
-      const m = s.pending.get(s.next);
-      if (m) {
-        s.pending.delete(s.next);
-        this.buffered -= m.data.length;
-        if (m.ppid >= 0) this.#deliver(streamId, m.ppid, m.data, false);
-      }
-      s.next = this.#inc(s.next);
+    // Deliver the complete messages up to `seq` in order (walking the pending ones, not the gap,
+    // which a peer could make 2^31 long), then continue after `seq`.
+    const due = [...s.pending.keys()].filter((k) => this.#seqLte(k, seq));
+    due.sort((a, b) => (a === b ? 0 : this.#seqLte(a, b) ? -1 : 1));
+    for (const k of due) {
+      const m = s.pending.get(k)!;
+      s.pending.delete(k);
+      this.buffered -= m.data.length;
+      if (m.ppid >= 0) this.#deliver(streamId, m.ppid, m.data, false);
     }
+    s.next = this.#inc(seq);
     this.#drainPending(streamId, s);
   }
 
   /** FORWARD-TSN (RFC 3758 §3.6) or I-FORWARD-TSN (RFC 8260 §2.3.2). */
   forward(newCum: number, streams: readonly { streamId: number; unordered: boolean; seq: number }[]): void {
+    // A cumulative TSN further ahead than anything a sender can have outstanding is bogus: ignore.
+    if ((newCum - this.cumTsn) >>> 0 > MAX_TSN_AHEAD && tsnLt(this.cumTsn, newCum)) return;
     if (tsnLt(this.cumTsn, newCum)) {
       for (const t of this.#above) if (tsnLte(t, newCum)) this.#above.delete(t);
       this.cumTsn = newCum;
@@ -295,7 +303,10 @@ export class Inbound {
     if (this.#above.size === 0) return NONE;
     const out: GapBlock[] = [];
     const cum = this.cumTsn;
-    const span = (this.#highest - cum) >>> 0;
+    let span = (this.#highest - cum) >>> 0;
+    if (span > 4 * this.#above.size + 64) return this.#sparseGapBlocks();
+    // Gap ack offsets are 16 bits (RFC 9260 §3.3.4).
+    if (span > 0xffff) span = 0xffff;
     let start = -1;
     for (let off = 1; off <= span; off++) {
       const has = this.#above.has((cum + off) >>> 0);
@@ -307,6 +318,24 @@ export class Inbound {
       }
     }
     if (start >= 0) out.push({ start, end: span });
+    return out;
+  }
+
+  /** Gap blocks from the sorted set when it is sparse over a wide span. */
+  #sparseGapBlocks(): GapBlock[] {
+    const cum = this.cumTsn;
+    const offs = [...this.#above].map((t) => (t - cum) >>> 0).sort((a, b) => a - b);
+    const out: GapBlock[] = [];
+    let i = 0;
+    while (i < offs.length && out.length < MAX_GAPS) {
+      const start = offs[i]!;
+      let end = start;
+      while (i + 1 < offs.length && offs[i + 1] === end + 1) end = offs[++i]!;
+      i++;
+      // Gap ack offsets are 16 bits (RFC 9260 §3.3.4): stop at what can be expressed.
+      if (end > 0xffff) break;
+      out.push({ start, end });
+    }
     return out;
   }
 
