@@ -58,6 +58,11 @@ export interface RoomOptions {
   readonly reportMs?: number;
   /** Minimum time between keyframe requests for one layer. */
   readonly keyframeIntervalMs?: number;
+  /**
+   * Generate RR and NACK for publishers here (default true). False when each publisher leg is an
+   * RTCPeerConnection whose receivers already report and NACK on it.
+   */
+  readonly upstreamRtcp?: boolean;
   /** Bandwidth assumed for a subscriber before any estimate. */
   readonly initialBandwidth?: number;
   /** Bandwidth reserved per audio track before video is shared out. */
@@ -128,6 +133,7 @@ export class Room extends Emitter<RoomEvents> {
       selectMs: o.selectMs ?? 200,
       reportMs: o.reportMs ?? 1000,
       keyframeIntervalMs: o.keyframeIntervalMs ?? 500,
+      upstreamRtcp: o.upstreamRtcp ?? true,
       initialBandwidth: o.initialBandwidth ?? 1_000_000,
       audioBitrate: o.audioBitrate ?? 50_000,
       selector: o.selector,
@@ -245,11 +251,21 @@ export class Room extends Emitter<RoomEvents> {
     this.forwardRtp(participantId, packet, bytes);
   }
 
-  /** The same for a packet the caller has parsed already. */
-  forwardRtp(participantId: string, packet: RtpPacket, bytes: Uint8Array): void {
+  /**
+   * The same for a packet the caller has parsed already. `hint`: the track and rid a peer
+   * connection routed it to (binds a new SSRC without reading extensions).
+   */
+  forwardRtp(
+    participantId: string,
+    packet: RtpPacket,
+    bytes: Uint8Array,
+    hint?: { readonly trackId: string; readonly rid?: string | undefined },
+  ): void {
     const now = this.#o.clock.now();
     this.stats.rtpIn++;
-    const entry = this.#bySsrc.get(packet.ssrc) ?? this.#learn(participantId, packet);
+    const entry =
+      this.#bySsrc.get(packet.ssrc) ??
+      (hint ? this.#bindHint(participantId, packet.ssrc, hint) : this.#learn(participantId, packet));
     if (!entry || entry.track.publisherId !== participantId) {
       this.stats.unknownSsrc++;
       return;
@@ -337,6 +353,13 @@ export class Room extends Emitter<RoomEvents> {
     }
   }
 
+  /** A subscriber's leg asked for a keyframe of what it gets of `publisherId`'s `trackId`. */
+  requestKeyframe(subscriberId: string, publisherId: string, trackId: string): void {
+    const track = this.#participants.get(publisherId)?.tracks.get(trackId);
+    const d = track && this.#participants.get(subscriberId)?.down.get(track);
+    if (d) this.#subscriberWantsKeyframe(d, this.#o.clock.now());
+  }
+
   close(): void {
     this.#closed = true;
     this.#timer?.cancel();
@@ -381,6 +404,20 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /** Bind an unknown SSRC to a layer of `participantId` by its mid/rid extensions or payload type. */
+  #bindHint(
+    participantId: string,
+    ssrc: number,
+    hint: { readonly trackId: string; readonly rid?: string | undefined },
+  ): { track: PublishedTrack; layer: Layer } | undefined {
+    const track = this.#participants.get(participantId)?.tracks.get(hint.trackId);
+    const layer = track?.layers.find(
+      (l) => l.ssrc === undefined && (l.rid ?? undefined) === (hint.rid ?? undefined),
+    );
+    if (!track || !layer) return undefined;
+    this.#bind(track, layer, ssrc);
+    return { track, layer };
+  }
+
   #learn(participantId: string, packet: RtpPacket): { track: PublishedTrack; layer: Layer } | undefined {
     const p = this.#participants.get(participantId);
     if (!p) return undefined;
@@ -547,15 +584,16 @@ export class Room extends Emitter<RoomEvents> {
     const now = this.#o.clock.now();
     this.#ticks++;
     const every = (ms: number): boolean => this.#ticks % Math.max(1, Math.round(ms / this.#o.tickMs)) === 0;
-    // Upstream NACKs for what we lost, per publisher.
-    for (const { track, layer } of this.#bySsrc.values()) {
-      const lost = layer.upstream?.nacks(now) ?? [];
-      if (layer.ssrc === undefined || lost.length === 0) continue;
-      this.stats.upstreamNacks++;
-      this.#o.sink.sendRtcp(track.publisherId, [
-        { type: 'nack', senderSsrc: this.rtcpSsrc, mediaSsrc: layer.ssrc, lost },
-      ]);
-    }
+    // Upstream NACKs for what we lost, per publisher (unless the leg's own stack does it).
+    if (this.#o.upstreamRtcp)
+      for (const { track, layer } of this.#bySsrc.values()) {
+        const lost = layer.upstream?.nacks(now) ?? [];
+        if (layer.ssrc === undefined || lost.length === 0) continue;
+        this.stats.upstreamNacks++;
+        this.#o.sink.sendRtcp(track.publisherId, [
+          { type: 'nack', senderSsrc: this.rtcpSsrc, mediaSsrc: layer.ssrc, lost },
+        ]);
+      }
     // Keyframe-request retries for pending switches.
     for (const p of this.#participants.values())
       for (const d of p.down.values())
@@ -565,7 +603,7 @@ export class Room extends Emitter<RoomEvents> {
       const s = this.speakers.update(now);
       if (s !== undefined) this.emit('activeSpeaker', s);
     }
-    if (every(this.#o.reportMs)) this.#receiverReports(now);
+    if (this.#o.upstreamRtcp && every(this.#o.reportMs)) this.#receiverReports(now);
   }
 
   #receiverReports(now: number): void {

@@ -1,0 +1,358 @@
+/**
+ * The SFU behind `rtcstack serve`: the signaling server hands it rooms that grew past the mesh
+ * threshold; it runs one forwarding `Room` per signaling room on top of rtcstack's own
+ * RTCPeerConnection.
+ *
+ * Two peer connections per participant, one per direction (see docs/signaling.md, "SFU mode"):
+ * - `pub`: the client offers its camera/microphone with simulcast encodings (browsers send
+ *   simulcast when they make the offer with `sendEncodings`); we answer. Its remote tracks' `rtp`
+ *   events feed the room.
+ * - `sub`: we offer one sendonly m-line per remote track the participant receives (stream id = the
+ *   publisher's peer id), and offer again whenever tracks come and go. Only we offer here and only
+ *   the client offers on `pub`, so there is never glare and no perfect negotiation with the server;
+ *   renegotiating what someone receives never touches what it sends. The cost is a second ICE/DTLS
+ *   handshake per participant.
+ *
+ * RTCP stays per leg: each connection's receivers send RR/NACK to the publisher, its senders answer
+ * the subscriber's NACKs from their history and report PLI as 'keyframerequest', which the room turns
+ * into its own throttled PLI on the layer that subscriber is fed.
+ */
+import type { Clock } from '../../core/clock.js';
+import { systemClock } from '../../core/clock.js';
+import type { Logger } from '../../core/log.js';
+import { cryptoRandom } from '../../core/random.js';
+import { payloadCodecName } from '../../media/payload/index.js';
+import {
+  MediaStream,
+  MediaStreamTrack,
+  type PeerOptions,
+  RTCPeerConnection,
+  type RTCRtpTransceiver,
+  type RTCTrackEvent,
+} from '../../peer/index.js';
+import { serializeRtp } from '../../rtp/packet.js';
+import { parseSdp } from '../../sdp/parse.js';
+import type { SfuClientMessage, SfuTrackInfo } from '../signaling/protocol.js';
+import type { SfuBackend, SfuOutput } from '../signaling/sfu-backend.js';
+import { rewrittenPacket } from './forwarded.js';
+import { Room } from './room.js';
+import type { PublishedTrack } from './track.js';
+
+export interface SfuServerOptions {
+  readonly log: Logger;
+  readonly clock?: Clock;
+  /** For the server-side peer connections (loopback candidates in tests, a network, ...). */
+  readonly peerOptions?: PeerOptions;
+  /** Downlink assumed per subscriber until an estimate exists, bits/s. */
+  readonly initialBandwidth?: number;
+}
+
+interface Participant {
+  readonly id: string;
+  pub: RTCPeerConnection | undefined;
+  sub: RTCPeerConnection | undefined;
+  /** publisherId/trackId -> the sender's local track and transceiver on `sub`. */
+  readonly senders: Map<
+    string,
+    { track: MediaStreamTrack; transceiver: RTCRtpTransceiver; info: Omit<SfuTrackInfo, 'mid'> }
+  >;
+  negotiating: boolean;
+  again: boolean;
+  /** Tracks announced by the publishing connection, published once its answer is set. */
+  pendingTracks: RTCTrackEvent[];
+}
+
+interface RoomState {
+  readonly name: string;
+  readonly room: Room;
+  readonly participants: Map<string, Participant>;
+}
+
+const key = (publisherId: string, trackId: string): string => `${publisherId}/${trackId}`;
+
+export class SfuServer implements SfuBackend {
+  readonly #o: SfuServerOptions;
+  readonly #clock: Clock;
+  readonly #rooms = new Map<string, RoomState>();
+  #out: SfuOutput | undefined;
+
+  constructor(o: SfuServerOptions) {
+    this.#o = o;
+    this.#clock = o.clock ?? systemClock;
+  }
+
+  /** The forwarding room of a signaling room in SFU mode (for stats and tests). */
+  room(name: string): Room | undefined {
+    return this.#rooms.get(name)?.room;
+  }
+
+  attach(out: SfuOutput): void {
+    this.#out = out;
+  }
+
+  openRoom(name: string, peerIds: readonly string[]): void {
+    if (this.#rooms.has(name)) return;
+    const state: RoomState = { name, participants: new Map(), room: this.#newRoom(name) };
+    this.#rooms.set(name, state);
+    this.#o.log.info('sfu room open', { room: name, peers: peerIds.length });
+    for (const id of peerIds) this.addPeer(name, id);
+  }
+
+  closeRoom(name: string): void {
+    const state = this.#rooms.get(name);
+    if (!state) return;
+    this.#rooms.delete(name);
+    for (const p of state.participants.values()) this.#closeParticipant(p);
+    state.room.close();
+    this.#o.log.info('sfu room closed', { room: name });
+  }
+
+  addPeer(name: string, peerId: string): void {
+    const state = this.#rooms.get(name);
+    if (!state || state.participants.has(peerId)) return;
+    const p: Participant = {
+      id: peerId,
+      pub: undefined,
+      sub: undefined,
+      senders: new Map(),
+      negotiating: false,
+      again: false,
+      pendingTracks: [],
+    };
+    state.participants.set(peerId, p);
+    state.room.join(peerId);
+    // What the others already publish.
+    for (const other of state.room.participantIds)
+      if (other !== peerId) for (const t of state.room.tracksOf(other)) this.#addSender(state, p, t);
+    void this.#negotiate(state, p);
+  }
+
+  removePeer(name: string, peerId: string): void {
+    const state = this.#rooms.get(name);
+    const p = state?.participants.get(peerId);
+    if (!state || !p) return;
+    state.participants.delete(peerId);
+    state.room.leave(peerId); // trackRemoved -> the others renegotiate
+    this.#closeParticipant(p);
+  }
+
+  handle(name: string, peerId: string, msg: SfuClientMessage): void {
+    const state = this.#rooms.get(name);
+    const p = state?.participants.get(peerId);
+    if (!state || !p) return;
+    const fail = (what: string) => (err: unknown) =>
+      this.#o.log.warn(`sfu ${what} failed`, { room: name, peer: peerId, err: String(err) });
+    switch (msg.type) {
+      case 'sfu-offer':
+        this.#answerPublish(state, p, msg.sdp).catch(fail('publish answer'));
+        return;
+      case 'sfu-answer':
+        this.#subscribeAnswered(state, p, msg.sdp).catch(fail('subscribe answer'));
+        return;
+      case 'sfu-candidate': {
+        const pc = msg.pc === 'pub' ? p.pub : p.sub;
+        pc?.addIceCandidate(msg.candidate).catch(fail('candidate'));
+        return;
+      }
+      case 'sfu-end-of-candidates':
+        return; // trickle ends are implicit for us: checks run on what arrived
+      case 'sfu-prefs':
+        if (msg.peer === undefined)
+          state.room.setMaxResolution(peerId, msg.maxHeight || Number.POSITIVE_INFINITY);
+        else
+          for (const t of state.room.tracksOf(msg.peer))
+            state.room.setMaxResolution(peerId, msg.maxHeight || Number.POSITIVE_INFINITY, t.id);
+        return;
+    }
+  }
+
+  mute(name: string, peerId: string, kind: 'audio' | 'video', muted: boolean): void {
+    const state = this.#rooms.get(name);
+    if (!state) return;
+    for (const t of state.room.tracksOf(peerId))
+      if (t.kind === kind) state.room.setMuted(peerId, t.id, muted);
+  }
+
+  close(): void {
+    for (const name of [...this.#rooms.keys()]) this.closeRoom(name);
+  }
+
+  // ---- internals ----
+
+  #newRoom(name: string): Room {
+    const room = new Room(name, {
+      clock: this.#clock,
+      random: cryptoRandom,
+      upstreamRtcp: false,
+      initialBandwidth: this.#o.initialBandwidth ?? 8_000_000,
+      sink: {
+        sendRtp: (subscriberId, f) => {
+          if (f.retransmission) return; // the sender's own history answers NACKs on this leg
+          const s = this.#rooms
+            .get(name)
+            ?.participants.get(subscriberId)
+            ?.senders.get(key(f.publisherId, f.trackId));
+          s?.track.writeRtp(rewrittenPacket(f));
+        },
+        sendRtcp: (participantId, packets) => {
+          const pub = this.#rooms.get(name)?.participants.get(participantId)?.pub;
+          if (!pub) return;
+          for (const r of packets) {
+            if (r.type !== 'pli') continue;
+            for (const rec of pub.getReceivers())
+              if (rec.streams.has(r.mediaSsrc)) rec.requestKeyframe?.(r.mediaSsrc);
+          }
+        },
+      },
+    });
+    room.on('trackAdded', (t) => {
+      const state = this.#rooms.get(name);
+      if (!state) return;
+      for (const p of state.participants.values())
+        if (p.id !== t.publisherId) {
+          this.#addSender(state, p, t);
+          void this.#negotiate(state, p);
+        }
+    });
+    room.on('trackRemoved', (t) => {
+      const state = this.#rooms.get(name);
+      if (!state) return;
+      for (const p of state.participants.values()) {
+        const s = p.senders.get(key(t.publisherId, t.id));
+        if (!s || !p.sub) continue;
+        p.senders.delete(key(t.publisherId, t.id));
+        if (p.sub.signalingState !== 'closed') {
+          p.sub.removeTrack(s.transceiver.sender);
+          void this.#negotiate(state, p);
+        }
+      }
+    });
+    room.on('activeSpeaker', (id) =>
+      this.#out?.send(name, undefined, { v: 1, type: 'active-speaker', peerId: id }),
+    );
+    return room;
+  }
+
+  #pc(state: RoomState, p: Participant, which: 'pub' | 'sub'): RTCPeerConnection {
+    const existing = which === 'pub' ? p.pub : p.sub;
+    if (existing) return existing;
+    const pc = new RTCPeerConnection({}, { ...this.#o.peerOptions });
+    pc.onicecandidate = (e) => {
+      const c = e.candidate;
+      if (!c) return;
+      this.#out?.send(state.name, p.id, {
+        v: 1,
+        type: 'sfu-candidate',
+        pc: which,
+        candidate: {
+          candidate: c.candidate,
+          sdpMid: c.sdpMid ?? null,
+          sdpMLineIndex: c.sdpMLineIndex ?? null,
+          usernameFragment: c.usernameFragment ?? null,
+        },
+      });
+    };
+    if (which === 'pub') {
+      p.pub = pc;
+      // Codecs are known once the answer is set: publish then (see #answerPublish).
+      pc.ontrack = (e) => p.pendingTracks.push(e);
+    } else p.sub = pc;
+    return pc;
+  }
+
+  async #answerPublish(state: RoomState, p: Participant, sdp: string): Promise<void> {
+    const pc = this.#pc(state, p, 'pub');
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    await pc.setLocalDescription(await pc.createAnswer());
+    this.#out?.send(state.name, p.id, { v: 1, type: 'sfu-answer', pc: 'pub', sdp: pc.localDescription!.sdp });
+    for (const e of p.pendingTracks.splice(0)) this.#published(state, p, e);
+  }
+
+  /** A track of `p`'s publishing connection: publish it in the room with its simulcast rids. */
+  #published(state: RoomState, p: Participant, e: RTCTrackEvent): void {
+    const mid = e.transceiver.mid ?? '';
+    const kind = e.track.kind;
+    const trackId = `${kind}-${mid}`;
+    const codecs = e.receiver.codecs.filter((c) => payloadCodecName(c.name) !== undefined);
+    const codec = codecs[0];
+    if (!codec) return;
+    const remote = p.pub?.remoteDescription?.sdp;
+    const m = remote ? parseSdp(remote).media.find((x) => x.mid === mid) : undefined;
+    const rids = (m?.simulcast?.send ?? []).map((alts) => alts[0]!.rid);
+    const heights = [180, 360, 720, 1080];
+    if (state.room.tracksOf(p.id).some((t) => t.id === trackId)) return;
+    state.room.publish(p.id, {
+      trackId,
+      kind,
+      codec: payloadCodecName(codec.name)!,
+      clockRate: codec.clockRate,
+      payloadTypes: codecs.map((c) => c.payloadType),
+      mid,
+      layers: rids.length > 0 ? rids.map((rid, i) => ({ rid, height: heights[i] ?? 1080 })) : [{}],
+    });
+    const room = state.room;
+    e.track.on('rtp', (packet, info) =>
+      room.forwardRtp(p.id, packet, serializeRtp(packet), { trackId, rid: info.rid }),
+    );
+  }
+
+  /** A sendonly m-line on `p`'s subscribing connection for track `t` (stream id: the publisher). */
+  #addSender(state: RoomState, p: Participant, t: PublishedTrack): void {
+    const k = key(t.publisherId, t.id);
+    if (p.senders.has(k)) return;
+    const pc = this.#pc(state, p, 'sub');
+    const track = new MediaStreamTrack({ kind: t.kind, label: `${t.publisherId} ${t.kind}` });
+    const transceiver = pc.addTransceiver(track, {
+      direction: 'sendonly',
+      streams: [new MediaStream(t.publisherId)],
+    });
+    track.on('keyframerequest', () => state.room.requestKeyframe(p.id, t.publisherId, t.id));
+    p.senders.set(k, { track, transceiver, info: { peerId: t.publisherId, kind: t.kind } });
+  }
+
+  /** Offer `p`'s subscribing connection again (one negotiation at a time; changes meanwhile queue). */
+  async #negotiate(state: RoomState, p: Participant): Promise<void> {
+    const pc = p.sub;
+    if (!pc || (p.senders.size === 0 && pc.getTransceivers().length === 0)) return;
+    if (p.negotiating) {
+      p.again = true;
+      return;
+    }
+    p.negotiating = true;
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      const tracks: SfuTrackInfo[] = [];
+      for (const s of p.senders.values())
+        if (s.transceiver.mid !== null) tracks.push({ mid: s.transceiver.mid, ...s.info });
+      this.#out?.send(state.name, p.id, {
+        v: 1,
+        type: 'sfu-offer',
+        pc: 'sub',
+        sdp: pc.localDescription!.sdp,
+        tracks,
+      });
+    } catch (err) {
+      p.negotiating = false;
+      this.#o.log.warn('sfu offer failed', { room: state.name, peer: p.id, err: String(err) });
+    }
+  }
+
+  async #subscribeAnswered(state: RoomState, p: Participant, sdp: string): Promise<void> {
+    const pc = p.sub;
+    if (!pc || pc.signalingState !== 'have-local-offer') return;
+    await pc.setRemoteDescription({ type: 'answer', sdp });
+    p.negotiating = false;
+    if (p.again) {
+      p.again = false;
+      await this.#negotiate(state, p);
+    }
+  }
+
+  #closeParticipant(p: Participant): void {
+    for (const s of p.senders.values()) s.track.stop();
+    p.senders.clear();
+    p.pub?.close();
+    p.sub?.close();
+    p.pub = p.sub = undefined;
+  }
+}
