@@ -876,7 +876,6 @@ export class RTCPeerConnection extends HandlerTarget {
           if (keys) this.#media.start(keys);
         } catch (err) {
           this.#log.warn('SRTP keying failed', { error: String(err) });
-          if (process.env.RTCS_DEBUG_MEDIA) console.error('SRTP keying failed', err);
         }
       }
       this.#updateConnectionState();
