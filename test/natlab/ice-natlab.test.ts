@@ -63,8 +63,9 @@ describe('ICE through the NAT lab', opts, () => {
       '-u',
       'lab:labpass',
     ]);
-    await lab.waitForListen('internet', 'udp', '203.0.113.1', 3478);
-    await lab.waitForListen('internet', 'tcp', '203.0.113.1', 5349);
+    // Generous waits: the server generates its self-signed TLS certificate at start, slow on a busy machine.
+    await lab.waitForListen('internet', 'udp', '203.0.113.1', 3478, 60_000);
+    await lab.waitForListen('internet', 'tcp', '203.0.113.1', 5349, 60_000);
   });
   after(async () => {
     await lab?.destroy();
