@@ -13,156 +13,42 @@ import { isInputError, ParseError, RtcError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
 import { type Logger, silentLogger } from '../core/log.js';
 import { cryptoRandom, type Random } from '../core/random.js';
+import type { SctpAssociationOptions, SctpEvents, SctpState, SctpStats } from './association-types.js';
 import { parseChunk, writeChunk } from './chunk-codec.js';
 import { FLAG_IMMEDIATE, parseDataChunk } from './chunk-data.js';
-import type { Chunk, DataChunk, InitChunk, ReconfigParam, SackChunk } from './chunk-types.js';
+import type { Chunk, DataChunk, InitChunk, SackChunk } from './chunk-types.js';
 import {
   CAUSE_PROTOCOL_VIOLATION,
   CAUSE_UNRECOGNIZED_CHUNK,
   CAUSE_USER_ABORT,
   CHUNK_DATA,
-  CHUNK_FORWARD_TSN,
   CHUNK_I_DATA,
-  CHUNK_I_FORWARD_TSN,
   CHUNK_INIT,
-  CHUNK_RE_CONFIG,
   COMMON_HEADER_SIZE,
-  RECONFIG_ERROR_BAD_SEQ,
-  RECONFIG_IN_PROGRESS,
-  RECONFIG_SUCCESS_NOTHING,
-  RECONFIG_SUCCESS_PERFORMED,
-  ZERO_CHECKSUM_EDMID_DTLS,
 } from './constants.js';
 import { makeCookie, openCookie } from './cookie.js';
+import {
+  initChunk,
+  PEER_FWD_TSN,
+  PEER_IDATA,
+  PEER_RECONFIG,
+  PEER_ZERO_CHECKSUM,
+  peerFeatures,
+} from './handshake.js';
 import { Inbound } from './inbound.js';
 import { Outbound, type SendOptions } from './outbound.js';
 import { checksumOk, forEachChunk, setChecksum, writeHeader } from './packet.js';
-import {
-  findParam,
-  forwardTsnSupportedParam,
-  stateCookie,
-  stateCookieParam,
-  supportedExtensions,
-  supportedExtensionsParam,
-  zeroChecksumEdmid,
-  zeroChecksumParam,
-} from './params.js';
+import { stateCookie } from './params.js';
+import { PathMtuProber, PROBE_INFO_SIZE } from './plpmtud.js';
 import { RtoEstimator } from './rto.js';
+import { writeSack } from './sack-writer.js';
+import { StreamReset } from './stream-reset.js';
+
+export type { SctpAssociationOptions, SctpEvents, SctpState, SctpStats } from './association-types.js';
+
 import { LazyTimer } from './timer.js';
-import { tsnLte } from './tsn.js';
-
-export type SctpState =
-  | 'closed'
-  | 'cookie-wait'
-  | 'cookie-echoed'
-  | 'established'
-  | 'shutdown-pending'
-  | 'shutdown-sent'
-  | 'shutdown-received'
-  | 'shutdown-ack-sent';
-
-export interface SctpAssociationOptions {
-  readonly clock: Clock;
-  /** Hands one SCTP packet to the lower layer (DTLS). */
-  readonly send: (packet: Uint8Array) => void;
-  /** Verification tags, initial TSN, heartbeat nonces. Default: node:crypto. */
-  readonly random?: Random;
-  /** Default 5000 (RFC 8841 sctp-port default). */
-  readonly localPort?: number;
-  readonly remotePort?: number;
-  /** Largest SCTP packet (RFC 8261 §5: 1200 keeps DTLS under common path MTUs). Default 1200. */
-  readonly mtu?: number;
-  /**
-   * PLPMTUD (RFC 8899 with HEARTBEAT + PAD probes, RFC 4820): probe packet sizes up to this many bytes
-   * and use the largest the path carries. Default: `mtu` (no probing). Over DTLS keep it at or below
-   * 16000 (one record); on loopback and LANs it removes most per-packet cost.
-   */
-  readonly maxMtu?: number;
-  /** Largest message this side accepts (SDP max-message-size). Default 262144. */
-  readonly maxMessageSize?: number;
-  /**
-   * Advertised receive window (a_rwnd) in bytes. Default 2 MiB: large enough for 20 MB/s at 100 ms,
-   * small enough that a burst of 1200-byte packets fits a 4 MiB kernel UDP buffer (rmem_max here), so
-   * a busy single-threaded receiver does not drop at the socket.
-   */
-  readonly receiveWindow?: number;
-  /** The DTLS role, for callers that allocate stream ids; SCTP itself is symmetric here. */
-  readonly isClient?: boolean;
-  /** Offer RFC 9653 zero checksum (the DTLS lower layer detects errors). Default true. */
-  readonly zeroChecksum?: boolean;
-  /** Offer I-DATA (RFC 8260). Default true. */
-  readonly interleaving?: boolean;
-  /** Association.Max.Retrans (RFC 9260 §16). Default 10. */
-  readonly maxRetransmissions?: number;
-  /** Max.Init.Retransmits. Default 8. */
-  readonly maxInitRetransmits?: number;
-  readonly rtoInitial?: number;
-  readonly rtoMin?: number;
-  readonly rtoMax?: number;
-  /** HB.interval in ms. Default 30000. */
-  readonly heartbeatInterval?: number;
-  /** Delayed SACK timer in ms. Default 200. */
-  readonly sackDelay?: number;
-  /** Defers sending after send() calls so they share packets. Default queueMicrotask. */
-  readonly scheduleFlush?: (fn: () => void) => void;
-  /**
-   * Max.Burst: data packets sent in one go before yielding to let the peer and the socket catch up
-   * X
-   */
-  readonly maxBurst?: number;
-  /** How sending continues after a burst (a macrotask, so I/O can run). Default setImmediate. */
-  readonly scheduleContinuation?: (fn: () => void) => void;
-  readonly logger?: Logger;
-}
-
-export interface SctpEvents {
-  [key: string]: unknown[];
-  state: [SctpState];
-  open: [];
-  /** A complete message; `data` may be a view valid only during the call. */
-  message: [streamId: number, ppid: number, data: Uint8Array, unordered: boolean];
-  /** The peer reset these outgoing streams (our incoming). */
-  streamReset: [streamIds: number[]];
-  /** Our outgoing reset of these streams was performed by the peer. */
-  streamResetDone: [streamIds: number[]];
-  bufferedAmountLow: [streamId: number];
-  /** The association ended: undefined after a graceful shutdown, an error otherwise. */
-  close: [error?: RtcError];
-}
-
-export interface SctpStats {
-  packetsSent: number;
-  packetsReceived: number;
-  bytesSent: number;
-  bytesReceived: number;
-  parseErrors: number;
-  checksumErrors: number;
-  retransmissions: number;
-  fastRetransmits: number;
-  t3Expiries: number;
-  /** SACKs sent because the delayed-SACK timer ran out. */
-  delayedSacks: number;
-  abandonedMessages: number;
-  cwnd: number;
-  rto: number;
-  srtt: number | undefined;
-}
-
-// Peer feature bits kept in the cookie.
-const PEER_FWD_TSN = 1;
-const PEER_IDATA = 2;
-const PEER_RECONFIG = 4;
-const PEER_ZERO_CHECKSUM = 8;
 
 const COOKIE_LIFETIME_MS = 60_000;
-/** PAD chunk, RFC 4820 §3. */
-const CHUNK_PAD = 132;
-/** Heartbeat info of a PLPMTUD probe: time (f64), nonce (u32), probed size (u32). */
-const PROBE_INFO_SIZE = 16;
-/** RFC 8899 §5.1.2 MAX_PROBES. */
-const MAX_PROBES = 3;
-/** RFC 8899 §5.1.1 PMTU_RAISE_TIMER. */
-const PMTU_RAISE_MS = 600_000;
 
 export class SctpAssociation extends Emitter<SctpEvents> {
   readonly #clock: Clock;
@@ -209,10 +95,8 @@ export class SctpAssociation extends Emitter<SctpEvents> {
   readonly #sackTimer: LazyTimer;
   readonly #hbTimer: LazyTimer;
   readonly #t2: LazyTimer;
-  readonly #reconfigTimer: LazyTimer;
-  readonly #probeTimer: LazyTimer;
-  #probeSize = 0;
-  #probeTries = 0;
+  readonly #reset: StreamReset;
+  readonly #prober: PathMtuProber;
   #errorCount = 0;
   #sackOwed = false;
   #sackNow = false;
@@ -220,13 +104,6 @@ export class SctpAssociation extends Emitter<SctpEvents> {
   #flushScheduled = false;
   #hbOutstanding = false;
   #ctrl: Chunk[] = [];
-  // Stream reset (RFC 6525)
-  #reqSeq: number;
-  #pendingReset = new Set<number>();
-  #inflightReset: { reqSeq: number; streams: number[]; chunk: Chunk } | null = null;
-  #peerReqSeq = 0;
-  #deferredPeerReset: { reqSeq: number; lastTsn: number; streams: number[] } | null = null;
-  #lastPeerResult = RECONFIG_SUCCESS_PERFORMED;
   #shutdownRetries = 0;
 
   readonly stats: Omit<
@@ -272,7 +149,6 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     });
     this.#myTag = this.#nonZero();
     this.#myInitialTsn = this.#random.u32();
-    this.#reqSeq = this.#myInitialTsn;
     const c = this.#clock;
     this.#t1 = new LazyTimer(c, () => this.#onT1());
     this.#t3 = new LazyTimer(c, () => this.#onT3());
@@ -283,8 +159,44 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     });
     this.#hbTimer = new LazyTimer(c, () => this.#onHeartbeatTimer());
     this.#t2 = new LazyTimer(c, () => this.#onT2());
-    this.#reconfigTimer = new LazyTimer(c, () => this.#onReconfigTimer());
-    this.#probeTimer = new LazyTimer(c, () => this.#onProbeTimer());
+    this.#reset = new StreamReset(
+      {
+        clock: c,
+        log: this.#log,
+        outbound: () => this.#out,
+        inbound: () => this.#in,
+        peerSupportsReconfig: () => (this.#peerFeatures & PEER_RECONFIG) !== 0,
+        rto: () => this.#rto.rto,
+        backOff: () => this.#rto.backOff(),
+        countError: () => {
+          if (++this.#errorCount <= this.#maxRetrans) return true;
+          this.#fail(new RtcError('ERR_SCTP_PEER_UNREACHABLE', 'RE-CONFIG unanswered'));
+          return false;
+        },
+        resetErrors: () => {
+          this.#errorCount = 0;
+        },
+        queueControl: (chunk) => this.#ctrl.push(chunk),
+        flush: () => this.#flush(),
+        incomingReset: (ids) => this.emit('streamReset', ids),
+        outgoingResetDone: (ids) => this.emit('streamResetDone', ids),
+      },
+      this.#myInitialTsn,
+    );
+    this.#prober = new PathMtuProber(
+      {
+        clock: c,
+        random: this.#random,
+        rto: () => this.#rto.rto,
+        sendChunks: (chunks) => {
+          if (this.#state === 'established')
+            this.#transmit(this.#packet(this.#peerTag, chunks, this.#zeroTx));
+        },
+        confirmed: (size) => this.#onProbeConfirmed(size),
+      },
+      this.#mtu,
+      this.#maxMtu,
+    );
   }
 
   #nonZero(): number {
@@ -332,20 +244,14 @@ export class SctpAssociation extends Emitter<SctpEvents> {
   // ---------------------------------------------------------------- handshake
 
   #initLike(type: 1 | 2, cookie?: Uint8Array): Chunk {
-    const ext = [CHUNK_RE_CONFIG, CHUNK_FORWARD_TSN];
-    if (this.#offerIData) ext.push(CHUNK_I_DATA, CHUNK_I_FORWARD_TSN);
-    const params = [supportedExtensionsParam(ext), forwardTsnSupportedParam()];
-    if (this.#offerZero) params.push(zeroChecksumParam(ZERO_CHECKSUM_EDMID_DTLS));
-    if (cookie) params.unshift(stateCookieParam(cookie));
-    return {
-      type,
-      initiateTag: this.#myTag,
-      aRwnd: this.#rwnd,
-      outboundStreams: 65535,
-      inboundStreams: 65535,
+    return initChunk(type, {
+      tag: this.#myTag,
+      rwnd: this.#rwnd,
       initialTsn: this.#myInitialTsn,
-      params,
-    };
+      interleaving: this.#offerIData,
+      zeroChecksum: this.#offerZero,
+      cookie,
+    });
   }
 
   /** Send INIT (active open). WebRTC calls this on both sides. */
@@ -370,16 +276,6 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     this.#t1.start(this.#rto.rto);
   }
 
-  static #features(c: InitChunk): number {
-    const ext = supportedExtensions(c.params);
-    let f = 0;
-    if (ext.includes(CHUNK_FORWARD_TSN) || findParam(c.params, 0xc000)) f |= PEER_FWD_TSN;
-    if (ext.includes(CHUNK_I_DATA) && ext.includes(CHUNK_I_FORWARD_TSN)) f |= PEER_IDATA;
-    if (ext.includes(CHUNK_RE_CONFIG)) f |= PEER_RECONFIG;
-    if (zeroChecksumEdmid(c.params) === ZERO_CHECKSUM_EDMID_DTLS) f |= PEER_ZERO_CHECKSUM;
-    return f;
-  }
-
   #onInit(c: InitChunk): void {
     if (c.initiateTag === 0) return;
     const cookie = makeCookie(this.#secret, {
@@ -391,7 +287,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
       peerRwnd: c.aRwnd,
       peerOutStreams: c.outboundStreams,
       peerInStreams: c.inboundStreams,
-      peerFeatures: SctpAssociation.#features(c),
+      peerFeatures: peerFeatures(c),
     });
     // INIT ACK goes to the INIT's Initiate Tag.
     this.#transmit(this.#packet(c.initiateTag, [this.#initLike(2, cookie)], false));
@@ -402,7 +298,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     const cookie = stateCookie(c.params);
     if (!cookie || c.initiateTag === 0) return;
     this.#peerTag = c.initiateTag;
-    this.#setup(c.initialTsn, c.aRwnd, SctpAssociation.#features(c));
+    this.#setup(c.initialTsn, c.aRwnd, peerFeatures(c));
     this.#t1.stop();
     this.#cookieEcho = this.#packet(this.#peerTag, [{ type: 10, cookie }], false);
     this.#setState('cookie-echoed');
@@ -445,7 +341,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
       maxMessageSize: this.maxMessageSize,
       deliver: (id, ppid, data, unordered) => this.emit('message', id, ppid, data, unordered),
     });
-    this.#peerReqSeq = peerInitialTsn;
+    this.#reset.setPeerInitialTsn(peerInitialTsn);
     for (const [id, t] of this.#thresholds) this.#out.stream(id).lowThreshold = t;
     this.#thresholds.clear();
   }
@@ -457,7 +353,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     this.#cookieEcho = null;
     this.#setState('established');
     this.#hbTimer.start(this.#hbInterval);
-    if (this.#maxMtu > this.#mtu) this.#probeTimer.start(0);
+    this.#prober.start();
     this.emit('open');
     this.#requestFlush();
   }
@@ -532,7 +428,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
       this.#dataPacketsSinceSack++;
       if (immediate || this.#in.hasGaps || this.#dataPacketsSinceSack >= 2) this.#sackNow = true;
       else this.#sackTimer.ensure(this.#sackDelay);
-      this.#maybePerformDeferredReset();
+      this.#reset.maybePerformDeferred();
     }
   }
 
@@ -600,7 +496,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
           c.streams.map((s) => ({ streamId: s.streamId, unordered: false, seq: s.ssn })),
         );
         this.#sackNow = true;
-        this.#maybePerformDeferredReset();
+        this.#reset.maybePerformDeferred();
         return true;
       case 194:
         this.#in!.forward(
@@ -608,10 +504,10 @@ export class SctpAssociation extends Emitter<SctpEvents> {
           c.streams.map((s) => ({ streamId: s.streamId, unordered: s.unordered, seq: s.mid })),
         );
         this.#sackNow = true;
-        this.#maybePerformDeferredReset();
+        this.#reset.maybePerformDeferred();
         return true;
       case 130:
-        for (const p of c.params) this.#onReconfigParam(p);
+        for (const p of c.params) this.#reset.onParam(p);
         return true;
       case -1: {
         // RFC 9260 §3.2: the two high bits of the type say what to do with an unknown chunk.
@@ -642,7 +538,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     } else this.#t3.stop();
     if (out.needForwardTsn) this.#queueForwardTsn();
     if (this.#state === 'shutdown-pending' || this.#state === 'shutdown-received') this.#maybeShutdown();
-    this.#maybeSendReset();
+    this.#reset.maybeSend();
   }
 
   // ---------------------------------------------------------------- send
@@ -801,45 +697,13 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     return this.#slab.subarray(this.#slabAt, this.#slabAt + mtu);
   }
 
-  /** Write a SACK (RFC 9260 §3.3.4) straight into the packet. */
+  /** Write the SACK owed (RFC 9260 §3.3.4) straight into the packet. */
   #writeSack(buf: Uint8Array, at: number): number {
-    const inb = this.#in!;
     this.#sackOwed = false;
     this.#sackNow = false;
     this.#dataPacketsSinceSack = 0;
     this.#sackTimer.stop();
-    const gaps = inb.gapBlocks();
-    const dups = inb.takeDups();
-    const len = 16 + 4 * gaps.length + 4 * dups.length;
-    const put32 = (o: number, v: number) => {
-      buf[o] = v >>> 24;
-      buf[o + 1] = v >>> 16;
-      buf[o + 2] = v >>> 8;
-      buf[o + 3] = v;
-    };
-    buf[at] = 3;
-    buf[at + 1] = 0;
-    buf[at + 2] = len >>> 8;
-    buf[at + 3] = len;
-    put32(at + 4, inb.cumTsn);
-    put32(at + 8, inb.aRwnd);
-    buf[at + 12] = gaps.length >>> 8;
-    buf[at + 13] = gaps.length;
-    buf[at + 14] = dups.length >>> 8;
-    buf[at + 15] = dups.length;
-    let o = at + 16;
-    for (const g of gaps) {
-      buf[o] = g.start >>> 8;
-      buf[o + 1] = g.start;
-      buf[o + 2] = g.end >>> 8;
-      buf[o + 3] = g.end;
-      o += 4;
-    }
-    for (const d of dups) {
-      put32(o, d);
-      o += 4;
-    }
-    return o;
+    return writeSack(buf, at, this.#in!);
   }
 
   #fwdPending = false;
@@ -916,7 +780,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
 
   #onHeartbeatAck(info: Uint8Array): void {
     if (info.length === PROBE_INFO_SIZE) {
-      this.#onProbeAck(info);
+      this.#prober.onProbeAck(info);
       return;
     }
     if (info.length !== 12) return;
@@ -927,49 +791,15 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     this.#errorCount = 0;
   }
 
-  // ---------------------------------------------------------------- PLPMTUD (RFC 8899 §4.1, §5)
+  // ---------------------------------------------------------------- stream reset, PLPMTUD
 
-  /** Next size to probe: double the confirmed size, capped at maxMtu (a coarse but quick search). */
-  #nextProbe(): number {
-    return Math.min(this.#maxMtu, this.#mtu * 2);
+  /** Reset outgoing streams (closing data channels, RFC 6525). Queued messages are sent first. */
+  resetStreams(ids: readonly number[]): void {
+    this.#reset.request(ids);
+    this.#requestFlush();
   }
 
-  #onProbeTimer(): void {
-    if (this.#state !== 'established' || !this.#out) return;
-    if (this.#probeSize !== 0) {
-      // The last probe went unanswered.
-      if (++this.#probeTries >= MAX_PROBES) {
-        // Search done at this size; try the failed size again much later (RFC 8899 PMTU_RAISE_TIMER).
-        this.#probeSize = 0;
-        this.#probeTries = 0;
-        this.#probeTimer.start(PMTU_RAISE_MS);
-        return;
-      }
-    }
-    if (this.#mtu >= this.#maxMtu) return;
-    if (this.#probeSize === 0) this.#probeSize = this.#nextProbe();
-    this.#sendProbe(this.#probeSize);
-    this.#probeTimer.start(Math.max(this.#rto.rto, 200));
-  }
-
-  #sendProbe(size: number): void {
-    const info = new Uint8Array(PROBE_INFO_SIZE);
-    const dv = new DataView(info.buffer);
-    dv.setFloat64(0, this.#clock.now());
-    dv.setUint32(8, this.#random.u32());
-    dv.setUint32(12, size);
-    // HEARTBEAT (4 + 4 + 16 bytes) then a PAD chunk (RFC 4820) filling the packet to `size`.
-    const used = COMMON_HEADER_SIZE + 8 + PROBE_INFO_SIZE;
-    const padLength = size - used;
-    if (padLength < 4) return;
-    const pad: Chunk = { type: -1, chunkType: CHUNK_PAD, flags: 0, body: new Uint8Array(padLength - 4) };
-    const pkt = this.#packet(this.#peerTag, [{ type: 4, info }, pad], this.#zeroTx);
-    this.#transmit(pkt);
-  }
-
-  #onProbeAck(info: Uint8Array): void {
-    const size = new DataView(info.buffer, info.byteOffset, PROBE_INFO_SIZE).getUint32(12);
-    if (size !== this.#probeSize || size <= this.#mtu) return;
+  #onProbeConfirmed(size: number): void {
     this.#errorCount = 0;
     this.#mtu = size;
     if (this.#out) {
@@ -978,140 +808,6 @@ export class SctpAssociation extends Emitter<SctpEvents> {
       this.#out.cwnd = Math.max(this.#out.cwnd, Math.min(4 * size, Math.max(2 * size, 4380)));
     }
     this.#log.debug('plpmtud', { mtu: size });
-    this.#probeSize = 0;
-    this.#probeTries = 0;
-    this.#probeTimer.start(0);
-  }
-
-  // ---------------------------------------------------------------- stream reset (RFC 6525)
-
-  /** Reset outgoing streams (closing data channels). Queued messages are sent first. */
-  resetStreams(ids: readonly number[]): void {
-    if (!this.#out) return;
-    for (const id of ids) {
-      this.#pendingReset.add(id);
-      this.#out.stream(id).resetPending = true;
-    }
-    this.#maybeSendReset();
-    this.#requestFlush();
-  }
-
-  #maybeSendReset(): void {
-    const out = this.#out;
-    if (!out || this.#inflightReset || this.#pendingReset.size === 0) return;
-    if (!(this.#peerFeatures & PEER_RECONFIG)) {
-      // No RE-CONFIG support: report the reset as done so channels close.
-      const ids = [...this.#pendingReset];
-      this.#pendingReset.clear();
-      out.resetSequences(ids);
-      this.emit('streamResetDone', ids);
-      return;
-    }
-    const ready = [...this.#pendingReset].filter((id) => out.streamIdle(id));
-    if (ready.length === 0) return;
-    for (const id of ready) this.#pendingReset.delete(id);
-    const reqSeq = this.#reqSeq;
-    this.#reqSeq = (this.#reqSeq + 1) >>> 0;
-    const chunk: Chunk = {
-      type: 130,
-      params: [
-        {
-          type: 13,
-          reqSeq,
-          respSeq: (this.#peerReqSeq - 1) >>> 0,
-          lastTsn: (out.nextTsn - 1) >>> 0,
-          streams: ready,
-        },
-      ],
-    };
-    this.#inflightReset = { reqSeq, streams: ready, chunk };
-    this.#ctrl.push(chunk);
-    this.#reconfigTimer.start(this.#rto.rto);
-  }
-
-  #onReconfigTimer(): void {
-    const r = this.#inflightReset;
-    if (!r || this.#state === 'closed') return;
-    if (++this.#errorCount > this.#maxRetrans) {
-      this.#fail(new RtcError('ERR_SCTP_PEER_UNREACHABLE', 'RE-CONFIG unanswered'));
-      return;
-    }
-    this.#rto.backOff();
-    this.#ctrl.push(r.chunk);
-    this.#reconfigTimer.start(this.#rto.rto);
-    this.#flush();
-  }
-
-  #onReconfigParam(p: ReconfigParam): void {
-    switch (p.type) {
-      case 13: {
-        // Peer resets its outgoing streams = our incoming ones.
-        if (p.reqSeq === (this.#peerReqSeq - 1) >>> 0) {
-          this.#respond(p.reqSeq, this.#lastPeerResult); // retransmitted request
-          return;
-        }
-        if (p.reqSeq !== this.#peerReqSeq) {
-          this.#respond(p.reqSeq, RECONFIG_ERROR_BAD_SEQ);
-          return;
-        }
-        this.#peerReqSeq = (this.#peerReqSeq + 1) >>> 0;
-        this.#deferredPeerReset = { reqSeq: p.reqSeq, lastTsn: p.lastTsn, streams: [...p.streams] };
-        this.#lastPeerResult = RECONFIG_IN_PROGRESS;
-        this.#maybePerformDeferredReset();
-        if (this.#deferredPeerReset) this.#respond(p.reqSeq, RECONFIG_IN_PROGRESS);
-        return;
-      }
-      case 14: {
-        // Peer asks us to reset our outgoing streams.
-        if (p.reqSeq !== this.#peerReqSeq) {
-          this.#respond(p.reqSeq, RECONFIG_ERROR_BAD_SEQ);
-          return;
-        }
-        this.#peerReqSeq = (this.#peerReqSeq + 1) >>> 0;
-        this.#respond(p.reqSeq, RECONFIG_SUCCESS_NOTHING);
-        this.resetStreams(p.streams.length ? p.streams : [...(this.#out?.streams.keys() ?? [])]);
-        return;
-      }
-      case 16: {
-        const r = this.#inflightReset;
-        if (!r || p.respSeq !== r.reqSeq) return;
-        if (p.result === RECONFIG_IN_PROGRESS) {
-          // Retry after the timer.
-          return;
-        }
-        this.#inflightReset = null;
-        this.#reconfigTimer.stop();
-        this.#errorCount = 0;
-        if (p.result === RECONFIG_SUCCESS_PERFORMED || p.result === RECONFIG_SUCCESS_NOTHING) {
-          this.#out?.resetSequences(r.streams);
-          this.emit('streamResetDone', r.streams);
-        } else {
-          this.#log.warn('stream reset refused', { result: p.result, streams: r.streams });
-          this.#out?.resetSequences(r.streams);
-          this.emit('streamResetDone', r.streams);
-        }
-        this.#maybeSendReset();
-        return;
-      }
-      default: {
-        const seq = 'reqSeq' in p ? p.reqSeq : 0;
-        this.#respond(seq, 2 /* denied */);
-      }
-    }
-  }
-
-  #maybePerformDeferredReset(): void {
-    const d = this.#deferredPeerReset;
-    if (!d || !this.#in || !tsnLte(d.lastTsn, this.#in.cumTsn)) return;
-    this.#deferredPeerReset = null;
-    this.#in.resetStreams(d.streams);
-    this.#lastPeerResult = RECONFIG_SUCCESS_PERFORMED;
-    this.#respond(d.reqSeq, RECONFIG_SUCCESS_PERFORMED);
-    this.emit('streamReset', d.streams);
-  }
-
-  #respond(respSeq: number, result: number): void {
-    this.#ctrl.push({ type: 130, params: [{ type: 16, respSeq, result }] });
   }
 
   // ---------------------------------------------------------------- shutdown / abort
@@ -1210,8 +906,8 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     this.#t3.cancel();
     this.#sackTimer.cancel();
     this.#hbTimer.cancel();
-    this.#reconfigTimer.cancel();
-    this.#probeTimer.cancel();
+    this.#reset.cancel();
+    this.#prober.cancel();
     this.#initChunk = null;
     this.#cookieEcho = null;
     this.#out = null;
