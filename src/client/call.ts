@@ -12,6 +12,7 @@ import { Emitter } from './emitter.js';
 import type { FileRecord } from './file-transfer.js';
 import { MeshTransport } from './mesh.js';
 import type { IceServer, PeerInfo, RemoteSignal, ServerMessage, Welcome } from './protocol.js';
+import { SfuTransport } from './sfu.js';
 import { SignalingClient, type SignalingState } from './signaling-client.js';
 import type { ChatMessage, RemotePeerView, Transport, TransportMode } from './transport.js';
 
@@ -41,6 +42,9 @@ export interface CallEvents {
   file: [FileRecord];
   stats: [];
   error: [code: string, message: string];
+  /** The room switched between mesh and SFU (the server decides, by room size). */
+  mode: [TransportMode];
+  'active-speaker': [peerId: string];
 }
 
 export interface CallSnapshot {
@@ -49,6 +53,12 @@ export interface CallSnapshot {
   room: string;
   name: string;
   mode: TransportMode;
+  /** How often the room switched between mesh and SFU since joining. */
+  modeSwitches: number;
+  /** The SFU's dominant speaker (SFU mode), or null. */
+  activeSpeaker: string | null;
+  /** SFU mode: video streams we upload (our simulcast layers, once for everyone); null in mesh. */
+  outboundVideoStreams: number | null;
   signalingState: SignalingState;
   resumes: number;
   iceServers: { urls: string[]; username?: string }[];
@@ -76,6 +86,7 @@ export interface CallSnapshot {
     ignoredOffers: number;
     iceRestarts: number;
     offerRetries: number;
+    makingOffer: boolean;
     chatOpen: boolean;
     fileOpen: boolean;
     lastError: string | null;
@@ -109,6 +120,10 @@ export class Call extends Emitter<CallEvents> {
   readonly chatLog: ChatMessage[] = [];
   readonly files = new Map<string, FileRecord>();
   readonly errors: { code: string; message: string }[] = [];
+  /** Everyone in the room but us (presence), whatever the transport. */
+  readonly #present = new Map<string, PeerInfo>();
+  #modeSwitches = 0;
+  #activeSpeaker: string | null = null;
 
   constructor(options: CallOptions) {
     super();
@@ -199,6 +214,9 @@ export class Call extends Emitter<CallEvents> {
       room: this.options.room,
       name: this.#name,
       mode: this.#transport.mode,
+      modeSwitches: this.#modeSwitches,
+      activeSpeaker: this.#activeSpeaker,
+      outboundVideoStreams: this.#transport instanceof SfuTransport ? this.#transport.outboundVideoStreams : null,
       signalingState: this.signaling.state,
       resumes: this.signaling.resumes,
       iceServers: this.#iceServers.map((s) => ({
@@ -229,6 +247,7 @@ export class Call extends Emitter<CallEvents> {
         ignoredOffers: p.ignoredOffers,
         iceRestarts: p.iceRestarts,
         offerRetries: p.offerRetries,
+        makingOffer: p.makingOffer,
         chatOpen: p.chatOpen,
         fileOpen: p.fileOpen,
         lastError: p.lastError ?? null,
@@ -252,23 +271,32 @@ export class Call extends Emitter<CallEvents> {
   }
 
   #makeTransport(mode: TransportMode): Transport {
-    if (mode !== 'mesh') throw new Error(`transport mode '${mode}' is not available in this client`);
-    const t = new MeshTransport(
-      {
-        localId: () => this.#peerId,
-        send: (sig) => this.signaling.signal(sig),
-        iceTransportPolicy: this.options.relayOnly ? 'relay' : 'all',
-        stream: () => this.#stream,
-        ...(this.options.disconnectGraceMs !== undefined
-          ? { disconnectGraceMs: this.options.disconnectGraceMs }
-          : {}),
-      },
-      this.#iceServers,
-    );
-    t.on('track', (id, stream) => this.emit('track', id, stream));
-    t.on('peer-state', (id, state) => this.emit('peer-state', id, state));
-    t.on('peer-removed', (id) => this.emit('peer-left', id));
+    const policy: RTCIceTransportPolicy = this.options.relayOnly ? 'relay' : 'all';
+    const t: Transport =
+      mode === 'sfu'
+        ? new SfuTransport(
+            { send: (sig) => this.signaling.signal(sig), iceTransportPolicy: policy, stream: () => this.#stream },
+            this.#iceServers,
+          )
+        : new MeshTransport(
+            {
+              localId: () => this.#peerId,
+              send: (sig) => this.signaling.signal(sig),
+              iceTransportPolicy: policy,
+              stream: () => this.#stream,
+              ...(this.options.disconnectGraceMs !== undefined
+                ? { disconnectGraceMs: this.options.disconnectGraceMs }
+                : {}),
+            },
+            this.#iceServers,
+          );
+    // Events of a transport we switched away from are ignored.
+    const live = (): boolean => t === this.#transport;
+    t.on('track', (id, stream) => live() && this.emit('track', id, stream));
+    t.on('peer-state', (id, state) => live() && this.emit('peer-state', id, state));
+    t.on('peer-removed', (id) => live() && this.emit('peer-left', id));
     t.on('chat', (msg) => {
+      if (!live()) return;
       this.chatLog.push(msg);
       this.emit('chat', msg);
     });
@@ -292,11 +320,14 @@ export class Call extends Emitter<CallEvents> {
     if (this.#peerId && w.peerId !== this.#peerId) {
       // A fresh session with a new identity: every link belonged to the old one.
       this.#transport.reset();
+      this.#present.clear();
     }
     this.#peerId = w.peerId;
     this.#name = w.name;
     this.#iceServers = w.iceServers;
     this.#transport.setIceServers(w.iceServers);
+    for (const p of w.peers) this.#present.set(p.id, p);
+    if (w.mode !== this.#transport.mode) this.#switchMode(w.mode);
     for (const p of w.peers) {
       this.#transport.addPeer(p);
       this.emit('peer-joined', p);
@@ -305,14 +336,45 @@ export class Call extends Emitter<CallEvents> {
     this.emit('joined', w);
   }
 
+  /**
+   * Mesh <-> SFU: drop the old transport's connections and set up the new one with everyone present.
+   * The users do nothing; their video tiles get new streams from the new transport.
+   */
+  #switchMode(mode: TransportMode): void {
+    if (mode === this.#transport.mode) return;
+    const old = this.#transport;
+    this.#transport = this.#makeTransport(mode);
+    old.close();
+    this.#modeSwitches++;
+    if (mode === 'mesh') this.#activeSpeaker = null;
+    for (const p of this.#present.values()) this.#transport.addPeer(p);
+    if (this.#transport instanceof SfuTransport) void this.#transport.start();
+    this.emit('mode', mode);
+  }
+
   #onMessage(m: ServerMessage): void {
     switch (m.type) {
       case 'peer-joined':
+        this.#present.set(m.peer.id, m.peer);
         this.#transport.addPeer(m.peer);
         this.emit('peer-joined', m.peer);
         return;
       case 'peer-left':
+        this.#present.delete(m.peerId);
         this.#transport.removePeer(m.peerId);
+        return;
+      case 'mode':
+        this.#switchMode(m.mode);
+        return;
+      case 'sfu-offer':
+      case 'sfu-answer':
+      case 'sfu-candidate':
+      case 'sfu-end-of-candidates':
+        if (this.#transport instanceof SfuTransport) void this.#transport.handleServer(m);
+        return;
+      case 'active-speaker':
+        this.#activeSpeaker = m.peerId;
+        this.emit('active-speaker', m.peerId);
         return;
       case 'offer':
       case 'answer':

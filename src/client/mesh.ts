@@ -203,6 +203,7 @@ export class MeshTransport extends Emitter<TransportEvents> implements Transport
       ignoredOffers: link.ignoredOffers,
       iceRestarts: link.iceRestarts,
       offerRetries: link.offerRetries,
+      makingOffer: link.makingOffer,
       chatOpen: link.chat.readyState === 'open',
       fileOpen: link.fileChannel.readyState === 'open',
       lastError: link.lastError,

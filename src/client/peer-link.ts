@@ -158,6 +158,11 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     return this.pc.connectionState as LinkConnectionState;
   }
 
+  /** An offer is being made (setLocalDescription in flight): incoming offers collide. */
+  get makingOffer(): boolean {
+    return this.#makingOffer;
+  }
+
   get remoteStream(): MediaStream | undefined {
     return this.#remoteStream;
   }

@@ -52,7 +52,33 @@ export type ClientMessage =
   | ({ v: 1 } & PeerSignal)
   | { v: 1; type: 'ping'; id?: number }
   | { v: 1; type: 'stats'; peers: StatsEntry[] }
-  | { v: 1; type: 'event'; name: 'connected' | 'ice-failed' | 'ice-restart'; peer: string; setupMs?: number };
+  | { v: 1; type: 'event'; name: 'connected' | 'ice-failed' | 'ice-restart'; peer: string; setupMs?: number }
+  | ({ v: 1 } & SfuSignal)
+  | { v: 1; type: 'mute'; kind: 'audio' | 'video'; muted: boolean };
+
+export type RoomMode = 'mesh' | 'sfu';
+export type SfuPc = 'pub' | 'sub';
+
+/** SFU mode frames from the client (docs/signaling.md, "SFU mode"). */
+export type SfuSignal =
+  | { type: 'sfu-offer'; pc: 'pub'; sdp: string }
+  | { type: 'sfu-answer'; pc: 'sub'; sdp: string }
+  | { type: 'sfu-candidate'; pc: SfuPc; candidate: CandidateInit }
+  | { type: 'sfu-end-of-candidates'; pc: SfuPc; usernameFragment?: string }
+  | { type: 'sfu-prefs'; maxHeight: number; peer?: string };
+
+export interface SfuTrackInfo {
+  readonly mid: string;
+  readonly peerId: string;
+  readonly kind: 'audio' | 'video';
+}
+
+/** SFU mode frames from the server. */
+export type SfuServerSignal =
+  | { v: 1; type: 'sfu-offer'; pc: 'sub'; sdp: string; tracks: SfuTrackInfo[] }
+  | { v: 1; type: 'sfu-answer'; pc: 'pub'; sdp: string }
+  | { v: 1; type: 'sfu-candidate'; pc: SfuPc; candidate: CandidateInit }
+  | { v: 1; type: 'sfu-end-of-candidates'; pc: SfuPc; usernameFragment?: string };
 
 export interface Welcome {
   v: 1;
@@ -61,7 +87,7 @@ export interface Welcome {
   room: string;
   name: string;
   resumed: boolean;
-  mode: 'mesh';
+  mode: RoomMode;
   peers: PeerInfo[];
   iceServers: IceServer[];
   iceServersExpireAt: number;
@@ -85,4 +111,8 @@ export type ServerMessage =
   | { v: 1; type: 'session'; resumeToken: string }
   | { v: 1; type: 'pong'; id?: number }
   | { v: 1; type: 'left' }
-  | { v: 1; type: 'error'; code: string; message: string; ref?: string; peer?: string };
+  | { v: 1; type: 'error'; code: string; message: string; ref?: string; peer?: string }
+  | SfuServerSignal
+  | { v: 1; type: 'mode'; mode: RoomMode; peers: number }
+  | { v: 1; type: 'peer-muted'; peerId: string; kind: 'audio' | 'video'; muted: boolean }
+  | { v: 1; type: 'active-speaker'; peerId: string };

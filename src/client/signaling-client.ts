@@ -5,7 +5,7 @@
  * flushed after the resume.
  */
 import { Emitter } from './emitter.js';
-import type { ClientMessage, PeerSignal, ServerMessage, Welcome } from './protocol.js';
+import type { ClientMessage, PeerSignal, ServerMessage, SfuSignal, Welcome } from './protocol.js';
 
 export type SignalingState = 'connecting' | 'joined' | 'reconnecting' | 'closed';
 
@@ -78,7 +78,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   }
 
   /** Sends a frame to a peer; queued while the session is being restored. */
-  signal(sig: PeerSignal): void {
+  signal(sig: PeerSignal | SfuSignal): void {
     const frame = JSON.stringify({ v: 1, ...sig });
     if (this.#state === 'joined' && this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(frame);
     else if (this.#queue.length < MAX_QUEUED) this.#queue.push(frame);

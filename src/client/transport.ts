@@ -25,6 +25,7 @@ export interface RemotePeerView {
   readonly ignoredOffers: number;
   readonly iceRestarts: number;
   readonly offerRetries: number;
+  readonly makingOffer: boolean;
   readonly chatOpen: boolean;
   readonly fileOpen: boolean;
   readonly lastError: string | undefined;

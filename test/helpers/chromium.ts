@@ -126,14 +126,14 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Chrom
         return route.abort('blockedbyclient');
       },
     );
+    // Only disallowed WebSocket URLs are routed (and closed); allowed ones connect directly, not
+    // through a Playwright proxy (a proxied socket answers the server's pings itself and adds a
+    // hop through the test process).
     await ctx.routeWebSocket(
-      () => true,
+      (url) => !allow.some((p) => url.href.startsWith(p)),
       (ws) => {
-        if (allow.some((p) => ws.url().startsWith(p))) ws.connectToServer();
-        else {
-          blocked.push(ws.url());
-          ws.close({ code: 1008, reason: 'blocked by test guard' });
-        }
+        blocked.push(ws.url());
+        ws.close({ code: 1008, reason: 'blocked by test guard' });
       },
     );
   };

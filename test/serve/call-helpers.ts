@@ -97,7 +97,7 @@ export async function dumpOnFailure<T>(pages: Page[], p: Promise<T>): Promise<T>
       if (!s) continue;
       for (const x of s.peers) {
         console.error(
-          `page ${i} ${s.name}(${s.peerId}) -> ${x.name}(${x.id}): ${x.connectionState}/${x.iceConnectionState}/${x.signalingState} neg=${x.negotiations} rb=${x.rollbacks} ign=${x.ignoredOffers} restarts=${x.iceRestarts} frames=${x.framesDecoded} err=${x.lastError}`,
+          `page ${i} ${s.name}(${s.peerId}) -> ${x.name}(${x.id}): ${x.connectionState}/${x.iceConnectionState}/${x.signalingState} neg=${x.negotiations} rb=${x.rollbacks} ign=${x.ignoredOffers} restarts=${x.iceRestarts} retries=${x.offerRetries} making=${x.makingOffer} frames=${x.framesDecoded} err=${x.lastError}`,
         );
       }
       if (s.errors.length) console.error(`page ${i} errors: ${JSON.stringify(s.errors)}`);

@@ -114,6 +114,24 @@ describe('call page: mesh calls in Chromium', { ...needs(PREREQS.chromium), time
       );
       await pages[0]!.waitForSelector('.tile .badge.host, .tile .badge.prflx, .tile .badge.srflx');
       await screenshot(pages[0]!, 'call-2-pages');
+      // The route guard: the page reaches nothing but 127.0.0.1 (192.0.2.0/24 is TEST-NET-1).
+      await pages[0]!.evaluate(async () => {
+        await fetch('http://192.0.2.1:9/').catch(() => {});
+        await new Promise<void>((resolve) => {
+          const ws = new WebSocket('ws://192.0.2.1:9/x');
+          ws.onerror = () => {};
+          ws.onclose = () => resolve();
+        });
+      });
+      assert.ok(
+        browser.blocked.some((u) => u.startsWith('http://192.0.2.1')),
+        browser.blocked.join(),
+      );
+      assert.ok(
+        browser.blocked.some((u) => u.startsWith('ws://192.0.2.1')),
+        browser.blocked.join(),
+      );
+      browser.blocked.length = 0;
     } finally {
       await closePages(pages);
     }

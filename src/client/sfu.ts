@@ -1,0 +1,276 @@
+/**
+ * The SFU transport: two peer connections with the server instead of one per remote peer.
+ * `pub` sends our camera (simulcast: rids q/h/f, low to high) and microphone, offered by us;
+ * `sub` receives everyone else, offered by the server and re-offered as participants come and go.
+ * Each remote participant's tracks arrive in one MediaStream whose id is that participant's peer id.
+ * See docs/signaling.md, "SFU mode".
+ */
+import { Emitter } from './emitter.js';
+import type { FileRecord } from './file-transfer.js';
+import type {
+  IceServer,
+  PeerInfo,
+  RemoteSignal,
+  SfuPc,
+  SfuServerSignal,
+  SfuSignal,
+  SfuTrackInfo,
+  StatsEntry,
+} from './protocol.js';
+import { EMPTY_STATS, type LinkStats, summarize } from './stats.js';
+import type { ChatMessage, RemotePeerView, Transport, TransportEvents } from './transport.js';
+
+export interface SfuOptions {
+  readonly send: (sig: SfuSignal) => void;
+  readonly iceTransportPolicy: RTCIceTransportPolicy;
+  readonly stream: () => MediaStream | undefined;
+}
+
+/** Simulcast layers we publish, low to high (the SFU picks one per subscriber). */
+export const SIMULCAST_ENCODINGS: RTCRtpEncodingParameters[] = [
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'f', maxBitrate: 1_500_000 },
+];
+
+interface Remote {
+  info: PeerInfo;
+  stream: MediaStream | undefined;
+  framesDecoded: number;
+  audioPackets: number;
+}
+
+type Stat = Record<string, unknown> & { type: string; id: string };
+
+export class SfuTransport extends Emitter<TransportEvents> implements Transport {
+  readonly mode = 'sfu' as const;
+  readonly #opts: SfuOptions;
+  #iceServers: IceServer[];
+  #pub: RTCPeerConnection | undefined;
+  #sub: RTCPeerConnection | undefined;
+  readonly #remotes = new Map<string, Remote>();
+  /** mid on `sub` -> whose track it carries (from the server's offers). */
+  readonly #mids = new Map<string, SfuTrackInfo>();
+  #stats: LinkStats = EMPTY_STATS;
+  #pubStats: LinkStats = EMPTY_STATS;
+  #negotiations = 0;
+  #closed = false;
+  lastError: string | undefined;
+  /** outbound-rtp video streams of the publishing connection (its simulcast layers). */
+  outboundVideoStreams = 0;
+
+  constructor(opts: SfuOptions, iceServers: IceServer[]) {
+    super();
+    this.#opts = opts;
+    this.#iceServers = iceServers;
+  }
+
+  /** Publish what we have (called once the room is in SFU mode). */
+  async start(): Promise<void> {
+    const stream = this.#opts.stream();
+    if (!stream || stream.getTracks().length === 0 || this.#pub) return;
+    const pc = this.#pc('pub');
+    for (const track of stream.getTracks()) {
+      const t = pc.addTransceiver(track, {
+        direction: 'sendonly',
+        streams: [stream],
+        ...(track.kind === 'video' ? { sendEncodings: SIMULCAST_ENCODINGS.map((e) => ({ ...e })) } : {}),
+      });
+      if (track.kind === 'video') preferVp8(t);
+    }
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      this.#opts.send({ type: 'sfu-offer', pc: 'pub', sdp: pc.localDescription!.sdp });
+    } catch (err) {
+      this.lastError = String(err);
+    }
+  }
+
+  /** A frame from the server for this transport. */
+  async handleServer(m: SfuServerSignal): Promise<void> {
+    try {
+      if (m.type === 'sfu-answer') await this.#pub?.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+      else if (m.type === 'sfu-offer') {
+        for (const t of m.tracks) this.#mids.set(t.mid, t);
+        const pc = this.#pc('sub');
+        await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+        await pc.setLocalDescription(await pc.createAnswer());
+        this.#negotiations++;
+        this.#opts.send({ type: 'sfu-answer', pc: 'sub', sdp: pc.localDescription!.sdp });
+      } else if (m.type === 'sfu-candidate') {
+        await (m.pc === 'pub' ? this.#pub : this.#sub)?.addIceCandidate(m.candidate);
+      }
+    } catch (err) {
+      this.lastError = String(err);
+    }
+  }
+
+  #pc(which: SfuPc): RTCPeerConnection {
+    const existing = which === 'pub' ? this.#pub : this.#sub;
+    if (existing) return existing;
+    const pc = new RTCPeerConnection({
+      iceServers: this.#iceServers.map((s) => ({ ...s })),
+      iceTransportPolicy: this.#opts.iceTransportPolicy,
+    });
+    pc.onicecandidate = (e) => {
+      if (this.#closed) return;
+      if (e.candidate) this.#opts.send({ type: 'sfu-candidate', pc: which, candidate: e.candidate.toJSON() as never });
+      else this.#opts.send({ type: 'sfu-end-of-candidates', pc: which });
+    };
+    pc.onconnectionstatechange = () => {
+      for (const id of this.#remotes.keys()) this.emit('peer-state', id, pc.connectionState);
+    };
+    if (which === 'sub') {
+      this.#sub = pc;
+      pc.ontrack = (e) => {
+        const peerId = e.streams[0]?.id ?? this.#mids.get(e.transceiver.mid ?? '')?.peerId;
+        if (!peerId) return;
+        const r = this.#remote(peerId);
+        r.stream ??= e.streams[0] ?? new MediaStream();
+        if (!r.stream.getTracks().includes(e.track)) r.stream.addTrack(e.track);
+        this.emit('track', peerId, r.stream);
+      };
+    } else this.#pub = pc;
+    return pc;
+  }
+
+  #remote(id: string): Remote {
+    let r = this.#remotes.get(id);
+    if (!r) {
+      r = { info: { id, name: id }, stream: undefined, framesDecoded: 0, audioPackets: 0 };
+      this.#remotes.set(id, r);
+    }
+    return r;
+  }
+
+  addPeer(peer: PeerInfo): void {
+    const known = this.#remotes.get(peer.id);
+    if (known) known.info = peer;
+    else {
+      this.#remote(peer.id).info = peer;
+      this.emit('peer-added', peer.id);
+    }
+  }
+
+  removePeer(id: string): void {
+    if (!this.#remotes.delete(id)) return;
+    this.emit('peer-removed', id);
+  }
+
+  reset(): void {
+    this.close();
+  }
+
+  handleSignal(_msg: RemoteSignal): void {
+    // Peer-to-peer signals belong to the mesh; in SFU mode they are stale.
+  }
+
+  setIceServers(servers: IceServer[]): void {
+    this.#iceServers = servers;
+    for (const pc of [this.#pub, this.#sub])
+      pc?.setConfiguration({ ...pc.getConfiguration(), iceServers: servers.map((s) => ({ ...s })) });
+  }
+
+  resync(): void {
+    // Connections to the server survive signaling outages; an offer lost in flight is re-made.
+    if (this.#pub?.signalingState === 'have-local-offer' && this.#pub.localDescription)
+      this.#opts.send({ type: 'sfu-offer', pc: 'pub', sdp: this.#pub.localDescription.sdp });
+  }
+
+  restartIce(): void {
+    this.#pub?.restartIce();
+  }
+
+  sendChat(_msg: ChatMessage): void {
+    // Data channels through the SFU are not there yet.
+  }
+
+  async sendFile(_name: string, _bytes: Uint8Array): Promise<FileRecord[]> {
+    return [];
+  }
+
+  async updateStats(): Promise<StatsEntry[]> {
+    const sub = this.#sub;
+    if (sub) {
+      const report = await sub.getStats();
+      this.#stats = summarize(report, this.#stats, Date.now());
+      for (const r of this.#remotes.values()) {
+        r.framesDecoded = 0;
+        r.audioPackets = 0;
+      }
+      report.forEach((s: Stat) => {
+        if (s.type !== 'inbound-rtp') return;
+        const owner = this.#mids.get(String(s.mid ?? ''));
+        const r = owner && this.#remotes.get(owner.peerId);
+        if (!r) return;
+        if (s.kind === 'video') r.framesDecoded += Number(s.framesDecoded ?? 0);
+        else r.audioPackets += Number(s.packetsReceived ?? 0);
+      });
+    }
+    if (this.#pub) {
+      const report = await this.#pub.getStats();
+      this.#pubStats = summarize(report, this.#pubStats, Date.now());
+      let n = 0;
+      report.forEach((s: Stat) => {
+        if (s.type === 'outbound-rtp' && s.kind === 'video') n++;
+      });
+      this.outboundVideoStreams = n;
+    }
+    return [...this.#remotes.values()].map((r) => ({
+      peerId: r.info.id,
+      connectionState: sub?.connectionState ?? 'new',
+      pathType: this.#stats.pathType,
+      localCandidateType: this.#stats.localCandidateType,
+      remoteCandidateType: this.#stats.remoteCandidateType,
+      rttMs: this.#stats.rttMs,
+      bitrateInKbps: this.#stats.bitrateInKbps,
+      bitrateOutKbps: this.#pubStats.bitrateOutKbps,
+      packetLoss: this.#stats.packetLoss,
+      framesDecoded: r.framesDecoded,
+    }));
+  }
+
+  peers(): RemotePeerView[] {
+    const sub = this.#sub;
+    return [...this.#remotes.values()].map((r) => ({
+      id: r.info.id,
+      name: r.info.name,
+      connectionState: sub?.connectionState ?? 'new',
+      iceConnectionState: sub?.iceConnectionState ?? 'new',
+      signalingState: sub?.signalingState ?? 'stable',
+      stats: { ...this.#stats, framesDecoded: r.framesDecoded, audioPacketsReceived: r.audioPackets },
+      stream: r.stream,
+      negotiations: this.#negotiations,
+      rollbacks: 0,
+      ignoredOffers: 0,
+      iceRestarts: 0,
+      offerRetries: 0,
+      makingOffer: false,
+      chatOpen: false,
+      fileOpen: false,
+      lastError: this.lastError,
+      iceUsernames: this.#iceServers.flatMap((s) => (s.username ? [s.username] : [])),
+    }));
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#pub?.close();
+    this.#sub?.close();
+    this.#pub = this.#sub = undefined;
+    for (const id of [...this.#remotes.keys()]) this.removePeer(id);
+  }
+}
+
+/** Put VP8 first: the SFU's keyframe detection and every browser handle it. */
+function preferVp8(t: RTCRtpTransceiver): void {
+  const caps = typeof RTCRtpSender !== 'undefined' ? RTCRtpSender.getCapabilities?.('video') : null;
+  if (!caps || typeof t.setCodecPreferences !== 'function') return;
+  const vp8 = caps.codecs.filter((c) => /vp8/i.test(c.mimeType));
+  const rest = caps.codecs.filter((c) => !/vp8/i.test(c.mimeType));
+  try {
+    t.setCodecPreferences([...vp8, ...rest]);
+  } catch {
+    // keep the browser's order
+  }
+}
