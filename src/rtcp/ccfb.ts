@@ -8,7 +8,9 @@
  *  ...                                 (more streams)
  *  |                 Report Timestamp (32 bits)                    |
  */
+
 import type { ByteReader, ByteWriter } from '../core/bytes.js';
+import type { RtcpPadding } from './header.js';
 
 /** RFC 8888 §3.1: ATO values in 1/1024 s; these two are special. */
 export const CCFB_ATO_OVER_RANGE = 0x1ffe;
@@ -28,7 +30,7 @@ export interface CcfbStream {
   readonly reports: readonly CcfbReport[];
 }
 
-export interface CongestionControlFeedback {
+export interface CongestionControlFeedback extends RtcpPadding {
   readonly type: 'ccfb';
   readonly senderSsrc: number;
   readonly streams: readonly CcfbStream[];

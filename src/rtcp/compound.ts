@@ -33,6 +33,7 @@ import {
   RTPFB_CCFB,
   RTPFB_NACK,
   RTPFB_TWCC,
+  type RtcpPadding,
   writePacket,
 } from './header.js';
 import {
@@ -57,7 +58,7 @@ import {
 import { parseTwcc, type TransportCcFeedback, writeTwcc } from './twcc.js';
 
 /** A packet type we do not decode (XR, other feedback formats), kept as its body. */
-export interface UnknownRtcp {
+export interface UnknownRtcp extends RtcpPadding {
   readonly type: 'unknown';
   readonly packetType: number;
   /** The 5-bit count / FMT field. */
@@ -149,7 +150,8 @@ export function parseRtcp(bytes: Uint8Array): RtcpPacket[] {
     }
     const bodyReader = new ByteReader(bytes, 'rtcp', packet.offset, end);
     const body = bytes.subarray(packet.offset, end);
-    out.push(parseOne(bodyReader, type, b0 & 0x1f, body));
+    const parsed = parseOne(bodyReader, type, b0 & 0x1f, body);
+    out.push(end < packet.end ? { ...parsed, padding: packet.end - end } : parsed);
   }
   return out;
 }
@@ -157,40 +159,40 @@ export function parseRtcp(bytes: Uint8Array): RtcpPacket[] {
 function writeOne(w: ByteWriter, p: RtcpPacket): void {
   switch (p.type) {
     case 'sr':
-      writePacket(w, p.reports.length, RTCP_SR, (x) => writeSenderReport(x, p));
+      writePacket(w, p.reports.length, RTCP_SR, (x) => writeSenderReport(x, p), p.padding);
       return;
     case 'rr':
-      writePacket(w, p.reports.length, RTCP_RR, (x) => writeReceiverReport(x, p));
+      writePacket(w, p.reports.length, RTCP_RR, (x) => writeReceiverReport(x, p), p.padding);
       return;
     case 'sdes':
-      writePacket(w, p.chunks.length, RTCP_SDES, (x) => writeSdes(x, p));
+      writePacket(w, p.chunks.length, RTCP_SDES, (x) => writeSdes(x, p), p.padding);
       return;
     case 'bye':
-      writePacket(w, p.ssrcs.length, RTCP_BYE, (x) => writeBye(x, p));
+      writePacket(w, p.ssrcs.length, RTCP_BYE, (x) => writeBye(x, p), p.padding);
       return;
     case 'app':
-      writePacket(w, p.subtype, RTCP_APP, (x) => writeApp(x, p));
+      writePacket(w, p.subtype, RTCP_APP, (x) => writeApp(x, p), p.padding);
       return;
     case 'nack':
-      writePacket(w, RTPFB_NACK, RTCP_RTPFB, (x) => writeNack(x, p));
+      writePacket(w, RTPFB_NACK, RTCP_RTPFB, (x) => writeNack(x, p), p.padding);
       return;
     case 'twcc':
-      writePacket(w, RTPFB_TWCC, RTCP_RTPFB, (x) => writeTwcc(x, p));
+      writePacket(w, RTPFB_TWCC, RTCP_RTPFB, (x) => writeTwcc(x, p), p.padding);
       return;
     case 'ccfb':
-      writePacket(w, RTPFB_CCFB, RTCP_RTPFB, (x) => writeCcfb(x, p));
+      writePacket(w, RTPFB_CCFB, RTCP_RTPFB, (x) => writeCcfb(x, p), p.padding);
       return;
     case 'pli':
-      writePacket(w, PSFB_PLI, RTCP_PSFB, (x) => x.u32(p.senderSsrc).u32(p.mediaSsrc));
+      writePacket(w, PSFB_PLI, RTCP_PSFB, (x) => x.u32(p.senderSsrc).u32(p.mediaSsrc), p.padding);
       return;
     case 'fir':
-      writePacket(w, PSFB_FIR, RTCP_PSFB, (x) => writeFir(x, p));
+      writePacket(w, PSFB_FIR, RTCP_PSFB, (x) => writeFir(x, p), p.padding);
       return;
     case 'remb':
-      writePacket(w, PSFB_AFB, RTCP_PSFB, (x) => writeRemb(x, p));
+      writePacket(w, PSFB_AFB, RTCP_PSFB, (x) => writeRemb(x, p), p.padding);
       return;
     case 'unknown':
-      writePacket(w, p.count, p.packetType, (x) => x.bytes(p.body));
+      writePacket(w, p.count, p.packetType, (x) => x.bytes(p.body), p.padding);
       return;
   }
 }

@@ -7,26 +7,28 @@
  *                           |     SSRC of media source       |
  *                           :  feedback control information  :
  */
-import type { ByteReader, ByteWriter } from '../core/bytes.js';
 
-export interface GenericNack {
+import type { ByteReader, ByteWriter } from '../core/bytes.js';
+import type { RtcpPadding } from './header.js';
+
+export interface GenericNack extends RtcpPadding {
   readonly type: 'nack';
   readonly senderSsrc: number;
   readonly mediaSsrc: number;
   /** Lost sequence numbers. */
   readonly lost: readonly number[];
 }
-export interface PictureLossIndication {
+export interface PictureLossIndication extends RtcpPadding {
   readonly type: 'pli';
   readonly senderSsrc: number;
   readonly mediaSsrc: number;
 }
-export interface FullIntraRequest {
+export interface FullIntraRequest extends RtcpPadding {
   readonly type: 'fir';
   readonly senderSsrc: number;
   readonly entries: readonly { readonly ssrc: number; readonly sequenceNumber: number }[];
 }
-export interface Remb {
+export interface Remb extends RtcpPadding {
   readonly type: 'remb';
   readonly senderSsrc: number;
   /** Estimated total bitrate in bits per second. */

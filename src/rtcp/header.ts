@@ -29,16 +29,36 @@ export const PSFB_FIR = 4;
 export const PSFB_AFB = 15;
 
 /**
+ * RFC 3550 §6.4.1: the last packet of a compound may carry padding (P bit, count in its last byte);
+ * kept so a padded packet (Chromium pads transport-cc feedback this way) re-serializes exactly.
+ */
+export interface RtcpPadding {
+  /** Padding bytes after the body, count byte included. */
+  readonly padding?: number;
+}
+
+/**
  * Write one RTCP packet: header, then `body` fills the rest; the length is patched in and the body
  * padded with zeros to a 32-bit boundary.
  */
-export function writePacket(w: ByteWriter, count: number, type: number, body: (w: ByteWriter) => void): void {
+export function writePacket(
+  w: ByteWriter,
+  count: number,
+  type: number,
+  body: (w: ByteWriter) => void,
+  padding = 0,
+): void {
   if (count < 0 || count > 31) throw new RangeError(`RTCP count ${count} out of range`);
+  if (padding < 0 || padding > 255) throw new RangeError(`RTCP padding ${padding} out of range`);
   const start = w.length;
-  w.u8(0x80 | count)
-    .u8(type)
-    .u16(0);
+  w.u8((padding > 0 ? 0xa0 : 0x80) | count);
+  w.u8(type).u16(0);
   body(w);
+  if (padding > 0) {
+    if ((w.length - start + padding) & 3)
+      throw new RangeError('RTCP padding does not reach a 32-bit boundary');
+    w.zeros(padding - 1).u8(padding);
+  }
   while ((w.length - start) & 3) w.u8(0);
   w.patchU16(start + 2, (w.length - start) / 4 - 1);
 }

@@ -1,7 +1,9 @@
 /**
  * Sender and receiver reports (RFC 3550 §6.4.1, §6.4.2) and their report blocks.
  */
+
 import type { ByteReader, ByteWriter } from '../core/bytes.js';
+import type { RtcpPadding } from './header.js';
 
 export interface ReportBlock {
   readonly ssrc: number;
@@ -17,7 +19,7 @@ export interface ReportBlock {
   readonly delaySinceLastSr: number;
 }
 
-export interface SenderReport {
+export interface SenderReport extends RtcpPadding {
   readonly type: 'sr';
   readonly ssrc: number;
   /** NTP timestamp, seconds and fraction (RFC 3550 §4). */
@@ -31,7 +33,7 @@ export interface SenderReport {
   readonly extension?: Uint8Array;
 }
 
-export interface ReceiverReport {
+export interface ReceiverReport extends RtcpPadding {
   readonly type: 'rr';
   readonly ssrc: number;
   readonly reports: readonly ReportBlock[];

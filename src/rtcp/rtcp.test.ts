@@ -98,7 +98,10 @@ test('compound SR + SDES + BYE + APP with padding on the last packet', () => {
   padded[lastAt]! |= 0x20;
   padded[lastAt + 3]! += 1;
   padded[padded.length - 1] = 4;
-  assert.deepEqual(parseRtcp(padded), packets);
+  const withPadding = parseRtcp(padded);
+  assert.deepEqual(withPadding, [...packets.slice(0, -1), { ...packets[packets.length - 1]!, padding: 4 }]);
+  assert.equal(toHex(serializeRtcp(withPadding)), toHex(padded), 'padding is kept');
+  assert.throws(() => serializeRtcp([{ type: 'pli', senderSsrc: 1, mediaSsrc: 2, padding: 3 }]), RangeError);
   assert.equal(isRtcp(bytes), true);
   assert.equal(isRtcp(fromHex('806f0001')), false);
 });

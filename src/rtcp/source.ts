@@ -1,7 +1,9 @@
 /**
  * SDES (RFC 3550 §6.5), BYE (§6.6) and APP (§6.7).
  */
+
 import type { ByteReader, ByteWriter } from '../core/bytes.js';
+import type { RtcpPadding } from './header.js';
 
 /** RFC 3550 §6.5 item types. */
 export const SDES_END = 0;
@@ -22,16 +24,16 @@ export interface SdesChunk {
   readonly ssrc: number;
   readonly items: readonly SdesItem[];
 }
-export interface SourceDescription {
+export interface SourceDescription extends RtcpPadding {
   readonly type: 'sdes';
   readonly chunks: readonly SdesChunk[];
 }
-export interface Goodbye {
+export interface Goodbye extends RtcpPadding {
   readonly type: 'bye';
   readonly ssrcs: readonly number[];
   readonly reason?: string;
 }
-export interface ApplicationDefined {
+export interface ApplicationDefined extends RtcpPadding {
   readonly type: 'app';
   readonly subtype: number;
   readonly ssrc: number;

@@ -12,7 +12,9 @@
  *  symbols: 0 not received, 1 received with 1-byte delta, 2 received with 2-byte signed delta
  *  deltas are in 250 µs ticks.
  */
+
 import type { ByteReader, ByteWriter } from '../core/bytes.js';
+import type { RtcpPadding } from './header.js';
 
 export const TWCC_DELTA_TICK_US = 250;
 export const TWCC_REFERENCE_TIME_TICK_MS = 64;
@@ -24,7 +26,7 @@ export interface TwccPacketStatus {
   readonly delta?: number;
 }
 
-export interface TransportCcFeedback {
+export interface TransportCcFeedback extends RtcpPadding {
   readonly type: 'twcc';
   readonly senderSsrc: number;
   readonly mediaSsrc: number;
