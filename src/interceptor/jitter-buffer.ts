@@ -44,6 +44,8 @@ export class JitterBuffer {
   #next = -1;
   #waitKeyframe: boolean;
   #gapSince = -1;
+  #consumed = false;
+  #startAt = -1;
   framesEmitted = 0;
   framesDropped = 0;
   /** Packets that arrived after their place was consumed or skipped. */
@@ -55,7 +57,8 @@ export class JitterBuffer {
   }
 
   push(ext: number, packet: RtpPacket, now: number): void {
-    if (this.#next < 0) this.#next = ext;
+    // Until something is consumed, an earlier packet (reordered start) moves the start back.
+    if (this.#next < 0 || (ext < this.#next && !this.#consumed && this.#next - ext < 64)) this.#next = ext;
     if (ext < this.#next) {
       this.latePackets++;
       return;
@@ -75,6 +78,11 @@ export class JitterBuffer {
   }
 
   #drain(now: number): void {
+    // At the start, hold briefly so that reordered first packets find their place.
+    if (!this.#consumed) {
+      if (this.#startAt < 0) this.#startAt = now;
+      if (now - this.#startAt < Math.min(100, this.#o.maxDelayMs ?? 300)) return;
+    }
     for (;;) {
       const first = this.#packets.get(this.#next);
       if (!first) {
@@ -88,6 +96,7 @@ export class JitterBuffer {
       if (this.#o.audio) {
         this.#packets.delete(this.#next);
         this.#next++;
+        this.#consumed = true;
         this.#emit([first]);
         continue;
       }
@@ -118,6 +127,7 @@ export class JitterBuffer {
       }
       for (let s = this.#next; s <= seq; s++) this.#packets.delete(s);
       this.#next = seq + 1;
+      this.#consumed = true;
       this.#emit(parts);
     }
   }
@@ -141,6 +151,7 @@ export class JitterBuffer {
     }
     for (const k of [...this.#packets.keys()]) if (k < seq) this.#packets.delete(k);
     this.#next = seq;
+    this.#consumed = true;
     this.#lost();
   }
 
