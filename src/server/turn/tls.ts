@@ -116,6 +116,9 @@ export function wrapTlsServer(raw: TcpConnection, context: tls.SecureContext): T
 /** A TLS socket as a `TcpConnection` (plaintext side). */
 function tlsConnection(sock: tls.TLSSocket): TcpConnection {
   sock.setNoDelay(true);
+  // One TLS record per TURN message: writes queued in one tick would otherwise be merged into a
+  // single record by writev, and some clients (coturn's uclient) read one message per record.
+  (sock as unknown as { _writev: unknown })._writev = null;
   let closed = false;
   let lastError: Error | undefined;
   const conn: TcpConnection = {
