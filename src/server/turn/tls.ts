@@ -71,6 +71,7 @@ export function wrapTlsServer(raw: TcpConnection, context: tls.SecureContext): T
     isServer: true,
     secureContext: context,
   });
+  (sock as unknown as { _writev: unknown })._writev = null; // one record per message, as below
   let closed = false;
   const conn: TcpConnection = {
     local: raw.local,
