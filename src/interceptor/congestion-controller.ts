@@ -1,0 +1,264 @@
+/**
+ * Send-side bandwidth estimation, GCC-style (draft-ietf-rmcat-gcc-02), from transport-wide
+ * feedback:
+ * - delay-based: packets grouped in 5 ms send bursts; the one-way delay variation between groups
+ *   is accumulated, smoothed, and its slope over the last 20 groups (the trendline) is compared
+ *   with an adaptive threshold (§5.4) to detect overuse / underuse;
+ * - rate control (§5.5): AIMD — multiplicative increase far from the last congestion point,
+ *   additive near it, decrease to 0.85 × the acknowledged rate on overuse, never above 1.5 × acked;
+ * - loss-based (§6): above 10% loss the target shrinks by half the loss fraction.
+ * `targetBitrate` is what the application (encoder) and the pacer use.
+ */
+import { type TransportCcFeedback, TWCC_DELTA_TICK_US, TWCC_REFERENCE_TIME_TICK_MS } from '../rtcp/twcc.js';
+import { SequenceUnwrapper } from './sequence.js';
+
+export type BandwidthUsage = 'normal' | 'overuse' | 'underuse';
+
+export interface CongestionControllerOptions {
+  readonly initialBitrate?: number;
+  readonly minBitrate?: number;
+  readonly maxBitrate?: number;
+}
+
+interface Sent {
+  readonly sendTime: number;
+  readonly size: number;
+}
+
+interface Group {
+  firstSend: number;
+  lastSend: number;
+  lastArrival: number;
+  size: number;
+}
+
+const BURST_MS = 5;
+const WINDOW = 20;
+const SMOOTHING = 0.9;
+const TREND_GAIN = 4;
+const K_UP = 0.0087;
+const K_DOWN = 0.039;
+const BETA = 0.85;
+
+export class CongestionController {
+  readonly #sent = new Map<number, Sent>();
+  readonly #seq = new SequenceUnwrapper();
+  readonly #fbSeq = new SequenceUnwrapper();
+  readonly #min: number;
+  readonly #max: number;
+  #target: number;
+  // delay-based state
+  #group: Group | undefined;
+  #prevGroup: Group | undefined;
+  #firstArrival = -1;
+  #accumulated = 0;
+  #smoothed = 0;
+  #window: [number, number][] = [];
+  #numDeltas = 0;
+  #prevTrend = 0;
+  #threshold = 12.5;
+  #lastThresholdUpdate = -1;
+  #overusingSince = -1;
+  #overuseCount = 0;
+  usage: BandwidthUsage = 'normal';
+  // rate control state
+  #lastUpdate = -1;
+  #avgMax: number | undefined;
+  #holdUntil = -1;
+  #acked: { at: number; bytes: number }[] = [];
+  /** Bits per second received by the peer over the last 500 ms (from feedback). */
+  ackedBitrate: number | undefined;
+  lossFraction = 0;
+  rttMs = 100;
+
+  constructor(o: CongestionControllerOptions = {}) {
+    this.#target = o.initialBitrate ?? 300_000;
+    this.#min = o.minBitrate ?? 30_000;
+    this.#max = o.maxBitrate ?? 10_000_000;
+  }
+
+  get targetBitrate(): number {
+    return this.#target;
+  }
+
+  /** A packet left with transport-wide sequence number `seq` (16-bit) at `now`, `size` bytes. */
+  onPacketSent(seq: number, size: number, now: number): void {
+    const ext = this.#seq.unwrap(seq);
+    this.#sent.set(ext, { sendTime: now, size });
+    if (this.#sent.size > 10_000) {
+      const cut = ext - 5000;
+      for (const k of this.#sent.keys()) if (k < cut) this.#sent.delete(k);
+    }
+  }
+
+  onFeedback(fb: TransportCcFeedback, now: number): void {
+    let arrival = fb.referenceTime * TWCC_REFERENCE_TIME_TICK_MS;
+    let lost = 0;
+    let total = 0;
+    const acked: { send: number; arrival: number; size: number }[] = [];
+    for (const p of fb.packets) {
+      const ext = this.#fbSeq.unwrap(p.sequenceNumber);
+      const sent = this.#sent.get(ext);
+      if (!sent) continue;
+      total++;
+      if (!p.received) {
+        lost++;
+        continue;
+      }
+      arrival += ((p.delta ?? 0) * TWCC_DELTA_TICK_US) / 1000;
+      acked.push({ send: sent.sendTime, arrival, size: sent.size });
+      this.#sent.delete(ext);
+    }
+    if (total === 0) return;
+    this.lossFraction = lost / total;
+    for (const a of acked) this.#acked.push({ at: now, bytes: a.size });
+    while (this.#acked.length && this.#acked[0]!.at < now - 500) this.#acked.shift();
+    const span = Math.max(100, Math.min(500, now - (this.#acked[0]?.at ?? now)));
+    if (this.#acked.length > 3)
+      this.ackedBitrate = (this.#acked.reduce((s, a) => s + a.bytes, 0) * 8 * 1000) / span;
+    acked.sort((a, b) => a.send - b.send);
+    for (const a of acked) this.#onArrival(a.send, a.arrival, a.size);
+    this.#updateRate(now);
+  }
+
+  #onArrival(send: number, arrival: number, size: number): void {
+    const g = this.#group;
+    if (g && send - g.firstSend <= BURST_MS) {
+      g.lastSend = Math.max(g.lastSend, send);
+      g.lastArrival = Math.max(g.lastArrival, arrival);
+      g.size += size;
+      return;
+    }
+    if (g) {
+      if (this.#prevGroup) this.#onGroupDelta(g, this.#prevGroup);
+      this.#prevGroup = g;
+    }
+    this.#group = { firstSend: send, lastSend: send, lastArrival: arrival, size };
+  }
+
+  #onGroupDelta(g: Group, prev: Group): void {
+    const sendDelta = g.lastSend - prev.lastSend;
+    const arrivalDelta = g.lastArrival - prev.lastArrival;
+    const d = arrivalDelta - sendDelta;
+    if (this.#firstArrival < 0) this.#firstArrival = g.lastArrival;
+    this.#numDeltas = Math.min(this.#numDeltas + 1, 1000);
+    this.#accumulated += d;
+    this.#smoothed = SMOOTHING * this.#smoothed + (1 - SMOOTHING) * this.#accumulated;
+    this.#window.push([g.lastArrival - this.#firstArrival, this.#smoothed]);
+    if (this.#window.length > WINDOW) this.#window.shift();
+    if (this.#window.length < WINDOW) return;
+    const slope = linearSlope(this.#window);
+    const trend = slope * Math.min(this.#numDeltas, 60) * TREND_GAIN;
+    this.#detect(trend, arrivalDelta, g.lastArrival);
+  }
+
+  /** §5.4: over-use detector with the adaptive threshold. */
+  #detect(trend: number, dt: number, now: number): void {
+    if (trend > this.#threshold) {
+      if (this.#overusingSince < 0) this.#overusingSince = now - dt / 2;
+      this.#overuseCount++;
+      if (now - this.#overusingSince > 10 && this.#overuseCount > 1 && trend >= this.#prevTrend) {
+        this.usage = 'overuse';
+        this.#overusingSince = -1;
+        this.#overuseCount = 0;
+      }
+    } else if (trend < -this.#threshold) {
+      this.usage = 'underuse';
+      this.#overusingSince = -1;
+      this.#overuseCount = 0;
+    } else {
+      this.usage = 'normal';
+      this.#overusingSince = -1;
+      this.#overuseCount = 0;
+    }
+    this.#prevTrend = trend;
+    const abs = Math.abs(trend);
+    if (this.#lastThresholdUpdate < 0) this.#lastThresholdUpdate = now;
+    if (abs <= this.#threshold + 15) {
+      const k = abs < this.#threshold ? K_DOWN : K_UP;
+      const dtUpdate = Math.min(now - this.#lastThresholdUpdate, 100);
+      this.#threshold = Math.max(6, Math.min(600, this.#threshold + k * (abs - this.#threshold) * dtUpdate));
+    }
+    this.#lastThresholdUpdate = now;
+  }
+
+  /** §5.5 AIMD rate control plus the §6 loss-based cap. */
+  #updateRate(now: number): void {
+    const dt = this.#lastUpdate < 0 ? 0 : Math.min(now - this.#lastUpdate, 1000);
+    this.#lastUpdate = now;
+    const acked = this.ackedBitrate;
+    let target = this.#target;
+    if (this.usage === 'overuse' && now >= this.#holdUntil) {
+      const base = acked ?? target;
+      target = Math.min(target, BETA * base);
+      // A congestion point far from the average means the link changed: start averaging again.
+      const far = this.#avgMax === undefined || Math.abs(base - this.#avgMax) > 0.3 * this.#avgMax;
+      this.#avgMax = far ? base : 0.9 * this.#avgMax! + 0.1 * base;
+      this.#holdUntil = now + this.rttMs + 100;
+      this.usage = 'normal';
+    } else if (this.usage === 'normal' && now >= this.#holdUntil) {
+      const near = this.#avgMax !== undefined && Math.abs(target - this.#avgMax) < 0.2 * this.#avgMax;
+      if (this.#avgMax !== undefined && target > 1.3 * this.#avgMax) this.#avgMax = undefined; // the link grew
+      if (near) {
+        // Additive: about half a 1200-byte packet per response time (§5.5).
+        target += (600 * 8 * dt) / (this.rttMs + 100);
+      } else {
+        target *= 1.08 ** (dt / Math.min(this.rttMs + 100, 1000) / 2);
+      }
+    }
+    if (acked !== undefined) target = Math.min(target, 1.5 * acked + 10_000);
+    if (this.lossFraction > 0.1) target *= 1 - 0.5 * this.lossFraction;
+    this.#target = Math.max(this.#min, Math.min(this.#max, target));
+  }
+}
+
+function linearSlope(points: readonly [number, number][]): number {
+  let sx = 0;
+  let sy = 0;
+  for (const [x, y] of points) {
+    sx += x;
+    sy += y;
+  }
+  const mx = sx / points.length;
+  const my = sy / points.length;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of points) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
+/**
+ * A leaky-bucket pacer: packets queue and leave in 5 ms slots at `pacingFactor` × the target
+ * bitrate, so bursts (keyframes) do not hit the bottleneck queue at once.
+ */
+export class Pacer<T extends { readonly size: number }> {
+  readonly #queue: T[] = [];
+  #budget = 0;
+  #last = -1;
+  pacingFactor = 1.5;
+  constructor(readonly send: (item: T) => void) {}
+
+  enqueue(item: T): void {
+    this.#queue.push(item);
+  }
+  get queued(): number {
+    return this.#queue.length;
+  }
+  /** Release what the budget allows at `now` for `bitrate` (bits/s). */
+  process(now: number, bitrate: number): void {
+    const dt = this.#last < 0 ? 5 : Math.min(now - this.#last, 50);
+    this.#last = now;
+    this.#budget = Math.min(
+      this.#budget + (bitrate * this.pacingFactor * dt) / 8000,
+      (bitrate * this.pacingFactor * 0.05) / 8,
+    );
+    while (this.#queue.length && this.#budget > 0) {
+      const item = this.#queue.shift()!;
+      this.#budget -= item.size;
+      this.send(item);
+    }
+  }
+}
