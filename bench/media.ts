@@ -6,7 +6,8 @@
  *   one side and unprotected by the other, for SRTP_AES128_CM_HMAC_SHA1_80 and SRTP_AEAD_AES_128_GCM;
  *   plus rtcstack's protect-only and unprotect-only rates;
  * - AES-CM keystream strategies (why src/srtp/aes-cm.ts reuses one ECB cipher);
- * - RTP parse and serializeInto, packets/s.
+ * - RTP parse and serializeInto, packets/s;
+ * - the full receive path (unprotect, parse, receive stats, NACK tracking, jitter buffer, VP8).
  *
  * Median of the rounds; ratios rtcstack / werift.
  *
@@ -14,6 +15,8 @@
  */
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { RtpPacket as WeriftRtpPacket, SrtpSession as WeriftSrtpSession } from 'werift';
+import { JitterBuffer, NackGenerator, ReceiveStatistics } from '../src/interceptor/index.js';
+import { Vp8Depacketizer, Vp8Packetizer } from '../src/media/payload/index.js';
 import { parseRtp, type RtpPacket, serializeRtp, serializeRtpInto } from '../src/rtp/index.js';
 import {
   AesCmKeystream,
@@ -196,6 +199,56 @@ for (const [name, weriftProfile] of [
     },
   );
   results.push(['RTP serialize (serializeInto vs serialize)', ourSer, theirSer]);
+}
+
+// Full receive path: SRTP unprotect, RTP parse, receive statistics, NACK tracking, jitter buffer
+// with VP8 depacketization and frame assembly (what RTCRtpReceiver does per packet).
+{
+  const profile = SRTP_PROFILES.SRTP_AES128_CM_HMAC_SHA1_80;
+  const material = new Uint8Array(randomBytes(exporterLength(profile)));
+  const packetizer = new Vp8Packetizer();
+  const stream: Uint8Array[] = [];
+  const tx = SrtpSession.fromKeyingMaterial(profile, material, 'client');
+  let seq = 0;
+  for (let f = 0; stream.length < N; f++) {
+    const frame = new Uint8Array(f % 60 === 0 ? 20_000 : 5_000).fill(f & 0xff);
+    frame[0] = f % 60 === 0 ? 0x10 : 0x11;
+    const payloads = packetizer.packetize(frame, 1100);
+    payloads.forEach((payload, i) => {
+      const pkt = serializeRtp({
+        marker: i === payloads.length - 1,
+        payloadType: 96,
+        sequenceNumber: seq++ & 0xffff,
+        timestamp: (f * 3000) >>> 0,
+        ssrc: 0x1234,
+        csrcs: [],
+        extensions: [{ id: 4, data: Uint8Array.of(0x30) }],
+        payload,
+        paddingSize: 0,
+      });
+      stream.push(tx.protectRtp(pkt));
+    });
+  }
+  const packetsIn = stream.slice(0, N);
+  let frames = 0;
+  const full = rate(() => {
+    const rx = SrtpSession.fromKeyingMaterial(profile, material, 'server');
+    const stats = new ReceiveStatistics(0x1234, 90000);
+    const nack = new NackGenerator();
+    const jb = new JitterBuffer({ reader: new Vp8Depacketizer(), onFrame: () => frames++ });
+    let now = 0;
+    for (const d of packetsIn) {
+      const p = parseRtp(rx.unprotectRtp(d));
+      const ext = stats.onPacket(p.sequenceNumber, p.timestamp, d.length, p.payload.length, now);
+      nack.onPacket(ext, now);
+      jb.push(ext, p, now);
+      now += 0.2;
+    }
+    jb.poll(now + 1000);
+  });
+  console.log(
+    `  full receive path (unprotect, parse, stats, NACK, jitter buffer, VP8 frames): ${fmt(full)} pkt/s (${frames} frames assembled)`,
+  );
 }
 
 console.log(`\n${'benchmark'.padEnd(52)} ${'rtcstack'.padStart(11)} ${'werift'.padStart(11)}  ratio`);
