@@ -15,10 +15,10 @@ import { type AddressFamily, familyOf, type TcpListener, type UdpSocket } from '
 import type { Random } from '../../core/random.js';
 import { attr, read } from '../../stun/attributes.js';
 import { ERROR, FAMILY_IPV4, FAMILY_IPV6, KNOWN_ATTRIBUTES, METHOD } from '../../stun/constants.js';
-import { verifyIntegrity } from '../../stun/integrity.js';
 import { type ParsedStunMessage, parseStunMessage, type StunAttribute } from '../../stun/message.js';
 import { serializeStunMessage } from '../../stun/serialize.js';
 import { Allocation, type ClientLink } from './allocation.js';
+import { Authenticator } from './auth.js';
 import type { PeerConnection, RequestContext, TurnHost } from './context.js';
 import type { Credentials } from './credentials.js';
 import {
@@ -90,8 +90,7 @@ export class TurnEngine implements TurnHost {
   readonly #perAccount = new Map<string, number>();
   /** 5-tuples with an Allocate in progress (the relay bind is async). Bounded by the quotas. */
   readonly #pending = new Set<string>();
-  readonly #nonces: NonceIssuer;
-  readonly #limiter: RateLimiter;
+  readonly #auth: Authenticator;
   readonly #log: Logger;
   readonly #reservations = new Map<string, { socket: UdpSocket; timer: Timer; family: AddressFamily }>();
   #nextId = 1;
@@ -99,9 +98,16 @@ export class TurnEngine implements TurnHost {
 
   constructor(options: TurnEngineOptions) {
     this.options = options;
-    this.#nonces = new NonceIssuer(options.clock, (options.nonceLifetimeS ?? 600) * 1000);
+    const nonces = new NonceIssuer(options.clock, (options.nonceLifetimeS ?? 600) * 1000);
     const rate = options.unauthRate ?? 20;
-    this.#limiter = new RateLimiter(rate, rate * 2);
+    this.#auth = new Authenticator({
+      realm: options.realm,
+      credentials: options.credentials,
+      clock: options.clock,
+      stats: this.stats,
+      nonces,
+      limiter: new RateLimiter(rate, rate * 2),
+    });
     this.#log = options.logger ?? silentLogger;
   }
 
@@ -111,7 +117,7 @@ export class TurnEngine implements TurnHost {
 
   /** Sources tracked by the unauthenticated rate limiter (bounded). */
   get rateLimiterSize(): number {
-    return this.#limiter.size;
+    return this.#auth.limiter.size;
   }
 
   get pendingAllocates(): number {
@@ -208,7 +214,9 @@ export class TurnEngine implements TurnHost {
       ]);
       return;
     }
-    const auth = this.#authenticate(msg, link, allocation);
+    const auth = this.#auth.authenticate(msg, link, allocation, (code, reason, key, extra) =>
+      this.#error(msg, link, code, reason, key, key ? msg.fingerprintOffset >= 0 : undefined, extra),
+    );
     if (!auth) return;
     const ctx: RequestContext = {
       msg,
@@ -238,78 +246,6 @@ export class TurnEngine implements TurnHost {
         handleConnectionBind(this, ctx);
         return;
     }
-  }
-
-  /**
-   * RFC 8489 §9.2.4: long-term credential checks. Answers 400/401/438/441 itself and returns
-   * undefined when the request must not proceed.
-   */
-  #authenticate(
-    msg: ParsedStunMessage,
-    link: ClientLink,
-    allocation: Allocation | undefined,
-  ): { key: Uint8Array; account: string; username: string; expiresAt: number | undefined } | undefined {
-    const ip = link.remote.address;
-    const realm = this.options.realm;
-    const challenge = (code: number, reason: string): void => {
-      if (!this.#limiter.take(ip, this.clock.now())) {
-        this.stats.rateLimited++;
-        return;
-      }
-      const extra = [attr.realm(realm), attr.nonce(this.#nonces.issue(ip))];
-      this.#error(msg, link, code, reason, undefined, undefined, extra);
-    };
-    if (msg.integrityOffset < 0) {
-      challenge(ERROR.UNAUTHORIZED, 'Unauthorized');
-      return undefined;
-    }
-    const username = read.username(msg);
-    const msgRealm = read.realm(msg);
-    const nonce = read.nonce(msg);
-    if (username === undefined || msgRealm === undefined || nonce === undefined) {
-      if (!this.#limiter.take(ip, this.clock.now())) {
-        this.stats.rateLimited++;
-        return undefined;
-      }
-      this.#error(msg, link, ERROR.BAD_REQUEST, 'Bad Request', undefined, undefined);
-      return undefined;
-    }
-    const nonceState = this.#nonces.check(nonce, ip);
-    if (nonceState !== 'ok') {
-      this.stats.staleNonces++;
-      challenge(ERROR.STALE_NONCE, 'Stale Nonce');
-      return undefined;
-    }
-    if (msgRealm !== realm) {
-      this.stats.authFailures++;
-      challenge(ERROR.UNAUTHORIZED, 'Unauthorized');
-      return undefined;
-    }
-    const found = this.options.credentials.lookup(username, realm, this.clock.wallNow());
-    if (found.kind !== 'ok') {
-      this.stats.authFailures++;
-      challenge(ERROR.UNAUTHORIZED, found.kind === 'expired' ? 'Credential Expired' : 'Unauthorized');
-      return undefined;
-    }
-    let key: Uint8Array | undefined;
-    for (const k of found.keys) {
-      if (verifyIntegrity(msg, k)) {
-        key = k;
-        break;
-      }
-    }
-    if (!key) {
-      this.stats.authFailures++;
-      challenge(ERROR.UNAUTHORIZED, 'Unauthorized');
-      return undefined;
-    }
-    if (allocation && allocation.username !== username) {
-      // RFC 8656 §5: requests on an allocation must use the username that created it.
-      this.stats.authFailures++;
-      this.#error(msg, link, ERROR.WRONG_CREDENTIALS, 'Wrong Credentials', key, msg.fingerprintOffset >= 0);
-      return undefined;
-    }
-    return { key, account: found.account, username, expiresAt: found.expiresAt };
   }
 
   /** Lifetime (ms) capped by the credential's expiry; 0 when the credential has run out. */
