@@ -1,5 +1,5 @@
 /**
- * The call page: /?room=NAME[&name=ann][&relay=1][&token=...][&stats=ms][&media=0]
+ * The call page: /?room=NAME[&name=ann][&relay=1][&simulcast=0][&token=...][&stats=ms][&media=0]
  * A thin UI over the client library's Call. For automated tests it exposes window.rtcstackCall.
  */
 import { Call, type CallSnapshot, type FileRecord } from '../src/client/index.js';
@@ -29,6 +29,7 @@ const call = new Call({
   ...(params.get('name') ? { name: params.get('name')! } : {}),
   ...(params.get('token') ? { token: params.get('token')! } : {}),
   relayOnly: relay,
+  simulcast: params.get('simulcast') !== '0',
   statsIntervalMs: Number.isFinite(statsMs) && statsMs >= 100 ? statsMs : 1000,
 });
 
@@ -92,6 +93,25 @@ call.on('peer-state', () => renderPeers());
 call.on('peer-joined', () => renderPeers());
 call.on('peer-left', () => renderPeers());
 call.on('stats', () => renderPeers());
+
+// ---- mode (mesh / SFU) and active speaker ----
+function renderMode(): void {
+  const pill = $('mode');
+  pill.textContent = call.mode === 'sfu' ? 'SFU' : 'mesh';
+  pill.className = `pill ${call.mode}`;
+  pill.title =
+    call.mode === 'sfu'
+      ? 'media goes through the server, which forwards the layer each link can carry'
+      : 'media goes peer to peer';
+}
+call.on('mode', () => {
+  renderMode();
+  renderPeers();
+});
+call.on('joined', () => renderMode());
+call.on('active-speaker', (id) => {
+  for (const [peer, t] of tiles) t.fig.classList.toggle('speaking', peer === id);
+});
 
 // ---- signaling state ----
 call.on('signaling', (s) => {

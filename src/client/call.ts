@@ -25,6 +25,8 @@ export interface CallOptions {
   readonly token?: string;
   /** Force every path through TURN (iceTransportPolicy 'relay'). */
   readonly relayOnly?: boolean;
+  /** SFU mode: publish video as 3 simulcast layers (default true) or one encoding. */
+  readonly simulcast?: boolean;
   /** getStats period, ms (default 1000); every summary is also reported to the server. */
   readonly statsIntervalMs?: number;
   readonly disconnectGraceMs?: number;
@@ -216,7 +218,8 @@ export class Call extends Emitter<CallEvents> {
       mode: this.#transport.mode,
       modeSwitches: this.#modeSwitches,
       activeSpeaker: this.#activeSpeaker,
-      outboundVideoStreams: this.#transport instanceof SfuTransport ? this.#transport.outboundVideoStreams : null,
+      outboundVideoStreams:
+        this.#transport instanceof SfuTransport ? this.#transport.outboundVideoStreams : null,
       signalingState: this.signaling.state,
       resumes: this.signaling.resumes,
       iceServers: this.#iceServers.map((s) => ({
@@ -275,7 +278,12 @@ export class Call extends Emitter<CallEvents> {
     const t: Transport =
       mode === 'sfu'
         ? new SfuTransport(
-            { send: (sig) => this.signaling.signal(sig), iceTransportPolicy: policy, stream: () => this.#stream },
+            {
+              send: (sig) => this.signaling.signal(sig),
+              iceTransportPolicy: policy,
+              stream: () => this.#stream,
+              simulcast: this.options.simulcast ?? true,
+            },
             this.#iceServers,
           )
         : new MeshTransport(

@@ -24,6 +24,8 @@ export interface SfuOptions {
   readonly send: (sig: SfuSignal) => void;
   readonly iceTransportPolicy: RTCIceTransportPolicy;
   readonly stream: () => MediaStream | undefined;
+  /** Publish 3 simulcast layers (default) or one encoding. */
+  readonly simulcast?: boolean;
 }
 
 /** Simulcast layers we publish, low to high (the SFU picks one per subscriber). */
@@ -74,7 +76,9 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
       const t = pc.addTransceiver(track, {
         direction: 'sendonly',
         streams: [stream],
-        ...(track.kind === 'video' ? { sendEncodings: SIMULCAST_ENCODINGS.map((e) => ({ ...e })) } : {}),
+        ...(track.kind === 'video' && this.#opts.simulcast !== false
+          ? { sendEncodings: SIMULCAST_ENCODINGS.map((e) => ({ ...e })) }
+          : {}),
       });
       if (track.kind === 'video') preferVp8(t);
     }
@@ -114,7 +118,8 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
     });
     pc.onicecandidate = (e) => {
       if (this.#closed) return;
-      if (e.candidate) this.#opts.send({ type: 'sfu-candidate', pc: which, candidate: e.candidate.toJSON() as never });
+      if (e.candidate)
+        this.#opts.send({ type: 'sfu-candidate', pc: which, candidate: e.candidate.toJSON() as never });
       else this.#opts.send({ type: 'sfu-end-of-candidates', pc: which });
     };
     pc.onconnectionstatechange = () => {

@@ -42,6 +42,10 @@ export interface ServeConfig {
   heartbeatIntervalMs: number;
   /** Dashboard TURN cost estimate, USD per relayed GB. */
   turnCostPerGb: number;
+  /** Run the SFU (default off for now): rooms switch to it at `sfuSwitchAt` participants and back at `sfuBackAt`. */
+  sfu: boolean;
+  sfuSwitchAt: number;
+  sfuBackAt: number;
 }
 
 export class ConfigError extends Error {
@@ -188,6 +192,31 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'room size limit (default 16)',
   },
   {
+    key: 'sfu',
+    flag: '--sfu',
+    env: 'RTCSTACK_SFU',
+    kind: 'bool',
+    help: 'switch rooms of --sfu-switch-at participants to the SFU (default off until Chromium media through it works)',
+  },
+  {
+    key: 'sfuSwitchAt',
+    flag: '--sfu-switch-at',
+    env: 'RTCSTACK_SFU_SWITCH_AT',
+    kind: 'int',
+    min: 2,
+    max: 10_000,
+    help: 'participants at which a room switches from mesh to SFU (default 5)',
+  },
+  {
+    key: 'sfuBackAt',
+    flag: '--sfu-back-at',
+    env: 'RTCSTACK_SFU_BACK_AT',
+    kind: 'int',
+    min: 0,
+    max: 10_000,
+    help: 'participants at which an SFU room goes back to mesh (default 3; below --sfu-switch-at)',
+  },
+  {
     key: 'maxPayload',
     flag: '--max-frame',
     env: 'RTCSTACK_MAX_FRAME',
@@ -271,6 +300,9 @@ export function defaults(): Omit<ServeConfig, 'open'> & { open: boolean | undefi
     maxBufferedBytes: 1 << 20,
     heartbeatIntervalMs: 15_000,
     turnCostPerGb: 0.08,
+    sfu: false,
+    sfuSwitchAt: 5,
+    sfuBackAt: 3,
   };
 }
 
@@ -447,6 +479,8 @@ export function resolveConfig(input: ResolveInput): { help: true } | { help: fal
     if (!/^(stun|stuns|turn|turns):[^\s]+$/.test(url))
       problems.push(`ice url '${url}': must start with stun:, stuns:, turn: or turns:`);
   }
+  if ((cfg.sfuBackAt as number) >= (cfg.sfuSwitchAt as number))
+    problems.push(`--sfu-back-at ${cfg.sfuBackAt} must be below --sfu-switch-at ${cfg.sfuSwitchAt}`);
   if (problems.length > 0) throw new ConfigError(problems);
   if (cfg.open === undefined) cfg.open = isLoopback(cfg.host as string);
   return { help: false, config: cfg as unknown as ServeConfig };

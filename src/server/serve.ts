@@ -6,10 +6,11 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { type Clock, SystemClock } from '../core/clock.js';
 import { createLogger, type Logger } from '../core/log.js';
-import type { ServeConfig } from './config.js';
+import { isLoopback, type ServeConfig } from './config.js';
 import { createHttpServer } from './http/http-server.js';
 import { createMetrics } from './http/metrics.js';
 import { type Asset, loadWebAssets } from './http/web-assets.js';
+import { SfuServer } from './sfu/sfu-server.js';
 import type { IceServer } from './signaling/protocol.js';
 import type { ModePolicy, SfuBackend } from './signaling/sfu-backend.js';
 import { type IceConfig, SignalingServer } from './signaling/signaling-server.js';
@@ -25,6 +26,8 @@ export interface ServeHandle {
   readonly port: number;
   readonly signaling: SignalingServer;
   readonly turn: TurnHandle | undefined;
+  /** The SFU rooms switch to (undefined with --sfu=false). */
+  readonly sfu: SfuBackend | undefined;
   close(): Promise<void>;
 }
 
@@ -86,6 +89,16 @@ export async function startServe(config: ServeConfig, deps: ServeDeps = {}): Pro
     stats,
   });
   const turn = await (deps.startTurn ?? startTurn)(config, log, metrics.registry);
+  const sfu =
+    deps.sfu ??
+    (config.sfu
+      ? new SfuServer({
+          log: log.child('sfu'),
+          // Loopback candidates when we serve loopback (local calls and tests).
+          peerOptions: { includeLoopback: isLoopback(config.host), ipv6: false },
+        })
+      : undefined);
+  const modePolicy = deps.modePolicy ?? { switchAt: config.sfuSwitchAt, backAt: config.sfuBackAt };
   signaling = new SignalingServer(
     {
       secret: config.secret,
@@ -97,7 +110,7 @@ export async function startServe(config: ServeConfig, deps: ServeDeps = {}): Pro
       maxBufferedBytes: config.maxBufferedBytes,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       maxQueuedFrames: 256,
-      ...(deps.modePolicy && { modePolicy: deps.modePolicy }),
+      modePolicy,
     },
     {
       clock,
@@ -105,7 +118,7 @@ export async function startServe(config: ServeConfig, deps: ServeDeps = {}): Pro
       stats,
       metrics: metrics.signaling,
       iceConfig: (peerId, host) => iceConfigFor(config, turn, clock.wallNow(), peerId, host),
-      ...(deps.sfu && { sfu: deps.sfu }),
+      ...(sfu && { sfu }),
     },
   );
   const sig = signaling;
@@ -147,12 +160,13 @@ export async function startServe(config: ServeConfig, deps: ServeDeps = {}): Pro
     port,
     signaling: sig,
     turn,
+    sfu,
     close() {
       closing ??= (async () => {
         const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeIdleConnections();
         await sig.close();
-        await deps.sfu?.close();
+        await sfu?.close();
         http.closeAllConnections();
         await httpClosed;
         await turn?.close();

@@ -86,6 +86,12 @@ export class SfuServer implements SfuBackend {
     return this.#rooms.get(name)?.room;
   }
 
+  /** A participant's two connections with us (for stats and tests). */
+  connections(room: string, peerId: string): { pub?: RTCPeerConnection; sub?: RTCPeerConnection } {
+    const p = this.#rooms.get(room)?.participants.get(peerId);
+    return { ...(p?.pub && { pub: p.pub }), ...(p?.sub && { sub: p.sub }) };
+  }
+
   attach(out: SfuOutput): void {
     this.#out = out;
   }
@@ -236,7 +242,7 @@ export class SfuServer implements SfuBackend {
   #pc(state: RoomState, p: Participant, which: 'pub' | 'sub'): RTCPeerConnection {
     const existing = which === 'pub' ? p.pub : p.sub;
     if (existing) return existing;
-    const pc = new RTCPeerConnection({}, { ...this.#o.peerOptions });
+    const pc = new RTCPeerConnection({}, { logger: this.#o.log.child('pc'), ...this.#o.peerOptions });
     pc.onicecandidate = (e) => {
       const c = e.candidate;
       if (!c) return;
@@ -264,7 +270,12 @@ export class SfuServer implements SfuBackend {
     const pc = this.#pc(state, p, 'pub');
     await pc.setRemoteDescription({ type: 'offer', sdp });
     await pc.setLocalDescription(await pc.createAnswer());
-    this.#out?.send(state.name, p.id, { v: 1, type: 'sfu-answer', pc: 'pub', sdp: pc.localDescription!.sdp });
+    this.#out?.send(state.name, p.id, {
+      v: 1,
+      type: 'sfu-answer',
+      pc: 'pub',
+      sdp: withoutTransportCc(pc.localDescription!.sdp),
+    });
     for (const e of p.pendingTracks.splice(0)) this.#published(state, p, e);
   }
 
@@ -291,9 +302,18 @@ export class SfuServer implements SfuBackend {
       layers: rids.length > 0 ? rids.map((rid, i) => ({ rid, height: heights[i] ?? 1080 })) : [{}],
     });
     const room = state.room;
-    e.track.on('rtp', (packet, info) =>
-      room.forwardRtp(p.id, packet, serializeRtp(packet), { trackId, rid: info.rid }),
-    );
+    // A bug here must not take the publisher's receive path down with it: log and drop the packet.
+    e.track.on('rtp', (packet, info) => {
+      try {
+        room.forwardRtp(p.id, packet, serializeRtp(packet), { trackId, rid: info.rid });
+      } catch (err) {
+        this.#o.log.error('sfu forwarding failed', {
+          room: state.name,
+          peer: p.id,
+          err: String((err as Error)?.stack ?? err),
+        });
+      }
+    });
   }
 
   /** A sendonly m-line on `p`'s subscribing connection for track `t` (stream id: the publisher). */
@@ -355,4 +375,23 @@ export class SfuServer implements SfuBackend {
     p.sub?.close();
     p.pub = p.sub = undefined;
   }
+}
+
+/**
+ * Until our receivers send transport-wide congestion feedback, do not let the publisher negotiate
+ * it: Chromium's send-side estimator holds media back (congestion window) when feedback it was
+ * promised never comes, and stops after a few packets. Without transport-cc it paces at its start
+ * rate instead. Only the copy sent to the client changes; our connection keeps its answer.
+ */
+export function withoutTransportCc(sdp: string): string {
+  return sdp
+    .split('\r\n')
+    .filter(
+      (l) =>
+        !/^a=extmap:\d+(\/\w+)? http:\/\/www\.ietf\.org\/id\/draft-holmer-rmcat-transport-wide-cc-extensions-01/.test(
+          l,
+        ),
+    )
+    .filter((l) => !/^a=rtcp-fb:\S+ transport-cc/.test(l))
+    .join('\r\n');
 }
