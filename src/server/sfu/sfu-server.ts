@@ -274,7 +274,7 @@ export class SfuServer implements SfuBackend {
       v: 1,
       type: 'sfu-answer',
       pc: 'pub',
-      sdp: withoutTransportCc(pc.localDescription!.sdp),
+      sdp: pc.localDescription!.sdp,
     });
     for (const e of p.pendingTracks.splice(0)) this.#published(state, p, e);
   }
@@ -375,23 +375,4 @@ export class SfuServer implements SfuBackend {
     p.sub?.close();
     p.pub = p.sub = undefined;
   }
-}
-
-/**
- * Until our receivers send transport-wide congestion feedback, do not let the publisher negotiate
- * it: Chromium's send-side estimator holds media back (congestion window) when feedback it was
- * promised never comes, and stops after a few packets. Without transport-cc it paces at its start
- * rate instead. Only the copy sent to the client changes; our connection keeps its answer.
- */
-export function withoutTransportCc(sdp: string): string {
-  return sdp
-    .split('\r\n')
-    .filter(
-      (l) =>
-        !/^a=extmap:\d+(\/\w+)? http:\/\/www\.ietf\.org\/id\/draft-holmer-rmcat-transport-wide-cc-extensions-01/.test(
-          l,
-        ),
-    )
-    .filter((l) => !/^a=rtcp-fb:\S+ transport-cc/.test(l))
-    .join('\r\n');
 }
