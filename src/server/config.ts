@@ -42,8 +42,11 @@ export interface ServeConfig {
   heartbeatIntervalMs: number;
   /** Dashboard TURN cost estimate, USD per relayed GB. */
   turnCostPerGb: number;
-  /** Run the SFU (default off for now): rooms switch to it at `sfuSwitchAt` participants and back at `sfuBackAt`. */
-  sfu: boolean;
+  /**
+   * Run the SFU: rooms switch to it at `sfuSwitchAt` participants and back at `sfuBackAt`. Default:
+   * on only when bound to loopback (see SfuServerOptions.announceCandidates for why).
+   */
+  sfu: boolean | undefined;
   sfuSwitchAt: number;
   sfuBackAt: number;
 }
@@ -196,7 +199,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: '--sfu',
     env: 'RTCSTACK_SFU',
     kind: 'bool',
-    help: 'switch rooms of --sfu-switch-at participants to the SFU (default off until Chromium media through it works)',
+    help: 'switch rooms of --sfu-switch-at participants to the SFU (default: on only when bound to loopback)',
   },
   {
     key: 'sfuSwitchAt',
@@ -300,7 +303,7 @@ export function defaults(): Omit<ServeConfig, 'open'> & { open: boolean | undefi
     maxBufferedBytes: 1 << 20,
     heartbeatIntervalMs: 15_000,
     turnCostPerGb: 0.08,
-    sfu: false,
+    sfu: undefined,
     sfuSwitchAt: 5,
     sfuBackAt: 3,
   };

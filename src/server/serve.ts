@@ -91,11 +91,13 @@ export async function startServe(config: ServeConfig, deps: ServeDeps = {}): Pro
   const turn = await (deps.startTurn ?? startTurn)(config, log, metrics.registry);
   const sfu =
     deps.sfu ??
-    (config.sfu
+    ((config.sfu ?? isLoopback(config.host))
       ? new SfuServer({
           log: log.child('sfu'),
           // Loopback candidates when we serve loopback (local calls and tests).
           peerOptions: { includeLoopback: isLoopback(config.host), ipv6: false },
+          // See SfuServerOptions.announceCandidates: on loopback clients reach us by our checks.
+          announceCandidates: !isLoopback(config.host),
         })
       : undefined);
   const modePolicy = deps.modePolicy ?? { switchAt: config.sfuSwitchAt, backAt: config.sfuBackAt };

@@ -1,12 +1,8 @@
 /**
- * Real Chromium pages on a running `rtcstack serve --sfu`: four pages talk in a mesh; the fifth
+ * Real Chromium pages on a running `rtcstack serve` (SFU on by default on loopback): four pages talk in a mesh; the fifth
  * makes the room switch to SFU by itself: every page moves to two connections with the server,
- * publishes its audio and simulcast video there once (not N-1 copies), and the server offers each
- * page every other page's tracks.
- *
- * Not asserted yet: video decoding through the SFU. Chromium stops sending RTP to our publishing
- * connection after its first ~10-20 packets (see the SFU row in README.md); the Node-to-Node test
- * (sfu-server.test.ts) covers forwarding end to end.
+ * publishes its audio and simulcast video there once (not N-1 copies), and decodes every other
+ * page's video forwarded by the SFU.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -28,7 +24,7 @@ describe('call page: mesh -> SFU in Chromium', { ...needs(PREREQS.chromium), tim
   let server: ServeHandle;
   let browser: ChromiumHandle;
   before(async () => {
-    server = await startCallServer({ sfu: true });
+    server = await startCallServer();
     browser = await launchChromium();
   });
   after(async () => {
@@ -56,9 +52,9 @@ describe('call page: mesh -> SFU in Chromium', { ...needs(PREREQS.chromium), tim
               (s) =>
                 s.mode === 'sfu' &&
                 s.peers.length === n &&
-                s.peers.every((x) => x.connectionState === 'connected') &&
+                s.peers.every((x) => x.connectionState === 'connected' && x.framesDecoded > 0) &&
                 (s.outboundVideoStreams ?? 0) >= 1,
-              `page ${i} in SFU mode, connected to the server, publishing`,
+              `page ${i} in SFU mode, publishing, decoding every other page`,
               300_000,
             ),
           ),
@@ -84,6 +80,22 @@ describe('call page: mesh -> SFU in Chromium', { ...needs(PREREQS.chromium), tim
       }
       // The mesh links are gone: one pub + one sub connection per page at the server.
       assert.equal(room.participantIds.length, 5);
+      // Video keeps decoding through the SFU on every page, from every other page.
+      await Promise.all(
+        pages.map((p, i) =>
+          waitSnap(
+            p,
+            (s) =>
+              s.peers.length === n &&
+              s.peers.every(
+                (x) =>
+                  x.framesDecoded > (snaps[i]!.peers.find((b) => b.id === x.id)?.framesDecoded ?? 0) + 10,
+              ),
+            `page ${i} keeps decoding through the SFU`,
+          ),
+        ),
+      );
+      assert.ok(room.stats.rtpOut > 1000, `forwarded ${room.stats.rtpOut} packets`);
       await screenshot(pages[0]!, 'call-sfu-5-pages');
     } finally {
       for (const p of pages) await p.close().catch(() => {});

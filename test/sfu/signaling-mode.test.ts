@@ -177,8 +177,9 @@ describe('signaling: SFU mode', () => {
     }
   });
 
-  test('without an SFU backend rooms stay in mesh mode at any size', async () => {
-    const plain = await startTestServer({ heartbeatIntervalMs: 600_000 });
+  test('without an SFU (--sfu=false) rooms stay in mesh mode at any size', async () => {
+    const plain = await startTestServer({ heartbeatIntervalMs: 600_000, sfu: false });
+    assert.equal(plain.sfu, undefined);
     const cs: TestClient[] = [];
     try {
       for (let i = 0; i < 6; i++) {

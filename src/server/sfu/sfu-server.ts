@@ -45,6 +45,13 @@ export interface SfuServerOptions {
   readonly peerOptions?: PeerOptions;
   /** Downlink assumed per subscriber until an estimate exists, bits/s. */
   readonly initialBandwidth?: number;
+  /**
+   * Trickle our candidates to clients (default true). False: clients learn our address from our
+   * connectivity checks (peer-reflexive), which is enough when they reach us directly (loopback).
+   * Workaround: with our host candidates announced, Chromium moves its publishing connection to
+   * another candidate pair after ~0.3 s and its RTP stops reaching us (an ICE issue to fix below).
+   */
+  readonly announceCandidates?: boolean;
 }
 
 interface Participant {
@@ -245,7 +252,7 @@ export class SfuServer implements SfuBackend {
     const pc = new RTCPeerConnection({}, { logger: this.#o.log.child('pc'), ...this.#o.peerOptions });
     pc.onicecandidate = (e) => {
       const c = e.candidate;
-      if (!c) return;
+      if (!c || this.#o.announceCandidates === false) return;
       this.#out?.send(state.name, p.id, {
         v: 1,
         type: 'sfu-candidate',
