@@ -13,12 +13,13 @@ import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 import {
   dumpOnFailure,
-  openCall,
   screenshot,
+  snapshot,
   startCallServer,
   waitMeshConnected,
   waitSnap,
 } from '../serve/call-helpers.js';
+import { until } from '../serve/helpers.js';
 
 describe('call page: mesh -> SFU in Chromium', { ...needs(PREREQS.chromium), timeout: 900_000 }, () => {
   let server: ServeHandle;
@@ -36,12 +37,18 @@ describe('call page: mesh -> SFU in Chromium', { ...needs(PREREQS.chromium), tim
     timeout: 800_000,
   }, async () => {
     const pages: Page[] = [];
+    // 640x360: Chromium sends two simulcast layers at this size (one at 320x240).
+    const open = async (name: string): Promise<Page> => {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/?room=grow&name=${name}&video=640x360&fps=15&stats=1000`);
+      await page.evaluate(() => window.rtcstackCall.ready);
+      return page;
+    };
     try {
-      for (const name of ['ann', 'bob', 'cat', 'dan'])
-        pages.push(await openCall(browser, server.url, 'grow', name));
+      for (const name of ['ann', 'bob', 'cat', 'dan']) pages.push(await open(name));
       const mesh = await waitMeshConnected(pages);
       for (const s of mesh) assert.equal(s.mode, 'mesh');
-      pages.push(await openCall(browser, server.url, 'grow', 'eve'));
+      pages.push(await open('eve'));
       const n = pages.length - 1;
       const snaps = await dumpOnFailure(
         pages,
@@ -96,6 +103,43 @@ describe('call page: mesh -> SFU in Chromium', { ...needs(PREREQS.chromium), tim
         ),
       );
       assert.ok(room.stats.rtpOut > 1000, `forwarded ${room.stats.rtpOut} packets`);
+
+      // A limited downlink (an SFU-side limiter on the last page): it gets the lowest layer of
+      // every publisher while the first page keeps a higher one; lifted, it moves up again.
+      const limited = snaps[4]!.peerId;
+      const other = snaps[0]!.peerId;
+      const videoOf = (id: string) => room.downTracksOf(id).filter((d) => d.track.kind === 'video');
+      await until(
+        () => videoOf(other).some((d) => d.current > 0),
+        'the first page on a higher layer of some publisher (simulcast with at least two layers)',
+      );
+      const rate = (d: ReturnType<typeof videoOf>[number], i: number): number =>
+        d.track.layers[i]?.meter.bitrate(performance.now()) ?? 0;
+      const qMax = Math.max(...videoOf(limited).map((d) => rate(d, 0)));
+      const budget = 4 * 50_000 + 4 * Math.max(qMax * 1.3, 30_000);
+      room.setBandwidth(limited, budget);
+      await until(
+        () => videoOf(limited).every((d) => d.target === 0 && d.current === 0),
+        `all on q at ${budget} bit/s`,
+      );
+      assert.ok(
+        videoOf(other).some((d) => d.current > 0),
+        'the unlimited page keeps a higher layer',
+      );
+      const atLimit = await snapshot(pages[4]!);
+      await waitSnap(
+        pages[4]!,
+        (s) =>
+          s.peers.every(
+            (x) => x.framesDecoded > (atLimit.peers.find((b) => b.id === x.id)?.framesDecoded ?? 0) + 10,
+          ),
+        'the limited page keeps decoding on the low layer',
+      );
+      room.setBandwidth(limited, 8_000_000);
+      await until(
+        () => videoOf(limited).some((d) => d.current > 0),
+        'the limited page moves up when the limit lifts',
+      );
       await screenshot(pages[0]!, 'call-sfu-5-pages');
     } finally {
       for (const p of pages) await p.close().catch(() => {});
