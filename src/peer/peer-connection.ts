@@ -444,7 +444,11 @@ export class RTCPeerConnection extends HandlerTarget {
           this.#restartIce(stack, generateIceCredentials());
         }
         stack.agent.setRemoteCredentials(tp.iceUfrag ?? '', tp.icePwd ?? '', { lite: parsed.iceLite });
+        const tag = bundleTag(parsed);
         for (const m of parsed.media) {
+          // With BUNDLE only the tagged section's transport survives (RFC 8843 §7.3.3); candidates of
+          // the others (browsers with bundlePolicy 'balanced' gather them) lead to ports that close.
+          if (tag !== undefined && m.mid !== tag) continue;
           for (const c of m.candidates) stack.agent.addRemoteCandidate(serializeCandidate(c));
           if (m.endOfCandidates) stack.agent.addRemoteCandidate(null);
         }
@@ -482,6 +486,9 @@ export class RTCPeerConnection extends HandlerTarget {
         throw domException('OperationError', 'candidate for another ICE generation');
       }
       const stack = this.#stack;
+      const tag = bundleTag(remote.sdp);
+      const mid = candidate?.sdpMid ?? remote.sdp.media[candidate?.sdpMLineIndex ?? -1]?.mid;
+      if (text !== '' && tag !== undefined && mid !== undefined && mid !== tag) return;
       if (text === '') {
         stack.agent.addRemoteCandidate(null);
         return;
@@ -1030,4 +1037,10 @@ function remoteSsrcs(m: MediaDescription): Map<number, number | undefined> {
     if (g.semantics === 'FID' && g.ssrcs.length === 2) out.set(g.ssrcs[1]!, g.ssrcs[0]!);
   }
   return out;
+}
+
+/** The BUNDLE tag: the first mid of the remote BUNDLE group, when there is one with several mids. */
+function bundleTag(d: SessionDescription): string | undefined {
+  const g = d.groups.find((x) => x.semantics === 'BUNDLE');
+  return g && g.mids.length > 1 ? g.mids[0] : undefined;
 }
