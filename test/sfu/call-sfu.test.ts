@@ -2,7 +2,8 @@
  * Real Chromium pages on a running `rtcstack serve` (SFU on by default on loopback): four pages talk in a mesh; the fifth
  * makes the room switch to SFU by itself: every page moves to two connections with the server,
  * publishes its audio and simulcast video there once (not N-1 copies), and decodes every other
- * page's video forwarded by the SFU.
+ * page's video forwarded by the SFU. Then one page's downlink is limited at the SFU: it is moved to
+ * the lowest layer while another page keeps a higher one, and back up when the limit lifts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
