@@ -71,6 +71,8 @@ export class RTCDataChannel extends HandlerTarget {
   /** A Blob being read: later sends wait behind it to keep order. */
   #blobChain: Promise<void> | null = null;
   #pendingBlobBytes = 0;
+  /** Messages received between the datachannel event and its open event (see openHeld). */
+  #held: [number, Uint8Array][] | null = null;
 
   /** @internal created by DataChannelManager */
   constructor(transport: ChannelTransport, label: string, init: RTCDataChannelInit, id: number | null) {
@@ -236,9 +238,33 @@ export class RTCDataChannel extends HandlerTarget {
     this.dispatchEvent(new Event('open'));
   }
 
+  /**
+   * @internal a remotely opened channel: readyState is 'open' now, but the open event and any
+   * message received until `releaseHeld()` wait for the next task.
+   */
+  openHeld(): void {
+    if (this.#state !== 'connecting') return;
+    this.#state = 'open';
+    this.#held = [];
+  }
+
+  /** @internal fire the held open event, then the held messages, in order. */
+  releaseHeld(): void {
+    const held = this.#held;
+    if (!held) return;
+    this.#held = null;
+    if (this.#state === 'open') this.dispatchEvent(new Event('open'));
+    for (const [ppid, data] of held) this.deliver(ppid, data);
+  }
+
   /** @internal a message from the SCTP stream */
   deliver(ppid: number, data: Uint8Array): void {
     if (this.#state !== 'open' && this.#state !== 'closing') return;
+    if (this.#held) {
+      // The bytes may be a view into a reused receive buffer: keep a copy until the task runs.
+      this.#held.push([ppid, Uint8Array.from(data)]);
+      return;
+    }
     let payload: string | ArrayBuffer | Blob;
     switch (ppid) {
       case PPID_STRING:

@@ -242,8 +242,12 @@ export class DataChannelManager extends Emitter<DataChannelManagerEvents> implem
     };
     this.#byId.set(id, st);
     this.#assoc.send(id, PPID_DCEP, serializeDcep({ type: 'ack' }));
+    // webrtc-pc §6.2: the channel is open when the datachannel event fires, but its open event and
+    // the messages that came with the OPEN are dispatched in a later task, so an application that
+    // attaches handlers after awaiting the event (a promise continuation) still gets them.
+    channel.openHeld();
     this.emit('datachannel', channel);
-    channel.announceOpen();
+    setImmediate(() => channel.releaseHeld());
   }
 
   // ------------------------------------------------------------- ChannelTransport

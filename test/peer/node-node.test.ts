@@ -241,3 +241,30 @@ function countingNetwork(): Network & { opened: number; open(): number } {
     connectTcp: (o) => nodeNetwork.connectTcp(o),
   };
 }
+
+test('messages sent as soon as a channel opens reach handlers attached after awaiting the datachannel event', async () => {
+  const { a, b } = pair(true);
+  try {
+    const dc = a.createDataChannel('eager');
+    dc.onopen = () => {
+      dc.send('first');
+      dc.send('second');
+    };
+    const event = once<Event & { channel: RTCDataChannel }>(b, 'datachannel');
+    await negotiate(a, b, true);
+    const { channel } = await event; // a promise continuation, as application code writes it
+    assert.equal(channel.readyState, 'open', 'open when the datachannel event fires');
+    const got: string[] = [];
+    let opened = false;
+    channel.onopen = () => {
+      opened = true;
+    };
+    channel.onmessage = (e) => got.push((e as MessageEvent).data as string);
+    await waitFor(() => got.length === 2, 'both early messages');
+    assert.deepEqual(got, ['first', 'second']);
+    assert.ok(opened, 'the open event fires after the datachannel event');
+  } finally {
+    a.close();
+    b.close();
+  }
+});
