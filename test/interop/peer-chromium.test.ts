@@ -52,8 +52,16 @@ for (const [versions, expected] of [
       assert.equal(await echo(dc, 'hi chromium'), 'echo:hi chromium');
 
       // Chromium opens a channel toward us over the same association.
+      // Handlers go on in the datachannel event itself: the page's first message can arrive before
+      // page.evaluate() below has even returned.
+      let first!: Promise<string>;
       const fromBrowser = new Promise<RTCDataChannel>((resolve) => {
-        node.ondatachannel = (e) => resolve(e.channel);
+        node.ondatachannel = (e) => {
+          first = new Promise<string>((got) => {
+            e.channel.onmessage = (m) => got((m as MessageEvent).data as string);
+          });
+          resolve(e.channel);
+        };
       });
       await page.evaluate(() => {
         type Pc = {
@@ -69,10 +77,7 @@ for (const [versions, expected] of [
       assert.equal(ch.label, 'from-browser');
       assert.equal(ch.ordered, false);
       assert.equal(ch.maxRetransmits, 0);
-      const first = await new Promise<string>((resolve) => {
-        ch.onmessage = (e) => resolve((e as MessageEvent).data as string);
-      });
-      assert.equal(first, 'hello node');
+      assert.equal(await first, 'hello node');
 
       const t = await pageTransport(page);
       assert.equal(t.dtlsState, 'connected');

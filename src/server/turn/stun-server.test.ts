@@ -56,7 +56,10 @@ test('UDP Binding on loopback', async () => {
     assert.equal(read.software(r.message), 'rtcstack');
     assert.ok(r.message.fingerprintOffset > 0);
     // One answer per request the client sent (a retransmission on a loaded machine is answered too).
-    assert.ok(server.counters.answered >= 1 && server.counters.answered <= 7, `answered ${server.counters.answered}`);
+    assert.ok(
+      server.counters.answered >= 1 && server.counters.answered <= 7,
+      `answered ${server.counters.answered}`,
+    );
   } finally {
     c.close();
     server.close();
