@@ -778,7 +778,8 @@ export class IceAgent extends Emitter<IceAgentEvents> {
         (l) => l.baseId === baseId && (l.type === 'host' || l.type === 'relay'),
       );
       if (!local) return;
-      pair = this.#checklist.add(local, remote, this.#controlling);
+      // The request arrived on this path: pair it even where pairing heuristics would not.
+      pair = this.#checklist.add(local, remote, this.#controlling, true);
       if (!pair) return;
     }
     pair.requestsReceived++;

@@ -11,7 +11,12 @@ import { byPriorityDesc, CandidatePair as Pair } from './pair.js';
 export const DEFAULT_MAX_PAIRS = 100;
 
 /** Can these two candidates form a pair? Same component, transport and address family. */
-export function canPair(local: LocalCandidate, remote: RemoteCandidate): boolean {
+/**
+ * Whether two candidates can form a pair. `proven`: a check already arrived on this exact path
+ * (RFC 8445 §7.3.1.4), so the reachability heuristics (loopback only to loopback, link-local only
+ * to link-local) do not apply: on one host the kernel does route between them.
+ */
+export function canPair(local: LocalCandidate, remote: RemoteCandidate, proven = false): boolean {
   if (local.component !== remote.component) return false;
   if (local.protocol !== remote.protocol) return false;
   // srflx locals are represented by their base (RFC 8445 §6.1.2.4): only host/prflx/relay pair.
@@ -27,6 +32,7 @@ export function canPair(local: LocalCandidate, remote: RemoteCandidate): boolean
       (local.tcpType === 'so' && remote.tcpType === 'so');
     if (!ok) return false;
   }
+  if (proven) return true;
   // Loopback only reaches loopback.
   const lo = (a: string): boolean => a.startsWith('127.') || a === '::1';
   if (lo(local.baseAddress) !== lo(raddr)) return false;
@@ -54,8 +60,13 @@ export class CheckList {
    * same local base and same remote transport address, RFC 8445 §6.1.2.4), or undefined when the
    * candidates cannot pair or the list is full of higher-priority pairs.
    */
-  add(local: LocalCandidate, remote: RemoteCandidate, controlling: boolean): CandidatePair | undefined {
-    if (!canPair(local, remote)) return undefined;
+  add(
+    local: LocalCandidate,
+    remote: RemoteCandidate,
+    controlling: boolean,
+    proven = false,
+  ): CandidatePair | undefined {
+    if (!canPair(local, remote, proven)) return undefined;
     const pair = new Pair(local, remote, controlling);
     const dup = this.#pairs.find(
       (p) =>
