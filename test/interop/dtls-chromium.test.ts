@@ -7,9 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Page } from 'playwright-core';
 import type { DtlsVersion } from '../../src/dtls/endpoint.js';
 import { type RTCDataChannel, RTCPeerConnection } from '../../src/peer/index.js';
+import {
+  acceptAnswerInPage,
+  answerInPage,
+  browserPeer,
+  pageTransport,
+  waitFor,
+} from '../helpers/browser-peer.js';
 import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 
@@ -23,58 +29,7 @@ after(async () => {
   await browser?.close();
 });
 
-type Cand = { candidate: string; sdpMid: string | null; sdpMLineIndex: number | null } | null;
 type Stats = Record<string, unknown>;
-
-async function browserPeer(node: RTCPeerConnection): Promise<Page> {
-  const page = await browser.newPage();
-  await page.evaluate('globalThis.__name = (f) => f');
-  await page.exposeFunction('toNode', (c: Cand) => {
-    void node.addIceCandidate(c ?? undefined).catch(() => {});
-  });
-  await page.evaluate(() => {
-    const w = window as unknown as Record<string, unknown>;
-    const pc = new RTCPeerConnection();
-    w.pc = pc;
-    pc.onicecandidate = (e) => (w.toNode as (c: unknown) => void)(e.candidate ? e.candidate.toJSON() : null);
-    const wire = (ch: RTCDataChannel): void => {
-      ch.onmessage = (ev) => ch.send(`echo:${(ev as MessageEvent).data as string}`);
-    };
-    w.wire = wire;
-    pc.ondatachannel = (e) => wire(e.channel);
-  });
-  node.onicecandidate = (e) => {
-    const c = e.candidate ? e.candidate.toJSON() : null;
-    void page.evaluate((cand) => {
-      const pc = (window as unknown as { pc: RTCPeerConnection }).pc;
-      return pc.addIceCandidate(cand ?? undefined).catch(() => {});
-    }, c);
-  };
-  return page;
-}
-
-function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (cond()) resolve();
-      else if (Date.now() > end) reject(new Error(`timeout: ${what}`));
-      else setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
-
-async function browserTransport(page: Page): Promise<Stats> {
-  return page.evaluate(async () => {
-    const stats = await (window as unknown as { pc: RTCPeerConnection }).pc.getStats();
-    let out: Record<string, unknown> = {};
-    stats.forEach((s) => {
-      if (s.type === 'transport') out = { ...s };
-    });
-    return out;
-  });
-}
 
 async function nodeTransport(pc: RTCPeerConnection): Promise<Stats> {
   const stats = await pc.getStats();
@@ -107,41 +62,38 @@ for (const { versions, wire } of CASES) {
           {},
           { includeLoopback: true, ipv6: false, dtlsVersions: versions },
         );
-        const page = await browserPeer(node);
+        const page = await browserPeer(browser, node, { echo: true });
         try {
           let dc: RTCDataChannel;
           if (nodeRole === 'server') {
             // rtcstack offers (actpass); Chromium answers active and becomes the DTLS client.
             dc = node.createDataChannel('dtls-probe');
             await node.setLocalDescription();
-            const answer = await page.evaluate(async (offer) => {
-              const pc = (window as unknown as { pc: RTCPeerConnection }).pc;
-              await pc.setRemoteDescription(offer);
-              await pc.setLocalDescription();
-              return pc.localDescription!.toJSON();
-            }, node.localDescription!.toJSON());
-            await node.setRemoteDescription(answer);
+            await node.setRemoteDescription(await answerInPage(page, node.localDescription!.toJSON()));
           } else {
             // Chromium offers; rtcstack answers active and becomes the DTLS client.
             const incoming = new Promise<RTCDataChannel>((resolve) => {
               node.ondatachannel = (e) => resolve(e.channel);
             });
             const offer = await page.evaluate(async () => {
-              const w = window as unknown as { pc: RTCPeerConnection; wire: (c: RTCDataChannel) => void };
+              type Pc = {
+                createDataChannel(l: string): unknown;
+                setLocalDescription(): Promise<void>;
+                localDescription: { toJSON(): unknown };
+              };
+              const w = window as unknown as { pc: Pc; wire: (c: unknown) => void };
               w.wire(w.pc.createDataChannel('dtls-probe'));
               await w.pc.setLocalDescription();
-              return w.pc.localDescription!.toJSON();
+              return w.pc.localDescription.toJSON();
             });
-            await node.setRemoteDescription(offer);
+            await node.setRemoteDescription(offer as { type: 'offer'; sdp: string });
             await node.setLocalDescription();
-            await page.evaluate(async (answer) => {
-              await (window as unknown as { pc: RTCPeerConnection }).pc.setRemoteDescription(answer);
-            }, node.localDescription!.toJSON());
+            await acceptAnswerInPage(page, node.localDescription!.toJSON());
             dc = await incoming;
           }
           await waitFor(() => dc.readyState === 'open', 'data channel open');
           assert.equal(await echo(dc, 'over dtls'), 'echo:over dtls');
-          const b = await browserTransport(page);
+          const b = await pageTransport(page);
           const n = await nodeTransport(node);
           console.log(
             `# Chromium (${b.dtlsRole}) <-> rtcstack: tlsVersion=${b.tlsVersion} dtlsCipher=${b.dtlsCipher} srtpCipher=${b.srtpCipher}`,
