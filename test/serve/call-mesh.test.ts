@@ -200,8 +200,17 @@ describe('call page: mesh calls in Chromium', { ...needs(PREREQS.chromium), time
       const dashPage = await browser.newPage();
       try {
         await dashPage.goto(`${server.url}/dashboard`);
-        await dashPage.waitForFunction(() => document.querySelector('#k-peers')?.textContent === '4');
-        await dashPage.waitForFunction(() => document.querySelectorAll('#rooms tbody tr').length >= 12);
+        // The dashboard refreshes from client stats reports; on a loaded CI box that takes a while.
+        await dashPage.waitForFunction(() => document.querySelector('#k-peers')?.textContent === '4', null, {
+          timeout: 120_000,
+        });
+        await dashPage.waitForFunction(
+          () => document.querySelectorAll('#rooms tbody tr').length >= 12,
+          null,
+          {
+            timeout: 120_000,
+          },
+        );
         await screenshot(dashPage, 'dashboard-4-pages');
       } finally {
         await dashPage.close();
