@@ -105,7 +105,9 @@ export function pageStats(page: Page): Promise<StatsEntry[]> {
   return page.evaluate(async () => {
     const report = await (window as unknown as { pc: PagePc }).pc.getStats();
     const out: StatsEntry[] = [];
-    report.forEach((s) => out.push({ ...s }));
+    report.forEach((s) => {
+      out.push({ ...s });
+    });
     return out;
   });
 }

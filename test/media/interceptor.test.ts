@@ -84,7 +84,9 @@ test('jitter buffer: reordered packets across a sequence wrap give every frame i
   assert.equal(h.frames.length, 0, 'held at the start');
   h.jb.poll(100);
   assert.equal(h.frames.length, 20);
-  h.frames.forEach((f, i) => assert.deepEqual(f.data, src[i]));
+  h.frames.forEach((f, i) => {
+    assert.deepEqual(f.data, src[i]);
+  });
   assert.deepEqual(
     h.frames.map((f) => f.keyframe),
     src.map((_, i) => i % 10 === 0),
