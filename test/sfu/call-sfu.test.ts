@@ -41,7 +41,10 @@ describe('call page: mesh -> SFU in Chromium', { ...needs(PREREQS.chromium), tim
     // 640x360: Chromium sends two simulcast layers at this size (one at 320x240).
     const open = async (name: string): Promise<Page> => {
       const page = await browser.newPage();
-      await page.goto(`${server.url}/?room=grow&name=${name}&video=640x360&fps=15&stats=1000`);
+      // Four pages already run video: loading the fifth can take a while on a loaded CI box.
+      await page.goto(`${server.url}/?room=grow&name=${name}&video=640x360&fps=15&stats=1000`, {
+        timeout: 120_000,
+      });
       await page.evaluate(() => window.rtcstackCall.ready);
       return page;
     };
