@@ -26,7 +26,8 @@ describe('call page: mesh calls in Chromium', { ...needs(PREREQS.chromium), time
   let server: ServeHandle;
   let browser: ChromiumHandle;
   before(async () => {
-    server = await startCallServer();
+    // These tests are about mesh calls: keep the room out of SFU mode (test/sfu covers the switch).
+    server = await startCallServer({ sfu: false });
     browser = await launchChromium();
   });
   after(async () => {
