@@ -602,9 +602,11 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     this.#taTimer = undefined;
     if (this.#closed || !this.#remoteCreds) return;
     let sent = false;
-    // A triggered check of a pair that already succeeded is only needed to nominate it.
+    // A triggered check of a pair that already succeeded is only needed to nominate it, and one
+    // whose check went out since it was queued (sent at once, see #onRequest) not at all.
     const needed = (p: CandidatePair): boolean =>
-      p.state !== 'succeeded' || (this.#controlling && p.useCandidate && !p.nominated);
+      (p.state !== 'succeeded' && p.state !== 'in-progress') ||
+      (this.#controlling && p.useCandidate && !p.nominated);
     if (this.#checksDone) {
       const t = this.#checklist.nextTriggered();
       if (t) {
@@ -787,7 +789,11 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     pair.lastPacketReceivedTimestamp = this.clock.wallNow();
     // RFC 8445 §7.3.1.4 triggered check (also for a pair in progress: the peer's request may just
     // have opened the NAT binding our earlier check hit).
-    if (pair.state !== 'succeeded') {
+    if (pair.state === 'waiting' || pair.state === 'frozen') {
+      // Never checked: the peer just proved the path, so check it at once (bounded: once per
+      // pair); pacing applies to the checks after it.
+      this.#sendCheck(pair);
+    } else if (pair.state !== 'succeeded') {
       pair.state = 'waiting';
       this.#checklist.trigger(pair);
     }
@@ -917,8 +923,9 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     }
     this.#nominating = d.nominate;
     d.nominate.useCandidate = true;
-    this.#checklist.trigger(d.nominate);
-    this.#schedulePacing();
+    // The nominating check goes out now rather than at the next Ta tick: the pair is proven and
+    // the peer selects it on receipt; it still counts for pacing (the next new check waits Ta).
+    this.#sendCheck(d.nominate);
   }
 
   #nominate(valid: CandidatePair): void {
