@@ -663,6 +663,23 @@ export class RTCPeerConnection extends HandlerTarget {
         signaled.set(ssrc, { mid: t.mid, ...(rtxFor !== undefined && { rtxFor }) });
     }
     this.#media.refresh(signaled);
+    this.#startMedia();
+  }
+
+  /**
+   * Key SRTP from DTLS once both are there: DTLS connected and an RTP section negotiated (a data-only
+   * connection never pays for SRTP contexts or the media tick; media added later keys it then).
+   */
+  #startMedia(): void {
+    const dtls = this.#stack.dtls;
+    if (this.#closed || this.#media.keyed || dtls?.state !== 'connected') return;
+    if (!this.#transceivers.some((t) => t.mid !== null && !t.stopped)) return;
+    try {
+      const keys = dtls.getSrtpKeyingMaterial();
+      if (keys) this.#media.start(keys);
+    } catch (err) {
+      this.#log.warn('SRTP keying failed', { error: String(err) });
+    }
   }
 
   #nextMid(): string {
@@ -877,14 +894,7 @@ export class RTCPeerConnection extends HandlerTarget {
       this.#updateConnectionState();
     });
     stack.on('dtlsstate', (s) => {
-      if (s === 'connected' && !this.#closed) {
-        try {
-          const keys = stack.dtls?.getSrtpKeyingMaterial();
-          if (keys) this.#media.start(keys);
-        } catch (err) {
-          this.#log.warn('SRTP keying failed', { error: String(err) });
-        }
-      }
+      if (s === 'connected') this.#startMedia();
       this.#updateConnectionState();
     });
     stack.on('media', (d) => this.#media.handle(d));

@@ -7,7 +7,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import type { Network, UdpSocket } from '../../src/core/net.js';
 import { nodeNetwork } from '../../src/core/net-node.js';
-import { type RTCDataChannel, RTCPeerConnection } from '../../src/peer/index.js';
+import {
+  MediaStream,
+  MediaStreamTrack,
+  type RTCDataChannel,
+  RTCPeerConnection,
+} from '../../src/peer/index.js';
 
 const OPTS = { includeLoopback: true, ipv6: false, interfaceFilter: undefined };
 
@@ -263,6 +268,37 @@ test('messages sent as soon as a channel opens reach handlers attached after awa
     await waitFor(() => got.length === 2, 'both early messages');
     assert.deepEqual(got, ['first', 'second']);
     assert.ok(opened, 'the open event fires after the datachannel event');
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('audio added by renegotiation after a data-only connection: SRTP keys then and frames arrive', async () => {
+  const { a, b } = pair(true);
+  try {
+    const dc = a.createDataChannel('first');
+    await negotiate(a, b, true);
+    if (dc.readyState !== 'open') await once(dc, 'open');
+    assert.equal(a.getTransceivers().length, 0);
+
+    const track = new MediaStreamTrack({ kind: 'audio' });
+    a.addTrack(track, new MediaStream());
+    const remote = once<Event & { track: MediaStreamTrack }>(b, 'track');
+    await negotiate(a, b, true);
+    const { track: received } = await remote;
+    const frames: Uint8Array[] = [];
+    received.on('frame', (f) => frames.push(f.data));
+    const payload = (i: number): Uint8Array => Uint8Array.from({ length: 40 }, (_, k) => (i * 7 + k) & 0xff);
+    for (let i = 0; frames.length < 3 && i < 200; i++) {
+      track.writeFrame({ data: payload(i), timestamp: i * 20 });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(frames.length >= 3, `frames received: ${frames.length}`);
+    // Every received frame is one that was sent (SRTP keyed the same on both sides).
+    const sent = new Set(Array.from({ length: 200 }, (_, i) => Buffer.from(payload(i)).toString('hex')));
+    for (const f of frames) assert.ok(sent.has(Buffer.from(f).toString('hex')));
+    assert.equal(dc.readyState, 'open');
   } finally {
     a.close();
     b.close();
