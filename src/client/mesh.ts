@@ -26,6 +26,10 @@ export class MeshTransport extends Emitter<TransportEvents> implements Transport
   readonly mode = 'mesh' as const;
   readonly #opts: MeshOptions;
   readonly #links = new Map<string, Entry>();
+  /** Frames dropped because they were for a connection of ours that was replaced. */
+  staleSignals = 0;
+  /** Connections replaced because the other end came back with a new one. */
+  linkReplacements = 0;
   #iceServers: IceServer[] = [];
 
   constructor(opts: MeshOptions, iceServers: IceServer[]) {
@@ -95,8 +99,28 @@ export class MeshTransport extends Emitter<TransportEvents> implements Transport
   }
 
   handleSignal(msg: RemoteSignal): void {
-    const e = this.#links.get(msg.from);
+    let e = this.#links.get(msg.from);
     if (!e) return; // from a peer we have not heard join: presence comes first
+    // For a connection of ours that we have since replaced: it is gone, drop the frame.
+    if (msg.toLink !== undefined && msg.toLink !== e.link.id) {
+      this.staleSignals++;
+      return;
+    }
+    if (msg.link !== undefined) {
+      const bound = e.link.remoteLink;
+      if (bound !== undefined && bound !== msg.link && msg.toLink !== e.link.id) {
+        // The other end has a new connection for us (it dropped ours and found us again): ours
+        // can never reach the one it had. Start over with a fresh one bound to the new one.
+        const peer: PeerInfo = { id: msg.from, name: e.link.remoteName };
+        this.removePeer(peer.id);
+        this.addPeer(peer);
+        e = this.#links.get(peer.id);
+        if (!e) return;
+        this.linkReplacements++;
+      }
+      // Not bound yet, or the other end's new connection already answers ours: bind to it.
+      e.link.remoteLink = msg.link;
+    }
     void e.link.handleSignal(msg);
   }
 

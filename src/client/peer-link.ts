@@ -8,6 +8,7 @@
  * file (id 1).
  */
 import { Emitter } from './emitter.js';
+import { randomId } from './ids.js';
 import type { CandidateInit, IceServer, LinkConnectionState, PeerSignal, RemoteSignal } from './protocol.js';
 import { EMPTY_STATS, type LinkStats, summarize } from './stats.js';
 
@@ -45,6 +46,10 @@ export interface PeerLinkEvents {
 }
 
 export class PeerLink extends Emitter<PeerLinkEvents> {
+  /** This connection's id in signaling frames (`link`; see LinkIds in protocol.ts). */
+  readonly id = randomId(8);
+  /** The remote connection this one is negotiating with, once a frame from it has arrived. */
+  remoteLink: string | undefined;
   readonly remoteId: string;
   remoteName: string;
   readonly polite: boolean;
@@ -81,7 +86,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.remoteId = opts.remoteId;
     this.remoteName = opts.remoteName;
     this.polite = opts.localId > opts.remoteId;
-    this.#send = opts.send;
+    this.#send = (sig) =>
+      opts.send({ ...sig, link: this.id, ...(this.remoteLink ? { toLink: this.remoteLink } : {}) });
     this.#graceMs = opts.disconnectGraceMs ?? 3000;
     this.#offerTimeoutMs = opts.offerTimeoutMs ?? 20_000;
     this.pc = new RTCPeerConnection({

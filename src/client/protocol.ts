@@ -39,11 +39,20 @@ export interface StatsEntry {
   framesDecoded: number;
 }
 
+/**
+ * Which peer connections a peer-to-peer frame is between: `link` names the sender's connection,
+ * `toLink` the receiver's connection it answers to (once known). Random ids, one per connection.
+ */
+export interface LinkIds {
+  link?: string;
+  toLink?: string;
+}
+
 /** Frames to the server that are relayed to one peer. */
 export type PeerSignal =
-  | { type: 'offer' | 'answer'; to: string; sdp: string }
-  | { type: 'candidate'; to: string; candidate: CandidateInit }
-  | { type: 'end-of-candidates'; to: string; usernameFragment?: string };
+  | ({ type: 'offer' | 'answer'; to: string; sdp: string } & LinkIds)
+  | ({ type: 'candidate'; to: string; candidate: CandidateInit } & LinkIds)
+  | ({ type: 'end-of-candidates'; to: string; usernameFragment?: string } & LinkIds);
 
 export type ClientMessage =
   | { v: 1; type: 'join'; room: string; token?: string; name?: string; instance?: string }
@@ -98,9 +107,9 @@ export interface Welcome {
 
 /** Frames from another peer, relayed by the server. */
 export type RemoteSignal =
-  | { v: 1; type: 'offer' | 'answer'; from: string; sdp: string }
-  | { v: 1; type: 'candidate'; from: string; candidate: CandidateInit }
-  | { v: 1; type: 'end-of-candidates'; from: string; usernameFragment?: string };
+  | ({ v: 1; type: 'offer' | 'answer'; from: string; sdp: string } & LinkIds)
+  | ({ v: 1; type: 'candidate'; from: string; candidate: CandidateInit } & LinkIds)
+  | ({ v: 1; type: 'end-of-candidates'; from: string; usernameFragment?: string } & LinkIds);
 
 export type ServerMessage =
   | Welcome

@@ -5,6 +5,7 @@
  * flushed after the resume.
  */
 import { Emitter } from './emitter.js';
+import { randomId } from './ids.js';
 import type { ClientMessage, PeerSignal, ServerMessage, SfuSignal, Welcome } from './protocol.js';
 
 export type SignalingState = 'connecting' | 'joined' | 'reconnecting' | 'closed';
@@ -33,11 +34,6 @@ export interface SignalingEvents {
 
 const MAX_QUEUED = 512;
 
-function randomId(): string {
-  const b = new Uint8Array(16);
-  crypto.getRandomValues(b);
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-}
 const FATAL = new Set([
   'ERR_SIGNALING_TOKEN_REQUIRED',
   'ERR_SIGNALING_TOKEN_INVALID',
@@ -55,6 +51,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   /** Lets a join repeated after a lost welcome take back the same session (see the protocol). */
   #instance = randomId();
   #queue: string[] = [];
+  /** Our identity from the last welcome. */
+  #peerId: string | undefined;
   #attempt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
@@ -158,6 +156,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         if (msg.resumed) this.resumes++;
         this.#startPing(ws, msg.pingIntervalMs);
         this.#setState('joined');
+        // Frames queued under an identity we no longer have would reach nobody: drop them.
+        if (this.#peerId !== undefined && msg.peerId !== this.#peerId) this.#queue = [];
+        this.#peerId = msg.peerId;
         this.emit('welcome', msg);
         const queued = this.#queue;
         this.#queue = [];
@@ -172,10 +173,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         return;
       case 'error':
         if (msg.code === 'ERR_SIGNALING_RESUME_INVALID') {
-          // The session is gone (window passed, or a server without our secret): start afresh.
+          // The token no longer counts: join again. The same instance id lets the server hand back
+          // our session if it still holds it; otherwise we start afresh with a new identity.
           this.#resumeToken = undefined;
-          this.#instance = randomId();
-          this.#queue = [];
           this.#sendJoin(ws);
           return;
         }

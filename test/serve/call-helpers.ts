@@ -1,11 +1,11 @@
 /** Helpers for the Chromium call-page tests. */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { CallSnapshot } from '../../src/client/call.js';
 import { SystemClock } from '../../src/core/clock.js';
-import { silentLogger } from '../../src/core/log.js';
+import { createLogger, type Logger, silentLogger } from '../../src/core/log.js';
 import type { ServeConfig } from '../../src/server/config.js';
 import { loadWebAssets } from '../../src/server/http/web-assets.js';
 import { type ServeHandle, startServe } from '../../src/server/serve.js';
@@ -16,12 +16,25 @@ export const ARTIFACTS = join(process.cwd(), 'artifacts', 'serve');
 
 let assets: Awaited<ReturnType<typeof loadWebAssets>> | undefined;
 
+/**
+ * The server's info log of one test file, kept with the artifacts (artifacts/serve/NAME.log): when a
+ * call misbehaves on a loaded CI machine, joins, resumes and heartbeats show what happened.
+ */
+export function artifactLogger(name: string): Logger {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const file = join(ARTIFACTS, `${name}.log`);
+  return createLogger('serve', { level: 'info', write: (line) => appendFileSync(file, `${line}\n`) });
+}
+
 /** A real `rtcstack serve` (system clock, bundled web app) on a random port. */
-export async function startCallServer(over: Partial<ServeConfig> = {}): Promise<ServeHandle> {
+export async function startCallServer(
+  over: Partial<ServeConfig> = {},
+  log: Logger = silentLogger,
+): Promise<ServeHandle> {
   assets ??= await loadWebAssets(silentLogger);
   return startServe(testConfig({ heartbeatIntervalMs: 15_000, ...over }), {
     clock: new SystemClock(),
-    log: silentLogger,
+    log,
     assets,
     ...(over.turn ? {} : { startTurn: async () => undefined }),
   });
@@ -100,7 +113,8 @@ export async function dumpOnFailure<T>(pages: Page[], p: Promise<T>): Promise<T>
           `page ${i} ${s.name}(${s.peerId}) -> ${x.name}(${x.id}): ${x.connectionState}/${x.iceConnectionState}/${x.signalingState} neg=${x.negotiations} rb=${x.rollbacks} ign=${x.ignoredOffers} restarts=${x.iceRestarts} retries=${x.offerRetries} making=${x.makingOffer} frames=${x.framesDecoded} err=${x.lastError}`,
         );
       }
-      if (s.errors.length) console.error(`page ${i} errors: ${JSON.stringify(s.errors)}`);
+      console.error(`page ${i} ${s.name}: signaling ${s.signalingState}, resumes ${s.resumes}`);
+      if (s.errors.length) console.error(`page ${i} last errors: ${JSON.stringify(s.errors.slice(-6))}`);
     }
     throw err;
   }

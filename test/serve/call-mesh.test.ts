@@ -12,6 +12,8 @@ import type { ServeHandle } from '../../src/server/serve.js';
 import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 import {
+  artifactLogger,
+  dumpOnFailure,
   openCall,
   screenshot,
   sha256,
@@ -27,7 +29,7 @@ describe('call page: mesh calls in Chromium', { ...needs(PREREQS.chromium), time
   let browser: ChromiumHandle;
   before(async () => {
     // These tests are about mesh calls: keep the room out of SFU mode (test/sfu covers the switch).
-    server = await startCallServer({ sfu: false });
+    server = await startCallServer({ sfu: false }, artifactLogger('call-mesh'));
     browser = await launchChromium();
   });
   after(async () => {
@@ -219,6 +221,8 @@ describe('call page: mesh calls in Chromium', { ...needs(PREREQS.chromium), time
       assert.deepEqual(browser.blocked, []);
       const s0 = await snapshot(pages[0]!);
       assert.ok(s0.peers.every((p) => p.chatOpen && p.fileOpen));
+    } catch (err) {
+      await dumpOnFailure(pages, Promise.reject(err));
     } finally {
       await closePages(pages);
     }

@@ -20,6 +20,12 @@ import {
 
 export const PROTOCOL_VERSION = 1;
 
+/** The connection ids a peer-to-peer frame may carry (see `linkIds` below). */
+export interface LinkIds {
+  link?: string;
+  toLink?: string;
+}
+
 /** Room names: what fits in a URL query without escaping. */
 export const ROOM_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Peer ids as the server makes them (also accepted in `to`). */
@@ -58,6 +64,16 @@ const sfuPc = oneOf(['pub', 'sub'] as const);
 export type SfuPc = 'pub' | 'sub';
 const mediaKind = oneOf(['audio', 'video'] as const);
 
+/**
+ * Peer-to-peer frames may name the sender's peer connection (`link`) and the receiver's connection
+ * they answer to (`toLink`): random ids each client picks per connection. When one end replaces its
+ * connection (it lost the other and found it again), the other end sees a new `link` and replaces
+ * its own too, instead of trying to renegotiate a connection whose other end is gone. The server
+ * relays both untouched.
+ */
+const linkId = str({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ });
+const linkIds = { link: optional(linkId), toLink: optional(linkId) };
+
 export const CLIENT_SCHEMAS = {
   join: obj({
     v,
@@ -74,13 +90,14 @@ export const CLIENT_SCHEMAS = {
   }),
   resume: obj({ v, type: literal('resume'), resumeToken: token }),
   leave: obj({ v, type: literal('leave') }),
-  offer: obj({ v, type: literal('offer'), to: peerId, sdp }),
-  answer: obj({ v, type: literal('answer'), to: peerId, sdp }),
-  candidate: obj({ v, type: literal('candidate'), to: peerId, candidate: iceCandidate }),
+  offer: obj({ v, type: literal('offer'), to: peerId, sdp, ...linkIds }),
+  answer: obj({ v, type: literal('answer'), to: peerId, sdp, ...linkIds }),
+  candidate: obj({ v, type: literal('candidate'), to: peerId, candidate: iceCandidate, ...linkIds }),
   'end-of-candidates': obj({
     v,
     type: literal('end-of-candidates'),
     to: peerId,
+    ...linkIds,
     /** ICE generation the end applies to (RFC 8838 §13: end-of-candidates is per generation). */
     usernameFragment: optional(str({ max: 256 })),
   }),
@@ -261,9 +278,14 @@ export type ServerMessage =
     }
   | { v: 1; type: 'peer-joined'; peer: PeerInfo }
   | { v: 1; type: 'peer-left'; peerId: string; reason: 'left' | 'timeout' | 'replaced' }
-  | { v: 1; type: 'offer' | 'answer'; from: string; sdp: string }
-  | { v: 1; type: 'candidate'; from: string; candidate: ClientMessageOf<'candidate'>['candidate'] }
-  | { v: 1; type: 'end-of-candidates'; from: string; usernameFragment?: string }
+  | ({ v: 1; type: 'offer' | 'answer'; from: string; sdp: string } & LinkIds)
+  | ({
+      v: 1;
+      type: 'candidate';
+      from: string;
+      candidate: ClientMessageOf<'candidate'>['candidate'];
+    } & LinkIds)
+  | ({ v: 1; type: 'end-of-candidates'; from: string; usernameFragment?: string } & LinkIds)
   | { v: 1; type: 'ice-servers'; iceServers: IceServer[]; iceServersExpireAt: number }
   | { v: 1; type: 'session'; resumeToken: string }
   | { v: 1; type: 'pong'; id?: number }

@@ -13,8 +13,8 @@ export interface Connection {
   readonly host: string;
   readonly remote: string;
   session: Session | undefined;
-  /** Answered the last heartbeat (WebSocket pong or any frame). */
-  alive: boolean;
+  /** When the client was last heard (WebSocket pong or any frame), clock ms. */
+  lastSeen: number;
   /** Token bucket for the per-connection rate limit. */
   tokens: number;
   lastRefill: number;

@@ -20,6 +20,7 @@ import {
   ERR,
   type ErrorCode,
   type IceServer,
+  type LinkIds,
   PROTOCOL_VERSION,
   parseClientMessage,
   type ServerMessage,
@@ -160,7 +161,7 @@ export class SignalingServer {
       host: HOST_PATTERN.test(rawHost) ? rawHost : '127.0.0.1',
       remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`,
       session: undefined,
-      alive: true,
+      lastSeen: this.#deps.clock.now(),
       tokens: this.#opts.rateLimit.burst,
       lastRefill: this.#deps.clock.now(),
       strikes: 0,
@@ -171,7 +172,7 @@ export class SignalingServer {
     this.#deps.log.debug('connection open', { conn: conn.id, remote: conn.remote });
     ws.on('message', (data, isBinary) => this.#onFrame(conn, data, isBinary));
     ws.on('pong', () => {
-      conn.alive = true;
+      conn.lastSeen = this.#deps.clock.now();
     });
     ws.on('close', (code) => this.#onClose(conn, code));
     ws.on('error', (err) => this.#deps.log.debug('socket error', { conn: conn.id, err: err.message }));
@@ -204,7 +205,7 @@ export class SignalingServer {
 
   #onFrame(conn: Connection, data: RawData, isBinary: boolean): void {
     if (conn.closed) return;
-    conn.alive = true;
+    conn.lastSeen = this.#deps.clock.now();
     if (!this.#admit(conn)) return;
     if (isBinary) {
       this.#reject(conn, ERR.BINARY, 'binary frames are not part of the protocol; send JSON text');
@@ -283,6 +284,7 @@ export class SignalingServer {
           type: msg.type,
           from: session.id,
           sdp: msg.sdp,
+          ...linkIdsOf(msg),
         });
         return;
       case 'candidate':
@@ -291,18 +293,17 @@ export class SignalingServer {
           type: 'candidate',
           from: session.id,
           candidate: msg.candidate,
+          ...linkIdsOf(msg),
         });
         return;
       case 'end-of-candidates':
-        this.#relay(
-          conn,
-          session,
-          msg.to,
-          msg.type,
-          msg.usernameFragment === undefined
-            ? { v: 1, type: 'end-of-candidates', from: session.id }
-            : { v: 1, type: 'end-of-candidates', from: session.id, usernameFragment: msg.usernameFragment },
-        );
+        this.#relay(conn, session, msg.to, msg.type, {
+          v: 1,
+          type: 'end-of-candidates',
+          from: session.id,
+          ...(msg.usernameFragment === undefined ? {} : { usernameFragment: msg.usernameFragment }),
+          ...linkIdsOf(msg),
+        });
         return;
       case 'stats': {
         const known = msg.peers.filter((p) => session.room.peers.has(p.peerId) && p.peerId !== session.id);
@@ -548,12 +549,18 @@ export class SignalingServer {
     this.#scheduleResumeRefresh(session);
   }
 
+  /**
+   * The window a dropped peer has to come back is counted here, from when its connection is seen
+   * gone (awayTimer), not from when its last token was minted: a connection can die silently and
+   * be noticed a heartbeat or two later. So the token outlives one window (two, plus the refresh
+   * period); past the window the session is gone (revoked) and the token no longer counts anyway.
+   */
   #resumeToken(session: Session): string {
     return mintResumeToken(this.#opts.secret, {
       room: session.room.name,
       peer: session.id,
       name: session.name,
-      exp: this.#deps.clock.wallNow() / 1000 + this.#opts.resumeWindowSec,
+      exp: this.#deps.clock.wallNow() / 1000 + 2 * this.#opts.resumeWindowSec,
     });
   }
 
@@ -735,21 +742,31 @@ export class SignalingServer {
 
   // ---- heartbeat ----
 
+  /**
+   * Every interval: ping everyone, and drop a connection not heard from (pong or frame) for two
+   * whole intervals. A tick that itself fires late means this process was stalled (a loaded
+   * machine): the pongs that came meanwhile are still unread, so that tick drops nobody.
+   */
   #scheduleHeartbeat(): void {
+    const interval = this.#opts.heartbeatIntervalMs;
+    const due = this.#deps.clock.now() + interval;
     this.#heartbeat = this.#deps.clock.setTimeout(() => {
+      const now = this.#deps.clock.now();
+      const stalled = now - due > interval / 2;
       for (const conn of this.#conns) {
         if (conn.closed) continue;
-        if (!conn.alive) {
+        if (stalled) conn.lastSeen = Math.max(conn.lastSeen, now - interval);
+        else if (now - conn.lastSeen > 2 * interval) {
           this.#deps.log.info('heartbeat missed: dropping connection', {
             conn: conn.id,
             peer: conn.session?.id,
+            silentMs: now - conn.lastSeen,
           });
           this.#deps.metrics?.rejected('ERR_SIGNALING_HEARTBEAT');
           conn.closed = true;
           conn.ws.terminate();
           continue;
         }
-        conn.alive = false;
         try {
           conn.ws.ping();
         } catch {
@@ -757,6 +774,14 @@ export class SignalingServer {
         }
       }
       if (!this.#closed) this.#scheduleHeartbeat();
-    }, this.#opts.heartbeatIntervalMs);
+    }, interval);
   }
+}
+
+/** The link ids of a peer-to-peer frame, only those it has (relayed as they came). */
+function linkIdsOf(msg: LinkIds): LinkIds {
+  const ids: LinkIds = {};
+  if (msg.link !== undefined) ids.link = msg.link;
+  if (msg.toLink !== undefined) ids.toLink = msg.toLink;
+  return ids;
 }
