@@ -227,6 +227,7 @@ export class MeshTransport extends Emitter<TransportEvents> implements Transport
       ignoredOffers: link.ignoredOffers,
       iceRestarts: link.iceRestarts,
       offerRetries: link.offerRetries,
+      staleAnswers: link.staleAnswers,
       makingOffer: link.makingOffer,
       chatOpen: link.chat.readyState === 'open',
       fileOpen: link.fileChannel.readyState === 'open',

@@ -12,6 +12,15 @@ import { randomId } from './ids.js';
 import type { CandidateInit, IceServer, LinkConnectionState, PeerSignal, RemoteSignal } from './protocol.js';
 import { EMPTY_STATS, type LinkStats, summarize } from './stats.js';
 
+/**
+ * The `o=` line's session id and version: names one offer (a new offer bumps the version; the
+ * candidates a browser adds to its local description do not).
+ */
+function offerOrigin(sdp: string | undefined): string | undefined {
+  const m = sdp ? /^o=\S+ (\S+ \S+)/m.exec(sdp) : null;
+  return m?.[1];
+}
+
 /** The first a=ice-ufrag of an SDP (all m-sections share it under BUNDLE). */
 function iceUfrag(sdp: string | undefined): string | undefined {
   return sdp ? /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1] : undefined;
@@ -77,6 +86,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   rollbacks = 0;
   iceRestarts = 0;
   ignoredOffers = 0;
+  /** Answers dropped because they answered an offer we no longer had. */
+  staleAnswers = 0;
   /** Offers withdrawn and made again because no answer came. */
   offerRetries = 0;
   lastError: string | undefined;
@@ -196,7 +207,15 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
         this.ignoredOffers++;
         return;
       }
-      if (msg.type === 'answer' && pc.signalingState !== 'have-local-offer') return; // stale answer
+      if (msg.type === 'answer') {
+        // An answer to an offer we have since withdrawn (retried, rolled back) would pair the
+        // other end's state with the wrong offer: drop it; the answer to the current one follows.
+        const current = offerOrigin(pc.localDescription?.sdp);
+        if (pc.signalingState !== 'have-local-offer' || (msg.forOffer && msg.forOffer !== current)) {
+          this.staleAnswers++;
+          return;
+        }
+      }
       if (offerCollision && pc.signalingState === 'have-local-offer') {
         // Polite end: withdraw our offer, take theirs.
         await pc.setLocalDescription({ type: 'rollback' });
@@ -208,12 +227,18 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       if (description.type === 'offer') {
         await pc.setLocalDescription();
         const d = pc.localDescription;
-        if (d) this.#send({ type: 'answer', to: this.remoteId, sdp: d.sdp });
+        const forOffer = offerOrigin(description.sdp);
+        if (d)
+          this.#send({ type: 'answer', to: this.remoteId, sdp: d.sdp, ...(forOffer ? { forOffer } : {}) });
       }
       this.negotiations++;
       return;
     }
     if (msg.type === 'candidate') {
+      // A candidate of another ICE generation (of an offer or answer since withdrawn) has no use.
+      const ufrag = msg.candidate.usernameFragment;
+      const current = iceUfrag(pc.remoteDescription?.sdp);
+      if (ufrag && current && ufrag !== current) return;
       try {
         await pc.addIceCandidate(msg.candidate);
       } catch (err) {

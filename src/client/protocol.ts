@@ -50,7 +50,8 @@ export interface LinkIds {
 
 /** Frames to the server that are relayed to one peer. */
 export type PeerSignal =
-  | ({ type: 'offer' | 'answer'; to: string; sdp: string } & LinkIds)
+  | ({ type: 'offer'; to: string; sdp: string } & LinkIds)
+  | ({ type: 'answer'; to: string; sdp: string; forOffer?: string } & LinkIds)
   | ({ type: 'candidate'; to: string; candidate: CandidateInit } & LinkIds)
   | ({ type: 'end-of-candidates'; to: string; usernameFragment?: string } & LinkIds);
 
@@ -107,7 +108,7 @@ export interface Welcome {
 
 /** Frames from another peer, relayed by the server. */
 export type RemoteSignal =
-  | ({ v: 1; type: 'offer' | 'answer'; from: string; sdp: string } & LinkIds)
+  | ({ v: 1; type: 'offer' | 'answer'; from: string; sdp: string; forOffer?: string } & LinkIds)
   | ({ v: 1; type: 'candidate'; from: string; candidate: CandidateInit } & LinkIds)
   | ({ v: 1; type: 'end-of-candidates'; from: string; usernameFragment?: string } & LinkIds);
 

@@ -25,6 +25,8 @@ export interface RemotePeerView {
   readonly ignoredOffers: number;
   readonly iceRestarts: number;
   readonly offerRetries: number;
+  /** Answers dropped because they answered an offer already withdrawn (mesh links only). */
+  readonly staleAnswers?: number;
   readonly makingOffer: boolean;
   readonly chatOpen: boolean;
   readonly fileOpen: boolean;

@@ -29,22 +29,38 @@ after(() => {
   else delete globals.RTCPeerConnection;
 });
 
-/** Two mesh transports; frames from one reach the other in order, one event-loop turn later. */
-function pair(): { a: Side; b: Side; dropped: () => number; close: () => void } {
+interface Held {
+  readonly from: string;
+  readonly sig: PeerSignal;
+}
+
+/**
+ * Two mesh transports; frames from one reach the other in order, one event-loop turn later. Frames
+ * for which `hold` says yes are kept in `held` instead, for the test to deliver (`deliver`).
+ */
+function pair(): {
+  a: Side;
+  b: Side;
+  held: Held[];
+  hold: (pred: ((h: Held) => boolean) | undefined) => void;
+  deliver: (h: Held) => void;
+  close: () => void;
+} {
   const sides = new Map<string, Side>();
-  let dropped = 0;
+  const held: Held[] = [];
+  let holdPred: ((h: Held) => boolean) | undefined;
   let chain = Promise.resolve();
+  const deliver = ({ from, sig }: Held): void => {
+    const { to, ...rest } = sig;
+    sides.get(to)?.mesh.handleSignal({ v: 1, ...rest, from } as RemoteSignal);
+  };
   const relay = (from: string) => (sig: PeerSignal) => {
     chain = chain.then(
       () =>
         new Promise<void>((resolve) =>
           setImmediate(() => {
-            const target = sides.get(sig.to);
-            if (!target) dropped++;
-            else {
-              const { to: _to, ...rest } = sig;
-              target.mesh.handleSignal({ v: 1, ...rest, from } as RemoteSignal);
-            }
+            if (holdPred?.({ from, sig })) held.push({ from, sig });
+            else deliver({ from, sig });
             resolve();
           }),
         ),
@@ -65,7 +81,11 @@ function pair(): { a: Side; b: Side; dropped: () => number; close: () => void } 
   return {
     a,
     b,
-    dropped: () => dropped,
+    held,
+    hold: (pred) => {
+      holdPred = pred;
+    },
+    deliver,
     close: () => {
       a.mesh.close();
       b.mesh.close();
@@ -110,8 +130,8 @@ test('mesh links: a glare converges; a replaced connection at one end is replace
     assert.equal(b.mesh.linkReplacements, 0, 'the end that started over does not replace again');
 
     const at = Date.now();
-    a.mesh.sendChat({ text: 'after the replacement', name: 'ann', at });
-    b.mesh.sendChat({ text: 'heard you', name: 'bob', at });
+    a.mesh.sendChat({ from: a.id, text: 'after the replacement', name: 'ann', at });
+    b.mesh.sendChat({ from: b.id, text: 'heard you', name: 'bob', at });
     await until(() => b.chat.includes('after the replacement') && a.chat.includes('heard you'), 'chat');
   } finally {
     close();
@@ -137,6 +157,30 @@ test('mesh links: frames for a connection that was replaced are dropped, not app
     assert.equal(a.mesh.staleSignals, before + 1);
     assert.equal(a.mesh.linkReplacements, 0);
     assert.ok(connected(a, b.id));
+  } finally {
+    close();
+  }
+});
+
+test('mesh links: an answer to an offer that was withdrawn and made again is dropped', async () => {
+  const { a, b, held, hold, deliver, close } = pair();
+  try {
+    a.mesh.addPeer({ id: b.id, name: 'bob' });
+    b.mesh.addPeer({ id: a.id, name: 'ann' });
+    await until(() => connected(a, b.id) && connected(b, a.id), 'connection');
+    hold((h) => h.from === b.id && h.sig.type === 'answer');
+    a.mesh.restartIce(); // a offers; b's answer is held (as if slow)
+    await until(() => held.length === 1, 'the first answer');
+    a.mesh.resync(); // a gives up on that offer and makes a fresh one (what its offer timer does)
+    await until(() => held.length === 2, 'the second answer');
+    hold(undefined);
+    const view = () => a.mesh.peers().find((p) => p.id === b.id);
+    deliver(held[0]!); // the late answer to the withdrawn offer
+    await until(() => view()?.staleAnswers === 1, 'the late answer to be dropped');
+    assert.equal(view()?.signalingState, 'have-local-offer');
+    deliver(held[1]!);
+    await until(() => connected(a, b.id) && connected(b, a.id), 'connection after the restart');
+    assert.equal(view()?.lastError, undefined);
   } finally {
     close();
   }

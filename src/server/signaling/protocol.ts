@@ -91,7 +91,15 @@ export const CLIENT_SCHEMAS = {
   resume: obj({ v, type: literal('resume'), resumeToken: token }),
   leave: obj({ v, type: literal('leave') }),
   offer: obj({ v, type: literal('offer'), to: peerId, sdp, ...linkIds }),
-  answer: obj({ v, type: literal('answer'), to: peerId, sdp, ...linkIds }),
+  answer: obj({
+    v,
+    type: literal('answer'),
+    to: peerId,
+    sdp,
+    /** The `o=` session id and version of the offer this answers (stale answers are dropped). */
+    forOffer: optional(str({ min: 1, max: 128 })),
+    ...linkIds,
+  }),
   candidate: obj({ v, type: literal('candidate'), to: peerId, candidate: iceCandidate, ...linkIds }),
   'end-of-candidates': obj({
     v,
@@ -278,7 +286,7 @@ export type ServerMessage =
     }
   | { v: 1; type: 'peer-joined'; peer: PeerInfo }
   | { v: 1; type: 'peer-left'; peerId: string; reason: 'left' | 'timeout' | 'replaced' }
-  | ({ v: 1; type: 'offer' | 'answer'; from: string; sdp: string } & LinkIds)
+  | ({ v: 1; type: 'offer' | 'answer'; from: string; sdp: string; forOffer?: string } & LinkIds)
   | ({
       v: 1;
       type: 'candidate';

@@ -278,12 +278,21 @@ export class SignalingServer {
         this.#send(conn, { v: 1, type: 'left' });
         return;
       case 'offer':
+        this.#relay(conn, session, msg.to, msg.type, {
+          v: 1,
+          type: 'offer',
+          from: session.id,
+          sdp: msg.sdp,
+          ...linkIdsOf(msg),
+        });
+        return;
       case 'answer':
         this.#relay(conn, session, msg.to, msg.type, {
           v: 1,
-          type: msg.type,
+          type: 'answer',
           from: session.id,
           sdp: msg.sdp,
+          ...(msg.forOffer === undefined ? {} : { forOffer: msg.forOffer }),
           ...linkIdsOf(msg),
         });
         return;
