@@ -98,11 +98,31 @@ export interface SelfSigned {
   readonly serial: string;
 }
 
+/**
+ * SubjectPublicKeyInfo of a P-256 key up to the point (RFC 5480 §2: id-ecPublicKey, prime256v1,
+ * BIT STRING of 66 bytes); the uncompressed point 04||x||y follows.
+ */
+const P256_SPKI_PREFIX = Uint8Array.from([
+  0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+  0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04,
+]);
+
+/** The SPKI DER of a public key; P-256 from its JWK (OpenSSL 3's DER encoder costs ~1 ms). */
+function spkiOf(publicKey: KeyObject): Uint8Array {
+  if (publicKey.asymmetricKeyType === 'ec') {
+    const jwk = publicKey.export({ format: 'jwk' });
+    const x = Buffer.from(jwk.x ?? '', 'base64url');
+    const y = Buffer.from(jwk.y ?? '', 'base64url');
+    if (jwk.crv === 'P-256' && x.length === 32 && y.length === 32) return cat(P256_SPKI_PREFIX, x, y);
+  }
+  return new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
+}
+
 function keyPair(o: SelfSignedOptions): Promise<{ spki: Uint8Array; privateKey: KeyObject }> {
   return new Promise((resolve, reject) => {
     const done = (err: Error | null, publicKey: KeyObject, privateKey: KeyObject): void => {
       if (err) reject(err);
-      else resolve({ spki: new Uint8Array(publicKey.export({ type: 'spki', format: 'der' })), privateKey });
+      else resolve({ spki: spkiOf(publicKey), privateKey });
     };
     if (o.algorithm === 'ecdsa-p256') generateKeyPair('ec', { namedCurve: 'P-256' }, done);
     else
