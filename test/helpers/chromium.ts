@@ -141,6 +141,9 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Chrom
   const browser: Browser | null = context.browser();
   const extra: BrowserContext[] = [];
   const watch = (page: Page): Page => {
+    // Playwright's 30 s default for actions is short on a loaded 2-core CI machine running
+    // several browsers; tests keep their own safety nets for what they wait on.
+    page.setDefaultTimeout(120_000);
     page.on('pageerror', (e) => console.error(`[pageerror] ${e.message}`));
     if (log) page.on('console', (m) => console.log(`[page] ${m.text()}`));
     return page;
