@@ -12,10 +12,12 @@
  *                                            |   the index word, 16 B)      |
  *                                            +------------------------------+
  */
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { ParseError, ProtocolError } from '../core/errors.js';
-import { AesCmKeystream } from './aes-cm.js';
+import { AesCmKeystream, AesCmStream } from './aes-cm.js';
+import { HmacSha1 } from './hmac-sha1.js';
 import { deriveSessionKeys, type SessionKeys } from './kdf.js';
+import { PacketSlab } from './packet-slab.js';
 import type { MasterKey, SrtpProfile } from './profiles.js';
 import { estimateRoc, ReplayWindow, type RocState, updateRoc } from './replay.js';
 
@@ -26,13 +28,20 @@ const SRTCP_INDEX_MASK = 0x7fffffff;
 interface Keys {
   readonly salt: Uint8Array;
   readonly ctr?: AesCmKeystream;
-  readonly auth?: KeyObject;
+  readonly hmac?: HmacSha1;
   readonly aead?: KeyObject;
 }
 
-interface RecvStream extends RocState {
+interface SendStream extends RocState {
+  /** AES-CM keystream computed ahead for this SSRC (HMAC profiles). */
+  ks?: AesCmStream;
+}
+
+interface RecvStream extends SendStream {
   readonly window: ReplayWindow;
 }
+
+const GCM_OPTIONS = { authTagLength: 16 } as const;
 
 export interface SrtpContextOptions {
   /** Replay window in packets (RFC 3711 §3.3.2 asks for at least 64). Default 128. */
@@ -42,7 +51,7 @@ export interface SrtpContextOptions {
 function keysOf(profile: SrtpProfile, k: SessionKeys): Keys {
   return profile.aead
     ? { salt: k.salt, aead: createSecretKey(k.encryptionKey) }
-    : { salt: k.salt, ctr: new AesCmKeystream(k.encryptionKey), auth: createSecretKey(k.authKey) };
+    : { salt: k.salt, ctr: new AesCmKeystream(k.encryptionKey), hmac: new HmacSha1(k.authKey) };
 }
 
 /** Length of the RTP header (fixed part, CSRCs, extension) with bounds checks. */
@@ -85,13 +94,15 @@ export class SrtpContext {
   readonly #rtp: Keys;
   readonly #rtcp: Keys;
   readonly #windowSize: number;
-  readonly #send = new Map<number, RocState>();
+  readonly #send = new Map<number, SendStream>();
   readonly #recv = new Map<number, RecvStream>();
   readonly #rtcpSendIndex = new Map<number, number>();
   readonly #rtcpRecv = new Map<number, ReplayWindow>();
   /** IV scratch (16 bytes for AES-CM, first 12 for GCM). */
   readonly #iv = new Uint8Array(16);
   readonly #trailer = new Uint8Array(4);
+  /** Where every output packet is written (see PacketSlab). */
+  readonly #slab = new PacketSlab();
 
   /**
    * Keys from a master key and salt (derived per RFC 3711 §4.3), or session keys given directly
@@ -136,30 +147,32 @@ export class SrtpContext {
     updateRoc(st, v, seq);
     const k = this.#rtp;
     const tagLen = this.profile.rtpTagLength;
+    const n = packet.length;
+    const slab = this.#slab;
     if (k.aead) {
       const iv = this.#gcmIv(k.salt, ssrc, v, seq);
-      const c = createCipheriv(this.#gcmName(), k.aead, iv, { authTagLength: 16 });
+      const c = createCipheriv(this.#gcmName(), k.aead, iv, GCM_OPTIONS);
       c.setAAD(packet.subarray(0, h));
-      const out = Buffer.allocUnsafe(packet.length + tagLen);
-      out.set(packet.subarray(0, h));
       const ct = c.update(packet.subarray(h));
-      out.set(ct, h);
       c.final();
-      out.set(c.getAuthTag(), packet.length);
-      return out;
+      const at = slab.reserve(n + tagLen);
+      const out = slab.bytes;
+      out.set(packet.subarray(0, h), at);
+      out.set(ct, at + h);
+      out.set(c.getAuthTag(), at + n);
+      return slab.view(at, n + tagLen);
     }
     // The ROC is authenticated after the packet (RFC 3711 §4.2): write it where the tag goes, so
-    // one HMAC update covers both, then overwrite it with the tag.
-    const n = packet.length;
-    const out = Buffer.allocUnsafe(n + Math.max(tagLen, 4));
-    out.set(packet);
-    k.ctr!.apply(this.#cmIv(k.salt, ssrc, v, seq), out, h, n);
-    put32(out, n, v);
-    const tag = createHmac('sha1', k.auth!)
-      .update(out.subarray(0, n + 4))
-      .digest();
-    out.set(tag.subarray(0, tagLen), n);
-    return tagLen < 4 ? out.subarray(0, n + tagLen) : out;
+    // one HMAC covers both, then overwrite it with the tag.
+    const at = slab.reserve(n + Math.max(tagLen, 4));
+    const out = slab.bytes;
+    out.set(packet, at);
+    st.ks ??= new AesCmStream(k.ctr!, k.salt, ssrc);
+    st.ks.apply(v * 65536 + seq, out, slab.words, at + h, n - h);
+    put32(out, at + n, v);
+    const tag = k.hmac!.digestWithHeadroom(out, at, at + n + 4);
+    for (let i = 0; i < tagLen; i++) out[at + n + i] = tag[i]!;
+    return slab.view(at, n + tagLen);
   }
 
   /**
@@ -173,7 +186,7 @@ export class SrtpContext {
     const h = rtpHeaderLength(packet, end);
     const seq = (packet[2]! << 8) | packet[3]!;
     const ssrc = u32(packet, 8);
-    const st = this.#recv.get(ssrc);
+    let st = this.#recv.get(ssrc);
     const v = st ? estimateRoc(st, seq) : 0;
     if (v < 0)
       throw new ProtocolError('ERR_SRTP_REPLAY', `srtp: packet ${seq} of ${ssrc} precedes the stream`);
@@ -184,41 +197,44 @@ export class SrtpContext {
         throw new ProtocolError('ERR_SRTP_REPLAY', `srtp: ${r} packet index ${index} of ssrc ${ssrc}`);
     }
     const k = this.#rtp;
-    let out: Uint8Array;
+    const slab = this.#slab;
+    let at: number;
     if (k.aead) {
       const iv = this.#gcmIv(k.salt, ssrc, v, seq);
-      const d = createDecipheriv(this.#gcmName(), k.aead, iv, { authTagLength: 16 });
+      const d = createDecipheriv(this.#gcmName(), k.aead, iv, GCM_OPTIONS);
       d.setAAD(packet.subarray(0, h));
       d.setAuthTag(packet.subarray(end));
-      out = Buffer.allocUnsafe(end);
-      out.set(packet.subarray(0, h));
-      out.set(d.update(packet.subarray(h, end)), h);
+      const pt = d.update(packet.subarray(h, end));
       try {
         d.final();
       } catch {
         throw new ProtocolError('ERR_SRTP_AUTH_FAILED', `srtp: bad tag on packet ${seq} of ssrc ${ssrc}`);
       }
+      at = slab.reserve(end);
+      slab.bytes.set(packet.subarray(0, h), at);
+      slab.bytes.set(pt, at + h);
+      if (!st) this.#recv.set(ssrc, (st = this.#newRecvStream()));
     } else {
-      // Copy first with the ROC appended: one HMAC update, then decrypt in place.
-      const work = Buffer.allocUnsafe(end + 4);
-      work.set(packet.subarray(0, end));
-      put32(work, end, v);
-      const tag = createHmac('sha1', k.auth!).update(work).digest();
+      // Copy first with the ROC appended: one HMAC, then decrypt in place.
+      at = slab.reserve(end + 4);
+      const work = slab.bytes;
+      work.set(packet.subarray(0, end), at);
+      put32(work, at + end, v);
+      const tag = k.hmac!.digestWithHeadroom(work, at, at + end + 4);
       if (!tagEqual(tag, packet, end, tagLen)) {
         throw new ProtocolError('ERR_SRTP_AUTH_FAILED', `srtp: bad tag on packet ${seq} of ssrc ${ssrc}`);
       }
-      out = work.subarray(0, end);
-      k.ctr!.apply(this.#cmIv(k.salt, ssrc, v, seq), out, h, end);
+      if (!st) this.#recv.set(ssrc, (st = this.#newRecvStream()));
+      st.ks ??= new AesCmStream(k.ctr!, k.salt, ssrc);
+      st.ks.apply(index, work, slab.words, at + h, end - h);
     }
-    let s = st;
-    if (!s)
-      this.#recv.set(
-        ssrc,
-        (s = { roc: 0, sl: 0, started: false, window: new ReplayWindow(this.#windowSize) }),
-      );
-    updateRoc(s, v, seq);
-    s.window.accept(index);
-    return out;
+    updateRoc(st, v, seq);
+    st.window.accept(index);
+    return slab.view(at, end);
+  }
+
+  #newRecvStream(): RecvStream {
+    return { roc: 0, sl: 0, started: false, window: new ReplayWindow(this.#windowSize) };
   }
 
   /** The rollover counter of an inbound stream, for stats and tests. */
@@ -238,30 +254,30 @@ export class SrtpContext {
     const k = this.#rtcp;
     const tagLen = this.profile.rtcpTagLength;
     const n = packet.length;
-    const out = Buffer.allocUnsafe(n + 4 + tagLen);
+    const slab = this.#slab;
+    const at = slab.reserve(n + 4 + tagLen);
+    const out = slab.bytes;
     if (k.aead) {
       const iv = this.#gcmIv(k.salt, ssrc, 0, 0);
       xor32(iv, 8, index);
       const trailer = this.#trailer;
       put32(trailer, 0, (SRTCP_E_FLAG | index) >>> 0);
-      const c = createCipheriv(this.#gcmName(), k.aead, iv, { authTagLength: 16 });
+      const c = createCipheriv(this.#gcmName(), k.aead, iv, GCM_OPTIONS);
       c.setAAD(packet.subarray(0, 8));
       c.setAAD(trailer);
-      out.set(packet.subarray(0, 8));
-      out.set(c.update(packet.subarray(8)), 8);
+      out.set(packet.subarray(0, 8), at);
+      out.set(c.update(packet.subarray(8)), at + 8);
       c.final();
-      out.set(c.getAuthTag(), n);
-      out.set(trailer, n + 16);
-      return out;
+      out.set(c.getAuthTag(), at + n);
+      out.set(trailer, at + n + 16);
+      return slab.view(at, n + 4 + tagLen);
     }
-    out.set(packet);
-    k.ctr!.apply(this.#cmIv(k.salt, ssrc, 0, 0, index), out, 8, n);
-    put32(out, n, (SRTCP_E_FLAG | index) >>> 0);
-    const tag = createHmac('sha1', k.auth!)
-      .update(out.subarray(0, n + 4))
-      .digest();
-    out.set(tag.subarray(0, tagLen), n + 4);
-    return out;
+    out.set(packet, at);
+    k.ctr!.apply(this.#cmIv(k.salt, ssrc, 0, 0, index), out, at + 8, at + n);
+    put32(out, at + n, (SRTCP_E_FLAG | index) >>> 0);
+    const tag = k.hmac!.digestWithHeadroom(out, at, at + n + 4);
+    for (let i = 0; i < tagLen; i++) out[at + n + 4 + i] = tag[i]!;
+    return slab.view(at, n + 4 + tagLen);
   }
 
   /** Verify, replay-check and (when E is set) decrypt an SRTCP packet; returns the RTCP bytes. */
@@ -279,40 +295,43 @@ export class SrtpContext {
     const window = this.#rtcpRecv.get(ssrc);
     const r = window?.check(index) ?? 'ok';
     if (r !== 'ok') throw new ProtocolError('ERR_SRTP_REPLAY', `srtcp: ${r} index ${index} of ssrc ${ssrc}`);
+    const slab = this.#slab;
     let out: Uint8Array;
     if (k.aead) {
       const bodyEnd = n - 4 - 16;
       const iv = this.#gcmIv(k.salt, ssrc, 0, 0);
       xor32(iv, 8, index);
-      const d = createDecipheriv(this.#gcmName(), k.aead, iv, { authTagLength: 16 });
+      const d = createDecipheriv(this.#gcmName(), k.aead, iv, GCM_OPTIONS);
       d.setAuthTag(packet.subarray(bodyEnd, bodyEnd + 16));
-      out = Buffer.allocUnsafe(bodyEnd);
+      const at = slab.reserve(bodyEnd);
+      const bytes = slab.bytes;
       if (encrypted) {
         d.setAAD(packet.subarray(0, 8));
         d.setAAD(packet.subarray(trailerAt));
-        out.set(packet.subarray(0, 8));
-        out.set(d.update(packet.subarray(8, bodyEnd)), 8);
+        bytes.set(packet.subarray(0, 8), at);
+        bytes.set(d.update(packet.subarray(8, bodyEnd)), at + 8);
       } else {
         // RFC 7714 §9.2: unencrypted SRTCP authenticates the whole packet as AAD.
         d.setAAD(packet.subarray(0, bodyEnd));
         d.setAAD(packet.subarray(trailerAt));
-        out.set(packet.subarray(0, bodyEnd));
+        bytes.set(packet.subarray(0, bodyEnd), at);
       }
       try {
         d.final();
       } catch {
         throw new ProtocolError('ERR_SRTP_AUTH_FAILED', `srtcp: bad tag (index ${index}, ssrc ${ssrc})`);
       }
+      out = slab.view(at, bodyEnd);
     } else {
-      const tag = createHmac('sha1', k.auth!)
-        .update(packet.subarray(0, n - tagLen))
-        .digest();
+      const at = slab.reserve(n - tagLen);
+      const bytes = slab.bytes;
+      bytes.set(packet.subarray(0, n - tagLen), at);
+      const tag = k.hmac!.digestWithHeadroom(bytes, at, at + n - tagLen);
       if (!tagEqual(tag, packet, n - tagLen, tagLen)) {
         throw new ProtocolError('ERR_SRTP_AUTH_FAILED', `srtcp: bad tag (index ${index}, ssrc ${ssrc})`);
       }
-      out = Buffer.allocUnsafe(trailerAt);
-      out.set(packet.subarray(0, trailerAt));
-      if (encrypted) k.ctr!.apply(this.#cmIv(k.salt, ssrc, 0, 0, index), out, 8, trailerAt);
+      if (encrypted) k.ctr!.apply(this.#cmIv(k.salt, ssrc, 0, 0, index), bytes, at + 8, at + trailerAt);
+      out = slab.view(at, trailerAt);
     }
     let w = window;
     if (!w) this.#rtcpRecv.set(ssrc, (w = new ReplayWindow(this.#windowSize)));
