@@ -12,6 +12,16 @@ import { generateSecret } from './signaling/tokens.js';
 export interface ServeConfig {
   host: string;
   httpPort: number;
+  /**
+   * Also serve the web app and signaling over HTTPS/WSS (browsers give camera and microphone only
+   * to secure pages, and a non-loopback http:// page is not one). Default: on when bound to a
+   * non-loopback address.
+   */
+  https: boolean | undefined;
+  httpsPort: number;
+  /** PEM files of the HTTPS certificate and key (default: a generated self-signed pair). */
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
   /** HMAC key of join and resume tokens (generated when not given). */
   secret: string;
   /** Bearer key for POST /api/token when rooms are not open (unset: endpoint disabled). */
@@ -88,6 +98,34 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'RTCSTACK_HTTP_PORT',
     kind: 'port',
     help: 'HTTP and WebSocket port (default 8080; 0 = any)',
+  },
+  {
+    key: 'https',
+    flag: '--https',
+    env: 'RTCSTACK_HTTPS',
+    kind: 'bool',
+    help: 'also serve HTTPS/WSS (default: on when --host is not loopback)',
+  },
+  {
+    key: 'httpsPort',
+    flag: '--https-port',
+    env: 'RTCSTACK_HTTPS_PORT',
+    kind: 'port',
+    help: 'HTTPS and secure WebSocket port (default 8443; 0 = any)',
+  },
+  {
+    key: 'tlsCert',
+    flag: '--tls-cert',
+    env: 'RTCSTACK_TLS_CERT',
+    kind: 'string',
+    help: 'PEM certificate file for HTTPS (default: generated self-signed)',
+  },
+  {
+    key: 'tlsKey',
+    flag: '--tls-key',
+    env: 'RTCSTACK_TLS_KEY',
+    kind: 'string',
+    help: 'PEM private key file for HTTPS (with --tls-cert)',
   },
   {
     key: 'secret',
@@ -283,6 +321,10 @@ export function defaults(): Omit<ServeConfig, 'open'> & { open: boolean | undefi
   return {
     host: '127.0.0.1',
     httpPort: 8080,
+    https: undefined,
+    httpsPort: 8443,
+    tlsCert: undefined,
+    tlsKey: undefined,
     secret: generateSecret(),
     apiKey: undefined,
     open: undefined,
@@ -484,8 +526,21 @@ export function resolveConfig(input: ResolveInput): { help: true } | { help: fal
   }
   if ((cfg.sfuBackAt as number) >= (cfg.sfuSwitchAt as number))
     problems.push(`--sfu-back-at ${cfg.sfuBackAt} must be below --sfu-switch-at ${cfg.sfuSwitchAt}`);
+  if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined))
+    problems.push('--tls-cert and --tls-key go together: give both or neither');
+  for (const k of ['tlsCert', 'tlsKey'] as const) {
+    const path = cfg[k] as string | undefined;
+    if (path === undefined) continue;
+    try {
+      const text = readFileSync(path, 'utf8');
+      if (!/-----BEGIN [A-Z ]+-----/.test(text)) problems.push(`${k} ${path}: not a PEM file`);
+    } catch (err) {
+      problems.push(`${k} ${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   if (cfg.open === undefined) cfg.open = isLoopback(cfg.host as string);
+  if (cfg.https === undefined) cfg.https = !isLoopback(cfg.host as string);
   return { help: false, config: cfg as unknown as ServeConfig };
 }
 

@@ -2,6 +2,9 @@
  * `rtcstack serve` as a function: starts HTTP (web app, API, metrics), WebSocket signaling and,
  * when available, the STUN/TURN server in one process, and returns a handle that stops them all.
  */
+import { readFileSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { type Clock, SystemClock } from '../core/clock.js';
@@ -16,6 +19,7 @@ import type { ModePolicy, SfuBackend } from './signaling/sfu-backend.js';
 import { type IceConfig, SignalingServer } from './signaling/signaling-server.js';
 import { StatsStore } from './signaling/stats-store.js';
 import { turnRestCredential } from './signaling/tokens.js';
+import { generateSelfSigned, type PemPair } from './turn/tls.js';
 import { startTurn, type TurnHandle } from './turn-link.js';
 
 export interface ServeHandle {
@@ -24,6 +28,9 @@ export interface ServeHandle {
   readonly url: string;
   readonly wsUrl: string;
   readonly port: number;
+  /** e.g. https://127.0.0.1:8443 when HTTPS is on (`config.https`). */
+  readonly httpsUrl: string | undefined;
+  readonly httpsPort: number | undefined;
   readonly signaling: SignalingServer;
   readonly turn: TurnHandle | undefined;
   /** The SFU rooms switch to (undefined with --sfu=false). */
@@ -124,7 +131,7 @@ export async function startServe(config: ServeConfig, deps: ServeDeps = {}): Pro
     },
   );
   const sig = signaling;
-  const http = createHttpServer({
+  const httpDeps = {
     log: log.child('http'),
     assets,
     signaling: sig,
@@ -136,45 +143,77 @@ export async function startServe(config: ServeConfig, deps: ServeDeps = {}): Pro
     turnCostPerGb: config.turnCostPerGb,
     turn: () => turn?.figures(),
     wallNow: () => clock.wallNow(),
-  });
+  };
+  const servers: (HttpServer | HttpsServer)[] = [];
+  let port: number;
+  let httpsPort: number | undefined;
   try {
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(config.httpPort, config.host, () => {
-        http.off('error', reject);
-        resolve();
-      });
-    });
+    const http = createHttpServer(httpDeps);
+    servers.push(http);
+    port = await listen(http, config.httpPort, config.host);
+    if (config.https ?? !isLoopback(config.host)) {
+      const pem = await tlsPair(config);
+      const https = createHttpServer(httpDeps, pem);
+      servers.push(https);
+      httpsPort = await listen(https, config.httpsPort, config.host);
+    }
   } catch (err) {
+    for (const s of servers) s.close();
     await sig.close();
+    await sfu?.close();
     await turn?.close();
     throw err;
   }
-  const port = (http.address() as AddressInfo).port;
   const hostInUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${hostInUrl}:${port}`;
-  log.info('serving', { url, open: config.open, turn: turn !== undefined, dashboard: `${url}/dashboard` });
+  const httpsUrl = httpsPort === undefined ? undefined : `https://${hostInUrl}:${httpsPort}`;
+  log.info('serving', {
+    url,
+    ...(httpsUrl ? { https: httpsUrl } : {}),
+    open: config.open,
+    turn: turn !== undefined,
+    dashboard: `${httpsUrl ?? url}/dashboard`,
+  });
   let closing: Promise<void> | undefined;
   return {
     config,
     url,
     wsUrl: `ws://${hostInUrl}:${port}/ws`,
     port,
+    httpsUrl,
+    httpsPort,
     signaling: sig,
     turn,
     sfu,
     close() {
       closing ??= (async () => {
-        const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
-        http.closeIdleConnections();
+        const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+        for (const s of servers) s.closeIdleConnections();
         await sig.close();
         await sfu?.close();
-        http.closeAllConnections();
-        await httpClosed;
+        for (const s of servers) s.closeAllConnections();
+        await Promise.all(closed);
         await turn?.close();
         log.info('stopped');
       })();
       return closing;
     },
   };
+}
+
+function listen(server: HttpServer | HttpsServer, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** The configured certificate and key, or a fresh self-signed pair named after the host. */
+async function tlsPair(config: ServeConfig): Promise<PemPair> {
+  if (config.tlsCert !== undefined && config.tlsKey !== undefined)
+    return { cert: readFileSync(config.tlsCert, 'utf8'), key: readFileSync(config.tlsKey, 'utf8') };
+  return generateSelfSigned(config.publicHost ?? config.host);
 }

@@ -5,6 +5,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Logger } from '../../core/log.js';
 import { ROOM_PATTERN } from '../signaling/protocol.js';
 import type { SignalingServer } from '../signaling/signaling-server.js';
@@ -67,14 +68,21 @@ function bearerOk(req: IncomingMessage, key: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function createHttpServer(deps: HttpDeps): Server {
-  const server = createServer((req, res) => {
+/**
+ * The web app, API, metrics and the signaling upgrade on one server: plain HTTP, or HTTPS when `tls`
+ * (PEM certificate and key) is given; both serve the same routes.
+ */
+export function createHttpServer(deps: HttpDeps, tls?: { cert: string; key: string }): Server | HttpsServer {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(deps, req, res).catch((err: Error) => {
       deps.log.error('http handler failed', { url: req.url, err: err.message });
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
       else res.destroy();
     });
-  });
+  };
+  const server = tls
+    ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest)
+    : createServer(onRequest);
   server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/ws') {
@@ -83,7 +91,10 @@ export function createHttpServer(deps: HttpDeps): Server {
     }
     deps.signaling.handleUpgrade(req, socket, head);
   });
-  server.on('clientError', (_err, socket) => socket.destroy());
+  server.on('clientError', (_err: Error, socket: { destroy(): void }) => socket.destroy());
+  // A TLS handshake that fails (a client refusing our self-signed certificate, garbage) only
+  // ends that connection.
+  if (tls) server.on('tlsClientError', () => {});
   return server;
 }
 
