@@ -108,9 +108,10 @@ export class MeshTransport extends Emitter<TransportEvents> implements Transport
     }
     if (msg.link !== undefined) {
       const bound = e.link.remoteLink;
-      if (bound !== undefined && bound !== msg.link && msg.toLink !== e.link.id) {
-        // The other end has a new connection for us (it dropped ours and found us again): ours
-        // can never reach the one it had. Start over with a fresh one bound to the new one.
+      if (bound !== undefined && bound !== msg.link && e.link.pc.remoteDescription !== null) {
+        // The other end has a new connection for us (it dropped ours and found us again), and ours
+        // already took a description from the old one: it can never pair with the new one (other
+        // certificate, other ICE agent). Start over with a fresh connection, which takes this frame.
         const peer: PeerInfo = { id: msg.from, name: e.link.remoteName };
         this.removePeer(peer.id);
         this.addPeer(peer);
@@ -118,7 +119,8 @@ export class MeshTransport extends Emitter<TransportEvents> implements Transport
         if (!e) return;
         this.linkReplacements++;
       }
-      // Not bound yet, or the other end's new connection already answers ours: bind to it.
+      // Not bound yet, or nothing of the old remote connection applied: bind to this one. (A fresh
+      // connection is never replaced, so two ends cannot keep replacing each other.)
       e.link.remoteLink = msg.link;
     }
     void e.link.handleSignal(msg);

@@ -185,3 +185,24 @@ test('mesh links: an answer to an offer that was withdrawn and made again is dro
     close();
   }
 });
+
+test('mesh links: a connection that took nothing from the other end is rebound, not replaced', async () => {
+  const { a, b, close } = pair();
+  try {
+    a.mesh.addPeer({ id: b.id, name: 'bob' }); // b has not heard of a: nothing comes back
+    const candidate = (link: string): RemoteSignal => ({
+      v: 1,
+      type: 'candidate',
+      from: b.id,
+      candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0' },
+      link,
+    });
+    a.mesh.handleSignal(candidate('first'));
+    a.mesh.handleSignal(candidate('second'));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(a.mesh.linkReplacements, 0, 'no remote description yet: nothing to start over from');
+    assert.equal(a.mesh.peers().length, 1);
+  } finally {
+    close();
+  }
+});

@@ -32,6 +32,10 @@ import { DEFAULT_MODE_POLICY, type ModePolicy, nextMode, type SfuBackend } from 
 import type { StatsStore } from './stats-store.js';
 import { mintResumeToken, verifyJoinToken, verifyResumeToken } from './tokens.js';
 
+/** A timer this late means the process was stalled; then an away session gets this much more. */
+const STALL_MS = 2000;
+const STALL_GRACE_MS = 5000;
+
 export interface SignalingOptions {
   /** HMAC key of join and resume tokens. */
   readonly secret: string;
@@ -743,10 +747,23 @@ export class SignalingServer {
     session.iceTimer?.cancel();
     session.resumeTimer?.cancel();
     session.iceTimer = session.resumeTimer = undefined;
+    this.#armAway(session, this.#opts.resumeWindowSec * 1000);
+  }
+
+  /**
+   * Ends an away session after `ms`. If the timer fires late (this process was stalled on a loaded
+   * machine), the peer's resume may be sitting unread in a socket: give I/O a few more seconds.
+   */
+  #armAway(session: Session, ms: number): void {
+    const due = this.#deps.clock.now() + ms;
     session.awayTimer = this.#deps.clock.setTimeout(() => {
       session.awayTimer = undefined;
+      if (this.#deps.clock.now() - due > STALL_MS) {
+        this.#armAway(session, STALL_GRACE_MS);
+        return;
+      }
       this.#leave(session, 'timeout');
-    }, this.#opts.resumeWindowSec * 1000);
+    }, ms);
   }
 
   // ---- heartbeat ----
