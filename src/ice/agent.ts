@@ -21,7 +21,7 @@ import { type Clock, systemClock, type Timer } from '../core/clock.js';
 import { StateError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
 import { type Logger, silentLogger } from '../core/log.js';
-import { familyOf, type Network, type TransportAddress } from '../core/net.js';
+import type { Network, TransportAddress } from '../core/net.js';
 import { nodeNetwork } from '../core/net-node.js';
 import { cryptoRandom, type Random } from '../core/random.js';
 import { METHOD, type ParsedStunMessage, parseStunMessage, read } from '../stun/index.js';
@@ -34,7 +34,7 @@ import {
   computePriority,
   isMdnsCandidate,
 } from './candidate.js';
-import { parseCandidate, serializeCandidate } from './candidate-attribute.js';
+import { parseCandidate } from './candidate-attribute.js';
 import { CheckList } from './checklist.js';
 import {
   ERROR,
@@ -49,7 +49,14 @@ import { randomCredentials } from './credentials.js';
 import { Gatherer } from './gather.js';
 import { MdnsResolver } from './mdns.js';
 import { decideNomination, resolveRoleConflict } from './nomination.js';
+import { Pacer } from './pacing.js';
 import { CandidatePair, type LocalCandidate, type RemoteCandidate } from './pair.js';
+import {
+  announcement,
+  localPeerReflexive,
+  promoteToSignaled,
+  remotePeerReflexive,
+} from './peer-reflexive.js';
 import { collectStats, type IceStats } from './stats.js';
 import { type CheckTransaction, CheckTransactions } from './transactions.js';
 import type {
@@ -98,7 +105,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
   #remoteCandidateSeq = 0;
   #pendingRemote = 0;
 
-  #taTimer: Timer | undefined;
+  readonly #pacer: Pacer;
   #nominationTimer: Timer | undefined;
   #consent: ConsentFreshness;
   #noPairTimer: Timer | undefined;
@@ -120,6 +127,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     this.#localCreds = options.localCredentials ?? randomCredentials();
     this.#checklist = new CheckList(options.maxPairs);
     this.#gatherer = new Gatherer(this);
+    this.#pacer = new Pacer(this.clock, options.ta, () => this.#onTa());
     this.#transactions = new CheckTransactions(
       this.clock,
       {
@@ -333,11 +341,10 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#transactions.clear();
-    this.#taTimer?.cancel();
+    this.#pacer.stop();
     this.#nominationTimer?.cancel();
     this.#consent.stop();
     this.#noPairTimer?.cancel();
-    this.#taTimer = undefined;
     this.#gatherer.close();
     for (const b of this.#bases.values()) b.close();
     this.#bases.clear();
@@ -471,29 +478,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
   }
 
   #announce(c: LocalCandidate): void {
-    const ext: [string, string][] = [
-      ['generation', '0'],
-      ['ufrag', this.#localCreds.ufrag],
-    ];
-    let shown: Candidate = c;
-    const responder = this.options.mdnsResponder;
-    if (responder && c.type === 'host') {
-      // Hide the host address behind a `.local` name (the peer resolves it over mDNS).
-      shown = { ...c, address: responder.register(c.address) };
-    } else if (responder && c.relatedAddress !== undefined) {
-      // ... and do not leak it as the related address of srflx/relay candidates either.
-      shown = {
-        ...c,
-        relatedAddress: familyOf(c.relatedAddress) === 'IPv6' ? '::' : '0.0.0.0',
-        relatedPort: 9,
-      };
-    }
-    const withExt = { ...shown, extensions: ext };
-    this.emit('candidate', {
-      candidate: c,
-      attribute: serializeCandidate(withExt),
-      usernameFragment: this.#localCreds.ufrag,
-    });
+    this.emit('candidate', announcement(c, this.#localCreds.ufrag, this.options.mdnsResponder));
   }
 
   #addRemote(c: Candidate, resolvedAddress: string | undefined): RemoteCandidate | undefined {
@@ -503,16 +488,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     );
     if (dup) {
       if (dup.type === 'prflx' && c.type !== 'prflx') {
-        // RFC 8445 §7.3.1.3: the signaled candidate replaces the one learned from a check.
-        Object.assign(dup as { -readonly [K in keyof RemoteCandidate]: RemoteCandidate[K] }, {
-          type: c.type,
-          priority: c.priority,
-          foundation: c.foundation,
-          address: c.address,
-          ...(c.relatedAddress !== undefined ? { relatedAddress: c.relatedAddress } : {}),
-          ...(c.relatedPort !== undefined ? { relatedPort: c.relatedPort } : {}),
-          ...(resolvedAddress !== undefined ? { resolvedAddress } : {}),
-        });
+        promoteToSignaled(dup, c, resolvedAddress);
         this.#checklist.recompute(this.#controlling);
         for (const p of this.#valid.values()) p.updatePriority(this.#controlling);
       }
@@ -590,41 +566,30 @@ export class IceAgent extends Emitter<IceAgentEvents> {
   }
 
   #schedulePacing(): void {
-    if (this.#taTimer || this.#closed || !this.#started || !this.#remoteCreds) return;
-    if (!this.#hasCheckWork()) return;
-    // RFC 8445 §6.1.4.2: one new check every Ta for the whole agent.
-    const wait = Math.max(0, this.#lastCheckAt + (this.options.ta ?? 50) - this.clock.now());
-    this.#taTimer = this.clock.setTimeout(() => this.#onTa(), wait);
+    if (this.#closed || !this.#started || !this.#remoteCreds || !this.#hasCheckWork()) return;
+    this.#pacer.schedule();
   }
-  #lastCheckAt = Number.NEGATIVE_INFINITY;
 
   #onTa(): void {
-    this.#taTimer = undefined;
     if (this.#closed || !this.#remoteCreds) return;
-    let sent = false;
-    // A triggered check of a pair that already succeeded is only needed to nominate it, and one
-    // whose check went out since it was queued (sent at once, see #onRequest) not at all.
-    const needed = (p: CandidatePair): boolean =>
-      (p.state !== 'succeeded' && p.state !== 'in-progress') ||
-      (this.#controlling && p.useCandidate && !p.nominated);
-    if (this.#checksDone) {
-      const t = this.#checklist.nextTriggered();
-      if (t) {
-        if (needed(t)) this.#sendCheck(t);
-        sent = true;
-      }
+    const next = this.#checksDone
+      ? ((t) => t && { pair: t, triggered: true })(this.#checklist.nextTriggered())
+      : this.#checklist.next();
+    if (!next) return; // frozen pairs behind a busy foundation: the end of that check re-arms
+    const p = next.pair;
+    if (next.triggered) {
+      // A triggered check of a pair that already succeeded is only needed to nominate it, and one
+      // whose check went out since it was queued (sent at once, see #onRequest) not at all.
+      const needed =
+        (p.state !== 'succeeded' && p.state !== 'in-progress') ||
+        (this.#controlling && p.useCandidate && !p.nominated);
+      if (needed) this.#sendCheck(p);
+    } else if (p.state === 'waiting' || p.state === 'frozen') {
+      this.#sendCheck(p);
     } else {
-      const next = this.#checklist.next();
-      if (next?.triggered) {
-        if (needed(next.pair)) this.#sendCheck(next.pair);
-        sent = true;
-      } else if (next && (next.pair.state === 'waiting' || next.pair.state === 'frozen')) {
-        this.#sendCheck(next.pair);
-        sent = true;
-      }
+      return;
     }
-    // Nothing to send now (frozen pairs behind a busy foundation): the end of that check re-arms.
-    if (sent) this.#schedulePacing();
+    this.#schedulePacing();
   }
 
   #sendCheck(pair: CandidatePair, consent = false): void {
@@ -637,7 +602,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     if (!consent) {
       // A succeeded pair checked again (nomination) stays succeeded.
       if (pair.state !== 'succeeded') pair.state = 'in-progress';
-      this.#lastCheckAt = this.clock.now();
+      this.#pacer.sent();
     }
     const useCandidate = !consent && this.#controlling && pair.useCandidate;
     const tid = this.random.bytes(12);
@@ -759,17 +724,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     );
     if (!remote) {
       remote = this.#addRemote(
-        {
-          foundation: computeFoundation('prflx', from.address, base.protocol, `${this.#remoteCandidateSeq}`),
-          component: COMPONENT_RTP,
-          protocol: base.protocol,
-          priority: check.priority ?? 0,
-          address: from.address,
-          port: from.port,
-          type: 'prflx',
-          // RFC 6544 §7.2.1: a peer that connected to our passive candidate is active.
-          ...(base.protocol === 'tcp' ? { tcpType: base.tcpType === 'passive' ? 'active' : 'passive' } : {}),
-        },
+        remotePeerReflexive(from, base, check.priority ?? 0, this.#remoteCandidateSeq),
         undefined,
       );
       if (!remote) return;
@@ -860,22 +815,12 @@ export class IceAgent extends Emitter<IceAgentEvents> {
       (l) => l.baseId === p.local.baseId && l.address === mapped.address && l.port === mapped.port,
     );
     if (!local) {
-      local = {
-        id: `RTCIceCandidate_L${++this.#localCandidateSeq}`,
-        foundation: computeFoundation('prflx', p.local.baseAddress, p.local.protocol),
-        component: COMPONENT_RTP,
-        protocol: p.local.protocol,
-        priority: t.priority,
-        address: mapped.address,
-        port: mapped.port,
-        type: 'prflx',
-        relatedAddress: p.local.baseAddress,
-        relatedPort: p.local.basePort,
-        ...(p.local.tcpType !== undefined ? { tcpType: p.local.tcpType } : {}),
-        baseId: p.local.baseId,
-        baseAddress: p.local.baseAddress,
-        basePort: p.local.basePort,
-      };
+      local = localPeerReflexive(
+        `RTCIceCandidate_L${++this.#localCandidateSeq}`,
+        p.local,
+        mapped,
+        t.priority,
+      );
       this.#locals.push(local);
     }
     let valid = p;

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { flushMicrotasks, ManualClock } from '../core/clock.js';
+import { Pacer } from './pacing.js';
+import type { LocalCandidate } from './pair.js';
+import { localPeerReflexive, remotePeerReflexive } from './peer-reflexive.js';
+
+test('pacer: the first check goes out in the same task, the next ones one Ta apart', async () => {
+  const clock = new ManualClock();
+  const ticks: number[] = [];
+  let pacer!: Pacer;
+  let remaining = 3;
+  pacer = new Pacer(clock, 50, () => {
+    ticks.push(clock.now());
+    pacer.sent();
+    if (--remaining > 0) pacer.schedule();
+  });
+  pacer.schedule();
+  pacer.schedule(); // a second request while one is pending changes nothing
+  assert.deepEqual(ticks, [], 'not synchronously inside schedule()');
+  await flushMicrotasks();
+  assert.deepEqual(ticks, [0], 'no timer needed for a check that is due');
+  clock.advance(49);
+  assert.deepEqual(ticks, [0]);
+  clock.advance(1);
+  assert.deepEqual(ticks, [0, 50]);
+  clock.advance(50);
+  assert.deepEqual(ticks, [0, 50, 100]);
+  assert.equal(clock.activeTimers, 0);
+});
+
+test('pacer: a check sent outside the pacer (nomination) delays the next paced one; stop cancels', async () => {
+  const clock = new ManualClock();
+  const ticks: number[] = [];
+  const pacer = new Pacer(clock, 50, () => ticks.push(clock.now()));
+  clock.advance(10);
+  pacer.sent();
+  pacer.schedule();
+  await flushMicrotasks();
+  assert.deepEqual(ticks, []);
+  clock.advance(50);
+  assert.deepEqual(ticks, [60]);
+  pacer.sent();
+  pacer.schedule();
+  pacer.stop();
+  clock.advance(1000);
+  assert.deepEqual(ticks, [60]);
+  assert.equal(clock.activeTimers, 0);
+  pacer.schedule();
+  await flushMicrotasks();
+  assert.deepEqual(ticks, [60], 'stopped for good');
+});
+
+test('peer-reflexive candidates: remote from a check source, local from a mapped address', () => {
+  const r = remotePeerReflexive({ address: '198.51.100.7', port: 4000 }, { protocol: 'udp' }, 1234, 3);
+  assert.equal(r.type, 'prflx');
+  assert.equal(r.priority, 1234);
+  assert.equal(r.address, '198.51.100.7');
+  assert.equal(r.tcpType, undefined);
+  const t = remotePeerReflexive(
+    { address: '198.51.100.7', port: 4000 },
+    { protocol: 'tcp', tcpType: 'passive' },
+    1,
+    4,
+  );
+  assert.equal(t.tcpType, 'active');
+  assert.notEqual(t.foundation, r.foundation);
+  const host: LocalCandidate = {
+    id: 'L1',
+    foundation: '1',
+    component: 1,
+    protocol: 'udp',
+    priority: 2130706431,
+    address: '10.0.0.2',
+    port: 5000,
+    type: 'host',
+    baseId: 'udp:10.0.0.2:5000',
+    baseAddress: '10.0.0.2',
+    basePort: 5000,
+  };
+  const l = localPeerReflexive('L9', host, { address: '203.0.113.9', port: 6000 }, 1862270975);
+  assert.deepEqual(
+    [l.id, l.type, l.address, l.port, l.baseId, l.relatedAddress, l.relatedPort, l.priority],
+    ['L9', 'prflx', '203.0.113.9', 6000, host.baseId, '10.0.0.2', 5000, 1862270975],
+  );
+});
