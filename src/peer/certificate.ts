@@ -38,3 +38,22 @@ export async function generateRtcCertificate(
   if (!ok) throw new DOMException('unsupported certificate algorithm', 'NotSupportedError');
   return new RTCCertificate(await generateCertificate(alg));
 }
+
+/** A spare older than this is dropped rather than handed out (it was valid from a day before). */
+const SPARE_MAX_AGE_MS = 3_600_000;
+let spare: { cert: Promise<RTCCertificate>; at: number } | undefined;
+
+/**
+ * A fresh default certificate for a new RTCPeerConnection: the one generated ahead, if any (each is
+ * handed out once, as browsers give every connection its own), and the next one starts now, so
+ * the following connection does not wait for key generation.
+ */
+export function takeFreshCertificate(): Promise<RTCCertificate> {
+  const now = Date.now();
+  const ready = spare && now - spare.at < SPARE_MAX_AGE_MS ? spare.cert : undefined;
+  const cert = ready ?? generateRtcCertificate();
+  const next = generateRtcCertificate();
+  next.catch(() => {});
+  spare = { cert: next, at: now };
+  return cert;
+}

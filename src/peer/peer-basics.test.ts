@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { takeFreshCertificate } from './certificate.js';
 import { OperationsChain } from './operations-chain.js';
+import { RTCPeerConnection } from './peer-connection.js';
 
 test('operations chain runs in call order, survives failures, rejects after close', async () => {
   const chain = new OperationsChain();
@@ -30,4 +32,24 @@ test('operations chain runs in call order, survives failures, rejects after clos
     chain.run(() => 1),
     (e: unknown) => e instanceof DOMException && e.name === 'InvalidStateError',
   );
+});
+
+test('certificates generated ahead: every connection gets its own, valid, ECDSA P-256', async () => {
+  const certs = await Promise.all([takeFreshCertificate(), takeFreshCertificate(), takeFreshCertificate()]);
+  const prints = new Set(certs.map((c) => c.getFingerprints()[0]!.value));
+  assert.equal(prints.size, 3, 'never the same certificate twice');
+  const pcs = [new RTCPeerConnection(), new RTCPeerConnection()];
+  try {
+    for (const pc of pcs) pc.createDataChannel('x');
+    const offers = await Promise.all(pcs.map((pc) => pc.createOffer()));
+    const fp = offers.map((o) => /a=fingerprint:sha-256 (\S+)/.exec(o.sdp ?? '')?.[1]);
+    assert.ok(fp[0] && fp[1] && fp[0] !== fp[1]);
+    assert.ok(!prints.has(fp[0]!) && !prints.has(fp[1]!));
+  } finally {
+    for (const pc of pcs) pc.close();
+  }
+  for (const c of certs) {
+    assert.ok(c.expires > Date.now() + 29 * 86_400_000);
+    assert.equal(c.dtls.privateKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+  }
 });

@@ -43,7 +43,7 @@ import type {
   Candidate as SdpCandidate,
   SessionDescription,
 } from '../sdp/types.js';
-import { generateRtcCertificate, type RTCCertificate } from './certificate.js';
+import { generateRtcCertificate, type RTCCertificate, takeFreshCertificate } from './certificate.js';
 import {
   RTCIceCandidate,
   type RTCIceCandidateInit,
@@ -182,7 +182,7 @@ export class RTCPeerConnection extends HandlerTarget {
     this.#log = options.logger ?? createLogger('peer');
     const given = configuration.certificates?.[0];
     if (given && given.expires <= Date.now()) throw domException('InvalidAccessError', 'certificate expired');
-    this.#certificate = given ? Promise.resolve(given) : generateRtcCertificate();
+    this.#certificate = given ? Promise.resolve(given) : takeFreshCertificate();
     // An unhandled rejection here would be reported on first use instead.
     this.#certificate.catch(() => {});
     this.#media = new MediaSession({
