@@ -98,7 +98,7 @@ test(
       await node.setRemoteDescription(offer as { type: 'offer'; sdp: string });
       await node.setLocalDescription();
       const answer = node.localDescription!.toJSON();
-      assert.match(answer.sdp, /a=simulcast:recv q;h;f/, 'we accept the three layers');
+      assert.match(answer.sdp ?? '', /a=simulcast:recv q;h;f/, 'we accept the three layers');
       await acceptAnswerInPage(page, answer);
       await waitFor(() => node.connectionState === 'connected', 'connected');
       const enough = (): boolean =>
