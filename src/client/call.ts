@@ -86,6 +86,8 @@ export interface CallSnapshot {
     negotiations: number;
     rollbacks: number;
     ignoredOffers: number;
+    /** Recent negotiation events of the link (mesh), oldest first. */
+    events: string[];
     iceRestarts: number;
     offerRetries: number;
     makingOffer: boolean;
@@ -255,6 +257,7 @@ export class Call extends Emitter<CallEvents> {
         fileOpen: p.fileOpen,
         lastError: p.lastError ?? null,
         iceUsernames: p.iceUsernames,
+        events: p.events ? [...p.events] : [],
       })),
       chat: this.chatLog.map((c) => ({ ...c })),
       files: [...this.files.values()].map((f) => ({

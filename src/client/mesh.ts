@@ -11,6 +11,8 @@ export interface MeshOptions {
   readonly iceTransportPolicy: RTCIceTransportPolicy;
   readonly stream: () => MediaStream | undefined;
   readonly disconnectGraceMs?: number;
+  /** How long an offer waits for its answer before it is made again, ms (default 20000). */
+  readonly offerTimeoutMs?: number;
 }
 
 interface Entry {
@@ -38,7 +40,12 @@ export class MeshTransport extends Emitter<TransportEvents> implements Transport
     this.#iceServers = iceServers;
   }
 
-  addPeer(peer: PeerInfo): void {
+  /**
+   * A link to `peer`. From presence (the default) both ends make theirs at about the same time, so
+   * the polite end waits for the other's offer; a link that replaces one (`fromPresence` false)
+   * offers at once, since the other end may be waiting on it.
+   */
+  addPeer(peer: PeerInfo, fromPresence = true): void {
     const known = this.#links.get(peer.id);
     if (known) {
       known.link.remoteName = peer.name;
@@ -52,6 +59,8 @@ export class MeshTransport extends Emitter<TransportEvents> implements Transport
       iceTransportPolicy: this.#opts.iceTransportPolicy,
       send: this.#opts.send,
       stream: this.#opts.stream(),
+      awaitFirstOffer: fromPresence,
+      ...(this.#opts.offerTimeoutMs !== undefined ? { offerTimeoutMs: this.#opts.offerTimeoutMs } : {}),
       ...(this.#opts.disconnectGraceMs !== undefined
         ? { disconnectGraceMs: this.#opts.disconnectGraceMs }
         : {}),
@@ -104,6 +113,7 @@ export class MeshTransport extends Emitter<TransportEvents> implements Transport
     // For a connection of ours that we have since replaced: it is gone, drop the frame.
     if (msg.toLink !== undefined && msg.toLink !== e.link.id) {
       this.staleSignals++;
+      if (msg.type !== 'candidate') e.link.note(`${msg.type} for our old link ${msg.toLink} dropped`);
       return;
     }
     if (msg.link !== undefined) {
@@ -114,10 +124,11 @@ export class MeshTransport extends Emitter<TransportEvents> implements Transport
         // certificate, other ICE agent). Start over with a fresh connection, which takes this frame.
         const peer: PeerInfo = { id: msg.from, name: e.link.remoteName };
         this.removePeer(peer.id);
-        this.addPeer(peer);
+        this.addPeer(peer, false);
         e = this.#links.get(peer.id);
         if (!e) return;
         this.linkReplacements++;
+        e.link.note(`replaces our link to ${bound}: the other end now has ${msg.link}`);
       }
       // Not bound yet, or nothing of the old remote connection applied: bind to this one. (A fresh
       // connection is never replaced, so two ends cannot keep replacing each other.)
@@ -230,6 +241,7 @@ export class MeshTransport extends Emitter<TransportEvents> implements Transport
       iceRestarts: link.iceRestarts,
       offerRetries: link.offerRetries,
       staleAnswers: link.staleAnswers,
+      events: link.events,
       makingOffer: link.makingOffer,
       chatOpen: link.chat.readyState === 'open',
       fileOpen: link.fileChannel.readyState === 'open',

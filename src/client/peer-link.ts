@@ -37,6 +37,11 @@ export interface PeerLinkOptions {
   readonly stream: MediaStream | undefined;
   /** How long `disconnected` may last before an ICE restart, ms (default 3000). */
   readonly disconnectGraceMs?: number;
+  /**
+   * The link is made because both ends just learned of each other (presence): then the polite end
+   * waits for the other's first offer instead of offering too (default false: offer at once).
+   */
+  readonly awaitFirstOffer?: boolean;
   /** How long an offer may wait for its answer before it is withdrawn and made again, ms (default 20000). */
   readonly offerTimeoutMs?: number;
 }
@@ -75,6 +80,9 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   #chain: Promise<void> = Promise.resolve();
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #offerTimer: ReturnType<typeof setTimeout> | undefined;
+  #firstOfferTimer: ReturnType<typeof setTimeout> | undefined;
+  #firstOfferWaited = false;
+  readonly #awaitFirstOffer: boolean;
   readonly #offerTimeoutMs: number;
   #lastRestart = 0;
   #everConnected = false;
@@ -91,6 +99,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   /** Offers withdrawn and made again because no answer came. */
   offerRetries = 0;
   lastError: string | undefined;
+  /** The last events of this link, oldest first (`ms event`): what a stuck call is diagnosed from. */
+  readonly events: string[] = [];
 
   constructor(opts: PeerLinkOptions) {
     super();
@@ -101,6 +111,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       opts.send({ ...sig, link: this.id, ...(this.remoteLink ? { toLink: this.remoteLink } : {}) });
     this.#graceMs = opts.disconnectGraceMs ?? 3000;
     this.#offerTimeoutMs = opts.offerTimeoutMs ?? 20_000;
+    this.#awaitFirstOffer = opts.awaitFirstOffer ?? false;
     this.pc = new RTCPeerConnection({
       iceServers: opts.iceServers.map((s) => ({ ...s })),
       iceTransportPolicy: opts.iceTransportPolicy,
@@ -122,13 +133,31 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.fileChannel.onopen = () => this.emit('channel-open', 'file');
 
     pc.onnegotiationneeded = async () => {
+      // Both ends make their link when they learn of each other, and both would offer at once.
+      // The polite end lets the other offer first (its tracks join the offered sections), so a
+      // call starts without a glare; if no offer comes within the offer timeout, it offers itself.
+      if (this.polite && this.negotiations === 0 && !this.#firstOfferWaited && this.#awaitFirstOffer) {
+        if (this.#firstOfferTimer === undefined)
+          this.#firstOfferTimer = setTimeout(() => {
+            this.#firstOfferTimer = undefined;
+            this.#firstOfferWaited = true;
+            if (this.#closed || this.negotiations > 0 || pc.signalingState !== 'stable') return;
+            this.note('no offer came: offering first');
+            pc.onnegotiationneeded?.(new Event('negotiationneeded'));
+          }, this.#offerTimeoutMs / 2);
+        return;
+      }
       try {
         this.#makingOffer = true;
         await pc.setLocalDescription();
         const d = pc.localDescription;
-        if (d && d.type === 'offer') this.#send({ type: 'offer', to: this.remoteId, sdp: d.sdp });
+        if (d && d.type === 'offer') {
+          this.note(`offer sent ${offerOrigin(d.sdp)} to ${this.remoteLink ?? '?'}`);
+          this.#send({ type: 'offer', to: this.remoteId, sdp: d.sdp });
+        }
       } catch (err) {
         this.lastError = `negotiationneeded: ${(err as Error).message}`;
+        this.note(this.lastError);
       } finally {
         this.#makingOffer = false;
       }
@@ -159,6 +188,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
         this.#offerTimer = undefined;
         if (pc.signalingState !== 'have-local-offer') return;
         this.offerRetries++;
+        this.note('offer timed out: retry');
         void this.renegotiateIfStuck();
       }, this.#offerTimeoutMs);
     };
@@ -190,6 +220,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       .then(() => this.#handle(msg))
       .catch((err: Error) => {
         this.lastError = `${msg.type}: ${err.message}`;
+        this.note(this.lastError);
       });
     return this.#chain;
   }
@@ -205,6 +236,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       this.#ignoreOffer = !this.polite && offerCollision;
       if (this.#ignoreOffer) {
         this.ignoredOffers++;
+        this.note(`offer ignored (glare, impolite) ${offerOrigin(msg.sdp)} from ${msg.link ?? '?'}`);
         return;
       }
       if (msg.type === 'answer') {
@@ -213,6 +245,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
         const current = offerOrigin(pc.localDescription?.sdp);
         if (pc.signalingState !== 'have-local-offer' || (msg.forOffer && msg.forOffer !== current)) {
           this.staleAnswers++;
+          this.note(`stale answer dropped (for ${msg.forOffer ?? '?'}, ours ${current ?? 'none'})`);
           return;
         }
       }
@@ -220,6 +253,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
         // Polite end: withdraw our offer, take theirs.
         await pc.setLocalDescription({ type: 'rollback' });
         this.rollbacks++;
+        this.note('rolled back our offer (glare, polite)');
       }
       this.#isSettingRemoteAnswerPending = description.type === 'answer';
       await pc.setRemoteDescription(description);
@@ -232,6 +266,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
           this.#send({ type: 'answer', to: this.remoteId, sdp: d.sdp, ...(forOffer ? { forOffer } : {}) });
       }
       this.negotiations++;
+      this.note(`${msg.type} applied ${offerOrigin(msg.sdp)} from ${msg.link ?? '?'}`);
       return;
     }
     if (msg.type === 'candidate') {
@@ -273,6 +308,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       })
       .catch((err: Error) => {
         this.lastError = `re-offer: ${err.message}`;
+        this.note(this.lastError);
       });
     return this.#chain;
   }
@@ -282,6 +318,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     if (this.#closed) return;
     this.#lastRestart = performance.now();
     this.iceRestarts++;
+    this.note('ICE restart');
     this.emit('ice-restart');
     this.pc.restartIce();
   }
@@ -300,11 +337,18 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     return this.stats;
   }
 
+  /** Adds an event to `events` (kept to the last 40). */
+  note(event: string): void {
+    this.events.push(`${Math.round(performance.now() - this.#createdAt)} ${event}`);
+    if (this.events.length > 40) this.events.shift();
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
     if (this.#offerTimer !== undefined) clearTimeout(this.#offerTimer);
+    if (this.#firstOfferTimer !== undefined) clearTimeout(this.#firstOfferTimer);
     this.pc.close();
     this.emit('state', 'closed');
   }
@@ -312,6 +356,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   #onConnectionState(): void {
     const state = this.connectionState;
     this.emit('state', state);
+    this.note(`connection ${state}`);
     if (state === 'connected') {
       if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
       this.#graceTimer = undefined;

@@ -27,6 +27,8 @@ export interface RemotePeerView {
   readonly offerRetries: number;
   /** Answers dropped because they answered an offer already withdrawn (mesh links only). */
   readonly staleAnswers?: number;
+  /** Recent negotiation events of the link (mesh links only), for diagnosis. */
+  readonly events?: readonly string[];
   readonly makingOffer: boolean;
   readonly chatOpen: boolean;
   readonly fileOpen: boolean;

@@ -112,6 +112,8 @@ export async function dumpOnFailure<T>(pages: Page[], p: Promise<T>): Promise<T>
         console.error(
           `page ${i} ${s.name}(${s.peerId}) -> ${x.name}(${x.id}): ${x.connectionState}/${x.iceConnectionState}/${x.signalingState} neg=${x.negotiations} rb=${x.rollbacks} ign=${x.ignoredOffers} restarts=${x.iceRestarts} retries=${x.offerRetries} making=${x.makingOffer} frames=${x.framesDecoded} err=${x.lastError}`,
         );
+        if (x.connectionState !== 'connected' || x.signalingState !== 'stable')
+          for (const ev of x.events ?? []) console.error(`    ${ev}`);
       }
       console.error(`page ${i} ${s.name}: signaling ${s.signalingState}, resumes ${s.resumes}`);
       if (s.errors.length) console.error(`page ${i} last errors: ${JSON.stringify(s.errors.slice(-6))}`);

@@ -68,7 +68,13 @@ function pair(): {
   };
   const make = (id: string): Side => {
     const mesh = new MeshTransport(
-      { localId: () => id, send: relay(id), iceTransportPolicy: 'all', stream: () => undefined },
+      {
+        localId: () => id,
+        send: relay(id),
+        iceTransportPolicy: 'all',
+        stream: () => undefined,
+        offerTimeoutMs: 4000,
+      },
       [],
     );
     const side: Side = { id, mesh, chat: [] };
@@ -111,15 +117,21 @@ function chatOpen(s: Side): boolean {
   return s.mesh.peers().every((p) => p.chatOpen);
 }
 
-test('mesh links: a glare converges; a replaced connection at one end is replaced at the other', async () => {
+test('mesh links: the first offer comes from one end; a replaced connection at one end is replaced at the other', async () => {
   const { a, b, close } = pair();
   try {
-    // Both ends create their link at once and both offer: the polite one rolls back.
+    // Both ends create their link at once; the polite one waits for the other's offer (no glare).
     a.mesh.addPeer({ id: b.id, name: 'bob' });
     b.mesh.addPeer({ id: a.id, name: 'ann' });
     await until(() => connected(a, b.id) && connected(b, a.id), 'first connection');
     await until(() => chatOpen(a) && chatOpen(b), 'chat channels open');
     assert.equal(a.mesh.linkReplacements + b.mesh.linkReplacements, 0);
+    const first = [a, b].map((s) => s.mesh.peers()[0]!);
+    assert.deepEqual(
+      first.map((p) => p.rollbacks + p.ignoredOffers),
+      [0, 0],
+      'no glare when the link starts',
+    );
 
     // b loses a and finds it again (what an unknown-peer error or a rejoin does): a fresh link.
     b.mesh.removePeer(a.id);
