@@ -221,15 +221,20 @@ export class MediaSession {
   #onRtcp(packets: RtcpPacket[]): void {
     this.stats.rtcpPacketsReceived++;
     const senders = this.#transceivers().map((t) => t.sender);
-    const bySsrc = (ssrc: number) => senders.find((s) => s.ssrc === ssrc);
+    const bySsrc = (ssrc: number) => senders.find((s) => s.layerBySsrc(ssrc) !== undefined);
     const nowNtp = ntpMiddle32(ntpFromWallMs(this.#clock.wallNow()));
     const blocks = (reports: readonly ReportBlock[]): void => {
       for (const b of reports) {
         const s = bySsrc(b.ssrc);
-        if (!s) continue;
+        const layer = s?.layerBySsrc(b.ssrc);
+        if (!s || !layer) continue;
         const rtt = rttFromReportBlock(b, nowNtp);
         if (rtt !== undefined) s.roundTripTime = rtt;
-        s.remoteReport = { fractionLost: b.fractionLost / 256, packetsLost: b.packetsLost, jitter: b.jitter };
+        layer.remoteReport = {
+          fractionLost: b.fractionLost / 256,
+          packetsLost: b.packetsLost,
+          jitter: b.jitter,
+        };
       }
     };
     for (const p of packets) {
@@ -250,13 +255,13 @@ export class MediaSession {
           blocks(p.reports);
           break;
         case 'nack':
-          bySsrc(p.mediaSsrc)?.onNack(p.lost);
+          bySsrc(p.mediaSsrc)?.onNack(p.lost, p.mediaSsrc);
           break;
         case 'pli':
-          bySsrc(p.mediaSsrc)?.onKeyframeRequest('pli');
+          bySsrc(p.mediaSsrc)?.onKeyframeRequest('pli', p.mediaSsrc);
           break;
         case 'fir':
-          for (const e of p.entries) bySsrc(e.ssrc)?.onKeyframeRequest('fir');
+          for (const e of p.entries) bySsrc(e.ssrc)?.onKeyframeRequest('fir', e.ssrc);
           break;
         default:
           break;
@@ -309,19 +314,24 @@ export class MediaSession {
     let first = true;
     for (const t of transceivers) {
       const s = t.sender;
-      if (!s.out || s.stats.packetsSent === 0 || !s.codec) continue;
-      const elapsed = Math.max(0, now - s.stats.lastPacketSentAt);
-      packets.push({
-        type: 'sr',
-        ssrc: s.ssrc,
-        ntpSeconds: ntp.seconds,
-        ntpFraction: ntp.fraction,
-        rtpTimestamp: (s.stats.lastRtpTimestamp + Math.round((elapsed * s.codec.clockRate) / 1000)) >>> 0,
-        packetCount: s.stats.packetsSent >>> 0,
-        octetCount: s.stats.bytesSent >>> 0,
-        reports: first ? blocks.slice(0, 31) : [],
-      });
-      first = false;
+      const codec = s.codec;
+      if (!s.out || !codec) continue;
+      for (const layer of s.layers) {
+        const st = layer.stats;
+        if (st.packetsSent === 0) continue;
+        const elapsed = Math.max(0, now - st.lastPacketSentAt);
+        packets.push({
+          type: 'sr',
+          ssrc: layer.ssrc,
+          ntpSeconds: ntp.seconds,
+          ntpFraction: ntp.fraction,
+          rtpTimestamp: (st.lastRtpTimestamp + Math.round((elapsed * codec.clockRate) / 1000)) >>> 0,
+          packetCount: st.packetsSent >>> 0,
+          octetCount: st.bytesSent >>> 0,
+          reports: first ? blocks.slice(0, 31) : [],
+        });
+        first = false;
+      }
     }
     const reporter = transceivers[0]?.sender;
     if (!reporter) return;

@@ -52,40 +52,46 @@ export function addMediaStats(
     }
     const snd = t.sender;
     if (snd.stats.packetsSent > 0 || snd.out) {
-      put({
-        id: `OT_${snd.ssrc}`,
-        type: 'outbound-rtp',
-        kind: t.kind,
-        ssrc: snd.ssrc,
-        mid,
-        transportId: ICE_TRANSPORT_ID,
-        ...(snd.codec && { codecId: codecId(snd.codec.payloadType) }),
-        packetsSent: snd.stats.packetsSent,
-        bytesSent: snd.stats.bytesSent,
-        headerBytesSent: snd.stats.headerBytesSent,
-        framesSent: snd.stats.framesSent,
-        ...(t.kind === 'video' && {
-          keyFramesEncoded: snd.stats.keyFramesSent,
-          pliCount: snd.stats.pliCount,
-          firCount: snd.stats.firCount,
-        }),
-        nackCount: snd.stats.nackCount,
-        retransmittedPacketsSent: snd.stats.retransmittedPacketsSent,
-        retransmittedBytesSent: snd.stats.retransmittedBytesSent,
-        active: snd.active,
-        ...(snd.track && { mediaSourceId: `SO_${snd.track.id}` }),
-      });
-      if (snd.remoteReport) {
+      for (const layer of snd.layers) {
+        const st = layer.stats;
+        if (snd.layers.length > 1 && st.packetsSent === 0) continue;
         put({
-          id: `RI_${snd.ssrc}`,
-          type: 'remote-inbound-rtp',
+          id: `OT_${layer.ssrc}`,
+          type: 'outbound-rtp',
           kind: t.kind,
-          ssrc: snd.ssrc,
-          localId: `OT_${snd.ssrc}`,
-          packetsLost: snd.remoteReport.packetsLost,
-          fractionLost: snd.remoteReport.fractionLost,
-          ...(snd.roundTripTime !== undefined && { roundTripTime: snd.roundTripTime / 1000 }),
+          ssrc: layer.ssrc,
+          ...(layer.rid !== undefined && { rid: layer.rid }),
+          mid,
+          transportId: ICE_TRANSPORT_ID,
+          ...(snd.codec && { codecId: codecId(snd.codec.payloadType) }),
+          packetsSent: st.packetsSent,
+          bytesSent: st.bytesSent,
+          headerBytesSent: st.headerBytesSent,
+          framesSent: st.framesSent,
+          ...(t.kind === 'video' && {
+            keyFramesEncoded: st.keyFramesSent,
+            pliCount: st.pliCount,
+            firCount: st.firCount,
+          }),
+          nackCount: st.nackCount,
+          retransmittedPacketsSent: st.retransmittedPacketsSent,
+          retransmittedBytesSent: st.retransmittedBytesSent,
+          active: snd.active,
+          ...(snd.track && { mediaSourceId: `SO_${snd.track.id}` }),
+          ...(snd.targetBitrate !== undefined && { targetBitrate: snd.targetBitrate }),
         });
+        if (layer.remoteReport) {
+          put({
+            id: `RI_${layer.ssrc}`,
+            type: 'remote-inbound-rtp',
+            kind: t.kind,
+            ssrc: layer.ssrc,
+            localId: `OT_${layer.ssrc}`,
+            packetsLost: layer.remoteReport.packetsLost,
+            fractionLost: layer.remoteReport.fractionLost,
+            ...(snd.roundTripTime !== undefined && { roundTripTime: snd.roundTripTime / 1000 }),
+          });
+        }
       }
       if (snd.track)
         put({ id: `SO_${snd.track.id}`, type: 'media-source', kind: t.kind, trackIdentifier: snd.track.id });

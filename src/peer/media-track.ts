@@ -14,6 +14,8 @@ export interface EncodedFrameInit {
   readonly timestamp: number;
   /** Defaults to what the bitstream says (VP8/VP9/H264/AV1 headers). */
   readonly keyframe?: boolean;
+  /** Simulcast: the encoding (rid) this frame belongs to; without it every active encoding sends it. */
+  readonly rid?: string;
 }
 
 export interface ReceivedFrame {
@@ -34,11 +36,12 @@ export interface MediaStreamTrackEvents {
   [key: string]: unknown[];
   frame: [ReceivedFrame];
   rtp: [RtpPacket, { rid?: string }];
-  keyframerequest: [];
+  /** A receiver asked for a keyframe (PLI/FIR); with simulcast, `rid` names the layer. */
+  keyframerequest: [{ rid?: string }];
   ended: [];
   /** Internal: frames and packets written by the application, for the senders attached. */
   write: [EncodedFrameInit];
-  writertp: [RtpPacket];
+  writertp: [RtpPacket, { rid?: string }];
 }
 
 export class MediaStreamTrack extends Emitter<MediaStreamTrackEvents> {
@@ -72,11 +75,11 @@ export class MediaStreamTrack extends Emitter<MediaStreamTrackEvents> {
 
   /**
    * Send a ready RTP packet (forwarding): senders rewrite SSRC and payload type to their own and
-   * keep sequence numbers continuous.
+   * keep sequence numbers continuous. With simulcast, `rid` picks the encoding.
    */
-  writeRtp(packet: RtpPacket): void {
+  writeRtp(packet: RtpPacket, options: { rid?: string } = {}): void {
     if (this.#readyState === 'ended' || !this.enabled) return;
-    this.emit('writertp', packet);
+    this.emit('writertp', packet, options);
   }
 
   stop(): void {

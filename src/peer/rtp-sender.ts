@@ -1,16 +1,21 @@
 /**
  * RTCRtpSender: packetizes the encoded frames its track writes (or rewrites forwarded RTP),
  * keeps a send history for NACK (answered over RTX when negotiated, RFC 4588), turns PLI/FIR into
- * 'keyframerequest' on the track, and counts what outbound-rtp stats report.
+ * 'keyframerequest' on the track, and counts what outbound-rtp stats report. With simulcast
+ * (`sendEncodings` with rids) each encoding is a layer with its own SSRC; a frame written with a
+ * `rid` goes to that layer, one without to every active layer; packets carry the rid header
+ * extension and RTX packets the repaired-rid one (RFC 8852).
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
-import { rtxPacket, SendHistory } from '../interceptor/nack.js';
-import { createPacketizer, isKeyframe, type Packetizer, payloadCodecName } from '../media/payload/index.js';
+import { rtxPacket, type SendHistory } from '../interceptor/nack.js';
+import { createPacketizer, isKeyframe, payloadCodecName } from '../media/payload/index.js';
 import {
   absSendTimeFromMs,
   EXT_ABS_SEND_TIME,
   EXT_MID,
+  EXT_REPAIRED_RID,
+  EXT_RID,
   serializeAbsSendTime,
   serializeSdesExtension,
 } from '../rtp/extensions.js';
@@ -21,6 +26,7 @@ import { type Codec, isRtx } from '../sdp/codecs.js';
 import type { Extmap } from '../sdp/types.js';
 import { type RTCRtpCodec, toRtcCodec } from './media-codecs.js';
 import type { EncodedFrameInit, MediaStreamTrack } from './media-track.js';
+import { type OutboundLayerStats, SendLayer } from './send-layer.js';
 
 /** Room left in a 1200-byte datagram for the payload (RTP header, extensions, SRTP tag). */
 const MAX_PAYLOAD = 1100;
@@ -50,45 +56,30 @@ export interface SenderNegotiation {
 export class RTCRtpSender {
   readonly kind: 'audio' | 'video';
   #track: MediaStreamTrack | null = null;
-  readonly ssrc = randomInt(1, 2 ** 32 - 1);
-  readonly rtxSsrc = randomInt(1, 2 ** 32 - 1);
+  /** One per encoding (simulcast layer), in sendEncodings order. */
+  readonly layers: readonly SendLayer[];
   readonly cname: string;
   readonly #clock: Clock;
   #codec: Codec | undefined;
   #rtxPt: number | undefined;
-  #packetizer: Packetizer | undefined;
   #negotiation: SenderNegotiation | undefined;
-  #seq = randomInt(0, 0x8000);
-  #rtxSeq = randomInt(0, 0x8000);
   readonly #tsBase = randomInt(0, 2 ** 31);
   #firstFrameMs: number | undefined;
-  /** Forwarding: offset from the source's timestamps to ours, re-based on a source change. */
-  #fwd: { ssrc: number; tsOffset: number; lastTs: number } | undefined;
   #transactionId = '';
   #encodings: RTCRtpEncodingParameters[];
-  readonly history = new SendHistory(1024);
   /** Set by the media session once SRTP is keyed; undefined drops (not connected yet). */
   out: ((packet: RtpPacket) => void) | undefined;
-  readonly stats = {
-    packetsSent: 0,
-    bytesSent: 0,
-    headerBytesSent: 0,
-    framesSent: 0,
-    keyFramesSent: 0,
-    nackCount: 0,
-    pliCount: 0,
-    firCount: 0,
-    retransmittedPacketsSent: 0,
-    retransmittedBytesSent: 0,
-    lastRtpTimestamp: 0,
-    lastPacketSentAt: -1,
-  };
   /** RTT from the peer's report blocks, ms. */
   roundTripTime: number | undefined;
-  remoteReport: { fractionLost: number; packetsLost: number; jitter: number } | undefined;
+  /**
+   * The bitrate the congestion controller allows this sender, bits/s (its share of the transport's
+   * estimate; undefined before the first estimate). See the 'bitrate' event of the track... set by
+   * the media session.
+   */
+  targetBitrate: number | undefined;
 
   readonly #onWrite = (f: EncodedFrameInit): void => this.writeFrame(f);
-  readonly #onWriteRtp = (p: RtpPacket): void => this.writeRtp(p);
+  readonly #onWriteRtp = (p: RtpPacket, o?: { rid?: string }): void => this.writeRtp(p, o);
 
   constructor(
     kind: 'audio' | 'video',
@@ -100,6 +91,30 @@ export class RTCRtpSender {
     this.#clock = clock;
     this.cname = cname;
     this.#encodings = encodings.map((e) => ({ active: true, ...e }));
+    const simulcast = encodings.length > 1;
+    this.layers = this.#encodings.map((e, i) => new SendLayer(simulcast ? (e.rid ?? String(i)) : undefined));
+  }
+
+  /** The first layer's SSRC (the only one without simulcast). */
+  get ssrc(): number {
+    return this.layers[0]!.ssrc;
+  }
+  get rtxSsrc(): number {
+    return this.layers[0]!.rtxSsrc;
+  }
+  get history(): SendHistory {
+    return this.layers[0]!.history;
+  }
+  /** The first layer's outbound statistics (see `layers` for each simulcast layer's). */
+  get stats(): OutboundLayerStats {
+    return this.layers[0]!.stats;
+  }
+  get remoteReport(): SendLayer['remoteReport'] {
+    return this.layers[0]!.remoteReport;
+  }
+  /** @internal The layer sending on `ssrc` (media or RTX), if any. */
+  layerBySsrc(ssrc: number): SendLayer | undefined {
+    return this.layers.find((l) => l.ssrc === ssrc || l.rtxSsrc === ssrc);
   }
 
   get track(): MediaStreamTrack | null {
@@ -135,7 +150,8 @@ export class RTCRtpSender {
     const codec = n.codecs.find((c) => !isRtx(c) && payloadCodecName(c.name) !== undefined);
     if (codec?.payloadType !== this.#codec?.payloadType || codec?.name !== this.#codec?.name) {
       this.#codec = codec;
-      this.#packetizer = codec ? createPacketizer(payloadCodecName(codec.name)!) : undefined;
+      for (const l of this.layers)
+        l.packetizer = codec ? createPacketizer(payloadCodecName(codec.name)!) : undefined;
     }
     const rtx = codec
       ? n.codecs.find(
@@ -154,7 +170,7 @@ export class RTCRtpSender {
     const n = this.#negotiation;
     return {
       transactionId: this.#transactionId,
-      encodings: this.#encodings.map((e) => ({ ...e, ssrc: this.ssrc })),
+      encodings: this.#encodings.map((e, i) => ({ ...e, ssrc: this.layers[i]!.ssrc })),
       codecs: (n?.codecs ?? []).map((c) => toRtcCodec(this.kind, c)),
       headerExtensions: (n?.extmaps ?? []).map((e) => ({ uri: e.uri, id: e.id })),
       rtcp: { cname: this.cname, reducedSize: true },
@@ -177,17 +193,33 @@ export class RTCRtpSender {
     }));
   }
 
+  /** Whether any encoding is active. */
   get active(): boolean {
-    return this.#encodings[0]?.active !== false;
+    return this.#encodings.some((e) => e.active !== false);
   }
 
-  #extensions(): RtpHeaderExtension[] {
+  #layerActive(i: number): boolean {
+    return this.#encodings[i]?.active !== false;
+  }
+
+  /** The layers a frame or packet written with `rid` goes to. */
+  #targets(rid: string | undefined): SendLayer[] {
+    const out: SendLayer[] = [];
+    this.layers.forEach((l, i) => {
+      if (this.#layerActive(i) && (rid === undefined || l.rid === rid)) out.push(l);
+    });
+    return out;
+  }
+
+  #extensions(layer: SendLayer): RtpHeaderExtension[] {
     const out: RtpHeaderExtension[] = [];
     for (const e of this.#negotiation?.extmaps ?? []) {
       if (e.uri === EXT_MID && this.#negotiation)
         out.push({ id: e.id, data: serializeSdesExtension(this.#negotiation.mid) });
       else if (e.uri === EXT_ABS_SEND_TIME)
         out.push({ id: e.id, data: serializeAbsSendTime(absSendTimeFromMs(this.#clock.now())) });
+      else if (e.uri === EXT_RID && layer.rid !== undefined)
+        out.push({ id: e.id, data: serializeSdesExtension(layer.rid) });
     }
     return out;
   }
@@ -195,89 +227,110 @@ export class RTCRtpSender {
   /** Packetize and send one encoded frame (dropped while not negotiated or not connected). */
   writeFrame(f: EncodedFrameInit): void {
     const codec = this.#codec;
-    const packetizer = this.#packetizer;
-    if (!codec || !packetizer || !this.out || !this.active) return;
+    if (!codec || !this.out) return;
     const name = payloadCodecName(codec.name)!;
     if (this.#firstFrameMs === undefined) this.#firstFrameMs = f.timestamp;
     const ts =
       (this.#tsBase + Math.round(((f.timestamp - this.#firstFrameMs) * codec.clockRate) / 1000)) >>> 0;
     const keyframe = f.keyframe ?? isKeyframe(name, f.data);
-    const payloads = packetizer.packetize(f.data, MAX_PAYLOAD, keyframe);
-    const extensions = this.#extensions();
-    payloads.forEach((payload, i) => {
-      this.#send({
-        marker: this.kind === 'video' ? i === payloads.length - 1 : false,
+    for (const layer of this.#targets(f.rid)) {
+      const packetizer = layer.packetizer;
+      if (!packetizer) continue;
+      const payloads = packetizer.packetize(f.data, MAX_PAYLOAD, keyframe);
+      const extensions = this.#extensions(layer);
+      payloads.forEach((payload, i) => {
+        this.#send(layer, {
+          marker: this.kind === 'video' ? i === payloads.length - 1 : false,
+          payloadType: codec.payloadType,
+          sequenceNumber: layer.nextSeq(),
+          timestamp: ts,
+          ssrc: layer.ssrc,
+          csrcs: [],
+          extensions,
+          payload,
+          paddingSize: 0,
+        });
+      });
+      layer.stats.framesSent++;
+      if (keyframe && this.kind === 'video') layer.stats.keyFramesSent++;
+    }
+  }
+
+  /**
+   * Forward an RTP packet from elsewhere as ours: our SSRC, payload type, sequence and timestamps;
+   * with simulcast, `rid` picks the layer (every active layer without it).
+   */
+  writeRtp(p: RtpPacket, o: { rid?: string } = {}): void {
+    const codec = this.#codec;
+    if (!codec || !this.out) return;
+    for (const layer of this.#targets(o.rid)) {
+      if (!layer.fwd || layer.fwd.ssrc !== p.ssrc) {
+        // A new source: continue our timeline one frame after the last timestamp we sent.
+        const next = layer.fwd ? layer.fwd.lastTs + Math.round(codec.clockRate / 30) : this.#tsBase;
+        layer.fwd = { ssrc: p.ssrc, tsOffset: (next - p.timestamp) >>> 0, lastTs: next };
+      }
+      const ts = (p.timestamp + layer.fwd.tsOffset) >>> 0;
+      layer.fwd.lastTs = ts;
+      this.#send(layer, {
+        ...p,
         payloadType: codec.payloadType,
-        sequenceNumber: this.#nextSeq(),
+        sequenceNumber: layer.nextSeq(),
         timestamp: ts,
-        ssrc: this.ssrc,
-        csrcs: [],
-        extensions,
-        payload,
+        ssrc: layer.ssrc,
+        extensions: this.#extensions(layer),
         paddingSize: 0,
       });
-    });
-    this.stats.framesSent++;
-    if (keyframe && this.kind === 'video') this.stats.keyFramesSent++;
-  }
-
-  /** Forward an RTP packet from elsewhere as ours: our SSRC, payload type, sequence and timestamps. */
-  writeRtp(p: RtpPacket): void {
-    const codec = this.#codec;
-    if (!codec || !this.out || !this.active) return;
-    if (!this.#fwd || this.#fwd.ssrc !== p.ssrc) {
-      // A new source: continue our timeline one frame after the last timestamp we sent.
-      const next = this.#fwd ? this.#fwd.lastTs + Math.round(codec.clockRate / 30) : this.#tsBase;
-      this.#fwd = { ssrc: p.ssrc, tsOffset: (next - p.timestamp) >>> 0, lastTs: next };
+      if (p.marker || this.kind === 'audio') layer.stats.framesSent++;
     }
-    const ts = (p.timestamp + this.#fwd.tsOffset) >>> 0;
-    this.#fwd.lastTs = ts;
-    this.#send({
-      ...p,
-      payloadType: codec.payloadType,
-      sequenceNumber: this.#nextSeq(),
-      timestamp: ts,
-      ssrc: this.ssrc,
-      extensions: this.#extensions(),
-      paddingSize: 0,
-    });
-    if (p.marker || this.kind === 'audio') this.stats.framesSent++;
   }
 
-  #nextSeq(): number {
-    const s = this.#seq;
-    this.#seq = (s + 1) & 0xffff;
-    return s;
-  }
-
-  #send(p: RtpPacket): void {
-    this.history.add(p);
-    this.stats.packetsSent++;
-    this.stats.bytesSent += p.payload.length;
-    this.stats.headerBytesSent += 12;
-    this.stats.lastRtpTimestamp = p.timestamp;
-    this.stats.lastPacketSentAt = this.#clock.now();
+  #send(layer: SendLayer, p: RtpPacket): void {
+    layer.history.add(p);
+    const st = layer.stats;
+    st.packetsSent++;
+    st.bytesSent += p.payload.length;
+    st.headerBytesSent += 12;
+    st.lastRtpTimestamp = p.timestamp;
+    st.lastPacketSentAt = this.#clock.now();
     this.out?.(p);
   }
 
-  /** @internal NACK from the peer: resend what the history still has. */
-  onNack(lost: readonly number[]): void {
-    this.stats.nackCount++;
+  /** @internal NACK from the peer for the media SSRC `ssrc`: resend what the history still has. */
+  onNack(lost: readonly number[], ssrc = this.ssrc): void {
+    const layer = this.layerBySsrc(ssrc);
+    if (!layer) return;
+    layer.stats.nackCount++;
+    const rridId = this.#negotiation?.extmaps.find((e) => e.uri === EXT_REPAIRED_RID)?.id;
+    const ridId = this.#negotiation?.extmaps.find((e) => e.uri === EXT_RID)?.id;
     for (const seq of lost) {
-      const p = this.history.get(seq);
+      const p = layer.history.get(seq);
       if (!p || !this.out) continue;
-      const again = this.#rtxPt !== undefined ? rtxPacket(p, this.rtxSsrc, this.#rtxPt, this.#rtxSeq++) : p;
-      this.stats.retransmittedPacketsSent++;
-      this.stats.retransmittedBytesSent += p.payload.length;
+      let again = p;
+      if (this.#rtxPt !== undefined) {
+        again = rtxPacket(p, layer.rtxSsrc, this.#rtxPt, layer.nextRtxSeq());
+        // RFC 8852 §3.2: RTX names the layer it repairs with repaired-rid, not rid.
+        if (layer.rid !== undefined && rridId !== undefined) {
+          again = {
+            ...again,
+            extensions: [
+              ...again.extensions.filter((e) => e.id !== ridId),
+              { id: rridId, data: serializeSdesExtension(layer.rid) },
+            ],
+          };
+        }
+      }
+      layer.stats.retransmittedPacketsSent++;
+      layer.stats.retransmittedBytesSent += p.payload.length;
       this.out(again);
     }
   }
 
-  /** @internal PLI or FIR from the peer. */
-  onKeyframeRequest(kind: 'pli' | 'fir'): void {
-    if (kind === 'pli') this.stats.pliCount++;
-    else this.stats.firCount++;
-    this.#track?.emit('keyframerequest');
+  /** @internal PLI or FIR from the peer (for the layer sending on `ssrc`). */
+  onKeyframeRequest(kind: 'pli' | 'fir', ssrc = this.ssrc): void {
+    const layer = this.layerBySsrc(ssrc) ?? this.layers[0]!;
+    if (kind === 'pli') layer.stats.pliCount++;
+    else layer.stats.firCount++;
+    this.#track?.emit('keyframerequest', layer.rid !== undefined ? { rid: layer.rid } : {});
   }
 
   /** @internal */
