@@ -7,10 +7,9 @@
 import type { Clock, Timer } from '../../core/clock.js';
 import type { TcpConnection, TransportAddress, UdpSocket } from '../../core/net.js';
 import type { Random } from '../../core/random.js';
-import { attr } from '../../stun/attributes.js';
-import { padTo4, writeChannelDataHeader } from '../../stun/channel-data.js';
-import { METHOD } from '../../stun/constants.js';
-import { serializeStunMessage } from '../../stun/serialize.js';
+import { padTo4 } from '../../stun/channel-data.js';
+import { bytesToIp, ipToBytes } from '../../stun/ip.js';
+import { dataIndicationLength, type SendIndicationFields, writeDataIndication } from './indications.js';
 import type { ByteBucket } from './rate-limit.js';
 import type { TurnStats } from './stats.js';
 
@@ -28,6 +27,13 @@ export interface ClientLink {
   /** True once the client end is gone (TCP closed, listener closed). */
   readonly closed: boolean;
   send(data: Uint8Array): void;
+  /**
+   * A buffer of at least `n` bytes to build one outgoing message in, handed back to `sendOutput`
+   * before the next call (UDP links reuse one buffer; streams get a fresh one each time).
+   */
+  output(n: number): Uint8Array;
+  /** Send the first `length` bytes of a buffer from `output`. */
+  sendOutput(buf: Uint8Array, length: number): void;
   /** The engine created an allocation on this 5-tuple: route its traffic to it. */
   attach(allocation: Allocation): void;
   /** The allocation ended. */
@@ -53,6 +59,8 @@ export const CHANNEL_LIFETIME_MS = 600_000;
 
 export interface Permission {
   readonly ip: string;
+  /** The IP as 4 or 16 bytes (for Data indications). */
+  readonly ipBytes: Uint8Array;
   /** False once the permission lapsed; the object stays while channels still point at it. */
   live: boolean;
   expiresAt: number;
@@ -120,6 +128,13 @@ export class Allocation {
   tcp: { close(): void } | undefined;
   /** Called once when the allocation ends (expiry or deletion). */
   onClose: ((a: Allocation) => void) | null = null;
+  /** The permission of the last peer heard from (most datagrams come from the peer before). */
+  #lastPeer: Permission | undefined;
+  /** The last Send indication's peer (port + IP bytes) and the address it decoded to. */
+  readonly #lastSendKey = new Uint8Array(18);
+  readonly #sendKey = new Uint8Array(18);
+  #lastSendKeyLength = 0;
+  #lastSendPeer: TransportAddress | undefined;
 
   constructor(init: AllocationInit) {
     this.id = init.id;
@@ -156,7 +171,8 @@ export class Allocation {
   permit(ip: string): Permission {
     let p = this.permissions.get(ip);
     if (!p) {
-      p = { ip, live: false, expiresAt: 0, timer: undefined, channels: new Map() };
+      const ipBytes = ipToBytes(ip) ?? new Uint8Array(4);
+      p = { ip, ipBytes, live: false, expiresAt: 0, timer: undefined, channels: new Map() };
       this.permissions.set(ip, p);
     }
     if (!p.live) {
@@ -222,10 +238,14 @@ export class Allocation {
 
   /** A datagram from a peer arrived on the relayed address (RFC 8656 §11.3, §12.6). */
   fromPeer(data: Uint8Array, from: TransportAddress): void {
-    const perm = this.permissions.get(from.address);
-    if (perm === undefined || !perm.live) {
-      this.#stats.droppedNoPermission++;
-      return;
+    let perm = this.#lastPeer;
+    if (perm === undefined || !perm.live || perm.ip !== from.address) {
+      perm = this.permissions.get(from.address);
+      if (perm === undefined || !perm.live) {
+        this.#stats.droppedNoPermission++;
+        return;
+      }
+      this.#lastPeer = perm;
     }
     const len = data.length;
     if (this.#bucket !== undefined && !this.#bucket.take(len, this.#clock.now())) {
@@ -233,25 +253,27 @@ export class Allocation {
       return;
     }
     const ch = perm.channels.size === 0 ? undefined : perm.channels.get(from.port);
+    const link = this.link;
+    let total: number;
     let out: Uint8Array;
     if (ch !== undefined) {
-      const total = 4 + (this.#stream ? padTo4(len) : len);
-      out = Buffer.allocUnsafe(total);
-      writeChannelDataHeader(out, 0, ch.number, len);
+      // RFC 8656 §12.4 ChannelData; over streams padded to 4 (§12.5).
+      total = 4 + (this.#stream ? padTo4(len) : len);
+      out = link.output(total);
+      const n = ch.number;
+      out[0] = n >> 8;
+      out[1] = n & 0xff;
+      out[2] = len >> 8;
+      out[3] = len & 0xff;
       out.set(data, 4);
       for (let i = 4 + len; i < total; i++) out[i] = 0;
     } else {
-      const tid = this.#random.bytes(12);
-      out = serializeStunMessage({
-        method: METHOD.DATA,
-        cls: 'indication',
-        transactionId: tid,
-        attributes: [attr.xorPeerAddress(from, tid), attr.data(data)],
-      });
+      out = link.output(dataIndicationLength(perm.ipBytes.length, len));
+      total = writeDataIndication(out, this.#random, perm.ipBytes, from.port, data);
     }
     this.#stats.packetsToClient++;
     this.#stats.bytesToClient += len;
-    this.link.send(out);
+    link.sendOutput(out, total);
   }
 
   /**
@@ -270,7 +292,7 @@ export class Allocation {
     }
     this.#stats.packetsToPeer++;
     this.#stats.bytesToPeer += len;
-    this.relay.send(frame.subarray(4, 4 + len), ch.peer);
+    this.relay.send(new Uint8Array(frame.buffer, frame.byteOffset + 4, len), ch.peer);
     return true;
   }
 
@@ -290,6 +312,31 @@ export class Allocation {
     return true;
   }
 
+  /**
+   * A Send indication read in place (`readSendIndication`): the peer address is decoded once per
+   * distinct XOR-PEER-ADDRESS, not per datagram.
+   */
+  sendIndicationToPeer(bytes: Uint8Array, f: SendIndicationFields): boolean {
+    // Port and un-XORed IP (X-Address XOR magic cookie | transaction id, RFC 8489 §14.2: bytes 4..
+    // of the header) into `next`, compared with the last one.
+    const next = this.#sendKey;
+    const last = this.#lastSendKey;
+    const n = f.ipLength + 2;
+    next[0] = f.port >> 8;
+    next[1] = f.port & 0xff;
+    for (let i = 0; i < f.ipLength; i++) next[2 + i] = bytes[f.ipOffset + i]! ^ bytes[4 + i]!;
+    let peer = this.#lastSendPeer;
+    let same = peer !== undefined && n === this.#lastSendKeyLength;
+    for (let i = 0; same && i < n; i++) same = next[i] === last[i];
+    if (!same || peer === undefined) {
+      peer = { address: bytesToIp(next.slice(2, n)), port: f.port };
+      this.#lastSendPeer = peer;
+      this.#lastSendKeyLength = n;
+      last.set(next.subarray(0, n));
+    }
+    return this.sendToPeer(peer, new Uint8Array(bytes.buffer, bytes.byteOffset + f.dataOffset, f.dataLength));
+  }
+
   /** End the allocation: cancel timers, close the relay socket, notify the owner. */
   close(): void {
     if (this.#closed) return;
@@ -301,6 +348,8 @@ export class Allocation {
     this.#stats.channels -= this.channels.size;
     this.permissions.clear();
     this.channels.clear();
+    this.#lastPeer = undefined;
+    this.#lastSendPeer = undefined;
     this.relay.onMessage = null;
     this.relay.close();
     this.tcp?.close();

@@ -28,6 +28,7 @@ import {
   handleCreatePermission,
   handleSend,
 } from './handlers.js';
+import { readSendIndication, SEND_INDICATION_TYPE, type SendIndicationFields } from './indications.js';
 import { NonceIssuer } from './nonce.js';
 import type { PeerPolicy } from './peer-policy.js';
 import { ByteBucket, RateLimiter } from './rate-limit.js';
@@ -95,6 +96,8 @@ export class TurnEngine implements TurnHost {
   readonly #reservations = new Map<string, { socket: UdpSocket; timer: Timer; family: AddressFamily }>();
   #nextId = 1;
   #closed = false;
+  /** Filled by `readSendIndication` for each Send indication (one object, reused). */
+  readonly #send: SendIndicationFields = { ipOffset: 0, ipLength: 0, port: 0, dataOffset: 0, dataLength: 0 };
 
   constructor(options: TurnEngineOptions) {
     this.options = options;
@@ -136,6 +139,16 @@ export class TurnEngine implements TurnHost {
   /** A STUN message (datagram or stream frame) from a client. Never throws on bad input. */
   handleStun(data: Uint8Array, link: ClientLink, allocation: Allocation | undefined): void {
     if (this.#closed) return;
+    // Hot path: a Send indication of the usual shape is relayed without building a message.
+    if (
+      allocation !== undefined &&
+      data[1] === (SEND_INDICATION_TYPE & 0xff) &&
+      data[0] === SEND_INDICATION_TYPE >> 8 &&
+      readSendIndication(data, this.#send)
+    ) {
+      allocation.sendIndicationToPeer(data, this.#send);
+      return;
+    }
     let msg: ParsedStunMessage;
     try {
       msg = parseStunMessage(data);

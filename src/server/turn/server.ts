@@ -34,6 +34,7 @@ import {
   wrapTlsServer,
 } from './tls.js';
 import { UdpListener } from './udp-listener.js';
+import { RelayNetwork } from './udp-node.js';
 
 export interface TurnServerOptions {
   /** Default 'rtcstack'. */
@@ -114,6 +115,8 @@ function defaultRelayIp(
 
 export async function startTurnServer(options: TurnServerOptions = {}): Promise<TurnServerHandle> {
   const network = options.network ?? nodeNetwork;
+  // Real sockets: UDP through the relay's own node:dgram adapter (udp-node.ts), the rest as given.
+  const udpNetwork = network instanceof NodeNetwork ? new RelayNetwork(network) : network;
   const clock = options.clock ?? new SystemClock();
   const random = options.random ?? new SeededRandom(cryptoRandom.u32());
   const logger = options.logger ?? createLogger('turn', { level: 'info' });
@@ -139,7 +142,7 @@ export async function startTurnServer(options: TurnServerOptions = {}): Promise<
     credentials,
     policy,
     relayPorts: new RelayPorts({
-      network,
+      network: udpNetwork,
       random,
       relayIps,
       minPort: options.minPort ?? 49152,
@@ -179,7 +182,7 @@ export async function startTurnServer(options: TurnServerOptions = {}): Promise<
     const tlsContext = tlsPem ? createSecureContext(tlsPem) : undefined;
     for (const ip of listening) {
       if (options.udp !== false) {
-        const sock = await network.bindUdp({
+        const sock = await udpNetwork.bindUdp({
           address: ip,
           port,
           family: familyOf(ip),

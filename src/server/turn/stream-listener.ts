@@ -65,6 +65,13 @@ class StreamLink implements ClientLink {
   send(data: Uint8Array): void {
     this.conn.write(data);
   }
+  output(n: number): Uint8Array {
+    // The connection keeps what it is given until written: a fresh buffer each time.
+    return Buffer.allocUnsafe(n);
+  }
+  sendOutput(buf: Uint8Array, length: number): void {
+    this.conn.write(length === buf.length ? buf : buf.subarray(0, length));
+  }
   attach(a: Allocation): void {
     this.allocation = a;
     this.#idle?.cancel();

@@ -7,6 +7,7 @@ import type { TransportAddress, UdpSocket } from '../../core/net.js';
 import type { Allocation, ClientLink } from './allocation.js';
 import { ClientTable } from './client-table.js';
 import type { TurnEngine } from './engine.js';
+import { hasReusableSend, OutputBuffer, type ReusableSendSocket } from './udp-node.js';
 
 class UdpLink implements ClientLink {
   readonly transport = 'udp' as const;
@@ -26,6 +27,15 @@ class UdpLink implements ClientLink {
   send(data: Uint8Array): void {
     this.#listener.socket.send(data, this.remote);
   }
+  output(n: number): Uint8Array {
+    return this.#listener.output(n);
+  }
+  sendOutput(buf: Uint8Array, length: number): void {
+    this.#listener.socket.send(
+      length === buf.length ? buf : new Uint8Array(buf.buffer, buf.byteOffset, length),
+      this.remote,
+    );
+  }
   attach(a: Allocation): void {
     this.#listener.table.set(this.remote.address, this.remote.port, a);
   }
@@ -41,11 +51,15 @@ export class UdpListener {
   readonly #engine: TurnEngine;
   /** Highest first byte taken as ChannelData (0x4F, or 0x7F for the RFC 5766 range). */
   readonly #maxChannelByte: number;
+  /** One buffer for every datagram built toward clients, when the socket allows reuse. */
+  readonly #out = new OutputBuffer();
+  readonly #reusable: ReusableSendSocket | undefined;
 
   constructor(engine: TurnEngine, socket: UdpSocket) {
     this.#engine = engine;
     this.#maxChannelByte = engine.maxChannelNumber >> 8;
     this.socket = socket;
+    this.#reusable = hasReusableSend(socket) ? socket : undefined;
     socket.onMessage = (data, from) => this.#onDatagram(data, from);
   }
 
@@ -66,6 +80,12 @@ export class UdpListener {
       return;
     }
     this.#engine.stats.parseErrors++;
+  }
+
+  /** A buffer to build one datagram in (see `ClientLink.output`). */
+  output(n: number): Uint8Array {
+    const s = this.#reusable;
+    return s !== undefined ? this.#out.take(n, s) : Buffer.allocUnsafe(n);
   }
 
   close(): void {
