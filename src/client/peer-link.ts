@@ -178,20 +178,9 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
         });
       }
     };
-    // An offer whose answer never comes (lost while signaling reconnected) would leave the link
-    // stuck in have-local-offer: after a while, withdraw it and offer again.
-    pc.onsignalingstatechange = () => {
-      if (this.#offerTimer !== undefined) clearTimeout(this.#offerTimer);
-      this.#offerTimer = undefined;
-      if (pc.signalingState !== 'have-local-offer' || this.#closed) return;
-      this.#offerTimer = setTimeout(() => {
-        this.#offerTimer = undefined;
-        if (pc.signalingState !== 'have-local-offer') return;
-        this.offerRetries++;
-        this.note('offer timed out: retry');
-        void this.renegotiateIfStuck();
-      }, this.#offerTimeoutMs);
-    };
+    // An offer whose answer does not come (lost while signaling reconnected, or just slow) would
+    // leave the link in have-local-offer: after a while, send the same offer again.
+    pc.onsignalingstatechange = () => this.#armOfferTimer();
     pc.ontrack = ({ track, streams }) => {
       const stream = streams[0] ?? (this.#remoteStream ??= new MediaStream());
       if (!streams[0] && !stream.getTracks().includes(track)) stream.addTrack(track);
@@ -294,17 +283,35 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     }
   }
 
+  #armOfferTimer(): void {
+    if (this.#offerTimer !== undefined) clearTimeout(this.#offerTimer);
+    this.#offerTimer = undefined;
+    if (this.pc.signalingState !== 'have-local-offer' || this.#closed) return;
+    this.#offerTimer = setTimeout(() => {
+      this.#offerTimer = undefined;
+      if (this.pc.signalingState !== 'have-local-offer') return;
+      this.offerRetries++;
+      this.note('no answer yet: offer sent again');
+      void this.renegotiateIfStuck();
+    }, this.#offerTimeoutMs);
+  }
+
   /**
-   * Re-sends our offer if one is outstanding (it may have been lost while signaling was down): roll
-   * it back and let negotiationneeded make a fresh one.
+   * Sends our outstanding offer again, unchanged (it may have been lost while signaling was down,
+   * or its answer may be slow). Re-sending is idempotent: an end that already applied it answers
+   * the same offer again, and the second answer finds us stable and is dropped. Withdrawing the
+   * offer instead (rollback and a fresh one) would part ways with an end that did apply it: a
+   * browser refuses a later offer whose sections are not in the order it already agreed to.
    */
   renegotiateIfStuck(): Promise<void> {
     // In the same chain as remote descriptions, so it never interleaves with an answer being applied.
     this.#chain = this.#chain
-      .then(async () => {
+      .then(() => {
         if (this.#closed || this.pc.signalingState !== 'have-local-offer' || this.#makingOffer) return;
-        await this.pc.setLocalDescription({ type: 'rollback' });
-        this.pc.restartIce();
+        const d = this.pc.localDescription;
+        if (d?.type !== 'offer') return;
+        this.#send({ type: 'offer', to: this.remoteId, sdp: d.sdp });
+        this.#armOfferTimer();
       })
       .catch((err: Error) => {
         this.lastError = `re-offer: ${err.message}`;
