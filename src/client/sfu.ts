@@ -3,10 +3,13 @@
  * `pub` sends our camera (simulcast: rids q/h/f, low to high) and microphone, offered by us;
  * `sub` receives everyone else, offered by the server and re-offered as participants come and go.
  * Each remote participant's tracks arrive in one MediaStream whose id is that participant's peer id.
+ * Chat and files ride two negotiated data channels on `pub` (ids 0 and 1, as on the mesh's links),
+ * relayed by the server: chat as JSON, files as relay frames naming the recipient (upstream) or the
+ * sender (downstream) around the mesh's file-transfer frames (see src/server/sfu/data-relay.ts).
  * See docs/signaling.md, "SFU mode".
  */
 import { Emitter } from './emitter.js';
-import type { FileRecord } from './file-transfer.js';
+import { FileReceiver, type FileRecord, sendFile, sha256Hex } from './file-transfer.js';
 import type {
   IceServer,
   PeerInfo,
@@ -35,6 +38,42 @@ export const SIMULCAST_ENCODINGS: RTCRtpEncodingParameters[] = [
   { rid: 'f', maxBitrate: 1_500_000 },
 ];
 
+/** Relay frame flag: the payload is text (a file-transfer control frame). */
+const RELAY_TEXT = 0x01;
+const utf8 = new TextEncoder();
+
+/** A relay frame (data-relay.ts): flags, peer id length, peer id, payload. */
+export function encodeRelayFrame(peer: string, data: string | Uint8Array): Uint8Array {
+  const id = utf8.encode(peer);
+  const payload = typeof data === 'string' ? utf8.encode(data) : data;
+  const out = new Uint8Array(2 + id.length + payload.length);
+  out[0] = typeof data === 'string' ? RELAY_TEXT : 0;
+  out[1] = id.length;
+  out.set(id, 2);
+  out.set(payload, 2 + id.length);
+  return out;
+}
+
+export function decodeRelayFrame(
+  buf: ArrayBuffer | Uint8Array,
+): { peer: string; data: string | ArrayBuffer } | undefined {
+  const b = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
+  if (b.length < 2 || (b[0]! & ~RELAY_TEXT) !== 0 || b.length < 2 + b[1]!) return undefined;
+  const end = 2 + b[1]!;
+  try {
+    const peer = new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(2, end));
+    const body = b.subarray(end);
+    return {
+      peer,
+      data: b[0]! & RELAY_TEXT ? new TextDecoder().decode(body) : body.slice().buffer,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+let nextFileId = 1;
+
 interface Remote {
   info: PeerInfo;
   stream: MediaStream | undefined;
@@ -57,6 +96,12 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
   #pubStats: LinkStats = EMPTY_STATS;
   #negotiations = 0;
   #closed = false;
+  #chat: RTCDataChannel | undefined;
+  #file: RTCDataChannel | undefined;
+  /** One file receiver per sender (transfers of one sender arrive in order, one at a time). */
+  readonly #receivers = new Map<string, FileReceiver>();
+  /** Serializes our file uploads on the file channel. */
+  #sending: Promise<unknown> = Promise.resolve();
   lastError: string | undefined;
   /** outbound-rtp video streams of the publishing connection (its simulcast layers). */
   outboundVideoStreams = 0;
@@ -67,12 +112,13 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
     this.#iceServers = iceServers;
   }
 
-  /** Publish what we have (called once the room is in SFU mode). */
+  /** Publish what we have and open the data channels (called once the room is in SFU mode). */
   async start(): Promise<void> {
+    if (this.#pub) return;
     const stream = this.#opts.stream();
-    if (!stream || stream.getTracks().length === 0 || this.#pub) return;
     const pc = this.#pc('pub');
-    for (const track of stream.getTracks()) {
+    for (const track of stream?.getTracks() ?? []) {
+      if (!stream) break;
       const t = pc.addTransceiver(track, {
         direction: 'sendonly',
         streams: [stream],
@@ -125,6 +171,7 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
     pc.onconnectionstatechange = () => {
       for (const id of this.#remotes.keys()) this.emit('peer-state', id, pc.connectionState);
     };
+    if (which === 'pub') this.#openDataChannels(pc);
     if (which === 'sub') {
       this.#sub = pc;
       pc.ontrack = (e) => {
@@ -137,6 +184,48 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
       };
     } else this.#pub = pc;
     return pc;
+  }
+
+  #openDataChannels(pc: RTCPeerConnection): void {
+    const chat = pc.createDataChannel('chat', { negotiated: true, id: 0 });
+    const file = pc.createDataChannel('file', { negotiated: true, id: 1, ordered: true });
+    file.binaryType = 'arraybuffer';
+    chat.onmessage = (e) => {
+      if (typeof e.data !== 'string') return;
+      let m: { from?: unknown; text?: unknown; name?: unknown; at?: unknown };
+      try {
+        m = JSON.parse(e.data) as typeof m;
+      } catch {
+        return;
+      }
+      if (typeof m.from !== 'string' || typeof m.text !== 'string') return;
+      this.emit('chat', {
+        from: m.from,
+        name:
+          typeof m.name === 'string' && m.name
+            ? m.name.slice(0, 64)
+            : (this.#remotes.get(m.from)?.info.name ?? m.from),
+        text: m.text.slice(0, 4000),
+        at: typeof m.at === 'number' ? m.at : Date.now(),
+      });
+    };
+    file.onmessage = (e) => {
+      if (typeof e.data === 'string') return;
+      const f = decodeRelayFrame(e.data as ArrayBuffer);
+      if (!f?.peer) return;
+      let r = this.#receivers.get(f.peer);
+      if (!r) {
+        r = new FileReceiver(
+          f.peer,
+          (rec) => this.emit('file', rec),
+          (rec) => this.emit('file', rec),
+        );
+        this.#receivers.set(f.peer, r);
+      }
+      r.handle(f.data);
+    };
+    this.#chat = chat;
+    this.#file = file;
   }
 
   #remote(id: string): Remote {
@@ -186,12 +275,68 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
     this.#pub?.restartIce();
   }
 
-  sendChat(_msg: ChatMessage): void {
-    // Data channels through the SFU are not there yet.
+  /** To everyone through the server, or (`to`) to one participant only. */
+  sendChat(msg: ChatMessage & { readonly to?: string }): void {
+    if (this.#chat?.readyState !== 'open') return;
+    this.#chat.send(
+      JSON.stringify({ text: msg.text, name: msg.name, at: msg.at, ...(msg.to ? { to: msg.to } : {}) }),
+    );
   }
 
-  async sendFile(_name: string, _bytes: Uint8Array): Promise<FileRecord[]> {
-    return [];
+  /**
+   * Uploads the file once; the server relays it to everyone else (or, with `to`, to one
+   * participant). One record per recipient, all advancing together with the upload.
+   */
+  async sendFile(name: string, bytes: Uint8Array, to?: string): Promise<FileRecord[]> {
+    const ch = this.#file;
+    const sha256 = await sha256Hex(bytes);
+    const id = `f${Date.now().toString(36)}${(nextFileId++).toString(36)}`;
+    const peers = to ? [to] : [...this.#remotes.keys()];
+    const recs: FileRecord[] = peers.map((peer) => ({
+      id,
+      name,
+      size: bytes.length,
+      direction: 'out',
+      peer,
+      sha256,
+      bytesDone: 0,
+      done: false,
+      ok: undefined,
+    }));
+    for (const r of recs) this.emit('file', r);
+    if (recs.length === 0) return recs;
+    const upload: FileRecord = { ...recs[0]!, peer: to ?? '' };
+    const fail = (err: string): FileRecord[] => {
+      for (const r of recs) {
+        r.done = true;
+        r.ok = false;
+        r.error = err;
+        this.emit('file', r);
+      }
+      return recs;
+    };
+    if (ch?.readyState !== 'open') return fail('data channel to the SFU is not open');
+    const relay = relayChannel(ch, to ?? '');
+    const run = this.#sending.then(() =>
+      sendFile(relay, upload, bytes, (u) => {
+        for (const r of recs) {
+          r.bytesDone = u.bytesDone;
+          this.emit('file', r);
+        }
+      }).then(
+        () => {
+          for (const r of recs) {
+            r.done = true;
+            r.ok = true;
+            this.emit('file', r);
+          }
+          return recs;
+        },
+        (err: Error) => fail(err.message),
+      ),
+    );
+    this.#sending = run;
+    return run;
   }
 
   async updateStats(): Promise<StatsEntry[]> {
@@ -251,8 +396,8 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
       iceRestarts: 0,
       offerRetries: 0,
       makingOffer: false,
-      chatOpen: false,
-      fileOpen: false,
+      chatOpen: this.#chat?.readyState === 'open',
+      fileOpen: this.#file?.readyState === 'open',
       lastError: this.lastError,
       iceUsernames: this.#iceServers.flatMap((s) => (s.username ? [s.username] : [])),
     }));
@@ -260,11 +405,40 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
 
   close(): void {
     this.#closed = true;
+    this.#chat = this.#file = undefined;
+    this.#receivers.clear();
     this.#pub?.close();
     this.#sub?.close();
     this.#pub = this.#sub = undefined;
     for (const id of [...this.#remotes.keys()]) this.removePeer(id);
   }
+}
+
+/**
+ * `ch` as seen by the file sender: every frame it sends goes out wrapped in a relay frame naming
+ * the recipient ('' for everyone); backpressure and state are the channel's own.
+ */
+function relayChannel(ch: RTCDataChannel, to: string): RTCDataChannel {
+  const wrapper = {
+    get readyState() {
+      return ch.readyState;
+    },
+    get bufferedAmount() {
+      return ch.bufferedAmount;
+    },
+    get bufferedAmountLowThreshold() {
+      return ch.bufferedAmountLowThreshold;
+    },
+    set bufferedAmountLowThreshold(v: number) {
+      ch.bufferedAmountLowThreshold = v;
+    },
+    send(data: string | Uint8Array) {
+      ch.send(encodeRelayFrame(to, data) as Uint8Array<ArrayBuffer>);
+    },
+    addEventListener: ch.addEventListener.bind(ch),
+    removeEventListener: ch.removeEventListener.bind(ch),
+  };
+  return wrapper as unknown as RTCDataChannel;
 }
 
 /** Put VP8 first: the SFU's keyframe detection and every browser handle it. */

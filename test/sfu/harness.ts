@@ -22,6 +22,8 @@ export class Harness {
   readonly publishers = new Map<string, SimulcastPublisher>();
   /** Answer PLIs by sending a keyframe on the next frame (as an encoder does). */
   answerPli = true;
+  /** Sees every forwarded packet (a test's model of the subscriber's link). */
+  onRtp: ((subscriberId: string, p: ForwardedRtp) => void) | undefined;
 
   constructor(o: Partial<RoomOptions> = {}, seed = 1) {
     this.room = new Room('room', {
@@ -32,6 +34,7 @@ export class Harness {
           const list = this.rtp.get(id) ?? [];
           list.push(p);
           this.rtp.set(id, list);
+          this.onRtp?.(id, p);
         },
         sendRtcp: (id, packets) => {
           const list = this.rtcp.get(id) ?? [];
@@ -59,7 +62,11 @@ export class Harness {
    * Run for `ms`: every 33 ms a frame on each layer of each publisher, every 20 ms audio.
    * `filter` may drop or hold back packets (loss, reordering).
    */
-  run(ms: number, filter?: (p: SyntheticPacket, publisherId: string) => SyntheticPacket[]): void {
+  run(
+    ms: number,
+    filter?: (p: SyntheticPacket, publisherId: string) => SyntheticPacket[],
+    onStep?: (now: number) => void,
+  ): void {
     const end = this.clock.now() + ms;
     let nextVideo = this.clock.now();
     let nextAudio = this.clock.now();
@@ -72,9 +79,10 @@ export class Harness {
         if (now >= nextAudio) batch.push(pub.audioPacket());
         for (const p of batch) for (const q of filter ? filter(p, id) : [p]) this.room.handleRtp(id, q.bytes);
       }
+      onStep?.(now);
       if (now >= nextVideo) nextVideo += 33;
       if (now >= nextAudio) nextAudio += 20;
-      this.clock.advance(Math.max(1, Math.min(nextVideo, nextAudio) - now));
+      this.clock.advance(Math.max(1, Math.min(nextVideo, nextAudio, onStep ? now + 10 : Infinity) - now));
     }
   }
 

@@ -6,8 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Registry } from 'prom-client';
 import { silentLogger } from '../../src/core/log.js';
 import { MediaStreamTrack, type ReceivedFrame, RTCPeerConnection } from '../../src/peer/index.js';
+import { registerSfuMetrics } from '../../src/server/sfu/figures.js';
 import { SfuServer } from '../../src/server/sfu/sfu-server.js';
 import type { ServerMessage } from '../../src/server/signaling/protocol.js';
 
@@ -45,6 +47,8 @@ class NodeClient {
         });
     };
     for (const t of tracks) pc.addTransceiver(t, { direction: 'sendonly' });
+    // The data channels ride the same (bundled) connection, as the browser client's do.
+    pc.createDataChannel('chat', { negotiated: true, id: 0 });
     await pc.setLocalDescription(await pc.createOffer());
     this.sfu.handle('r', this.id, { v: 1, type: 'sfu-offer', pc: 'pub', sdp: pc.localDescription!.sdp });
   }
@@ -169,6 +173,29 @@ test('SFU on rtcstack peer connections: publish once, every subscriber receives,
         'nothing from non-publishers',
       );
     }
+    // Figures for the dashboard and /metrics: one room, one publisher, two subscribers fed layer 0.
+    const fig = sfu.figures();
+    assert.equal(fig.rooms.length, 1);
+    assert.equal(fig.publishers, 1);
+    assert.equal(fig.subscribers, 2);
+    assert.ok(fig.totals.forwardedPackets > 80 && fig.totals.forwardedBytes > fig.totals.forwardedPackets);
+    const bFig = fig.rooms[0]!.participants.find((p) => p.id === 'B')!;
+    assert.equal(bFig.subscribedTracks, 2);
+    assert.deepEqual(
+      bFig.videoLayers.map((l) => [l.publisher, l.layer]),
+      [['A', 0]],
+    );
+    assert.ok(bFig.forwardedBitrate > 0 && bFig.estimatedBandwidth > 0);
+    const registry = new Registry();
+    registerSfuMetrics(registry, () => sfu.figures());
+    const text = await registry.metrics();
+    assert.match(text, /^rtcstack_sfu_rooms 1$/m);
+    assert.match(text, /^rtcstack_sfu_publishers 1$/m);
+    assert.match(text, /^rtcstack_sfu_subscribers 2$/m);
+    assert.match(text, /^rtcstack_sfu_subscriber_layers\{layer="0"\} 2$/m);
+    const fwd = Number(/^rtcstack_sfu_forwarded_packets_total (\d+)$/m.exec(text)?.[1]);
+    assert.ok(fwd >= fig.totals.forwardedPackets, `forwarded packets counter ${fwd}`);
+    assert.match(text, /^rtcstack_sfu_estimated_bandwidth_bps\{room="r",peer="B"\} \d+/m);
     const offer = b.offers[0]!;
     assert.ok(offer.type === 'sfu-offer' && offer.tracks.every((t) => t.peerId === 'A'));
     const room = sfu.room('r')!;
@@ -189,6 +216,12 @@ test('SFU on rtcstack peer connections: publish once, every subscriber receives,
     await waitFor(() => b.offers.length > offersB, 'renegotiation after the publisher left');
     assert.equal(room.tracksOf('A').length, 0);
     await Promise.all(queue);
+    // Counters survive the room: closed, it is gone from the gauges but not from the totals.
+    const before = sfu.figures().totals.forwardedPackets;
+    sfu.closeRoom('r');
+    const after = sfu.figures();
+    assert.equal(after.rooms.length, 0);
+    assert.equal(after.totals.forwardedPackets, before);
   } finally {
     clearInterval(timer);
     sfu.close();

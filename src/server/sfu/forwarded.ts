@@ -15,6 +15,12 @@ export interface ForwardedRtp {
   readonly bytes: Uint8Array;
   /** An answer to the subscriber's NACK (send it on RTX where negotiated). */
   readonly retransmission: boolean;
+  /**
+   * Transport-wide sequence number for the subscriber's leg (RFC 8888's predecessor,
+   * draft-holmer-rmcat-transport-wide-cc-extensions-01), when the room estimates its downlink from
+   * TWCC feedback: the sender writes it in the transport-wide-cc header extension.
+   */
+  readonly transportSequence?: number;
 }
 
 /**

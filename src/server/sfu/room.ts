@@ -24,6 +24,7 @@ import { isKeyframeStart } from './keyframe.js';
 import { LayerSelector, type LayerSelectorOptions, PAUSED } from './layer-selector.js';
 import { PacketCache } from './packet-cache.js';
 import { StreamRewriter } from './rewriter.js';
+import { SubscriberBwe } from './subscriber-bwe.js';
 import { type Layer, PublishedTrack, type PublishSpec } from './track.js';
 import { UpstreamStream } from './upstream.js';
 
@@ -69,6 +70,12 @@ export interface RoomOptions {
   readonly audioBitrate?: number;
   readonly selector?: LayerSelectorOptions;
   readonly speaker?: ActiveSpeakerOptions;
+  /**
+   * Estimate each subscriber's downlink from its TWCC feedback (default false): forwarded packets
+   * carry a transport-wide sequence number (ForwardedRtp.transportSequence), the subscriber's
+   * 'twcc' RTCP feeds a GCC controller, and layer selection follows its estimate (with probing).
+   */
+  readonly twcc?: boolean;
 }
 
 interface Participant {
@@ -77,8 +84,16 @@ interface Participant {
   readonly tracks: Map<string, PublishedTrack>;
   /** Subscriptions: published track id (publisher/track) -> down track. */
   readonly down: Map<PublishedTrack, DownTrack>;
-  bandwidth: number;
+  /** Downlink estimate (TWCC, REMB) or the initial assumption, bits/s. */
+  estimate: number;
+  estimateSource: BandwidthSource;
+  /** An SFU-side cap on the downlink (a limiter, an operator setting), bits/s. */
+  limit: number;
+  /** TWCC-based estimation (RoomOptions.twcc). */
+  bwe: SubscriberBwe | undefined;
 }
+
+export type BandwidthSource = 'initial' | 'twcc' | 'remb' | 'limit';
 
 export interface RoomStats {
   rtpIn: number;
@@ -92,11 +107,14 @@ export interface RoomStats {
   plisIn: number;
   keyframeRequests: number;
   upstreamNacks: number;
+  /** Video layer switches of subscribers (not counting the first layer a subscriber gets). */
+  layerSwitches: number;
 }
 
 export class Room extends Emitter<RoomEvents> {
   readonly id: string;
-  readonly #o: Required<Omit<RoomOptions, 'selector' | 'speaker'>> & Pick<RoomOptions, 'selector'>;
+  readonly #o: Required<Omit<RoomOptions, 'selector' | 'speaker' | 'twcc'>> &
+    Pick<RoomOptions, 'selector' | 'twcc'>;
   readonly #participants = new Map<string, Participant>();
   readonly #bySsrc = new Map<number, { track: PublishedTrack; layer: Layer }>();
   /** Downstream SSRC -> down track (for subscriber RTCP). */
@@ -115,6 +133,7 @@ export class Room extends Emitter<RoomEvents> {
     plisIn: 0,
     keyframeRequests: 0,
     upstreamNacks: 0,
+    layerSwitches: 0,
   };
   /** Our SSRC as an RTCP sender. */
   readonly rtcpSsrc: number;
@@ -137,6 +156,7 @@ export class Room extends Emitter<RoomEvents> {
       initialBandwidth: o.initialBandwidth ?? 1_000_000,
       audioBitrate: o.audioBitrate ?? 50_000,
       selector: o.selector,
+      twcc: o.twcc,
     };
     this.speakers = new ActiveSpeakerDetector(o.speaker);
     this.rtcpSsrc = this.#ssrc();
@@ -161,7 +181,10 @@ export class Room extends Emitter<RoomEvents> {
       extensions,
       tracks: new Map(),
       down: new Map(),
-      bandwidth: this.#o.initialBandwidth,
+      estimate: this.#o.initialBandwidth,
+      estimateSource: 'initial',
+      limit: Number.POSITIVE_INFINITY,
+      bwe: this.#o.twcc ? new SubscriberBwe(this.#o.initialBandwidth, this.#o.clock.now()) : undefined,
     };
     this.#participants.set(id, p);
     for (const other of this.#participants.values())
@@ -221,12 +244,36 @@ export class Room extends Emitter<RoomEvents> {
     this.#reselectAll();
   }
 
-  /** The downlink estimate for `subscriberId` (bits/s): from TWCC, REMB or a test. */
-  setBandwidth(subscriberId: string, bps: number): void {
+  /**
+   * The downlink estimate for `subscriberId` (bits/s), from its TWCC feedback or REMB. Without a
+   * source (a test, an operator) it sets the estimate as is.
+   */
+  setBandwidth(subscriberId: string, bps: number, source: BandwidthSource = 'limit'): void {
     const p = this.#participants.get(subscriberId);
     if (!p) return;
-    p.bandwidth = bps;
+    p.estimate = bps;
+    p.estimateSource = source;
     this.#reselect(p);
+  }
+
+  /**
+   * An SFU-side cap on `subscriberId`'s downlink (bits/s; undefined lifts it): layers are chosen
+   * for min(estimate, limit), and (see SfuServer) what is sent to it is held to the limit.
+   */
+  setBandwidthLimit(subscriberId: string, bps: number | undefined): void {
+    const p = this.#participants.get(subscriberId);
+    if (!p) return;
+    p.limit = bps ?? Number.POSITIVE_INFINITY;
+    this.#reselect(p);
+  }
+
+  /** The bandwidth layer selection uses for `subscriberId`, and where its estimate comes from. */
+  bandwidthOf(
+    subscriberId: string,
+  ): { estimate: number; source: BandwidthSource; limit: number; effective: number } | undefined {
+    const p = this.#participants.get(subscriberId);
+    if (!p) return undefined;
+    return { estimate: p.estimate, source: p.estimateSource, limit: p.limit, effective: bandwidth(p) };
   }
 
   /** The subscriber's cap on frame height, for one track or (without trackId) all. */
@@ -291,9 +338,11 @@ export class Room extends Emitter<RoomEvents> {
       const before = d.current;
       const header = d.forward(packet, layer.index, keyframe, now);
       if (!header) continue;
-      if (d.current !== before && track.kind === 'video')
+      if (d.current !== before && track.kind === 'video') {
+        if (before !== PAUSED) this.stats.layerSwitches++;
         this.emit('layerChanged', p.id, track.id, d.current);
-      this.#send(p.id, d, {
+      }
+      this.#send(p, d, {
         publisherId: track.publisherId,
         trackId: track.id,
         kind: track.kind,
@@ -337,7 +386,10 @@ export class Room extends Emitter<RoomEvents> {
           }
           break;
         case 'remb':
-          this.setBandwidth(participantId, r.bitrate);
+          if (!p.bwe) this.setBandwidth(participantId, r.bitrate, 'remb');
+          break;
+        case 'twcc':
+          p.bwe?.onFeedback(r, now);
           break;
         case 'rr':
         case 'sr':
@@ -454,13 +506,17 @@ export class Room extends Emitter<RoomEvents> {
     this.speakers.onLevel(id, a.level, a.voiceActivity, now);
   }
 
-  #send(subscriberId: string, d: DownTrack, f: ForwardedRtp): void {
+  #send(p: Participant, d: DownTrack, f: ForwardedRtp): void {
     d.stats.packetsSent++;
     d.stats.bytesSent += f.bytes.length;
     d.rewriter.octets += f.packet.payload.length;
     this.stats.rtpOut++;
     this.stats.bytesOut += f.bytes.length;
-    this.#o.sink.sendRtp(subscriberId, f);
+    const bwe = p.bwe;
+    this.#o.sink.sendRtp(
+      p.id,
+      bwe ? { ...f, transportSequence: bwe.onSend(f.bytes.length, this.#o.clock.now()) } : f,
+    );
   }
 
   #answerNack(p: Participant, d: DownTrack, lost: readonly number[], now: number): void {
@@ -484,7 +540,7 @@ export class Room extends Emitter<RoomEvents> {
       };
       d.stats.retransmitted++;
       this.stats.retransmissions++;
-      this.#send(p.id, d, {
+      this.#send(p, d, {
         publisherId: d.track.publisherId,
         trackId: d.track.id,
         kind: d.track.kind,
@@ -542,9 +598,44 @@ export class Room extends Emitter<RoomEvents> {
     for (const p of this.#participants.values()) this.#reselect(p);
   }
 
+  /**
+   * With TWCC: the budget from the estimator (probing when a step up is wanted), given what is
+   * forwarded now and what one more layer step would need.
+   */
+  #twccBudget(p: Participant, bwe: SubscriberBwe, now: number): void {
+    let forwarded = 0;
+    let audio = 0;
+    const video: DownTrack[] = [];
+    for (const d of p.down.values()) {
+      if (d.track.muted) continue;
+      const l = d.current === PAUSED ? undefined : d.track.layers[d.current];
+      if (l) forwarded += l.meter.bitrate(now);
+      if (d.track.kind === 'audio') audio++;
+      else video.push(d);
+    }
+    // The cheapest next layer among tracks that could go higher (active, under the height cap).
+    let next = Number.POSITIVE_INFINITY;
+    for (const d of video) {
+      const up = d.track.layers.find(
+        (l, i) =>
+          i > d.current && l.ssrc !== undefined && now - l.lastPacketAt < 1000 && l.height <= d.maxHeight,
+      );
+      if (up) next = Math.min(next, up.meter.bitrate(now) || DEFAULT_LAYER_BITRATE[up.index] || 2_500_000);
+    }
+    // Enough for the layer selector to take it: a margin to go up, more to resume paused video.
+    const margin = video.some((d) => d.current === PAUSED) ? 1.6 : 1.2;
+    const nextStep =
+      video.length > 0 && Number.isFinite(next)
+        ? audio * this.#o.audioBitrate + video.length * next * margin
+        : undefined;
+    p.estimate = bwe.budget(now, forwarded, nextStep);
+    p.estimateSource = 'twcc';
+  }
+
   /** Share `p`'s bandwidth over what it subscribes to and pick each video track's layer. */
   #reselect(p: Participant): void {
     const now = this.#o.clock.now();
+    if (p.bwe) this.#twccBudget(p, p.bwe, now);
     let audio = 0;
     let video = 0;
     for (const d of p.down.values()) {
@@ -552,7 +643,7 @@ export class Room extends Emitter<RoomEvents> {
       if (d.track.kind === 'audio') audio++;
       else video++;
     }
-    const perVideo = video === 0 ? 0 : Math.max(0, p.bandwidth - audio * this.#o.audioBitrate) / video;
+    const perVideo = video === 0 ? 0 : Math.max(0, bandwidth(p) - audio * this.#o.audioBitrate) / video;
     for (const d of p.down.values()) {
       let choice: number;
       if (d.track.muted) choice = PAUSED;
@@ -622,3 +713,8 @@ export class Room extends Emitter<RoomEvents> {
     }
   }
 }
+
+const bandwidth = (p: Participant): number => Math.min(p.estimate, p.limit);
+
+/** Assumed bitrate of a simulcast layer not measured yet (as the layer selector assumes). */
+const DEFAULT_LAYER_BITRATE = [150_000, 500_000, 1_500_000];

@@ -34,7 +34,10 @@ import { serializeRtp } from '../../rtp/packet.js';
 import { parseSdp } from '../../sdp/parse.js';
 import type { SfuClientMessage, SfuTrackInfo } from '../signaling/protocol.js';
 import type { SfuBackend, SfuOutput } from '../signaling/sfu-backend.js';
+import { CHAT_CHANNEL_ID, DataRelay, FILE_CHANNEL_ID } from './data-relay.js';
+import { emptyTotals, type SfuFigures, type SfuParticipantFigure, type SfuTotals } from './figures.js';
 import { rewrittenPacket } from './forwarded.js';
+import { PAUSED } from './layer-selector.js';
 import { Room } from './room.js';
 import type { PublishedTrack } from './track.js';
 
@@ -46,10 +49,10 @@ export interface SfuServerOptions {
   /** Downlink assumed per subscriber until an estimate exists, bits/s. */
   readonly initialBandwidth?: number;
   /**
-   * Trickle our candidates to clients (default true). False: clients learn our address from our
-   * connectivity checks (peer-reflexive), which is enough when they reach us directly (loopback).
-   * Workaround: with our host candidates announced, Chromium moves its publishing connection to
-   * another candidate pair after ~0.3 s and its RTP stops reaching us (an ICE issue to fix below).
+   * Trickle our candidates to clients (default true, as any WebRTC endpoint does). False: clients
+   * learn our address from our connectivity checks (peer-reflexive) only. Once a workaround for an
+   * ICE bug (a check arriving on a path the pairing heuristics ruled out went unanswered, and
+   * Chromium's RTP stopped after it moved to that pair), fixed in src/ice.
    */
   readonly announceCandidates?: boolean;
 }
@@ -72,6 +75,9 @@ interface Participant {
 interface RoomState {
   readonly name: string;
   readonly room: Room;
+  activeSpeaker: string | null;
+  /** Chat and file transfer between participants (data channels on their pub connections). */
+  readonly relay: DataRelay;
   readonly participants: Map<string, Participant>;
 }
 
@@ -81,6 +87,8 @@ export class SfuServer implements SfuBackend {
   readonly #o: SfuServerOptions;
   readonly #clock: Clock;
   readonly #rooms = new Map<string, RoomState>();
+  /** Counters of closed rooms and departed participants (figures() adds the live ones). */
+  readonly #retired: SfuTotals = emptyTotals();
   #out: SfuOutput | undefined;
 
   constructor(o: SfuServerOptions) {
@@ -93,10 +101,65 @@ export class SfuServer implements SfuBackend {
     return this.#rooms.get(name)?.room;
   }
 
+  /** The data relay of a room in SFU mode (for stats and tests). */
+  relay(name: string): DataRelay | undefined {
+    return this.#rooms.get(name)?.relay;
+  }
+
   /** A participant's two connections with us (for stats and tests). */
   connections(room: string, peerId: string): { pub?: RTCPeerConnection; sub?: RTCPeerConnection } {
     const p = this.#rooms.get(room)?.participants.get(peerId);
     return { ...(p?.pub && { pub: p.pub }), ...(p?.sub && { sub: p.sub }) };
+  }
+
+  /** Rooms, publishers, subscribers, what each subscriber gets, and counters (dashboard, /metrics). */
+  figures(): SfuFigures {
+    const totals = { ...this.#retired };
+    let publishers = 0;
+    let subscribers = 0;
+    const now = this.#clock.now();
+    const rooms = [...this.#rooms.values()].map((state) => {
+      addTotals(totals, roomTotals(state));
+      const participants = [...state.participants.values()].map((p): SfuParticipantFigure => {
+        const down = state.room.downTracksOf(p.id);
+        const bw = state.room.bandwidthOf(p.id);
+        let forwarded = 0;
+        const videoLayers = down.flatMap((d) => {
+          const l = d.current === PAUSED ? undefined : d.track.layers[d.current];
+          const bitrate = l ? l.meter.bitrate(now) : 0;
+          forwarded += bitrate;
+          if (d.track.kind !== 'video') return [];
+          return [
+            {
+              publisher: d.track.publisherId,
+              track: d.track.id,
+              layer: d.current,
+              target: d.target,
+              rid: l?.rid ?? null,
+              height: l?.height ?? null,
+              bitrate,
+            },
+          ];
+        });
+        const published = state.room.tracksOf(p.id).length;
+        if (published > 0) publishers++;
+        if (down.length > 0) subscribers++;
+        const senders = senderTotals(p);
+        return {
+          id: p.id,
+          publishedTracks: published,
+          subscribedTracks: down.length,
+          estimatedBandwidth: bw?.effective ?? 0,
+          estimateSource: bw?.source ?? 'initial',
+          forwardedBitrate: forwarded,
+          videoLayers,
+          nacksReceived: senders.nacks,
+          plisReceived: down.reduce((a, d) => a + d.stats.plisReceived, 0),
+        };
+      });
+      return { name: state.name, participants, activeSpeaker: state.activeSpeaker };
+    });
+    return { rooms, publishers, subscribers, totals };
   }
 
   attach(out: SfuOutput): void {
@@ -105,7 +168,13 @@ export class SfuServer implements SfuBackend {
 
   openRoom(name: string, peerIds: readonly string[]): void {
     if (this.#rooms.has(name)) return;
-    const state: RoomState = { name, participants: new Map(), room: this.#newRoom(name) };
+    const state: RoomState = {
+      name,
+      participants: new Map(),
+      room: this.#newRoom(name),
+      activeSpeaker: null,
+      relay: new DataRelay(),
+    };
     this.#rooms.set(name, state);
     this.#o.log.info('sfu room open', { room: name, peers: peerIds.length });
     for (const id of peerIds) this.addPeer(name, id);
@@ -115,6 +184,7 @@ export class SfuServer implements SfuBackend {
     const state = this.#rooms.get(name);
     if (!state) return;
     this.#rooms.delete(name);
+    addTotals(this.#retired, roomTotals(state));
     for (const p of state.participants.values()) this.#closeParticipant(p);
     state.room.close();
     this.#o.log.info('sfu room closed', { room: name });
@@ -145,6 +215,8 @@ export class SfuServer implements SfuBackend {
     const p = state?.participants.get(peerId);
     if (!state || !p) return;
     state.participants.delete(peerId);
+    state.relay.detach(peerId);
+    this.#retired.nacks += senderTotals(p).nacks;
     state.room.leave(peerId); // trackRemoved -> the others renegotiate
     this.#closeParticipant(p);
   }
@@ -240,9 +312,11 @@ export class SfuServer implements SfuBackend {
         }
       }
     });
-    room.on('activeSpeaker', (id) =>
-      this.#out?.send(name, undefined, { v: 1, type: 'active-speaker', peerId: id }),
-    );
+    room.on('activeSpeaker', (id) => {
+      const state = this.#rooms.get(name);
+      if (state) state.activeSpeaker = id;
+      this.#out?.send(name, undefined, { v: 1, type: 'active-speaker', peerId: id });
+    });
     return room;
   }
 
@@ -267,6 +341,7 @@ export class SfuServer implements SfuBackend {
     };
     if (which === 'pub') {
       p.pub = pc;
+      this.#openDataChannels(state, p, pc);
       // Codecs are known once the answer is set: publish then (see #answerPublish).
       pc.ontrack = (e) => p.pendingTracks.push(e);
     } else p.sub = pc;
@@ -284,6 +359,27 @@ export class SfuServer implements SfuBackend {
       sdp: pc.localDescription!.sdp,
     });
     for (const e of p.pendingTracks.splice(0)) this.#published(state, p, e);
+  }
+
+  /**
+   * The chat and file channels of `p`'s publishing connection (negotiated: the client creates the
+   * same ids before its offer, so no DCEP round trip), relayed to the room.
+   */
+  #openDataChannels(state: RoomState, p: Participant, pc: RTCPeerConnection): void {
+    const chat = pc.createDataChannel('chat', { negotiated: true, id: CHAT_CHANNEL_ID });
+    const file = pc.createDataChannel('file', { negotiated: true, id: FILE_CHANNEL_ID, ordered: true });
+    const relayed =
+      (what: 'chat' | 'file') =>
+      (e: Event): void => {
+        try {
+          state.relay[what](p.id, (e as MessageEvent).data as string | ArrayBuffer);
+        } catch (err) {
+          this.#o.log.error('sfu relay failed', { room: state.name, peer: p.id, err: String(err) });
+        }
+      };
+    chat.onmessage = relayed('chat');
+    file.onmessage = relayed('file');
+    state.relay.attach(p.id, { chat, file });
   }
 
   /** A track of `p`'s publishing connection: publish it in the room with its simulcast rids. */
@@ -382,4 +478,34 @@ export class SfuServer implements SfuBackend {
     p.sub?.close();
     p.pub = p.sub = undefined;
   }
+}
+
+/** NACKs the subscribing connection's senders answered (from their send history). */
+function senderTotals(p: Participant): { nacks: number } {
+  let nacks = 0;
+  for (const s of p.senders.values()) nacks += s.transceiver.sender.stats.nackCount;
+  return { nacks };
+}
+
+/** A live room's counters (its participants' NACKs included). */
+function roomTotals(state: RoomState): SfuTotals {
+  const r = state.room.stats;
+  const d = state.relay.stats;
+  let nacks = 0;
+  for (const p of state.participants.values()) nacks += senderTotals(p).nacks;
+  return {
+    forwardedPackets: r.rtpOut,
+    forwardedBytes: r.bytesOut,
+    layerSwitches: r.layerSwitches,
+    nacks: nacks + r.nacksIn,
+    plis: r.plisIn,
+    keyframeRequests: r.keyframeRequests,
+    chatMessages: d.chatOut,
+    fileBytes: d.fileBytesOut,
+    malformed: r.malformed + d.malformed,
+  };
+}
+
+function addTotals(into: SfuTotals, t: SfuTotals): void {
+  for (const k of Object.keys(t) as (keyof SfuTotals)[]) into[k] += t[k];
 }

@@ -1,0 +1,169 @@
+/**
+ * What the SFU reports to operators: a plain snapshot (the dashboard's `sfu` section) and the
+ * Prometheus metrics computed from it when /metrics is scraped.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** One subscribed video track as a subscriber receives it. */
+export interface SfuLayerFigure {
+  readonly publisher: string;
+  readonly track: string;
+  /** Layer index fed now (-1: paused or not started), and the one the selector wants. */
+  readonly layer: number;
+  readonly target: number;
+  readonly rid: string | null;
+  readonly height: number | null;
+  /** Bitrate of the layer fed, bits/s. */
+  readonly bitrate: number;
+}
+
+export interface SfuParticipantFigure {
+  readonly id: string;
+  readonly publishedTracks: number;
+  readonly subscribedTracks: number;
+  /** Downlink estimate used for layer selection, bits/s. */
+  readonly estimatedBandwidth: number;
+  /** Where the estimate comes from. */
+  readonly estimateSource: 'initial' | 'twcc' | 'remb' | 'limit';
+  /** Sum of what is forwarded to it now, bits/s. */
+  readonly forwardedBitrate: number;
+  readonly videoLayers: SfuLayerFigure[];
+  readonly nacksReceived: number;
+  readonly plisReceived: number;
+}
+
+export interface SfuRoomFigure {
+  readonly name: string;
+  readonly participants: SfuParticipantFigure[];
+  readonly activeSpeaker: string | null;
+}
+
+/** Counters since the server started (closed rooms included). */
+export interface SfuTotals {
+  forwardedPackets: number;
+  forwardedBytes: number;
+  layerSwitches: number;
+  nacks: number;
+  plis: number;
+  keyframeRequests: number;
+  chatMessages: number;
+  fileBytes: number;
+  malformed: number;
+}
+
+export interface SfuFigures {
+  readonly rooms: SfuRoomFigure[];
+  readonly publishers: number;
+  readonly subscribers: number;
+  readonly totals: SfuTotals;
+}
+
+export const emptyTotals = (): SfuTotals => ({
+  forwardedPackets: 0,
+  forwardedBytes: 0,
+  layerSwitches: 0,
+  nacks: 0,
+  plis: 0,
+  keyframeRequests: 0,
+  chatMessages: 0,
+  fileBytes: 0,
+  malformed: 0,
+});
+
+const COUNTERS: [keyof SfuTotals, string, string][] = [
+  [
+    'forwardedPackets',
+    'rtcstack_sfu_forwarded_packets_total',
+    'RTP packets the SFU forwarded to subscribers',
+  ],
+  ['forwardedBytes', 'rtcstack_sfu_forwarded_bytes_total', 'RTP bytes the SFU forwarded to subscribers'],
+  [
+    'layerSwitches',
+    'rtcstack_sfu_layer_switches_total',
+    'Simulcast layer switches of subscribed video tracks',
+  ],
+  ['nacks', 'rtcstack_sfu_nacks_total', 'NACKs received from subscribers'],
+  ['plis', 'rtcstack_sfu_plis_total', 'Keyframe requests (PLI/FIR) received from subscribers'],
+  ['keyframeRequests', 'rtcstack_sfu_keyframe_requests_total', 'PLIs the SFU sent to publishers'],
+  ['chatMessages', 'rtcstack_sfu_chat_messages_total', 'Chat messages relayed by the SFU (per recipient)'],
+  ['fileBytes', 'rtcstack_sfu_file_bytes_total', 'File-transfer bytes relayed by the SFU (per recipient)'],
+  ['malformed', 'rtcstack_sfu_malformed_total', 'Malformed packets and data frames the SFU dropped'],
+];
+
+/** Register the SFU's metrics on `registry`; every value is read from `figures()` when scraped. */
+export function registerSfuMetrics(registry: Registry, figures: () => SfuFigures): void {
+  // One snapshot per scrape, shared by every metric's collect().
+  let cached: { at: number; f: SfuFigures } | undefined;
+  const get = (): SfuFigures => {
+    const now = Date.now();
+    if (!cached || now - cached.at > 100) cached = { at: now, f: figures() };
+    return cached.f;
+  };
+  new Gauge({
+    name: 'rtcstack_sfu_rooms',
+    help: 'Rooms in SFU mode',
+    registers: [registry],
+    collect() {
+      this.set(get().rooms.length);
+    },
+  });
+  new Gauge({
+    name: 'rtcstack_sfu_publishers',
+    help: 'Participants publishing at least one track to the SFU',
+    registers: [registry],
+    collect() {
+      this.set(get().publishers);
+    },
+  });
+  new Gauge({
+    name: 'rtcstack_sfu_subscribers',
+    help: 'Participants receiving at least one track from the SFU',
+    registers: [registry],
+    collect() {
+      this.set(get().subscribers);
+    },
+  });
+  new Gauge({
+    name: 'rtcstack_sfu_forwarded_bitrate_bps',
+    help: 'Bitrate the SFU forwards now, all subscribers',
+    registers: [registry],
+    collect() {
+      let sum = 0;
+      for (const r of get().rooms) for (const p of r.participants) sum += p.forwardedBitrate;
+      this.set(sum);
+    },
+  });
+  new Gauge({
+    name: 'rtcstack_sfu_subscriber_layers',
+    help: 'Subscribed video tracks by the simulcast layer they are fed (-1: paused)',
+    labelNames: ['layer'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of get().rooms)
+        for (const p of r.participants) for (const l of p.videoLayers) this.inc({ layer: String(l.layer) });
+    },
+  });
+  new Gauge({
+    name: 'rtcstack_sfu_estimated_bandwidth_bps',
+    help: 'Downlink estimate per subscriber',
+    labelNames: ['room', 'peer'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of get().rooms)
+        for (const p of r.participants)
+          if (p.subscribedTracks > 0) this.set({ room: r.name, peer: p.id }, p.estimatedBandwidth);
+    },
+  });
+  for (const [key, name, help] of COUNTERS)
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(get().totals[key]);
+      },
+    });
+}

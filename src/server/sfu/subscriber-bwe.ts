@@ -1,0 +1,200 @@
+/**
+ * Downlink bandwidth estimation for one subscriber from its transport-wide congestion control
+ * feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01): every packet the SFU forwards to
+ * it carries a transport-wide sequence number; the subscriber reports arrival times; the GCC
+ * controller (src/interceptor) turns them into a target bitrate, which layer selection uses as the
+ * subscriber's budget.
+ *
+ * Application-limited periods: the controller clamps its target to 1.5 × what was acknowledged, so
+ * while the SFU forwards little (video paused, low layers) its target sinks although the path is
+ * idle. The estimate here follows the controller down only when the path shows congestion (queuing
+ * delay over CONGESTION_DELAY_MS above the smallest seen, or loss over CONGESTION_LOSS), and up
+ * whenever the controller grows (as libwebrtc clamps only increases).
+ *
+ * Probing: GCC never lets the target exceed 1.5 × what was acknowledged, so a subscriber held on a
+ * low layer could never earn a higher one. Now and then, when the estimate has been quiet and a
+ * higher layer is wanted, the SFU probes with real media: for a while the budget is raised to what
+ * one more step up needs, the subscriber is fed the higher layer, and the controller sees whether
+ * the path carries it. The probe fails when the estimate falls, or when, a second after the higher
+ * rate started, the subscriber acknowledges clearly less than is sent (the path is full): the
+ * budget returns to the estimate at once and the next probe backs off (doubling, up to
+ * PROBE_MAX_BACKOFF_MS). It succeeds when, a second after the higher rate started, the subscriber
+ * acknowledges what is sent (the estimate takes the delivered rate) or the controller's own
+ * estimate grows to cover it; either keeps the higher layer.
+ */
+import { CongestionController } from '../../interceptor/congestion-controller.js';
+import { SequenceUnwrapper } from '../../interceptor/sequence.js';
+import {
+  type TransportCcFeedback,
+  TWCC_DELTA_TICK_US,
+  TWCC_REFERENCE_TIME_TICK_MS,
+} from '../../rtcp/twcc.js';
+
+/** Quiet time (no decrease) before a probe, and the first back-off after a failed one. */
+export const PROBE_INTERVAL_MS = 3000;
+export const PROBE_MAX_BACKOFF_MS = 30_000;
+/** Longest a probe may take to be confirmed by the estimate. */
+export const PROBE_MAX_MS = 8000;
+/** Queuing delay (mean over a feedback, above the smallest one-way delay seen) that means congestion. */
+export const CONGESTION_DELAY_MS = 40;
+/** Loss fraction in a feedback that means congestion. */
+export const CONGESTION_LOSS = 0.1;
+
+export class SubscriberBwe {
+  readonly cc: CongestionController;
+  #seq = 0;
+  #probe:
+    | { budget: number; until: number; startEstimate: number; startForwarded: number; raisedAt: number }
+    | undefined;
+  #nextProbeAt: number;
+  #backoff = PROBE_INTERVAL_MS;
+  #lastEstimate: number;
+  #lastDecreaseAt = -Infinity;
+  /** Our estimate (see the file comment), bits/s. */
+  #estimate: number;
+  readonly #sentAt = new Map<number, number>();
+  readonly #sendSeq = new SequenceUnwrapper();
+  readonly #fbSeq = new SequenceUnwrapper();
+  #baseDelay = Number.POSITIVE_INFINITY;
+  /** After a failed probe: the queue it built drains; its congestion is not the path's news. */
+  #settleUntil = -Infinity;
+  /** Mean queuing delay of the last feedback, ms (for stats). */
+  queuingDelay = 0;
+  probes = 0;
+  failedProbes = 0;
+
+  constructor(initialBitrate: number, now: number, o: { minBitrate?: number; maxBitrate?: number } = {}) {
+    this.cc = new CongestionController({ initialBitrate, ...o });
+    this.#lastEstimate = initialBitrate;
+    this.#estimate = initialBitrate;
+    this.#nextProbeAt = now + PROBE_INTERVAL_MS;
+  }
+
+  get estimate(): number {
+    return this.#estimate;
+  }
+
+  get probing(): boolean {
+    return this.#probe !== undefined;
+  }
+
+  /** The transport-wide sequence number for the next packet to this subscriber, recorded as sent. */
+  onSend(size: number, now: number): number {
+    const seq = this.#seq;
+    this.#seq = (seq + 1) & 0xffff;
+    this.cc.onPacketSent(seq, size, now);
+    const ext = this.#sendSeq.unwrap(seq);
+    this.#sentAt.set(ext, now);
+    if (this.#sentAt.size > 10_000)
+      for (const k of this.#sentAt.keys()) if (k < ext - 5000) this.#sentAt.delete(k);
+    return seq;
+  }
+
+  onFeedback(fb: TransportCcFeedback, now: number): void {
+    const congested = this.#congested(fb);
+    this.cc.onFeedback(fb, now);
+    const t = this.cc.targetBitrate;
+    const before = this.#estimate;
+    if (t > before) this.#estimate = t;
+    else if (congested && now >= this.#settleUntil) {
+      // Down to the controller's target, but not below β × the delivered rate (GCC §5.5: the path
+      // carried that much; the controller's loss-based cut can overshoot after a burst of drops).
+      const acked = this.cc.ackedBitrate ?? 0;
+      this.#estimate = Math.min(before, Math.max(t, 0.85 * acked));
+    }
+    const e = this.#estimate;
+    if (e < this.#lastEstimate * 0.97) {
+      this.#lastDecreaseAt = now;
+      // The path did not carry the probe: back to the estimate, and wait longer next time.
+      if (this.#probe && e < this.#probe.startEstimate) this.#failProbe(now);
+    }
+    this.#lastEstimate = e;
+  }
+
+  /** Queuing delay or loss in this feedback (one-way delays against the smallest seen). */
+  #congested(fb: TransportCcFeedback): boolean {
+    let arrival = fb.referenceTime * TWCC_REFERENCE_TIME_TICK_MS;
+    let lost = 0;
+    let total = 0;
+    let delaySum = 0;
+    let n = 0;
+    for (const p of fb.packets) {
+      const sent = this.#sentAt.get(this.#fbSeq.unwrap(p.sequenceNumber));
+      if (sent === undefined) continue;
+      total++;
+      if (!p.received) {
+        lost++;
+        continue;
+      }
+      arrival += ((p.delta ?? 0) * TWCC_DELTA_TICK_US) / 1000;
+      const d = arrival - sent;
+      if (d < this.#baseDelay) this.#baseDelay = d;
+      delaySum += d;
+      n++;
+    }
+    this.queuingDelay = n > 0 ? delaySum / n - this.#baseDelay : 0;
+    return (total > 0 && lost / total > CONGESTION_LOSS) || this.queuingDelay > CONGESTION_DELAY_MS;
+  }
+
+  /**
+   * The budget layer selection should use now. `forwarded`: what is being sent (bits/s);
+   * `nextStep`: the budget one more layer step up would need (undefined: nothing higher is wanted).
+   */
+  budget(now: number, forwarded: number, nextStep: number | undefined): number {
+    const e = this.#estimate;
+    const p = this.#probe;
+    if (p) {
+      if (p.raisedAt < 0 && forwarded > p.startForwarded * 1.15) p.raisedAt = now;
+      const acked = this.cc.ackedBitrate ?? 0;
+      const full = p.raisedAt >= 0 && now - p.raisedAt >= 1000 && acked < 0.85 * forwarded;
+      if (full || now >= p.until) {
+        this.#failProbe(now);
+        return e;
+      }
+      const carried =
+        p.raisedAt >= 0 &&
+        now - p.raisedAt >= 1000 &&
+        acked >= 0.95 * forwarded &&
+        this.queuingDelay < CONGESTION_DELAY_MS;
+      if ((p.raisedAt >= 0 && e >= forwarded * 1.1) || carried) {
+        // Confirmed: the path delivered the higher rate without congestion (or the controller's
+        // estimate already covers it); the estimate takes it and rules again.
+        if (carried) this.#estimate = Math.max(e, forwarded * 1.1);
+        this.#lastEstimate = this.#estimate;
+        this.#probe = undefined;
+        this.#backoff = PROBE_INTERVAL_MS;
+        this.#nextProbeAt = now + this.#backoff;
+        return this.#estimate;
+      }
+      return Math.max(e, p.budget);
+    }
+    if (
+      nextStep !== undefined &&
+      nextStep > e &&
+      now >= this.#nextProbeAt &&
+      now - this.#lastDecreaseAt >= PROBE_INTERVAL_MS
+    ) {
+      this.#probe = {
+        budget: nextStep,
+        until: now + PROBE_MAX_MS,
+        startEstimate: e * 0.9,
+        startForwarded: forwarded,
+        raisedAt: -1,
+      };
+      this.probes++;
+      return nextStep;
+    }
+    return e;
+  }
+
+  #failProbe(now: number): void {
+    // Back to what held before the probe; the layers drop at once and the probe's queue drains.
+    if (this.#probe) this.#estimate = this.#probe.startEstimate / 0.9;
+    this.#lastEstimate = this.#estimate;
+    this.#settleUntil = now + 1000;
+    this.#probe = undefined;
+    this.failedProbes++;
+    this.#backoff = Math.min(PROBE_MAX_BACKOFF_MS, this.#backoff * 2);
+    this.#nextProbeAt = now + this.#backoff;
+  }
+}
