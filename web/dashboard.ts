@@ -4,6 +4,7 @@
  * estimate, and small live plots of the last few minutes.
  */
 import type { DashboardData } from '../src/server/http/http-server.js';
+import { renderSfu } from './dashboard-sfu.js';
 
 const POLL_MS = 2000;
 const HISTORY = 150;
@@ -173,6 +174,7 @@ function render(d: DashboardData): void {
     }
     rooms.append(title, table);
   }
+  renderSfu(d);
   const up = $('updated');
   up.textContent = `updated ${new Date(d.time).toLocaleTimeString()}`;
   up.className = 'pill ok';

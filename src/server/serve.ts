@@ -13,6 +13,7 @@ import { isLoopback, type ServeConfig } from './config.js';
 import { createHttpServer } from './http/http-server.js';
 import { createMetrics } from './http/metrics.js';
 import { type Asset, loadWebAssets } from './http/web-assets.js';
+import { registerSfuMetrics } from './sfu/figures.js';
 import { SfuServer } from './sfu/sfu-server.js';
 import type { IceServer } from './signaling/protocol.js';
 import type { ModePolicy, SfuBackend } from './signaling/sfu-backend.js';
@@ -103,10 +104,9 @@ export async function startServe(config: ServeConfig, deps: ServeDeps = {}): Pro
           log: log.child('sfu'),
           // Loopback candidates when we serve loopback (local calls and tests).
           peerOptions: { includeLoopback: isLoopback(config.host), ipv6: false },
-          // See SfuServerOptions.announceCandidates: on loopback clients reach us by our checks.
-          announceCandidates: !isLoopback(config.host),
         })
       : undefined);
+  if (sfu instanceof SfuServer) registerSfuMetrics(metrics.registry, () => sfu.figures());
   const modePolicy = deps.modePolicy ?? { switchAt: config.sfuSwitchAt, backAt: config.sfuBackAt };
   signaling = new SignalingServer(
     {
@@ -142,6 +142,7 @@ export async function startServe(config: ServeConfig, deps: ServeDeps = {}): Pro
     apiKey: config.apiKey,
     turnCostPerGb: config.turnCostPerGb,
     turn: () => turn?.figures(),
+    sfu: () => (sfu instanceof SfuServer ? sfu.figures() : undefined),
     wallNow: () => clock.wallNow(),
   };
   const servers: (HttpServer | HttpsServer)[] = [];

@@ -7,6 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Logger } from '../../core/log.js';
+import type { SfuFigures } from '../sfu/figures.js';
 import { ROOM_PATTERN } from '../signaling/protocol.js';
 import type { SignalingServer } from '../signaling/signaling-server.js';
 import type { StatsStore } from '../signaling/stats-store.js';
@@ -30,6 +31,8 @@ export interface HttpDeps {
   readonly apiKey: string | undefined;
   readonly turnCostPerGb: number;
   readonly turn: () => TurnFigures | undefined;
+  /** The SFU's figures (rooms in SFU mode, layers per subscriber, counters), if one runs. */
+  readonly sfu?: () => SfuFigures | undefined;
   readonly wallNow: () => number;
 }
 
@@ -180,7 +183,8 @@ async function mintToken(deps: HttpDeps, req: IncomingMessage, res: ServerRespon
 }
 
 export function dashboardData(
-  deps: Pick<HttpDeps, 'signaling' | 'stats' | 'turn' | 'turnCostPerGb' | 'wallNow'>,
+  deps: Pick<HttpDeps, 'signaling' | 'stats' | 'turn' | 'turnCostPerGb' | 'wallNow'> &
+    Partial<Pick<HttpDeps, 'sfu'>>,
 ) {
   const rooms = deps.signaling.rooms().map((r) => ({ ...r, links: deps.stats.reports(r.name) }));
   const shares = deps.stats.pathShares();
@@ -204,6 +208,7 @@ export function dashboardData(
           costUsd: (turn.relayedBytes / 1e9) * deps.turnCostPerGb,
         }
       : null,
+    sfu: deps.sfu?.() ?? null,
   };
 }
 
