@@ -6,9 +6,12 @@
  * CPU seconds (user + system, all threads, from /proc/<pid>/stat) per relayed packet, UDP receive
  * buffer drops (/proc/net/snmp), and the ratios rtcstack/coturn.
  *
- *   npm run bench -- turn [-- --rounds 1 --loads 10x5,50x5,10x1 --messages 1000]
+ *   npm run bench -- turn [-- --rounds 1 --loads 10x5,50x5,10x1,10x5s --messages 1000]
  *
- * A load `MxZ` is M clients each sending one message every Z ms (uclient -m M -z Z).
+ * A load `MxZ` is M clients each sending one message every Z ms (uclient -m M -z Z) over channels
+ * (ChannelData); `MxZs` the same with Send/Data indications instead (uclient -s). CPU is split into
+ * user and system time: the kernel's share (sendmsg/recvmsg on loopback) is about the same for any
+ * server, the user share is what the server's own code costs.
  *
  * For scale, each load also measures the floor of any node:dgram server at the same packet rate: a
  * Node process that only echoes 1000-byte datagrams (one receive and one send per packet, as a
@@ -20,9 +23,20 @@ import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
+interface Load {
+  clients: number;
+  intervalMs: number;
+  /** Send/Data indications instead of channels (uclient -s). */
+  indications: boolean;
+}
+
+function loadName(l: Load): string {
+  return `${l.clients}x${l.intervalMs}ms${l.indications ? '-send' : ''}`;
+}
+
 interface Options {
   rounds: number;
-  loads: { clients: number; intervalMs: number }[];
+  loads: Load[];
   messages: number;
   only?: string;
 }
@@ -31,9 +45,10 @@ function options(): Options {
   const o: Options = {
     rounds: 1,
     loads: [
-      { clients: 10, intervalMs: 5 },
-      { clients: 50, intervalMs: 5 },
-      { clients: 10, intervalMs: 1 },
+      { clients: 10, intervalMs: 5, indications: false },
+      { clients: 50, intervalMs: 5, indications: false },
+      { clients: 10, intervalMs: 1, indications: false },
+      { clients: 10, intervalMs: 5, indications: true },
     ],
     messages: 1000,
   };
@@ -47,9 +62,10 @@ function options(): Options {
     else if (k === 'only') o.only = v;
     else if (k === 'loads') {
       o.loads = v.split(',').map((s) => {
-        const [m, z] = s.split('x').map(Number);
-        if (!m || !z) throw new Error(`--loads: MxZ, got '${s}'`);
-        return { clients: m, intervalMs: z };
+        const indications = s.endsWith('s');
+        const [m, z] = (indications ? s.slice(0, -1) : s).split('x').map(Number);
+        if (!m || !z) throw new Error(`--loads: MxZ or MxZs, got '${s}'`);
+        return { clients: m, intervalMs: z, indications };
       });
     } else throw new Error(`unknown option --${k}`);
   }
@@ -69,11 +85,17 @@ function udpRcvbufErrors(): number {
   }
 }
 
-/** CPU seconds (user + system, all threads) of a process. */
-function cpuSeconds(pid: number): number {
+/** CPU seconds of a process (all threads): user and system. */
+function cpuTimes(pid: number): { user: number; sys: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
+  return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
+}
+
+/** CPU seconds (user + system, all threads) of a process. */
+function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.sys;
 }
 
 async function freePort(): Promise<number> {
@@ -181,10 +203,20 @@ interface Result {
   loss: number;
   cpuS: number;
   usPerPacket: number;
+  /** The user and system parts of usPerPacket. */
+  userUs: number;
+  sysUs: number;
   rcvbufErrors: number;
 }
 
-function uclient(server: Server, peerPort: number, clients: number, intervalMs: number, messages: number) {
+function uclient(
+  server: Server,
+  peerPort: number,
+  clients: number,
+  intervalMs: number,
+  messages: number,
+  indications = false,
+) {
   return new Promise<{ out: string; seconds: number }>((resolve) => {
     const t0 = performance.now();
     const p = spawn(
@@ -209,6 +241,7 @@ function uclient(server: Server, peerPort: number, clients: number, intervalMs: 
         '-z',
         String(intervalMs),
         '-c',
+        ...(indications ? ['-s'] : []),
         '127.0.0.1',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -224,12 +257,14 @@ function uclient(server: Server, peerPort: number, clients: number, intervalMs: 
   });
 }
 
-async function measure(server: Server, peerPort: number, clients: number, intervalMs: number, o: Options) {
+async function measure(server: Server, peerPort: number, load: Load, o: Options) {
   const pid = server.proc.pid!;
   const snmp0 = udpRcvbufErrors();
-  const cpu0 = cpuSeconds(pid);
-  const { out, seconds } = await uclient(server, peerPort, clients, intervalMs, o.messages);
-  const cpu = cpuSeconds(pid) - cpu0;
+  const t0 = cpuTimes(pid);
+  const { clients, intervalMs } = load;
+  const { out, seconds } = await uclient(server, peerPort, clients, intervalMs, o.messages, load.indications);
+  const t1 = cpuTimes(pid);
+  const cpu = t1.user - t0.user + (t1.sys - t0.sys);
   const m = /tot_send_msgs=(\d+), tot_recv_msgs=(\d+)\s*$/m.exec(out);
   const sent = m ? Number(m[1]) : 0;
   const received = m ? Number(m[2]) : 0;
@@ -239,7 +274,7 @@ async function measure(server: Server, peerPort: number, clients: number, interv
   const relayed = sent + received;
   const r: Result = {
     server: server.name,
-    load: `${clients}x${intervalMs}ms`,
+    load: loadName(load),
     sent,
     received,
     relayed,
@@ -249,6 +284,8 @@ async function measure(server: Server, peerPort: number, clients: number, interv
     loss: sent ? +((sent - received) / sent).toFixed(4) : 1,
     cpuS: +cpu.toFixed(2),
     usPerPacket: relayed ? +((cpu * 1e6) / relayed).toFixed(2) : Number.NaN,
+    userUs: relayed ? +(((t1.user - t0.user) * 1e6) / relayed).toFixed(2) : Number.NaN,
+    sysUs: relayed ? +(((t1.sys - t0.sys) * 1e6) / relayed).toFixed(2) : Number.NaN,
     rcvbufErrors: udpRcvbufErrors() - snmp0,
   };
   return r;
@@ -311,14 +348,18 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 300));
     if (!o.only || o.only.includes('coturn')) servers.push(await startCoturn());
     if (!o.only || o.only.includes('rtcstack')) servers.push(await startOurs());
-    // Warm-up (not measured): JIT for ours, thread pools and caches for both.
-    for (const s of servers) await uclient(s, peerPort, 4, 1, 300);
+    // Warm-up (not measured): JIT for ours (both data paths and allocation setup), thread pools and
+    // caches for both.
+    for (const s of servers) {
+      await uclient(s, peerPort, 10, 1, 500);
+      await uclient(s, peerPort, 10, 1, 300, true);
+    }
     const rows: Result[] = [];
     for (const load of o.loads) {
       const per = new Map<string, Result[]>();
       for (let round = 0; round < o.rounds; round++) {
         for (const s of servers) {
-          const r = await measure(s, peerPort, load.clients, load.intervalMs, o);
+          const r = await measure(s, peerPort, load, o);
           per.set(s.name, [...(per.get(s.name) ?? []), r]);
           console.log(JSON.stringify(r));
         }
@@ -330,11 +371,13 @@ async function main(): Promise<void> {
       }
     }
     console.log(
-      '\nload          server      relayed/s    Mbps   loss    server CPU s   µs CPU/packet  rcvbuf drops',
+      '\nload            server      relayed/s    Mbps   loss    server CPU s   µs CPU/packet (user + sys)  rcvbuf drops',
     );
     for (const r of rows) {
       console.log(
-        `${r.load.padEnd(13)} ${r.server.padEnd(10)} ${String(r.pps).padStart(10)} ${String(r.mbps).padStart(7)} ${(r.loss * 100).toFixed(2).padStart(6)}% ${String(r.cpuS).padStart(12)} ${String(r.usPerPacket).padStart(14)} ${String(r.rcvbufErrors).padStart(12)}`,
+        `${r.load.padEnd(15)} ${r.server.padEnd(10)} ${String(r.pps).padStart(10)} ${String(r.mbps).padStart(7)} ${(r.loss * 100).toFixed(2).padStart(6)}% ${String(r.cpuS).padStart(12)} ${String(r.usPerPacket).padStart(14)} (${r.userUs} + ${r.sysUs})`.padEnd(
+          100,
+        ) + String(r.rcvbufErrors).padStart(6),
       );
     }
     const floors = new Map<string, number>();
@@ -347,12 +390,12 @@ async function main(): Promise<void> {
     }
     console.log('\nratios rtcstack / coturn (CPU per packet: lower is better; target <= 1)');
     for (const load of o.loads) {
-      const name = `${load.clients}x${load.intervalMs}ms`;
+      const name = loadName(load);
       const ours = rows.find((r) => r.load === name && r.server === 'rtcstack');
       const theirs = rows.find((r) => r.load === name && r.server === 'coturn');
       if (!ours || !theirs) continue;
       console.log(
-        `${name.padEnd(13)} relayed/s x${(ours.pps / theirs.pps).toFixed(2)}   CPU/packet x${(ours.usPerPacket / theirs.usPerPacket).toFixed(2)}   loss ${(ours.loss * 100).toFixed(2)}% vs ${(theirs.loss * 100).toFixed(2)}%   rtcstack/node-echo-floor x${(ours.usPerPacket / (floors.get(name) ?? Number.NaN)).toFixed(2)}`,
+        `${name.padEnd(15)} relayed/s x${(ours.pps / theirs.pps).toFixed(2)}   CPU/packet x${(ours.usPerPacket / theirs.usPerPacket).toFixed(2)} (user x${(ours.userUs / theirs.userUs).toFixed(2)}, sys x${(ours.sysUs / theirs.sysUs).toFixed(2)})   loss ${(ours.loss * 100).toFixed(2)}% vs ${(theirs.loss * 100).toFixed(2)}%   rtcstack/node-echo-floor x${(ours.usPerPacket / (floors.get(name) ?? Number.NaN)).toFixed(2)}`,
       );
     }
   } finally {
