@@ -20,7 +20,12 @@ interface Entry {
   readonly receiver: FileReceiver;
   /** Serializes file sends on this link's channel. */
   sending: Promise<unknown>;
+  /** Chat sent before this link's chat channel opened, delivered when it does. */
+  pendingChat: string[];
 }
+
+/** Chat messages kept per link while its channel is not open yet. */
+const MAX_PENDING_CHAT = 100;
 
 let nextFileId = 1;
 
@@ -70,7 +75,12 @@ export class MeshTransport extends Emitter<TransportEvents> implements Transport
       (rec) => this.emit('file', rec),
       (rec) => this.emit('file', rec),
     );
-    this.#links.set(peer.id, { link, receiver, sending: Promise.resolve() });
+    const entry: Entry = { link, receiver, sending: Promise.resolve(), pendingChat: [] };
+    this.#links.set(peer.id, entry);
+    link.on('channel-open', (which) => {
+      if (which !== 'chat') return;
+      for (const text of entry.pendingChat.splice(0)) link.chat.send(text);
+    });
     link.on('track', (stream) => this.emit('track', peer.id, stream));
     link.on('state', (state) => this.emit('peer-state', peer.id, state));
     link.on('connected', (ms) => this.emit('report', 'connected', peer.id, ms));
@@ -160,8 +170,9 @@ export class MeshTransport extends Emitter<TransportEvents> implements Transport
 
   sendChat(msg: ChatMessage): void {
     const text = JSON.stringify({ text: msg.text, name: msg.name, at: msg.at });
-    for (const { link } of this.#links.values()) {
-      if (link.chat.readyState === 'open') link.chat.send(text);
+    for (const e of this.#links.values()) {
+      if (e.link.chat.readyState === 'open') e.link.chat.send(text);
+      else if (e.pendingChat.length < MAX_PENDING_CHAT) e.pendingChat.push(text);
     }
   }
 

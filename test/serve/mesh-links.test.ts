@@ -221,3 +221,17 @@ test('mesh links: a connection that took nothing from the other end is rebound, 
     close();
   }
 });
+
+test('mesh links: chat sent before the link is up arrives once its channel opens', async () => {
+  const { a, b, close } = pair();
+  try {
+    a.mesh.addPeer({ id: b.id, name: 'bob' });
+    b.mesh.addPeer({ id: a.id, name: 'ann' });
+    assert.equal(chatOpen(a), false);
+    a.mesh.sendChat({ from: a.id, text: 'early bird', name: 'ann', at: Date.now() });
+    await until(() => b.chat.includes('early bird'), 'the early chat at b');
+    assert.deepEqual(b.chat, ['early bird'], 'delivered once');
+  } finally {
+    close();
+  }
+});
