@@ -97,6 +97,13 @@ export interface SctpStats {
   delayedSacks: number;
   abandonedMessages: number;
   cwnd: number;
+  ssthresh: number;
+  /** Bytes sent and not yet acked. */
+  flightSize: number;
+  /** The peer's receive window as we last computed it. */
+  peerRwnd: number;
+  /** Bytes queued and not yet given a TSN (all streams). */
+  queuedBytes: number;
   rto: number;
   srtt: number | undefined;
 }

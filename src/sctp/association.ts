@@ -49,6 +49,8 @@ export type { SctpAssociationOptions, SctpEvents, SctpState, SctpStats } from '.
 import { LazyTimer } from './timer.js';
 
 const COOKIE_LIFETIME_MS = 60_000;
+/** Largest UDP payload (65535 - 8 - 20): no SCTP packet over a datagram transport can exceed it. */
+const MAX_PACKET = 65507;
 
 export class SctpAssociation extends Emitter<SctpEvents> {
   readonly #clock: Clock;
@@ -59,7 +61,8 @@ export class SctpAssociation extends Emitter<SctpEvents> {
   /** The peer's SCTP port (SDP a=sctp-port); may be set until start(). */
   remotePort: number;
   #mtu: number;
-  readonly #maxMtu: number;
+  #maxMtu: number;
+  readonly #baseMtu: number;
   readonly maxMessageSize: number;
   readonly #rwnd: number;
   readonly #offerZero: boolean;
@@ -108,7 +111,16 @@ export class SctpAssociation extends Emitter<SctpEvents> {
 
   readonly stats: Omit<
     SctpStats,
-    'retransmissions' | 'fastRetransmits' | 'abandonedMessages' | 'cwnd' | 'rto' | 'srtt'
+    | 'retransmissions'
+    | 'fastRetransmits'
+    | 'abandonedMessages'
+    | 'cwnd'
+    | 'ssthresh'
+    | 'flightSize'
+    | 'peerRwnd'
+    | 'queuedBytes'
+    | 'rto'
+    | 'srtt'
   > = {
     packetsSent: 0,
     packetsReceived: 0,
@@ -129,7 +141,8 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     this.localPort = o.localPort ?? 5000;
     this.remotePort = o.remotePort ?? 5000;
     this.#mtu = o.mtu ?? 1200;
-    this.#maxMtu = Math.max(this.#mtu, Math.min(o.maxMtu ?? this.#mtu, 65507));
+    this.#baseMtu = this.#mtu;
+    this.#maxMtu = Math.max(this.#mtu, Math.min(o.maxMtu ?? this.#mtu, MAX_PACKET));
     this.maxMessageSize = o.maxMessageSize ?? 262144;
     this.#rwnd = o.receiveWindow ?? 2 * 1024 * 1024;
     this.#offerZero = o.zeroChecksum ?? true;
@@ -210,6 +223,26 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     return this.#mtu;
   }
 
+  /**
+   * The PLPMTUD ceiling (RFC 8899 PL_MAX), settable at any time: the lower layer knows what the local
+   * interface carries without fragmenting (a whole DTLS record on loopback). Raising it starts probing;
+   * lowering it below the current size shrinks new packets at once (chunks already sent keep their
+   * size). Never below the configured `mtu`.
+   */
+  get maxMtu(): number {
+    return this.#maxMtu;
+  }
+  set maxMtu(v: number) {
+    const max = Math.max(this.#baseMtu, Math.min(Math.floor(v), MAX_PACKET));
+    if (max === this.#maxMtu) return;
+    this.#maxMtu = max;
+    if (this.#mtu > max) {
+      this.#mtu = max;
+      if (this.#out) this.#out.mtu = max;
+    }
+    this.#prober.max = max;
+  }
+
   get state(): SctpState {
     return this.#state;
   }
@@ -229,6 +262,10 @@ export class SctpAssociation extends Emitter<SctpEvents> {
       fastRetransmits: o?.fastRetransmits ?? 0,
       abandonedMessages: o?.abandonedMessages ?? 0,
       cwnd: o?.cwnd ?? 0,
+      ssthresh: o?.ssthresh ?? 0,
+      flightSize: o?.flightSize ?? 0,
+      peerRwnd: o?.peerRwnd ?? 0,
+      queuedBytes: o?.queuedBytes ?? 0,
       rto: this.#rto.rto,
       srtt: this.#rto.srtt,
     };
@@ -779,7 +816,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
   }
 
   #onHeartbeatAck(info: Uint8Array): void {
-    if (info.length === PROBE_INFO_SIZE) {
+    if (info.length >= PROBE_INFO_SIZE) {
       this.#prober.onProbeAck(info);
       return;
     }

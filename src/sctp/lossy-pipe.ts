@@ -18,6 +18,13 @@ export interface LinkOptions {
   readonly jitter?: number;
   /** Largest datagram the path carries; larger ones are dropped. Default unlimited. */
   readonly mtu?: number;
+  /**
+   * A bottleneck: bytes per ms the link forwards (per direction). Datagrams wait in a queue of
+   * `buffer` bytes and are dropped when it is full (a router queue, or a socket buffer). Default none.
+   */
+  readonly rate?: number;
+  /** Queue size in bytes for `rate`. Default 64 KiB. */
+  readonly buffer?: number;
 }
 
 export interface Endpoint {
@@ -33,6 +40,10 @@ export class LossyLink {
   sent = 0;
   dropped = 0;
   #ends: [Endpoint | null, Endpoint | null] = [null, null];
+  /** Per direction (index = receiving side): when the bottleneck is free again. */
+  #busyUntil = [0, 0];
+  /** Datagrams dropped because the bottleneck queue was full. */
+  queueDrops = 0;
 
   constructor(clock: Clock, random: Random, options: LinkOptions = {}) {
     this.#clock = clock;
@@ -57,10 +68,22 @@ export class LossyLink {
       this.dropped++;
       return;
     }
+    let wait = 0;
+    if (o.rate) {
+      const now = this.#clock.now();
+      const start = Math.max(now, this.#busyUntil[to]!);
+      if ((start - now) * o.rate + packet.length > (o.buffer ?? 65536)) {
+        this.dropped++;
+        this.queueDrops++;
+        return;
+      }
+      this.#busyUntil[to] = start + packet.length / o.rate;
+      wait = this.#busyUntil[to]! - now;
+    }
     const copy = packet.slice();
     const copies = o.duplicate && r.float() < o.duplicate ? 2 : 1;
     for (let i = 0; i < copies; i++) {
-      let d = o.delay ?? 5;
+      let d = (o.delay ?? 5) + wait;
       if (o.reorder && r.float() < o.reorder) d += r.float() * (o.jitter ?? 20);
       this.#clock.setTimeout(() => {
         if (!this.down) this.#ends[to]?.handle(copy);

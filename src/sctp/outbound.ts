@@ -30,6 +30,9 @@ interface OutMessage {
   /** SSN or MID, assigned when the first fragment is sent; -1 before. */
   seq: number;
   nextFsn: number;
+  /** TSNs of the first and latest fragment sent (valid once offset > 0). */
+  firstTsn: number;
+  lastTsn: number;
   abandoned: boolean;
   next: OutMessage | null;
 }
@@ -173,6 +176,8 @@ export class Outbound {
       offset: 0,
       seq: -1,
       nextFsn: 0,
+      firstTsn: 0,
+      lastTsn: 0,
       abandoned: false,
       next: null,
     };
@@ -249,8 +254,11 @@ export class Outbound {
     if (msg.abandoned) return;
     msg.abandoned = true;
     this.abandonedMessages++;
-    for (let i = 0; i < this.#count; i++) {
-      const e = this.#ring[(this.#head + i) & this.#mask]!;
+    // Its fragments lie between its first and latest TSN (other streams' chunks may sit between).
+    const from = msg.offset > 0 && tsnLt(this.cumAck, msg.firstTsn) ? msg.firstTsn : (this.cumAck + 1) >>> 0;
+    for (let t = from; msg.offset > 0 && tsnLte(t, msg.lastTsn); t = (t + 1) >>> 0) {
+      const e = this.#at(t);
+      if (!e) break;
       if (e.msg !== msg || e.state !== OUTSTANDING) continue;
       e.state = ABANDONED;
       e.retransmit = false;
@@ -383,6 +391,7 @@ export class Outbound {
     // Miss indications (RFC 9260 §7.2.4 with the HTNA rule).
     if (gaps.length > 0) {
       let marked = false;
+      let lost = false;
       for (let t = (cum + 1) >>> 0; tsnLt(t, highestNewlyAcked); t = (t + 1) >>> 0) {
         const e = this.#at(t);
         if (!e) break;
@@ -392,6 +401,7 @@ export class Outbound {
         if (e.txSeq > newestAckedTx) continue;
         if (++e.missCount >= 3) {
           e.missCount = 0;
+          lost = true;
           const before = this.#rtx.length;
           this.#markRetransmit(e, now);
           if (this.#rtx.length > before) marked = true;
@@ -400,6 +410,10 @@ export class Outbound {
       if (marked) {
         this.fastRetransmits++;
         this.#fastRtxNow = true;
+      }
+      // A loss is a congestion signal whether the chunk is sent again or abandoned (RFC 3758 §3.5
+      // keeps RFC 9260 §7.2.4 congestion control): unreliable channels must back off too.
+      if (lost) {
         if (!this.#fastRecovery) {
           this.#fastRecovery = true;
           this.#fastRecoveryExit = (this.nextTsn - 1) >>> 0;
@@ -544,6 +558,8 @@ export class Outbound {
       if (msg.offset === msg.data.length) flags |= FLAG_END;
       const tsn = this.nextTsn;
       this.nextTsn = (tsn + 1) >>> 0;
+      if (flags & FLAG_BEGINNING) msg.firstTsn = tsn;
+      msg.lastTsn = tsn;
       const fsn = msg.nextFsn++;
       this.lastChunkAt = at;
       at = writeDataChunk(out, at, idata, flags, tsn, s.id, msg.seq, fsn, msg.ppid, payload);

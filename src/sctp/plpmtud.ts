@@ -1,6 +1,8 @@
 /**
- * Packetization Layer Path MTU Discovery (RFC 8899) for SCTP: probe packets are a HEARTBEAT plus a
- * PAD chunk (RFC 4820) filling the packet to the probed size; a HEARTBEAT ACK confirms the size.
+ * Packetization Layer Path MTU Discovery (RFC 8899) for SCTP. A probe is a HEARTBEAT whose info is
+ * padded to the probed size; the HEARTBEAT ACK echoes it, so a confirmed size has crossed the path both
+ * ways. (RFC 8899 §6.2.1.2 suggests HEARTBEAT + PAD (RFC 4820); every RFC 9260 peer echoes heartbeat
+ * info, while some skip-on-unknown implementations throw on PAD, werift among them.)
  * Search: double the confirmed size up to the ceiling; MAX_PROBES losses end the search, which is
  * tried again after PMTU_RAISE_TIMER.
  */
@@ -10,10 +12,10 @@ import type { Chunk } from './chunk-types.js';
 import { COMMON_HEADER_SIZE } from './constants.js';
 import { LazyTimer } from './timer.js';
 
-/** PAD chunk, RFC 4820 §3. */
-export const CHUNK_PAD = 132;
-/** Heartbeat info of a probe: time (f64), nonce (u32), probed size (u32). */
+/** Heartbeat info of a probe: time (f64), nonce (u32), probed size (u32), then zero padding. */
 export const PROBE_INFO_SIZE = 16;
+/** Chunk header (4) and Heartbeat Info parameter header (4), RFC 9260 §3.3.5. */
+const HEARTBEAT_OVERHEAD = 8;
 /** RFC 8899 §5.1.2 MAX_PROBES. */
 const MAX_PROBES = 3;
 /** RFC 8899 §5.1.1 PMTU_RAISE_TIMER. */
@@ -31,7 +33,7 @@ export interface ProberHost {
 
 export class PathMtuProber {
   readonly #host: ProberHost;
-  readonly #max: number;
+  #max: number;
   readonly #timer: LazyTimer;
   #mtu: number;
   #probeSize = 0;
@@ -50,9 +52,22 @@ export class PathMtuProber {
   }
 
   start(): void {
-    if (!this.enabled) return;
     this.#active = true;
-    this.#timer.start(0);
+    if (this.enabled) this.#timer.start(0);
+  }
+
+  /** The largest size worth probing (PL_MAX); probing starts or resumes when it rises. */
+  get max(): number {
+    return this.#max;
+  }
+  set max(v: number) {
+    this.#max = v;
+    if (this.#mtu > v) this.#mtu = v;
+    if (this.#probeSize > v) {
+      this.#probeSize = 0;
+      this.#tries = 0;
+    }
+    if (this.#active && this.#probeSize === 0 && this.#mtu < v) this.#timer.start(0);
   }
 
   #onTimer(): void {
@@ -70,23 +85,20 @@ export class PathMtuProber {
   }
 
   #send(size: number): void {
-    const info = new Uint8Array(PROBE_INFO_SIZE);
+    const infoLength = size - (COMMON_HEADER_SIZE + HEARTBEAT_OVERHEAD);
+    if (infoLength < PROBE_INFO_SIZE) return;
+    const info = new Uint8Array(infoLength);
     const dv = new DataView(info.buffer);
     dv.setFloat64(0, this.#host.clock.now());
     dv.setUint32(8, this.#host.random.u32());
     dv.setUint32(12, size);
-    // HEARTBEAT (4 + 4 + 16 bytes), then a PAD chunk filling the packet to `size`.
-    const padLength = size - (COMMON_HEADER_SIZE + 8 + PROBE_INFO_SIZE);
-    if (padLength < 4) return;
-    this.#host.sendChunks([
-      { type: 4, info },
-      { type: -1, chunkType: CHUNK_PAD, flags: 0, body: new Uint8Array(padLength - 4) },
-    ]);
+    this.#host.sendChunks([{ type: 4, info }]);
   }
 
-  /** A HEARTBEAT ACK whose info has PROBE_INFO_SIZE bytes. */
+  /** A HEARTBEAT ACK whose info has at least PROBE_INFO_SIZE bytes (see isProbeInfo). */
   onProbeAck(info: Uint8Array): void {
     const size = new DataView(info.buffer, info.byteOffset, PROBE_INFO_SIZE).getUint32(12);
+    if (size !== info.length + COMMON_HEADER_SIZE + HEARTBEAT_OVERHEAD) return;
     if (size !== this.#probeSize || size <= this.#mtu) return;
     this.#mtu = size;
     this.#probeSize = 0;
