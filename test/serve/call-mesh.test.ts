@@ -135,6 +135,8 @@ describe('call page: mesh calls in Chromium', { ...needs(PREREQS.chromium), time
         browser.blocked.join(),
       );
       browser.blocked.length = 0;
+    } catch (err) {
+      await dumpOnFailure(pages, Promise.reject(err));
     } finally {
       await closePages(pages);
     }
