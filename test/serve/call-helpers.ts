@@ -48,7 +48,7 @@ export async function openCall(
   extra = '',
 ): Promise<Page> {
   const page = await browser.newPage();
-  await page.goto(`${base}/?room=${room}&name=${name}&video=320x240&fps=15&stats=1000${extra}`);
+  await page.goto(`${base}/?room=${room}&name=${name}&video=240x180&fps=12&stats=1000${extra}`);
   await page.evaluate(() => window.rtcstackCall.ready);
   return page;
 }
