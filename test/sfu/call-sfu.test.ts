@@ -121,7 +121,7 @@ describe('call page: mesh -> SFU in Chromium', { ...needs(PREREQS.chromium), tim
         d.track.layers[i]?.meter.bitrate(performance.now()) ?? 0;
       const qMax = Math.max(...videoOf(limited).map((d) => rate(d, 0)));
       const budget = 4 * 50_000 + 4 * Math.max(qMax * 1.3, 30_000);
-      room.setBandwidth(limited, budget);
+      room.setBandwidthLimit(limited, budget);
       await until(
         () => videoOf(limited).every((d) => d.target === 0 && d.current === 0),
         `all on q at ${budget} bit/s`,
@@ -139,7 +139,7 @@ describe('call page: mesh -> SFU in Chromium', { ...needs(PREREQS.chromium), tim
           ),
         'the limited page keeps decoding on the low layer',
       );
-      room.setBandwidth(limited, 8_000_000);
+      room.setBandwidthLimit(limited, undefined);
       await until(
         () => videoOf(limited).some((d) => d.current > 0),
         'the limited page moves up when the limit lifts',

@@ -17,6 +17,8 @@
  * the subscriber's NACKs from their history and report PLI as 'keyframerequest', which the room turns
  * into its own throttled PLI on the layer that subscriber is fed.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
@@ -40,6 +42,7 @@ import { rewrittenPacket } from './forwarded.js';
 import { PAUSED } from './layer-selector.js';
 import { Room } from './room.js';
 import type { PublishedTrack } from './track.js';
+import { TrackRecording, type TrackRecordingInfo } from './track-recorder.js';
 
 export interface SfuServerOptions {
   readonly log: Logger;
@@ -70,12 +73,16 @@ interface Participant {
   again: boolean;
   /** Tracks announced by the publishing connection, published once its answer is set. */
   pendingTracks: RTCTrackEvent[];
+  /** Published track id -> the publishing connection's receiving track (frames, for recording). */
+  readonly remoteTracks: Map<string, MediaStreamTrack>;
 }
 
 interface RoomState {
   readonly name: string;
   readonly room: Room;
   activeSpeaker: string | null;
+  /** While recording: the directory, and one recording per published track. */
+  recording: { dir: string; tracks: Map<string, TrackRecording>; done: TrackRecordingInfo[] } | undefined;
   /** Chat and file transfer between participants (data channels on their pub connections). */
   readonly relay: DataRelay;
   readonly participants: Map<string, Participant>;
@@ -99,6 +106,34 @@ export class SfuServer implements SfuBackend {
   /** The forwarding room of a signaling room in SFU mode (for stats and tests). */
   room(name: string): Room | undefined {
     return this.#rooms.get(name)?.room;
+  }
+
+  /**
+   * Record every track of room `name` (and tracks published later) to one WebM file each in
+   * `dir` (`<room>-<peer>-<track>.webm`), until stopRecording. False if the room is not in SFU mode.
+   */
+  startRecording(name: string, dir: string): boolean {
+    const state = this.#rooms.get(name);
+    if (!state) return false;
+    if (state.recording) return true;
+    mkdirSync(dir, { recursive: true });
+    state.recording = { dir, tracks: new Map(), done: [] };
+    for (const p of state.participants.values())
+      for (const trackId of p.remoteTracks.keys()) this.#record(state, p, trackId);
+    this.#o.log.info('sfu recording', { room: name, dir });
+    return true;
+  }
+
+  /** What is being recorded in room `name` now (files and frames written so far). */
+  recordings(name: string): TrackRecordingInfo[] {
+    const rec = this.#rooms.get(name)?.recording;
+    return rec ? [...rec.done, ...[...rec.tracks.values()].map((r) => r.info)] : [];
+  }
+
+  /** Stop recording room `name`; resolves with the files once they are closed. */
+  async stopRecording(name: string): Promise<TrackRecordingInfo[]> {
+    const state = this.#rooms.get(name);
+    return state ? this.#stopRecording(state) : [];
   }
 
   /** The data relay of a room in SFU mode (for stats and tests). */
@@ -173,6 +208,7 @@ export class SfuServer implements SfuBackend {
       participants: new Map(),
       room: this.#newRoom(name),
       activeSpeaker: null,
+      recording: undefined,
       relay: new DataRelay(),
     };
     this.#rooms.set(name, state);
@@ -184,6 +220,7 @@ export class SfuServer implements SfuBackend {
     const state = this.#rooms.get(name);
     if (!state) return;
     this.#rooms.delete(name);
+    void this.#stopRecording(state);
     addTotals(this.#retired, roomTotals(state));
     for (const p of state.participants.values()) this.#closeParticipant(p);
     state.room.close();
@@ -201,6 +238,7 @@ export class SfuServer implements SfuBackend {
       negotiating: false,
       again: false,
       pendingTracks: [],
+      remoteTracks: new Map(),
     };
     state.participants.set(peerId, p);
     state.room.join(peerId);
@@ -302,6 +340,7 @@ export class SfuServer implements SfuBackend {
     room.on('trackRemoved', (t) => {
       const state = this.#rooms.get(name);
       if (!state) return;
+      this.#finishRecording(state, t.publisherId, t.id);
       for (const p of state.participants.values()) {
         const s = p.senders.get(key(t.publisherId, t.id));
         if (!s || !p.sub) continue;
@@ -404,6 +443,8 @@ export class SfuServer implements SfuBackend {
       mid,
       layers: rids.length > 0 ? rids.map((rid, i) => ({ rid, height: heights[i] ?? 1080 })) : [{}],
     });
+    p.remoteTracks.set(trackId, e.track);
+    this.#record(state, p, trackId);
     const room = state.room;
     // A bug here must not take the publisher's receive path down with it: log and drop the packet.
     e.track.on('rtp', (packet, info) => {
@@ -469,6 +510,40 @@ export class SfuServer implements SfuBackend {
       p.again = false;
       await this.#negotiate(state, p);
     }
+  }
+
+  #record(state: RoomState, p: Participant, trackId: string): void {
+    const rec = state.recording;
+    const source = p.remoteTracks.get(trackId);
+    const k = key(p.id, trackId);
+    if (!rec || !source || rec.tracks.has(k)) return;
+    const safe = (x: string) => x.replace(/[^A-Za-z0-9_-]/g, '_');
+    const path = join(rec.dir, `${safe(state.name)}-${safe(p.id)}-${safe(trackId)}.webm`);
+    const pickRid = (): string | undefined => {
+      const t = state.room.tracksOf(p.id).find((x) => x.id === trackId);
+      const now = this.#clock.now();
+      return t?.layers.filter((l) => l.rid !== undefined && now - l.lastPacketAt < 1000).at(-1)?.rid;
+    };
+    rec.tracks.set(k, new TrackRecording({ publisherId: p.id, trackId, path, source }, pickRid));
+  }
+
+  /** A recorded track went away (unpublished, its publisher left): close its file. */
+  #finishRecording(state: RoomState, publisherId: string, trackId: string): void {
+    const rec = state.recording;
+    const r = rec?.tracks.get(key(publisherId, trackId));
+    if (!rec || !r) return;
+    rec.tracks.delete(key(publisherId, trackId));
+    void r.stop();
+    rec.done.push(r.info);
+  }
+
+  async #stopRecording(state: RoomState): Promise<TrackRecordingInfo[]> {
+    const rec = state.recording;
+    if (!rec) return [];
+    state.recording = undefined;
+    const live = [...rec.tracks.values()];
+    await Promise.all(live.map((r) => r.stop()));
+    return [...rec.done, ...live.map((r) => r.info)];
   }
 
   #closeParticipant(p: Participant): void {
