@@ -283,6 +283,9 @@ window.rtcstackCall = {
     for (const t of call.localStream?.getTracks() ?? []) if (t.kind === kind) t.enabled = !muted;
   },
 };
+// Closing or leaving the page leaves the room at once: the others see us go now, not when the
+// server's resume window for a silent connection runs out (and a reload is not a second peer).
+addEventListener('pagehide', () => call.leave());
 window.rtcstackCall.ready.catch((err: Error) => {
   const el = $('error');
   el.hidden = false;
