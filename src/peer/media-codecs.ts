@@ -3,11 +3,19 @@
  * extension ids follow Chromium's, so offers look familiar; answers keep the offerer's).
  */
 import { payloadCodecName } from '../media/payload/index.js';
-import { EXT_ABS_SEND_TIME, EXT_MID, EXT_REPAIRED_RID, EXT_RID } from '../rtp/extensions.js';
+import {
+  EXT_ABS_SEND_TIME,
+  EXT_MID,
+  EXT_REPAIRED_RID,
+  EXT_RID,
+  EXT_TRANSPORT_CC,
+} from '../rtp/extensions.js';
 import type { Codec, RtcpFeedback } from '../sdp/codecs.js';
 import type { Extmap } from '../sdp/types.js';
 
 const VIDEO_FB: RtcpFeedback[] = [
+  { type: 'goog-remb' },
+  { type: 'transport-cc' },
   { type: 'ccm', parameter: 'fir' },
   { type: 'nack' },
   { type: 'nack', parameter: 'pli' },
@@ -32,7 +40,7 @@ export const DEFAULT_AUDIO_CODECS: readonly Codec[] = [
     clockRate: 48000,
     channels: 2,
     fmtp: 'minptime=10;useinbandfec=1',
-    rtcpFeedback: [],
+    rtcpFeedback: [{ type: 'transport-cc' }],
   },
 ];
 
@@ -56,6 +64,7 @@ export const DEFAULT_VIDEO_CODECS: readonly Codec[] = [
 export function defaultHeaderExtensions(kind: 'audio' | 'video'): Extmap[] {
   const common = [
     { id: 2, uri: EXT_ABS_SEND_TIME },
+    { id: 3, uri: EXT_TRANSPORT_CC },
     { id: 4, uri: EXT_MID },
   ];
   return kind === 'audio' ? common : [...common, { id: 10, uri: EXT_RID }, { id: 11, uri: EXT_REPAIRED_RID }];

@@ -1,8 +1,9 @@
 /**
  * The media half of the bundled transport: SRTP keyed from DTLS (RFC 5764 §4.2), routing of
  * incoming RTP to receivers by SSRC, then mid / rid header extensions (RFC 8843 §9.2, RFC 8852),
- * RTX unwrapping (RFC 4588), RTCP in both directions (SR/RR with RTT, SDES, NACK, PLI/FIR) and a
- * 20 ms tick that sends NACKs and releases stalled jitter-buffer gaps.
+ * RTX unwrapping (RFC 4588), RTCP in both directions (SR/RR with RTT, SDES, NACK, PLI/FIR), transport-
+ * wide congestion control (MediaCongestion: TWCC feedback out, GCC estimate in) and a 20 ms tick that
+ * sends NACKs and feedback and releases stalled jitter-buffer gaps.
  */
 import type { Clock, Timer } from '../core/clock.js';
 import { isInputError } from '../core/errors.js';
@@ -21,6 +22,7 @@ import { isRtx } from '../sdp/codecs.js';
 import { SrtpContext } from '../srtp/context.js';
 import { SRTP_PROFILES } from '../srtp/profiles.js';
 import { SrtpSession } from '../srtp/session.js';
+import { MediaCongestion } from './media-congestion.js';
 import type { RTCRtpTransceiver } from './rtp-transceiver.js';
 
 const TICK_MS = 20;
@@ -54,6 +56,8 @@ export class MediaSession {
   #tick: Timer | undefined;
   #lastReport = -Infinity;
   #closed = false;
+  /** Transport-wide congestion control: feedback for what we receive, the estimate for what we send. */
+  readonly congestion = new MediaCongestion();
   readonly stats: MediaSessionStats = {
     srtpErrors: 0,
     parseErrors: 0,
@@ -97,6 +101,7 @@ export class MediaSession {
       for (const [ssrc, route] of [...this.#routes])
         if (!route.rid && !signaled.has(ssrc)) this.#routes.delete(ssrc);
     }
+    this.congestion.configure(this.#transceivers());
     for (const t of this.#transceivers()) {
       const s = t.sender;
       const sends = t.currentDirection === 'sendrecv' || t.currentDirection === 'sendonly';
@@ -109,7 +114,8 @@ export class MediaSession {
   #sendRtp(p: RtpPacket): void {
     if (!this.#srtp || this.#closed) return;
     try {
-      this.#send(this.#srtp.protectRtp(serializeRtp(p)));
+      const size = 12 + p.payload.length;
+      this.#send(this.#srtp.protectRtp(serializeRtp(this.congestion.stamp(p, size, this.#clock.now()))));
     } catch (err) {
       this.#log.warn('rtp send failed', { error: String(err) });
     }
@@ -202,6 +208,7 @@ export class MediaSession {
   }
 
   #onRtp(p: RtpPacket, size: number): void {
+    this.congestion.onRtp(p, this.#clock.now(), size);
     const route = this.#route(p);
     if (!route) {
       this.stats.unroutable++;
@@ -263,6 +270,18 @@ export class MediaSession {
         case 'fir':
           for (const e of p.entries) bySsrc(e.ssrc)?.onKeyframeRequest('fir', e.ssrc);
           break;
+        case 'twcc':
+          this.congestion.onFeedback(
+            p,
+            this.#clock.now(),
+            senders.find((s) => s.roundTripTime)?.roundTripTime,
+          );
+          this.congestion.distribute(this.#transceivers());
+          break;
+        case 'remb':
+          this.congestion.remb = p.bitrate;
+          this.congestion.distribute(this.#transceivers());
+          break;
         default:
           break;
       }
@@ -295,6 +314,11 @@ export class MediaSession {
           });
       }
     }
+    const reporter = transceivers[0]?.sender.ssrc;
+    const fb = reporter !== undefined ? this.congestion.feedback(now, reporter) : undefined;
+    if (fb) nacks.push(fb);
+    const remb = reporter !== undefined ? this.congestion.rembToSend(now, reporter) : undefined;
+    if (remb) nacks.push(remb);
     if (nacks.length) this.#sendRtcp(nacks);
     if (now - this.#lastReport >= REPORT_INTERVAL_MS) {
       this.#lastReport = now;

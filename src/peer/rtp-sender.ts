@@ -8,6 +8,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
+import { Emitter } from '../core/events.js';
 import { rtxPacket, type SendHistory } from '../interceptor/nack.js';
 import { createPacketizer, isKeyframe, payloadCodecName } from '../media/payload/index.js';
 import {
@@ -53,7 +54,13 @@ export interface SenderNegotiation {
   readonly extmaps: readonly Extmap[];
 }
 
-export class RTCRtpSender {
+export interface RTCRtpSenderEvents {
+  [key: string]: unknown[];
+  /** The congestion controller's bitrate for this sender changed (bits/s). */
+  targetbitrate: [number];
+}
+
+export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
   readonly kind: 'audio' | 'video';
   #track: MediaStreamTrack | null = null;
   /** One per encoding (simulcast layer), in sendEncodings order. */
@@ -71,12 +78,8 @@ export class RTCRtpSender {
   out: ((packet: RtpPacket) => void) | undefined;
   /** RTT from the peer's report blocks, ms. */
   roundTripTime: number | undefined;
-  /**
-   * The bitrate the congestion controller allows this sender, bits/s (its share of the transport's
-   * estimate; undefined before the first estimate). See the 'bitrate' event of the track... set by
-   * the media session.
-   */
-  targetBitrate: number | undefined;
+  #targetBitrate: number | undefined;
+  #emittedBitrate = 0;
 
   readonly #onWrite = (f: EncodedFrameInit): void => this.writeFrame(f);
   readonly #onWriteRtp = (p: RtpPacket, o?: { rid?: string }): void => this.writeRtp(p, o);
@@ -87,6 +90,7 @@ export class RTCRtpSender {
     cname: string,
     encodings: RTCRtpEncodingParameters[] = [{}],
   ) {
+    super();
     this.kind = kind;
     this.#clock = clock;
     this.cname = cname;
@@ -112,6 +116,28 @@ export class RTCRtpSender {
   get remoteReport(): SendLayer['remoteReport'] {
     return this.layers[0]!.remoteReport;
   }
+  /**
+   * The bitrate the transport's congestion controller (GCC-style, from the peer's transport-wide
+   * feedback, capped by its REMB) allots this sender, bits/s; undefined until the first feedback.
+   * An encoder feeding the track should aim at it (with simulcast: the sum of the layers it keeps
+   * active). A 'targetbitrate' event fires when it moves by more than 2%.
+   */
+  get targetBitrate(): number | undefined {
+    return this.#targetBitrate;
+  }
+  /** @internal */
+  setTargetBitrate(bps: number): void {
+    this.#targetBitrate = Math.round(bps);
+    if (Math.abs(bps - this.#emittedBitrate) > 0.02 * this.#emittedBitrate) {
+      this.#emittedBitrate = bps;
+      this.emit('targetbitrate', this.#targetBitrate);
+    }
+  }
+  /** @internal The negotiated header extensions (ids the peer knows). */
+  get extmaps(): readonly Extmap[] {
+    return this.#negotiation?.extmaps ?? [];
+  }
+
   /** @internal The layer sending on `ssrc` (media or RTX), if any. */
   layerBySsrc(ssrc: number): SendLayer | undefined {
     return this.layers.find((l) => l.ssrc === ssrc || l.rtxSsrc === ssrc);

@@ -1,0 +1,185 @@
+/**
+ * Transport-wide congestion control for one bundled transport
+ * (draft-holmer-rmcat-transport-wide-cc-extensions-01), both halves:
+ * - sending: every RTP packet gets the next transport-wide sequence number in the transport-cc
+ *   header extension (when negotiated) and is noted in the GCC-style `CongestionController`; the
+ *   peer's TWCC feedback (and REMB, as a cap) update the estimate, which is shared out to the
+ *   senders as `RTCRtpSender.targetBitrate` (a 'targetbitrate' event on each change);
+ * - receiving: arrival times of the peer's stamped packets go into a `TwccRecorder`, turned into
+ *   TWCC feedback every 50 ms so a browser's send-side estimator can ramp up;
+ * - REMB instead (draft-alvestrand-rmcat-remb-03), when the peer negotiated goog-remb but not
+ *   transport-cc: the same GCC estimator runs on the receiving side, with abs-send-time as the
+ *   send clock and our arrival times, and its estimate goes back as REMB every second (at once
+ *   when it drops by more than 3%).
+ */
+import { CongestionController } from '../interceptor/congestion-controller.js';
+import { TwccRecorder } from '../interceptor/twcc-recorder.js';
+import type { Remb } from '../rtcp/feedback.js';
+import type { TransportCcFeedback } from '../rtcp/twcc.js';
+import {
+  absSendTimeToMs,
+  EXT_ABS_SEND_TIME,
+  EXT_TRANSPORT_CC,
+  parseAbsSendTime,
+  parseTransportCc,
+  serializeTransportCc,
+} from '../rtp/extensions.js';
+import { findExtension, type RtpPacket } from '../rtp/packet.js';
+import type { RTCRtpTransceiver } from './rtp-transceiver.js';
+
+/** How often receive-side feedback goes out. */
+const FEEDBACK_INTERVAL_MS = 50;
+/** What an audio sender is assumed to need before video senders share the rest, bits/s. */
+const AUDIO_SHARE = 64_000;
+/** Start estimate (libwebrtc starts at 300 kbit/s too). */
+const INITIAL_BITRATE = 300_000;
+const REMB_INTERVAL_MS = 1000;
+/** abs-send-time wraps every 64 s (6.18 fixed point seconds, 24 bits). */
+const ABS_SEND_TIME_WRAP_MS = 64_000;
+
+export class MediaCongestion {
+  readonly controller = new CongestionController({ initialBitrate: INITIAL_BITRATE });
+  readonly #recorder = new TwccRecorder();
+  #sendId: number | undefined;
+  #recvId: number | undefined;
+  #seq = 1;
+  #lastFeedback = -Infinity;
+  #mediaSsrc = 0;
+  #pending = false;
+  /** The peer's REMB (bits/s), a cap on the estimate. */
+  remb: number | undefined;
+  feedbackSent = 0;
+  feedbackReceived = 0;
+  rembSent = 0;
+  // REMB mode: the receive-side estimator.
+  #absId: number | undefined;
+  readonly #remote = new CongestionController({ initialBitrate: INITIAL_BITRATE });
+  readonly #remoteRecorder = new TwccRecorder();
+  #remoteSeq = 0;
+  #absLast = -1;
+  #absBase = 0;
+  #remotePending = false;
+  #lastRemb = -Infinity;
+  #lastRembValue = 0;
+  readonly #remoteSsrcs = new Set<number>();
+
+  /** After negotiation: the transport-cc extension ids of the bundle (one id per URI, RFC 8843 §9.2). */
+  configure(transceivers: readonly RTCRtpTransceiver[]): void {
+    this.#sendId = undefined;
+    this.#recvId = undefined;
+    this.#absId = undefined;
+    let remb = false;
+    for (const t of transceivers) {
+      this.#sendId ??= t.sender.extmaps.find((e) => e.uri === EXT_TRANSPORT_CC)?.id;
+      const exts = t.receiver.getParameters().headerExtensions;
+      this.#recvId ??= exts.find((e) => e.uri === EXT_TRANSPORT_CC)?.id;
+      this.#absId ??= exts.find((e) => e.uri === EXT_ABS_SEND_TIME)?.id;
+      if (t.receiver.codecs.some((c) => c.rtcpFeedback.some((f) => f.type === 'goog-remb'))) remb = true;
+    }
+    if (!remb || this.#recvId !== undefined) this.#absId = undefined;
+  }
+
+  /** Whether we estimate for the peer and send REMB (goog-remb without transport-cc). */
+  get rembMode(): boolean {
+    return this.#absId !== undefined;
+  }
+
+  /** The packet as sent: with the next transport-wide sequence number when negotiated. */
+  stamp(p: RtpPacket, size: number, now: number): RtpPacket {
+    const id = this.#sendId;
+    if (id === undefined) return p;
+    const seq = this.#seq;
+    this.#seq = (seq + 1) & 0xffff;
+    this.controller.onPacketSent(seq, size, now);
+    return {
+      ...p,
+      extensions: [...p.extensions.filter((e) => e.id !== id), { id, data: serializeTransportCc(seq) }],
+    };
+  }
+
+  /** A received RTP packet (any stream of the transport), `size` bytes. */
+  onRtp(p: RtpPacket, now: number, size = 12 + p.payload.length): void {
+    if (this.#absId !== undefined) this.#onRembRtp(p, now, size);
+    const id = this.#recvId;
+    if (id === undefined) return;
+    const ext = findExtension(p, id);
+    if (!ext || ext.length < 2) return;
+    this.#recorder.record(parseTransportCc(ext), now);
+    this.#mediaSsrc = p.ssrc;
+    this.#pending = true;
+  }
+
+  /** Feedback to send now (every 50 ms while packets arrive), from our SSRC `senderSsrc`. */
+  feedback(now: number, senderSsrc: number): TransportCcFeedback | undefined {
+    if (!this.#pending || now - this.#lastFeedback < FEEDBACK_INTERVAL_MS) return undefined;
+    this.#lastFeedback = now;
+    this.#pending = false;
+    const fb = this.#recorder.buildFeedback(senderSsrc, this.#mediaSsrc);
+    if (fb) this.feedbackSent++;
+    return fb;
+  }
+
+  #onRembRtp(p: RtpPacket, now: number, size: number): void {
+    const ext = findExtension(p, this.#absId!);
+    if (!ext || ext.length < 3) return;
+    let ms = absSendTimeToMs(parseAbsSendTime(ext));
+    // Unwrap: a jump back by more than half the range is a wrap.
+    if (this.#absLast >= 0 && ms + this.#absBase < this.#absLast - ABS_SEND_TIME_WRAP_MS / 2)
+      this.#absBase += ABS_SEND_TIME_WRAP_MS;
+    ms += this.#absBase;
+    this.#absLast = ms;
+    const seq = this.#remoteSeq;
+    this.#remoteSeq = (seq + 1) & 0xffff;
+    this.#remote.onPacketSent(seq, size, ms);
+    this.#remoteRecorder.record(seq, now);
+    this.#remoteSsrcs.add(p.ssrc);
+    this.#remotePending = true;
+  }
+
+  /** REMB to send now (REMB mode only), from our SSRC `senderSsrc`. */
+  rembToSend(now: number, senderSsrc: number): Remb | undefined {
+    if (this.#absId === undefined) return undefined;
+    if (this.#remotePending && now - this.#lastFeedback >= FEEDBACK_INTERVAL_MS) {
+      this.#lastFeedback = now;
+      this.#remotePending = false;
+      const fb = this.#remoteRecorder.buildFeedback(0, 0);
+      if (fb) this.#remote.onFeedback(fb, now);
+    }
+    if (this.#remoteSsrcs.size === 0) return undefined;
+    const bitrate = Math.round(this.#remote.targetBitrate);
+    const due = now - this.#lastRemb >= REMB_INTERVAL_MS || bitrate < 0.97 * this.#lastRembValue;
+    if (!due) return undefined;
+    this.#lastRemb = now;
+    this.#lastRembValue = bitrate;
+    this.rembSent++;
+    return { type: 'remb', senderSsrc, bitrate, ssrcs: [...this.#remoteSsrcs].slice(0, 255) };
+  }
+
+  /** The peer's TWCC feedback on what we sent. */
+  onFeedback(fb: TransportCcFeedback, now: number, rttMs: number | undefined): void {
+    this.feedbackReceived++;
+    if (rttMs !== undefined) this.controller.rttMs = rttMs;
+    this.controller.onFeedback(fb, now);
+  }
+
+  /** The transport's estimate, bits/s (the controller's, capped by the peer's REMB). */
+  get estimate(): number {
+    return Math.min(this.controller.targetBitrate, this.remb ?? Infinity);
+  }
+
+  /**
+   * Share the estimate out: audio senders get up to 64 kbit/s each, video senders split the rest
+   * evenly. Only once an estimate exists (feedback or REMB arrived).
+   */
+  distribute(transceivers: readonly RTCRtpTransceiver[]): void {
+    if (this.feedbackReceived === 0 && this.remb === undefined) return;
+    const sending = transceivers.filter((t) => t.sender.out !== undefined && t.sender.active);
+    const audio = sending.filter((t) => t.kind === 'audio');
+    const video = sending.filter((t) => t.kind === 'video');
+    const total = this.estimate;
+    const audioEach = audio.length ? Math.min(AUDIO_SHARE, total / (audio.length + video.length)) : 0;
+    const videoEach = video.length ? (total - audioEach * audio.length) / video.length : 0;
+    for (const t of audio) t.sender.setTargetBitrate(audioEach);
+    for (const t of video) t.sender.setTargetBitrate(videoEach);
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * REMB instead of TWCC: when the answer keeps goog-remb but not transport-cc, the receiver runs
+ * the GCC estimator itself (abs-send-time as the send clock) and sends REMB; the sender's
+ * targetBitrate follows it.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MediaStream, MediaStreamTrack, RTCPeerConnection } from '../../src/peer/index.js';
+
+const OPTS = { includeLoopback: true, ipv6: false };
+
+test('without transport-cc the receiver sends REMB and the sender target follows it', async () => {
+  const a = new RTCPeerConnection({}, OPTS);
+  const b = new RTCPeerConnection({}, OPTS);
+  try {
+    a.onicecandidate = (e) => void b.addIceCandidate(e.candidate ?? undefined).catch(() => {});
+    b.onicecandidate = (e) => void a.addIceCandidate(e.candidate ?? undefined).catch(() => {});
+    const track = new MediaStreamTrack({ kind: 'video' });
+    const sender = a.addTrack(track, new MediaStream());
+    await a.setLocalDescription(await a.createOffer());
+    // A peer that does not know transport-cc (as older stacks): drop the extension and feedback.
+    const sdp = a
+      .localDescription!.sdp.split('\r\n')
+      .filter((l) => !/transport-wide-cc|transport-cc/.test(l))
+      .join('\r\n');
+    assert.match(sdp, /a=rtcp-fb:96 goog-remb/);
+    await b.setRemoteDescription({ type: 'offer', sdp });
+    await b.setLocalDescription(await b.createAnswer());
+    assert.doesNotMatch(b.localDescription!.sdp, /transport-cc|transport-wide-cc/);
+    assert.match(b.localDescription!.sdp, /goog-remb/);
+    await a.setRemoteDescription(b.localDescription!);
+    const end = Date.now() + 20_000;
+    while (a.connectionState !== 'connected' && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(a.connectionState, 'connected');
+    let i = 0;
+    while (sender.targetBitrate === undefined && Date.now() < end) {
+      const f = new Uint8Array(3000).fill(i & 0xff);
+      f[0] = i % 30 === 0 ? 0x10 : 0x11;
+      track.writeFrame({ data: f, timestamp: i * 33 });
+      i++;
+      await new Promise((r) => setTimeout(r, 33));
+    }
+    assert.ok(sender.targetBitrate !== undefined, 'REMB reached the sender');
+    assert.ok(
+      sender.targetBitrate >= 30_000 && sender.targetBitrate <= 10_000_000,
+      `${sender.targetBitrate}`,
+    );
+  } finally {
+    a.close();
+    b.close();
+  }
+});
