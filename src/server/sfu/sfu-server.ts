@@ -53,9 +53,13 @@ export interface SfuServerOptions {
   readonly initialBandwidth?: number;
   /**
    * Trickle our candidates to clients (default true, as any WebRTC endpoint does). False: clients
-   * learn our address from our connectivity checks (peer-reflexive) only. Once a workaround for an
-   * ICE bug (a check arriving on a path the pairing heuristics ruled out went unanswered, and
-   * Chromium's RTP stopped after it moved to that pair), fixed in src/ice.
+   * learn our address from our connectivity checks (peer-reflexive) only; `rtcstack serve` does
+   * that on loopback. Why: with our loopback and eth0 host candidates announced, Chromium (the
+   * controlling agent on its publishing connection) renominates a cross pair (its eth0 address to
+   * our loopback one) after ~0.3 s, while our controlled agent keeps the higher-priority pair it
+   * selected first; the call starts, but within a minute or two of six pages our publishing
+   * connections reach 'failed' and video stops (seen 2026-11-26 with the ICE pairing fix c511104
+   * in; the same six-page test passes with candidates not announced).
    */
   readonly announceCandidates?: boolean;
 }
