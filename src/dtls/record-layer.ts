@@ -83,9 +83,10 @@ export class RecordLayer {
     this.#pending = [];
   }
 
-  /** Take the records that became readable (see installRead). */
+  /** Take the records that became readable (see installRead); use the array at once, do not keep it. */
   takeReady(): InboundRecord[] {
     const r = this.#ready;
+    if (r.length === 0) return r;
     this.#ready = [];
     return r;
   }

@@ -15,8 +15,11 @@ import { writeRecordHeader } from './record.js';
 
 /**
  * Record protection for one direction of one epoch (RFC 5246 §6.2.3 with the DTLS sequence
- * number of RFC 6347 §4.1.2.1). Keys, IVs and scratch buffers are prepared once per epoch; per
- * record only the node:crypto cipher object and the output buffer are created.
+ * number of RFC 6347 §4.1.2.1). Keys (as KeyObjects), IVs, nonce and additional-data buffers are
+ * prepared once per epoch and rewritten in place per record. Per record only the node:crypto
+ * cipher object and the output buffer are created: node:crypto has no way to re-key or re-IV a
+ * Cipheriv, and an AEAD tag cannot be had without one (measured: creating it is about a third of
+ * the cost of sealing a 1200-byte record; see bench/dtls.ts for the floor this sets).
  */
 export interface RecordProtection {
   /** Bytes a record grows by at most (explicit nonce, tag or IV, MAC and padding). */
@@ -28,6 +31,8 @@ export interface RecordProtection {
 }
 
 const TAG = 16;
+/** Options for every AEAD cipher object (hoisted: one object, not one per record). */
+const AEAD_OPTIONS = { authTagLength: TAG } as const;
 
 /** The 13-byte additional data / MAC header: seq_num(8) + type + version + length. */
 function writeAad(
@@ -69,17 +74,23 @@ class GcmProtection implements RecordProtection {
     const n = plaintext.length;
     const out = Buffer.allocUnsafe(RECORD_HEADER_LENGTH + 8 + n + TAG);
     writeRecordHeader(out, 0, type, version, epoch, seq, 8 + n + TAG);
-    writeAad(this.#aad, epoch, seq, type, version, n);
-    // Explicit nonce = the record's own epoch and sequence number: unique per key.
-    this.#aad.copy(this.#nonce, 4, 0, 8);
-    this.#aad.copy(out, RECORD_HEADER_LENGTH, 0, 8);
-    const c = createCipheriv(this.#alg, this.#key, this.#nonce, { authTagLength: TAG });
-    c.setAAD(this.#aad);
+    const aad = this.#aad;
+    const nonce = this.#nonce;
+    writeAad(aad, epoch, seq, type, version, n);
+    // Explicit nonce = the record's own epoch and sequence number: unique per key. The header
+    // already holds those 8 bytes at offset 3.
+    for (let i = 0; i < 8; i++) {
+      const b = aad[i]!;
+      nonce[4 + i] = b;
+      out[RECORD_HEADER_LENGTH + i] = b;
+    }
+    const c = createCipheriv(this.#alg, this.#key, nonce, AEAD_OPTIONS);
+    c.setAAD(aad);
     const ct = c.update(plaintext);
-    ct.copy(out, RECORD_HEADER_LENGTH + 8);
-    const fin = c.final();
-    if (fin.length > 0) fin.copy(out, RECORD_HEADER_LENGTH + 8 + ct.length);
-    c.getAuthTag().copy(out, RECORD_HEADER_LENGTH + 8 + n);
+    out.set(ct, RECORD_HEADER_LENGTH + 8);
+    const fin = c.final(); // GCM is a stream mode: empty
+    if (fin.length > 0) out.set(fin, RECORD_HEADER_LENGTH + 8 + ct.length);
+    out.set(c.getAuthTag(), RECORD_HEADER_LENGTH + 8 + n);
     return out;
   }
 
@@ -87,9 +98,10 @@ class GcmProtection implements RecordProtection {
     const f = rec.fragment;
     const n = f.length - 8 - TAG;
     if (n < 0) return undefined;
-    this.#nonce.set(f.subarray(0, 8), 4);
+    const nonce = this.#nonce;
+    for (let i = 0; i < 8; i++) nonce[4 + i] = f[i]!;
     writeAad(this.#aad, rec.epoch, rec.seq, rec.type, rec.version, n);
-    const d = createDecipheriv(this.#alg, this.#key, this.#nonce, { authTagLength: TAG });
+    const d = createDecipheriv(this.#alg, this.#key, nonce, AEAD_OPTIONS);
     d.setAAD(this.#aad);
     d.setAuthTag(f.subarray(8 + n));
     const pt = d.update(f.subarray(8, 8 + n));
@@ -113,13 +125,15 @@ class ChaChaProtection implements RecordProtection {
   constructor(key: Uint8Array, iv: Uint8Array) {
     this.#key = createSecretKey(key);
     this.#iv = Uint8Array.from(iv);
+    this.#nonce.set(this.#iv.subarray(0, 4), 0);
   }
 
+  /** Nonce bytes 4..11 = IV XOR the 64-bit epoch and sequence number (first 8 bytes of the AAD). */
   #makeNonce(): void {
     const iv = this.#iv;
     const nonce = this.#nonce;
-    for (let i = 0; i < 4; i++) nonce[i] = iv[i]!;
-    for (let i = 0; i < 8; i++) nonce[4 + i] = iv[4 + i]! ^ this.#aad[i]!;
+    const aad = this.#aad;
+    for (let i = 4; i < 12; i++) nonce[i] = iv[i]! ^ aad[i - 4]!;
   }
 
   seal(type: number, version: number, epoch: number, seq: number, plaintext: Uint8Array): Uint8Array {
@@ -128,12 +142,11 @@ class ChaChaProtection implements RecordProtection {
     writeRecordHeader(out, 0, type, version, epoch, seq, n + TAG);
     writeAad(this.#aad, epoch, seq, type, version, n);
     this.#makeNonce();
-    const c = createCipheriv('chacha20-poly1305', this.#key, this.#nonce, { authTagLength: TAG });
+    const c = createCipheriv('chacha20-poly1305', this.#key, this.#nonce, AEAD_OPTIONS);
     c.setAAD(this.#aad, { plaintextLength: n });
-    const ct = c.update(plaintext);
-    ct.copy(out, RECORD_HEADER_LENGTH);
-    c.final();
-    c.getAuthTag().copy(out, RECORD_HEADER_LENGTH + n);
+    out.set(c.update(plaintext), RECORD_HEADER_LENGTH);
+    c.final(); // a stream cipher: empty
+    out.set(c.getAuthTag(), RECORD_HEADER_LENGTH + n);
     return out;
   }
 
@@ -143,7 +156,7 @@ class ChaChaProtection implements RecordProtection {
     if (n < 0) return undefined;
     writeAad(this.#aad, rec.epoch, rec.seq, rec.type, rec.version, n);
     this.#makeNonce();
-    const d = createDecipheriv('chacha20-poly1305', this.#key, this.#nonce, { authTagLength: TAG });
+    const d = createDecipheriv('chacha20-poly1305', this.#key, this.#nonce, AEAD_OPTIONS);
     d.setAAD(this.#aad, { plaintextLength: n });
     d.setAuthTag(f.subarray(n));
     const pt = d.update(f.subarray(0, n));

@@ -1,4 +1,11 @@
-import { type Cipher, createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import {
+  type Cipher,
+  type CipherGCMTypes,
+  createCipheriv,
+  createDecipheriv,
+  createSecretKey,
+  type KeyObject,
+} from 'node:crypto';
 import type { Hash13 } from './key-schedule13.js';
 import { hkdfExpandLabel } from './key-schedule13.js';
 
@@ -89,21 +96,45 @@ export function parseUnified(d: Uint8Array, at: number): { rec: UnifiedRecord; n
   };
 }
 
+/** Options for every AEAD cipher object (one object, not one per record). */
+const AEAD_OPTIONS = { authTagLength: TAG } as const;
+/** ChaCha20 keystream input for the record number mask (RFC 9147 §4.2.3: two bytes are used). */
+const ZERO2 = new Uint8Array(2);
+
 /**
  * Record protection for one direction of one DTLS 1.3 epoch: AEAD with nonce = iv XOR the 64-bit
  * record sequence number (epoch not included, RFC 9147 §4), additional data = the unified header
  * before record number encryption, and record number encryption with `sn_key` (RFC 9147 §4.2.3).
+ *
+ * Keys are KeyObjects, and the nonce, header/AAD and inner-plaintext buffers are reused; the
+ * AES-ECB cipher for record numbers is created once per epoch. Per record only the AEAD cipher
+ * object (node:crypto cannot re-IV one) and, for ChaCha20, the record number cipher (its sample is
+ * its IV) are created.
  */
 export class Protection13 {
   readonly suite: Suite13;
   readonly epoch: number;
   /** Bytes a record adds to its content: header, inner content type, tag. */
   readonly overhead = HEADER + 1 + TAG;
+  /**
+   * The AEAD name, typed as a GCM one: node's typings overload createCipheriv per mode, and
+   * ChaCha20-Poly1305 objects take the same calls (setAAD, setAuthTag, getAuthTag) here.
+   */
+  readonly #alg: CipherGCMTypes;
   readonly #key: KeyObject;
   readonly #iv: Uint8Array;
   readonly #snKey: KeyObject;
   readonly #nonce = Buffer.alloc(12);
-  #ecb: Cipher | undefined;
+  /** The header as additional data: ours when sealing, the received one (record number decrypted) when opening. */
+  readonly #aad = [
+    Buffer.alloc(0),
+    Buffer.alloc(1),
+    Buffer.alloc(2),
+    Buffer.alloc(3),
+    Buffer.alloc(4),
+    Buffer.alloc(5),
+  ];
+  readonly #ecb: Cipher | undefined;
   #buf = Buffer.alloc(0);
 
   #scratch(n: number): Buffer {
@@ -114,68 +145,71 @@ export class Protection13 {
   constructor(suite: Suite13, secret: Uint8Array, epoch: number) {
     this.suite = suite;
     this.epoch = epoch;
+    this.#alg = suite.cipher as CipherGCMTypes;
     const h = suite.hash;
     this.#key = createSecretKey(hkdfExpandLabel(h, secret, 'key', new Uint8Array(0), suite.keyLength));
     this.#iv = hkdfExpandLabel(h, secret, 'iv', new Uint8Array(0), 12);
     this.#snKey = createSecretKey(hkdfExpandLabel(h, secret, 'sn', new Uint8Array(0), suite.keyLength));
+    if (suite.cipher !== 'chacha20-poly1305') {
+      const ecb = suite.cipher === 'aes-128-gcm' ? 'aes-128-ecb' : 'aes-256-ecb';
+      this.#ecb = createCipheriv(ecb, this.#snKey, null).setAutoPadding(false);
+    }
   }
 
   #makeNonce(seq: number): void {
     const n = this.#nonce;
-    n.set(this.#iv);
+    const iv = this.#iv;
     const hi = Math.floor(seq / 2 ** 32);
-    n[6] = n[6]! ^ ((hi >>> 8) & 0xff);
-    n[7] = n[7]! ^ (hi & 0xff);
-    n[8] = n[8]! ^ ((seq >>> 24) & 0xff);
-    n[9] = n[9]! ^ ((seq >>> 16) & 0xff);
-    n[10] = n[10]! ^ ((seq >>> 8) & 0xff);
-    n[11] = n[11]! ^ (seq & 0xff);
+    n[0] = iv[0]!;
+    n[1] = iv[1]!;
+    n[2] = iv[2]!;
+    n[3] = iv[3]!;
+    n[4] = iv[4]!;
+    n[5] = iv[5]!;
+    n[6] = iv[6]! ^ ((hi >>> 8) & 0xff);
+    n[7] = iv[7]! ^ (hi & 0xff);
+    n[8] = iv[8]! ^ ((seq >>> 24) & 0xff);
+    n[9] = iv[9]! ^ ((seq >>> 16) & 0xff);
+    n[10] = iv[10]! ^ ((seq >>> 8) & 0xff);
+    n[11] = iv[11]! ^ (seq & 0xff);
   }
 
   /** The record number mask from the first 16 ciphertext bytes (RFC 9147 §4.2.3). */
   #mask(sample: Uint8Array): Uint8Array {
-    if (this.suite.cipher === 'chacha20-poly1305') {
-      return createCipheriv('chacha20', this.#snKey, sample).update(new Uint8Array(2));
-    }
-    this.#ecb ??= createCipheriv(
-      this.suite.cipher === 'aes-128-gcm' ? 'aes-128-ecb' : 'aes-256-ecb',
-      this.#snKey,
-      null,
-    ).setAutoPadding(false);
-    return this.#ecb.update(sample);
-  }
-
-  #aead(): string {
-    return this.suite.cipher;
+    // AES: one ECB block; the cipher lives as long as the epoch (ECB has no IV to change).
+    if (this.#ecb) return this.#ecb.update(sample);
+    // ChaCha20: the sample is counter and nonce, so it needs a cipher object of its own.
+    return createCipheriv('chacha20', this.#snKey, sample).update(ZERO2);
   }
 
   /** Encrypt content of `type` as a record with sequence number `seq`. */
   seal(type: number, seq: number, content: Uint8Array): Uint8Array {
     const inner = content.length + 1;
     const out = Buffer.allocUnsafe(HEADER + inner + TAG);
-    out[0] = UNIFIED_FIXED | UNIFIED_S | UNIFIED_L | (this.epoch & 3);
-    out[1] = (seq >>> 8) & 0xff;
-    out[2] = seq & 0xff;
-    out[3] = (inner + TAG) >> 8;
-    out[4] = (inner + TAG) & 0xff;
+    const aad = this.#aad[HEADER]!;
+    aad[0] = UNIFIED_FIXED | UNIFIED_S | UNIFIED_L | (this.epoch & 3);
+    aad[1] = (seq >>> 8) & 0xff;
+    aad[2] = seq & 0xff;
+    aad[3] = (inner + TAG) >> 8;
+    aad[4] = (inner + TAG) & 0xff;
     this.#makeNonce(seq);
-    // biome-ignore lint/suspicious/noExplicitAny: node's typings overload createCipheriv per mode; the AEAD name is one of three
-    const c = createCipheriv(this.#aead() as any, this.#key, this.#nonce, {
-      authTagLength: TAG,
-    }) as import('node:crypto').CipherGCM;
-    c.setAAD(out.subarray(0, HEADER), { plaintextLength: inner });
+    const c = createCipheriv(this.#alg, this.#key, this.#nonce, AEAD_OPTIONS);
+    c.setAAD(aad);
     // DTLSInnerPlaintext = content || type, encrypted in one call.
     const pt = this.#scratch(inner);
     pt.set(content, 0);
     pt[inner - 1] = type;
     const ct = c.update(pt.subarray(0, inner));
-    ct.copy(out, HEADER);
-    const f = c.final();
-    if (f.length) f.copy(out, HEADER + ct.length);
-    c.getAuthTag().copy(out, HEADER + inner);
+    out.set(ct, HEADER);
+    const f = c.final(); // stream modes: empty
+    if (f.length) out.set(f, HEADER + ct.length);
+    out.set(c.getAuthTag(), HEADER + inner);
     const mask = this.#mask(out.subarray(HEADER, HEADER + 16));
-    out[1] = out[1]! ^ mask[0]!;
-    out[2] = out[2]! ^ mask[1]!;
+    out[0] = aad[0];
+    out[1] = aad[1]! ^ mask[0]!;
+    out[2] = aad[2]! ^ mask[1]!;
+    out[3] = aad[3];
+    out[4] = aad[4];
     return out;
   }
 
@@ -188,20 +222,21 @@ export class Protection13 {
 
   /** Decrypt with the reconstructed full sequence number; undefined when it does not authenticate. */
   open(rec: UnifiedRecord, seq: number): { type: number; content: Uint8Array } | undefined {
-    const header = Buffer.from(rec.header);
+    const h = rec.header;
+    const header = this.#aad[h.length];
+    if (!header) return undefined;
+    header.set(h);
     if (rec.seqLength === 2) {
       header[1] = (seq >>> 8) & 0xff;
       header[2] = seq & 0xff;
     } else header[1] = seq & 0xff;
-    const n = rec.encrypted.length - TAG;
+    const e = rec.encrypted;
+    const n = e.length - TAG;
     this.#makeNonce(seq);
-    // biome-ignore lint/suspicious/noExplicitAny: as in seal
-    const d = createDecipheriv(this.#aead() as any, this.#key, this.#nonce, {
-      authTagLength: TAG,
-    }) as import('node:crypto').DecipherGCM;
-    d.setAAD(header, { plaintextLength: n });
-    d.setAuthTag(rec.encrypted.subarray(n));
-    const pt = d.update(rec.encrypted.subarray(0, n));
+    const d = createDecipheriv(this.#alg, this.#key, this.#nonce, AEAD_OPTIONS);
+    d.setAAD(header);
+    d.setAuthTag(e.subarray(n));
+    const pt = d.update(e.subarray(0, n));
     try {
       d.final();
     } catch {
