@@ -31,6 +31,11 @@ export interface SctpAssociationOptions {
    * 16000 (one record); on loopback and LANs it removes most per-packet cost.
    */
   readonly maxMtu?: number;
+  /**
+   * Announce in INIT that we accept SCTP packets up to 65507 bytes (rtcstack's own parameter, ignored
+   * by other stacks). PLPMTUD probes past `mtu` only towards peers that announced it. Default true.
+   */
+  readonly announceLargePackets?: boolean;
   /** Largest message this side accepts (SDP max-message-size). Default 262144. */
   readonly maxMessageSize?: number;
   /**

@@ -31,6 +31,7 @@ import {
   initChunk,
   PEER_FWD_TSN,
   PEER_IDATA,
+  PEER_LARGE_PACKETS,
   PEER_RECONFIG,
   PEER_ZERO_CHECKSUM,
   peerFeatures,
@@ -63,6 +64,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
   #mtu: number;
   #maxMtu: number;
   readonly #baseMtu: number;
+  readonly #announceLarge: boolean;
   readonly maxMessageSize: number;
   readonly #rwnd: number;
   readonly #offerZero: boolean;
@@ -142,6 +144,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     this.remotePort = o.remotePort ?? 5000;
     this.#mtu = o.mtu ?? 1200;
     this.#baseMtu = this.#mtu;
+    this.#announceLarge = o.announceLargePackets ?? true;
     this.#maxMtu = Math.max(this.#mtu, Math.min(o.maxMtu ?? this.#mtu, MAX_PACKET));
     this.maxMessageSize = o.maxMessageSize ?? 262144;
     this.#rwnd = o.receiveWindow ?? 2 * 1024 * 1024;
@@ -240,7 +243,12 @@ export class SctpAssociation extends Emitter<SctpEvents> {
       this.#mtu = max;
       if (this.#out) this.#out.mtu = max;
     }
-    this.#prober.max = max;
+    this.#applyCeiling();
+  }
+
+  /** Probe past the configured size only towards a peer that announced it takes large packets. */
+  #applyCeiling(): void {
+    this.#prober.max = this.#peerFeatures & PEER_LARGE_PACKETS ? this.#maxMtu : this.#baseMtu;
   }
 
   get state(): SctpState {
@@ -287,6 +295,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
       initialTsn: this.#myInitialTsn,
       interleaving: this.#offerIData,
       zeroChecksum: this.#offerZero,
+      maxPacket: this.#announceLarge ? MAX_PACKET : undefined,
       cookie,
     });
   }
@@ -362,6 +371,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
   #setup(peerInitialTsn: number, peerRwnd: number, features: number): void {
     if (this.#out) return;
     this.#peerFeatures = features;
+    this.#applyCeiling();
     const idata = this.#offerIData && (features & PEER_IDATA) !== 0;
     this.#zeroTx = this.#offerZero && (features & PEER_ZERO_CHECKSUM) !== 0;
     this.#out = new Outbound({

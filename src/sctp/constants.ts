@@ -40,6 +40,13 @@ export const PARAM_ADD_INCOMING_STREAMS = 18;
 export const PARAM_ZERO_CHECKSUM_ACCEPTABLE = 0x8001;
 /** RFC 5061 §4.2.7 */
 export const PARAM_SUPPORTED_EXTENSIONS = 0x8008;
+/**
+ * rtcstack's own INIT parameter (a type in the "skip, do not report" range, RFC 9260 §3.2.1, so other
+ * stacks ignore it): the largest SCTP packet the sender accepts (u32). Some peers cannot take packets
+ * over ~2 KB at all (Chromium stops receiving after one), so PLPMTUD probes past the configured MTU
+ * only towards a peer that announced it.
+ */
+export const PARAM_MAX_PACKET_ACCEPTED = 0x8f71;
 /** RFC 3758 §3.1 */
 export const PARAM_FORWARD_TSN_SUPPORTED = 0xc000;
 

@@ -11,6 +11,8 @@ import {
 import {
   findParam,
   forwardTsnSupportedParam,
+  maxPacketAccepted,
+  maxPacketParam,
   stateCookieParam,
   supportedExtensions,
   supportedExtensionsParam,
@@ -23,6 +25,10 @@ export const PEER_FWD_TSN = 1;
 export const PEER_IDATA = 2;
 export const PEER_RECONFIG = 4;
 export const PEER_ZERO_CHECKSUM = 8;
+/** The peer accepts SCTP packets of at least LARGE_PACKET bytes (PARAM_MAX_PACKET_ACCEPTED). */
+export const PEER_LARGE_PACKETS = 16;
+/** One DTLS record: what "large" means for the feature bit. */
+export const LARGE_PACKET = 16384;
 
 /** The features an INIT or INIT ACK announces, as PEER_* bits. */
 export function peerFeatures(c: InitChunk): number {
@@ -32,6 +38,7 @@ export function peerFeatures(c: InitChunk): number {
   if (ext.includes(CHUNK_I_DATA) && ext.includes(CHUNK_I_FORWARD_TSN)) f |= PEER_IDATA;
   if (ext.includes(CHUNK_RE_CONFIG)) f |= PEER_RECONFIG;
   if (zeroChecksumEdmid(c.params) === ZERO_CHECKSUM_EDMID_DTLS) f |= PEER_ZERO_CHECKSUM;
+  if ((maxPacketAccepted(c.params) ?? 0) >= LARGE_PACKET) f |= PEER_LARGE_PACKETS;
   return f;
 }
 
@@ -44,6 +51,8 @@ export function initChunk(
     initialTsn: number;
     interleaving: boolean;
     zeroChecksum: boolean;
+    /** Largest SCTP packet we accept, announced when set. */
+    maxPacket?: number;
     cookie?: Uint8Array;
   },
 ): Chunk {
@@ -51,6 +60,7 @@ export function initChunk(
   if (o.interleaving) ext.push(CHUNK_I_DATA, CHUNK_I_FORWARD_TSN);
   const params = [supportedExtensionsParam(ext), forwardTsnSupportedParam()];
   if (o.zeroChecksum) params.push(zeroChecksumParam(ZERO_CHECKSUM_EDMID_DTLS));
+  if (o.maxPacket !== undefined) params.push(maxPacketParam(o.maxPacket));
   if (o.cookie) params.unshift(stateCookieParam(o.cookie));
   return {
     type,

@@ -2,6 +2,7 @@
 import type { Param } from './chunk-types.js';
 import {
   PARAM_FORWARD_TSN_SUPPORTED,
+  PARAM_MAX_PACKET_ACCEPTED,
   PARAM_STATE_COOKIE,
   PARAM_SUPPORTED_EXTENSIONS,
   PARAM_ZERO_CHECKSUM_ACCEPTABLE,
@@ -43,4 +44,15 @@ export function stateCookieParam(cookie: Uint8Array): Param {
 }
 export function stateCookie(params: readonly Param[]): Uint8Array | undefined {
   return findParam(params, PARAM_STATE_COOKIE)?.value;
+}
+
+export function maxPacketParam(size: number): Param {
+  const v = new Uint8Array(4);
+  new DataView(v.buffer).setUint32(0, size);
+  return { type: PARAM_MAX_PACKET_ACCEPTED, value: v };
+}
+export function maxPacketAccepted(params: readonly Param[]): number | undefined {
+  const v = findParam(params, PARAM_MAX_PACKET_ACCEPTED)?.value;
+  if (v?.length !== 4) return undefined;
+  return new DataView(v.buffer, v.byteOffset, 4).getUint32(0);
 }

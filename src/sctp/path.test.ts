@@ -52,3 +52,18 @@ test('unordered maxRetransmits 0 backs off on loss: a bottleneck queue does not 
   assert.ok(s.ssthresh < 1024 * 1024, `losses lowered ssthresh (${s.ssthresh})`);
   finish(p);
 });
+
+test('PLPMTUD probes past the configured size only towards a peer that announced large packets', async () => {
+  // B behaves like Chromium or usrsctp: no announcement (and Chromium stops receiving after one
+  // packet over ~2 KB, so it must never see a probe).
+  const p = pair({}, 42, { maxMtu: 16384 }, { maxMtu: 16384, announceLargePackets: false });
+  await connect(p);
+  await p.clock.advanceAsync(30_000);
+  assert.equal(p.A.assoc.mtu, 1200, 'A never probes towards B');
+  assert.equal(p.B.assoc.mtu, 16384, 'B probes towards A, which announced');
+  p.A.assoc.send(1, 53, new Uint8Array(100_000));
+  assert.ok(await p.clock.runUntil(() => p.B.got.length === 1, 60_000));
+  assert.equal(p.A.assoc.mtu, 1200);
+  assert.ok(p.A.assoc.stats.packetsSent >= 100_000 / 1200, 'A sent 1200-byte packets');
+  finish(p);
+});
