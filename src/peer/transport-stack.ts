@@ -38,6 +38,9 @@ export interface TransportStackEvents {
 
 /** Datagrams that arrive before DTLS exists (the peer's ClientHello can beat our own ICE state). */
 const MAX_EARLY_DATAGRAMS = 16;
+/** One DTLS record's plaintext (RFC 9147 §4, RFC 6347 §4.1.1): the largest SCTP packet over DTLS. */
+const LOOPBACK_SCTP_MTU = 16384;
+const isLoopback = (a: string): boolean => a.startsWith('127.') || a === '::1';
 
 export class TransportStack extends Emitter<TransportStackEvents> {
   #agent: IceAgent | undefined;
@@ -90,6 +93,12 @@ export class TransportStack extends Emitter<TransportStackEvents> {
       if ((s === 'connected' || s === 'completed') && this.#dtls?.state === 'new') this.#dtls.start();
     });
     agent.on('data', (d) => this.#onDatagram(d));
+    // RFC 8899: SCTP probes packet sizes up to what the local interface carries unfragmented. Loopback
+    // carries a whole DTLS record (the packets never leave the host); other paths keep 1200 bytes. The
+    // association probes only towards a peer that announced it takes large packets.
+    agent.on('selectedpairchange', (p) => {
+      this.sctp.maxMtu = isLoopback(p.local.baseAddress) ? LOOPBACK_SCTP_MTU : 0;
+    });
     return agent;
   }
 
