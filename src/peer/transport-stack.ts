@@ -117,6 +117,9 @@ export class TransportStack extends Emitter<TransportStackEvents> {
       clock: this.#o.clock,
       log: this.#o.log.child('dtls'),
       versions: this.#o.dtlsVersions ?? ['1.3', '1.2'],
+      // No cookie round trip (HelloVerifyRequest / HelloRetryRequest): ICE already proved the
+      // peer's address with authenticated checks (RFC 8445 §7.2.2), as in libwebrtc.
+      helloVerify: false,
       ...(this.#o.random && { random: this.#o.random }),
       ...(this.#o.mtu && { mtu: this.#o.mtu }),
       send: (d) => {
@@ -148,7 +151,16 @@ export class TransportStack extends Emitter<TransportStackEvents> {
   #maybeStartSctp(): void {
     if (!this.#wantSctp || this.#sctpStarted || this.#dtls?.state !== 'connected') return;
     this.#sctpStarted = true;
-    this.sctp.start();
+    if (this.#dtls.role === 'client') {
+      this.sctp.start();
+      return;
+    }
+    // DTLS server: the client's INIT follows its Finished, so it is usually already queued. Let it
+    // arrive first (the association answers it) and send our own INIT only if it did not: no INIT
+    // collision (RFC 9260 §5.2.1), half the handshake packets, same number of round trips.
+    setImmediate(() => {
+      if (!this.#closed && this.sctp.stats.packetsReceived === 0) this.sctp.start();
+    });
   }
 
   #onDatagram(d: Uint8Array): void {
