@@ -3,7 +3,9 @@
  * test/sfu/synthetic.ts makes it) to N subscribers, N = 10, 50, 200, all given bandwidth for the top
  * layer (about 1.1 Mbps of video each). No network: the path measured is parse -> cache -> keyframe
  * check -> per-subscriber rewrite (SSRC/seq/timestamp) -> the rewritten bytes, plus, in the second
- * row, SRTP protect of every outgoing packet (AES_CM_128_HMAC_SHA1_80), which a real leg also pays.
+ * row, SRTP protect of every outgoing packet (AES_CM_128_HMAC_SHA1_80), which a real leg also pays,
+ * and in the third also the per-subscriber TWCC bookkeeping (a transport-wide sequence number and
+ * a send record per packet; no feedback arrives here, so no estimate updates).
  *
  * Prints forwarded packets per CPU second, the fan-out time of one incoming packet (the latency the
  * SFU adds for the last subscriber), and consumers per core at 1 Mbps each, next to mediasoup's
@@ -63,7 +65,7 @@ interface Result {
   fanoutUs: number[];
 }
 
-function run(n: number, seconds: number, srtp: boolean): Result {
+function run(n: number, seconds: number, srtp: boolean, twcc: boolean): Result {
   const clock = new ManualClock();
   const buf = new Uint8Array(1500);
   const profile = SRTP_PROFILES.SRTP_AES128_CM_HMAC_SHA1_80;
@@ -74,6 +76,7 @@ function run(n: number, seconds: number, srtp: boolean): Result {
     clock,
     random: new SeededRandom(1),
     initialBandwidth: 5_000_000,
+    twcc,
     sink: {
       sendRtp: (id, f) => {
         const out = rewriteRtpBytes(f, undefined, buf);
@@ -132,12 +135,16 @@ console.log(
   `sfu forwarding core: 1 publisher (3-layer VP8 simulcast + Opus), N subscribers on the top layer, ${o.seconds} s of media, median of ${o.rounds}\n`,
 );
 console.log(
-  'N    | SRTP | fwd pkts/s/core | Mbps/core | per-consumer Mbps | consumers/core @1 Mbps | vs mediasoup 500 | fan-out p50 / p99 (us)',
+  'N    | SRTP | TWCC | fwd pkts/s/core | Mbps/core | per-consumer Mbps | consumers/core @1 Mbps | vs mediasoup 500 | fan-out p50 / p99 (us)',
 );
 for (const n of [10, 50, 200]) {
-  for (const srtp of [false, true]) {
+  for (const [srtp, twcc] of [
+    [false, false],
+    [true, false],
+    [true, true],
+  ] as const) {
     const rs: Result[] = [];
-    for (let r = 0; r < o.rounds; r++) rs.push(run(n, o.seconds, srtp));
+    for (let r = 0; r < o.rounds; r++) rs.push(run(n, o.seconds, srtp, twcc));
     const pps = median(rs.map((r) => r.forwarded / r.cpuSec));
     const mbpsCore = median(rs.map((r) => (r.bytes * 8) / r.cpuSec / 1e6));
     const perConsumer = (rs[0]!.bytes * 8) / o.seconds / n / 1e6;
@@ -147,6 +154,7 @@ for (const n of [10, 50, 200]) {
       [
         String(n).padEnd(4),
         (srtp ? 'yes' : 'no').padEnd(4),
+        (twcc ? 'yes' : 'no').padEnd(4),
         Math.round(pps).toLocaleString('en').padStart(15),
         mbpsCore.toFixed(0).padStart(9),
         perConsumer.toFixed(2).padStart(17),
@@ -161,5 +169,5 @@ console.log(
   '\nfwd pkts/s/core: packets written per CPU second (user+system) of this process; consumers/core @1 Mbps: forwarded Mbps per CPU second.',
 );
 console.log(
-  'Not included: UDP send syscalls (bench/turn shows Node pays ~10 us per datagram here) and the TWCC/pacer path of each leg.',
+  'Not included: UDP send syscalls (bench/turn shows Node pays ~10 us per datagram here), TWCC feedback processing and a pacer.',
 );

@@ -23,7 +23,6 @@
  * estimate grows to cover it; either keeps the higher layer.
  */
 import { CongestionController } from '../../interceptor/congestion-controller.js';
-import { SequenceUnwrapper } from '../../interceptor/sequence.js';
 import {
   type TransportCcFeedback,
   TWCC_DELTA_TICK_US,
@@ -52,9 +51,8 @@ export class SubscriberBwe {
   #lastDecreaseAt = -Infinity;
   /** Our estimate (see the file comment), bits/s. */
   #estimate: number;
-  readonly #sentAt = new Map<number, number>();
-  readonly #sendSeq = new SequenceUnwrapper();
-  readonly #fbSeq = new SequenceUnwrapper();
+  /** Send time by transport-wide sequence number (a 16-bit ring: entries live one wrap). */
+  readonly #sentAt = new Float64Array(65536).fill(Number.NaN);
   #baseDelay = Number.POSITIVE_INFINITY;
   /** After a failed probe: the queue it built drains; its congestion is not the path's news. */
   #settleUntil = -Infinity;
@@ -83,10 +81,7 @@ export class SubscriberBwe {
     const seq = this.#seq;
     this.#seq = (seq + 1) & 0xffff;
     this.cc.onPacketSent(seq, size, now);
-    const ext = this.#sendSeq.unwrap(seq);
-    this.#sentAt.set(ext, now);
-    if (this.#sentAt.size > 10_000)
-      for (const k of this.#sentAt.keys()) if (k < ext - 5000) this.#sentAt.delete(k);
+    this.#sentAt[seq] = now;
     return seq;
   }
 
@@ -119,8 +114,8 @@ export class SubscriberBwe {
     let delaySum = 0;
     let n = 0;
     for (const p of fb.packets) {
-      const sent = this.#sentAt.get(this.#fbSeq.unwrap(p.sequenceNumber));
-      if (sent === undefined) continue;
+      const sent = this.#sentAt[p.sequenceNumber & 0xffff]!;
+      if (Number.isNaN(sent)) continue;
       total++;
       if (!p.received) {
         lost++;
