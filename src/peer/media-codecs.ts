@@ -14,8 +14,6 @@ import type { Codec, RtcpFeedback } from '../sdp/codecs.js';
 import type { Extmap } from '../sdp/types.js';
 
 const VIDEO_FB: RtcpFeedback[] = [
-  { type: 'goog-remb' },
-  { type: 'transport-cc' },
   { type: 'ccm', parameter: 'fir' },
   { type: 'nack' },
   { type: 'nack', parameter: 'pli' },
@@ -40,7 +38,7 @@ export const DEFAULT_AUDIO_CODECS: readonly Codec[] = [
     clockRate: 48000,
     channels: 2,
     fmtp: 'minptime=10;useinbandfec=1',
-    rtcpFeedback: [{ type: 'transport-cc' }],
+    rtcpFeedback: [],
   },
 ];
 
@@ -61,10 +59,17 @@ export const DEFAULT_VIDEO_CODECS: readonly Codec[] = [
   rtx(46, 45),
 ];
 
-export function defaultHeaderExtensions(kind: 'audio' | 'video'): Extmap[] {
+/**
+ * Feedback that comes with transport-wide congestion control: TWCC, and REMB as the fallback for a
+ * peer without transport-cc (added to every codec when transport-cc is negotiated).
+ */
+export const CONGESTION_FEEDBACK: readonly RtcpFeedback[] = [{ type: 'goog-remb' }, { type: 'transport-cc' }];
+
+/** Header extensions rtcstack can negotiate (transport-cc only when a transceiver asks for it). */
+export function defaultHeaderExtensions(kind: 'audio' | 'video', transportCc = false): Extmap[] {
   const common = [
     { id: 2, uri: EXT_ABS_SEND_TIME },
-    { id: 3, uri: EXT_TRANSPORT_CC },
+    ...(transportCc ? [{ id: 3, uri: EXT_TRANSPORT_CC }] : []),
     { id: 4, uri: EXT_MID },
   ];
   return kind === 'audio' ? common : [...common, { id: 10, uri: EXT_RID }, { id: 11, uri: EXT_REPAIRED_RID }];

@@ -52,7 +52,6 @@ import {
 } from './description.js';
 import { domException, toDomException } from './dom-exception.js';
 import { makeEvent } from './event-target.js';
-import { defaultHeaderExtensions } from './media-codecs.js';
 import { MediaSession } from './media-session.js';
 import { addMediaStats } from './media-stats.js';
 import { MediaStream, type MediaStreamTrack } from './media-track.js';
@@ -697,7 +696,7 @@ export class RTCPeerConnection extends HandlerTarget {
       mid: t.mid!,
       direction: t.stopped ? 'inactive' : (t.direction as Direction),
       codecs: t.codecs,
-      headerExtensions: defaultHeaderExtensions(t.kind),
+      headerExtensions: t.headerExtensions,
       msid: { stream, track: track?.id ?? t.sender.ssrc.toString(16) },
       send: {
         ssrc: t.sender.ssrc,

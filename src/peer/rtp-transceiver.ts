@@ -2,14 +2,29 @@
  * RTCRtpTransceiver: a sender and a receiver sharing one m= section (mid), with the direction the
  * application wants and the one negotiation settled on, and codec preferences.
  */
+
+import { EXT_MID, EXT_TRANSPORT_CC } from '../rtp/extensions.js';
 import type { Codec } from '../sdp/codecs.js';
-import type { Direction } from '../sdp/types.js';
-import { DEFAULT_AUDIO_CODECS, DEFAULT_VIDEO_CODECS, type RTCRtpCodec, toRtcCodec } from './media-codecs.js';
+import type { Direction, Extmap } from '../sdp/types.js';
+import {
+  CONGESTION_FEEDBACK,
+  DEFAULT_AUDIO_CODECS,
+  DEFAULT_VIDEO_CODECS,
+  defaultHeaderExtensions,
+  type RTCRtpCodec,
+  toRtcCodec,
+} from './media-codecs.js';
 import type { MediaStream } from './media-track.js';
 import type { RTCRtpReceiver } from './rtp-receiver.js';
 import type { RTCRtpSender } from './rtp-sender.js';
 
 export type RTCRtpTransceiverDirection = Direction | 'stopped';
+
+/** W3C RTCRtpHeaderExtensionCapability with its direction (setHeaderExtensionsToNegotiate). */
+export interface RTCRtpHeaderExtensionCapability {
+  uri: string;
+  direction: RTCRtpTransceiverDirection;
+}
 
 export class RTCRtpTransceiver {
   readonly kind: 'audio' | 'video';
@@ -20,6 +35,8 @@ export class RTCRtpTransceiver {
   #currentDirection: Direction | null = null;
   #stopped = false;
   #codecs: readonly Codec[];
+  /** transport-cc (and with it TWCC/REMB feedback) is negotiated only when asked for. */
+  #transportCc = false;
   /** Streams (msid) the sender's track belongs to. */
   streams: MediaStream[] = [];
   /** Simulcast rids to send, lowest first (from sendEncodings). */
@@ -113,9 +130,46 @@ export class RTCRtpTransceiver {
     this.#codecs = picked;
   }
 
-  /** @internal The codecs to put in descriptions. */
+  /** @internal The codecs to put in descriptions (with TWCC/REMB feedback when transport-cc is on). */
   get codecs(): readonly Codec[] {
-    return this.#codecs;
+    if (!this.#transportCc) return this.#codecs;
+    return this.#codecs.map((c) =>
+      c.name === 'rtx' ? c : { ...c, rtcpFeedback: [...CONGESTION_FEEDBACK, ...c.rtcpFeedback] },
+    );
+  }
+
+  /** @internal The header extensions to put in descriptions. */
+  get headerExtensions(): Extmap[] {
+    return defaultHeaderExtensions(this.kind, this.#transportCc);
+  }
+
+  /**
+   * W3C getHeaderExtensionsToNegotiate: every extension rtcstack supports for this kind, 'stopped'
+   * where it is not offered. transport-cc starts 'stopped': turn it on to get transport-wide
+   * congestion control (TWCC feedback to the peer, RTCRtpSender.targetBitrate from its feedback, REMB
+   * when the peer has no transport-cc). Off by default because the peer's estimator then depends on
+   * how promptly this process reads packets: on a badly overloaded host the delay it sees is ours.
+   */
+  getHeaderExtensionsToNegotiate(): RTCRtpHeaderExtensionCapability[] {
+    return defaultHeaderExtensions(this.kind, true).map((e) => ({
+      uri: e.uri,
+      direction: e.uri === EXT_TRANSPORT_CC && !this.#transportCc ? 'stopped' : 'sendrecv',
+    }));
+  }
+
+  /** W3C setHeaderExtensionsToNegotiate (applies to the next offer or answer). */
+  setHeaderExtensionsToNegotiate(exts: readonly RTCRtpHeaderExtensionCapability[]): void {
+    const known = new Set(defaultHeaderExtensions(this.kind, true).map((e) => e.uri));
+    for (const e of exts) {
+      if (!known.has(e.uri))
+        throw Object.assign(new Error(`unsupported header extension ${e.uri}`), {
+          name: 'InvalidModificationError',
+        });
+      if (e.uri === EXT_MID && e.direction === 'stopped')
+        throw Object.assign(new Error('mid cannot be stopped'), { name: 'InvalidModificationError' });
+    }
+    const tcc = exts.find((e) => e.uri === EXT_TRANSPORT_CC);
+    if (tcc) this.#transportCc = tcc.direction !== 'stopped';
   }
 }
 
@@ -125,5 +179,8 @@ export function getCapabilities(
 ): { codecs: RTCRtpCodec[]; headerExtensions: { uri: string }[] } | null {
   if (kind !== 'audio' && kind !== 'video') return null;
   const list = kind === 'audio' ? DEFAULT_AUDIO_CODECS : DEFAULT_VIDEO_CODECS;
-  return { codecs: list.map((c) => toRtcCodec(kind, c)), headerExtensions: [] };
+  return {
+    codecs: list.map((c) => toRtcCodec(kind, c)),
+    headerExtensions: defaultHeaderExtensions(kind, true).map((e) => ({ uri: e.uri })),
+  };
 }

@@ -69,6 +69,10 @@ test('TWCC both ways with Chromium: its estimate ramps on our feedback, ours on 
     const track = new MediaStreamTrack({ kind: 'video' });
     await tr.sender.replaceTrack(track);
     tr.direction = 'sendrecv';
+    // transport-cc is off by default (see RTCRtpTransceiver.getHeaderExtensionsToNegotiate).
+    tr.setHeaderExtensionsToNegotiate(
+      tr.getHeaderExtensionsToNegotiate().map((e) => ({ ...e, direction: 'sendrecv' })),
+    );
     await node.setLocalDescription();
     const answer = node.localDescription!.toJSON();
     assert.match(answer.sdp ?? '', /transport-wide-cc/, 'transport-cc negotiated');

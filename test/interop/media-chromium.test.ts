@@ -23,6 +23,7 @@ import {
   type RTCTrackEvent,
 } from '../../src/peer/index.js';
 import { WebmRecorder } from '../../src/peer/media-recorder.js';
+import { browserPeer as sharedBrowserPeer } from '../helpers/browser-peer.js';
 import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 import { decodeErrors, makeOpusClip, makeVideoClip, probeFrames } from '../media/ffmpeg.js';
@@ -54,30 +55,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-type Cand = { candidate: string; sdpMid: string | null; sdpMLineIndex: number | null } | null;
-
-async function browserPeer(node: RTCPeerConnection): Promise<Page> {
-  const page = await browser.newPage();
-  await page.goto(origin);
-  await page.evaluate('globalThis.__name = (f) => f');
-  await page.exposeFunction('toNode', (c: Cand) => {
-    void node.addIceCandidate(c ?? undefined).catch(() => {});
-  });
-  await page.evaluate(() => {
-    const w = window as unknown as Record<string, unknown>;
-    const pc = new RTCPeerConnection();
-    w.pc = pc;
-    pc.onicecandidate = (e) => (w.toNode as (c: unknown) => void)(e.candidate ? e.candidate.toJSON() : null);
-  });
-  node.onicecandidate = (e) => {
-    const c = e.candidate ? e.candidate.toJSON() : null;
-    void page.evaluate((cand) => {
-      const pc = (window as unknown as { pc: PagePc }).pc;
-      return pc.addIceCandidate(cand ?? undefined).catch(() => {});
-    }, c);
-  };
-  return page;
-}
+/** The page with its own RTCPeerConnection (`window.pc`), on our origin (getUserMedia needs one). */
+const browserPeer = (node: RTCPeerConnection): Promise<Page> => sharedBrowserPeer(browser, node, { origin });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -5,9 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MediaStream, MediaStreamTrack, RTCPeerConnection } from '../../src/peer/index.js';
+import {
+  MediaStream,
+  MediaStreamTrack,
+  RTCPeerConnection,
+  type RTCRtpTransceiver,
+} from '../../src/peer/index.js';
 
 const OPTS = { includeLoopback: true, ipv6: false };
+
+/** Turn on transport-cc (and with it TWCC/REMB) for a transceiver: off by default. */
+function enableTwcc(t: RTCRtpTransceiver): void {
+  t.setHeaderExtensionsToNegotiate(
+    t.getHeaderExtensionsToNegotiate().map((e) => ({ ...e, direction: 'sendrecv' })),
+  );
+}
 
 test('without transport-cc the receiver sends REMB and the sender target follows it', async () => {
   const a = new RTCPeerConnection({}, OPTS);
@@ -17,6 +29,7 @@ test('without transport-cc the receiver sends REMB and the sender target follows
     b.onicecandidate = (e) => void a.addIceCandidate(e.candidate ?? undefined).catch(() => {});
     const track = new MediaStreamTrack({ kind: 'video' });
     const sender = a.addTrack(track, new MediaStream());
+    enableTwcc(a.getTransceivers()[0]!);
     await a.setLocalDescription(await a.createOffer());
     // A peer that does not know transport-cc (as older stacks): drop the extension and feedback.
     const sdp = a
@@ -25,6 +38,7 @@ test('without transport-cc the receiver sends REMB and the sender target follows
       .join('\r\n');
     assert.match(sdp, /a=rtcp-fb:96 goog-remb/);
     await b.setRemoteDescription({ type: 'offer', sdp });
+    enableTwcc(b.getTransceivers()[0]!);
     await b.setLocalDescription(await b.createAnswer());
     assert.doesNotMatch(b.localDescription!.sdp, /transport-cc|transport-wide-cc/);
     assert.match(b.localDescription!.sdp, /goog-remb/);

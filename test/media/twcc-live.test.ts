@@ -5,9 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MediaStream, MediaStreamTrack, RTCPeerConnection } from '../../src/peer/index.js';
+import {
+  MediaStream,
+  MediaStreamTrack,
+  RTCPeerConnection,
+  type RTCRtpTransceiver,
+} from '../../src/peer/index.js';
 
 const OPTS = { includeLoopback: true, ipv6: false };
+
+/** Turn on transport-cc (and with it TWCC/REMB) for a transceiver: off by default. */
+function enableTwcc(t: RTCRtpTransceiver): void {
+  t.setHeaderExtensionsToNegotiate(
+    t.getHeaderExtensionsToNegotiate().map((e) => ({ ...e, direction: 'sendrecv' })),
+  );
+}
 
 async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -17,6 +29,31 @@ async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): P
   }
 }
 
+test('transport-cc is off by default and negotiated once a transceiver asks for it', async () => {
+  const pc = new RTCPeerConnection({}, OPTS);
+  try {
+    const t = pc.addTransceiver('video');
+    assert.equal(
+      t.getHeaderExtensionsToNegotiate().find((e) => e.uri.includes('transport-wide'))?.direction,
+      'stopped',
+    );
+    assert.doesNotMatch((await pc.createOffer()).sdp ?? '', /transport-wide-cc|transport-cc|goog-remb/);
+    enableTwcc(t);
+    const sdp = (await pc.createOffer()).sdp ?? '';
+    assert.match(sdp, /transport-wide-cc/);
+    assert.match(sdp, /a=rtcp-fb:96 goog-remb/);
+    assert.throws(
+      () =>
+        t.setHeaderExtensionsToNegotiate([
+          { uri: 'urn:ietf:params:rtp-hdrext:sdes:mid', direction: 'stopped' },
+        ]),
+      { name: 'InvalidModificationError' },
+    );
+  } finally {
+    pc.close();
+  }
+});
+
 test('TWCC feedback from the receiver drives the sender target bitrate', async () => {
   const a = new RTCPeerConnection({}, OPTS);
   const b = new RTCPeerConnection({}, OPTS);
@@ -25,6 +62,7 @@ test('TWCC feedback from the receiver drives the sender target bitrate', async (
     b.onicecandidate = (e) => void a.addIceCandidate(e.candidate ?? undefined).catch(() => {});
     const track = new MediaStreamTrack({ kind: 'video' });
     const sender = a.addTrack(track, new MediaStream());
+    enableTwcc(a.getTransceivers()[0]!);
     const events: number[] = [];
     sender.on('targetbitrate', (bps) => events.push(bps));
     let frames = 0;
@@ -36,6 +74,7 @@ test('TWCC feedback from the receiver drives the sender target bitrate', async (
     );
     assert.match(a.localDescription!.sdp, /a=rtcp-fb:96 transport-cc/);
     await b.setRemoteDescription(a.localDescription!);
+    enableTwcc(b.getTransceivers()[0]!);
     await b.setLocalDescription(await b.createAnswer());
     assert.match(b.localDescription!.sdp, /transport-wide-cc/);
     await a.setRemoteDescription(b.localDescription!);
