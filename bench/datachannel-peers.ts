@@ -4,6 +4,7 @@
  * (node-datachannel, werift, @roamhq/wrtc: real peer connections with ICE + DTLS on loopback).
  */
 import { createSocket } from 'node:dgram';
+import { Worker } from 'node:worker_threads';
 import { SystemClock } from '../src/core/clock.js';
 import type { RTCDataChannel } from '../src/datachannel/data-channel.js';
 import { DataChannelManager } from '../src/datachannel/manager.js';
@@ -18,7 +19,8 @@ export interface BenchChannel {
   send(data: Uint8Array): void;
   bufferedAmount(): number;
   onLow(threshold: number, cb: () => void): void;
-  onMessage(cb: (size: number) => void): void;
+  /** Messages received: in-thread receivers call per message, worker receivers in batches. */
+  onMessage(cb: (count: number, bytes: number, at: number) => void): void;
 }
 
 export interface BenchPair {
@@ -44,7 +46,7 @@ function wrapW3C(ch: RTCDataChannel): BenchChannel {
     onMessage: (cb) => {
       ch.onmessage = (e) => {
         const d = (e as MessageEvent).data as ArrayBuffer | string;
-        cb(typeof d === 'string' ? d.length : d.byteLength);
+        cb(1, typeof d === 'string' ? d.length : d.byteLength, performance.now());
       };
     },
   };
@@ -177,6 +179,189 @@ export const rtcstackUdpPmtu: Contender = {
   make: (o) => rtcstackPair(o, udpLink, {}, PMTU),
 };
 
+/** BENCH_DEBUG: remember the associations the peer connections start, to print their stats. */
+function captureAssociations(): SctpAssociation[] {
+  const list: SctpAssociation[] = [];
+  if (!process.env.BENCH_DEBUG) return list;
+  const proto = SctpAssociation.prototype as unknown as { start(): void; __orig?: () => void };
+  proto.__orig ??= proto.start;
+  const orig = proto.__orig;
+  proto.start = function (this: SctpAssociation) {
+    list.push(this);
+    orig.call(this);
+  };
+  return list;
+}
+
+/**
+ * The full stack: two RTCPeerConnections in this process, ICE on loopback host candidates, DTLS
+ * (1.3 when both offer it, as here), SCTP and data channels, real UDP sockets.
+ */
+export const rtcstackPeer: Contender = {
+  name: 'rtcstack (1 thread)',
+  note: 'RTCPeerConnection: ICE + DTLS + SCTP over UDP on loopback (TypeScript)',
+  make: async (o) => {
+    const { RTCPeerConnection } = await import('../src/peer/index.js');
+    const assocs = captureAssociations();
+    const opts = { includeLoopback: true, ipv6: false };
+    const p1 = new RTCPeerConnection({}, opts);
+    const p2 = new RTCPeerConnection({}, opts);
+    p1.onicecandidate = (e) => e.candidate && void p2.addIceCandidate(e.candidate).catch(() => {});
+    p2.onicecandidate = (e) => e.candidate && void p1.addIceCandidate(e.candidate).catch(() => {});
+    const dc = p1.createDataChannel('bench', {
+      ordered: !o.unordered,
+      ...(o.maxRetransmits !== undefined ? { maxRetransmits: o.maxRetransmits } : {}),
+    });
+    const remote = new Promise<RTCDataChannel>((resolve) => {
+      p2.ondatachannel = (e) => resolve((e as unknown as { channel: RTCDataChannel }).channel);
+    });
+    const opened = new Promise<void>((resolve) => (dc.onopen = () => resolve()));
+    await p1.setLocalDescription(await p1.createOffer());
+    await p2.setRemoteDescription(p1.localDescription!);
+    await p2.setLocalDescription(await p2.createAnswer());
+    await p1.setRemoteDescription(p2.localDescription!);
+    const [rc] = await Promise.all([remote, opened]);
+    if (rc.readyState !== 'open') await new Promise<void>((resolve) => (rc.onopen = () => resolve()));
+    return {
+      sender: wrapW3C(dc),
+      receiver: wrapW3C(rc),
+      close: async () => {
+        if (process.env.BENCH_DEBUG) for (const a of assocs) console.log(a.fullStats);
+        p1.close();
+        p2.close();
+      },
+    };
+  },
+};
+
+/** The offering peer of a W3C-style stack, in this thread (the answerer runs in a worker). */
+interface Offerer {
+  createOffer(): Promise<unknown>;
+  setLocalDescription(d: unknown): Promise<unknown>;
+  setRemoteDescription(d: unknown): Promise<unknown>;
+  addIceCandidate(c: unknown): Promise<unknown>;
+  localDescription: unknown;
+  onicecandidate: unknown;
+  close(): unknown;
+}
+
+/**
+ * A pair whose receiving peer lives in a worker thread (bench/_datachannel-worker.ts): each peer gets
+ * its own thread, as the native stacks' peers do (libdatachannel and libwebrtc run their network and
+ * SCTP work on their own threads). `offerer` builds the sending peer and its channel here.
+ */
+async function splitPair(
+  stack: 'rtcstack' | 'werift',
+  offerer: () => Promise<{ pc: Offerer; channel: BenchChannel; opened: Promise<void> }>,
+): Promise<BenchPair> {
+  // Workers do not inherit tsx's loader hooks: register them in the worker, then load the script.
+  const script = new URL('./_datachannel-worker.ts', import.meta.url).href;
+  const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(script)}); })`;
+  const worker = new Worker(boot, { eval: true, workerData: { stack } });
+  const inbox = new Map<string, ((m: { [k: string]: unknown }) => void)[]>();
+  const once = (type: string) =>
+    new Promise<{ [k: string]: unknown }>((resolve) =>
+      inbox.set(type, [...(inbox.get(type) ?? []), resolve]),
+    );
+  let progress: ((count: number, bytes: number, at: number) => void) | undefined;
+  let seen = 0;
+  let seenBytes = 0;
+  const { pc, channel, opened } = await offerer();
+  worker.on('message', (m: { type: string; [k: string]: unknown }) => {
+    if (m.type === 'candidate') void pc.addIceCandidate(m.candidate).catch(() => {});
+    else if (m.type === 'progress') {
+      const count = m.count as number;
+      const bytes = m.bytes as number;
+      progress?.(count - seen, bytes - seenBytes, (m.at as number) - performance.timeOrigin);
+      seen = count;
+      seenBytes = bytes;
+    }
+    const waiting = inbox.get(m.type);
+    if (waiting?.length) waiting.shift()!(m);
+  });
+  await once('ready');
+  pc.onicecandidate = (e: { candidate?: { toJSON?: () => unknown; candidate?: string } | null }) => {
+    const c = e?.candidate;
+    if (!c?.candidate) return;
+    worker.postMessage({ type: 'candidate', candidate: typeof c.toJSON === 'function' ? c.toJSON() : c });
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  const d = pc.localDescription as { type: string; sdp: string };
+  const answered = once('answer');
+  const remoteChannel = once('channel');
+  worker.postMessage({ type: 'offer', sdp: { type: d.type, sdp: d.sdp } });
+  await pc.setRemoteDescription((await answered).sdp);
+  await Promise.all([opened, remoteChannel]);
+  return {
+    sender: channel,
+    receiver: {
+      send: () => {
+        throw new Error('the worker peer only receives');
+      },
+      bufferedAmount: () => 0,
+      onLow: () => {},
+      onMessage: (cb) => {
+        progress = cb;
+      },
+    },
+    close: async () => {
+      const closed = once('closed');
+      worker.postMessage({ type: 'close' });
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
+      await pc.close();
+      await worker.terminate();
+    },
+  };
+}
+
+export const rtcstackSplit: Contender = {
+  name: 'rtcstack',
+  note: 'RTCPeerConnection: ICE + DTLS + SCTP over UDP on loopback; receiving peer in a worker thread',
+  make: (o) =>
+    splitPair('rtcstack', async () => {
+      const { RTCPeerConnection } = await import('../src/peer/index.js');
+      const pc = new RTCPeerConnection({}, { includeLoopback: true, ipv6: false });
+      const dc = pc.createDataChannel('bench', {
+        ordered: !o.unordered,
+        ...(o.maxRetransmits !== undefined ? { maxRetransmits: o.maxRetransmits } : {}),
+      });
+      const opened = new Promise<void>((resolve) => (dc.onopen = () => resolve()));
+      return { pc: pc as unknown as Offerer, channel: wrapW3C(dc), opened };
+    }),
+};
+
+export const weriftSplit: Contender = {
+  name: 'werift',
+  note: 'TypeScript, ICE + DTLS on loopback; receiving peer in a worker thread',
+  make: (o) =>
+    splitPair('werift', async () => {
+      const { RTCPeerConnection } = await import('werift');
+      const pc = new RTCPeerConnection({
+        iceServers: [],
+        iceAdditionalHostAddresses: ['127.0.0.1'],
+        iceUseIpv6: false,
+      });
+      const dc = pc.createDataChannel('bench', {
+        ordered: !o.unordered,
+        ...(o.maxRetransmits !== undefined ? { maxRetransmits: o.maxRetransmits } : {}),
+      });
+      const opened = new Promise<void>((resolve) => {
+        if (dc.readyState === 'open') resolve();
+        else dc.stateChanged.subscribe((st) => st === 'open' && resolve());
+      });
+      const channel: BenchChannel = {
+        send: (d) => dc.send(Buffer.from(d.buffer, d.byteOffset, d.byteLength)),
+        bufferedAmount: () => dc.bufferedAmount,
+        onLow: (t, cb) => {
+          dc.bufferedAmountLowThreshold = t;
+          dc.bufferedAmountLow.subscribe(cb);
+        },
+        onMessage: () => {},
+      };
+      return { pc: pc as unknown as Offerer, channel, opened };
+    }),
+};
+
 export const nodeDatachannel: Contender = {
   name: 'node-datachannel',
   note: 'libdatachannel (C++, usrsctp) with ICE + DTLS on loopback',
@@ -206,7 +391,8 @@ export const nodeDatachannel: Contender = {
         c.setBufferedAmountLowThreshold(t);
         c.onBufferedAmountLow(cb);
       },
-      onMessage: (cb) => c.onMessage((m) => cb(typeof m === 'string' ? m.length : m.byteLength)),
+      onMessage: (cb) =>
+        c.onMessage((m) => cb(1, typeof m === 'string' ? m.length : m.byteLength, performance.now())),
     });
     return {
       sender: wrap(dc),
@@ -221,7 +407,7 @@ export const nodeDatachannel: Contender = {
 };
 
 export const werift: Contender = {
-  name: 'werift',
+  name: 'werift (1 thread)',
   note: 'TypeScript, ICE + DTLS on loopback',
   make: async (o) => {
     const { RTCPeerConnection } = await import('werift');
@@ -251,7 +437,10 @@ export const werift: Contender = {
         c.bufferedAmountLowThreshold = t;
         c.bufferedAmountLow.subscribe(cb);
       },
-      onMessage: (cb) => c.onMessage.subscribe((m) => cb(typeof m === 'string' ? m.length : m.byteLength)),
+      onMessage: (cb) =>
+        c.onMessage.subscribe((m) =>
+          cb(1, typeof m === 'string' ? m.length : m.byteLength, performance.now()),
+        ),
     });
     return {
       sender: wrap(dc),
@@ -300,7 +489,7 @@ export const wrtc: Contender = {
       },
       onMessage: (cb) => {
         c.onmessage = (e: { data: string | ArrayBuffer }) =>
-          cb(typeof e.data === 'string' ? e.data.length : e.data.byteLength);
+          cb(1, typeof e.data === 'string' ? e.data.length : e.data.byteLength, performance.now());
       },
     });
     return {

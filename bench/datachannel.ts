@@ -1,18 +1,21 @@
 /**
- * Data channel benchmark: rtcstack side by side with node-datachannel, werift and @roamhq/wrtc, two
- * peers in one process.
+ * Data channel benchmark: rtcstack side by side with node-datachannel, werift and @roamhq/wrtc, full
+ * peer connections (ICE + DTLS + SCTP) over real UDP on loopback, two peers in one process.
  *
- *   node --import tsx bench/datachannel.ts [--quick] [--only=name,name] [--queue=1,16]
+ *   npm run bench -- datachannel [-- --quick] [--only=name,name] [--queue=1,16] [--work=substr,...]
+ *                                [--layers]
  *
  * Workloads: reliable ordered 64 MiB in 16 KiB messages (with the application keeping 1 MiB and
  * 16 MiB queued), unordered maxRetransmits 0 (16 KiB messages), and 100-byte messages (reliable
- * ordered). Prints MB/s, messages/s, CPU seconds (whole process: both peers), UDP receive drops and
- * ratios against node-datachannel and werift.
+ * ordered). Prints MB/s, messages/s, CPU seconds (whole process: both peers, all threads), UDP
+ * receive drops of this process's sockets, and ratios against each anchor.
  *
- * Until the peer connection lands, rtcstack runs SCTP + data channels directly over an in-memory pipe
- * and over plain UDP on loopback (no ICE, no DTLS); the anchors run full peer connections (ICE + DTLS).
+ * The native stacks run each peer's network, DTLS and SCTP work on their own threads; the rows
+ * `rtcstack` and `werift` give the JavaScript stacks the same shape (the receiving peer in a worker
+ * thread), the `(1 thread)` rows run both peers on the main thread. `--layers` adds rows for SCTP
+ * alone (no ICE, no DTLS) over an in-memory pipe and over plain UDP.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import {
   type BenchPair,
   type ChannelOptions,
@@ -20,9 +23,12 @@ import {
   nodeDatachannel,
   rtcstackMemory,
   rtcstackMemoryPmtu,
+  rtcstackPeer,
+  rtcstackSplit,
   rtcstackUdp,
   rtcstackUdpPmtu,
   werift,
+  weriftSplit,
   wrtc,
 } from './datachannel-peers.js';
 
@@ -44,14 +50,31 @@ interface Result {
   drops: number;
 }
 
-function udpRcvbufErrors(): number {
+/**
+ * UDP receive drops on this process's sockets (every thread's, native stacks' included): the `drops`
+ * column of /proc/net/udp{,6} for the socket inodes among /proc/self/fd. Other processes' drops on a
+ * shared machine do not count.
+ */
+function udpDrops(): number {
   try {
-    const lines = readFileSync('/proc/net/snmp', 'utf8')
-      .split('\n')
-      .filter((l) => l.startsWith('Udp:'));
-    const head = lines[0]!.split(/\s+/);
-    const vals = lines[1]!.split(/\s+/);
-    return Number(vals[head.indexOf('RcvbufErrors')] ?? 0);
+    const inodes = new Set<string>();
+    for (const fd of readdirSync('/proc/self/fd')) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+        if (m) inodes.add(m[1]!);
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+    let drops = 0;
+    for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+      const lines = readFileSync(table, 'utf8').trim().split('\n').slice(1);
+      for (const l of lines) {
+        const f = l.trim().split(/\s+/);
+        if (inodes.has(f[9]!)) drops += Number(f[12] ?? 0);
+      }
+    }
+    return drops;
   } catch {
     return 0;
   }
@@ -75,7 +98,7 @@ async function transfer(
   let received = 0;
   let bytes = 0;
   let last = 0;
-  const drops0 = udpRcvbufErrors();
+  const drops0 = udpDrops();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const done = new Promise<void>((resolve) => {
@@ -87,10 +110,10 @@ async function transfer(
         quiet = setTimeout(resolve, 500);
       }
     };
-    pair.receiver.onMessage((n) => {
-      received++;
+    pair.receiver.onMessage((k, n, at) => {
+      received += k;
       bytes += n;
-      last = performance.now();
+      last = at;
       check();
     });
     const fill = () => {
@@ -122,7 +145,7 @@ async function transfer(
     cpu: (cpu.user + cpu.system) / 1e6,
     wall,
     delivered: received / count,
-    drops: udpRcvbufErrors() - drops0,
+    drops: udpDrops() - drops0,
   };
 }
 
@@ -137,9 +160,9 @@ interface Workload {
 
 const big = (c: Contender) => {
   const total = quick ? 16 * MiB : 64 * MiB;
-  return (c === werift ? Math.min(total, 8 * MiB) : total) / 16384;
+  return (c === werift || c === weriftSplit ? Math.min(total, 4 * MiB) : total) / 16384;
 };
-const small = (c: Contender) => (c === werift ? 20_000 : quick ? 200_000 : 1_000_000);
+const small = (c: Contender) => (c === werift || c === weriftSplit ? 10_000 : quick ? 200_000 : 1_000_000);
 
 const workloads: Workload[] = [
   ...queues.map((q) => ({
@@ -168,8 +191,20 @@ const workloads: Workload[] = [
   },
 ];
 
-const ours = [rtcstackMemory, rtcstackMemoryPmtu, rtcstackUdp, rtcstackUdpPmtu];
-const contenders = [...ours, nodeDatachannel, werift, wrtc].filter(
+// The layer rows (SCTP without DTLS) only with --layers: they isolate SCTP from DTLS and ICE.
+const layers = args.includes('--layers');
+// --work=substring,...: only the workloads whose name contains one of them (e.g. --work=1\ MiB,100-byte).
+const work = args
+  .find((a) => a.startsWith('--work='))
+  ?.slice(7)
+  .split(',');
+const chosenWorkloads = workloads.filter((w) => !work || work.some((x) => w.name.includes(x)));
+const ours = [
+  rtcstackSplit,
+  rtcstackPeer,
+  ...(layers ? [rtcstackMemory, rtcstackMemoryPmtu, rtcstackUdp, rtcstackUdpPmtu] : []),
+];
+const contenders = [...ours, nodeDatachannel, weriftSplit, werift, wrtc].filter(
   (c) => !only || only.some((o) => c.name.includes(o)),
 );
 
@@ -196,7 +231,7 @@ async function main(): Promise<void> {
   );
   for (const c of contenders) console.log(`  ${c.name.padEnd(18)} ${c.note}`);
   const runs = quick ? 1 : 3;
-  for (const w of workloads) {
+  for (const w of chosenWorkloads) {
     console.log(`\n${w.name} (median of ${runs})`);
     console.log(
       `  ${'implementation'.padEnd(18)} ${'MB/s'.padStart(9)} ${'msgs/s'.padStart(9)} ${'CPU s'.padStart(9)} ${'wall s'.padStart(9)} ${'MB/CPU-s'.padStart(9)} ${'msg/CPU-s'.padStart(9)} ${'delivered'.padStart(9)} ${'drops'.padStart(7)}`,
@@ -223,7 +258,7 @@ async function main(): Promise<void> {
         `  ${c.name.padEnd(18)} ${fmt(r.mbps)} ${fmt(r.msgsPerSec, 0)} ${fmt(r.cpu, 2)} ${fmt(r.wall, 2)} ${fmt(perCpu(r).mb)} ${fmt(perCpu(r).msgs, 0)} ${fmt(r.delivered * 100, 1)}% ${String(r.drops).padStart(7)}`,
       );
     }
-    for (const anchor of [nodeDatachannel, werift, wrtc]) {
+    for (const anchor of [nodeDatachannel, weriftSplit, werift, wrtc]) {
       const a = results.get(anchor);
       if (!a) continue;
       for (const o of ours) {
@@ -236,10 +271,13 @@ async function main(): Promise<void> {
     }
   }
   console.log(
-    '\nnote: rtcstack rows have no DTLS yet (the peer connection is not wired); anchor rows include ICE + DTLS.',
+    '\nnote: every row without "pipe"/"udp" in its name is a full peer connection (ICE + DTLS + SCTP, UDP on loopback).',
   );
   console.log(
-    'werift moves 8 MiB / 20k messages instead of the full amount (it is slow); rates are comparable.',
+    'CPU s counts the whole process (both peers, every thread); load on a shared machine colours MB/s.',
+  );
+  console.log(
+    'werift moves 4 MiB / 10k messages instead of the full amount (it is slow); rates are comparable.',
   );
   setTimeout(() => process.exit(0), 200).unref();
 }
