@@ -1,8 +1,7 @@
 /**
  * Check pacing (RFC 8445 §6.1.4.2, Ta in §14.2): one new connectivity check every Ta for the whole
  * agent. The agent says when there may be work (`schedule`) and when a check went out (`sent`); the
- * pacer calls `tick` when the next check is due: at once (within the current task) when Ta has
- * already passed, else on the clock.
+ * pacer calls `tick` on the clock when the next check is due (0 ms when Ta has already passed).
  */
 import type { Clock, Timer } from '../core/clock.js';
 
@@ -14,7 +13,6 @@ export class Pacer {
   readonly #ta: number;
   readonly #tick: () => void;
   #timer: Timer | undefined;
-  #due = false;
   #lastCheckAt = Number.NEGATIVE_INFINITY;
   #stopped = false;
 
@@ -27,19 +25,11 @@ export class Pacer {
 
   /** Arrange a tick for when the next check is allowed (no-op if one is pending). */
   schedule(): void {
-    if (this.#timer || this.#due || this.#stopped) return;
+    if (this.#timer || this.#stopped) return;
+    // Always through the clock (a due check at 0 ms): the agent stays a pure function of its
+    // inputs and the clock, and a test's synchronous clock.advance() sends every check.
     const wait = Math.max(0, this.#lastCheckAt + this.#ta - this.#clock.now());
-    if (wait > 0) {
-      this.#timer = this.#clock.setTimeout(() => this.#fire(), wait);
-      return;
-    }
-    // Due now (the first check, or Ta has passed): run once the current task's work is done
-    // rather than after a 0 ms timer, which Node holds for at least a millisecond.
-    this.#due = true;
-    queueMicrotask(() => {
-      this.#due = false;
-      if (!this.#timer && !this.#stopped) this.#fire();
-    });
+    this.#timer = this.#clock.setTimeout(() => this.#fire(), wait);
   }
 
   /** A paced check went out now (the next one waits Ta from here). */
