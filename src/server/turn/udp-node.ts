@@ -12,7 +12,7 @@
  * - `sendQueued()` says whether the last send is still holding its buffer (the kernel's send buffer
  *   was full and libuv queued the datagram). When it is not, the buffer was copied into the kernel
  *   during `send`, so one output buffer can be reused for every datagram (see `OutputBuffer`).
- * - Direct mode (the default where the runtime has it): datagrams go straight between this socket
+ * - Direct mode (opt-in: RTCSTACK_TURN_DIRECT=1): datagrams go straight between this socket
  *   and node:dgram's native handle, skipping dgram's per-datagram JavaScript (argument checks, a
  *   closure and a lookup call per send, an async-id scope, a fresh request object with three
  *   properties, `rinfo.size` and an event emit per receive): about a tenth of the relay's user CPU
@@ -20,8 +20,10 @@
  *   `handle.send(req, list, count, port, ip, false)` returns `bytes + 1` when the kernel took the
  *   datagram at once, 0 when libuv queued it (then `req` and its `list` stay with that send, and a
  *   new `req` is made), negative on error (dropped, as dgram does without a callback). The request
- *   constructor comes from `process.binding('udp_wrap')`. When any of that is missing (another
- *   runtime), or with RTCSTACK_TURN_DGRAM=1 in the environment, sockets use dgram's public API.
+ *   constructor comes from `process.binding('udp_wrap')`. Those are Node internals (deprecated,
+ *   undocumented, free to change in any release without a runtime check catching a changed
+ *   meaning), so this mode is off unless asked for; when any of it is missing (another runtime),
+ *   sockets use dgram's public API even when asked.
  */
 import dgram from 'node:dgram';
 import type {
@@ -70,7 +72,6 @@ type SendRequestConstructor = new () => SendRequest;
 
 /** The send request constructor of the runtime's UDP binding, or undefined (then: public API). */
 const sendRequest: SendRequestConstructor | undefined = (() => {
-  if (process.env.RTCSTACK_TURN_DGRAM === '1') return undefined;
   try {
     const binding = (process as unknown as { binding(name: string): { SendWrap?: unknown } }).binding(
       'udp_wrap',
@@ -94,8 +95,13 @@ function nativeHandle(sock: dgram.Socket): NativeUdpHandle | undefined {
   return h as NativeUdpHandle;
 }
 
-/** Whether sockets bound now use the direct mode (for tests and diagnostics). */
+/** Whether this runtime offers what direct mode needs (for tests and diagnostics). */
 export const directUdp: boolean = sendRequest !== undefined;
+
+/** Direct mode is used when the environment asks for it (RTCSTACK_TURN_DIRECT=1). */
+export function directRequested(env: Record<string, string | undefined> = process.env): boolean {
+  return env.RTCSTACK_TURN_DIRECT === '1';
+}
 
 class RelayUdpSocket implements ReusableSendSocket {
   readonly #sock: dgram.Socket;
@@ -178,10 +184,10 @@ export class RelayNetwork implements Network {
   readonly #inner: Network;
   readonly #direct: boolean;
 
-  /** `direct: false` keeps every socket on dgram's public API (default: direct where available). */
+  /** `direct: true` uses direct mode where available (default: RTCSTACK_TURN_DIRECT=1). */
   constructor(inner: Network, options: { direct?: boolean } = {}) {
     this.#inner = inner;
-    this.#direct = options.direct ?? true;
+    this.#direct = options.direct ?? directRequested();
   }
 
   interfaces(): ReturnType<Network['interfaces']> {
