@@ -1,5 +1,6 @@
-import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { generateSelfSigned } from './self-signed.js';
+import { createHash, createPrivateKey, type KeyObject, webcrypto, X509Certificate } from 'node:crypto';
+// @peculiar/x509 needs the Reflect metadata polyfill loaded before it (its README).
+import 'reflect-metadata';
 
 /** A fingerprint as the W3C `RTCDtlsFingerprint` dictionary has it. */
 export interface DtlsFingerprint {
@@ -82,30 +83,43 @@ export function certificateFromPem(
 }
 
 /**
- * Generate a self-signed certificate (default ECDSA P-256, valid 30 days, random CN): key pair from
- * node:crypto, certificate written in DER (self-signed.ts).
+ * Generate a self-signed certificate (default ECDSA P-256, valid 30 days, random CN) with
+ * @peculiar/x509 on node:crypto's WebCrypto.
  */
 export async function generateCertificate(
   algorithm: CertificateKeygenAlgorithm = { name: 'ECDSA', namedCurve: 'P-256' },
   options: { commonName?: string; validityMs?: number; now?: number } = {},
 ): Promise<DtlsCertificate> {
+  const x509 = await import('@peculiar/x509');
+  const crypto = webcrypto as unknown as Crypto;
+  const alg =
+    algorithm.name === 'ECDSA'
+      ? { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
+      : {
+          name: 'RSASSA-PKCS1-v1_5',
+          modulusLength: algorithm.modulusLength ?? 2048,
+          publicExponent: algorithm.publicExponent ?? new Uint8Array([1, 0, 1]),
+          hash: 'SHA-256',
+        };
+  const keys = (await crypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
   const now = options.now ?? Date.now();
-  const notAfter = now + (options.validityMs ?? 30 * 86_400_000);
-  const exponent =
-    algorithm.name === 'RSASSA-PKCS1-v1_5' && algorithm.publicExponent
-      ? algorithm.publicExponent.reduce((v, b) => v * 256 + b, 0)
-      : undefined;
-  const c = await generateSelfSigned({
-    algorithm: algorithm.name === 'ECDSA' ? 'ecdsa-p256' : 'rsa',
-    ...(algorithm.name === 'RSASSA-PKCS1-v1_5' && algorithm.modulusLength
-      ? { modulusLength: algorithm.modulusLength }
-      : {}),
-    ...(exponent !== undefined ? { publicExponent: exponent } : {}),
-    ...(options.commonName !== undefined ? { commonName: options.commonName } : {}),
-    notBefore: now - 86_400_000,
-    notAfter,
-  });
-  return wrap(c.der, c.privateKey, notAfter);
+  const notAfter = new Date(now + (options.validityMs ?? 30 * 86_400_000));
+  const serial = Buffer.from(crypto.getRandomValues(new Uint8Array(8)));
+  serial[0]! &= 0x7f;
+  const cert = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: serial.toString('hex'),
+      name: `CN=${options.commonName ?? `rtcstack-${serial.toString('hex')}`}`,
+      notBefore: new Date(now - 86_400_000),
+      notAfter,
+      signingAlgorithm: alg,
+      keys,
+    },
+    crypto,
+  );
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', keys.privateKey));
+  const key = createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
+  return wrap(new Uint8Array(cert.rawData), key, notAfter.getTime());
 }
 
 /** PEM of a certificate's DER (for handing to OpenSSL or files). */
