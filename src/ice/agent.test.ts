@@ -25,8 +25,13 @@ interface FakePeer {
 async function fakePeer(
   net: VirtualNetwork,
   agentCreds: () => { ufrag: string; pwd: string },
+  where: { host: string; address: string; port: number } = {
+    host: 'peer',
+    address: '203.0.113.99',
+    port: 4000,
+  },
 ): Promise<FakePeer> {
-  const sock = await net.host('peer', { address: '203.0.113.99' }).bindUdp({ port: 4000 });
+  const sock = await net.host(where.host, { address: where.address }).bindUdp({ port: where.port });
   const peer: FakePeer = { sock, requests: [], responses: 0 };
   sock.onMessage = (data, from) => {
     const m = parseStunMessage(data);
@@ -115,6 +120,65 @@ test('controlled agent accepts aggressive nomination (USE-CANDIDATE on the first
   assert.equal(agent.role, 'controlled');
   agent.close();
   peer.sock.close();
+  net.close();
+  net.assertNoOpenSockets();
+});
+
+test('controlled agent follows a renomination: the pair nominated last is selected', async () => {
+  const clock = new ManualClock();
+  const net = new VirtualNetwork({ clock, seed: 4 });
+  const agent = new IceAgent({
+    clock,
+    network: net.host('b'),
+    random: new SeededRandom(4),
+    controlling: false,
+    mdns: false,
+  });
+  const first = await fakePeer(net, () => agent.localCredentials);
+  const second = await fakePeer(net, () => agent.localCredentials, {
+    host: 'peer2',
+    address: '203.0.113.98',
+    port: 4001,
+  });
+  const candidates: string[] = [];
+  agent.on('candidate', (c) => {
+    if (c) candidates.push(c.attribute);
+  });
+  agent.setRemoteCredentials(PEER.ufrag, PEER.pwd);
+  agent.start();
+  void agent.gather();
+  await clock.runUntil(() => candidates.length > 0, 1000);
+  const host = /udp \d+ (\S+) (\d+) typ host/.exec(candidates[0]!)!;
+  const to = { address: host[1]!, port: Number(host[2]) };
+  let txn = 1;
+  const nominate = (from: FakePeer, priority: number): boolean =>
+    from.sock.send(
+      serializeCheckRequest({
+        username: `${agent.localCredentials.ufrag}:${PEER.ufrag}`,
+        password: agent.localCredentials.pwd,
+        priority,
+        controlling: true,
+        tieBreaker: 1n,
+        useCandidate: true,
+        transactionId: new SeededRandom(txn++).bytes(12),
+      }),
+      to,
+    );
+  // The controlling peer nominates a high-priority pair, then moves to a lower-priority one.
+  nominate(first, computePriority('prflx', 65535));
+  assert.ok(await clock.runUntil(() => agent.selectedPair?.remote.port === 4000, 5000));
+  const switched: number[] = [];
+  agent.on('selectedpairchange', (p) => switched.push(p.remote.port));
+  nominate(second, computePriority('prflx', 100));
+  assert.ok(
+    await clock.runUntil(() => agent.selectedPair?.remote.port === 4001, 5000),
+    `still on ${agent.selectedPair?.remote.port}`,
+  );
+  assert.deepEqual(switched, [4001]);
+  assert.equal(agent.selectedPair?.nominated, true);
+  agent.close();
+  first.sock.close();
+  second.sock.close();
   net.close();
   net.assertNoOpenSockets();
 });

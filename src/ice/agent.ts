@@ -877,7 +877,19 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     valid.nominated = true;
     if (this.#nominating && this.#validOf.get(this.#nominating) === valid) this.#nominating = undefined;
     const cur = this.#selected;
-    if (cur && cur !== valid && cur.nominated && !this.#restarting && cur.priority >= valid.priority) return;
+    // Controlling: keep the best of what we nominated. Controlled: follow the controlling agent's
+    // latest nomination (renomination, as Chromium does when it finds a better pair): it moves its
+    // media and consent checks there and lets the old pair go, and consent on a pair the peer has
+    // abandoned would expire and fail the connection.
+    if (
+      this.#controlling &&
+      cur &&
+      cur !== valid &&
+      cur.nominated &&
+      !this.#restarting &&
+      cur.priority >= valid.priority
+    )
+      return;
     this.#select(valid);
   }
 
