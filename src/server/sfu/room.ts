@@ -350,6 +350,7 @@ export class Room extends Emitter<RoomEvents> {
         packet,
         bytes,
         retransmission: false,
+        transportSequence: p.bwe?.onSend(bytes.length, now),
       });
     }
   }
@@ -512,11 +513,7 @@ export class Room extends Emitter<RoomEvents> {
     d.rewriter.octets += f.packet.payload.length;
     this.stats.rtpOut++;
     this.stats.bytesOut += f.bytes.length;
-    const bwe = p.bwe;
-    this.#o.sink.sendRtp(
-      p.id,
-      bwe ? { ...f, transportSequence: bwe.onSend(f.bytes.length, this.#o.clock.now()) } : f,
-    );
+    this.#o.sink.sendRtp(p.id, f);
   }
 
   #answerNack(p: Participant, d: DownTrack, lost: readonly number[], now: number): void {
@@ -548,6 +545,7 @@ export class Room extends Emitter<RoomEvents> {
         packet,
         bytes: cached.bytes,
         retransmission: true,
+        transportSequence: p.bwe?.onSend(cached.bytes.length, now),
       });
     }
   }
