@@ -461,7 +461,12 @@ test('our protect: Chromium decodes RTP we protect and counts PLIs we send', opt
       assert.ok(twcc.length > 5, `${twcc.length} transport-cc feedback packets`);
       const received = twcc.flatMap((f) => f.packets.filter((x) => x.received)).length;
       assert.ok(received > 50, `${received} packets acknowledged`);
-      for (const f of feedback) assert.deepEqual(parseRtcp(serializeRtcp([f])), [f]);
+      // Padding is kept only for exact re-serialization, which a transport-cc packet re-encoded with
+      // other (equally valid) chunk choices cannot keep (its body length changes): compare without.
+      for (const f of feedback) {
+        const { padding: _padding, ...bare } = f;
+        assert.deepEqual(parseRtcp(serializeRtcp([bare as RtcpPacket])), [bare]);
+      }
       assert.ok(
         exactFeedback >= 0.8 * feedbackDatagrams,
         `${exactFeedback} of ${feedbackDatagrams} byte for byte`,
