@@ -124,15 +124,4 @@ export function selectedLocalCandidateType(stats: readonly StatsEntry[]): unknow
   return stats.find((s) => s.id === pair?.localCandidateId)?.candidateType;
 }
 
-/** Poll `cond` every 20 ms (real time) until it holds, or reject naming `what`. */
-export function waitFor(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (cond()) resolve();
-      else if (Date.now() > end) reject(new Error(`timeout: ${what}`));
-      else setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
+export { waitFor } from './wait.js';

@@ -13,6 +13,7 @@ import { cryptoRandom } from '../../src/core/random.js';
 import { TurnClient, TurnError } from '../../src/turn/client.js';
 import { openTurnTransport } from '../../src/turn/transport.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
+import { waitFor } from '../helpers/wait.js';
 import { type Coturn, realPair, startCoturn } from './ice-harness-real.js';
 
 const opts = needs(PREREQS.coturn);
@@ -170,14 +171,6 @@ describe('TURN client over TLS with coturn', withTls, () => {
     }
   });
 });
-
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout | undefined;

@@ -11,15 +11,8 @@ import { nodeNetwork } from '../../src/core/net-node.js';
 import { IceAgent } from '../../src/ice/agent.js';
 import { addressRecordData, parseDnsMessage, serializeDnsMessage } from '../../src/ice/mdns.js';
 import { MdnsResponder } from '../../src/ice/mdns-responder.js';
+import { waitFor } from '../helpers/wait.js';
 import { realPair } from './ice-harness-real.js';
-
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test('two agents connect over loopback host candidates and exchange datagrams', async () => {
   const p = realPair();

@@ -7,14 +7,7 @@ import { test } from 'node:test';
 import { Candidate, Connection } from 'werift';
 import { SystemClock } from '../../src/core/clock.js';
 import { IceAgent } from '../../src/ice/agent.js';
-
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { waitFor } from '../helpers/wait.js';
 
 for (const weControl of [true, false]) {
   test(`rtcstack (${weControl ? 'controlling' : 'controlled'}) <-> werift (${weControl ? 'controlled' : 'controlling'})`, async () => {

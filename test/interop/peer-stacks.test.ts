@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RTCPeerConnection } from '../../src/peer/index.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** The part of the W3C API both foreign stacks share with browsers. */
 interface ForeignChannel {
@@ -55,18 +56,6 @@ const STACKS: Stack[] = [
     },
   },
 ];
-
-function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (cond()) resolve();
-      else if (Date.now() > end) reject(new Error(`timeout: ${what}`));
-      else setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
 
 /** Make the foreign peer echo every string it receives on any channel, prefixed. */
 function echoOn(ch: ForeignChannel): void {
