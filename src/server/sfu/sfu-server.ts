@@ -59,7 +59,10 @@ export interface SfuServerOptions {
    * our loopback one) after ~0.3 s, while our controlled agent keeps the higher-priority pair it
    * selected first; the call starts, but within a minute or two of six pages our publishing
    * connections reach 'failed' and video stops (seen 2026-11-26 with the ICE pairing fix c511104
-   * in; the same six-page test passes with candidates not announced).
+   * in; the same six-page test decoded everything with candidates not announced). With 52c52d3 (a
+   * controlled agent follows the latest nomination) every connection of the six-page test stayed
+   * up with candidates announced, but video of the later pages never reached the SFU (audio did)
+   * and the first pages' video stopped: not understood yet, so serve keeps them unannounced.
    */
   readonly announceCandidates?: boolean;
 }
