@@ -92,12 +92,17 @@ const COUNTERS: [keyof SfuTotals, string, string][] = [
 
 /** Register the SFU's metrics on `registry`; every value is read from `figures()` when scraped. */
 export function registerSfuMetrics(registry: Registry, figures: () => SfuFigures): void {
-  // One snapshot per scrape, shared by every metric's collect().
-  let cached: { at: number; f: SfuFigures } | undefined;
+  // One snapshot per scrape, shared by every metric's collect(): a scrape runs them all in one turn
+  // of the event loop, and the snapshot is dropped at the next (a later scrape sees fresh figures).
+  let cached: SfuFigures | undefined;
   const get = (): SfuFigures => {
-    const now = Date.now();
-    if (!cached || now - cached.at > 100) cached = { at: now, f: figures() };
-    return cached.f;
+    if (!cached) {
+      cached = figures();
+      setImmediate(() => {
+        cached = undefined;
+      });
+    }
+    return cached;
   };
   new Gauge({
     name: 'rtcstack_sfu_rooms',
