@@ -733,12 +733,16 @@ export class SctpAssociation extends Emitter<SctpEvents> {
   }
 
   // Packets are carved from a slab instead of one allocation each; a packet handed to `send` is never
-  // written again (the slab is dropped when full and collected once its packets are).
+  // written again (the slab is dropped when full and collected once its packets are). Slabs start at
+  // 16 KiB and double up to 256 KiB as traffic fills them: an idle association (most of them, in
+  // memory-per-connection terms) holds little, a bulk transfer allocates rarely.
   #slab = new Uint8Array(0);
   #slabAt = 0;
+  #slabSize = 16 * 1024;
   #packetBuffer(mtu: number): Uint8Array {
     if (this.#slabAt + mtu > this.#slab.length) {
-      this.#slab = new Uint8Array(Math.max(256 * 1024, mtu));
+      this.#slab = new Uint8Array(Math.max(this.#slabSize, mtu));
+      this.#slabSize = Math.min(256 * 1024, this.#slabSize * 2);
       this.#slabAt = 0;
     }
     return this.#slab.subarray(this.#slabAt, this.#slabAt + mtu);
