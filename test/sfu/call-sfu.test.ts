@@ -113,18 +113,28 @@ describe('call page: mesh -> SFU in Chromium', { ...needs(PREREQS.chromium), tim
       const limited = snaps[4]!.peerId;
       const other = snaps[0]!.peerId;
       const videoOf = (id: string) => room.downTracksOf(id).filter((d) => d.track.kind === 'video');
+      // Safety nets, not timings: layer switches wait for keyframes, slow on a loaded CI machine.
       await until(
         () => videoOf(other).some((d) => d.current > 0),
         'the first page on a higher layer of some publisher (simulcast with at least two layers)',
+        60_000,
       );
       const rate = (d: ReturnType<typeof videoOf>[number], i: number): number =>
         d.track.layers[i]?.meter.bitrate(performance.now()) ?? 0;
-      const qMax = Math.max(...videoOf(limited).map((d) => rate(d, 0)));
-      const budget = 4 * 50_000 + 4 * Math.max(qMax * 1.3, 30_000);
+      // Room for every publisher's lowest layer with margin, but not for its next one: per track
+      // the larger of 1.3x its low layer and the midpoint between its low and next layer.
+      const budget =
+        4 * 50_000 +
+        videoOf(limited).reduce((sum, d) => {
+          const q = Math.max(rate(d, 0), 30_000);
+          const h = rate(d, 1);
+          return sum + Math.max(q * 1.3, h > q ? (q + h) / 2 : 0);
+        }, 0);
       room.setBandwidthLimit(limited, budget);
       await until(
         () => videoOf(limited).every((d) => d.target === 0 && d.current === 0),
         `all on q at ${budget} bit/s`,
+        60_000,
       );
       assert.ok(
         videoOf(other).some((d) => d.current > 0),
@@ -143,6 +153,7 @@ describe('call page: mesh -> SFU in Chromium', { ...needs(PREREQS.chromium), tim
       await until(
         () => videoOf(limited).some((d) => d.current > 0),
         'the limited page moves up when the limit lifts',
+        60_000,
       );
       await screenshot(pages[0]!, 'call-sfu-5-pages');
     } finally {
