@@ -19,15 +19,13 @@ import { until } from '../serve/helpers.js';
 const NAMES = ['ann', 'bob', 'cat', 'dan', 'eve', 'fay'];
 
 /**
- * Opt-in (RTCSTACK_SFU_SIX=1): six pages encoding and decoding video plus the SFU's SRTP for 36
- * streams in one Node process need more CPU than a shared 2-core machine under load gives; there
- * WebSocket heartbeats and ICE consent time out on the stalled event loop (seen at load 30-90).
- * On a quieter machine every page decoded every other within about a minute and a half.
+ * Not part of `npm test` (the runner takes *.test.ts): run it by hand with
+ * `node --import tsx --test test/sfu/six-pages.manual.ts`. Six pages encoding and decoding video plus
+ * the SFU's SRTP for 36 streams in one Node process need more CPU than a shared 2-core machine under
+ * load gives; there WebSocket heartbeats and ICE consent time out on the stalled event loop (seen at
+ * load 30-90), and it has not passed end to end yet. It joins the suite once it does.
  */
-const HEAVY =
-  process.env.RTCSTACK_SFU_SIX === '1'
-    ? {}
-    : { skip: 'heavy: set RTCSTACK_SFU_SIX=1 (six Chromium pages and the SFU in one process)' };
+const HEAVY = {};
 
 /** On failure, prints what the SFU sees of every participant (the server side of a stuck page). */
 async function serverStateOnFailure<T>(sfu: SfuServer, p: Promise<T>): Promise<T> {
