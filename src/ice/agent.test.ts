@@ -49,6 +49,20 @@ async function fakePeer(
   return peer;
 }
 
+/** Starts `agent` against PEER's credentials and returns its first host candidate's address. */
+async function startWithHost(agent: IceAgent, clock: ManualClock): Promise<TransportAddress> {
+  const candidates: string[] = [];
+  agent.on('candidate', (c) => {
+    if (c) candidates.push(c.attribute);
+  });
+  agent.setRemoteCredentials(PEER.ufrag, PEER.pwd);
+  agent.start();
+  void agent.gather();
+  await clock.runUntil(() => candidates.length > 0, 1000);
+  const host = /udp \d+ (\S+) (\d+) typ host/.exec(candidates[0]!)!;
+  return { address: host[1]!, port: Number(host[2]) };
+}
+
 test('ICE-lite peer: the full agent becomes controlling and nominates', async () => {
   const clock = new ManualClock();
   const net = new VirtualNetwork({ clock, seed: 1 });
@@ -87,16 +101,7 @@ test('controlled agent accepts aggressive nomination (USE-CANDIDATE on the first
     mdns: false,
   });
   const peer = await fakePeer(net, () => agent.localCredentials);
-  const candidates: string[] = [];
-  agent.on('candidate', (c) => {
-    if (c) candidates.push(c.attribute);
-  });
-  agent.setRemoteCredentials(PEER.ufrag, PEER.pwd);
-  agent.start();
-  void agent.gather();
-  await clock.runUntil(() => candidates.length > 0, 1000);
-  const host = /udp \d+ (\S+) (\d+) typ host/.exec(candidates[0]!)!;
-  const to = { address: host[1]!, port: Number(host[2]) };
+  const to = await startWithHost(agent, clock);
   // The peer checks with USE-CANDIDATE straight away; it never signals a candidate (prflx).
   const check = (): boolean =>
     peer.sock.send(
@@ -140,16 +145,7 @@ test('controlled agent follows a renomination: the pair nominated last is select
     address: '203.0.113.98',
     port: 4001,
   });
-  const candidates: string[] = [];
-  agent.on('candidate', (c) => {
-    if (c) candidates.push(c.attribute);
-  });
-  agent.setRemoteCredentials(PEER.ufrag, PEER.pwd);
-  agent.start();
-  void agent.gather();
-  await clock.runUntil(() => candidates.length > 0, 1000);
-  const host = /udp \d+ (\S+) (\d+) typ host/.exec(candidates[0]!)!;
-  const to = { address: host[1]!, port: Number(host[2]) };
+  const to = await startWithHost(agent, clock);
   let txn = 1;
   const nominate = (from: FakePeer, priority: number): boolean =>
     from.sock.send(
@@ -187,16 +183,7 @@ test('checks with a wrong password or garbage are dropped and counted, never thr
   const clock = new ManualClock();
   const net = new VirtualNetwork({ clock, seed: 3 });
   const agent = new IceAgent({ clock, network: net.host('c'), random: new SeededRandom(3), mdns: false });
-  const candidates: string[] = [];
-  agent.on('candidate', (c) => {
-    if (c) candidates.push(c.attribute);
-  });
-  agent.setRemoteCredentials(PEER.ufrag, PEER.pwd);
-  agent.start();
-  void agent.gather();
-  await clock.runUntil(() => candidates.length > 0, 1000);
-  const host = /udp \d+ (\S+) (\d+) typ host/.exec(candidates[0]!)!;
-  const to = { address: host[1]!, port: Number(host[2]) };
+  const to = await startWithHost(agent, clock);
   const sock = await net.host('evil', { address: '203.0.113.66' }).bindUdp({ port: 5000 });
   const answers: number[] = [];
   sock.onMessage = (d) => answers.push(parseStunMessage(d).cls === 'error' ? 1 : 0);
