@@ -42,7 +42,7 @@ export interface PeerLinkOptions {
    * waits for the other's first offer instead of offering too (default false: offer at once).
    */
   readonly awaitFirstOffer?: boolean;
-  /** How long an offer may wait for its answer before it is withdrawn and made again, ms (default 20000). */
+  /** How long an offer may wait for its answer before it is sent again, ms (default 20000). */
   readonly offerTimeoutMs?: number;
 }
 
@@ -96,7 +96,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   ignoredOffers = 0;
   /** Answers dropped because they answered an offer we no longer had. */
   staleAnswers = 0;
-  /** Offers withdrawn and made again because no answer came. */
+  /** Offers sent again because no answer had come. */
   offerRetries = 0;
   lastError: string | undefined;
   /** The last events of this link, oldest first (`ms event`): what a stuck call is diagnosed from. */
@@ -229,8 +229,9 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
         return;
       }
       if (msg.type === 'answer') {
-        // An answer to an offer we have since withdrawn (retried, rolled back) would pair the
-        // other end's state with the wrong offer: drop it; the answer to the current one follows.
+        // An answer to an offer we no longer have (rolled back in a glare, replaced by a newer
+        // one), or a second answer to an offer already answered: applying it would pair the other
+        // end's state with the wrong offer. Drop it; the answer to the current one follows.
         const current = offerOrigin(pc.localDescription?.sdp);
         if (pc.signalingState !== 'have-local-offer' || (msg.forOffer && msg.forOffer !== current)) {
           this.staleAnswers++;
