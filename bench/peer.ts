@@ -137,7 +137,7 @@ async function setupTimes(stack: Stack): Promise<number[] | string> {
   return times;
 }
 
-async function memoryPerPair(): Promise<{ heapMB: number; rssMB: number }> {
+async function memoryPerPair(): Promise<{ heapMB: number; rssMB: number; buffersMB: number }> {
   const gc = (globalThis as { gc?: () => void }).gc;
   const make = await STACKS[0]!.make();
   gc?.();
@@ -155,6 +155,7 @@ async function memoryPerPair(): Promise<{ heapMB: number; rssMB: number }> {
   return {
     heapMB: (after.heapUsed - before.heapUsed) / PAIRS / 2 ** 20,
     rssMB: (after.rss - before.rss) / PAIRS / 2 ** 20,
+    buffersMB: (after.arrayBuffers - before.arrayBuffers) / PAIRS / 2 ** 20,
   };
 }
 
@@ -183,7 +184,7 @@ if (ours !== undefined) {
 if (PAIRS > 0) {
   const mem = await memoryPerPair();
   console.log(
-    `memory per connected rtcstack pair (${PAIRS} pairs${(globalThis as { gc?: unknown }).gc ? '' : ', no --expose-gc'}): heap ${mem.heapMB.toFixed(3)} MB, rss ${mem.rssMB.toFixed(3)} MB`,
+    `memory per connected rtcstack pair (${PAIRS} pairs${(globalThis as { gc?: unknown }).gc ? '' : ', no --expose-gc'}): heap ${mem.heapMB.toFixed(3)} MB, ArrayBuffers ${mem.buffersMB.toFixed(3)} MB, rss ${mem.rssMB.toFixed(3)} MB`,
   );
 }
 process.exit(0);
