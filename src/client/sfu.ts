@@ -97,6 +97,8 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
   #negotiations = 0;
   #closed = false;
   #chat: RTCDataChannel | undefined;
+  /** Chat sent before the chat channel opened (at most 100), delivered when it opens. */
+  #pendingChat: string[] = [];
   #file: RTCDataChannel | undefined;
   /** One file receiver per sender (transfers of one sender arrive in order, one at a time). */
   readonly #receivers = new Map<string, FileReceiver>();
@@ -224,6 +226,9 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
       }
       r.handle(f.data);
     };
+    chat.onopen = () => {
+      for (const text of this.#pendingChat.splice(0)) chat.send(text);
+    };
     this.#chat = chat;
     this.#file = file;
   }
@@ -277,10 +282,14 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
 
   /** To everyone through the server, or (`to`) to one participant only. */
   sendChat(msg: ChatMessage & { readonly to?: string }): void {
-    if (this.#chat?.readyState !== 'open') return;
-    this.#chat.send(
-      JSON.stringify({ text: msg.text, name: msg.name, at: msg.at, ...(msg.to ? { to: msg.to } : {}) }),
-    );
+    const text = JSON.stringify({
+      text: msg.text,
+      name: msg.name,
+      at: msg.at,
+      ...(msg.to ? { to: msg.to } : {}),
+    });
+    if (this.#chat?.readyState === 'open') this.#chat.send(text);
+    else if (!this.#closed && this.#pendingChat.length < 100) this.#pendingChat.push(text);
   }
 
   /**

@@ -108,6 +108,17 @@ describe('call page: mesh -> SFU in Chromium', { ...needs(PREREQS.chromium), tim
       );
       assert.ok(room.stats.rtpOut > 1000, `forwarded ${room.stats.rtpOut} packets`);
 
+      // Chat goes through the SFU's data channels in SFU mode.
+      await pages[0]!.evaluate(() => window.rtcstackCall.sendChat('through the sfu'));
+      for (const [i, p] of pages.entries()) {
+        if (i === 0) continue;
+        await waitSnap(
+          p,
+          (s) => s.chat.some((c) => c.text === 'through the sfu' && c.from === snaps[0]!.peerId),
+          `chat through the SFU at page ${i}`,
+        );
+      }
+
       // A limited downlink (an SFU-side limiter on the last page): it gets the lowest layer of
       // every publisher while the first page keeps a higher one; lifted, it moves up again.
       const limited = snaps[4]!.peerId;
