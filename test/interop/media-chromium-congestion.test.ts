@@ -9,12 +9,12 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseIvf } from '../../src/media/container/ivf.js';
 import { MediaStreamTrack, RTCPeerConnection } from '../../src/peer/index.js';
+import { startBlankOrigin } from '../helpers/blank-origin.js';
 import { acceptAnswerInPage, browserPeer, pageStats, waitFor } from '../helpers/browser-peer.js';
 import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
@@ -24,7 +24,7 @@ const chromium = needs(PREREQS.chromium);
 const ffmpeg = needs(PREREQS.ffmpeg);
 const opts = chromium.skip ? chromium : ffmpeg;
 let browser: ChromiumHandle;
-let server: Server;
+let closeOrigin: (() => void) | undefined;
 let origin = '';
 let dir = '';
 
@@ -32,14 +32,12 @@ before(async () => {
   if (opts.skip) return;
   dir = mkdtempSync(join(tmpdir(), 'rtcs-cc-chromium-'));
   browser = await launchChromium();
-  server = createServer((_q, r) => r.end('<html></html>'));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const addr = server.address();
-  origin = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/`;
+  // getUserMedia needs a secure context: a page on http://127.0.0.1.
+  ({ origin, close: closeOrigin } = await startBlankOrigin());
 });
 after(async () => {
   await browser?.close();
-  server?.close();
+  closeOrigin?.();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

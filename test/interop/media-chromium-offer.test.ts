@@ -4,30 +4,27 @@
  * base with its non-loopback address); media must keep flowing on it, not stop after a second.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import { RTCPeerConnection } from '../../src/peer/index.js';
+import { startBlankOrigin } from '../helpers/blank-origin.js';
 import { acceptAnswerInPage, browserPeer, waitFor } from '../helpers/browser-peer.js';
 import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 
 const opts = needs(PREREQS.chromium);
 let browser: ChromiumHandle;
-let server: Server;
+let closeOrigin: (() => void) | undefined;
 let origin = '';
 
 before(async () => {
   if (opts.skip) return;
   browser = await launchChromium();
   // getUserMedia needs a secure context: a page on http://127.0.0.1.
-  server = createServer((_q, r) => r.end('<html></html>'));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const addr = server.address();
-  origin = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/`;
+  ({ origin, close: closeOrigin } = await startBlankOrigin());
 });
 after(async () => {
   await browser?.close();
-  server?.close();
+  closeOrigin?.();
 });
 
 test('Chromium offers its camera, rtcstack answers: video frames keep arriving', opts, async () => {

@@ -5,21 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  MediaStream,
-  MediaStreamTrack,
-  RTCPeerConnection,
-  type RTCRtpTransceiver,
-} from '../../src/peer/index.js';
+import { MediaStream, MediaStreamTrack, RTCPeerConnection } from '../../src/peer/index.js';
+import { enableTwcc } from './twcc.js';
 
 const OPTS = { includeLoopback: true, ipv6: false };
-
-/** Turn on transport-cc (and with it TWCC/REMB) for a transceiver: off by default. */
-function enableTwcc(t: RTCRtpTransceiver): void {
-  t.setHeaderExtensionsToNegotiate(
-    t.getHeaderExtensionsToNegotiate().map((e) => ({ ...e, direction: 'sendrecv' })),
-  );
-}
 
 async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
