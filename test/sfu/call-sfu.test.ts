@@ -133,20 +133,25 @@ describe('call page: mesh -> SFU in Chromium', { ...needs(PREREQS.chromium), tim
       const rate = (d: ReturnType<typeof videoOf>[number], i: number): number =>
         d.track.layers[i]?.meter.bitrate(performance.now()) ?? 0;
       // Room for every publisher's lowest layer with margin, but not for its next one: per track
-      // the larger of 1.3x its low layer and the midpoint between its low and next layer.
-      const budget =
+      // the larger of 1.3x its low layer and the midpoint between its low and next layer. The
+      // layer meters are instantaneous (a keyframe burst skews them), so a budget that does not
+      // settle every track on the low layer is measured again and applied anew, up to three times.
+      const budgetNow = (): number =>
         4 * 50_000 +
         videoOf(limited).reduce((sum, d) => {
           const q = Math.max(rate(d, 0), 30_000);
           const h = rate(d, 1);
           return sum + Math.max(q * 1.3, h > q ? (q + h) / 2 : 0);
         }, 0);
-      room.setBandwidthLimit(limited, budget);
-      await until(
-        () => videoOf(limited).every((d) => d.target === 0 && d.current === 0),
-        `all on q at ${budget} bit/s`,
-        60_000,
-      );
+      const allOnQ = (): boolean => videoOf(limited).every((d) => d.target === 0 && d.current === 0);
+      const budgets: number[] = [];
+      for (let attempt = 0; attempt < 3 && !allOnQ(); attempt++) {
+        room.setBandwidthLimit(limited, undefined);
+        budgets.push(budgetNow());
+        room.setBandwidthLimit(limited, budgets.at(-1));
+        await until(allOnQ, 'all on q', 40_000).catch(() => {});
+      }
+      assert.ok(allOnQ(), `all on q at ${budgets.join(', ')} bit/s`);
       assert.ok(
         videoOf(other).some((d) => d.current > 0),
         'the unlimited page keeps a higher layer',
