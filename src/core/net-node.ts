@@ -110,6 +110,31 @@ function literalLookup(
   dns.lookup(address, family as number, callback);
 }
 
+/**
+ * A dgram socket bound as `options` ask (family from the address when not given, any address by
+ * default, buffer sizes applied once bound); `lookup` resolves send destinations.
+ */
+export function bindDgram(
+  options: UdpBindOptions,
+  lookup: dgram.SocketOptions['lookup'],
+): Promise<dgram.Socket> {
+  const family = options.family ?? (options.address ? familyOf(options.address) : 'IPv4');
+  const sock = dgram.createSocket({ type: family === 'IPv6' ? 'udp6' : 'udp4', lookup });
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error): void => reject(e);
+    sock.once('error', onError);
+    sock.bind(
+      { address: options.address ?? (family === 'IPv6' ? '::' : '0.0.0.0'), port: options.port ?? 0 },
+      () => {
+        sock.off('error', onError);
+        if (options.recvBufferSize) sock.setRecvBufferSize(options.recvBufferSize);
+        if (options.sendBufferSize) sock.setSendBufferSize(options.sendBufferSize);
+        resolve(sock);
+      },
+    );
+  });
+}
+
 /** The real network: node:dgram and node:net. */
 export class NodeNetwork implements Network {
   interfaces(): InterfaceAddress[] {
@@ -122,22 +147,8 @@ export class NodeNetwork implements Network {
     return out;
   }
 
-  bindUdp(options: UdpBindOptions = {}): Promise<UdpSocket> {
-    const family = options.family ?? (options.address ? familyOf(options.address) : 'IPv4');
-    const sock = dgram.createSocket({ type: family === 'IPv6' ? 'udp6' : 'udp4', lookup: literalLookup });
-    return new Promise((resolve, reject) => {
-      const onError = (e: Error): void => reject(e);
-      sock.once('error', onError);
-      sock.bind(
-        { address: options.address ?? (family === 'IPv6' ? '::' : '0.0.0.0'), port: options.port ?? 0 },
-        () => {
-          sock.off('error', onError);
-          if (options.recvBufferSize) sock.setRecvBufferSize(options.recvBufferSize);
-          if (options.sendBufferSize) sock.setSendBufferSize(options.sendBufferSize);
-          resolve(new NodeUdpSocket(sock));
-        },
-      );
-    });
+  async bindUdp(options: UdpBindOptions = {}): Promise<UdpSocket> {
+    return new NodeUdpSocket(await bindDgram(options, literalLookup));
   }
 
   listenTcp(options: { address?: string; port?: number }): Promise<TcpListener> {

@@ -25,7 +25,7 @@
  *   meaning), so this mode is off unless asked for; when any of it is missing (another runtime),
  *   sockets use dgram's public API even when asked.
  */
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import type {
   Network,
   TcpConnection,
@@ -34,7 +34,7 @@ import type {
   UdpBindOptions,
   UdpSocket,
 } from '../../core/net.js';
-import { familyOf } from '../../core/net.js';
+import { bindDgram } from '../../core/net-node.js';
 
 /** A UDP socket that can tell whether its sends copy the bytes before returning. */
 export interface ReusableSendSocket extends UdpSocket {
@@ -202,22 +202,8 @@ export class RelayNetwork implements Network {
     return this.#inner.connectTcp(options);
   }
 
-  bindUdp(options: UdpBindOptions = {}): Promise<UdpSocket> {
-    const family = options.family ?? (options.address ? familyOf(options.address) : 'IPv4');
-    const sock = dgram.createSocket({ type: family === 'IPv6' ? 'udp6' : 'udp4', lookup: literal });
-    return new Promise((resolve, reject) => {
-      const onError = (e: Error): void => reject(e);
-      sock.once('error', onError);
-      sock.bind(
-        { address: options.address ?? (family === 'IPv6' ? '::' : '0.0.0.0'), port: options.port ?? 0 },
-        () => {
-          sock.off('error', onError);
-          if (options.recvBufferSize) sock.setRecvBufferSize(options.recvBufferSize);
-          if (options.sendBufferSize) sock.setSendBufferSize(options.sendBufferSize);
-          resolve(new RelayUdpSocket(sock, this.#direct));
-        },
-      );
-    });
+  async bindUdp(options: UdpBindOptions = {}): Promise<UdpSocket> {
+    return new RelayUdpSocket(await bindDgram(options, literal), this.#direct);
   }
 }
 
