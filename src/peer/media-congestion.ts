@@ -37,6 +37,15 @@ const REMB_INTERVAL_MS = 1000;
 /** abs-send-time wraps every 64 s (6.18 fixed point seconds, 24 bits). */
 const ABS_SEND_TIME_WRAP_MS = 64_000;
 
+/**
+ * Sees the transport-wide sequence numbers this transport gives out and the TWCC feedback it gets
+ * (an SFU runs its own per-subscriber estimator on them).
+ */
+export interface TransportCcObserver {
+  sent(seq: number, size: number, now: number): void;
+  feedback(fb: TransportCcFeedback, now: number): void;
+}
+
 export class MediaCongestion {
   readonly controller = new CongestionController({ initialBitrate: INITIAL_BITRATE });
   readonly #recorder = new TwccRecorder();
@@ -51,6 +60,7 @@ export class MediaCongestion {
   feedbackSent = 0;
   feedbackReceived = 0;
   rembSent = 0;
+  observer: TransportCcObserver | undefined;
   // REMB mode: the receive-side estimator.
   #absId: number | undefined;
   readonly #remote = new CongestionController({ initialBitrate: INITIAL_BITRATE });
@@ -91,6 +101,7 @@ export class MediaCongestion {
     const seq = this.#seq;
     this.#seq = (seq + 1) & 0xffff;
     this.controller.onPacketSent(seq, size, now);
+    this.observer?.sent(seq, size, now);
     return {
       ...p,
       extensions: [...p.extensions.filter((e) => e.id !== id), { id, data: serializeTransportCc(seq) }],
@@ -160,6 +171,7 @@ export class MediaCongestion {
     this.feedbackReceived++;
     if (rttMs !== undefined) this.controller.rttMs = rttMs;
     this.controller.onFeedback(fb, now);
+    this.observer?.feedback(fb, now);
   }
 
   /** The transport's estimate, bits/s (the controller's, capped by the peer's REMB). */

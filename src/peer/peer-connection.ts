@@ -52,6 +52,7 @@ import {
 } from './description.js';
 import { domException, toDomException } from './dom-exception.js';
 import { makeEvent } from './event-target.js';
+import type { TransportCcObserver } from './media-congestion.js';
 import { MediaSession } from './media-session.js';
 import { addMediaStats } from './media-stats.js';
 import { MediaStream, type MediaStreamTrack } from './media-track.js';
@@ -193,6 +194,14 @@ export class RTCPeerConnection extends HandlerTarget {
       transceivers: () => this.#transceivers.filter((t) => !t.stopped && t.mid !== null),
     });
     this.#stack = this.#makeStack();
+  }
+
+  /**
+   * rtcstack extension: watch this connection's transport-wide sequence numbers and the peer's TWCC
+   * feedback (transport-cc negotiated; undefined stops watching).
+   */
+  observeTransportCc(observer: TransportCcObserver | undefined): void {
+    this.#media.congestion.observer = observer;
   }
 
   // ------------------------------------------------------------------ attributes
