@@ -337,22 +337,15 @@ export class TurnEngine implements TurnHost {
       this.#error(msg, link, ERROR.INSUFFICIENT_CAPACITY, 'Insufficient Capacity', key, fingerprint);
       return;
     }
-    let family: AddressFamily = reserved?.family ?? 'IPv4';
-    if (famAttr !== undefined) {
-      if (famAttr === FAMILY_IPV6) family = 'IPv6';
-      else if (famAttr !== FAMILY_IPV4) {
-        this.#error(
-          msg,
-          link,
-          ERROR.ADDRESS_FAMILY_NOT_SUPPORTED,
-          'Address Family not Supported',
-          key,
-          fingerprint,
-        );
-        return;
-      }
-    }
-    if (!o.relayPorts.supports(family)) {
+    // REQUESTED-ADDRESS-FAMILY picks IPv6 or keeps the default; any other value, or a family the
+    // relay has no address for, is 440.
+    const family: AddressFamily | undefined =
+      famAttr === FAMILY_IPV6
+        ? 'IPv6'
+        : famAttr === undefined || famAttr === FAMILY_IPV4
+          ? (reserved?.family ?? 'IPv4')
+          : undefined;
+    if (family === undefined || !o.relayPorts.supports(family)) {
       this.#error(
         msg,
         link,
