@@ -229,36 +229,3 @@ function linearSlope(points: readonly [number, number][]): number {
   }
   return den === 0 ? 0 : num / den;
 }
-
-/**
- * A leaky-bucket pacer: packets queue and leave in 5 ms slots at `pacingFactor` × the target
- * bitrate, so bursts (keyframes) do not hit the bottleneck queue at once.
- */
-export class Pacer<T extends { readonly size: number }> {
-  readonly #queue: T[] = [];
-  #budget = 0;
-  #last = -1;
-  pacingFactor = 1.5;
-  constructor(readonly send: (item: T) => void) {}
-
-  enqueue(item: T): void {
-    this.#queue.push(item);
-  }
-  get queued(): number {
-    return this.#queue.length;
-  }
-  /** Release what the budget allows at `now` for `bitrate` (bits/s). */
-  process(now: number, bitrate: number): void {
-    const dt = this.#last < 0 ? 5 : Math.min(now - this.#last, 50);
-    this.#last = now;
-    this.#budget = Math.min(
-      this.#budget + (bitrate * this.pacingFactor * dt) / 8000,
-      (bitrate * this.pacingFactor * 0.05) / 8,
-    );
-    while (this.#queue.length && this.#budget > 0) {
-      const item = this.#queue.shift()!;
-      this.#budget -= item.size;
-      this.send(item);
-    }
-  }
-}

@@ -24,12 +24,15 @@ test('GCC-style controller: converges to a 1 Mbit/s bottleneck, backs off to 300
   const cc = new CongestionController({ initialBitrate: 300_000 });
   const recorder = new TwccRecorder();
   let seq = 0;
-  const pacer = new Pacer<{ size: number; seq: number }>((p) => {
-    const data = new Uint8Array(p.size);
-    data[0] = p.seq >> 8;
-    data[1] = p.seq & 0xff;
-    sa.send(data, { address: '203.0.113.2', port: 6000 });
-    cc.onPacketSent(p.seq, p.size, clock.now());
+  const pacer = new Pacer<{ size: number; seq: number; ssrc: number; cls: 'video' }>({
+    clock,
+    send: (p) => {
+      const data = new Uint8Array(p.size);
+      data[0] = p.seq >> 8;
+      data[1] = p.seq & 0xff;
+      sa.send(data, { address: '203.0.113.2', port: 6000 });
+      cc.onPacketSent(p.seq, p.size, clock.now());
+    },
   });
   sb.onMessage = (d) => recorder.record((d[0]! << 8) | d[1]!, clock.now());
   sa.onMessage = (d) => {
@@ -39,13 +42,13 @@ test('GCC-style controller: converges to a 1 Mbit/s bottleneck, backs off to 300
   let credit = 0;
   for (let now = 0; now < 30_000; now += 5) {
     if (now === 15_000) a.link.set({ bandwidth: 300_000, queueBytes: 30_000, delay: 20 }, 'up');
+    pacer.bitrate = cc.targetBitrate;
     // An ideal encoder: produces exactly the target bitrate.
     credit += (cc.targetBitrate * 5) / 8000;
     while (credit >= PACKET) {
       credit -= PACKET;
-      pacer.enqueue({ size: PACKET, seq: seq++ & 0xffff });
+      pacer.enqueue({ size: PACKET, seq: seq++ & 0xffff, ssrc: 1, cls: 'video' });
     }
-    pacer.process(clock.now(), cc.targetBitrate);
     if (now % 50 === 0) {
       const fb = recorder.buildFeedback(1, 2);
       if (fb) sb.send(serializeRtcp([fb]), { address: '203.0.113.1', port: 5000 });
@@ -78,6 +81,7 @@ test('GCC-style controller: converges to a 1 Mbit/s bottleneck, backs off to 300
   };
   check(1_000_000, 0, 15_000);
   check(300_000, 15_000, 30_000);
+  pacer.close();
   sa.close();
   sb.close();
   net.close();
