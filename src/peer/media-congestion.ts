@@ -17,11 +17,13 @@ import { TwccRecorder } from '../interceptor/twcc-recorder.js';
 import type { Remb } from '../rtcp/feedback.js';
 import type { TransportCcFeedback } from '../rtcp/twcc.js';
 import {
+  absSendTimeFromMs,
   absSendTimeToMs,
   EXT_ABS_SEND_TIME,
   EXT_TRANSPORT_CC,
   parseAbsSendTime,
   parseTransportCc,
+  serializeAbsSendTime,
   serializeTransportCc,
 } from '../rtp/extensions.js';
 import { findExtension, type RtpPacket } from '../rtp/packet.js';
@@ -50,6 +52,7 @@ export class MediaCongestion {
   readonly controller = new CongestionController({ initialBitrate: INITIAL_BITRATE });
   readonly #recorder = new TwccRecorder();
   #sendId: number | undefined;
+  #absSendId: number | undefined;
   #recvId: number | undefined;
   #seq = 1;
   #lastFeedback = -Infinity;
@@ -76,11 +79,13 @@ export class MediaCongestion {
   /** After negotiation: the transport-cc extension ids of the bundle (one id per URI, RFC 8843 §9.2). */
   configure(transceivers: readonly RTCRtpTransceiver[]): void {
     this.#sendId = undefined;
+    this.#absSendId = undefined;
     this.#recvId = undefined;
     this.#absId = undefined;
     let remb = false;
     for (const t of transceivers) {
       this.#sendId ??= t.sender.extmaps.find((e) => e.uri === EXT_TRANSPORT_CC)?.id;
+      this.#absSendId ??= t.sender.extmaps.find((e) => e.uri === EXT_ABS_SEND_TIME)?.id;
       const exts = t.receiver.getParameters().headerExtensions;
       this.#recvId ??= exts.find((e) => e.uri === EXT_TRANSPORT_CC)?.id;
       this.#absId ??= exts.find((e) => e.uri === EXT_ABS_SEND_TIME)?.id;
@@ -94,18 +99,33 @@ export class MediaCongestion {
     return this.#absId !== undefined;
   }
 
-  /** The packet as sent: with the next transport-wide sequence number when negotiated. */
+  /**
+   * The bitrate the pacer follows: the estimate once the peer gives feedback on what we send
+   * (transport-cc negotiated, or REMB received); without either there is none and nothing is held.
+   */
+  get pacingBitrate(): number {
+    return this.#sendId !== undefined || this.remb !== undefined ? this.estimate : Infinity;
+  }
+
+  /**
+   * The packet as it leaves (the pacer's output): the next transport-wide sequence number when
+   * negotiated, and abs-send-time re-stamped with the actual send time (the pacer delayed it).
+   */
   stamp(p: RtpPacket, size: number, now: number): RtpPacket {
     const id = this.#sendId;
-    if (id === undefined) return p;
-    const seq = this.#seq;
-    this.#seq = (seq + 1) & 0xffff;
-    this.controller.onPacketSent(seq, size, now);
-    this.observer?.sent(seq, size, now);
-    return {
-      ...p,
-      extensions: [...p.extensions.filter((e) => e.id !== id), { id, data: serializeTransportCc(seq) }],
-    };
+    const abs = this.#absSendId;
+    const hasAbs = abs !== undefined && p.extensions.some((e) => e.id === abs);
+    if (id === undefined && !hasAbs) return p;
+    const extensions = p.extensions.filter((e) => e.id !== id && e.id !== abs);
+    if (hasAbs) extensions.push({ id: abs, data: serializeAbsSendTime(absSendTimeFromMs(now)) });
+    if (id !== undefined) {
+      const seq = this.#seq;
+      this.#seq = (seq + 1) & 0xffff;
+      this.controller.onPacketSent(seq, size, now);
+      this.observer?.sent(seq, size, now);
+      extensions.push({ id, data: serializeTransportCc(seq) });
+    }
+    return { ...p, extensions };
   }
 
   /** A received RTP packet (any stream of the transport), `size` bytes. */

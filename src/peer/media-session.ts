@@ -10,6 +10,7 @@ import { isInputError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { SrtpKeyingMaterial } from '../dtls/srtp-profiles.js';
 import { unwrapRtx } from '../interceptor/nack.js';
+import { type PacedPacket, Pacer } from '../interceptor/pacer.js';
 import { rttFromReportBlock } from '../interceptor/receive-stats.js';
 import { ntpFromWallMs, ntpMiddle32 } from '../interceptor/sequence.js';
 import { isRtcp, parseRtcp, type RtcpPacket, serializeRtcp } from '../rtcp/compound.js';
@@ -27,6 +28,18 @@ import type { RTCRtpTransceiver } from './rtp-transceiver.js';
 
 const TICK_MS = 20;
 const REPORT_INTERVAL_MS = 1000;
+
+/** An RTP packet waiting in the pacer. */
+interface Outgoing extends PacedPacket {
+  readonly packet: RtpPacket;
+}
+
+/** Bytes an RTP packet takes on the wire (header, CSRCs, extensions, payload, SRTP tag). */
+function wireSize(p: RtpPacket): number {
+  let ext = 0;
+  for (const e of p.extensions) ext += 2 + e.data.length;
+  return 12 + 4 * p.csrcs.length + (ext ? 4 + ext : 0) + p.payload.length + p.paddingSize + 10;
+}
 
 interface Route {
   readonly transceiver: RTCRtpTransceiver;
@@ -58,6 +71,8 @@ export class MediaSession {
   #closed = false;
   /** Transport-wide congestion control: feedback for what we receive, the estimate for what we send. */
   readonly congestion = new MediaCongestion();
+  /** RTP leaves through the pacer at 2.5 x the estimate (audio first, then retransmissions, video). */
+  readonly pacer: Pacer<Outgoing>;
   readonly stats: MediaSessionStats = {
     srtpErrors: 0,
     parseErrors: 0,
@@ -76,6 +91,11 @@ export class MediaSession {
     this.#send = o.send;
     this.#log = o.log;
     this.#transceivers = o.transceivers;
+    this.pacer = new Pacer<Outgoing>({
+      clock: o.clock,
+      send: (q) => this.#emitRtp(q.packet),
+      onOverflow: (ssrcs) => this.#keyframeNeeded(ssrcs),
+    });
   }
 
   get keyed(): boolean {
@@ -102,16 +122,33 @@ export class MediaSession {
         if (!route.rid && !signaled.has(ssrc)) this.#routes.delete(ssrc);
     }
     this.congestion.configure(this.#transceivers());
+    this.pacer.bitrate = this.congestion.pacingBitrate;
     for (const t of this.#transceivers()) {
       const s = t.sender;
       const sends = t.currentDirection === 'sendrecv' || t.currentDirection === 'sendonly';
-      s.out = this.#srtp && sends ? (p) => this.#sendRtp(p) : undefined;
+      const kind = t.kind;
+      s.out = this.#srtp && sends ? (p, rtx) => this.#sendRtp(p, kind, rtx === true) : undefined;
       t.receiver.requestKeyframe = (mediaSsrc) =>
         this.#sendRtcp([{ type: 'pli', senderSsrc: s.ssrc, mediaSsrc }]);
     }
   }
 
-  #sendRtp(p: RtpPacket): void {
+  #sendRtp(packet: RtpPacket, kind: 'audio' | 'video', retransmission: boolean): void {
+    if (!this.#srtp || this.#closed) return;
+    const cls = kind === 'audio' ? 'audio' : retransmission ? 'retransmission' : 'video';
+    this.pacer.enqueue({ packet, size: wireSize(packet), ssrc: packet.ssrc, cls });
+  }
+
+  /** The pacer flushed queued packets of these SSRCs: their sources should send a keyframe. */
+  #keyframeNeeded(ssrcs: ReadonlySet<number>): void {
+    for (const t of this.#transceivers())
+      for (const layer of t.sender.layers)
+        if (ssrcs.has(layer.ssrc) || ssrcs.has(layer.rtxSsrc))
+          t.sender.track?.emit('keyframerequest', layer.rid !== undefined ? { rid: layer.rid } : {});
+  }
+
+  /** A packet leaves the pacer: transport-wide sequence and send time, SRTP, the socket. */
+  #emitRtp(p: RtpPacket): void {
     if (!this.#srtp || this.#closed) return;
     try {
       const size = 12 + p.payload.length;
@@ -129,6 +166,8 @@ export class MediaSession {
 
   /** An RTP or RTCP datagram from the transport. */
   handle(d: Uint8Array): void {
+    // Arrival time first (transport-wide feedback reports it): before SRTP, parsing and routing.
+    const now = this.#clock.now();
     const srtp = this.#srtp;
     if (!srtp || this.#closed) return;
     const rtcp = isRtcp(d);
@@ -142,7 +181,7 @@ export class MediaSession {
     }
     try {
       if (rtcp) this.#onRtcp(parseRtcp(plain));
-      else this.#onRtp(parseRtp(plain), plain.length);
+      else this.#onRtp(parseRtp(plain), plain.length, now);
     } catch (err) {
       if (!isInputError(err)) throw err;
       this.stats.parseErrors++;
@@ -207,8 +246,8 @@ export class MediaSession {
     return route;
   }
 
-  #onRtp(p: RtpPacket, size: number): void {
-    this.congestion.onRtp(p, this.#clock.now(), size);
+  #onRtp(p: RtpPacket, size: number, now: number): void {
+    this.congestion.onRtp(p, now, size);
     const route = this.#route(p);
     if (!route) {
       this.stats.unroutable++;
@@ -277,10 +316,12 @@ export class MediaSession {
             senders.find((s) => s.roundTripTime)?.roundTripTime,
           );
           this.congestion.distribute(this.#transceivers());
+          this.pacer.bitrate = this.congestion.pacingBitrate;
           break;
         case 'remb':
           this.congestion.remb = p.bitrate;
           this.congestion.distribute(this.#transceivers());
+          this.pacer.bitrate = this.congestion.pacingBitrate;
           break;
         default:
           break;
@@ -377,6 +418,7 @@ export class MediaSession {
     this.#closed = true;
     this.#tick?.cancel();
     this.#tick = undefined;
+    this.pacer.close();
     for (const t of this.#transceivers()) t.sender.out = undefined;
   }
 }

@@ -75,7 +75,7 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
   #transactionId = '';
   #encodings: RTCRtpEncodingParameters[];
   /** Set by the media session once SRTP is keyed; undefined drops (not connected yet). */
-  out: ((packet: RtpPacket) => void) | undefined;
+  out: ((packet: RtpPacket, retransmission?: boolean) => void) | undefined;
   /** RTT from the peer's report blocks, ms. */
   roundTripTime: number | undefined;
   #targetBitrate: number | undefined;
@@ -347,7 +347,7 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
       }
       layer.stats.retransmittedPacketsSent++;
       layer.stats.retransmittedBytesSent += p.payload.length;
-      this.out(again);
+      this.out(again, true);
     }
   }
 
