@@ -28,6 +28,14 @@ const BUILTIN: Record<string, { summary: string; load: () => Promise<Command> }>
     summary: 'mint a signed join token for a room',
     load: async () => (await import('./commands/token.js')).command,
   },
+  record: {
+    summary: "join a room and record each participant's video and audio to WebM",
+    load: async () => (await import('./commands/record.js')).command,
+  },
+  play: {
+    summary: 'join a room and send a video (IVF/H.264) and/or Opus file to everyone',
+    load: async () => (await import('./commands/play.js')).command,
+  },
 };
 
 function version(): string {
