@@ -32,6 +32,8 @@ class NodeClient {
   constructor(
     readonly id: string,
     readonly sfu: SfuServer,
+    /** Agree to transport-cc on the subscribing connection (the SFU offers it; Chromium agrees). */
+    readonly transportCc = false,
   ) {}
 
   async publish(tracks: MediaStreamTrack[]): Promise<void> {
@@ -81,6 +83,11 @@ class NodeClient {
         };
       }
       await this.sub.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+      if (this.transportCc)
+        for (const t of this.sub.getTransceivers())
+          t.setHeaderExtensionsToNegotiate(
+            t.getHeaderExtensionsToNegotiate().map((e) => ({ ...e, direction: 'sendrecv' as const })),
+          );
       await this.sub.setLocalDescription(await this.sub.createAnswer());
       this.sfu.handle('r', this.id, {
         v: 1,
@@ -102,7 +109,7 @@ class NodeClient {
 }
 
 test('SFU on rtcstack peer connections: publish once, every subscriber receives, late join, leave', async () => {
-  const sfu = new SfuServer({ log: silentLogger, peerOptions: OPTS });
+  const sfu = new SfuServer({ log: silentLogger, peerOptions: OPTS, twcc: true });
   const clients = new Map<string, NodeClient>();
   const queue: Promise<void>[] = [];
   let chain = Promise.resolve();
@@ -117,13 +124,13 @@ test('SFU on rtcstack peer connections: publish once, every subscriber receives,
       }
     },
   });
-  const add = (id: string): NodeClient => {
-    const c = new NodeClient(id, sfu);
+  const add = (id: string, transportCc = false): NodeClient => {
+    const c = new NodeClient(id, sfu, transportCc);
     clients.set(id, c);
     return c;
   };
   const a = add('A');
-  const b = add('B');
+  const b = add('B', true);
   const c = add('C');
   const video = new MediaStreamTrack({ kind: 'video' });
   const audio = new MediaStreamTrack({ kind: 'audio' });
@@ -186,6 +193,16 @@ test('SFU on rtcstack peer connections: publish once, every subscriber receives,
       [['A', 0]],
     );
     assert.ok(bFig.forwardedBitrate > 0 && bFig.estimatedBandwidth > 0);
+    // B agreed to transport-cc: its downlink estimate is built from its TWCC feedback; C did not.
+    await waitFor(
+      () => sfu.figures().rooms[0]!.participants.find((p) => p.id === 'B')!.twccFeedback > 5,
+      "B's TWCC feedback at the SFU",
+    );
+    const bTwcc = sfu.figures().rooms[0]!.participants.find((p) => p.id === 'B')!;
+    assert.equal(bTwcc.estimateSource, 'twcc');
+    const cFig = fig.rooms[0]!.participants.find((p) => p.id === 'C')!;
+    assert.equal(cFig.twccFeedback, 0);
+    assert.equal(cFig.estimateSource, 'initial');
     const registry = new Registry();
     registerSfuMetrics(registry, () => sfu.figures());
     const text = await registry.metrics();
@@ -196,6 +213,7 @@ test('SFU on rtcstack peer connections: publish once, every subscriber receives,
     const fwd = Number(/^rtcstack_sfu_forwarded_packets_total (\d+)$/m.exec(text)?.[1]);
     assert.ok(fwd >= fig.totals.forwardedPackets, `forwarded packets counter ${fwd}`);
     assert.match(text, /^rtcstack_sfu_estimated_bandwidth_bps\{room="r",peer="B"\} \d+/m);
+    assert.match(text, /^rtcstack_sfu_twcc_feedback\{room="r",peer="B"\} [1-9]\d*$/m);
     const offer = b.offers[0]!;
     assert.ok(offer.type === 'sfu-offer' && offer.tracks.every((t) => t.peerId === 'A'));
     const room = sfu.room('r')!;

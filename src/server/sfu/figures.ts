@@ -23,8 +23,12 @@ export interface SfuParticipantFigure {
   readonly subscribedTracks: number;
   /** Downlink estimate used for layer selection, bits/s. */
   readonly estimatedBandwidth: number;
-  /** Where the estimate comes from. */
+  /** Where the estimate comes from ('twcc' once transport-wide feedback has fed it). */
   readonly estimateSource: 'initial' | 'twcc' | 'remb' | 'limit';
+  /** TWCC feedback packets from this subscriber that fed its estimator. */
+  readonly twccFeedback: number;
+  /** Queuing delay its last TWCC feedback showed, ms. */
+  readonly queuingDelayMs: number;
   /** Sum of what is forwarded to it now, bits/s. */
   readonly forwardedBitrate: number;
   readonly videoLayers: SfuLayerFigure[];
@@ -159,6 +163,18 @@ export function registerSfuMetrics(registry: Registry, figures: () => SfuFigures
       for (const r of get().rooms)
         for (const p of r.participants)
           if (p.subscribedTracks > 0) this.set({ room: r.name, peer: p.id }, p.estimatedBandwidth);
+    },
+  });
+  new Gauge({
+    name: 'rtcstack_sfu_twcc_feedback',
+    help: 'TWCC feedback packets received per subscriber (what its downlink estimate is built from)',
+    labelNames: ['room', 'peer'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of get().rooms)
+        for (const p of r.participants)
+          if (p.subscribedTracks > 0) this.set({ room: r.name, peer: p.id }, p.twccFeedback);
     },
   });
   for (const [key, name, help] of COUNTERS)

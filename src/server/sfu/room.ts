@@ -15,6 +15,7 @@ import { Emitter } from '../../core/events.js';
 import type { Random } from '../../core/random.js';
 import { parseRtcp, type RtcpPacket } from '../../rtcp/compound.js';
 import { ntpMiddle } from '../../rtcp/reports.js';
+import type { TransportCcFeedback } from '../../rtcp/twcc.js';
 import { parseAudioLevel, parseSdesExtension } from '../../rtp/extensions.js';
 import { findExtension, parseRtp, type RtpPacket } from '../../rtp/packet.js';
 import { ActiveSpeakerDetector, type ActiveSpeakerOptions } from './active-speaker.js';
@@ -76,6 +77,13 @@ export interface RoomOptions {
    * 'twcc' RTCP feeds a GCC controller, and layer selection follows its estimate (with probing).
    */
   readonly twcc?: boolean;
+  /**
+   * Who numbers the transport-wide sequence (with `twcc`): 'room' (default) puts it in
+   * ForwardedRtp.transportSequence for the sink to write; 'transport': the subscriber's transport
+   * stamps every packet it sends itself (retransmissions and RTCP-driven resends included) and
+   * reports them with `transportSent`, its feedback with `transportFeedback`.
+   */
+  readonly transportSequence?: 'room' | 'transport';
 }
 
 interface Participant {
@@ -115,6 +123,8 @@ export class Room extends Emitter<RoomEvents> {
   readonly id: string;
   readonly #o: Required<Omit<RoomOptions, 'selector' | 'speaker' | 'twcc'>> &
     Pick<RoomOptions, 'selector' | 'twcc'>;
+  /** Whether the room numbers forwarded packets for TWCC (see RoomOptions.transportSequence). */
+  readonly #stamp: boolean;
   readonly #participants = new Map<string, Participant>();
   readonly #bySsrc = new Map<number, { track: PublishedTrack; layer: Layer }>();
   /** Downstream SSRC -> down track (for subscriber RTCP). */
@@ -157,7 +167,9 @@ export class Room extends Emitter<RoomEvents> {
       audioBitrate: o.audioBitrate ?? 50_000,
       selector: o.selector,
       twcc: o.twcc,
+      transportSequence: o.transportSequence ?? 'room',
     };
+    this.#stamp = o.twcc === true && this.#o.transportSequence === 'room';
     this.speakers = new ActiveSpeakerDetector(o.speaker);
     this.rtcpSsrc = this.#ssrc();
     this.#schedule();
@@ -276,6 +288,21 @@ export class Room extends Emitter<RoomEvents> {
     return { estimate: p.estimate, source: p.estimateSource, limit: p.limit, effective: bandwidth(p) };
   }
 
+  /** `subscriberId`'s transport sent a packet with transport-wide sequence `seq` (transportSequence 'transport'). */
+  transportSent(subscriberId: string, seq: number, size: number): void {
+    this.#participants.get(subscriberId)?.bwe?.onSent(seq, size, this.#o.clock.now());
+  }
+
+  /** TWCC feedback from `subscriberId` on what its transport sent (transportSequence 'transport'). */
+  transportFeedback(subscriberId: string, fb: TransportCcFeedback): void {
+    this.#participants.get(subscriberId)?.bwe?.onFeedback(fb, this.#o.clock.now());
+  }
+
+  /** The TWCC estimator of `subscriberId` (RoomOptions.twcc), for stats. */
+  estimatorOf(subscriberId: string): SubscriberBwe | undefined {
+    return this.#participants.get(subscriberId)?.bwe;
+  }
+
   /** The subscriber's cap on frame height, for one track or (without trackId) all. */
   setMaxResolution(subscriberId: string, maxHeight: number, trackId?: string): void {
     const p = this.#participants.get(subscriberId);
@@ -350,7 +377,7 @@ export class Room extends Emitter<RoomEvents> {
         packet,
         bytes,
         retransmission: false,
-        transportSequence: p.bwe?.onSend(bytes.length, now),
+        transportSequence: this.#stamp ? p.bwe?.onSend(bytes.length, now) : undefined,
       });
     }
   }
@@ -545,7 +572,7 @@ export class Room extends Emitter<RoomEvents> {
         packet,
         bytes: cached.bytes,
         retransmission: true,
-        transportSequence: p.bwe?.onSend(cached.bytes.length, now),
+        transportSequence: this.#stamp ? p.bwe?.onSend(cached.bytes.length, now) : undefined,
       });
     }
   }
@@ -611,9 +638,13 @@ export class Room extends Emitter<RoomEvents> {
       if (d.track.kind === 'audio') audio++;
       else video.push(d);
     }
-    // The cheapest next layer among tracks that could go higher (active, under the height cap).
+    // The cheapest next layer among tracks that could go higher (active, under the height cap), and
+    // what every track's lowest layer needs (delay alone never cuts below it: see SubscriberBwe).
     let next = Number.POSITIVE_INFINITY;
+    let floor = audio * this.#o.audioBitrate;
     for (const d of video) {
+      const low = d.track.layers.find((l) => l.ssrc !== undefined && now - l.lastPacketAt < 1000);
+      if (low) floor += low.meter.bitrate(now) || DEFAULT_LAYER_BITRATE[low.index] || 150_000;
       const up = d.track.layers.find(
         (l, i) =>
           i > d.current && l.ssrc !== undefined && now - l.lastPacketAt < 1000 && l.height <= d.maxHeight,
@@ -626,8 +657,9 @@ export class Room extends Emitter<RoomEvents> {
       video.length > 0 && Number.isFinite(next)
         ? audio * this.#o.audioBitrate + video.length * next * margin
         : undefined;
+    bwe.floor = floor;
     p.estimate = bwe.budget(now, forwarded, nextStep);
-    p.estimateSource = 'twcc';
+    p.estimateSource = bwe.feedbacks > 0 ? 'twcc' : 'initial';
   }
 
   /** Share `p`'s bandwidth over what it subscribes to and pick each video track's layer. */

@@ -32,6 +32,7 @@ import {
   type RTCRtpTransceiver,
   type RTCTrackEvent,
 } from '../../peer/index.js';
+import { EXT_TRANSPORT_CC } from '../../rtp/extensions.js';
 import { serializeRtp } from '../../rtp/packet.js';
 import { parseSdp } from '../../sdp/parse.js';
 import type { SfuClientMessage, SfuTrackInfo } from '../signaling/protocol.js';
@@ -49,8 +50,20 @@ export interface SfuServerOptions {
   readonly clock?: Clock;
   /** For the server-side peer connections (loopback candidates in tests, a network, ...). */
   readonly peerOptions?: PeerOptions;
-  /** Downlink assumed per subscriber until an estimate exists, bits/s. */
+  /**
+   * Downlink assumed per subscriber until an estimate exists, bits/s (default 8 Mbit/s without
+   * TWCC; with it 2 Mbit/s: the estimate climbs from there by probing).
+   */
   readonly initialBandwidth?: number;
+  /**
+   * Estimate each subscriber's downlink from transport-wide congestion control (default false):
+   * transport-cc is negotiated on the subscribing connections, the connection stamps every packet
+   * it sends with a transport-wide sequence number, and the subscriber's TWCC feedback feeds its
+   * estimator in the room (SubscriberBwe), which drives its layers.
+   */
+  readonly twcc?: boolean;
+  /** Peer options for one connection over `peerOptions` (a test shapes one subscriber's downlink). */
+  readonly peerOptionsFor?: (room: string, peerId: string, which: 'pub' | 'sub') => PeerOptions | undefined;
   /**
    * Trickle our candidates to clients (default true, as any WebRTC endpoint does). False: clients
    * learn our address from our connectivity checks (peer-reflexive) only; `rtcstack serve` does
@@ -100,6 +113,7 @@ const key = (publisherId: string, trackId: string): string => `${publisherId}/${
 export class SfuServer implements SfuBackend {
   readonly #o: SfuServerOptions;
   readonly #clock: Clock;
+  readonly #twcc: boolean;
   readonly #rooms = new Map<string, RoomState>();
   /** Counters of closed rooms and departed participants (figures() adds the live ones). */
   readonly #retired: SfuTotals = emptyTotals();
@@ -108,6 +122,7 @@ export class SfuServer implements SfuBackend {
   constructor(o: SfuServerOptions) {
     this.#o = o;
     this.#clock = o.clock ?? systemClock;
+    this.#twcc = o.twcc ?? false;
   }
 
   /** The forwarding room of a signaling room in SFU mode (for stats and tests). */
@@ -165,6 +180,7 @@ export class SfuServer implements SfuBackend {
       const participants = [...state.participants.values()].map((p): SfuParticipantFigure => {
         const down = state.room.downTracksOf(p.id);
         const bw = state.room.bandwidthOf(p.id);
+        const bwe = state.room.estimatorOf(p.id);
         let forwarded = 0;
         const videoLayers = down.flatMap((d) => {
           const l = d.current === PAUSED ? undefined : d.track.layers[d.current];
@@ -193,6 +209,8 @@ export class SfuServer implements SfuBackend {
           subscribedTracks: down.length,
           estimatedBandwidth: bw?.effective ?? 0,
           estimateSource: bw?.source ?? 'initial',
+          twccFeedback: bwe?.feedbacks ?? 0,
+          queuingDelayMs: Math.round(bwe?.queuingDelay ?? 0),
           forwardedBitrate: forwarded,
           videoLayers,
           nacksReceived: senders.nacks,
@@ -310,11 +328,14 @@ export class SfuServer implements SfuBackend {
   // ---- internals ----
 
   #newRoom(name: string): Room {
+    const twcc = this.#twcc;
     const room = new Room(name, {
       clock: this.#clock,
       random: cryptoRandom,
       upstreamRtcp: false,
-      initialBandwidth: this.#o.initialBandwidth ?? 8_000_000,
+      twcc,
+      transportSequence: 'transport',
+      initialBandwidth: this.#o.initialBandwidth ?? (twcc ? 2_000_000 : 8_000_000),
       sink: {
         sendRtp: (subscriberId, f) => {
           if (f.retransmission) return; // the sender's own history answers NACKs on this leg
@@ -369,7 +390,14 @@ export class SfuServer implements SfuBackend {
   #pc(state: RoomState, p: Participant, which: 'pub' | 'sub'): RTCPeerConnection {
     const existing = which === 'pub' ? p.pub : p.sub;
     if (existing) return existing;
-    const pc = new RTCPeerConnection({}, { logger: this.#o.log.child('pc'), ...this.#o.peerOptions });
+    const pc = new RTCPeerConnection(
+      {},
+      {
+        logger: this.#o.log.child('pc'),
+        ...this.#o.peerOptions,
+        ...this.#o.peerOptionsFor?.(state.name, p.id, which),
+      },
+    );
     pc.onicecandidate = (e) => {
       const c = e.candidate;
       if (!c || this.#o.announceCandidates === false) return;
@@ -390,7 +418,15 @@ export class SfuServer implements SfuBackend {
       this.#openDataChannels(state, p, pc);
       // Codecs are known once the answer is set: publish then (see #answerPublish).
       pc.ontrack = (e) => p.pendingTracks.push(e);
-    } else p.sub = pc;
+    } else {
+      p.sub = pc;
+      // What this connection stamps and what the subscriber reports feed its estimator in the room.
+      if (this.#twcc)
+        pc.observeTransportCc({
+          sent: (seq, size) => state.room.transportSent(p.id, seq, size),
+          feedback: (fb) => state.room.transportFeedback(p.id, fb),
+        });
+    }
     return pc;
   }
 
@@ -477,6 +513,12 @@ export class SfuServer implements SfuBackend {
       direction: 'sendonly',
       streams: [new MediaStream(t.publisherId)],
     });
+    if (this.#twcc)
+      transceiver.setHeaderExtensionsToNegotiate(
+        transceiver
+          .getHeaderExtensionsToNegotiate()
+          .map((e) => (e.uri === EXT_TRANSPORT_CC ? { ...e, direction: 'sendrecv' as const } : e)),
+      );
     track.on('keyframerequest', () => state.room.requestKeyframe(p.id, t.publisherId, t.id));
     p.senders.set(k, { track, transceiver, info: { peerId: t.publisherId, kind: t.kind } });
   }

@@ -11,6 +11,11 @@
  * delay over CONGESTION_DELAY_MS above the smallest seen, or loss over CONGESTION_LOSS), and up
  * whenever the controller grows (as libwebrtc clamps only increases).
  *
+ * Our own scheduling jitter: on a loaded host either end may read packets late, which looks like
+ * queuing delay. Delay counts as congestion only once it has lasted DELAY_SUSTAIN_MS, and delay
+ * alone never takes the estimate below `floor` (what every subscribed track's lowest layer needs:
+ * the room sets it), so jitter cannot starve a subscriber; loss can (the path really drops).
+ *
  * Probing: GCC never lets the target exceed 1.5 × what was acknowledged, so a subscriber held on a
  * low layer could never earn a higher one. Now and then, when the estimate has been quiet and a
  * higher layer is wanted, the SFU probes with real media: for a while the budget is raised to what
@@ -38,6 +43,8 @@ export const PROBE_MAX_MS = 8000;
 export const CONGESTION_DELAY_MS = 40;
 /** Loss fraction in a feedback that means congestion. */
 export const CONGESTION_LOSS = 0.1;
+/** How long queuing delay must last before it counts as congestion. */
+export const DELAY_SUSTAIN_MS = 300;
 
 export class SubscriberBwe {
   readonly cc: CongestionController;
@@ -56,8 +63,14 @@ export class SubscriberBwe {
   #baseDelay = Number.POSITIVE_INFINITY;
   /** After a failed probe: the queue it built drains; its congestion is not the path's news. */
   #settleUntil = -Infinity;
+  /** Since when feedback has shown queuing delay over CONGESTION_DELAY_MS (Infinity: it does not). */
+  #delayedSince = Number.POSITIVE_INFINITY;
   /** Mean queuing delay of the last feedback, ms (for stats). */
   queuingDelay = 0;
+  /** Feedback packets received. */
+  feedbacks = 0;
+  /** Delay alone never takes the estimate below this (bits/s; the room sets it, see above). */
+  floor = 0;
   probes = 0;
   failedProbes = 0;
 
@@ -80,13 +93,22 @@ export class SubscriberBwe {
   onSend(size: number, now: number): number {
     const seq = this.#seq;
     this.#seq = (seq + 1) & 0xffff;
-    this.cc.onPacketSent(seq, size, now);
-    this.#sentAt[seq] = now;
+    this.onSent(seq, size, now);
     return seq;
   }
 
+  /** A packet left with transport-wide sequence number `seq` given out by the transport itself. */
+  onSent(seq: number, size: number, now: number): void {
+    this.cc.onPacketSent(seq, size, now);
+    this.#sentAt[seq & 0xffff] = now;
+  }
+
   onFeedback(fb: TransportCcFeedback, now: number): void {
-    const congested = this.#congested(fb);
+    this.feedbacks++;
+    const { lossy, delayed } = this.#congestion(fb);
+    if (!delayed) this.#delayedSince = Number.POSITIVE_INFINITY;
+    else if (this.#delayedSince > now) this.#delayedSince = now;
+    const congested = lossy || now - this.#delayedSince >= DELAY_SUSTAIN_MS;
     this.cc.onFeedback(fb, now);
     const t = this.cc.targetBitrate;
     const before = this.#estimate;
@@ -95,7 +117,10 @@ export class SubscriberBwe {
       // Down to the controller's target, but not below β × the delivered rate (GCC §5.5: the path
       // carried that much; the controller's loss-based cut can overshoot after a burst of drops).
       const acked = this.cc.ackedBitrate ?? 0;
-      this.#estimate = Math.min(before, Math.max(t, 0.85 * acked));
+      let next = Math.min(before, Math.max(t, 0.85 * acked));
+      // Delay without loss: never below what the lowest layers need (see the file comment).
+      if (!lossy) next = Math.max(next, Math.min(before, this.floor));
+      this.#estimate = next;
     }
     const e = this.#estimate;
     if (e < this.#lastEstimate * 0.97) {
@@ -106,8 +131,8 @@ export class SubscriberBwe {
     this.#lastEstimate = e;
   }
 
-  /** Queuing delay or loss in this feedback (one-way delays against the smallest seen). */
-  #congested(fb: TransportCcFeedback): boolean {
+  /** Loss, and queuing delay, in this feedback (one-way delays against the smallest seen). */
+  #congestion(fb: TransportCcFeedback): { lossy: boolean; delayed: boolean } {
     let arrival = fb.referenceTime * TWCC_REFERENCE_TIME_TICK_MS;
     let lost = 0;
     let total = 0;
@@ -128,7 +153,10 @@ export class SubscriberBwe {
       n++;
     }
     this.queuingDelay = n > 0 ? delaySum / n - this.#baseDelay : 0;
-    return (total > 0 && lost / total > CONGESTION_LOSS) || this.queuingDelay > CONGESTION_DELAY_MS;
+    return {
+      lossy: total > 0 && lost / total > CONGESTION_LOSS,
+      delayed: this.queuingDelay > CONGESTION_DELAY_MS,
+    };
   }
 
   /**
