@@ -41,19 +41,26 @@ export async function generateRtcCertificate(
 
 /** A spare older than this is dropped rather than handed out (it was valid from a day before). */
 const SPARE_MAX_AGE_MS = 3_600_000;
-let spare: { cert: Promise<RTCCertificate>; at: number } | undefined;
+/**
+ * Spares kept generated ahead: two, because connections come in pairs when both ends run here
+ * (tests, benchmarks, relays), and the second of a pair would otherwise wait for its key.
+ */
+const SPARES = 2;
+let spares: { cert: Promise<RTCCertificate>; at: number }[] = [];
 
 /**
- * A fresh default certificate for a new RTCPeerConnection: the one generated ahead, if any (each is
- * handed out once, as browsers give every connection its own), and the next one starts now, so
- * the following connection does not wait for key generation.
+ * A fresh default certificate for a new RTCPeerConnection: one generated ahead, if any (each is
+ * handed out once, as browsers give every connection its own), and the spares are topped up now, so
+ * the following connections do not wait for key generation.
  */
 export function takeFreshCertificate(): Promise<RTCCertificate> {
   const now = Date.now();
-  const ready = spare && now - spare.at < SPARE_MAX_AGE_MS ? spare.cert : undefined;
-  const cert = ready ?? generateRtcCertificate();
-  const next = generateRtcCertificate();
-  next.catch(() => {});
-  spare = { cert: next, at: now };
+  spares = spares.filter((s) => now - s.at < SPARE_MAX_AGE_MS);
+  const cert = spares.shift()?.cert ?? generateRtcCertificate();
+  while (spares.length < SPARES) {
+    const next = generateRtcCertificate();
+    next.catch(() => {});
+    spares.push({ cert: next, at: now });
+  }
   return cert;
 }
