@@ -102,6 +102,17 @@ const AEAD_OPTIONS = { authTagLength: TAG } as const;
 const ZERO2 = new Uint8Array(2);
 
 /**
+ * Plaintext scratch for sealing (content || type), shared by every epoch of every connection: a
+ * seal uses it only within its own synchronous call, and one per epoch kept 16 KiB alive per
+ * connection after a single large record.
+ */
+let scratch = Buffer.alloc(0);
+function sealScratch(n: number): Buffer {
+  if (scratch.length < n) scratch = Buffer.allocUnsafe(Math.max(n, 2048));
+  return scratch;
+}
+
+/**
  * Record protection for one direction of one DTLS 1.3 epoch: AEAD with nonce = iv XOR the 64-bit
  * record sequence number (epoch not included, RFC 9147 §4), additional data = the unified header
  * before record number encryption, and record number encryption with `sn_key` (RFC 9147 §4.2.3).
@@ -126,21 +137,9 @@ export class Protection13 {
   readonly #snKey: KeyObject;
   readonly #nonce = Buffer.alloc(12);
   /** The header as additional data: ours when sealing, the received one (record number decrypted) when opening. */
-  readonly #aad = [
-    Buffer.alloc(0),
-    Buffer.alloc(1),
-    Buffer.alloc(2),
-    Buffer.alloc(3),
-    Buffer.alloc(4),
-    Buffer.alloc(5),
-  ];
+  // One allocation for the six header lengths (0..5 bytes), each a view of its own bytes.
+  readonly #aad = ((b) => [0, 0, 1, 3, 6, 10].map((at, len) => b.subarray(at, at + len)))(Buffer.alloc(15));
   readonly #ecb: Cipher | undefined;
-  #buf = Buffer.alloc(0);
-
-  #scratch(n: number): Buffer {
-    if (this.#buf.length < n) this.#buf = Buffer.allocUnsafe(Math.max(n, 2048));
-    return this.#buf;
-  }
 
   constructor(suite: Suite13, secret: Uint8Array, epoch: number) {
     this.suite = suite;
@@ -196,7 +195,7 @@ export class Protection13 {
     const c = createCipheriv(this.#alg, this.#key, this.#nonce, AEAD_OPTIONS);
     c.setAAD(aad);
     // DTLSInnerPlaintext = content || type, encrypted in one call.
-    const pt = this.#scratch(inner);
+    const pt = sealScratch(inner);
     pt.set(content, 0);
     pt[inner - 1] = type;
     const ct = c.update(pt.subarray(0, inner));
