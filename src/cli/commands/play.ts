@@ -102,12 +102,13 @@ export const command: { summary: string; run(argv: string[]): Promise<number> } 
       return 2;
     }
     const player = new Player(sources, args.loop);
+    const progress = new ProgressLine(process.stderr);
     const participant = new Participant({
       ...args,
       peerOptions: { includeLoopback: isLoopbackUrl(args.url) },
+      ...(process.env.RTCSTACK_DEBUG && { note: (e: string) => progress.message(`rtcstack play: ${e}`) }),
       setup: (pc) => player.attach(pc),
     });
-    const progress = new ProgressLine(process.stderr);
     let startPlaying: () => void = () => {};
     const done = new Promise<void>((resolve) => {
       startPlaying = () => void player.start().then(resolve);

@@ -78,16 +78,17 @@ export const command: { summary: string; run(argv: string[]): Promise<number> } 
       return 2;
     }
     const recorder = new RoomRecorder(args.out);
+    const progress = new ProgressLine(process.stderr);
     const participant = new Participant({
       ...args,
       peerOptions: { includeLoopback: isLoopbackUrl(args.url) },
+      ...(process.env.RTCSTACK_DEBUG && { note: (e: string) => progress.message(`rtcstack record: ${e}`) }),
       setup: (pc) => {
         pc.addTransceiver('video', { direction: 'recvonly' });
         pc.addTransceiver('audio', { direction: 'recvonly' });
       },
     });
     participant.on('track', (peer, ev, link) => recorder.onTrack(peer, ev, link));
-    const progress = new ProgressLine(process.stderr);
     return runSession({
       verb: 'record',
       participant,

@@ -39,6 +39,8 @@ export interface LinkOptions {
   readonly offerTimeoutMs?: number;
   /** How long `disconnected`/`failed` lasts before an ICE restart, ms (default 3000). */
   readonly restartGraceMs?: number;
+  /** Negotiation events, for diagnosis (`RTCSTACK_DEBUG=1` prints them). */
+  readonly note?: (event: string) => void;
 }
 
 export interface LinkEvents {
@@ -124,8 +126,13 @@ export class NodeLink extends Emitter<LinkEvents> {
     pc.onconnectionstatechange = () => this.#onState();
   }
 
+  #note(event: string): void {
+    this.#opts.note?.(`${this.remoteId}: ${event}`);
+  }
+
   #send(frame: Outgoing): void {
     if (this.#closed) return;
+    if (frame.type !== 'candidate') this.#note(`-> ${frame.type}`);
     this.#opts.send({
       ...frame,
       link: this.id,
@@ -142,6 +149,7 @@ export class NodeLink extends Emitter<LinkEvents> {
       if (d?.type === 'offer') this.#send({ type: 'offer', to: this.remoteId, sdp: d.sdp });
     } catch (err) {
       this.lastError = `offer: ${(err as Error).message}`;
+      this.#note(this.lastError);
     } finally {
       this.#makingOffer = false;
     }
@@ -153,6 +161,7 @@ export class NodeLink extends Emitter<LinkEvents> {
       .then(() => this.#handle(frame))
       .catch((err: Error) => {
         this.lastError = `${frame.type}: ${err.message}`;
+        this.#note(this.lastError);
       });
     return this.#chain;
   }
@@ -160,12 +169,14 @@ export class NodeLink extends Emitter<LinkEvents> {
   async #handle(f: PeerFrame): Promise<void> {
     const pc = this.pc;
     if (this.#closed) return;
+    if (f.type !== 'candidate') this.#note(`<- ${f.type} (${pc.signalingState})`);
     if (f.type === 'offer' || f.type === 'answer') {
       const collision = f.type === 'offer' && (this.#makingOffer || pc.signalingState !== 'stable');
-      if (collision && !this.polite) return; // impolite: our offer wins
+      if (collision && !this.polite) return this.#note('offer ignored (glare, impolite)');
       if (f.type === 'answer') {
         const ours = offerOrigin(pc.localDescription?.sdp);
-        if (pc.signalingState !== 'have-local-offer' || (f.forOffer && f.forOffer !== ours)) return;
+        if (pc.signalingState !== 'have-local-offer' || (f.forOffer && f.forOffer !== ours))
+          return this.#note('stale answer dropped');
       }
       // A polite end's own pending offer is rolled back by setRemoteDescription(offer).
       await pc.setRemoteDescription({ type: f.type, sdp: f.sdp });
@@ -208,6 +219,7 @@ export class NodeLink extends Emitter<LinkEvents> {
 
   #onState(): void {
     const s = this.pc.connectionState;
+    this.#note(`connection ${s} (ice ${this.pc.iceConnectionState})`);
     this.emit('state', s);
     if (s === 'connected') {
       if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);

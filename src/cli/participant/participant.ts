@@ -23,6 +23,8 @@ export interface ParticipantOptions extends SignalingOptions {
   /** How long a polite link waits for the other's first offer, ms (default 5000). */
   readonly firstOfferWaitMs?: number;
   readonly offerTimeoutMs?: number;
+  /** Negotiation events of every link, for diagnosis. */
+  readonly note?: (event: string) => void;
 }
 
 export interface ParticipantEvents {
@@ -114,6 +116,7 @@ export class Participant extends Emitter<ParticipantEvents> {
       ...(this.#opts.peerOptions && { peerOptions: this.#opts.peerOptions }),
       firstOfferWaitMs: fromPresence ? (this.#opts.firstOfferWaitMs ?? 5000) : 0,
       ...(this.#opts.offerTimeoutMs !== undefined && { offerTimeoutMs: this.#opts.offerTimeoutMs }),
+      ...(this.#opts.note && { note: this.#opts.note }),
     });
     const entry: Entry = { peer, link };
     link.on('track', (ev) => this.emit('track', entry.peer, ev, link));
