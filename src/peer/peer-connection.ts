@@ -171,7 +171,8 @@ export class RTCPeerConnection extends HandlerTarget {
   #midOrder: string[] = [];
   #localDataMid: string | undefined;
   readonly #cname = randomUUID();
-  readonly #media: MediaSession;
+  /** RTP/RTCP over SRTP; made when media is first negotiated (a data-only connection has none). */
+  #mediaSession: MediaSession | undefined;
   readonly #remoteStreams = new Map<string, MediaStream>();
 
   constructor(configuration: RTCConfiguration = {}, options: PeerOptions = {}) {
@@ -179,13 +180,17 @@ export class RTCPeerConnection extends HandlerTarget {
     this.#config = validateConfiguration(configuration);
     this.#opts = options;
     this.#clock = options.clock ?? systemClock;
-    this.#log = options.logger ?? createLogger('peer');
+    this.#log = options.logger ?? defaultLogger();
     const given = configuration.certificates?.[0];
     if (given && given.expires <= Date.now()) throw domException('InvalidAccessError', 'certificate expired');
     this.#certificate = given ? Promise.resolve(given) : takeFreshCertificate();
     // An unhandled rejection here would be reported on first use instead.
     this.#certificate.catch(() => {});
-    this.#media = new MediaSession({
+    this.#stack = this.#makeStack();
+  }
+
+  get #media(): MediaSession {
+    this.#mediaSession ??= new MediaSession({
       clock: this.#clock,
       log: this.#log.child('media'),
       send: (d) => {
@@ -193,7 +198,7 @@ export class RTCPeerConnection extends HandlerTarget {
       },
       transceivers: () => this.#transceivers.filter((t) => !t.stopped && t.mid !== null),
     });
-    this.#stack = this.#makeStack();
+    return this.#mediaSession;
   }
 
   /**
@@ -670,7 +675,7 @@ export class RTCPeerConnection extends HandlerTarget {
       for (const [ssrc, rtxFor] of remoteSsrcs(rm))
         signaled.set(ssrc, { mid: t.mid, ...(rtxFor !== undefined && { rtxFor }) });
     }
-    this.#media.refresh(signaled);
+    if (this.#transceivers.length > 0 || this.#mediaSession) this.#media.refresh(signaled);
     this.#startMedia();
   }
 
@@ -680,8 +685,8 @@ export class RTCPeerConnection extends HandlerTarget {
    */
   #startMedia(): void {
     const dtls = this.#stack.dtls;
-    if (this.#closed || this.#media.keyed || dtls?.state !== 'connected') return;
-    if (!this.#transceivers.some((t) => t.mid !== null && !t.stopped)) return;
+    if (this.#closed || dtls?.state !== 'connected') return;
+    if (!this.#transceivers.some((t) => t.mid !== null && !t.stopped) || this.#media.keyed) return;
     try {
       const keys = dtls.getSrtpKeyingMaterial();
       if (keys) this.#media.start(keys);
@@ -737,7 +742,7 @@ export class RTCPeerConnection extends HandlerTarget {
     this.#closed = true;
     this.#chain.close();
     this.#signalingState = 'closed';
-    this.#media.close();
+    this.#mediaSession?.close();
     for (const t of this.#transceivers) t.stop();
     this.#stack.close();
     this.#iceConnectionState = 'closed';
@@ -905,7 +910,7 @@ export class RTCPeerConnection extends HandlerTarget {
       if (s === 'connected') this.#startMedia();
       this.#updateConnectionState();
     });
-    stack.on('media', (d) => this.#media.handle(d));
+    stack.on('media', (d) => this.#mediaSession?.handle(d));
     stack.channels.on('datachannel', (channel) => {
       if (!this.#closed) this.dispatchEvent(makeEvent('datachannel', { channel }));
     });
@@ -1020,6 +1025,30 @@ export class RTCPeerConnection extends HandlerTarget {
     const local = this.#currentLocal;
     return !!local?.options.sections.some((s) => s.kind === 'application' && !s.stopped);
   }
+}
+
+/**
+ * The logger of connections created without one: one for all of them (its scopes name no
+ * connection, so per-connection copies only cost memory), children made once per scope.
+ */
+let shared: Logger | undefined;
+function defaultLogger(): Logger {
+  shared ??= withSharedChildren(createLogger('peer'));
+  return shared;
+}
+function withSharedChildren(log: Logger): Logger {
+  const children = new Map<string, Logger>();
+  return {
+    error: log.error,
+    warn: log.warn,
+    info: log.info,
+    debug: log.debug,
+    child(scope) {
+      let c = children.get(scope);
+      if (!c) children.set(scope, (c = withSharedChildren(log.child(scope))));
+      return c;
+    },
+  };
 }
 
 function validateConfiguration(c: RTCConfiguration): RTCConfiguration {
