@@ -138,6 +138,11 @@ export const CLIENT_SCHEMAS = {
   }),
   /** Our camera/microphone muted or unmuted (told to the others; the SFU stops forwarding it). */
   mute: obj({ v, type: literal('mute'), kind: mediaKind, muted: bool() }),
+  /**
+   * SFU mode: start (`on`) or stop recording the room's tracks to files on the server (only when
+   * the server runs with a recording directory). Everyone in the room is told (`recording`).
+   */
+  record: obj({ v, type: literal('record'), on: bool() }),
   /** SFU mode: the offer of the publishing connection. */
   'sfu-offer': obj({ v, type: literal('sfu-offer'), pc: literal('pub'), sdp }),
   /** SFU mode: the answer to the server's offer for the subscribing connection. */
@@ -189,6 +194,7 @@ export const ERR = {
   ROOM_FULL: 'ERR_SIGNALING_ROOM_FULL',
   RATE_LIMIT: 'ERR_SIGNALING_RATE_LIMIT',
   NOT_SFU: 'ERR_SIGNALING_NOT_SFU',
+  RECORDING_OFF: 'ERR_SIGNALING_RECORDING_OFF',
 } as const;
 export type ErrorCode = (typeof ERR)[keyof typeof ERR];
 
@@ -303,6 +309,8 @@ export type ServerMessage =
   | { v: 1; type: 'mode'; mode: RoomMode; peers: number }
   | { v: 1; type: 'peer-muted'; peerId: string; kind: 'audio' | 'video'; muted: boolean }
   | { v: 1; type: 'active-speaker'; peerId: string }
+  /** The room's recording started or stopped (`by`: who asked; `files`: tracks written, on stop). */
+  | { v: 1; type: 'recording'; on: boolean; by: string; files?: number }
   | { v: 1; type: 'sfu-offer'; pc: 'sub'; sdp: string; tracks: SfuTrackInfo[] }
   | { v: 1; type: 'sfu-answer'; pc: 'pub'; sdp: string }
   | { v: 1; type: 'sfu-candidate'; pc: SfuPc; candidate: ClientMessageOf<'candidate'>['candidate'] }

@@ -38,5 +38,12 @@ export interface SfuBackend {
   /** A participant's SFU frame (offer of its publishing connection, answer, candidates, prefs). */
   handle(room: string, peerId: string, msg: SfuClientMessage): void;
   mute(room: string, peerId: string, kind: 'audio' | 'video', muted: boolean): void;
+  /**
+   * Record the room's tracks to files in `dir` until stopRecording (false: the room is not in SFU
+   * mode). Optional: a backend without recording refuses `record` frames.
+   */
+  startRecording?(room: string, dir: string): boolean;
+  /** Stop recording; resolves with the files written once they are closed. */
+  stopRecording?(room: string): Promise<readonly { readonly path: string }[]>;
   close(): Promise<void> | void;
 }

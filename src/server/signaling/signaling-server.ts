@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Clock, Timer } from '../../core/clock.js';
@@ -56,6 +57,11 @@ export interface SignalingOptions {
   readonly maxQueuedFrames: number;
   /** When a room switches to the SFU and back (only with an SFU backend); default 5 and 3. */
   readonly modePolicy?: ModePolicy;
+  /**
+   * Where `record` frames make the SFU write a room's tracks (one sub-directory per recording);
+   * unset: recording is off and `record` frames are refused.
+   */
+  readonly recordDir?: string;
 }
 
 export interface IceConfig {
@@ -343,6 +349,9 @@ export class SignalingServer {
       case 'sfu-prefs':
         this.#toSfu(conn, session, msg);
         return;
+      case 'record':
+        this.#record(conn, session, msg.on);
+        return;
       case 'event':
         this.#deps.metrics?.clientEvent(msg.name, msg.setupMs);
         this.#deps.log.info('client event', {
@@ -368,6 +377,54 @@ export class SignalingServer {
       return;
     }
     this.#deps.sfu.handle(session.room.name, session.id, msg);
+  }
+
+  /**
+   * A participant starts or stops the room's recording (SFU mode, recording configured); the whole
+   * room is told, so every page shows that it is being recorded.
+   */
+  #record(conn: Connection, session: Session, on: boolean): void {
+    const sfu = this.#deps.sfu;
+    const dir = this.#opts.recordDir;
+    const room = session.room;
+    if (!dir || !sfu?.startRecording || !sfu.stopRecording) {
+      this.#reject(
+        conn,
+        ERR.RECORDING_OFF,
+        'this server does not record (start it with --record-dir)',
+        'record',
+      );
+      return;
+    }
+    if (room.mode !== 'sfu') {
+      this.#reject(
+        conn,
+        ERR.NOT_SFU,
+        `room '${room.name}' is in mesh mode; recording needs the SFU`,
+        'record',
+      );
+      return;
+    }
+    const tell = (files?: number): void => {
+      for (const s of room.peers.values())
+        this.#deliver(s, {
+          v: 1,
+          type: 'recording',
+          on,
+          by: session.id,
+          ...(files === undefined ? {} : { files }),
+        });
+    };
+    this.#deps.log.info('recording', { room: room.name, peer: session.id, on });
+    if (on) {
+      const stamp = new Date(this.#deps.clock.wallNow()).toISOString().replace(/[:.]/g, '-');
+      if (sfu.startRecording(room.name, join(dir, `${room.name}-${stamp}`))) tell();
+      return;
+    }
+    sfu.stopRecording(room.name).then(
+      (files) => tell(files.length),
+      (err: unknown) => this.#deps.log.warn('stop recording failed', { room: room.name, err: String(err) }),
+    );
   }
 
   /** Re-evaluates the room's mode after a join or leave; tells everyone when it changes. */
