@@ -59,6 +59,8 @@ export interface ServeConfig {
   sfu: boolean | undefined;
   sfuSwitchAt: number;
   sfuBackAt: number;
+  /** Where SFU rooms are recorded on request (`record` frames); unset: recording is off. */
+  recordDir: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -258,6 +260,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'participants at which an SFU room goes back to mesh (default 3; below --sfu-switch-at)',
   },
   {
+    key: 'recordDir',
+    flag: '--record-dir',
+    env: 'RTCSTACK_RECORD_DIR',
+    kind: 'string',
+    help: "let participants record SFU rooms (the call page's Record button) into this directory (default: off)",
+  },
+  {
     key: 'maxPayload',
     flag: '--max-frame',
     env: 'RTCSTACK_MAX_FRAME',
@@ -348,6 +357,7 @@ export function defaults(): Omit<ServeConfig, 'open'> & { open: boolean | undefi
     sfu: undefined,
     sfuSwitchAt: 5,
     sfuBackAt: 3,
+    recordDir: undefined,
   };
 }
 

@@ -122,6 +122,7 @@ export async function startServe(config: ServeConfig, deps: ServeDeps = {}): Pro
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       maxQueuedFrames: 256,
       modePolicy,
+      ...(config.recordDir !== undefined && { recordDir: config.recordDir }),
     },
     {
       clock,
