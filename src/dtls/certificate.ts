@@ -1,6 +1,5 @@
-import { createHash, createPrivateKey, KeyObject, webcrypto, X509Certificate } from 'node:crypto';
-// @peculiar/x509 needs the Reflect metadata polyfill loaded before it (its README).
-import 'reflect-metadata';
+import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { createSelfSigned } from './self-signed.js';
 
 /** A fingerprint as the W3C `RTCDtlsFingerprint` dictionary has it. */
 export interface DtlsFingerprint {
@@ -83,44 +82,30 @@ export function certificateFromPem(
 }
 
 /**
- * Generate a self-signed certificate (default ECDSA P-256, valid 30 days, random CN) with
- * @peculiar/x509 on node:crypto's WebCrypto.
+ * Generate a self-signed certificate (default ECDSA P-256, valid 30 days, random CN); see
+ * self-signed.ts.
  */
 export async function generateCertificate(
   algorithm: CertificateKeygenAlgorithm = { name: 'ECDSA', namedCurve: 'P-256' },
   options: { commonName?: string; validityMs?: number; now?: number } = {},
 ): Promise<DtlsCertificate> {
-  const x509 = await import('@peculiar/x509');
-  const crypto = webcrypto as unknown as Crypto;
-  const alg =
-    algorithm.name === 'ECDSA'
-      ? { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
-      : {
-          name: 'RSASSA-PKCS1-v1_5',
-          modulusLength: algorithm.modulusLength ?? 2048,
-          publicExponent: algorithm.publicExponent ?? new Uint8Array([1, 0, 1]),
-          hash: 'SHA-256',
-        };
-  const keys = (await crypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
   const now = options.now ?? Date.now();
   const notAfter = new Date(now + (options.validityMs ?? 30 * 86_400_000));
-  const serial = Buffer.from(crypto.getRandomValues(new Uint8Array(8)));
-  serial[0]! &= 0x7f;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned(
-    {
-      serialNumber: serial.toString('hex'),
-      name: `CN=${options.commonName ?? `rtcstack-${serial.toString('hex')}`}`,
-      notBefore: new Date(now - 86_400_000),
-      notAfter,
-      signingAlgorithm: alg,
-      keys,
-    },
-    crypto,
-  );
-  // The WebCrypto key wraps a KeyObject already: taking it costs microseconds, a PKCS#8 export and
-  // re-import through OpenSSL's decoders about 1.4 ms.
-  const key = KeyObject.from(keys.privateKey);
-  return wrap(new Uint8Array(cert.rawData), key, notAfter.getTime());
+  const exponent = algorithm.name === 'ECDSA' ? undefined : algorithm.publicExponent;
+  const { der, privateKey } = await createSelfSigned({
+    key:
+      algorithm.name === 'ECDSA'
+        ? { type: 'ec' }
+        : {
+            type: 'rsa',
+            modulusLength: algorithm.modulusLength ?? 2048,
+            publicExponent: exponent ? exponent.reduce((n, b) => n * 256 + b, 0) : 65537,
+          },
+    ...(options.commonName !== undefined && { commonName: options.commonName }),
+    notBefore: new Date(now - 86_400_000),
+    notAfter,
+  });
+  return wrap(der, privateKey, notAfter.getTime());
 }
 
 /** PEM of a certificate's DER (for handing to OpenSSL or files). */
