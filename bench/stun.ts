@@ -10,10 +10,11 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { writeCoturnConf } from '../test/helpers/coturn-conf.js';
 
 interface Options {
   seconds: number;
@@ -219,25 +220,14 @@ async function startCoturn(dir: string): Promise<Server | undefined> {
     return undefined;
   }
   const port = await freePort();
-  const conf = join(dir, 'turnserver.conf');
-  writeFileSync(
-    conf,
-    [
-      'listening-ip=127.0.0.1',
-      'listening-ip=127.0.0.2',
-      `listening-port=${port}`,
-      `alt-listening-port=${port + 1}`,
-      'no-tcp',
-      'no-tls',
-      'no-dtls',
-      'no-cli',
-      `userdb=${join(dir, 'turndb')}`,
-      `pidfile=${join(dir, 'turnserver.pid')}`,
-      `log-file=${join(dir, 'turnserver.log')}`,
-      'simple-log',
-      '',
-    ].join('\n'),
-  );
+  const conf = writeCoturnConf(dir, [
+    'listening-ip=127.0.0.1',
+    'listening-ip=127.0.0.2',
+    `listening-port=${port}`,
+    `alt-listening-port=${port + 1}`,
+    'no-tcp',
+    'no-tls',
+  ]);
   const proc = spawn('turnserver', ['-c', conf], { stdio: 'ignore' });
   await waitReady(port);
   return { name: 'coturn', port, proc, stop: stopper(proc) };

@@ -4,9 +4,10 @@
  * behaviour discovery works, and both stop with the lab.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeCoturnConf } from './coturn-conf.js';
 import type { NatLab } from './natlab.js';
 
 export interface LabServer {
@@ -44,7 +45,7 @@ export async function startCoturn(
   const dir = mkdtempSync(join(tmpdir(), `rtcs-coturn-${lab.id}-`));
   lab.onDestroy(() => rmSync(dir, { recursive: true, force: true }));
   const users = options.users ?? ['lab:labpass'];
-  const conf = [
+  const confFile = writeCoturnConf(dir, [
     `listening-ip=${ip1}`,
     ...(ip2 ? [`listening-ip=${ip2}`] : []),
     `listening-port=${port}`,
@@ -57,18 +58,9 @@ export async function startCoturn(
     'lt-cred-mech',
     'fingerprint',
     'no-tls',
-    'no-dtls',
-    'no-cli',
     'no-multicast-peers',
-    `userdb=${join(dir, 'turndb')}`,
-    `pidfile=${join(dir, 'turnserver.pid')}`,
-    `log-file=${join(dir, 'turnserver.log')}`,
-    'simple-log',
     ...(options.extra ?? []),
-    '',
-  ].join('\n');
-  const confFile = join(dir, 'turnserver.conf');
-  writeFileSync(confFile, conf);
+  ]);
   const child = lab.spawn('internet', 'turnserver', ['-c', confFile], { stdio: 'ignore' });
   await lab.waitForListen('internet', 'udp', ip1!, port);
   if (ip2) await lab.waitForListen('internet', 'udp', ip2, port + 1);

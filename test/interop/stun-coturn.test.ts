@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -19,6 +19,7 @@ import { METHOD } from '../../src/stun/constants.js';
 import { createMessage, parseStunMessage } from '../../src/stun/message.js';
 import { discoverNatBehavior } from '../../src/stun/nat-discovery.js';
 import { newTransactionId, StunTransactions } from '../../src/stun/transactions.js';
+import { writeCoturnConf } from '../helpers/coturn-conf.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 
 const opts = needs(PREREQS.coturn);
@@ -142,25 +143,15 @@ describe('our RFC 5780 client against coturn turnserver', opts, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rtcs-coturn-'));
     port = await freePortPair();
-    writeFileSync(
-      join(dir, 'turnserver.conf'),
-      [
-        'listening-ip=127.0.0.1',
-        'listening-ip=127.0.0.2',
-        `listening-port=${port}`,
-        `alt-listening-port=${port + 1}`,
-        'no-tls',
-        'no-dtls',
-        'no-cli',
-        'fingerprint',
-        `userdb=${join(dir, 'turndb')}`,
-        `pidfile=${join(dir, 'turnserver.pid')}`,
-        `log-file=${join(dir, 'turnserver.log')}`,
-        'simple-log',
-        '',
-      ].join('\n'),
-    );
-    coturn = spawn('turnserver', ['-c', join(dir, 'turnserver.conf')], { stdio: 'ignore' });
+    const conf = writeCoturnConf(dir, [
+      'listening-ip=127.0.0.1',
+      'listening-ip=127.0.0.2',
+      `listening-port=${port}`,
+      `alt-listening-port=${port + 1}`,
+      'no-tls',
+      'fingerprint',
+    ]);
+    coturn = spawn('turnserver', ['-c', conf], { stdio: 'ignore' });
     // Ready when it answers a Binding request (retransmissions cover its start-up).
     await binding({ address: '127.0.0.1', port });
   });
