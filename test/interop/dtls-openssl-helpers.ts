@@ -76,6 +76,46 @@ export function startOpenssl(args: string[]): OpensslProcess {
   };
 }
 
+/** `openssl s_server -dtls1_2` on 127.0.0.1:`port` with the given certificate, plus `extra` flags. */
+export function opensslServer(port: number, files: CertFiles, extra: string[] = []): OpensslProcess {
+  return startOpenssl([
+    's_server',
+    '-dtls1_2',
+    '-accept',
+    `127.0.0.1:${port}`,
+    '-cert',
+    files.cert,
+    '-key',
+    files.key,
+    ...extra,
+  ]);
+}
+
+/**
+ * `openssl s_client -dtls1_2` from 127.0.0.1:`localPort` (bound, so the peer knows it beforehand) to
+ * 127.0.0.1:`port` with the given certificate, plus `extra` flags.
+ */
+export function opensslClient(
+  port: number,
+  localPort: number,
+  files: CertFiles,
+  extra: string[] = [],
+): OpensslProcess {
+  return startOpenssl([
+    's_client',
+    '-dtls1_2',
+    '-connect',
+    `127.0.0.1:${port}`,
+    '-bind',
+    `127.0.0.1:${localPort}`,
+    '-cert',
+    files.cert,
+    '-key',
+    files.key,
+    ...extra,
+  ]);
+}
+
 export interface CertFiles {
   readonly dir: string;
   readonly cert: string;

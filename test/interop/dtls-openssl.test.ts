@@ -18,7 +18,8 @@ import {
   OPENSSL_CIPHERS,
   OPENSSL_SRTP,
   type OpensslProcess,
-  startOpenssl,
+  opensslClient,
+  opensslServer,
   writeCertFiles,
 } from './dtls-openssl-helpers.js';
 
@@ -107,15 +108,7 @@ describe('DTLS 1.2 interop with openssl', opts, () => {
       const files = c.suite.auth === 'rsa' ? rsaFiles : ecFiles;
       const theirs = c.suite.auth === 'rsa' ? theirRsa : theirEc;
       const port = await freePort();
-      const server = startOpenssl([
-        's_server',
-        '-dtls1_2',
-        '-accept',
-        `127.0.0.1:${port}`,
-        '-cert',
-        files.cert,
-        '-key',
-        files.key,
+      const server = opensslServer(port, files, [
         '-Verify',
         '1',
         '-cipher',
@@ -171,17 +164,7 @@ describe('DTLS 1.2 interop with openssl', opts, () => {
       );
       t.start();
       const mine = writeCertFiles(ours);
-      const client = startOpenssl([
-        's_client',
-        '-dtls1_2',
-        '-connect',
-        `127.0.0.1:${sock.local.port}`,
-        '-bind',
-        `127.0.0.1:${clientPort}`,
-        '-cert',
-        mine.cert,
-        '-key',
-        mine.key,
+      const client = opensslClient(sock.local.port, clientPort, mine, [
         '-cipher',
         OPENSSL_CIPHERS[c.suite.name]!,
         '-use_srtp',
@@ -209,15 +192,7 @@ describe('DTLS 1.2 interop with openssl', opts, () => {
 
   test('rtcstack client offering DTLS 1.3 + 1.2 falls back to 1.2 with openssl s_server (P-256 only)', async () => {
     const port = await freePort();
-    const server = startOpenssl([
-      's_server',
-      '-dtls1_2',
-      '-accept',
-      `127.0.0.1:${port}`,
-      '-cert',
-      ecFiles.cert,
-      '-key',
-      ecFiles.key,
+    const server = opensslServer(port, ecFiles, [
       '-groups',
       'P-256',
       '-keymatexport',
@@ -279,17 +254,7 @@ describe('DTLS 1.2 interop with openssl', opts, () => {
     };
     t.start();
     const mine = writeCertFiles(ours);
-    const client = startOpenssl([
-      's_client',
-      '-dtls1_2',
-      '-connect',
-      `127.0.0.1:${sock.local.port}`,
-      '-bind',
-      `127.0.0.1:${clientPort}`,
-      '-cert',
-      mine.cert,
-      '-key',
-      mine.key,
+    const client = opensslClient(sock.local.port, clientPort, mine, [
       '-groups',
       'P-256',
       '-mtu',
@@ -327,18 +292,7 @@ describe('DTLS 1.2 interop with openssl', opts, () => {
     t.start();
     const mine = writeCertFiles(ours);
     // Without -ign_eof/-quiet, s_client treats a line "R" as its renegotiate command.
-    const client = startOpenssl([
-      's_client',
-      '-dtls1_2',
-      '-connect',
-      `127.0.0.1:${sock.local.port}`,
-      '-bind',
-      `127.0.0.1:${clientPort}`,
-      '-cert',
-      mine.cert,
-      '-key',
-      mine.key,
-    ]);
+    const client = opensslClient(sock.local.port, clientPort, mine);
     try {
       await t.connected();
       client.write('R\n');
@@ -363,15 +317,7 @@ describe('DTLS 1.2 interop with openssl', opts, () => {
     // Real clocks on both sides: OpenSSL retransmits on its own 1 s timer, we on 250 ms.
     for (const seed of [1, 2, 3]) {
       const port = await freePort();
-      const server = startOpenssl([
-        's_server',
-        '-dtls1_2',
-        '-accept',
-        `127.0.0.1:${port}`,
-        '-cert',
-        ecFiles.cert,
-        '-key',
-        ecFiles.key,
+      const server = opensslServer(port, ecFiles, [
         '-Verify',
         '1',
         '-keymatexport',
@@ -424,16 +370,7 @@ describe('DTLS 1.2 interop with openssl', opts, () => {
 
   test('openssl s_server with a certificate that does not match the signaled fingerprint is refused', async () => {
     const port = await freePort();
-    const server = startOpenssl([
-      's_server',
-      '-dtls1_2',
-      '-accept',
-      `127.0.0.1:${port}`,
-      '-cert',
-      ecFiles.cert,
-      '-key',
-      ecFiles.key,
-    ]);
+    const server = opensslServer(port, ecFiles);
     const sock = await net.bindUdp({ address: '127.0.0.1' });
     const t = new DtlsTransport(
       sock,
