@@ -104,9 +104,11 @@ export class Outbound {
   /** DATA without interleaving: the message whose fragments are being sent. */
   #current: OutMessage | null = null;
 
-  // In-flight ring: entry for TSN t lives at (#head + (t - cumAck - 1)) & #mask.
-  #ring: (Inflight | undefined)[] = new Array(1024);
-  #mask = 1023;
+  // In-flight ring: entry for TSN t lives at (#head + (t - cumAck - 1)) & #mask. It starts small
+  // (8 KiB per association at 1024 entries, most of which an idle data channel never uses) and
+  // doubles when full (#push).
+  #ring: (Inflight | undefined)[] = new Array(64);
+  #mask = 63;
   #head = 0;
   #count = 0;
   nextTsn: number;
