@@ -1,5 +1,6 @@
-import { type KeyObject, X509Certificate } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { type DtlsFingerprint, fingerprintOf, formatFingerprint, matchesFingerprint } from './certificate.js';
+import { certificatePublicKey } from './certificate-key.js';
 import { ALERT_BAD_CERTIFICATE, ALERT_HANDSHAKE_FAILURE } from './constants.js';
 import { DtlsError, DtlsFingerprintError } from './errors.js';
 
@@ -15,9 +16,16 @@ export function acceptPeerCertificate(
   const leaf = chain[0];
   if (!leaf)
     throw new DtlsError('ERR_DTLS_NO_CERTIFICATE', ALERT_HANDSHAKE_FAILURE, 'peer sent no certificate');
-  let cert: X509Certificate;
+  // The fingerprint first: a certificate that does not match is refused before any parsing.
+  if (expected !== undefined && !expected.some((f) => matchesFingerprint(leaf, f))) {
+    throw new DtlsFingerprintError(
+      formatFingerprint(fingerprintOf(leaf, expected[0]?.algorithm ?? 'sha-256')),
+      expected.map(formatFingerprint),
+    );
+  }
+  let publicKey: KeyObject;
   try {
-    cert = new X509Certificate(Buffer.from(leaf));
+    publicKey = certificatePublicKey(leaf);
   } catch (cause) {
     throw new DtlsError(
       'ERR_DTLS_BAD_CERTIFICATE',
@@ -26,11 +34,5 @@ export function acceptPeerCertificate(
       { cause },
     );
   }
-  if (expected !== undefined && !expected.some((f) => matchesFingerprint(leaf, f))) {
-    throw new DtlsFingerprintError(
-      formatFingerprint(fingerprintOf(leaf, expected[0]?.algorithm ?? 'sha-256')),
-      expected.map(formatFingerprint),
-    );
-  }
-  return { der: Uint8Array.from(leaf), publicKey: cert.publicKey };
+  return { der: Uint8Array.from(leaf), publicKey };
 }
