@@ -89,5 +89,8 @@ export async function createSelfSigned(
     signatureAlgorithm,
     signatureValue: arrayBuffer(signature),
   });
+  // node computes a key's details (the curve) on first use and keeps them: do it here, ahead of
+  // the handshake that chooses its signature scheme (about 0.1 ms).
+  void privateKey.asymmetricKeyDetails;
   return { der: new Uint8Array(AsnConvert.serialize(cert)), privateKey };
 }
