@@ -3,9 +3,18 @@
  * warm, loopback, trickle ICE) for rtcstack, werift, node-datachannel and @roamhq/wrtc side by side,
  * and memory per connected rtcstack pair with many pairs up. Prints medians and ratios.
  *
- * Flags: --rounds N (default 15), --pairs N (default 100).
+ * Flags: --rounds N (default 15), --pairs N (default 100), --only <stack>[,<stack>] (e.g. to profile one).
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { RTCPeerConnection as RtcstackPC } from '../src/peer/index.js';
+
+// Memory per pair is read after forced collections; `npm run bench` starts node without
+// --expose-gc, so enable it here (the documented way to reach gc() at run time).
+if (!(globalThis as { gc?: unknown }).gc) {
+  setFlagsFromString('--expose-gc');
+  (globalThis as { gc?: unknown }).gc = runInNewContext('gc');
+}
 
 const args = process.argv.slice(2);
 const flag = (name: string, def: number): number => {
@@ -14,6 +23,8 @@ const flag = (name: string, def: number): number => {
 };
 const ROUNDS = flag('rounds', 15);
 const PAIRS = flag('pairs', 100);
+/** --only <name>[,<name>]: run only these stacks (for profiling one of them). */
+const ONLY = args.includes('--only') ? (args[args.indexOf('--only') + 1] ?? '').split(',') : undefined;
 
 /** The W3C subset every stack here offers (each with its own quirks). */
 interface Pc {
@@ -73,11 +84,25 @@ const STACKS: Stack[] = [
   },
 ];
 
-function trickle(from: Pc, to: Pc): void {
+/**
+ * Trickle `from`'s candidates to `to`, held until `to` has its remote description (as signaling
+ * would deliver them): node-datachannel fails a later setRemoteDescription after an early candidate.
+ * Returns the call that releases them.
+ */
+function trickle(from: Pc, to: Pc): () => void {
+  let held: unknown[] | undefined = [];
+  const add = (c: unknown): void => void to.addIceCandidate(c).catch(() => {});
   from.onicecandidate = (e: { candidate?: { candidate?: string; toJSON?: () => unknown } | null }) => {
     const c = e?.candidate;
     if (!c?.candidate) return;
-    void to.addIceCandidate(typeof c.toJSON === 'function' ? c.toJSON() : c).catch(() => {});
+    const init = typeof c.toJSON === 'function' ? c.toJSON() : c;
+    if (held) held.push(init);
+    else add(init);
+  };
+  return () => {
+    const queued = held ?? [];
+    held = undefined;
+    for (const c of queued) add(c);
   };
 }
 
@@ -86,8 +111,8 @@ async function connect(make: () => Pc): Promise<{ ms: number; a: Pc; b: Pc }> {
   const t0 = performance.now();
   const a = make();
   const b = make();
-  trickle(a, b);
-  trickle(b, a);
+  const releaseToB = trickle(a, b);
+  const releaseToA = trickle(b, a);
   const dc = a.createDataChannel('bench');
   const aOpen = new Promise<void>((resolve) => {
     dc.onopen = () => resolve();
@@ -101,9 +126,11 @@ async function connect(make: () => Pc): Promise<{ ms: number; a: Pc; b: Pc }> {
   const offer = await a.createOffer();
   await a.setLocalDescription(offer);
   await b.setRemoteDescription(a.localDescription ?? offer);
+  releaseToB();
   const answer = await b.createAnswer();
   await b.setLocalDescription(answer);
   await a.setRemoteDescription(b.localDescription ?? answer);
+  releaseToA();
   const timeout = new Promise<never>((_, reject) =>
     setTimeout(() => reject(new Error('setup timeout')), 20_000).unref(),
   );
@@ -124,8 +151,10 @@ async function setupTimes(stack: Stack): Promise<number[] | string> {
     return `unavailable: ${(err as Error).message}`;
   }
   const times: number[] = [];
+  let cpu = process.cpuUsage();
   for (let i = 0; i < ROUNDS + 2; i++) {
     try {
+      if (i === 2) cpu = process.cpuUsage();
       const { ms, a, b } = await connect(make);
       if (i >= 2) times.push(ms); // two warm-up rounds
       await a.close();
@@ -134,8 +163,12 @@ async function setupTimes(stack: Stack): Promise<number[] | string> {
       return `failed: ${(err as Error).message}`;
     }
   }
+  const used = process.cpuUsage(cpu);
+  cpuMs.set(stack.name, (used.user + used.system) / 1000 / ROUNDS);
   return times;
 }
+/** Process CPU (all threads) per connect-and-close round, by stack. */
+const cpuMs = new Map<string, number>();
 
 async function memoryPerPair(): Promise<{ heapMB: number; rssMB: number; buffersMB: number }> {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -164,6 +197,7 @@ console.log(
 );
 const results = new Map<string, number>();
 for (const stack of STACKS) {
+  if (ONLY && !ONLY.includes(stack.name)) continue;
   const r = await setupTimes(stack);
   if (typeof r === 'string') {
     console.log(`  ${stack.name.padEnd(18)} ${r}`);
@@ -172,7 +206,7 @@ for (const stack of STACKS) {
   const m = median(r);
   results.set(stack.name, m);
   console.log(
-    `  ${stack.name.padEnd(18)} median ${m.toFixed(1).padStart(7)} ms   min ${Math.min(...r).toFixed(1)}   max ${Math.max(...r).toFixed(1)}`,
+    `  ${stack.name.padEnd(18)} median ${m.toFixed(1).padStart(7)} ms   min ${Math.min(...r).toFixed(1)}   max ${Math.max(...r).toFixed(1)}   cpu/round ${(cpuMs.get(stack.name) ?? 0).toFixed(1)} ms`,
   );
 }
 const ours = results.get('rtcstack');
