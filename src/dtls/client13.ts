@@ -267,6 +267,8 @@ export class Client13 extends Handshake13 {
     items.push(this.finished());
     this.host.records.writeEpoch = EPOCH_APPLICATION;
     this.#phase = 'complete';
+    // Nothing after Finished hashes the transcript (post-handshake messages use traffic secrets).
+    this.transcript = [];
     // The final flight is retransmitted until the server acknowledges it (RFC 9147 §5.8.4).
     this.host.flights.start(items, true);
     this.host.complete();

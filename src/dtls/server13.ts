@@ -105,6 +105,8 @@ export class Server13 extends Handshake13 {
       this.host.flights.clear();
       this.host.records.writeEpoch = EPOCH_APPLICATION;
       this.#phase = 'complete';
+      // Nothing after Finished hashes the transcript (post-handshake messages use traffic secrets).
+      this.transcript = [];
       this.sendAck();
       this.host.complete();
       return;
