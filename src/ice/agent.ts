@@ -49,7 +49,7 @@ import { randomCredentials } from './credentials.js';
 import { Gatherer } from './gather.js';
 import { MdnsResolver } from './mdns.js';
 import { decideNomination, resolveRoleConflict } from './nomination.js';
-import { Pacer } from './pacing.js';
+import { nextTurn, Pacer } from './pacing.js';
 import { CandidatePair, type LocalCandidate, type RemoteCandidate } from './pair.js';
 import {
   announcement,
@@ -127,7 +127,10 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     this.#localCreds = options.localCredentials ?? randomCredentials();
     this.#checklist = new CheckList(options.maxPairs);
     this.#gatherer = new Gatherer(this);
-    this.#pacer = new Pacer(this.clock, options.ta, () => this.#onTa());
+    // On the real clock a due check goes out on the next turn (node's 0 ms timer waits 1 ms);
+    // other clocks (ManualClock in tests) get every tick through the clock.
+    const soon = this.clock === systemClock ? nextTurn : undefined;
+    this.#pacer = new Pacer(this.clock, options.ta, () => this.#onTa(), soon);
     this.#transactions = new CheckTransactions(
       this.clock,
       {

@@ -51,6 +51,45 @@ test('pacer: a check sent outside the pacer (nomination) delays the next paced o
   assert.deepEqual(ticks, [60], 'stopped for good');
 });
 
+test('pacer: a due check goes through `soon` (next turn on the real clock), later ones through the clock', () => {
+  const clock = new ManualClock();
+  const ticks: number[] = [];
+  const queued: (() => void)[] = [];
+  let cancelled = 0;
+  const soon = (fn: () => void) => {
+    queued.push(fn);
+    return { cancel: () => void cancelled++ };
+  };
+  let pacer!: Pacer;
+  pacer = new Pacer(
+    clock,
+    50,
+    () => {
+      ticks.push(clock.now());
+      pacer.sent();
+      pacer.schedule();
+    },
+    soon,
+  );
+  pacer.schedule();
+  assert.deepEqual(ticks, [], 'not synchronously inside schedule()');
+  assert.equal(queued.length, 1);
+  clock.advance(10);
+  assert.deepEqual(ticks, [], 'not through the clock');
+  queued.shift()!();
+  assert.deepEqual(ticks, [10]);
+  assert.equal(queued.length, 0, 'the next check is not due: the clock schedules it');
+  clock.advance(50);
+  assert.deepEqual(ticks, [10, 60]);
+  pacer.stop();
+  assert.equal(cancelled, 0);
+  const p2 = new Pacer(clock, 50, () => ticks.push(-1), soon);
+  p2.schedule();
+  p2.stop();
+  assert.equal(cancelled, 1, 'stop cancels a pending next-turn tick');
+  assert.equal(clock.activeTimers, 0);
+});
+
 test('peer-reflexive candidates: remote from a check source, local from a mapped address', () => {
   const r = remotePeerReflexive({ address: '198.51.100.7', port: 4000 }, { protocol: 'udp' }, 1234, 3);
   assert.equal(r.type, 'prflx');
