@@ -170,26 +170,46 @@ async function setupTimes(stack: Stack): Promise<number[] | string> {
 /** Process CPU (all threads) per connect-and-close round, by stack. */
 const cpuMs = new Map<string, number>();
 
-async function memoryPerPair(): Promise<{ heapMB: number; rssMB: number; buffersMB: number }> {
+interface PairMemory {
+  heapMB: number;
+  rssMB: number;
+  buffersMB: number;
+}
+
+/**
+ * Memory per connected rtcstack pair, twice: over the first PAIRS pairs from an idle start, and over
+ * the next PAIRS (the marginal cost). The first figure also holds one-time growth: V8's young
+ * generation grows to several MB under the allocation burst of the setups and stays in RSS (with
+ * --max-semi-space-size=1 the first figure drops to about the second).
+ */
+async function memoryPerPair(): Promise<{ first: PairMemory; next: PairMemory }> {
   const gc = (globalThis as { gc?: () => void }).gc;
   const make = await STACKS[0]!.make();
-  gc?.();
-  const before = process.memoryUsage();
-  const pairs: Pc[] = [];
-  for (let i = 0; i < PAIRS; i++) {
-    const { a, b } = await connect(make);
-    pairs.push(a, b);
-  }
-  gc?.();
-  await new Promise((r) => setTimeout(r, 200));
-  gc?.();
-  const after = process.memoryUsage();
-  for (const p of pairs) await p.close();
-  return {
-    heapMB: (after.heapUsed - before.heapUsed) / PAIRS / 2 ** 20,
-    rssMB: (after.rss - before.rss) / PAIRS / 2 ** 20,
-    buffersMB: (after.arrayBuffers - before.arrayBuffers) / PAIRS / 2 ** 20,
+  const settle = async (): Promise<NodeJS.MemoryUsage> => {
+    gc?.();
+    await new Promise((r) => setTimeout(r, 200));
+    gc?.();
+    return process.memoryUsage();
   };
+  const per = (a: NodeJS.MemoryUsage, b: NodeJS.MemoryUsage): PairMemory => ({
+    heapMB: (b.heapUsed - a.heapUsed) / PAIRS / 2 ** 20,
+    rssMB: (b.rss - a.rss) / PAIRS / 2 ** 20,
+    buffersMB: (b.arrayBuffers - a.arrayBuffers) / PAIRS / 2 ** 20,
+  });
+  const pairs: Pc[] = [];
+  const connectMany = async (): Promise<void> => {
+    for (let i = 0; i < PAIRS; i++) {
+      const { a, b } = await connect(make);
+      pairs.push(a, b);
+    }
+  };
+  const m0 = await settle();
+  await connectMany();
+  const m1 = await settle();
+  await connectMany();
+  const m2 = await settle();
+  for (const p of pairs) await p.close();
+  return { first: per(m0, m1), next: per(m1, m2) };
 }
 
 console.log(
@@ -217,8 +237,11 @@ if (ours !== undefined) {
 }
 if (PAIRS > 0) {
   const mem = await memoryPerPair();
-  console.log(
-    `memory per connected rtcstack pair (${PAIRS} pairs${(globalThis as { gc?: unknown }).gc ? '' : ', no --expose-gc'}): heap ${mem.heapMB.toFixed(3)} MB, ArrayBuffers ${mem.buffersMB.toFixed(3)} MB, rss ${mem.rssMB.toFixed(3)} MB`,
-  );
+  const line = (m: PairMemory): string =>
+    `heap ${m.heapMB.toFixed(3)} MB, ArrayBuffers ${m.buffersMB.toFixed(3)} MB, rss ${m.rssMB.toFixed(3)} MB`;
+  const gcNote = (globalThis as { gc?: unknown }).gc ? '' : ', no --expose-gc';
+  console.log(`memory per connected rtcstack pair${gcNote}:`);
+  console.log(`  first ${PAIRS} pairs (from idle):   ${line(mem.first)}`);
+  console.log(`  next ${PAIRS} pairs (marginal):     ${line(mem.next)}`);
 }
 process.exit(0);
