@@ -4,7 +4,11 @@
  *
  * - SRTP protect+unprotect: 1200-byte RTP packets (12-byte header, 1188-byte payload), protected by
  *   one side and unprotected by the other, for SRTP_AES128_CM_HMAC_SHA1_80 and SRTP_AEAD_AES_128_GCM;
- *   plus rtcstack's protect-only and unprotect-only rates;
+ *   plus rtcstack's protect-only and unprotect-only rates, and the node:crypto floor: what the
+ *   crypto calls alone cost per packet with no SRTP around them (AES-CM: one ECB call per 16
+ *   packets' keystream and two one-shot SHA-1 hashes per side; GCM: one Cipheriv and one
+ *   Decipheriv per packet, as node:crypto cannot re-IV a cipher object): the most any SRTP over
+ *   node:crypto can reach, also as a ratio to werift;
  * - AES-CM keystream strategies (why src/srtp/aes-cm.ts computes consecutive packets' keystream
  *   ahead with one reused ECB cipher);
  * - RTP parse and serializeInto, packets/s;
@@ -16,7 +20,8 @@
  *
  *   npm run bench -- media [-- --rounds 5 --packets 20000]
  */
-import { createCipheriv, randomBytes } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { RtpPacket as WeriftRtpPacket, SrtpSession as WeriftSrtpSession } from 'werift';
 import { ManualClock } from '../src/core/clock.js';
 import {
@@ -89,24 +94,68 @@ function rate(fn: () => void): number {
  * shared machine falls on both alike; returns each one's median packets/s.
  */
 function interleaved(a: () => void, b: () => void): [number, number] {
-  a();
-  b();
-  const xa: number[] = [];
-  const xb: number[] = [];
+  const [x, y] = interleavedAll([a, b]);
+  return [x!, y!];
+}
+
+function interleavedAll(fns: readonly (() => void)[]): number[] {
+  for (const fn of fns) fn();
+  const xs = fns.map(() => [] as number[]);
   for (let r = 0; r < opts.rounds; r++) {
-    for (const [fn, xs] of [
-      [a, xa],
-      [b, xb],
-    ] as const) {
+    fns.forEach((fn, i) => {
       const t = performance.now();
       fn();
-      xs.push(N / ((performance.now() - t) / 1000));
-    }
+      xs[i]!.push(N / ((performance.now() - t) / 1000));
+    });
   }
-  return [median(xa), median(xb)];
+  return xs.map(median);
+}
+
+type OneShotHash = (algorithm: string, data: Uint8Array, encoding: 'latin1') => string;
+const oneShotHash = (nodeCrypto as unknown as { hash?: OneShotHash }).hash;
+
+/** node:crypto alone for N packets of 1200 bytes, protected and unprotected (see the header). */
+function cryptoFloor(aead: boolean): () => void {
+  const key = new Uint8Array(randomBytes(16));
+  const iv = new Uint8Array(randomBytes(12));
+  const aad = new Uint8Array(12);
+  const body = new Uint8Array(1188);
+  if (aead) {
+    return () => {
+      for (let i = 0; i < N; i++) {
+        const c = createCipheriv('aes-128-gcm', key, iv, { authTagLength: 16 });
+        c.setAAD(aad);
+        const ct = c.update(body);
+        c.final();
+        const tag = c.getAuthTag();
+        const d = createDecipheriv('aes-128-gcm', key, iv, { authTagLength: 16 });
+        d.setAAD(aad);
+        d.setAuthTag(tag);
+        d.update(ct);
+        d.final();
+      }
+    };
+  }
+  const ecb = createCipheriv('aes-128-ecb', key, null);
+  ecb.setAutoPadding(false);
+  const blocks = new Uint8Array(16 * 1200);
+  const inner = new Uint8Array(64 + 1204);
+  const outer = new Uint8Array(84);
+  const hash =
+    oneShotHash ?? ((_: string, d: Uint8Array) => nodeCrypto.createHash('sha1').update(d).digest('binary'));
+  return () => {
+    for (let i = 0; i < N; i++) {
+      for (let side = 0; side < 2; side++) {
+        if (i % 16 === 0) ecb.update(blocks);
+        hash('sha1', inner, 'latin1');
+        hash('sha1', outer, 'latin1');
+      }
+    }
+  };
 }
 
 const results: [string, number, number][] = [];
+const floors: string[] = [];
 
 for (const [name, weriftProfile] of [
   ['SRTP_AES128_CM_HMAC_SHA1_80', 1],
@@ -135,8 +184,11 @@ for (const [name, weriftProfile] of [
     });
     for (const p of parsed) b.decrypt(a.encrypt(p.payload, p.header));
   };
-  const [o, t] = interleaved(ours, theirs);
+  const [o, t, floor] = interleavedAll([ours, theirs, cryptoFloor(profile.aead)]) as [number, number, number];
   results.push([`SRTP protect+unprotect ${name}`, o, t]);
+  floors.push(
+    `  node:crypto floor ${name} (crypto calls only, no SRTP): ${fmt(floor)} pkt/s = x${(floor / t).toFixed(2)} werift at most; rtcstack reaches ${((100 * o) / floor).toFixed(0)}% of it`,
+  );
   let protectedPackets: Uint8Array[] = [];
   const protectRate = rate(() => {
     const s = SrtpSession.fromKeyingMaterial(profile, material, 'client');
@@ -301,3 +353,4 @@ console.log(`\n${'benchmark'.padEnd(52)} ${'rtcstack'.padStart(11)} ${'werift'.p
 for (const [name, ours, theirs] of results) {
   console.log(`${name.padEnd(52)} ${fmt(ours)} ${fmt(theirs)}  x${(ours / theirs).toFixed(2)}   (packets/s)`);
 }
+for (const f of floors) console.log(f);

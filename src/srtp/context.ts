@@ -82,13 +82,6 @@ function xor32(p: Uint8Array, at: number, v: number): void {
   p[at + 3]! ^= v & 0xff;
 }
 
-/** Constant-time comparison of a computed tag with the packet's. */
-function tagEqual(a: Uint8Array, b: Uint8Array, bOff: number, n: number): boolean {
-  let d = 0;
-  for (let i = 0; i < n; i++) d |= a[i]! ^ b[bOff + i]!;
-  return d === 0;
-}
-
 export class SrtpContext {
   readonly profile: SrtpProfile;
   readonly #rtp: Keys;
@@ -170,8 +163,7 @@ export class SrtpContext {
     st.ks ??= new AesCmStream(k.ctr!, k.salt, ssrc);
     st.ks.apply(v * 65536 + seq, out, slab.words, at + h, n - h);
     put32(out, at + n, v);
-    const tag = k.hmac!.digestWithHeadroom(out, at, at + n + 4);
-    for (let i = 0; i < tagLen; i++) out[at + n + i] = tag[i]!;
+    k.hmac!.tagInto(out, at, at + n + 4, out, at + n, tagLen);
     return slab.view(at, n + tagLen);
   }
 
@@ -220,8 +212,7 @@ export class SrtpContext {
       const work = slab.bytes;
       work.set(packet.subarray(0, end), at);
       put32(work, at + end, v);
-      const tag = k.hmac!.digestWithHeadroom(work, at, at + end + 4);
-      if (!tagEqual(tag, packet, end, tagLen)) {
+      if (!k.hmac!.verify(work, at, at + end + 4, packet, end, tagLen)) {
         throw new ProtocolError('ERR_SRTP_AUTH_FAILED', `srtp: bad tag on packet ${seq} of ssrc ${ssrc}`);
       }
       if (!st) this.#recv.set(ssrc, (st = this.#newRecvStream()));
@@ -275,8 +266,7 @@ export class SrtpContext {
     out.set(packet, at);
     k.ctr!.apply(this.#cmIv(k.salt, ssrc, 0, 0, index), out, at + 8, at + n);
     put32(out, at + n, (SRTCP_E_FLAG | index) >>> 0);
-    const tag = k.hmac!.digestWithHeadroom(out, at, at + n + 4);
-    for (let i = 0; i < tagLen; i++) out[at + n + 4 + i] = tag[i]!;
+    k.hmac!.tagInto(out, at, at + n + 4, out, at + n + 4, tagLen);
     return slab.view(at, n + 4 + tagLen);
   }
 
@@ -326,8 +316,7 @@ export class SrtpContext {
       const at = slab.reserve(n - tagLen);
       const bytes = slab.bytes;
       bytes.set(packet.subarray(0, n - tagLen), at);
-      const tag = k.hmac!.digestWithHeadroom(bytes, at, at + n - tagLen);
-      if (!tagEqual(tag, packet, n - tagLen, tagLen)) {
+      if (!k.hmac!.verify(bytes, at, at + n - tagLen, packet, n - tagLen, tagLen)) {
         throw new ProtocolError('ERR_SRTP_AUTH_FAILED', `srtcp: bad tag (index ${index}, ssrc ${ssrc})`);
       }
       if (encrypted) k.ctr!.apply(this.#cmIv(k.salt, ssrc, 0, 0, index), bytes, at + 8, at + trailerAt);

@@ -75,6 +75,19 @@ test('HmacSha1 with headroom equals createHmac', () => {
     const want = createHmac('sha1', key).update(msg).digest('hex');
     assert.equal(toHex(h.digestWithHeadroom(buf, SLAB_HEADROOM, SLAB_HEADROOM + n)), want);
     assert.equal(toHex(h.digest(msg)), want);
+    const tag = new Uint8Array(12).fill(0xee);
+    h.tagInto(buf, SLAB_HEADROOM, SLAB_HEADROOM + n, tag, 1, 10);
+    assert.equal(toHex(tag), `ee${want.slice(0, 20)}ee`, 'tagInto writes the first 10 bytes only');
+    assert.ok(h.verify(buf, SLAB_HEADROOM, SLAB_HEADROOM + n, tag, 1, 10));
+    for (const flip of [1, 10]) {
+      tag[flip]! ^= 0x01;
+      assert.equal(
+        h.verify(buf, SLAB_HEADROOM, SLAB_HEADROOM + n, tag, 1, 10),
+        false,
+        `byte ${flip} flipped`,
+      );
+      tag[flip]! ^= 0x01;
+    }
     assert.equal(toHex(buf.subarray(SLAB_HEADROOM)), toHex(msg), 'message untouched');
   }
   assert.throws(() => h.digestWithHeadroom(new Uint8Array(10), 5, 10), RangeError);
