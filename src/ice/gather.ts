@@ -62,6 +62,13 @@ function isIpLiteral(host: string): boolean {
 
 /** Relay candidates rank below everything; among relays UDP above TCP above TLS (RFC 8445 §5.1.2.2). */
 const RELAY_PREFERENCE = { udp: 65535, tcp: 32767, tls: 16383 } as const;
+/**
+ * Socket buffers of host candidates' UDP sockets. The kernel default (~208 KiB) holds about a dozen
+ * 16 KiB datagrams (SCTP over DTLS on loopback), so a burst overflows it and every drop halves the
+ * SCTP congestion window. Linux caps the request at net.core.{r,w}mem_max; memory is only used while
+ * datagrams wait.
+ */
+const SOCKET_BUFFERS = { recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 } as const;
 
 export class Gatherer {
   readonly #h: GatherHost;
@@ -130,12 +137,16 @@ export class Gatherer {
 
   async #bind(address: string): Promise<UdpSocket> {
     const range = this.#h.options.portRange;
-    if (!range) return this.#h.network.bindUdp({ address });
+    if (!range) return this.#h.network.bindUdp({ address, ...SOCKET_BUFFERS });
     const span = range.max - range.min + 1;
     const start = this.#h.random.int(span);
     for (let i = 0; i < span; i++) {
       try {
-        return await this.#h.network.bindUdp({ address, port: range.min + ((start + i) % span) });
+        return await this.#h.network.bindUdp({
+          address,
+          port: range.min + ((start + i) % span),
+          ...SOCKET_BUFFERS,
+        });
       } catch {
         /* port taken: try the next */
       }
