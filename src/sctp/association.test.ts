@@ -387,3 +387,21 @@ test('fuzz: mutated packets fed to a live association never throw and it keeps w
     finish(p);
   }
 });
+
+test('a window-limited sender fills its packets (no tail-only packets) and the peer SACKs every second one', async () => {
+  // 16 KiB messages over 16 KiB packets: each message needs a full packet plus a 52-byte tail. When
+  // the peer's window is the limit, the tail must wait for room to share a packet with the next message.
+  const p = pair({ delay: 5 }, 21, { mtu: 16384 }, { mtu: 16384, receiveWindow: 256 * 1024 });
+  await connect(p);
+  const a0 = p.A.assoc.stats.packetsSent;
+  const b0 = p.B.assoc.stats.packetsSent;
+  const n = 300;
+  for (let i = 0; i < n; i++) p.A.assoc.send(1, 53, new Uint8Array(16384).fill(i));
+  assert.ok(await p.clock.runUntil(() => p.B.got.length === n, 60_000));
+  assert.ok(p.B.got.every((m, i) => m.data.length === 16384 && m.data[0] === (i & 0xff)));
+  const data = p.A.assoc.stats.packetsSent - a0;
+  const sacks = p.B.assoc.stats.packetsSent - b0;
+  assert.ok(data <= n * 1.05, `${data} data packets for ${n} messages of a packet each`);
+  assert.ok(sacks <= data * 0.6, `${sacks} SACK packets for ${data} data packets`);
+  finish(p);
+});

@@ -464,10 +464,13 @@ export class Outbound {
   lastChunkAt = -1;
 
   /**
-   * The congestion window or the peer's receive window is full: nothing more goes out until a SACK
-   * (an RFC 7053 I-bit moment).
+   * Nothing more goes out until a SACK and too little is in flight for the peer's every-second-packet
+   * SACK to come by itself (an RFC 7053 I-bit moment: its delayed-SACK timer would hold up the
+   * window). With more in flight the peer's regular SACKs keep the window moving; asking for one per
+   * packet would double the packets (and DTLS records) on the return path.
    */
   get stalled(): boolean {
+    if (this.flightSize > 2 * this.mtu) return false;
     return this.flightSize >= this.cwnd || this.peerRwnd < this.mtu;
   }
 
@@ -513,7 +516,14 @@ export class Outbound {
       this.#rtxAt = 0;
     }
     if (this.#rtxAt < this.#rtx.length) return at;
-    // New data.
+    // New data. Sender-side silly window avoidance (RFC 9260 §6.1, RFC 1122 §4.2.3.4 in spirit): with
+    // data in flight, start new data in this packet only when the peer's window takes what the packet
+    // could carry; otherwise wait for the SACK that opens it. Without this, a window-limited sender
+    // sends a full packet, then one with a message's small tail, and so on: twice the packets.
+    if (this.flightSize > 0 && !ignoreCwnd) {
+      const want = Math.min(end - at, this.queuedBytes + header);
+      if (this.peerRwnd < want) return at;
+    }
     const maxPayload = this.mtu - 12 - header;
     while (this.#active.length > 0) {
       const room = end - at - header;
