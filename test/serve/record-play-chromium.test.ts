@@ -224,3 +224,97 @@ describe('rtcstack record/play with Chromium call pages', { ...chromiumOpts, tim
     }
   });
 });
+
+describe('rtcstack record/play in an SFU room with a Chromium call page', {
+  ...chromiumOpts,
+  timeout: 300_000,
+}, () => {
+  let server: ServeHandle;
+  let browser: ChromiumHandle;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rtcs-record-play-sfu-'));
+    if (chromiumOpts.skip || ffmpegOpts.skip) return;
+    // The room moves to the SFU as soon as a second participant joins.
+    server = await startCallServer(
+      { sfu: true, sfuSwitchAt: 2, sfuBackAt: 1 },
+      artifactLogger('record-play-sfu'),
+    );
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('record through the SFU: the page moves to the SFU, the recording decodes', {
+    ...ffmpegOpts,
+    timeout: 180_000,
+  }, async (t) => {
+    const out = join(dir, 'rec');
+    const page = await openCallPage(browser, server.url, 'srec', 'cam');
+    let child: Child | undefined;
+    try {
+      child = rtcstack(['record', '--url', server.url, '--room', 'srec', '--out', out, '--duration', '6']);
+      await waitSnap(page, (s) => s.mode === 'sfu', 'the page in SFU mode');
+      const code = await child.exited;
+      assert.equal(code, 0, child.stderr);
+      assert.match(child.stderr, /joined room srec \(sfu mode\) .*; 1 other participant/);
+      const files = readdirSync(out);
+      assert.equal(files.length, 1, `${files.join(' ')}\n${child.stderr}`);
+      const file = join(out, files[0]!);
+      const v = probeFrames(file, 'v:0');
+      const a = probeFrames(file, 'a:0');
+      t.diagnostic(
+        `SFU: ffprobe decoded ${v.frames} video (${v.codec}), ${a.frames} audio frames\n${child.stderr}`,
+      );
+      assert.ok(v.frames >= 30, `video frames ${v.frames}`);
+      assert.ok(a.frames > 100, `audio frames ${a.frames}`);
+      assert.equal(decodeErrors(file), '');
+    } finally {
+      kill(child);
+      await page.close();
+    }
+  });
+
+  test('play through the SFU: the clip and tone decode in the page', {
+    ...ffmpegOpts,
+    timeout: 180_000,
+  }, async (t) => {
+    const clip = join(dir, 'clip.ivf');
+    const tone = join(dir, 'tone.ogg');
+    makeVideoClip('vp8', clip, { frames: 90, gop: 30, size: '240x180' });
+    makeOpusClip(tone, 3);
+    const page = await openCallPage(browser, server.url, 'splay', 'viewer');
+    let child: Child | undefined;
+    try {
+      child = rtcstack(['play', clip, tone, '--url', server.url, '--room', 'splay', '--loop']);
+      await waitSnap(page, (s) => s.mode === 'sfu', 'the page in SFU mode');
+      await waitFor(async () => (await pageStats(page)).framesDecoded! > 10, 'frames decoding', 60_000);
+      const mid = await pageStats(page);
+      await new Promise((r) => setTimeout(r, 3000));
+      const last = await pageStats(page);
+      child.proc.kill('SIGTERM');
+      assert.equal(await child.exited, 0, child.stderr);
+      t.diagnostic(
+        `SFU page: ${JSON.stringify(last)} (mid: decoded ${mid.framesDecoded}, samples ${mid.samples})`,
+      );
+      assert.ok(
+        last.framesDecoded! > mid.framesDecoded! + 30,
+        `frames decoded grow: ${mid.framesDecoded} -> ${last.framesDecoded}`,
+      );
+      assert.ok(
+        last.samples! > mid.samples! + 48_000,
+        `audio samples grow: ${mid.samples} -> ${last.samples}`,
+      );
+      assert.ok(
+        last.framesDecoded! + last.framesDropped! >= 0.9 * last.framesReceived!,
+        JSON.stringify(last),
+      );
+    } finally {
+      kill(child);
+      await page.close();
+    }
+  });
+});

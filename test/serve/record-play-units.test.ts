@@ -253,6 +253,46 @@ function synthetic(kind: 'audio' | 'video'): MediaSource {
   };
 }
 
+const PEER_OPTS = { includeLoopback: true, ipv6: false };
+
+/** A receive-only participant recording to `out` (mesh and SFU). */
+function recordingParticipant(server: ServeHandle, room: string, out: string, firstOfferWaitMs?: number) {
+  const recorder = new RoomRecorder(out);
+  const p = new Participant({
+    url: server.wsUrl,
+    room,
+    name: 'rec',
+    peerOptions: PEER_OPTS,
+    sfu: true,
+    ...(firstOfferWaitMs !== undefined && { firstOfferWaitMs }),
+    setup: (pc) => {
+      pc.addTransceiver('video', { direction: 'recvonly' });
+      pc.addTransceiver('audio', { direction: 'recvonly' });
+    },
+  });
+  p.on('track', (peer, ev, group) => recorder.onTrack(peer, ev, group));
+  return { recorder, p };
+}
+
+/** A participant sending synthetic VP8 and Opus from its first connection on (mesh and SFU). */
+function playingParticipant(server: ServeHandle, room: string, firstOfferWaitMs?: number) {
+  const player = new Player([synthetic('video'), synthetic('audio')], false);
+  const p = new Participant({
+    url: server.wsUrl,
+    room,
+    name: 'play',
+    peerOptions: PEER_OPTS,
+    sfu: true,
+    publish: (pc) => player.attach(pc),
+    ...(firstOfferWaitMs !== undefined && { firstOfferWaitMs }),
+    setup: (pc) => player.attach(pc),
+  });
+  p.on('state', (c, s) => {
+    if (s === 'connected' && !(c.kind === 'sfu' && c.pc === 'sub')) void player.start();
+  });
+  return { player, p };
+}
+
 describe('Node participants through rtcstack serve', () => {
   let server: ServeHandle;
   let dir: string;
@@ -265,38 +305,10 @@ describe('Node participants through rtcstack serve', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function recorderIn(room: string, out: string, firstOfferWaitMs?: number) {
-    const recorder = new RoomRecorder(out);
-    const p = new Participant({
-      url: server.wsUrl,
-      room,
-      name: 'rec',
-      peerOptions: { includeLoopback: true, ipv6: false },
-      ...(firstOfferWaitMs !== undefined && { firstOfferWaitMs }),
-      setup: (pc) => {
-        pc.addTransceiver('video', { direction: 'recvonly' });
-        pc.addTransceiver('audio', { direction: 'recvonly' });
-      },
-    });
-    p.on('track', (peer, ev, link) => recorder.onTrack(peer, ev, link));
-    return { recorder, p };
-  }
-
-  function playerIn(room: string, firstOfferWaitMs?: number) {
-    const player = new Player([synthetic('video'), synthetic('audio')], false);
-    const p = new Participant({
-      url: server.wsUrl,
-      room,
-      name: 'play',
-      peerOptions: { includeLoopback: true, ipv6: false },
-      ...(firstOfferWaitMs !== undefined && { firstOfferWaitMs }),
-      setup: (pc) => player.attach(pc),
-    });
-    p.on('state', (_peer, s) => {
-      if (s === 'connected') void player.start();
-    });
-    return { player, p };
-  }
+  const recorderIn = (room: string, out: string, firstOfferWaitMs?: number) =>
+    recordingParticipant(server, room, out, firstOfferWaitMs);
+  const playerIn = (room: string, firstOfferWaitMs?: number) =>
+    playingParticipant(server, room, firstOfferWaitMs);
 
   for (const glare of [false, true]) {
     test(`player and recorder connect${glare ? ' offering at once (glare)' : ''}; frames land in a WebM file`, async () => {
@@ -359,7 +371,43 @@ describe('Node participants through rtcstack serve', () => {
   });
 });
 
-test('a room in SFU mode is reported (the participant speaks mesh only)', async () => {
+test('SFU mode: the player publishes through the SFU, the recorder records it from its subscribing connection', async () => {
+  const server = await startTestServer(
+    { sfu: true, sfuSwitchAt: 2, sfuBackAt: 1 },
+    { clock: new SystemClock() },
+  );
+  const out = mkdtempSync(join(tmpdir(), 'rtcs-rec-sfu-'));
+  const { player, p: pp } = playingParticipant(server, 'sfu');
+  const { recorder, p: rp } = recordingParticipant(server, 'sfu', out);
+  try {
+    await pp.join();
+    const w = await rp.join();
+    assert.equal(w.mode, 'sfu');
+    await waitFor(
+      () => recorder.totals().videoFrames > 20 && recorder.totals().audioFrames > 30,
+      'frames recorded',
+      60_000,
+    );
+    assert.equal(pp.mode, 'sfu');
+    assert.deepEqual(rp.counts(), { participants: 1, connected: 1 });
+    assert.equal(rp.peers().length, 0, 'no mesh links in SFU mode');
+    assert.equal(recorder.recordings.length, 1);
+    assert.equal(recorder.recordings[0]!.peer.name, 'play');
+    assert.ok(player.figures().videoFrames > 20);
+  } finally {
+    player.stop();
+    recorder.close();
+    await pp.close();
+    await rp.close();
+    await server.close();
+  }
+  const files = readdirSync(out);
+  rmSync(out, { recursive: true, force: true });
+  assert.equal(files.length, 1);
+  assert.match(files[0]!, /^play-p[A-Za-z0-9_-]+\.webm$/);
+});
+
+test('without sfu: true, a room in SFU mode is reported and nothing connects', async () => {
   const sfu: SfuBackend = {
     attach() {},
     openRoom() {},

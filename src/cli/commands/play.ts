@@ -33,7 +33,8 @@ FILE is one video file and/or one audio file (recognised by their contents):
   -              an IVF stream on stdin, e.g. a live feed:
                  ffmpeg -re -i cam.mp4 -c:v libvpx -deadline realtime -f ivf - | rtcstack play - ...
 
-Mesh rooms only: a room in SFU mode (5 or more participants) ends playback with a message.
+In a mesh room every participant gets its own connection; in SFU mode (by default from 5
+participants) the media goes up once to the server's SFU (one encoding), which forwards it.
 
   --url URL      signaling server (required)
   --room ROOM    room to join (required)
@@ -108,14 +109,17 @@ export const command: { summary: string; run(argv: string[]): Promise<number> } 
       peerOptions: { includeLoopback: isLoopbackUrl(args.url) },
       ...(process.env.RTCSTACK_DEBUG && { note: (e: string) => progress.message(`rtcstack play: ${e}`) }),
       setup: (pc) => player.attach(pc),
+      sfu: true,
+      publish: (pc) => player.attach(pc),
     });
     let startPlaying: () => void = () => {};
     const done = new Promise<void>((resolve) => {
       startPlaying = () => void player.start().then(resolve);
     });
     // The first keyframe goes to someone: start when the first connection is up.
-    participant.on('state', (_peer, s) => {
-      if (s === 'connected' && !player.started) {
+    participant.on('state', (c, s) => {
+      // In SFU mode, what we send goes through the publishing connection.
+      if (s === 'connected' && !player.started && !(c.kind === 'sfu' && c.pc === 'sub')) {
         progress.message(`rtcstack play: connected; playing ${sources.map((s) => s.label).join(' + ')}`);
         startPlaying();
       }
@@ -131,7 +135,7 @@ export const command: { summary: string; run(argv: string[]): Promise<number> } 
       },
       onJoined: (w) =>
         progress.message(
-          `rtcstack play: joined room ${w.room} as ${w.name} (${w.peerId}); ${w.peers.length} other participant(s)${w.peers.length ? '' : '; waiting for someone to join'}`,
+          `rtcstack play: joined room ${w.room} (${w.mode} mode) as ${w.name} (${w.peerId}); ${w.peers.length} other participant(s)${w.peers.length ? '' : '; waiting for someone to join'}`,
         ),
       finish: () => {
         player.stop();

@@ -26,7 +26,8 @@ Joins ROOM on the rtcstack serve at URL (ws://HOST:PORT, or its http:// address)
 receive-only participant and records every other participant's camera and microphone to
 DIR/<name>-<peer id>.webm (VP8/VP9/AV1 + Opus; .mkv for H.264). Shows progress on stderr.
 Stops on Ctrl-C (SIGINT), SIGTERM or after --duration, finalises the files and leaves the room.
-Mesh rooms only: a room in SFU mode (5 or more participants) ends the recording with a message.
+Mesh and SFU rooms: in SFU mode (by default from 5 participants) everyone arrives on one
+connection with the server's SFU, which forwards one simulcast layer of each camera.
 
   --url URL           signaling server (required)
   --room ROOM         room to join (required)
@@ -87,6 +88,7 @@ export const command: { summary: string; run(argv: string[]): Promise<number> } 
         pc.addTransceiver('video', { direction: 'recvonly' });
         pc.addTransceiver('audio', { direction: 'recvonly' });
       },
+      sfu: true,
     });
     participant.on('track', (peer, ev, link) => recorder.onTrack(peer, ev, link));
     return runSession({
@@ -97,7 +99,7 @@ export const command: { summary: string; run(argv: string[]): Promise<number> } 
       figures: () => recorder.totals(),
       onJoined: (w) =>
         progress.message(
-          `rtcstack record: joined room ${w.room} as ${w.name} (${w.peerId}); ${w.peers.length} other participant(s); writing to ${args.out}`,
+          `rtcstack record: joined room ${w.room} (${w.mode} mode) as ${w.name} (${w.peerId}); ${w.peers.length} other participant(s); writing to ${args.out}`,
         ),
       finish: () => {
         recorder.close();

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import type { MediaStreamTrack, RTCTrackEvent } from '../../peer/index.js';
 import { WebmRecorder } from '../../peer/media-recorder.js';
 import type { PeerInfo } from '../../server/signaling/protocol.js';
-import type { NodeLink } from './link.js';
 
 export class PeerRecording {
   readonly peer: PeerInfo;
@@ -79,7 +78,7 @@ export function safeName(name: string): string {
 export class RoomRecorder {
   readonly recordings: PeerRecording[] = [];
   readonly #dir: string;
-  readonly #pending = new Map<NodeLink, { peer: PeerInfo; tracks: MediaStreamTrack[] }>();
+  readonly #pending = new Map<object, { peer: PeerInfo; tracks: MediaStreamTrack[] }>();
   readonly #used = new Set<string>();
   #closed = false;
 
@@ -87,16 +86,19 @@ export class RoomRecorder {
     this.#dir = dir;
   }
 
-  /** A track announced on `link`: tracks announced together are recorded together. */
-  onTrack(peer: PeerInfo, ev: RTCTrackEvent, link: NodeLink): void {
+  /**
+   * A track of `peer`; `group` names the connection (Participant's `track` event): tracks of one
+   * group announced together are recorded together.
+   */
+  onTrack(peer: PeerInfo, ev: RTCTrackEvent, group: object): void {
     if (this.#closed) return;
-    let p = this.#pending.get(link);
+    let p = this.#pending.get(group);
     if (!p) {
       p = { peer, tracks: [] };
-      this.#pending.set(link, p);
+      this.#pending.set(group, p);
       // All tracks of one description are announced in the same turn.
       queueMicrotask(() => {
-        this.#pending.delete(link);
+        this.#pending.delete(group);
         if (!this.#closed && p!.tracks.length)
           this.recordings.push(new PeerRecording(this.#base(peer), peer, p!.tracks));
       });

@@ -23,23 +23,18 @@ export interface SessionOptions {
   readonly tickMs?: number;
 }
 
-/** How SFU mode is reported: this participant speaks mesh only. */
-export const SFU_MESSAGE =
-  'the room is in SFU mode (it has 5 or more participants); rtcstack record/play join mesh rooms only';
+/** How SFU mode is reported to a participant made without `sfu: true`. */
+export const SFU_MESSAGE = 'the room is in SFU mode, which this participant was made without';
 
 export function runSession(o: SessionOptions): Promise<number> {
   const p = o.participant;
   const started = performance.now();
   const log = (text: string): void => o.progress.message(`rtcstack ${o.verb}: ${text}`);
-  const figures = (): ProgressFigures => {
-    const peers = p.peers();
-    return {
-      ...o.figures(),
-      seconds: (performance.now() - started) / 1000,
-      participants: peers.length,
-      connected: peers.filter((x) => x.link.pc.connectionState === 'connected').length,
-    };
-  };
+  const figures = (): ProgressFigures => ({
+    ...o.figures(),
+    ...p.counts(),
+    seconds: (performance.now() - started) / 1000,
+  });
   return new Promise<number>((resolveRun) => {
     let stopping = false;
     const timers: ReturnType<typeof setTimeout>[] = [];
@@ -78,6 +73,7 @@ export function runSession(o: SessionOptions): Promise<number> {
     p.on('closed', (reason) => void stop(1, `${joined ? 'signaling ended' : 'cannot join'}: ${reason}`));
     p.on('peer-joined', (peer) => log(`${peer.name} (${peer.id}) joined`));
     p.on('peer-left', (peer) => log(`${peer.name} (${peer.id}) left`));
+    p.on('mode', (mode) => log(`the room is now in ${mode} mode`));
     p.join().then(
       (w) => {
         if (stopping) return;

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { Emitter } from '../../core/events.js';
-import type { LinkIds, ServerMessage } from '../../server/signaling/protocol.js';
+import { ERR, type LinkIds, type ServerMessage } from '../../server/signaling/protocol.js';
 
 export type Welcome = Extract<ServerMessage, { type: 'welcome' }>;
 
@@ -24,7 +24,11 @@ export type Outgoing =
   | ({ type: 'offer'; to: string; sdp: string } & LinkIds)
   | ({ type: 'answer'; to: string; sdp: string; forOffer?: string } & LinkIds)
   | ({ type: 'candidate'; to: string; candidate: CandidateInit } & LinkIds)
-  | ({ type: 'end-of-candidates'; to: string; usernameFragment?: string } & LinkIds);
+  | ({ type: 'end-of-candidates'; to: string; usernameFragment?: string } & LinkIds)
+  | { type: 'sfu-offer'; pc: 'pub'; sdp: string }
+  | { type: 'sfu-answer'; pc: 'sub'; sdp: string }
+  | { type: 'sfu-candidate'; pc: 'pub' | 'sub'; candidate: CandidateInit }
+  | { type: 'sfu-end-of-candidates'; pc: 'pub' | 'sub'; usernameFragment?: string };
 
 export interface SignalingOptions {
   readonly url: string;
@@ -43,13 +47,14 @@ export interface SignalingEvents {
   closed: [reason: string];
 }
 
-const FATAL = new Set([
-  'ERR_SIGNALING_TOKEN_REQUIRED',
-  'ERR_SIGNALING_TOKEN_INVALID',
-  'ERR_SIGNALING_TOKEN_EXPIRED',
-  'ERR_SIGNALING_TOKEN_WRONG_ROOM',
-  'ERR_SIGNALING_ROOM_FULL',
-  'ERR_SIGNALING_BAD_VERSION',
+/** Refusals a retry cannot fix. */
+const FATAL = new Set<string>([
+  ERR.TOKEN_REQUIRED,
+  ERR.TOKEN_INVALID,
+  ERR.TOKEN_EXPIRED,
+  ERR.TOKEN_ROOM,
+  ERR.ROOM_FULL,
+  ERR.BAD_VERSION,
 ]);
 
 /**
@@ -209,7 +214,7 @@ export class RoomSignaling extends Emitter<SignalingEvents> {
       case 'pong':
         return;
       case 'error':
-        if (msg.code === 'ERR_SIGNALING_RESUME_INVALID') {
+        if (msg.code === ERR.RESUME_INVALID) {
           // The session is gone: a fresh join would be a new identity the links do not know.
           this.#fail('the server no longer holds our session (resume refused)');
           return;
