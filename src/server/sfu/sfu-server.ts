@@ -574,6 +574,10 @@ export class SfuServer implements SfuBackend {
       return t?.layers.filter((l) => l.rid !== undefined && now - l.lastPacketAt < 1000).at(-1)?.rid;
     };
     rec.tracks.set(k, new TrackRecording({ publisherId: p.id, trackId, path, source }, pickRid));
+    // A video file starts at a keyframe; browsers send one only when asked: ask now (every layer).
+    if (source.kind === 'video')
+      for (const r of p.pub?.getReceivers() ?? [])
+        if (r.track === source) for (const ssrc of r.streams.keys()) r.requestKeyframe?.(ssrc);
   }
 
   /** A recorded track went away (unpublished, its publisher left): close its file. */
