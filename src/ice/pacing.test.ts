@@ -83,7 +83,7 @@ test('pacer: a due check goes through `soon` (next turn on the real clock), late
   assert.deepEqual(ticks, [10, 60]);
   pacer.stop();
   assert.equal(cancelled, 0);
-  const p2 = new Pacer(clock, 50, () => ticks.push(-1), soon);
+  const p2 = new Pacer(clock, 50, () => assert.fail('a stopped pacer does not tick'), soon);
   p2.schedule();
   p2.stop();
   assert.equal(cancelled, 1, 'stop cancels a pending next-turn tick');
