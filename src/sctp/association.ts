@@ -50,6 +50,37 @@ export type { SctpAssociationOptions, SctpEvents, SctpState, SctpStats } from '.
 import { LazyTimer } from './timer.js';
 
 const COOKIE_LIFETIME_MS = 60_000;
+
+/**
+ * Packets are carved from a slab shared by every association of the process instead of one
+ * allocation each. A packet handed to `send` is never written again: the slab only moves forward and
+ * is dropped when full (collected once its packets are). A carve reserves a whole MTU (a synchronous
+ * delivery inside a flush may carve again) and gives back what the packet did not use when nothing
+ * was carved after it. Slabs start at 16 KiB and double up to 256 KiB as traffic fills them; being
+ * shared, an idle association holds none (each held 16-64 KiB of its own on loopback, where a
+ * packet may take 16 KiB).
+ */
+const packetSlab = { buf: new Uint8Array(0), at: 0, size: 16 * 1024 };
+
+function carvePacket(mtu: number): Uint8Array {
+  const s = packetSlab;
+  if (s.at + mtu > s.buf.length) {
+    s.buf = new Uint8Array(Math.max(s.size, mtu));
+    s.size = Math.min(256 * 1024, s.size * 2);
+    s.at = 0;
+  }
+  const start = s.at;
+  s.at += mtu;
+  return s.buf.subarray(start, start + mtu);
+}
+
+/** Keep `used` bytes (8-aligned) of the last carve and give the rest back. */
+function trimPacket(packet: Uint8Array, used: number): void {
+  const s = packetSlab;
+  if (packet.buffer !== s.buf.buffer || packet.byteOffset + packet.length !== s.at) return;
+  s.at = packet.byteOffset + ((used + 7) & ~7);
+}
+
 /** Largest UDP payload (65535 - 8 - 20): no SCTP packet over a datagram transport can exceed it. */
 const MAX_PACKET = 65507;
 
@@ -686,7 +717,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
       const dataReady = canData && out.canSendMore;
       const sack = this.#sackNow || (this.#sackOwed && dataReady);
       if (!(this.#ctrl.length > 0 || sack || dataReady || this.#fwdPending)) return;
-      const buf = this.#packetBuffer(mtu);
+      const buf = carvePacket(mtu);
       let at = COMMON_HEADER_SIZE;
       // The SACK first, then other control chunks, then FORWARD-TSN, then DATA (RFC 9260 §6.10).
       if (sack) at = this.#writeSack(buf, at);
@@ -722,30 +753,17 @@ export class SctpAssociation extends Emitter<SctpEvents> {
           if (out.stalled) buf[out.lastChunkAt + 1]! |= FLAG_IMMEDIATE;
         }
       }
-      if (at === COMMON_HEADER_SIZE) return;
-      this.#slabAt += (at + 7) & ~7;
+      if (at === COMMON_HEADER_SIZE) {
+        trimPacket(buf, 0);
+        return;
+      }
+      trimPacket(buf, at);
       const pkt = buf.subarray(0, at);
       writeHeader(pkt, this.localPort, this.remotePort, this.#peerTag);
       setChecksum(pkt, this.#zeroTx);
       this.#transmit(pkt);
       if (at === before) return;
     }
-  }
-
-  // Packets are carved from a slab instead of one allocation each; a packet handed to `send` is never
-  // written again (the slab is dropped when full and collected once its packets are). Slabs start at
-  // 16 KiB and double up to 256 KiB as traffic fills them: an idle association (most of them, in
-  // memory-per-connection terms) holds little, a bulk transfer allocates rarely.
-  #slab = new Uint8Array(0);
-  #slabAt = 0;
-  #slabSize = 16 * 1024;
-  #packetBuffer(mtu: number): Uint8Array {
-    if (this.#slabAt + mtu > this.#slab.length) {
-      this.#slab = new Uint8Array(Math.max(this.#slabSize, mtu));
-      this.#slabSize = Math.min(256 * 1024, this.#slabSize * 2);
-      this.#slabAt = 0;
-    }
-    return this.#slab.subarray(this.#slabAt, this.#slabAt + mtu);
   }
 
   /** Write the SACK owed (RFC 9260 §3.3.4) straight into the packet. */
