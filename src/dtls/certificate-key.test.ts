@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { test } from 'node:test';
-import { ParseError } from '../core/errors.js';
-import { SeededRandom } from '../core/random.js';
 import { certificateFromPem, certificateToPem, fingerprintOf, generateCertificate } from './certificate.js';
 import { certificatePublicKey, subjectPublicKeyInfo } from './certificate-key.js';
 import { DtlsError, DtlsFingerprintError } from './errors.js';
@@ -45,24 +43,4 @@ test('peer certificate: fingerprint checked first, then the key; garbage is bad_
   const at = Buffer.from(bad).indexOf(Buffer.from(subjectPublicKeyInfo(c.der))) + 27 + 40;
   bad[at] = bad[at]! ^ 0xff;
   assert.throws(() => acceptPeerCertificate([bad], undefined), DtlsError);
-});
-
-test('subjectPublicKeyInfo: random and mutated bytes give a value or ParseError', async () => {
-  const sample = (await generateCertificate()).der;
-  const r = new SeededRandom(0xce27);
-  for (let i = 0; i < 3000; i++) {
-    let input: Uint8Array;
-    if (i % 3 === 0) input = r.bytes(r.int(200));
-    else {
-      input = Uint8Array.from(sample);
-      const edits = 1 + r.int(4);
-      for (let e = 0; e < edits; e++) input[r.int(input.length)] = r.u32() & 0xff;
-      if (i % 3 === 2) input = input.subarray(0, r.int(input.length + 1));
-    }
-    try {
-      subjectPublicKeyInfo(input);
-    } catch (err) {
-      assert.ok(err instanceof ParseError, (err as Error).stack);
-    }
-  }
 });

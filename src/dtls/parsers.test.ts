@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ParseError } from '../core/errors.js';
 import { SeededRandom } from '../core/random.js';
+import { generateCertificate } from './certificate.js';
+import { subjectPublicKeyInfo } from './certificate-key.js';
 import { CONTENT_HANDSHAKE, DTLS_1_2, EXT_USE_SRTP } from './constants.js';
 import {
   parseClientSupportedVersions,
@@ -119,6 +121,7 @@ const PARSERS: Array<[string, (b: Uint8Array) => unknown, Uint8Array]> = [
   ['use_srtp', parseUseSrtp, serializeUseSrtp({ profiles: [1, 2], mki: Uint8Array.of(9) })],
   ['renegotiation_info', parseRenegotiationInfo, Uint8Array.of(0)],
   ['supported_versions', parseClientSupportedVersions, Uint8Array.of(4, 0xfe, 0xfc, 0xfe, 0xfd)],
+  ['certificate SubjectPublicKeyInfo', subjectPublicKeyInfo, (await generateCertificate()).der],
 ];
 
 test('every parser: random and mutated bytes give a value or ParseError, never another exception', () => {
