@@ -140,6 +140,11 @@ export class MediaCongestion {
     this.#pending = true;
   }
 
+  /** Whether transport-wide feedback is due (packets are waiting and the interval has passed). */
+  feedbackDue(now: number): boolean {
+    return this.#pending && now - this.#lastFeedback >= FEEDBACK_INTERVAL_MS;
+  }
+
   /** Feedback to send now (every 50 ms while packets arrive), from our SSRC `senderSsrc`. */
   feedback(now: number, senderSsrc: number): TransportCcFeedback | undefined {
     if (!this.#pending || now - this.#lastFeedback < FEEDBACK_INTERVAL_MS) return undefined;

@@ -67,6 +67,7 @@ export class MediaSession {
   /** SSRCs the remote description announced: ssrc -> mid (and the FID pairs). */
   #signaled = new Map<number, { mid: string; rtxFor?: number }>();
   #tick: Timer | undefined;
+  #feedbackTimer: Timer | undefined;
   #lastReport = -Infinity;
   #closed = false;
   /** Transport-wide congestion control: feedback for what we receive, the estimate for what we send. */
@@ -248,6 +249,10 @@ export class MediaSession {
 
   #onRtp(p: RtpPacket, size: number, now: number): void {
     this.congestion.onRtp(p, now, size);
+    // Feedback due: send it once this batch of reads is done (next turn of the loop), not at the
+    // next tick; a late feedback holds the peer's congestion window (libwebrtc pushes back).
+    if (this.#feedbackTimer === undefined && this.congestion.feedbackDue(now))
+      this.#feedbackTimer = this.#clock.setTimeout(() => this.#sendFeedbackNow(), 0);
     const route = this.#route(p);
     if (!route) {
       this.stats.unroutable++;
@@ -337,6 +342,13 @@ export class MediaSession {
     }, TICK_MS);
   }
 
+  #sendFeedbackNow(): void {
+    this.#feedbackTimer = undefined;
+    const reporter = this.#transceivers()[0]?.sender.ssrc;
+    const fb = reporter !== undefined ? this.congestion.feedback(this.#clock.now(), reporter) : undefined;
+    if (fb) this.#sendRtcp([fb]);
+  }
+
   #onTick(): void {
     const now = this.#clock.now();
     const transceivers = this.#transceivers();
@@ -418,6 +430,8 @@ export class MediaSession {
     this.#closed = true;
     this.#tick?.cancel();
     this.#tick = undefined;
+    this.#feedbackTimer?.cancel();
+    this.#feedbackTimer = undefined;
     this.pacer.close();
     for (const t of this.#transceivers()) t.sender.out = undefined;
   }

@@ -35,8 +35,8 @@ export class RTCRtpTransceiver {
   #currentDirection: Direction | null = null;
   #stopped = false;
   #codecs: readonly Codec[];
-  /** transport-cc (and with it TWCC/REMB feedback) is negotiated only when asked for. */
-  #transportCc = false;
+  /** transport-cc (and with it TWCC/REMB feedback) is negotiated unless stopped, as browsers do. */
+  #transportCc = true;
   /** Streams (msid) the sender's track belongs to. */
   streams: MediaStream[] = [];
   /** Simulcast rids to send, lowest first (from sendEncodings). */
@@ -145,10 +145,10 @@ export class RTCRtpTransceiver {
 
   /**
    * W3C getHeaderExtensionsToNegotiate: every extension rtcstack supports for this kind, 'stopped'
-   * where it is not offered. transport-cc starts 'stopped': turn it on to get transport-wide
-   * congestion control (TWCC feedback to the peer, RTCRtpSender.targetBitrate from its feedback, REMB
-   * when the peer has no transport-cc). Off by default because the peer's estimator then depends on
-   * how promptly this process reads packets: on a badly overloaded host the delay it sees is ours.
+   * where it is not offered. transport-cc is on by default, as in browsers: transport-wide congestion
+   * control (TWCC feedback to the peer, RTCRtpSender.targetBitrate and pacing from its feedback, REMB
+   * when the peer has no transport-cc). Stop it to leave the peer's estimator without our arrival
+   * times (they include how late this process reads packets on a badly overloaded host).
    */
   getHeaderExtensionsToNegotiate(): RTCRtpHeaderExtensionCapability[] {
     return defaultHeaderExtensions(this.kind, true).map((e) => ({

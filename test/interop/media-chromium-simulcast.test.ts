@@ -4,10 +4,12 @@
  * state a different picture size (so the layers are really separate, not one stream relabeled).
  */
 import assert from 'node:assert/strict';
+import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, test } from 'node:test';
 import { RTCPeerConnection } from '../../src/peer/index.js';
 import { startBlankOrigin } from '../helpers/blank-origin.js';
-import { acceptAnswerInPage, browserPeer, waitFor } from '../helpers/browser-peer.js';
+import { acceptAnswerInPage, browserPeer, pageStats, waitFor } from '../helpers/browser-peer.js';
 import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 
@@ -50,6 +52,9 @@ test(
     const node = new RTCPeerConnection({}, { includeLoopback: true, ipv6: false });
     const page = await browserPeer(browser, node, { origin });
     const layers = new Map<string, Layer>();
+    // How late this process reads (transport-cc is on: Chromium's estimator sees it as delay).
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     try {
       node.ontrack = (e) => {
         e.track.on('frame', (f) => {
@@ -117,7 +122,15 @@ test(
       assert.ok(width(q) < width(h) && width(h) < width(f), `widths grow q < h < f: ${describe()}`);
       assert.equal(width(f), 1280, describe());
       t.diagnostic(describe());
+      const stats = await pageStats(page);
+      const transport = stats.find((s) => s.type === 'transport');
+      const pair = stats.find((s) => s.id === transport?.selectedCandidatePairId);
+      const ms = (ns: number): string => (ns / 1e6).toFixed(0);
+      t.diagnostic(
+        `load ${loadavg()[0]!.toFixed(1)}; transport-cc ${/transport-wide-cc/.test(answer.sdp ?? '')}; Chromium availableOutgoingBitrate ${pair?.availableOutgoingBitrate}; our event loop delay p50 ${ms(loop.percentile(50))} p99 ${ms(loop.percentile(99))} max ${ms(loop.max)} ms`,
+      );
     } finally {
+      loop.disable();
       node.close();
       await page.close();
     }

@@ -18,19 +18,25 @@ async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): P
   }
 }
 
-test('transport-cc is off by default and negotiated once a transceiver asks for it', async () => {
+test('transport-cc is on by default (as in browsers) and can be stopped per transceiver', async () => {
   const pc = new RTCPeerConnection({}, OPTS);
   try {
     const t = pc.addTransceiver('video');
-    assert.equal(
-      t.getHeaderExtensionsToNegotiate().find((e) => e.uri.includes('transport-wide'))?.direction,
-      'stopped',
-    );
-    assert.doesNotMatch((await pc.createOffer()).sdp ?? '', /transport-wide-cc|transport-cc|goog-remb/);
-    enableTwcc(t);
+    const tcc = () => t.getHeaderExtensionsToNegotiate().find((e) => e.uri.includes('transport-wide'));
+    assert.equal(tcc()?.direction, 'sendrecv');
     const sdp = (await pc.createOffer()).sdp ?? '';
     assert.match(sdp, /transport-wide-cc/);
     assert.match(sdp, /a=rtcp-fb:96 goog-remb/);
+    assert.match(sdp, /a=rtcp-fb:96 transport-cc/);
+    t.setHeaderExtensionsToNegotiate(
+      t
+        .getHeaderExtensionsToNegotiate()
+        .map((e) => (e.uri === tcc()?.uri ? { ...e, direction: 'stopped' } : e)),
+    );
+    assert.equal(tcc()?.direction, 'stopped');
+    assert.doesNotMatch((await pc.createOffer()).sdp ?? '', /transport-wide-cc|transport-cc|goog-remb/);
+    enableTwcc(t);
+    assert.match((await pc.createOffer()).sdp ?? '', /transport-wide-cc/);
     assert.throws(
       () =>
         t.setHeaderExtensionsToNegotiate([

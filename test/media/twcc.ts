@@ -1,6 +1,6 @@
 import type { RTCRtpTransceiver } from '../../src/peer/index.js';
 
-/** Turn on transport-cc (and with it TWCC/REMB) for a transceiver: off by default. */
+/** Ask for transport-cc (and with it TWCC/REMB) on a transceiver explicitly (on by default since the pacer landed). */
 export function enableTwcc(t: RTCRtpTransceiver): void {
   t.setHeaderExtensionsToNegotiate(
     t.getHeaderExtensionsToNegotiate().map((e) => ({ ...e, direction: 'sendrecv' })),
