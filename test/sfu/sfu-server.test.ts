@@ -83,11 +83,19 @@ class NodeClient {
         };
       }
       await this.sub.setRemoteDescription({ type: 'offer', sdp: m.sdp });
-      if (this.transportCc)
-        for (const t of this.sub.getTransceivers())
-          t.setHeaderExtensionsToNegotiate(
-            t.getHeaderExtensionsToNegotiate().map((e) => ({ ...e, direction: 'sendrecv' as const })),
-          );
+      // transport-cc is on by default: a client that does not agree stops it.
+      for (const t of this.sub.getTransceivers())
+        t.setHeaderExtensionsToNegotiate(
+          t
+            .getHeaderExtensionsToNegotiate()
+            .map(
+              (e) =>
+                ({
+                  ...e,
+                  direction: this.transportCc || !/transport-wide/.test(e.uri) ? 'sendrecv' : 'stopped',
+                }) as const,
+            ),
+        );
       await this.sub.setLocalDescription(await this.sub.createAnswer());
       this.sfu.handle('r', this.id, {
         v: 1,
