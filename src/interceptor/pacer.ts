@@ -254,7 +254,8 @@ export class Pacer<T extends PacedPacket> {
     if (this.#closed) return;
     const now = this.#clock.now();
     this.#drainDebt(now);
-    while (this.queuedPackets > 0 && this.#debt <= this.#allowance(now)) {
+    const allowance = this.#allowance(now);
+    while (this.queuedPackets > 0 && this.#debt <= allowance) {
       const q = this.#next()!;
       this.#queuedBytes -= q.packet.size;
       const waited = now - q.at;
