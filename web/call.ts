@@ -79,6 +79,9 @@ function renderPeers(): void {
     t.state.textContent =
       p.connectionState === 'connected' ? `${p.stats.bitrateInKbps} kbps` : p.connectionState;
     if (p.stream && t.video.srcObject !== p.stream) t.video.srcObject = p.stream;
+    const muted = call.mutedOf(p.id);
+    t.fig.classList.toggle('cam-off', muted.video);
+    t.who.textContent = `${p.name}${muted.audio ? ' 🔇' : ''}${muted.video ? ' (camera off)' : ''}`;
   }
   for (const [id, t] of tiles) {
     if (!seen.has(id)) {
@@ -93,12 +96,14 @@ call.on('peer-state', () => renderPeers());
 call.on('peer-joined', () => renderPeers());
 call.on('peer-left', () => renderPeers());
 call.on('stats', () => renderPeers());
+call.on('peer-muted', () => renderPeers());
 
 // ---- mode (mesh / SFU) and active speaker ----
 function renderMode(): void {
   const pill = $('mode');
   pill.textContent = call.mode === 'sfu' ? 'SFU' : 'mesh';
   pill.className = `pill ${call.mode}`;
+  $('btn-rec').hidden = call.mode !== 'sfu';
   pill.title =
     call.mode === 'sfu'
       ? 'media goes through the server, which forwards the layer each link can carry'
@@ -112,6 +117,15 @@ call.on('joined', () => renderMode());
 call.on('active-speaker', (id) => {
   for (const [peer, t] of tiles) t.fig.classList.toggle('speaking', peer === id);
 });
+
+// ---- recording (SFU mode): anyone in the room may start or stop it; everyone sees it ----
+function renderRecording(): void {
+  $('rec').hidden = !call.recording;
+  $('btn-rec').textContent = call.recording ? 'Stop recording' : 'Record';
+}
+call.on('recording', () => renderRecording());
+call.on('mode', () => renderRecording());
+$('btn-rec').addEventListener('click', () => call.setRecording(!call.recording));
 
 // ---- signaling state ----
 call.on('signaling', (s) => {
@@ -194,16 +208,16 @@ $<HTMLInputElement>('file-input').addEventListener('change', async (e) => {
 });
 
 // ---- media controls ----
-function toggle(kind: 'audio' | 'video', button: HTMLElement, label: string): void {
-  const tracks = call.localStream?.getTracks().filter((t) => t.kind === kind) ?? [];
-  if (tracks.length === 0) return;
-  const on = !tracks[0]!.enabled;
-  for (const t of tracks) t.enabled = on;
-  button.textContent = `${label} ${on ? 'on' : 'off'}`;
-  button.classList.toggle('off', !on);
+const muteButtons = { audio: { id: 'btn-mic', label: 'Mic' }, video: { id: 'btn-cam', label: 'Camera' } };
+/** Mutes or unmutes (the others are told; the SFU stops forwarding) and shows it on the button. */
+function setMuted(kind: 'audio' | 'video', muted: boolean): void {
+  call.setMuted(kind, muted);
+  const b = muteButtons[kind];
+  $(b.id).textContent = `${b.label} ${muted ? 'off' : 'on'}`;
+  $(b.id).classList.toggle('off', muted);
 }
-$('btn-mic').addEventListener('click', () => toggle('audio', $('btn-mic'), 'Mic'));
-$('btn-cam').addEventListener('click', () => toggle('video', $('btn-cam'), 'Camera'));
+$('btn-mic').addEventListener('click', () => setMuted('audio', !call.muted.audio));
+$('btn-cam').addEventListener('click', () => setMuted('video', !call.muted.video));
 $('btn-copy').addEventListener('click', () => {
   const url = `${location.origin}/?room=${encodeURIComponent(room)}`;
   void navigator.clipboard?.writeText(url);
@@ -233,6 +247,7 @@ declare global {
       receivedFile(peer: string, name: string): string | null;
       restartIce(): void;
       setMuted(kind: 'audio' | 'video', muted: boolean): void;
+      setRecording(on: boolean): void;
     };
   }
 }
@@ -279,9 +294,8 @@ window.rtcstackCall = {
     return null;
   },
   restartIce: () => call.restartIce(),
-  setMuted: (kind, muted) => {
-    for (const t of call.localStream?.getTracks() ?? []) if (t.kind === kind) t.enabled = !muted;
-  },
+  setMuted,
+  setRecording: (on) => call.setRecording(on),
 };
 // Closing or leaving the page leaves the room at once: the others see us go now, not when the
 // server's resume window for a silent connection runs out (and a reload is not a second peer).

@@ -47,7 +47,13 @@ export interface CallEvents {
   /** The room switched between mesh and SFU (the server decides, by room size). */
   mode: [TransportMode];
   'active-speaker': [peerId: string];
+  /** A remote participant muted or unmuted its microphone or camera. */
+  'peer-muted': [peerId: string, kind: MediaKind, muted: boolean];
+  /** The room's recording (SFU mode) started or stopped. */
+  recording: [on: boolean, by: string];
 }
+
+export type MediaKind = 'audio' | 'video';
 
 export interface CallSnapshot {
   self: { id: string; name: string };
@@ -61,6 +67,10 @@ export interface CallSnapshot {
   activeSpeaker: string | null;
   /** SFU mode: video streams we upload (our simulcast layers, once for everyone); null in mesh. */
   outboundVideoStreams: number | null;
+  /** Our own microphone/camera muted (setMuted). */
+  muted: { audio: boolean; video: boolean };
+  /** The room is being recorded on the server (SFU mode). */
+  recording: boolean;
   signalingState: SignalingState;
   resumes: number;
   iceServers: { urls: string[]; username?: string }[];
@@ -78,6 +88,9 @@ export interface CallSnapshot {
     remoteAddress: string | null;
     rttMs: number | null;
     framesDecoded: number;
+    /** The peer told the room it muted its microphone / camera. */
+    audioMuted: boolean;
+    videoMuted: boolean;
     videoFramesDecoded: number;
     audioPacketsReceived: number;
     bitrateInKbps: number;
@@ -128,6 +141,10 @@ export class Call extends Emitter<CallEvents> {
   readonly #present = new Map<string, PeerInfo>();
   #modeSwitches = 0;
   #activeSpeaker: string | null = null;
+  readonly #muted = { audio: false, video: false };
+  /** What the others told us they muted (peer-muted), by peer id. */
+  readonly #peerMuted = new Map<string, { audio: boolean; video: boolean }>();
+  #recording = false;
 
   constructor(options: CallOptions) {
     super();
@@ -207,6 +224,43 @@ export class Call extends Emitter<CallEvents> {
     this.#transport.restartIce();
   }
 
+  /**
+   * Mutes or unmutes our microphone/camera: the tracks stop (disabled: silence, black frames) and
+   * the room is told, so the others show it and, in SFU mode, the server stops forwarding them.
+   */
+  setMuted(kind: MediaKind, muted: boolean): void {
+    for (const t of this.#stream?.getTracks() ?? []) if (t.kind === kind) t.enabled = !muted;
+    this.#muted[kind] = muted;
+    this.signaling.sendNow({ v: 1, type: 'mute', kind, muted });
+  }
+
+  get muted(): Readonly<{ audio: boolean; video: boolean }> {
+    return this.#muted;
+  }
+
+  /** What a remote participant told the room it muted. */
+  mutedOf(peerId: string): Readonly<{ audio: boolean; video: boolean }> {
+    return this.#peerMuted.get(peerId) ?? { audio: false, video: false };
+  }
+
+  /** SFU mode: asks the server to start or stop recording the room (it tells everyone). */
+  setRecording(on: boolean): void {
+    this.signaling.sendNow({ v: 1, type: 'record', on });
+  }
+
+  get recording(): boolean {
+    return this.#recording;
+  }
+
+  /**
+   * The server keeps no mute state: say ours again whenever someone may have missed it (a newcomer,
+   * a resumed session, tracks the SFU published after we muted).
+   */
+  #announceMuted(): void {
+    for (const kind of ['audio', 'video'] as const)
+      if (this.#muted[kind]) this.signaling.sendNow({ v: 1, type: 'mute', kind, muted: true });
+  }
+
   peers(): RemotePeerView[] {
     return this.#transport.peers();
   }
@@ -222,6 +276,8 @@ export class Call extends Emitter<CallEvents> {
       activeSpeaker: this.#activeSpeaker,
       outboundVideoStreams:
         this.#transport instanceof SfuTransport ? this.#transport.outboundVideoStreams : null,
+      muted: { ...this.#muted },
+      recording: this.#recording,
       signalingState: this.signaling.state,
       resumes: this.signaling.resumes,
       iceServers: this.#iceServers.map((s) => ({
@@ -242,6 +298,8 @@ export class Call extends Emitter<CallEvents> {
         remoteAddress: p.stats.remoteAddress,
         rttMs: p.stats.rttMs,
         framesDecoded: p.stats.framesDecoded,
+        audioMuted: this.mutedOf(p.id).audio,
+        videoMuted: this.mutedOf(p.id).video,
         videoFramesDecoded: p.stats.framesDecoded,
         audioPacketsReceived: p.stats.audioPacketsReceived,
         bitrateInKbps: p.stats.bitrateInKbps,
@@ -286,6 +344,7 @@ export class Call extends Emitter<CallEvents> {
               iceTransportPolicy: policy,
               stream: () => this.#stream,
               simulcast: this.options.simulcast ?? true,
+              onPublished: () => this.#announceMuted(),
             },
             this.#iceServers,
           )
@@ -328,10 +387,19 @@ export class Call extends Emitter<CallEvents> {
   }
 
   #onWelcome(w: Welcome): void {
+    let fresh = false;
     if (this.#peerId && w.peerId !== this.#peerId) {
       // A fresh session with a new identity: every link belonged to the old one.
-      this.#transport.reset();
       this.#present.clear();
+      this.#peerMuted.clear();
+      this.#recording = false;
+      if (this.#transport instanceof SfuTransport) {
+        // The server dropped our old SFU connections with the old identity: start over.
+        const old = this.#transport;
+        this.#transport = this.#makeTransport('sfu');
+        old.close();
+        fresh = true;
+      } else this.#transport.reset();
     }
     this.#peerId = w.peerId;
     this.#name = w.name;
@@ -344,6 +412,8 @@ export class Call extends Emitter<CallEvents> {
       this.emit('peer-joined', p);
     }
     if (w.resumed) this.#transport.resync();
+    if (fresh && this.#transport instanceof SfuTransport && w.mode === 'sfu') void this.#transport.start();
+    this.#announceMuted();
     this.emit('joined', w);
   }
 
@@ -357,7 +427,10 @@ export class Call extends Emitter<CallEvents> {
     this.#transport = this.#makeTransport(mode);
     old.close();
     this.#modeSwitches++;
-    if (mode === 'mesh') this.#activeSpeaker = null;
+    if (mode === 'mesh') {
+      this.#activeSpeaker = null;
+      this.#recording = false;
+    }
     for (const p of this.#present.values()) this.#transport.addPeer(p);
     if (this.#transport instanceof SfuTransport) void this.#transport.start();
     this.emit('mode', mode);
@@ -368,10 +441,12 @@ export class Call extends Emitter<CallEvents> {
       case 'peer-joined':
         this.#present.set(m.peer.id, m.peer);
         this.#transport.addPeer(m.peer);
+        this.#announceMuted();
         this.emit('peer-joined', m.peer);
         return;
       case 'peer-left':
         this.#present.delete(m.peerId);
+        this.#peerMuted.delete(m.peerId);
         this.#transport.removePeer(m.peerId);
         return;
       case 'mode':
@@ -386,6 +461,17 @@ export class Call extends Emitter<CallEvents> {
       case 'active-speaker':
         this.#activeSpeaker = m.peerId;
         this.emit('active-speaker', m.peerId);
+        return;
+      case 'peer-muted': {
+        const state = this.#peerMuted.get(m.peerId) ?? { audio: false, video: false };
+        state[m.kind] = m.muted;
+        this.#peerMuted.set(m.peerId, state);
+        this.emit('peer-muted', m.peerId, m.kind, m.muted);
+        return;
+      }
+      case 'recording':
+        this.#recording = m.on;
+        this.emit('recording', m.on, m.by);
         return;
       case 'offer':
       case 'answer':

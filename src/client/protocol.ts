@@ -64,7 +64,9 @@ export type ClientMessage =
   | { v: 1; type: 'stats'; peers: StatsEntry[] }
   | { v: 1; type: 'event'; name: 'connected' | 'ice-failed' | 'ice-restart'; peer: string; setupMs?: number }
   | ({ v: 1 } & SfuSignal)
-  | { v: 1; type: 'mute'; kind: 'audio' | 'video'; muted: boolean };
+  | { v: 1; type: 'mute'; kind: 'audio' | 'video'; muted: boolean }
+  /** SFU mode: start (`on`) or stop recording the room's tracks on the server. */
+  | { v: 1; type: 'record'; on: boolean };
 
 export type RoomMode = 'mesh' | 'sfu';
 export type SfuPc = 'pub' | 'sub';
@@ -125,4 +127,6 @@ export type ServerMessage =
   | SfuServerSignal
   | { v: 1; type: 'mode'; mode: RoomMode; peers: number }
   | { v: 1; type: 'peer-muted'; peerId: string; kind: 'audio' | 'video'; muted: boolean }
-  | { v: 1; type: 'active-speaker'; peerId: string };
+  | { v: 1; type: 'active-speaker'; peerId: string }
+  /** The room's recording started or stopped (`by`: who asked; `files`: tracks written, on stop). */
+  | { v: 1; type: 'recording'; on: boolean; by: string; files?: number };

@@ -29,6 +29,8 @@ export interface SfuOptions {
   readonly stream: () => MediaStream | undefined;
   /** Publish 3 simulcast layers (default) or one encoding. */
   readonly simulcast?: boolean;
+  /** The server answered our publishing offer: our tracks are in its room now. */
+  readonly onPublished?: () => void;
 }
 
 /** Simulcast layers we publish, low to high (the SFU picks one per subscriber). */
@@ -141,8 +143,10 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
   /** A frame from the server for this transport. */
   async handleServer(m: SfuServerSignal): Promise<void> {
     try {
-      if (m.type === 'sfu-answer') await this.#pub?.setRemoteDescription({ type: 'answer', sdp: m.sdp });
-      else if (m.type === 'sfu-offer') {
+      if (m.type === 'sfu-answer') {
+        await this.#pub?.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+        this.#opts.onPublished?.();
+      } else if (m.type === 'sfu-offer') {
         for (const t of m.tracks) this.#mids.set(t.mid, t);
         const pc = this.#pc('sub');
         await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
