@@ -278,12 +278,14 @@ export class RTCDataChannel extends HandlerTarget {
         payload = this.#binaryType === 'blob' ? new Blob([]) : new ArrayBuffer(0);
         break;
       default: {
-        // Exactly-sized ArrayBuffer (copy unless the view already owns its whole buffer).
+        // Exactly-sized ArrayBuffer (copy unless the view already owns its whole buffer). A new
+        // buffer filled through a view costs about half of ArrayBuffer.prototype.slice in V8.
         const buf = data.buffer as ArrayBuffer;
-        const ab =
-          data.byteOffset === 0 && data.byteLength === buf.byteLength
-            ? buf
-            : buf.slice(data.byteOffset, data.byteOffset + data.byteLength);
+        let ab = buf;
+        if (data.byteOffset !== 0 || data.byteLength !== buf.byteLength) {
+          ab = new ArrayBuffer(data.byteLength);
+          new Uint8Array(ab).set(data);
+        }
         payload = this.#binaryType === 'blob' ? new Blob([ab]) : ab;
       }
     }
