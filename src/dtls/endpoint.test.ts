@@ -328,3 +328,36 @@ test('server without a client certificate request', async () => {
   assert.equal(p.s.remoteCertificate, undefined);
   finish(p);
 });
+
+for (const version of ['1.2', '1.3'] as const) {
+  test(`DTLS ${version} maxDatagram: records sent together share datagrams, in order, before close_notify`, async () => {
+    const p = pair({}, { versions: [version] }, { versions: [version] });
+    assert.ok(await connect(p));
+    const wire: Uint8Array[] = [];
+    const orig = p.pipe.toB;
+    p.pipe.toB = (d) => {
+      wire.push(d);
+      orig?.(d);
+    };
+    const got: Uint8Array[] = [];
+    p.s.on('data', (d) => got.push(Uint8Array.from(d)));
+    p.c.maxDatagram = 40_000;
+    const sent: Uint8Array[] = [1, 2, 3, 4, 5].map((i) => new Uint8Array(16000).fill(i));
+    sent.push(text('a'), text('b'));
+    for (const d of sent) p.c.send(d);
+    assert.equal(wire.length, 0, 'nothing leaves before the batch is flushed');
+    await Promise.resolve();
+    p.clock.advance(50);
+    assert.equal(wire.length, 3, 'two 16000-byte records per 40000-byte datagram, the rest in the last');
+    assert.ok(wire.every((d) => d.length <= 40_000));
+    assert.deepEqual(got, sent);
+    // A record still batched goes out before the close_notify that follows it.
+    got.length = 0;
+    p.c.send(text('last'));
+    p.c.close();
+    p.clock.advance(50);
+    assert.deepEqual(got, [text('last')]);
+    assert.equal(p.s.state, 'closed');
+    finish(p);
+  });
+}

@@ -65,6 +65,17 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
   #state: DtlsState = 'new';
   readonly #clock: Clock;
   readonly #send: (d: Uint8Array) => void;
+  readonly #emitDatagram: (d: Uint8Array) => void;
+  /**
+   * Largest datagram that several application-data records may share (RFC 6347 §4.1.1 and RFC 9147
+   * §4.1 allow several records per datagram); 0 (default) sends one record per datagram. Records sent
+   * in one synchronous run are batched and leave together on a microtask: one system call instead of
+   * one per record. Set it only on a path known to carry such datagrams (loopback).
+   */
+  maxDatagram = 0;
+  #batch: Uint8Array[] = [];
+  #batchBytes = 0;
+  #batchQueued = false;
   readonly #records = new RecordLayer();
   readonly #flights: FlightSender;
   readonly #reasm = new HandshakeReassembler();
@@ -81,7 +92,12 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
     const o = options;
     this.role = o.role;
     this.#clock = o.clock ?? systemClock;
-    this.#send = o.send;
+    this.#emitDatagram = o.send;
+    // Anything sent on its own (handshake, alerts, ACKs) goes after the records already batched.
+    this.#send = (d) => {
+      if (this.#batch.length > 0) this.#flushBatch();
+      o.send(d);
+    };
     const mtu = o.mtu ?? 1200;
     if (mtu < 128) throw new RangeError(`mtu ${mtu} is too small`);
     const initialRto = o.initialRetransmitMs ?? 1000;
@@ -192,7 +208,40 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
     if (this.#state !== 'connected') throw new DtlsStateError(`send() in state ${this.#state}`);
     if (data.length > MAX_PLAINTEXT)
       throw new RtcError('ERR_DTLS_TOO_BIG', `${data.length} bytes exceed one record`);
-    this.#send(this.#records.seal(CONTENT_APPLICATION_DATA, this.#records.writeEpoch, data));
+    const rec = this.#records.seal(CONTENT_APPLICATION_DATA, this.#records.writeEpoch, data);
+    if (this.maxDatagram <= 0) {
+      this.#send(rec);
+      return;
+    }
+    if (this.#batchBytes + rec.length > this.maxDatagram) this.#flushBatch();
+    this.#batch.push(rec);
+    this.#batchBytes += rec.length;
+    if (!this.#batchQueued) {
+      this.#batchQueued = true;
+      queueMicrotask(() => {
+        this.#batchQueued = false;
+        if (!this.#done) this.#flushBatch();
+      });
+    }
+  }
+
+  #flushBatch(): void {
+    const b = this.#batch;
+    if (b.length === 0) return;
+    this.#batch = [];
+    const n = this.#batchBytes;
+    this.#batchBytes = 0;
+    if (b.length === 1) {
+      this.#emitDatagram(b[0]!);
+      return;
+    }
+    const d = new Uint8Array(n);
+    let at = 0;
+    for (const r of b) {
+      d.set(r, at);
+      at += r.length;
+    }
+    this.#emitDatagram(d);
   }
 
   /**
@@ -394,6 +443,8 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
   #shutdown(): void {
     this.#flights.clear();
     this.#reasm.clear();
+    this.#batch = [];
+    this.#batchBytes = 0;
   }
 
   #setState(s: DtlsState): void {

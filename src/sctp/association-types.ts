@@ -84,6 +84,8 @@ export interface SctpEvents {
   /** Our outgoing reset of these streams was performed by the peer. */
   streamResetDone: [streamIds: number[]];
   bufferedAmountLow: [streamId: number];
+  /** The packet size limit changed (PLPMTUD confirmed a larger size, or the ceiling was lowered). */
+  mtu: [size: number];
   /** The association ended: undefined after a graceful shutdown, an error otherwise. */
   close: [error?: RtcError];
 }

@@ -302,9 +302,12 @@ test('garbage and corrupted packets are counted and dropped, never thrown', asyn
 
 test('PLPMTUD probes with padded HEARTBEATs and settles on the largest size the path carries', async () => {
   const p = pair({ mtu: 5000 }, 30, { maxMtu: 16000 }, { maxMtu: 16000 });
+  const sizes: number[] = [];
+  p.A.assoc.on('mtu', (m) => sizes.push(m));
   await connect(p);
   await p.clock.advanceAsync(30_000);
   assert.equal(p.A.assoc.mtu, 4800, '1200 -> 2400 -> 4800, 9600 is dropped by the path');
+  assert.deepEqual(sizes, [2400, 4800], 'an mtu event per confirmed size');
   assert.equal(p.B.assoc.mtu, 4800);
   const d = new SeededRandom(1).bytes(200_000);
   p.A.assoc.send(1, 53, d);

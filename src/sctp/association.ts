@@ -273,6 +273,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
     if (this.#mtu > max) {
       this.#mtu = max;
       if (this.#out) this.#out.mtu = max;
+      this.emit('mtu', max);
     }
     this.#applyCeiling();
   }
@@ -877,6 +878,7 @@ export class SctpAssociation extends Emitter<SctpEvents> {
       this.#out.cwnd = Math.max(this.#out.cwnd, Math.min(4 * size, Math.max(2 * size, 4380)));
     }
     this.#log.debug('plpmtud', { mtu: size });
+    this.emit('mtu', size);
   }
 
   // ---------------------------------------------------------------- shutdown / abort
