@@ -40,6 +40,8 @@ export interface TransportStackEvents {
 const MAX_EARLY_DATAGRAMS = 16;
 /** One DTLS record's plaintext (RFC 9147 §4, RFC 6347 §4.1.1): the largest SCTP packet over DTLS. */
 const LOOPBACK_SCTP_MTU = 16384;
+/** Largest UDP payload (65535 - 8 - 20): loopback carries it unfragmented. */
+const LOOPBACK_DATAGRAM = 65507;
 const isLoopback = (a: string): boolean => a.startsWith('127.') || a === '::1';
 
 export class TransportStack extends Emitter<TransportStackEvents> {
@@ -66,6 +68,11 @@ export class TransportStack extends Emitter<TransportStackEvents> {
       logger: o.log.child('sctp'),
     });
     this.sctp.on('state', (s) => this.emit('sctpstate', s));
+    // SCTP packets grow past 1200 bytes only on loopback towards a peer that announced it takes them
+    // (see maxMtu below): there several DTLS records may share one datagram (fewer system calls).
+    this.sctp.on('mtu', (m) => {
+      if (this.#dtls) this.#dtls.maxDatagram = m > 1200 ? LOOPBACK_DATAGRAM : 0;
+    });
     this.channels = new DataChannelManager(this.sctp, {});
   }
 
