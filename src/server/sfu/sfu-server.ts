@@ -62,6 +62,15 @@ export interface SfuServerOptions {
    * estimator in the room (SubscriberBwe), which drives its layers.
    */
   readonly twcc?: boolean;
+  /**
+   * Negotiate transport-cc on publishing connections too (default false): Chromium then estimates
+   * its upload from our TWCC feedback, whose arrival times are when this process read the packets.
+   * On a busy SFU those reads come late (event-loop stalls of a second and more were seen with six
+   * pages on a loaded 2-core host); Chromium's delay-based estimator took them for congestion,
+   * brought its estimate down to ~55 kbit/s and stopped sending video. Without it Chromium's
+   * estimate follows our receiver reports' loss, which stalls do not fake.
+   */
+  readonly publisherTransportCc?: boolean;
   /** Peer options for one connection over `peerOptions` (a test shapes one subscriber's downlink). */
   readonly peerOptionsFor?: (room: string, peerId: string, which: 'pub' | 'sub') => PeerOptions | undefined;
   /**
@@ -433,6 +442,7 @@ export class SfuServer implements SfuBackend {
   async #answerPublish(state: RoomState, p: Participant, sdp: string): Promise<void> {
     const pc = this.#pc(state, p, 'pub');
     await pc.setRemoteDescription({ type: 'offer', sdp });
+    for (const t of pc.getTransceivers()) setTransportCc(t, this.#o.publisherTransportCc ?? false);
     await pc.setLocalDescription(await pc.createAnswer());
     this.#out?.send(state.name, p.id, {
       v: 1,
@@ -513,12 +523,7 @@ export class SfuServer implements SfuBackend {
       direction: 'sendonly',
       streams: [new MediaStream(t.publisherId)],
     });
-    if (this.#twcc)
-      transceiver.setHeaderExtensionsToNegotiate(
-        transceiver
-          .getHeaderExtensionsToNegotiate()
-          .map((e) => (e.uri === EXT_TRANSPORT_CC ? { ...e, direction: 'sendrecv' as const } : e)),
-      );
+    setTransportCc(transceiver, this.#twcc);
     track.on('keyframerequest', () => state.room.requestKeyframe(p.id, t.publisherId, t.id));
     p.senders.set(k, { track, transceiver, info: { peerId: t.publisherId, kind: t.kind } });
   }
@@ -606,6 +611,15 @@ export class SfuServer implements SfuBackend {
     p.sub?.close();
     p.pub = p.sub = undefined;
   }
+}
+
+/** Offer or answer transport-cc (and with it TWCC/REMB feedback) on `t`, or not. */
+function setTransportCc(t: RTCRtpTransceiver, on: boolean): void {
+  t.setHeaderExtensionsToNegotiate(
+    t
+      .getHeaderExtensionsToNegotiate()
+      .map((e) => (e.uri === EXT_TRANSPORT_CC ? { ...e, direction: on ? 'sendrecv' : 'stopped' } : e)),
+  );
 }
 
 /** NACKs the subscribing connection's senders answered (from their send history). */
