@@ -63,12 +63,13 @@ export interface SfuServerOptions {
    */
   readonly twcc?: boolean;
   /**
-   * Negotiate transport-cc on publishing connections too (default false): Chromium then estimates
-   * its upload from our TWCC feedback, whose arrival times are when this process read the packets.
-   * On a busy SFU those reads come late (event-loop stalls of a second and more were seen with six
-   * pages on a loaded 2-core host); Chromium's delay-based estimator took them for congestion,
-   * brought its estimate down to ~55 kbit/s and stopped sending video. Without it Chromium's
-   * estimate follows our receiver reports' loss, which stalls do not fake.
+   * Negotiate transport-cc on publishing connections too (default false). With it Chromium
+   * estimates its upload from our TWCC feedback, whose arrival times are when this process read
+   * the packets: on a busy host those reads come late and Chromium's delay-based estimator takes
+   * them for congestion (43078d1 saw it throttle simulcast). Without it Chromium's estimate follows
+   * the loss in our receiver reports, which a late read does not fake; in six-page runs its
+   * availableOutgoingBitrate then reached its maximum (with it, ~55 kbit/s was seen, though there
+   * the fake camera had also stopped, so part of that was GCC's application-limited clamp).
    */
   readonly publisherTransportCc?: boolean;
   /** Peer options for one connection over `peerOptions` (a test shapes one subscriber's downlink). */
