@@ -72,21 +72,7 @@ class Downlink {
 }
 
 test('TWCC: a limited subscriber drops to the low layers, others keep the high ones, and it climbs back when the limit lifts', () => {
-  const h = new Harness({ twcc: true, initialBandwidth: 1_000_000 });
-  h.addPublisher('A', 21);
-  h.addPublisher('B', 22);
-  h.room.join('S');
-  h.room.join('T');
-  const links = new Map(['S', 'T'].map((id) => [id, new Downlink(id, h)]));
-  h.onRtp = (id, p) => links.get(id)?.send(p, h.clock.now());
-  const step = (now: number) => {
-    for (const l of links.values()) l.step(now);
-  };
-  const layers = (id: string): number[] =>
-    h.room
-      .downTracksOf(id)
-      .filter((d) => d.track.kind === 'video')
-      .map((d) => d.current);
+  const { h, links, step, layers } = twoByTwo('room');
   const estimate = (id: string) => h.room.bandwidthOf(id)!;
 
   // Unlimited: both climb from the 1 Mbps start to the top layers of both publishers.

@@ -153,30 +153,27 @@ export function registerSfuMetrics(registry: Registry, figures: () => SfuFigures
         for (const p of r.participants) for (const l of p.videoLayers) this.inc({ layer: String(l.layer) });
     },
   });
-  new Gauge({
-    name: 'rtcstack_sfu_estimated_bandwidth_bps',
-    help: 'Downlink estimate per subscriber',
-    labelNames: ['room', 'peer'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const r of get().rooms)
-        for (const p of r.participants)
-          if (p.subscribedTracks > 0) this.set({ room: r.name, peer: p.id }, p.estimatedBandwidth);
-    },
-  });
-  new Gauge({
-    name: 'rtcstack_sfu_twcc_feedback',
-    help: 'TWCC feedback packets received per subscriber (what its downlink estimate is built from)',
-    labelNames: ['room', 'peer'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const r of get().rooms)
-        for (const p of r.participants)
-          if (p.subscribedTracks > 0) this.set({ room: r.name, peer: p.id }, p.twccFeedback);
-    },
-  });
+  const perSubscriber: [string, string, (p: SfuParticipantFigure) => number][] = [
+    ['rtcstack_sfu_estimated_bandwidth_bps', 'Downlink estimate per subscriber', (p) => p.estimatedBandwidth],
+    [
+      'rtcstack_sfu_twcc_feedback',
+      'TWCC feedback packets received per subscriber (what its downlink estimate is built from)',
+      (p) => p.twccFeedback,
+    ],
+  ];
+  for (const [name, help, value] of perSubscriber)
+    new Gauge({
+      name,
+      help,
+      labelNames: ['room', 'peer'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const r of get().rooms)
+          for (const p of r.participants)
+            if (p.subscribedTracks > 0) this.set({ room: r.name, peer: p.id }, value(p));
+      },
+    });
   for (const [key, name, help] of COUNTERS)
     new Counter({
       name,
