@@ -1,0 +1,104 @@
+/**
+ * Helpers for the Chromium call-page tests of SFU mode (test/sfu/call-sfu-*.test.ts): a serve that
+ * puts rooms of three in SFU mode (so three light pages suffice), and waits on what every page
+ * decodes from whom.
+ */
+import { after, before } from 'node:test';
+import type { Page } from 'playwright-core';
+import type { CallSnapshot } from '../../src/client/call.js';
+import type { ServeConfig } from '../../src/server/config.js';
+import type { ServeHandle } from '../../src/server/serve.js';
+import type { SfuServer } from '../../src/server/sfu/sfu-server.js';
+import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
+import { dumpOnFailure, startCallServer, waitSnap } from '../serve/call-helpers.js';
+
+/** Rooms switch to the SFU at three participants and stay there down to one. */
+export function startSfuCallServer(over: Partial<ServeConfig> = {}): Promise<ServeHandle> {
+  return startCallServer({ sfuSwitchAt: 3, sfuBackAt: 1, ...over });
+}
+
+export interface SfuCall {
+  server: ServeHandle;
+  browser: ChromiumHandle;
+  /** Pages the tests open (closed after the suite). */
+  readonly pages: Page[];
+}
+
+/** A serve (startSfuCallServer) and a Chromium for the enclosing describe, closed after it. */
+export function withSfuCall(over: Partial<ServeConfig> = {}): SfuCall {
+  const call = { pages: [] as Page[] } as SfuCall;
+  before(async () => {
+    call.server = await startSfuCallServer(over);
+    call.browser = await launchChromium();
+  });
+  after(async () => {
+    for (const p of call.pages) await p.close().catch(() => {});
+    await call.browser?.close();
+    await call.server?.close();
+  });
+  return call;
+}
+
+export const sfuOf = (server: ServeHandle): SfuServer => server.sfu as SfuServer;
+
+/** Frames decoded on `page` from peer `id` in `s` (0 when the page has no such peer). */
+export const framesFrom = (s: CallSnapshot, id: string): number =>
+  s.peers.find((p) => p.id === id)?.framesDecoded ?? 0;
+
+/**
+ * Every page is in SFU mode and decodes video from exactly `ids(page)`, each more than `after`
+ * frames (per page and peer, default 0) plus `margin`.
+ */
+export function waitDecodingAll(
+  pages: Page[],
+  ids: (i: number) => string[],
+  what: string,
+  after: (i: number, id: string) => number = () => 0,
+  margin = 0,
+): Promise<CallSnapshot[]> {
+  return dumpOnFailure(
+    pages,
+    Promise.all(
+      pages.map((p, i) =>
+        waitSnap(
+          p,
+          (s) => {
+            const want = ids(i);
+            return (
+              s.mode === 'sfu' &&
+              s.peers.length === want.length &&
+              want.every((id) => {
+                const x = s.peers.find((y) => y.id === id);
+                return x?.connectionState === 'connected' && x.framesDecoded > after(i, id) + margin;
+              })
+            );
+          },
+          `${what} (page ${i})`,
+        ),
+      ),
+    ),
+  );
+}
+
+/** waitDecodingAll, then every page's frames from every peer grow by 10 more (video goes on). */
+export async function waitKeepDecoding(
+  pages: Page[],
+  ids: (i: number) => string[],
+  what: string,
+): Promise<CallSnapshot[]> {
+  const first = await waitDecodingAll(pages, ids, what);
+  return waitDecodingAll(pages, ids, `${what}: and keep decoding`, (i, id) => framesFrom(first[i]!, id), 10);
+}
+
+/** The other pages' peer ids, given each page's own id. */
+export const othersOf =
+  (selfIds: string[]) =>
+  (i: number): string[] =>
+    selfIds.filter((_, j) => j !== i);
+
+/** Tiles the call page shows for remote peers (their data-peer ids). */
+export function tileIds(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    [...document.querySelectorAll<HTMLElement>('#grid figure[data-peer]')].map((f) => f.dataset.peer!),
+  );
+}
