@@ -450,7 +450,9 @@ export class SctpAssociation extends Emitter<SctpEvents> {
       this.stats.parseErrors++;
       this.#log.debug('dropped packet', { error: String(e) });
     }
-    this.#flush();
+    // Answer once the lower layer has handed over what it holds now (the other SCTP packets of a
+    // datagram carrying several DTLS records): one SACK and one burst for all of them.
+    this.#requestFlush();
   }
 
   #handle(buf: Uint8Array): void {
