@@ -293,6 +293,12 @@ function playingParticipant(server: ServeHandle, room: string, firstOfferWaitMs?
   return { player, p };
 }
 
+async function stopAll(player: Player, recorder: RoomRecorder, participants: Participant[]): Promise<void> {
+  player.stop();
+  recorder.close();
+  for (const p of participants) await p.close();
+}
+
 describe('Node participants through rtcstack serve', () => {
   let server: ServeHandle;
   let dir: string;
@@ -336,10 +342,7 @@ describe('Node participants through rtcstack serve', () => {
         assert.equal(sent.length, 0);
         assert.ok(player.figures().videoFrames > 20);
       } finally {
-        player.stop();
-        recorder.close();
-        await pp.close();
-        await rp.close();
+        await stopAll(player, recorder, [pp, rp]);
       }
       const files = readdirSync(out);
       assert.equal(files.length, 1);
@@ -395,10 +398,7 @@ test('SFU mode: the player publishes through the SFU, the recorder records it fr
     assert.equal(recorder.recordings[0]!.peer.name, 'play');
     assert.ok(player.figures().videoFrames > 20);
   } finally {
-    player.stop();
-    recorder.close();
-    await pp.close();
-    await rp.close();
+    await stopAll(player, recorder, [pp, rp]);
     await server.close();
   }
   const files = readdirSync(out);
