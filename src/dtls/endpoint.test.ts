@@ -67,6 +67,17 @@ function finish(p: ReturnType<typeof pair>): void {
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
+/** Record every datagram the client sends to the server (still delivered). */
+function tapToServer(p: ReturnType<typeof pair>): Uint8Array[] {
+  const wire: Uint8Array[] = [];
+  const orig = p.pipe.toB;
+  p.pipe.toB = (d) => {
+    wire.push(d);
+    orig?.(d);
+  };
+  return wire;
+}
+
 for (const suite of CIPHER_SUITES) {
   test(`handshake and data both ways with ${suite.name}`, async () => {
     const cert = suite.auth === 'rsa' ? rsa : ec2;
@@ -261,12 +272,7 @@ test('garbage after the handshake is dropped and counted; the connection keeps w
 test('replayed application records are delivered once', async () => {
   const p = pair();
   assert.ok(await connect(p));
-  const wire: Uint8Array[] = [];
-  const orig = p.pipe.toB;
-  p.pipe.toB = (d) => {
-    wire.push(d);
-    orig?.(d);
-  };
+  const wire = tapToServer(p);
   const got: string[] = [];
   p.s.on('data', (d) => got.push(Buffer.from(d).toString()));
   p.c.send(text('once'));
@@ -333,12 +339,7 @@ for (const version of ['1.2', '1.3'] as const) {
   test(`DTLS ${version} maxDatagram: records sent together share datagrams, in order, before close_notify`, async () => {
     const p = pair({}, { versions: [version] }, { versions: [version] });
     assert.ok(await connect(p));
-    const wire: Uint8Array[] = [];
-    const orig = p.pipe.toB;
-    p.pipe.toB = (d) => {
-      wire.push(d);
-      orig?.(d);
-    };
+    const wire = tapToServer(p);
     const got: Uint8Array[] = [];
     p.s.on('data', (d) => got.push(Uint8Array.from(d)));
     p.c.maxDatagram = 40_000;
