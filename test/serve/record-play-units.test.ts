@@ -353,6 +353,28 @@ describe('Node participants through rtcstack serve', () => {
     });
   }
 
+  test('a dropped signaling connection is resumed: same peer id, the media carries on', async () => {
+    const out = mkdtempSync(join(dir, 'resume-'));
+    const { player, p: pp } = playerIn('resume');
+    const { recorder, p: rp } = recorderIn('resume', out);
+    try {
+      await pp.join();
+      await rp.join();
+      await waitFor(() => recorder.totals().videoFrames > 10, 'frames recorded');
+      const id = rp.peerId;
+      const link = rp.peers()[0]!.link;
+      rp.signaling.dropConnection();
+      await waitFor(() => rp.signaling.resumes === 1, 'resumed');
+      assert.equal(rp.peerId, id);
+      const before = recorder.totals().videoFrames;
+      await waitFor(() => recorder.totals().videoFrames > before + 10, 'frames keep coming');
+      assert.equal(rp.peers()[0]!.link, link, 'the same connection');
+      assert.equal(pp.peers().length, 1, 'the player never saw us leave');
+    } finally {
+      await stopAll(player, recorder, [pp, rp]);
+    }
+  });
+
   test('leaving: the other participant sees peer-left and closes its link', async () => {
     const { p: a } = recorderIn('leave', dir);
     const { p: b } = recorderIn('leave', dir);

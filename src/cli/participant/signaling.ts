@@ -143,6 +143,11 @@ export class RoomSignaling extends Emitter<SignalingEvents> {
     this.#ws = undefined;
   }
 
+  /** Drops the WebSocket as if the network failed (tests): the session is resumed. */
+  dropConnection(): void {
+    this.#ws?.terminate();
+  }
+
   #open(): void {
     const ws = new WebSocket(this.#opts.url);
     this.#ws = ws;
