@@ -1,0 +1,215 @@
+/**
+ * Real Chromium call pages in an SFU room (`rtcstack serve`, rooms of three in SFU mode):
+ * - a 200 KB file sent by one page goes up once to the SFU and arrives byte-identical (SHA-256) at
+ *   the two others: sent the moment the room is in SFU mode (before every page's data channels
+ *   to the SFU are open), and again once everything is settled;
+ * - garbage on the SFU's UDP ports (random bytes, RTP/RTCP-looking, DTLS-looking, STUN-looking
+ *   junk, from a socket of the test on 127.0.0.1) while it serves: every page keeps decoding
+ *   every other, no connection drops, the SFU refuses the STUN junk (error responses), and the
+ *   process stays up.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { describe, test } from 'node:test';
+import { needs, PREREQS } from '../helpers/prereq.js';
+import { openCall, sha256, snapshot, waitSnap } from '../serve/call-helpers.js';
+import { framesFrom, othersOf, sfuOf, waitDecodingAll, withSfuCall } from './call-sfu-helpers.js';
+
+const ROOM = 'data';
+
+describe('call page in an SFU room: a file through the SFU, garbage on its ports (Chromium)', {
+  ...needs(PREREQS.chromium),
+  timeout: 900_000,
+}, () => {
+  const call = withSfuCall();
+  const { pages } = call;
+  let self: string[] = [];
+
+  /** On failure: what the SFU relayed and what its file channels carried (which leg stalled). */
+  async function dumpRelay<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (err) {
+      const sfu = sfuOf(call.server);
+      console.error('relay', JSON.stringify(sfu.relay(ROOM)?.stats));
+      for (const id of self) {
+        const pub = sfu.connections(ROOM, id).pub;
+        const report = await pub?.getStats();
+        const rows: string[] = [];
+        report?.forEach((s: Record<string, unknown>) => {
+          if (s.type === 'data-channel') rows.push(JSON.stringify(s));
+        });
+        console.error(`server side of ${id}: sctp ${JSON.stringify(pub?.sctp)} ${rows.join(' ')}`);
+      }
+      throw err;
+    }
+  }
+
+  /** `bytes` from page `from` arrives intact (name, size, SHA-256) at every other page. */
+  async function sendAndCheck(from: number, name: string, bytes: Uint8Array): Promise<void> {
+    const sent = await pages[from]!.evaluate(
+      ([n, b64]) => window.rtcstackCall.sendFile(n!, b64!),
+      [name, Buffer.from(bytes).toString('base64')],
+    );
+    assert.equal(sent.length, 2, 'one record per recipient');
+    assert.ok(
+      sent.every((r) => r.ok),
+      `uploaded: ${JSON.stringify(sent)}`,
+    );
+    for (const [i, p] of pages.entries()) {
+      if (i === from) continue;
+      const s = await dumpRelay(
+        waitSnap(
+          p,
+          (x) => x.files.some((f) => f.name === name && f.direction === 'in' && f.done),
+          `${name} at page ${i}`,
+          60_000,
+        ),
+      );
+      const rec = s.files.find((f) => f.name === name && f.direction === 'in')!;
+      assert.equal(rec.ok, true, `${name} at page ${i}: ${rec.error}`);
+      assert.equal(rec.peer, self[from]);
+      const b64 = await p.evaluate(
+        ([id, n]) => window.rtcstackCall.receivedFile(id!, n!),
+        [self[from]!, name],
+      );
+      assert.ok(b64, `${name}'s bytes at page ${i}`);
+      assert.equal(sha256(Buffer.from(b64, 'base64')), sha256(bytes), `${name} byte-identical at page ${i}`);
+    }
+  }
+
+  test('a 200 KB file from one page arrives byte-identical at the others', { timeout: 240_000 }, async () => {
+    for (const name of ['ann', 'bob']) pages.push(await openCall(call.browser, call.server.url, ROOM, name));
+    // The third page makes the room switch to SFU mode; ann sends as soon as its own channel to the
+    // SFU opens, while the others may still be connecting theirs.
+    pages.push(await openCall(call.browser, call.server.url, ROOM, 'cat'));
+    self = await Promise.all(pages.map(async (p) => (await snapshot(p)).peerId));
+    await waitSnap(
+      pages[0]!,
+      (s) => s.mode === 'sfu' && s.peers.length === 2 && s.peers.every((x) => x.fileOpen),
+      'ann’s file channel to the SFU open',
+    );
+    await sendAndCheck(0, 'early.bin', randomBytes(200 * 1024));
+    await waitDecodingAll(pages, othersOf(self), 'three pages decode each other through the SFU');
+    await sendAndCheck(2, 'settled.bin', randomBytes(200 * 1024));
+    assert.ok(
+      sfuOf(call.server).relay(ROOM)!.stats.fileBytesOut >= 4 * 200 * 1024,
+      'relayed once per recipient',
+    );
+  });
+
+  test('garbage on the SFU’s UDP ports: forwarding goes on, the process stays up', {
+    timeout: 240_000,
+  }, async () => {
+    const sfu = sfuOf(call.server);
+    const room = sfu.room(ROOM)!;
+    // Every UDP port the SFU's connections with the pages are bound to.
+    const ports = new Set<number>();
+    for (const id of self)
+      for (const pc of Object.values(sfu.connections(ROOM, id))) {
+        const report = await pc.getStats();
+        report.forEach((s: { type: string; port?: number; address?: string }) => {
+          if (s.type === 'local-candidate' && s.address === '127.0.0.1' && s.port) ports.add(s.port);
+        });
+      }
+    assert.ok(ports.size >= 6, `the SFU's ports: ${[...ports].join(' ')}`);
+    const before = await Promise.all(pages.map((p) => snapshot(p)));
+    const forwardedBefore = room.stats.rtpOut;
+
+    const sock = createSocket('udp4');
+    let stunErrors = 0;
+    sock.on('message', (m) => {
+      // A STUN error response (class bits 0b11 of a Binding) to our junk requests.
+      if (m.length >= 20 && m[0] === 0x01 && m[1] === 0x11) stunErrors++;
+    });
+    await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', resolve));
+    try {
+      let sent = 0;
+      for (let round = 0; round < 40; round++) {
+        for (const port of ports)
+          for (const junk of garbage(round)) {
+            sock.send(junk, port, '127.0.0.1');
+            sent++;
+          }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.ok(sent > 3000, `${sent} datagrams of garbage`);
+      // Media keeps flowing through the SFU to every page, from every page.
+      await waitDecodingAll(
+        pages,
+        othersOf(self),
+        'every page keeps decoding after the garbage',
+        (i, id) => framesFrom(before[i]!, id),
+        24,
+      );
+    } finally {
+      sock.close();
+    }
+    assert.ok(stunErrors > 0, 'the SFU refused STUN-looking junk with error responses');
+    assert.ok(room.stats.rtpOut > forwardedBefore + 500, 'the SFU kept forwarding');
+    for (const id of self) {
+      const c = sfu.connections(ROOM, id);
+      assert.equal(c.pub?.connectionState, 'connected');
+      assert.equal(c.sub?.connectionState, 'connected');
+    }
+    // Chat still goes through the SFU's data channels.
+    await pages[1]!.evaluate(() => window.rtcstackCall.sendChat('after the garbage'));
+    for (const i of [0, 2])
+      await waitSnap(
+        pages[i]!,
+        (s) => s.chat.some((c) => c.text === 'after the garbage'),
+        `chat at page ${i}`,
+      );
+    const health = await fetch(`${call.server.url}/healthz`);
+    assert.equal(health.status, 200, 'the server still answers');
+  });
+});
+
+/** One round of junk of every kind (RFC 7983 demultiplexing ranges: STUN, DTLS, RTP/RTCP, other). */
+function garbage(round: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const rnd = (n: number) => new Uint8Array(randomBytes(n));
+  // Random bytes of random sizes.
+  for (let i = 0; i < 4; i++) out.push(rnd(1 + ((round * 37 + i * 101) % 1400)));
+  // RTP-looking: version 2, random payload type, sequence, SSRC, payload (no valid SRTP tag).
+  for (let i = 0; i < 4; i++) {
+    const b = rnd(12 + ((round + i) % 300));
+    b[0] = 0x80 | (b[0]! & 0x0f);
+    b[1] = (b[1]! & 0x80) | (96 + (i % 32));
+    out.push(b);
+  }
+  // RTCP-looking: PT 200-206, lengths that lie.
+  for (let i = 0; i < 2; i++) {
+    const b = rnd(8 + ((round * 3 + i) % 200));
+    b[0] = 0x80 | (i % 32);
+    b[1] = 200 + ((round + i) % 7);
+    out.push(b);
+  }
+  // DTLS-looking: content type 20-23, version bytes, random epoch/length.
+  const d = rnd(13 + (round % 100));
+  d[0] = 20 + (round % 4);
+  d[1] = 0xfe;
+  d[2] = 0xfd;
+  out.push(d);
+  // STUN-looking: a Binding request with the magic cookie, a USERNAME that is not ours and a
+  // MESSAGE-INTEGRITY that cannot verify (answered with an error); and one with a length that lies.
+  out.push(stunJunk(round, true), stunJunk(round, false));
+  return out;
+}
+
+function stunJunk(round: number, wellFormed: boolean): Uint8Array {
+  const user = Buffer.from(`junk${round}:x`.padEnd(12, 'x'));
+  const attrs = Buffer.concat([
+    Buffer.from([0x00, 0x06, 0x00, user.length]),
+    user,
+    Buffer.from([0x00, 0x08, 0x00, 0x14]),
+    randomBytes(20),
+  ]);
+  const head = Buffer.alloc(20);
+  head.writeUInt16BE(0x0001, 0); // Binding request
+  head.writeUInt16BE(wellFormed ? attrs.length : attrs.length + 400, 2);
+  head.writeUInt32BE(0x2112a442, 4);
+  randomBytes(12).copy(head, 8);
+  return new Uint8Array(Buffer.concat([head, attrs]));
+}
