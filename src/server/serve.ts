@@ -104,8 +104,6 @@ export async function startServe(config: ServeConfig, deps: ServeDeps = {}): Pro
           log: log.child('sfu'),
           // Loopback candidates when we serve loopback (local calls and tests).
           peerOptions: { includeLoopback: isLoopback(config.host), ipv6: false },
-          // See SfuServerOptions.announceCandidates: on loopback clients reach us by our checks.
-          announceCandidates: !isLoopback(config.host),
         })
       : undefined);
   if (sfu instanceof SfuServer) registerSfuMetrics(metrics.registry, () => sfu.figures());
