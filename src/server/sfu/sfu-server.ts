@@ -56,7 +56,7 @@ export interface SfuServerOptions {
    */
   readonly initialBandwidth?: number;
   /**
-   * Estimate each subscriber's downlink from transport-wide congestion control (default false):
+   * Estimate each subscriber's downlink from transport-wide congestion control (default true):
    * transport-cc is negotiated on the subscribing connections, the connection stamps every packet
    * it sends with a transport-wide sequence number, and the subscriber's TWCC feedback feeds its
    * estimator in the room (SubscriberBwe), which drives its layers.
@@ -76,16 +76,11 @@ export interface SfuServerOptions {
   readonly peerOptionsFor?: (room: string, peerId: string, which: 'pub' | 'sub') => PeerOptions | undefined;
   /**
    * Trickle our candidates to clients (default true, as any WebRTC endpoint does). False: clients
-   * learn our address from our connectivity checks (peer-reflexive) only; `rtcstack serve` does
-   * that on loopback. Why: with our loopback and eth0 host candidates announced, Chromium (the
-   * controlling agent on its publishing connection) renominates a cross pair (its eth0 address to
-   * our loopback one) after ~0.3 s, while our controlled agent keeps the higher-priority pair it
-   * selected first; the call starts, but within a minute or two of six pages our publishing
-   * connections reach 'failed' and video stops (seen 2026-11-26 with the ICE pairing fix c511104
-   * in; the same six-page test decoded everything with candidates not announced). With 52c52d3 (a
-   * controlled agent follows the latest nomination) every connection of the six-page test stayed
-   * up with candidates announced, but video of the later pages never reached the SFU (audio did)
-   * and the first pages' video stopped: not understood yet, so serve keeps them unannounced.
+   * learn our address from our connectivity checks (peer-reflexive) only. `rtcstack serve` used
+   * that on loopback because in six-page runs with them announced video of the later pages never
+   * reached the SFU; the cause was not ICE: the pages asked the fake camera for 6 fps, and it
+   * delivered ~18 frames and then none (media-source frames stopped, the track live). At 15 fps six
+   * pages decode each other with candidates announced (test/sfu/six-pages.test.ts).
    */
   readonly announceCandidates?: boolean;
 }
@@ -132,7 +127,7 @@ export class SfuServer implements SfuBackend {
   constructor(o: SfuServerOptions) {
     this.#o = o;
     this.#clock = o.clock ?? systemClock;
-    this.#twcc = o.twcc ?? false;
+    this.#twcc = o.twcc ?? true;
   }
 
   /** The forwarding room of a signaling room in SFU mode (for stats and tests). */
