@@ -54,7 +54,7 @@ export interface ServeConfig {
   turnCostPerGb: number;
   /**
    * Run the SFU: rooms switch to it at `sfuSwitchAt` participants and back at `sfuBackAt`. Default:
-   * on only when bound to loopback (see SfuServerOptions.announceCandidates for why).
+   * on only when bound to loopback (not yet tried beyond it).
    */
   sfu: boolean | undefined;
   sfuSwitchAt: number;
