@@ -9,14 +9,45 @@
  *   process stays up.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { needs, PREREQS } from '../helpers/prereq.js';
+import { hasCommand, isRoot, needs, PREREQS } from '../helpers/prereq.js';
 import { openCall, sha256, snapshot, waitSnap } from '../serve/call-helpers.js';
 import { framesFrom, othersOf, sfuOf, waitDecodingAll, withSfuCall } from './call-sfu-helpers.js';
 
 const ROOM = 'data';
+
+/** Forged datagrams need a raw socket: root, and python3 to open one. */
+const RAW_SOCKETS = {
+  name: 'root and python3 (raw sockets)',
+  install: 'run as root; apt-get install -y python3',
+  ok: () => isRoot() && hasCommand('python3'),
+};
+
+/**
+ * Sends length-prefixed payloads from a file as UDP datagrams with a forged source (IPv4 raw
+ * socket, header included; the kernel fills the IP checksum and id; UDP checksum 0 = none).
+ * argv: source address, source port, destination address, destination port, file. Prints the count.
+ */
+const SPOOF = `
+import socket, struct, sys
+sip, sport, dip, dport, path = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
+data = open(path, 'rb').read()
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+off = n = 0
+while off < len(data):
+    (l,) = struct.unpack('>H', data[off:off + 2]); off += 2
+    p = data[off:off + l]; off += l
+    udp = struct.pack('>HHHH', sport, dport, 8 + len(p), 0) + p
+    ip = struct.pack('>BBHHHBBH4s4s', 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, socket.inet_aton(sip), socket.inet_aton(dip))
+    s.sendto(ip + udp, (dip, 0)); n += 1
+print(n)
+`;
 
 describe('call page in an SFU room: a file through the SFU, garbage on its ports (Chromium)', {
   ...needs(PREREQS.chromium),
@@ -163,6 +194,72 @@ describe('call page in an SFU room: a file through the SFU, garbage on its ports
       );
     const health = await fetch(`${call.server.url}/healthz`);
     assert.equal(health.status, 200, 'the server still answers');
+  });
+
+  test('garbage from the pages’ own addresses (spoofed, raw socket): forwarding goes on', {
+    ...needs(PREREQS.chromium, RAW_SOCKETS),
+    timeout: 240_000,
+  }, async () => {
+    const sfu = sfuOf(call.server);
+    // Each SFU connection's selected pair: our port and the page's address, which the junk forges.
+    const legs: { local: number; remote: string; port: number }[] = [];
+    for (const id of self)
+      for (const pc of Object.values(sfu.connections(ROOM, id))) {
+        const stats = new Map<string, Record<string, unknown>>();
+        (await pc.getStats()).forEach((x: Record<string, unknown>) => {
+          stats.set(String(x.id), x);
+        });
+        const pair = [...stats.values()].find((x) => x.type === 'candidate-pair' && x.selected);
+        const l = stats.get(String(pair?.localCandidateId));
+        const r = stats.get(String(pair?.remoteCandidateId));
+        if (l && r) legs.push({ local: Number(l.port), remote: String(r.address), port: Number(r.port) });
+      }
+    assert.equal(legs.length, 6, 'a selected pair on every connection');
+    const before = await Promise.all(pages.map((p) => snapshot(p)));
+    const dir = mkdtempSync(join(tmpdir(), 'rtcs-junk-'));
+    try {
+      for (const [n, leg] of legs.entries()) {
+        const frames: Buffer[] = [];
+        for (let round = 0; round < 30; round++)
+          for (const j of garbage(round))
+            frames.push(Buffer.from([j.length >> 8, j.length & 0xff]), Buffer.from(j));
+        const file = join(dir, `junk-${n}.bin`);
+        writeFileSync(file, Buffer.concat(frames));
+        const sent = execFileSync('python3', [
+          '-c',
+          SPOOF,
+          leg.remote,
+          String(leg.port),
+          '127.0.0.1',
+          String(leg.local),
+          file,
+        ])
+          .toString()
+          .trim();
+        assert.ok(Number(sent) > 300, `${sent} forged datagrams to port ${leg.local}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await waitDecodingAll(
+      pages,
+      othersOf(self),
+      'every page keeps decoding after the forged garbage',
+      (i, id) => framesFrom(before[i]!, id),
+      24,
+    );
+    for (const id of self) {
+      const c = sfu.connections(ROOM, id);
+      assert.equal(c.pub?.connectionState, 'connected');
+      assert.equal(c.sub?.connectionState, 'connected');
+    }
+    await pages[2]!.evaluate(() => window.rtcstackCall.sendChat('after the forged garbage'));
+    for (const i of [0, 1])
+      await waitSnap(
+        pages[i]!,
+        (s) => s.chat.some((c) => c.text === 'after the forged garbage'),
+        `chat at page ${i}`,
+      );
   });
 });
 
