@@ -347,7 +347,6 @@ export class Room extends Emitter<RoomEvents> {
     const { track, layer } = entry;
     layer.upstream ??= new UpstreamStream(packet.ssrc, track.spec.clockRate);
     layer.upstream.onPacket(packet.sequenceNumber, packet.timestamp, now);
-    layer.meter.add(bytes.length, now);
     layer.lastPacketAt = now;
     this.cache.put(packet.ssrc, packet.sequenceNumber, bytes, now);
     if (track.kind === 'audio') this.#audioLevel(participantId, track, packet, now);
@@ -357,6 +356,9 @@ export class Room extends Emitter<RoomEvents> {
       this.stats.dropped++;
       return;
     }
+    // Media only: a browser's bandwidth probes (padding, often on the lowest layer's RTX) would
+    // make a layer look dearer than it is.
+    layer.meter.add(bytes.length, now);
     const keyframe = isKeyframeStart(track.spec.codec, packet.payload);
     if (keyframe && track.kind === 'video') layer.keyframesSeen++;
     for (const p of this.#participants.values()) {
