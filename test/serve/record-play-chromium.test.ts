@@ -79,6 +79,22 @@ async function openCallPage(
 type Figures = Record<string, number>;
 
 /** getStats figures of the page's connected connections: outbound video, inbound video/audio (summed). */
+/** The codec of the page's inbound video (lower case mime type), or '' without one. */
+function inboundVideoCodec(page: Page): Promise<string> {
+  return page.evaluate(async () => {
+    let codec = '';
+    for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+      if (pc.connectionState !== 'connected') continue;
+      const stats = await pc.getStats();
+      stats.forEach((s: Record<string, string>) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video' && s.codecId)
+          codec = String(stats.get(s.codecId)?.mimeType ?? '').toLowerCase();
+      });
+    }
+    return codec;
+  });
+}
+
 function pageStats(page: Page): Promise<Figures> {
   return page.evaluate(async () => {
     const out: Record<string, number> = {
@@ -204,59 +220,65 @@ for (const [mode, m] of Object.entries(MODES)) {
       }
     });
 
-    test('play: an ffmpeg VP8 clip and an Opus tone decode in the page', {
-      ...ffmpegOpts,
-      timeout: 180_000,
-    }, async (t) => {
-      const clip = join(dir, 'clip.ivf');
-      const tone = join(dir, 'tone.ogg');
-      makeVideoClip('vp8', clip, { frames: 90, gop: 30, size: '240x180' });
-      makeOpusClip(tone, 3);
-      const page = await openCallPage(browser, server.url, 'play', 'viewer');
-      let child: Child | undefined;
-      try {
-        child = rtcstack(['play', clip, tone, '--url', server.url, '--room', 'play']);
-        await waitSnap(
-          page,
-          (s) =>
-            s.mode === mode && s.peers.some((p) => p.name === 'player' && p.connectionState === 'connected'),
-          `the player connected to the page (${mode})`,
-        );
-        await waitFor(async () => (await pageStats(page)).framesDecoded! > 10, 'frames decoding', 60_000);
-        const mid = await pageStats(page);
-        // The clip is 3 s; the player leaves when it ends. Read the page's figures until then.
-        let last = mid;
-        while (child.proc.exitCode === null) {
-          const s = await pageStats(page);
-          if (s.connected) last = s;
-          await new Promise((r) => setTimeout(r, 100));
+    // H.264 (Annex-B, timing from --fps) in the mesh room; the SFU forwards what it is given the same way.
+    for (const codec of mode === 'mesh' ? (['vp8', 'h264'] as const) : (['vp8'] as const)) {
+      test(`play: an ffmpeg ${codec.toUpperCase()} clip and an Opus tone decode in the page`, {
+        ...ffmpegOpts,
+        timeout: 180_000,
+      }, async (t) => {
+        const clip = join(dir, codec === 'h264' ? 'clip.h264' : 'clip.ivf');
+        const tone = join(dir, 'tone.ogg');
+        makeVideoClip(codec, clip, { frames: 90, gop: 30, size: '240x180' });
+        makeOpusClip(tone, 3);
+        const page = await openCallPage(browser, server.url, `play-${codec}`, 'viewer');
+        let child: Child | undefined;
+        try {
+          child = rtcstack(['play', clip, tone, '--url', server.url, '--room', `play-${codec}`]);
+          await waitSnap(
+            page,
+            (s) =>
+              s.mode === mode &&
+              s.peers.some((p) => p.name === 'player' && p.connectionState === 'connected'),
+            `the player connected to the page (${mode})`,
+          );
+          await waitFor(async () => (await pageStats(page)).framesDecoded! > 10, 'frames decoding', 60_000);
+          const mid = await pageStats(page);
+          const seenCodec = await inboundVideoCodec(page);
+          // The clip is 3 s; the player leaves when it ends. Read the page's figures until then.
+          let last = mid;
+          while (child.proc.exitCode === null) {
+            const s = await pageStats(page);
+            if (s.connected) last = s;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          assert.equal(await child.exited, 0, child.stderr);
+          assert.match(
+            child.stderr,
+            /played [\d.]+s {2}participants 1\/1 {2}video 90 frames {2}audio 15\d frames/,
+          );
+          t.diagnostic(
+            `${mode} ${codec}: page ${JSON.stringify(last)} (mid: decoded ${mid.framesDecoded}, samples ${mid.samples})`,
+          );
+          assert.equal(seenCodec, `video/${codec}`);
+          assert.ok(
+            last.framesDecoded! > mid.framesDecoded!,
+            `frames decoded grow: ${mid.framesDecoded} -> ${last.framesDecoded}`,
+          );
+          assert.ok(last.samples! > mid.samples!, `audio samples grow: ${mid.samples} -> ${last.samples}`);
+          assert.ok(last.samples! > 48_000, `audio samples ${last.samples}`);
+          assert.ok(last.keyFramesDecoded! >= 2, `keyframes decoded ${last.keyFramesDecoded}`);
+          // Frames Chromium's playout lets go when late (a loaded machine) are not decode failures:
+          // every frame received reached the decoder either way.
+          assert.ok(
+            last.framesDecoded! + last.framesDropped! >= 0.9 * last.framesReceived! &&
+              last.framesReceived! >= m.playedFrames,
+            `decoded ${last.framesDecoded} + dropped ${last.framesDropped} of ${last.framesReceived} received (90 sent, ${m.playedFrames} needed)`,
+          );
+        } finally {
+          kill(child);
+          await page.close();
         }
-        assert.equal(await child.exited, 0, child.stderr);
-        assert.match(
-          child.stderr,
-          /played [\d.]+s {2}participants 1\/1 {2}video 90 frames {2}audio 15\d frames/,
-        );
-        t.diagnostic(
-          `${mode}: page ${JSON.stringify(last)} (mid: decoded ${mid.framesDecoded}, samples ${mid.samples})`,
-        );
-        assert.ok(
-          last.framesDecoded! > mid.framesDecoded!,
-          `frames decoded grow: ${mid.framesDecoded} -> ${last.framesDecoded}`,
-        );
-        assert.ok(last.samples! > mid.samples!, `audio samples grow: ${mid.samples} -> ${last.samples}`);
-        assert.ok(last.samples! > 48_000, `audio samples ${last.samples}`);
-        assert.ok(last.keyFramesDecoded! >= 2, `keyframes decoded ${last.keyFramesDecoded}`);
-        // Frames Chromium's playout lets go when late (a loaded machine) are not decode failures:
-        // every frame received reached the decoder either way.
-        assert.ok(
-          last.framesDecoded! + last.framesDropped! >= 0.9 * last.framesReceived! &&
-            last.framesReceived! >= m.playedFrames,
-          `decoded ${last.framesDecoded} + dropped ${last.framesDropped} of ${last.framesReceived} received (90 sent, ${m.playedFrames} needed)`,
-        );
-      } finally {
-        kill(child);
-        await page.close();
-      }
-    });
+      });
+    }
   });
 }
