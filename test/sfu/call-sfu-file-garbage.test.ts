@@ -57,6 +57,18 @@ describe('call page in an SFU room: a file through the SFU, garbage on its ports
   const { pages } = call;
   let self: string[] = [];
 
+  /** Every SFU connection is still up and chat from page `from` still reaches the others. */
+  async function stillServing(from: number, text: string): Promise<void> {
+    for (const id of self) {
+      const c = sfuOf(call.server).connections(ROOM, id);
+      assert.equal(c.pub?.connectionState, 'connected');
+      assert.equal(c.sub?.connectionState, 'connected');
+    }
+    await pages[from]!.evaluate((t) => window.rtcstackCall.sendChat(t), text);
+    for (const [i, p] of pages.entries())
+      if (i !== from) await waitSnap(p, (s) => s.chat.some((c) => c.text === text), `chat at page ${i}`);
+  }
+
   /** On failure: what the SFU relayed and what its file channels carried (which leg stalled). */
   async function dumpRelay<T>(p: Promise<T>): Promise<T> {
     try {
@@ -179,19 +191,7 @@ describe('call page in an SFU room: a file through the SFU, garbage on its ports
     }
     assert.ok(stunErrors > 0, 'the SFU refused STUN-looking junk with error responses');
     assert.ok(room.stats.rtpOut > forwardedBefore + 500, 'the SFU kept forwarding');
-    for (const id of self) {
-      const c = sfu.connections(ROOM, id);
-      assert.equal(c.pub?.connectionState, 'connected');
-      assert.equal(c.sub?.connectionState, 'connected');
-    }
-    // Chat still goes through the SFU's data channels.
-    await pages[1]!.evaluate(() => window.rtcstackCall.sendChat('after the garbage'));
-    for (const i of [0, 2])
-      await waitSnap(
-        pages[i]!,
-        (s) => s.chat.some((c) => c.text === 'after the garbage'),
-        `chat at page ${i}`,
-      );
+    await stillServing(1, 'after the garbage');
     const health = await fetch(`${call.server.url}/healthz`);
     assert.equal(health.status, 200, 'the server still answers');
   });
@@ -248,18 +248,7 @@ describe('call page in an SFU room: a file through the SFU, garbage on its ports
       (i, id) => framesFrom(before[i]!, id),
       24,
     );
-    for (const id of self) {
-      const c = sfu.connections(ROOM, id);
-      assert.equal(c.pub?.connectionState, 'connected');
-      assert.equal(c.sub?.connectionState, 'connected');
-    }
-    await pages[2]!.evaluate(() => window.rtcstackCall.sendChat('after the forged garbage'));
-    for (const i of [0, 1])
-      await waitSnap(
-        pages[i]!,
-        (s) => s.chat.some((c) => c.text === 'after the forged garbage'),
-        `chat at page ${i}`,
-      );
+    await stillServing(2, 'after the forged garbage');
   });
 });
 
