@@ -22,6 +22,7 @@ import {
   dumpOnFailure,
   screenshot,
   startCallServer,
+  waitFramesGrow,
   waitSnap,
 } from '../serve/call-helpers.js';
 import { until } from '../serve/helpers.js';
@@ -130,27 +131,7 @@ describe('call page: six pages through the SFU in Chromium', {
         );
       }
       // Video keeps decoding on every page from every other page.
-      await serverStateOnFailure(
-        sfu,
-        dumpOnFailure(
-          pages,
-          Promise.all(
-            pages.map((p, i) =>
-              waitSnap(
-                p,
-                (s) =>
-                  s.peers.length === n &&
-                  s.peers.every(
-                    (x) =>
-                      x.framesDecoded > (snaps[i]!.peers.find((b) => b.id === x.id)?.framesDecoded ?? 0) + 10,
-                  ),
-                `page ${i} keeps decoding every other page`,
-                90_000,
-              ),
-            ),
-          ),
-        ),
-      );
+      await serverStateOnFailure(sfu, dumpOnFailure(pages, waitFramesGrow(pages, snaps, 'decoding goes on')));
 
       // Chat through the SFU's data channels: everyone's line reaches everyone else.
       const ids = snaps.map((s) => s.peerId);
