@@ -265,10 +265,7 @@ export class RTCPeerConnection extends HandlerTarget {
   setConfiguration(configuration: RTCConfiguration): void {
     this.#assertOpen();
     const next = validateConfiguration(configuration);
-    if (
-      configuration.certificates &&
-      configuration.certificates.some((c, i) => c !== this.#config.certificates?.[i])
-    ) {
+    if (configuration.certificates?.some((c, i) => c !== this.#config.certificates?.[i])) {
       throw domException('InvalidModificationError', 'certificates cannot change');
     }
     if ((next.bundlePolicy ?? 'balanced') !== (this.#config.bundlePolicy ?? 'balanced')) {
@@ -352,7 +349,7 @@ export class RTCPeerConnection extends HandlerTarget {
     return this.#chain.run(async () => {
       this.#assertOpen();
       const remote = this.#pendingRemote;
-      if (!remote || remote.type !== 'offer' || this.#signalingState !== 'have-remote-offer') {
+      if (remote?.type !== 'offer' || this.#signalingState !== 'have-remote-offer') {
         throw domException('InvalidStateError', 'createAnswer needs a remote offer');
       }
       const o = await this.#descriptionOptions('answer');
@@ -422,7 +419,7 @@ export class RTCPeerConnection extends HandlerTarget {
   setRemoteDescription(description: RTCSessionDescriptionInit): Promise<void> {
     return this.#chain.run(async () => {
       this.#assertOpen();
-      if (!description || !description.type) throw new TypeError('setRemoteDescription needs a type');
+      if (!description?.type) throw new TypeError('setRemoteDescription needs a type');
       const t = description.type;
       if (t === 'rollback') return this.#rollback('remote');
       // Perfect negotiation: a remote offer in have-local-offer rolls our offer back first.
@@ -772,7 +769,7 @@ export class RTCPeerConnection extends HandlerTarget {
 
   #pendingLocalOffer(): SessionDescription {
     const local = this.#pendingLocal;
-    if (!local || local.type !== 'offer') throw domException('InvalidStateError', 'no local offer pending');
+    if (local?.type !== 'offer') throw domException('InvalidStateError', 'no local offer pending');
     return buildOffer(local.options);
   }
 

@@ -86,15 +86,13 @@ class NodeClient {
       // transport-cc is on by default: a client that does not agree stops it.
       for (const t of this.sub.getTransceivers())
         t.setHeaderExtensionsToNegotiate(
-          t
-            .getHeaderExtensionsToNegotiate()
-            .map(
-              (e) =>
-                ({
-                  ...e,
-                  direction: this.transportCc || !/transport-wide/.test(e.uri) ? 'sendrecv' : 'stopped',
-                }) as const,
-            ),
+          t.getHeaderExtensionsToNegotiate().map(
+            (e) =>
+              ({
+                ...e,
+                direction: this.transportCc || !/transport-wide/.test(e.uri) ? 'sendrecv' : 'stopped',
+              }) as const,
+          ),
         );
       await this.sub.setLocalDescription(await this.sub.createAnswer());
       this.sfu.handle('r', this.id, {

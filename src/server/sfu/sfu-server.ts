@@ -553,7 +553,7 @@ export class SfuServer implements SfuBackend {
 
   async #subscribeAnswered(state: RoomState, p: Participant, sdp: string): Promise<void> {
     const pc = p.sub;
-    if (!pc || pc.signalingState !== 'have-local-offer') return;
+    if (pc?.signalingState !== 'have-local-offer') return;
     await pc.setRemoteDescription({ type: 'answer', sdp });
     p.negotiating = false;
     if (p.again) {
