@@ -34,11 +34,11 @@ import {
   findExtension,
   parseRenegotiationInfo,
   parseU8List,
-  parseUseSrtp,
   serializeClientSupportedVersions,
   serializeU8List,
   serializeU16List,
   serializeUseSrtp,
+  serverSrtpChoice,
 } from './extensions.js';
 import type { FlightItem } from './flight.js';
 import { HandshakeContext, type HandshakeHost } from './handshake-context.js';
@@ -320,19 +320,8 @@ export class ClientHandshake extends HandshakeContext {
         'server does not accept uncompressed points',
       );
     }
-    const srtp = findExtension(sh.extensions, EXT_USE_SRTP);
-    if (srtp) {
-      const u = parseUseSrtp(srtp.data);
-      const p = u.profiles[0]!;
-      if (u.profiles.length !== 1 || !this.settings.srtpProfiles.includes(p)) {
-        throw new DtlsError(
-          'ERR_DTLS_BAD_SRTP',
-          ALERT_ILLEGAL_PARAMETER,
-          'server chose an SRTP profile we did not offer',
-        );
-      }
-      this.srtpProfile = p;
-    }
+    const chosen = serverSrtpChoice(sh.extensions, this.settings.srtpProfiles);
+    if (chosen !== undefined) this.srtpProfile = chosen;
     this.record(msg);
     this.#phase = 'certificate';
   }

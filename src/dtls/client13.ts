@@ -4,7 +4,6 @@ import {
   DTLS_1_3,
   EXT_SIGNATURE_ALGORITHMS,
   EXT_SUPPORTED_VERSIONS,
-  EXT_USE_SRTP,
   HS_CERTIFICATE,
   HS_CERTIFICATE_REQUEST,
   HS_CERTIFICATE_VERIFY,
@@ -13,7 +12,7 @@ import {
   HS_SERVER_HELLO,
 } from './constants.js';
 import { DtlsError, DtlsStateError } from './errors.js';
-import { findExtension, parseU16List, parseUseSrtp } from './extensions.js';
+import { findExtension, parseU16List, serverSrtpChoice } from './extensions.js';
 import type { FlightItem } from './flight.js';
 import type { HandshakeHost } from './handshake-context.js';
 import { EPOCH_APPLICATION, EPOCH_HANDSHAKE, Handshake13 } from './handshake13.js';
@@ -100,19 +99,8 @@ export class Client13 extends Handshake13 {
       case 'encrypted-extensions': {
         if (t !== HS_ENCRYPTED_EXTENSIONS) this.#unexpected(t);
         const exts = parseEncryptedExtensions(msg.body);
-        const srtp = findExtension(exts, EXT_USE_SRTP);
-        if (srtp) {
-          const u = parseUseSrtp(srtp.data);
-          const p = u.profiles[0]!;
-          if (u.profiles.length !== 1 || !this.settings.srtpProfiles.includes(p)) {
-            throw new DtlsError(
-              'ERR_DTLS_BAD_SRTP',
-              ALERT_ILLEGAL_PARAMETER,
-              'server chose an SRTP profile we did not offer',
-            );
-          }
-          this.srtpProfile = p;
-        }
+        const chosen = serverSrtpChoice(exts, this.settings.srtpProfiles);
+        if (chosen !== undefined) this.srtpProfile = chosen;
         this.record(msg);
         this.#phase = 'request-or-certificate';
         return;

@@ -1,4 +1,6 @@
 import { ByteReader, ByteWriter } from '../core/bytes.js';
+import { ALERT_ILLEGAL_PARAMETER, EXT_USE_SRTP } from './constants.js';
+import { DtlsError } from './errors.js';
 
 /** A hello extension as on the wire: type and opaque data (RFC 5246 §7.4.1.4). */
 export interface Extension {
@@ -122,4 +124,26 @@ export function serializeClientSupportedVersions(versions: readonly number[]): U
   w.u8(versions.length * 2);
   for (const v of versions) w.u16(v);
   return w.finish();
+}
+
+/**
+ * The SRTP protection profile a server chose in its use_srtp answer (RFC 5764 §4.1.1: exactly one,
+ * and one the client offered), or undefined when it answered without use_srtp.
+ */
+export function serverSrtpChoice(
+  extensions: readonly Extension[],
+  offered: readonly number[],
+): number | undefined {
+  const srtp = findExtension(extensions, EXT_USE_SRTP);
+  if (!srtp) return undefined;
+  const u = parseUseSrtp(srtp.data);
+  const p = u.profiles[0]!;
+  if (u.profiles.length !== 1 || !offered.includes(p)) {
+    throw new DtlsError(
+      'ERR_DTLS_BAD_SRTP',
+      ALERT_ILLEGAL_PARAMETER,
+      'server chose an SRTP profile we did not offer',
+    );
+  }
+  return p;
 }

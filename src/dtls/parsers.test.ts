@@ -5,6 +5,7 @@ import { SeededRandom } from '../core/random.js';
 import { generateCertificate } from './certificate.js';
 import { subjectPublicKeyInfo } from './certificate-key.js';
 import { CONTENT_HANDSHAKE, DTLS_1_2, EXT_USE_SRTP } from './constants.js';
+import { DtlsError } from './errors.js';
 import {
   parseClientSupportedVersions,
   parseRenegotiationInfo,
@@ -13,6 +14,7 @@ import {
   parseUseSrtp,
   serializeU16List,
   serializeUseSrtp,
+  serverSrtpChoice,
 } from './extensions.js';
 import {
   fragmentMessage,
@@ -241,4 +243,14 @@ test('handshake fragments: several in one record; fragment past the end is rejec
   const bad = Uint8Array.from(a);
   bad[8] = 2; // offset 2 + length 4 > 4
   assert.throws(() => parseHandshakeFragments(bad), ParseError);
+});
+
+test("use_srtp answer: the server's one profile, if we offered it (RFC 5764 4.1.1)", () => {
+  const answer = (...profiles: number[]) => [
+    { type: EXT_USE_SRTP, data: serializeUseSrtp({ profiles, mki: new Uint8Array(0) }) },
+  ];
+  assert.equal(serverSrtpChoice(answer(0x0007), [0x0001, 0x0007]), 0x0007);
+  assert.equal(serverSrtpChoice([], [0x0001]), undefined);
+  assert.throws(() => serverSrtpChoice(answer(0x0002), [0x0001, 0x0007]), DtlsError);
+  assert.throws(() => serverSrtpChoice(answer(0x0001, 0x0007), [0x0001, 0x0007]), DtlsError);
 });
