@@ -4,6 +4,7 @@
  * waits for a keyframe; H264 needs its SPS/PPS for the avcC), so the file starts decodable.
  */
 import { avcConfigFromAnnexB } from '../media/container/annexb.js';
+import { keyframeSize } from '../media/container/frame-size.js';
 import { type WebmCodec, type WebmTrack, WebmWriter } from '../media/container/webm.js';
 import type { MediaStreamTrack, ReceivedFrame } from './media-track.js';
 
@@ -87,5 +88,6 @@ function trackOf(kind: 'audio' | 'video', first: ReceivedFrame): WebmTrack {
     const avcc = avcConfigFromAnnexB(first.data);
     return { codec, ...(avcc && { codecPrivate: avcc }) };
   }
-  return { codec };
+  // The size the first keyframe declares (the container's default otherwise).
+  return { codec, ...keyframeSize(codec, first.data) };
 }

@@ -8,6 +8,7 @@ import { SeededRandom } from '../../src/core/random.js';
 import {
   avcConfigFromAnnexB,
   ivfCodec,
+  keyframeSize,
   OggOpusWriter,
   oggCrc,
   opusPacketSamples,
@@ -57,6 +58,31 @@ for (const codec of ['vp8', 'vp9', 'av1'] as const) {
       assert.equal(probe.codec, codec);
       assert.equal(probe.frames, 40);
       assert.equal(decodeErrors(webm), '');
+    },
+  );
+}
+
+for (const codec of ['vp8', 'vp9'] as const) {
+  test(
+    `${codec} keyframes declare their picture size (what the WebM recorder writes)`,
+    needs(PREREQS.ffmpeg),
+    () => {
+      const src = join(dir, `${codec}-size.ivf`);
+      makeVideoClip(codec, src, { frames: 3, gop: 30, size: '352x144' });
+      const { frames } = parseIvf(readFileSync(src));
+      assert.deepEqual(keyframeSize(codec, frames[0]!.data), { width: 352, height: 144 });
+      assert.equal(keyframeSize(codec, frames[1]!.data), undefined, 'a delta frame declares no size');
+      assert.equal(keyframeSize('h264', frames[0]!.data), undefined);
+      // Truncated or random bytes: a size or undefined, never an exception.
+      const rnd = new SeededRandom(9);
+      for (let i = 0; i < 500; i++) {
+        const cut = frames[0]!.data.subarray(0, rnd.int(13));
+        const noise = rnd.bytes(rnd.int(17));
+        for (const b of [cut, noise]) {
+          const r = keyframeSize(codec, b);
+          assert.ok(r === undefined || (r.width > 0 && r.height > 0));
+        }
+      }
     },
   );
 }

@@ -3,3 +3,4 @@ export * from './ivf.js';
 export * from './ogg.js';
 export * from './opus-file.js';
 export * from './webm.js';
+export * from './frame-size.js';
