@@ -80,6 +80,37 @@ export function waitDecodingAll(
   );
 }
 
+/**
+ * Every page is in SFU mode, connected to all the other pages and decoding each (and, with
+ * `publishing`, sending video of its own): a room's first settled state, before the peer ids are
+ * known. Snapshots in page order.
+ */
+export function waitSfuRoomSettled(
+  pages: Page[],
+  what: string,
+  timeoutMs: number,
+  publishing = true,
+): Promise<CallSnapshot[]> {
+  const n = pages.length - 1;
+  return dumpOnFailure(
+    pages,
+    Promise.all(
+      pages.map((p, i) =>
+        waitSnap(
+          p,
+          (s) =>
+            s.mode === 'sfu' &&
+            s.peers.length === n &&
+            s.peers.every((x) => x.connectionState === 'connected' && x.framesDecoded > 0) &&
+            (!publishing || (s.outboundVideoStreams ?? 0) >= 1),
+          `${what} (page ${i})`,
+          timeoutMs,
+        ),
+      ),
+    ),
+  );
+}
+
 /** waitDecodingAll, then every page's frames from every peer grow by 10 more (video goes on). */
 export async function waitKeepDecoding(
   pages: Page[],

@@ -13,15 +13,9 @@ import type { ServeHandle } from '../../src/server/serve.js';
 import type { SfuServer } from '../../src/server/sfu/sfu-server.js';
 import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
-import {
-  dumpOnFailure,
-  screenshot,
-  snapshot,
-  startCallServer,
-  waitMeshConnected,
-  waitSnap,
-} from '../serve/call-helpers.js';
+import { screenshot, snapshot, startCallServer, waitMeshConnected, waitSnap } from '../serve/call-helpers.js';
 import { until } from '../serve/helpers.js';
+import { waitSfuRoomSettled } from './call-sfu-helpers.js';
 
 describe('call page: mesh -> SFU in Chromium', { ...needs(PREREQS.chromium), timeout: 900_000 }, () => {
   let server: ServeHandle;
@@ -59,23 +53,7 @@ describe('call page: mesh -> SFU in Chromium', { ...needs(PREREQS.chromium), tim
       for (const s of mesh) assert.equal(s.mode, 'mesh');
       pages.push(await open('eve'));
       const n = pages.length - 1;
-      snaps = await dumpOnFailure(
-        pages,
-        Promise.all(
-          pages.map((p, i) =>
-            waitSnap(
-              p,
-              (s) =>
-                s.mode === 'sfu' &&
-                s.peers.length === n &&
-                s.peers.every((x) => x.connectionState === 'connected' && x.framesDecoded > 0) &&
-                (s.outboundVideoStreams ?? 0) >= 1,
-              `page ${i} in SFU mode, publishing, decoding every other page`,
-              300_000,
-            ),
-          ),
-        ),
-      );
+      snaps = await waitSfuRoomSettled(pages, 'in SFU mode, publishing, decoding every other page', 300_000);
       const sfu = server.sfu as SfuServer;
       const grow = sfu.room('grow')!;
       room = grow;

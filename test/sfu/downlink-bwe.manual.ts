@@ -27,8 +27,9 @@ import { type ServeHandle, startServe } from '../../src/server/serve.js';
 import { SfuServer } from '../../src/server/sfu/sfu-server.js';
 import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
-import { dumpOnFailure, snapshot, waitSnap } from '../serve/call-helpers.js';
+import { snapshot, waitSnap } from '../serve/call-helpers.js';
 import { testConfig, until } from '../serve/helpers.js';
+import { waitSfuRoomSettled } from './call-sfu-helpers.js';
 import { ShapedNetwork } from './shaped-network.js';
 
 const INITIAL = 2_000_000;
@@ -87,22 +88,7 @@ describe('SFU: per-subscriber TWCC estimate drives layers in Chromium', {
         });
         await page.evaluate(() => window.rtcstackCall.ready);
       }
-      const snaps = await dumpOnFailure(
-        pages,
-        Promise.all(
-          pages.map((p, i) =>
-            waitSnap(
-              p,
-              (s) =>
-                s.mode === 'sfu' &&
-                s.peers.length === 2 &&
-                s.peers.every((x) => x.connectionState === 'connected' && x.framesDecoded > 0),
-              `page ${i} in SFU mode decoding both others`,
-              240_000,
-            ),
-          ),
-        ),
-      );
+      const snaps = await waitSfuRoomSettled(pages, 'in SFU mode decoding both others', 240_000, false);
       const ids = snaps.map((s) => s.peerId);
       const room = sfu.room('bwe')!;
       const fig = (id: string) => sfu.figures().rooms[0]!.participants.find((p) => p.id === id)!;

@@ -26,6 +26,7 @@ import {
   waitSnap,
 } from '../serve/call-helpers.js';
 import { until } from '../serve/helpers.js';
+import { waitSfuRoomSettled } from './call-sfu-helpers.js';
 
 const NAMES = ['ann', 'bob', 'cat', 'dan', 'eve', 'fay'];
 
@@ -88,23 +89,7 @@ describe('call page: six pages through the SFU in Chromium', {
       // Safety nets, not timings: six pages and the SFU share a loaded 2-core machine.
       const snaps = await serverStateOnFailure(
         sfu,
-        dumpOnFailure(
-          pages,
-          Promise.all(
-            pages.map((p, i) =>
-              waitSnap(
-                p,
-                (s) =>
-                  s.mode === 'sfu' &&
-                  s.peers.length === n &&
-                  s.peers.every((x) => x.connectionState === 'connected' && x.framesDecoded > 0) &&
-                  (s.outboundVideoStreams ?? 0) >= 1,
-                `page ${i} in SFU mode decoding all ${n} others`,
-                180_000,
-              ),
-            ),
-          ),
-        ),
+        waitSfuRoomSettled(pages, `in SFU mode decoding all ${n} others`, 180_000),
       );
       const room = sfu.room('six')!;
       assert.equal(room.participantIds.length, 6);
