@@ -6,6 +6,7 @@ export type { RTCRtpCodec } from './media-codecs.js';
 export type { EncodedFrameInit, ReceivedFrame } from './media-track.js';
 export { MediaStream, MediaStreamTrack } from './media-track.js';
 export type {
+  DroppedDatagrams,
   PeerOptions,
   RTCBundlePolicy,
   RTCConfiguration,

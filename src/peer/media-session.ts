@@ -50,7 +50,12 @@ interface Route {
 }
 
 export interface MediaSessionStats {
+  /** SRTP/SRTCP packets dropped: all reasons (the two below and malformed ones). */
   srtpErrors: number;
+  /** Of srtpErrors: authentication tags that did not verify. */
+  srtpAuthFailures: number;
+  /** Of srtpErrors: replays and packets too old for the replay window. */
+  srtpReplays: number;
   parseErrors: number;
   unroutable: number;
   rtcpPacketsReceived: number;
@@ -76,6 +81,8 @@ export class MediaSession {
   readonly pacer: Pacer<Outgoing>;
   readonly stats: MediaSessionStats = {
     srtpErrors: 0,
+    srtpAuthFailures: 0,
+    srtpReplays: 0,
     parseErrors: 0,
     unroutable: 0,
     rtcpPacketsReceived: 0,
@@ -178,6 +185,8 @@ export class MediaSession {
     } catch (err) {
       if (!isInputError(err)) throw err;
       this.stats.srtpErrors++;
+      if (err.code === 'ERR_SRTP_AUTH_FAILED') this.stats.srtpAuthFailures++;
+      else if (err.code === 'ERR_SRTP_REPLAY') this.stats.srtpReplays++;
       return;
     }
     try {

@@ -106,6 +106,25 @@ export interface RTCConfiguration {
 }
 
 /** rtcstack-specific options (the browser API has no place for them). */
+/** What RTCPeerConnection.droppedDatagrams() counts, by where a datagram was refused. */
+export interface DroppedDatagrams {
+  /** ICE: STUN that did not parse or authenticate, other methods, data from no known pair. */
+  readonly ice: number;
+  /** RFC 7983 demultiplexing: an unknown first byte, or DTLS before DTLS exists with a full queue. */
+  readonly demux: number;
+  /** DTLS: datagrams that did not parse as records, records that did not authenticate, replays. */
+  readonly dtlsMalformed: number;
+  readonly dtlsBadRecord: number;
+  readonly dtlsReplay: number;
+  /** SRTP/SRTCP: bad authentication tags, replays, packets too short or malformed. */
+  readonly srtpAuth: number;
+  readonly srtpReplay: number;
+  readonly srtpMalformed: number;
+  /** RTP/RTCP that decrypted but did not parse, and RTP no receiver takes. */
+  readonly rtpParse: number;
+  readonly rtpUnroutable: number;
+}
+
 export interface PeerOptions {
   /** Where sockets come from (default the real network; the virtual network in tests). */
   network?: Network;
@@ -720,6 +739,30 @@ export class RTCPeerConnection extends HandlerTarget {
   }
 
   // ------------------------------------------------------------------ stats and close
+
+  /**
+   * rtcstack extension: datagrams this connection dropped since it was made, by where they were
+   * refused (stray or hostile input is counted and dropped, never thrown). Read-only counters.
+   */
+  droppedDatagrams(): DroppedDatagrams {
+    const stack = this.#stack;
+    const dtls = stack.dtls?.stats;
+    const media = this.#mediaSession?.stats;
+    const srtpAuth = media?.srtpAuthFailures ?? 0;
+    const srtpReplay = media?.srtpReplays ?? 0;
+    return {
+      ice: stack.hasAgent ? stack.agent.droppedPackets : 0,
+      demux: stack.droppedDatagrams,
+      dtlsMalformed: dtls?.malformed ?? 0,
+      dtlsBadRecord: dtls?.badRecords ?? 0,
+      dtlsReplay: dtls?.replays ?? 0,
+      srtpAuth,
+      srtpReplay,
+      srtpMalformed: (media?.srtpErrors ?? 0) - srtpAuth - srtpReplay,
+      rtpParse: media?.parseErrors ?? 0,
+      rtpUnroutable: media?.unroutable ?? 0,
+    };
+  }
 
   async getStats(): Promise<RTCStatsReport> {
     const cert = await this.#certificate;
