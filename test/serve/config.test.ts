@@ -157,6 +157,31 @@ test('rtcstack token: mints a token the server accepts; no secret is exit 2', as
     assert.equal(await main(['token', '--room', 'bad room', '--secret', 'x']), 2);
     assert.equal(await main(['token', '--secret', 'x']), 2);
     assert.equal(await main(['token', '--room', 'r', '--ttl', '0', '--secret', 'x']), 2);
+    // The shared flag conventions (src/cli/flags.ts): unknown, repeated, valueless, stray arguments.
+    errs.length = 0;
+    assert.equal(await main(['token', '--room', 'r', '--secret', 'x', '--bogus', '1']), 2);
+    assert.equal(await main(['token', '--room', 'r', '--room', 's', '--secret', 'x']), 2);
+    assert.equal(await main(['token', '--room', 'r', '--secret']), 2);
+    assert.equal(await main(['token', '--room=r', '--secret=x', 'extra']), 2);
+    assert.equal(await main(['token', '--room=r', '--secret=x', '--json=yes']), 2);
+    assert.match(errs.join('\n'), /unknown flag '--bogus'/);
+    assert.match(errs.join('\n'), /--room: given twice/);
+    assert.match(errs.join('\n'), /--secret: needs a value/);
+    assert.match(errs.join('\n'), /unexpected argument 'extra'/);
+    assert.match(errs.join('\n'), /--json: takes no value/);
+    assert.equal(await main(['token', '--room=r', '--secret=x', '--ttl=90']), 0);
+    const ttl90 = verifyJoinToken('x', out.at(-1)!, Date.now());
+    assert.ok(ttl90.ok && Math.abs(ttl90.claims.exp - (Date.now() / 1000 + 90)) < 5);
+    // nat-check refuses bad flags before touching the network.
+    errs.length = 0;
+    assert.equal(await main(['nat-check', 'stun:127.0.0.1:9', 'stun:127.0.0.1:10']), 2);
+    assert.equal(await main(['nat-check', '--rto', '5', 'stun:127.0.0.1:9']), 2);
+    assert.equal(await main(['nat-check', '--local-ip', 'nope', 'stun:127.0.0.1:9']), 2);
+    assert.equal(await main(['nat-check', '--rto=x', 'stun:127.0.0.1:9']), 2);
+    assert.match(errs.join('\n'), /one server only/);
+    assert.match(errs.join('\n'), /--rto: 10-10000 ms/);
+    assert.match(errs.join('\n'), /--local-ip: not an IP address/);
+    assert.match(errs.join('\n'), /--rto: a whole number/);
   } finally {
     console.log = orig;
     console.error = origErr;

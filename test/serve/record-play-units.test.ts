@@ -12,7 +12,7 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { parsePlayArgs } from '../../src/cli/commands/play.js';
 import { parseRecordArgs } from '../../src/cli/commands/record.js';
-import { splitFlags } from '../../src/cli/participant/flags.js';
+import { splitFlags } from '../../src/cli/flags.js';
 import {
   type MediaSource,
   openIvfStream,

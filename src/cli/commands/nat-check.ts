@@ -9,6 +9,7 @@ import { formatAddress, type TransportAddress } from '../../core/net.js';
 import { nodeNetwork } from '../../core/net-node.js';
 import { ipToBytes } from '../../stun/ip.js';
 import { discoverNatBehavior, type NatBehavior, type NatBehaviorKind } from '../../stun/nat-discovery.js';
+import { splitFlags } from '../flags.js';
 
 const USAGE = `usage: rtcstack nat-check [--json] [--local-ip IP] [--local-port PORT] [--rto MS]
                           [--no-hairpin] stun:HOST[:PORT]
@@ -39,31 +40,37 @@ interface Args {
 }
 
 function parse(argv: readonly string[]): Args | string {
-  const out: Args = { json: false, rto: 200, hairpin: true, help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (name === '--json') out.json = true;
-    else if (name === '--no-hairpin') out.hairpin = false;
-    else if (name === '-h' || name === '--help') out.help = true;
-    else if (name === '--local-ip' || name === '--local-port' || name === '--rto') {
-      const v = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (v === undefined) return `${name}: needs a value`;
-      if (name === '--local-ip') {
-        if (!ipToBytes(v)) return `--local-ip: not an IP address: '${v}'`;
-        out.localIp = v;
-      } else if (!/^\d+$/.test(v)) return `${name}: a whole number (got '${v}')`;
-      else if (name === '--local-port') {
-        if (Number(v) > 65535) return `--local-port: 0-65535 (got '${v}')`;
-        out.localPort = Number(v);
-      } else {
-        if (Number(v) < 10 || Number(v) > 10_000) return `--rto: 10-10000 ms (got '${v}')`;
-        out.rto = Number(v);
-      }
-    } else if (arg.startsWith('-')) return `unknown flag '${arg}'`;
-    else if (out.target) return `one server only (got '${out.target}' and '${arg}')`;
-    else out.target = arg;
+  const a = splitFlags(
+    argv,
+    ['--local-ip', '--local-port', '--rto'],
+    ['--json', '--no-hairpin', '-h', '--help'],
+  );
+  if (typeof a === 'string') return a;
+  if (a.positionals.length > 1)
+    return `one server only (got '${a.positionals[0]}' and '${a.positionals[1]}')`;
+  const out: Args = {
+    json: a.bools.has('--json'),
+    rto: 200,
+    hairpin: !a.bools.has('--no-hairpin'),
+    help: a.bools.has('-h') || a.bools.has('--help'),
+  };
+  if (a.positionals[0] !== undefined) out.target = a.positionals[0];
+  const localIp = a.values.get('--local-ip');
+  if (localIp !== undefined) {
+    if (!ipToBytes(localIp)) return `--local-ip: not an IP address: '${localIp}'`;
+    out.localIp = localIp;
+  }
+  const localPort = a.values.get('--local-port');
+  if (localPort !== undefined) {
+    if (!/^\d+$/.test(localPort)) return `--local-port: a whole number (got '${localPort}')`;
+    if (Number(localPort) > 65535) return `--local-port: 0-65535 (got '${localPort}')`;
+    out.localPort = Number(localPort);
+  }
+  const rto = a.values.get('--rto');
+  if (rto !== undefined) {
+    if (!/^\d+$/.test(rto)) return `--rto: a whole number (got '${rto}')`;
+    if (Number(rto) < 10 || Number(rto) > 10_000) return `--rto: 10-10000 ms (got '${rto}')`;
+    out.rto = Number(rto);
   }
   return out;
 }

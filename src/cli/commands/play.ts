@@ -5,13 +5,9 @@
  * ffmpeg feed). Exit codes: 0 when the files ended or on SIGINT/SIGTERM, 1 when joining fails or
  * the session ends early, 2 for bad flags or unreadable files.
  */
-import {
-  isLoopbackUrl,
-  ROOM_VALUE_FLAGS,
-  type RoomArgs,
-  roomArgs,
-  splitFlags,
-} from '../participant/flags.js';
+
+import { splitFlags } from '../flags.js';
+import { isLoopbackUrl, ROOM_VALUE_FLAGS, type RoomArgs, roomArgs } from '../participant/flags.js';
 import { type MediaSource, openIvfStream, openSource } from '../participant/media-source.js';
 import { Participant } from '../participant/participant.js';
 import { Player } from '../participant/player.js';

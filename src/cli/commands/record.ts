@@ -6,14 +6,8 @@
  */
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import {
-  isLoopbackUrl,
-  ROOM_VALUE_FLAGS,
-  type RoomArgs,
-  roomArgs,
-  seconds,
-  splitFlags,
-} from '../participant/flags.js';
+import { splitFlags } from '../flags.js';
+import { isLoopbackUrl, ROOM_VALUE_FLAGS, type RoomArgs, roomArgs, seconds } from '../participant/flags.js';
 import { Participant } from '../participant/participant.js';
 import { formatBytes, ProgressLine } from '../participant/progress.js';
 import { RoomRecorder } from '../participant/room-recorder.js';

@@ -6,6 +6,7 @@
 import { ConfigError, readConfigFile } from '../../server/config.js';
 import { ROOM_PATTERN } from '../../server/signaling/protocol.js';
 import { mintJoinToken } from '../../server/signaling/tokens.js';
+import { splitFlags } from '../flags.js';
 
 const USAGE = `usage: rtcstack token --room ROOM [--ttl SECONDS] [--name NAME]
                       [--secret S | --config FILE | --server URL [--api-key K]] [--json]
@@ -15,7 +16,7 @@ The secret comes from --secret, env RTCSTACK_SECRET, or "secret" in --config FIL
 file rtcstack serve reads); with --server it asks that server's POST /api/token instead.`;
 
 interface TokenArgs {
-  room?: string;
+  room: string;
   ttl: number;
   name?: string;
   secret?: string;
@@ -26,50 +27,37 @@ interface TokenArgs {
 }
 
 function parse(argv: string[]): TokenArgs | string {
-  const out: TokenArgs = { ttl: 3600, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (name === '--json') {
-      out.json = true;
-      continue;
-    }
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) return `${name}: needs a value`;
-    switch (name) {
-      case '--room':
-        if (!ROOM_PATTERN.test(value)) return `--room: 1-64 characters of A-Z a-z 0-9 _ . - (got '${value}')`;
-        out.room = value;
-        break;
-      case '--ttl': {
-        const n = Number(value);
-        if (!/^\d+$/.test(value) || n < 1 || n > 7 * 86_400)
-          return `--ttl: whole seconds in [1, 604800] (got '${value}')`;
-        out.ttl = n;
-        break;
-      }
-      case '--name':
-        if (value.length > 64) return '--name: at most 64 characters';
-        out.name = value;
-        break;
-      case '--secret':
-        out.secret = value;
-        break;
-      case '--config':
-        out.config = value;
-        break;
-      case '--server':
-        out.server = value.replace(/\/$/, '');
-        break;
-      case '--api-key':
-        out.apiKey = value;
-        break;
-      default:
-        return `unknown flag '${name}'`;
-    }
+  const a = splitFlags(
+    argv,
+    ['--room', '--ttl', '--name', '--secret', '--config', '--server', '--api-key'],
+    ['--json'],
+  );
+  if (typeof a === 'string') return a;
+  if (a.positionals.length > 0) return `unexpected argument '${a.positionals[0]}'`;
+  const room = a.values.get('--room');
+  if (room === undefined) return '--room is required';
+  if (!ROOM_PATTERN.test(room)) return `--room: 1-64 characters of A-Z a-z 0-9 _ . - (got '${room}')`;
+  const out: TokenArgs = { room, ttl: 3600, json: a.bools.has('--json') };
+  const ttl = a.values.get('--ttl');
+  if (ttl !== undefined) {
+    const n = Number(ttl);
+    if (!/^\d+$/.test(ttl) || n < 1 || n > 7 * 86_400)
+      return `--ttl: whole seconds in [1, 604800] (got '${ttl}')`;
+    out.ttl = n;
   }
-  if (!out.room) return '--room is required';
+  const name = a.values.get('--name');
+  if (name !== undefined) {
+    if (name.length > 64) return '--name: at most 64 characters';
+    out.name = name;
+  }
+  const secret = a.values.get('--secret');
+  if (secret !== undefined) out.secret = secret;
+  const config = a.values.get('--config');
+  if (config !== undefined) out.config = config;
+  const server = a.values.get('--server');
+  if (server !== undefined) out.server = server.replace(/\/$/, '');
+  const apiKey = a.values.get('--api-key');
+  if (apiKey !== undefined) out.apiKey = apiKey;
   return out;
 }
 
@@ -86,7 +74,7 @@ export const command: { summary: string; run(argv: string[]): Promise<number> } 
       console.error(`rtcstack token: ${args}\n\n${USAGE}`);
       return 2;
     }
-    const room = args.room!;
+    const room = args.room;
     let token: string;
     let exp: number;
     if (args.server) {
