@@ -77,7 +77,8 @@ export type SfuSignal =
   | { type: 'sfu-answer'; pc: 'sub'; sdp: string }
   | { type: 'sfu-candidate'; pc: SfuPc; candidate: CandidateInit }
   | { type: 'sfu-end-of-candidates'; pc: SfuPc; usernameFragment?: string }
-  | { type: 'sfu-prefs'; maxHeight: number; peer?: string };
+  | { type: 'sfu-prefs'; maxHeight: number; peer?: string }
+  | { type: 'sfu-restart'; pc: 'sub' };
 
 export interface SfuTrackInfo {
   readonly mid: string;

@@ -154,6 +154,11 @@ export const CLIENT_SCHEMAS = {
     pc: sfuPc,
     usernameFragment: optional(str({ max: 256 })),
   }),
+  /**
+   * SFU mode: the subscribing connection with the server failed (or stays disconnected): the
+   * server restarts ICE on it (a new offer with fresh credentials). The client restarts `pub` itself.
+   */
+  'sfu-restart': obj({ v, type: literal('sfu-restart'), pc: literal('sub') }),
   /** SFU mode: the largest video height this client wants (of one peer, or of everyone). */
   'sfu-prefs': obj({ v, type: literal('sfu-prefs'), maxHeight: int(0, 4320), peer: optional(peerId) }),
 } as const;
@@ -165,6 +170,7 @@ export const SFU_CLIENT_TYPES = [
   'sfu-candidate',
   'sfu-end-of-candidates',
   'sfu-prefs',
+  'sfu-restart',
 ] as const;
 export type SfuClientMessage = ClientMessageOf<(typeof SFU_CLIENT_TYPES)[number]>;
 

@@ -347,6 +347,7 @@ export class SignalingServer {
       case 'sfu-candidate':
       case 'sfu-end-of-candidates':
       case 'sfu-prefs':
+      case 'sfu-restart':
         this.#toSfu(conn, session, msg);
         return;
       case 'record':
