@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { concatBytes } from '../../src/core/bytes.js';
 import { SeededRandom } from '../../src/core/random.js';
 import { H264Packetizer } from '../../src/media/payload/h264.js';
 import { Vp8Packetizer } from '../../src/media/payload/vp8.js';
@@ -42,14 +43,7 @@ test('keyframe start: H264 single NAL, STAP-A with SPS, FU-A start of an IDR', (
   const nonIdr = idr.slice();
   nonIdr[0] = 0x41;
   const annexB = (nals: Uint8Array[]): Uint8Array => {
-    const parts = nals.flatMap((n) => [Uint8Array.of(0, 0, 0, 1), n]);
-    const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return concatBytes(nals.flatMap((n) => [Uint8Array.of(0, 0, 0, 1), n]));
   };
   const pk = new H264Packetizer();
   const key = pk.packetize(annexB([sps, pps, idr]), 1200);

@@ -2,6 +2,7 @@
  * EBML (RFC 8794) element encoding for the Matroska/WebM writer: variable-size integers for IDs
  * and sizes, and the element types WebM needs (unsigned, float, string, binary, master).
  */
+import { concatBytes } from '../../core/bytes.js';
 
 /** RFC 8794 §6: the "unknown size" marker for an 8-byte size field. */
 export const EBML_UNKNOWN_SIZE = Uint8Array.of(0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
@@ -31,27 +32,15 @@ export function vint(n: number): Uint8Array {
   throw new RangeError(`EBML size ${n} too large`);
 }
 
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 export function element(id: number, body: Uint8Array): Uint8Array {
-  return concat([idBytes(id), vint(body.length), body]);
+  return concatBytes([idBytes(id), vint(body.length), body]);
 }
 export function master(id: number, children: readonly Uint8Array[]): Uint8Array {
-  return element(id, concat(children));
+  return element(id, concatBytes(children));
 }
 /** A master element whose size is left unknown (streamed Segment). */
 export function masterStart(id: number): Uint8Array {
-  return concat([idBytes(id), EBML_UNKNOWN_SIZE]);
+  return concatBytes([idBytes(id), EBML_UNKNOWN_SIZE]);
 }
 export function uint(id: number, v: number): Uint8Array {
   const bytes: number[] = [];

@@ -6,8 +6,9 @@
  * H264 frames are given in Annex-B and stored length-prefixed; its track needs the avcC
  * CodecPrivate (`avcConfigFromAnnexB`), and the file is then Matroska rather than WebM.
  */
+import { concatBytes } from '../../core/bytes.js';
 import { annexBToLengthPrefixed } from './annexb.js';
-import { binary, concat, float, master, masterStart, str, uint, vint } from './ebml.js';
+import { binary, float, master, masterStart, str, uint, vint } from './ebml.js';
 
 /** Matroska element IDs (RFC 9559 §5.1). */
 const ID = {
@@ -118,7 +119,7 @@ export class WebmWriter {
           : master(ID.Video, [uint(ID.PixelWidth, t.width ?? 640), uint(ID.PixelHeight, t.height ?? 480)]),
       ]);
     });
-    this.#sink(concat([header, masterStart(ID.Segment), info, master(ID.Tracks, entries)]));
+    this.#sink(concatBytes([header, masterStart(ID.Segment), info, master(ID.Tracks, entries)]));
   }
 
   /**
@@ -146,11 +147,11 @@ export class WebmWriter {
     }
     const offset = ts - this.#clusterStart;
     if (t.codec === 'h264') data = annexBToLengthPrefixed(data);
-    const head = concat([
+    const head = concatBytes([
       vint(track),
       Uint8Array.of((offset >> 8) & 0xff, offset & 0xff, keyframe ? 0x80 : 0),
     ]);
-    this.#cluster.push(binary(ID.SimpleBlock, concat([head, data])));
+    this.#cluster.push(binary(ID.SimpleBlock, concatBytes([head, data])));
     this.frames[track - 1]!++;
   }
 

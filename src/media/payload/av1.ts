@@ -11,7 +11,7 @@
  * OBUs travel without obu_has_size_field; frames (as in IVF/WebM) are OBUs with size fields.
  * Temporal delimiters and tile lists are not sent (§5).
  */
-import { ByteReader } from '../../core/bytes.js';
+import { ByteReader, concatBytes } from '../../core/bytes.js';
 import type { Depacketized, Depacketizer, Packetizer } from './types.js';
 
 /** AV1 spec §6.2.2 obu_type values. */
@@ -197,15 +197,8 @@ function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(b, a.length);
   return out;
 }
+
+/** One part is returned as it is (no copy). */
 function concatAll(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return parts.length === 1 ? parts[0]! : concatBytes(parts);
 }

@@ -5,6 +5,7 @@
  *
  *   NAL header: |F|NRI|Type(5)|      FU header: |S|E|R|Type(5)|
  */
+import { concatBytes } from '../../core/bytes.js';
 import { ParseError } from '../../core/errors.js';
 import type { Depacketized, Depacketizer, Packetizer } from './types.js';
 
@@ -111,7 +112,7 @@ export class H264Depacketizer implements Depacketizer {
     if (type >= 1 && type <= 23) {
       this.#inFragment = false;
       return {
-        data: concat([START_CODE, payload]),
+        data: concatBytes([START_CODE, payload]),
         frameStart: startsAccessUnit(type),
         keyframe: type === H264_IDR || type === H264_SPS,
       };
@@ -136,7 +137,7 @@ export class H264Depacketizer implements Depacketizer {
         at += size;
       }
       if (parts.length === 0) throw new ParseError('h264', 'stap-a', 1, 'no NAL units');
-      return { data: concat(parts), frameStart: startsAccessUnit(first), keyframe };
+      return { data: concatBytes(parts), frameStart: startsAccessUnit(first), keyframe };
     }
     if (type === H264_FU_A) {
       if (payload.length < 3) throw new ParseError('h264', 'fu header', 1, 'truncated');
@@ -147,7 +148,7 @@ export class H264Depacketizer implements Depacketizer {
         this.#inFragment = !(fu & 0x40);
         const header = Uint8Array.of((payload[0]! & 0xe0) | inner);
         return {
-          data: concat([START_CODE, header, body]),
+          data: concatBytes([START_CODE, header, body]),
           frameStart: startsAccessUnit(inner),
           keyframe: inner === H264_IDR || inner === H264_SPS,
         };
@@ -165,15 +166,3 @@ export class H264Depacketizer implements Depacketizer {
 
 /** Parameter sets, SEI, AUD and IDR/non-IDR slices may open an access unit. */
 const startsAccessUnit = (t: number): boolean => t === 1 || t === 5 || (t >= 6 && t <= 9);
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
