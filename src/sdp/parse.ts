@@ -24,9 +24,14 @@ import {
 } from './attributes.js';
 import { parseCandidate } from './candidate.js';
 import { parseUint, SdpParseError } from './errors.js';
-import type { Direction, MediaDescription, SessionDescription } from './types.js';
+import {
+  type Direction,
+  emptyMedia,
+  type MediaDescription,
+  type Mutable,
+  type SessionDescription,
+} from './types.js';
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] };
 type MediaBuilder = Mutable<MediaDescription>;
 type SessionBuilder = Mutable<Omit<SessionDescription, 'media'>> & { media: MediaDescription[] };
 
@@ -38,30 +43,9 @@ function newMedia(value: string, line: number): MediaBuilder {
   const f = value.trim().split(/ +/);
   if (f.length < 3) throw new SdpParseError(line, 'm=', value);
   const [portText, countText] = f[1]!.split('/');
-  const m: MediaBuilder = {
-    kind: f[0]!,
-    port: parseUint(portText, 65535, line, 'm= port'),
-    protocol: f[2]!,
-    formats: f.slice(3),
-    bandwidths: [],
-    fingerprints: [],
-    candidates: [],
-    endOfCandidates: false,
-    extmaps: [],
-    extmapAllowMixed: false,
-    msids: [],
-    rtcpMux: false,
-    rtcpMuxOnly: false,
-    rtcpRsize: false,
-    rtpmaps: [],
-    fmtps: [],
-    rtcpFbs: [],
-    ssrcGroups: [],
-    ssrcs: [],
-    rids: [],
-    bundleOnly: false,
-    attributes: [],
-  };
+  const m: MediaBuilder = { ...emptyMedia(), kind: f[0]!, protocol: f[2]!, formats: f.slice(3) };
+  m.port = parseUint(portText, 65535, line, 'm= port');
+
   if (countText !== undefined) m.numberOfPorts = parseUint(countText, 65535, line, 'm= number of ports');
   return m;
 }

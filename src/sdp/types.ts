@@ -231,28 +231,36 @@ export interface SessionDescription {
   readonly media: readonly MediaDescription[];
 }
 
+/** `T` with writable fields and arrays (what a parser fills in). */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] };
+
+/** A media section with every list empty and every flag off (fresh arrays: a parser may push). */
+export function emptyMedia(): Mutable<MediaDescription> {
+  return {
+    kind: 'application',
+    port: 9,
+    protocol: 'UDP/DTLS/SCTP',
+    formats: [],
+    bandwidths: [],
+    fingerprints: [],
+    candidates: [],
+    endOfCandidates: false,
+    extmaps: [],
+    extmapAllowMixed: false,
+    msids: [],
+    rtcpMux: false,
+    rtcpMuxOnly: false,
+    rtcpRsize: false,
+    rtpmaps: [],
+    fmtps: [],
+    rtcpFbs: [],
+    ssrcGroups: [],
+    ssrcs: [],
+    rids: [],
+    bundleOnly: false,
+    attributes: [],
+  };
+}
+
 /** An empty media section to spread defaults from: `{ ...EMPTY_MEDIA, kind, port, ... }`. */
-export const EMPTY_MEDIA: MediaDescription = {
-  kind: 'application',
-  port: 9,
-  protocol: 'UDP/DTLS/SCTP',
-  formats: [],
-  bandwidths: [],
-  fingerprints: [],
-  candidates: [],
-  endOfCandidates: false,
-  extmaps: [],
-  extmapAllowMixed: false,
-  msids: [],
-  rtcpMux: false,
-  rtcpMuxOnly: false,
-  rtcpRsize: false,
-  rtpmaps: [],
-  fmtps: [],
-  rtcpFbs: [],
-  ssrcGroups: [],
-  ssrcs: [],
-  rids: [],
-  bundleOnly: false,
-  attributes: [],
-};
+export const EMPTY_MEDIA: MediaDescription = emptyMedia();
