@@ -26,6 +26,9 @@ import { LayerSelector, type LayerSelectorOptions, PAUSED } from './layer-select
 import { PacketCache } from './packet-cache.js';
 import { StreamRewriter } from './rewriter.js';
 import { SubscriberBwe } from './subscriber-bwe.js';
+import { SvcFilter } from './svc-filter.js';
+import { SvcSource } from './svc-layers.js';
+import { selectSvc } from './svc-select.js';
 import { type Layer, PublishedTrack, type PublishSpec } from './track.js';
 import { UpstreamStream } from './upstream.js';
 
@@ -34,6 +37,8 @@ export interface PublisherExtensions {
   readonly mid?: number;
   readonly rid?: number;
   readonly audioLevel?: number;
+  /** The AV1 dependency descriptor (the SFU reads AV1 SVC layers from it). */
+  readonly dependencyDescriptor?: number;
 }
 
 export interface SfuSink {
@@ -129,6 +134,8 @@ export class Room extends Emitter<RoomEvents> {
   readonly #bySsrc = new Map<number, { track: PublishedTrack; layer: Layer }>();
   /** Downstream SSRC -> down track (for subscriber RTCP). */
   readonly #byDownSsrc = new Map<number, DownTrack>();
+  /** Video tracks sent as one layered stream (VP9/AV1 without simulcast): their SVC layers. */
+  readonly #svc = new Map<PublishedTrack, SvcSource>();
   readonly cache = new PacketCache(1024, 2000);
   readonly speakers: ActiveSpeakerDetector;
   readonly stats: RoomStats = {
@@ -205,7 +212,12 @@ export class Room extends Emitter<RoomEvents> {
 
   setExtensions(id: string, extensions: PublisherExtensions): void {
     const p = this.#participants.get(id);
-    if (p) p.extensions = extensions;
+    if (!p) return;
+    p.extensions = extensions;
+    for (const t of p.tracks.values()) {
+      const svc = this.#svc.get(t);
+      if (svc) svc.ddExtension = extensions.dependencyDescriptor;
+    }
   }
 
   leave(id: string): void {
@@ -222,6 +234,8 @@ export class Room extends Emitter<RoomEvents> {
     if (p.tracks.has(spec.trackId)) throw new RangeError(`track ${spec.trackId} already published`);
     const track = new PublishedTrack(id, spec);
     p.tracks.set(spec.trackId, track);
+    if (spec.kind === 'video' && spec.layers.length === 1 && SvcSource.supports(spec.codec))
+      this.#svc.set(track, new SvcSource(spec.codec, p.extensions.dependencyDescriptor));
     for (const l of track.layers) if (l.ssrc !== undefined) this.#bind(track, l, l.ssrc);
     for (const other of this.#participants.values()) if (other !== p) this.#subscribe(other, track);
     this.emit('trackAdded', track);
@@ -233,6 +247,7 @@ export class Room extends Emitter<RoomEvents> {
     const track = p?.tracks.get(trackId);
     if (!p || !track) return;
     p.tracks.delete(trackId);
+    this.#svc.delete(track);
     for (const l of track.layers)
       if (l.ssrc !== undefined) {
         this.#bySsrc.delete(l.ssrc);
@@ -346,8 +361,10 @@ export class Room extends Emitter<RoomEvents> {
     }
     const { track, layer } = entry;
     layer.upstream ??= new UpstreamStream(packet.ssrc, track.spec.clockRate);
-    layer.upstream.onPacket(packet.sequenceNumber, packet.timestamp, now);
+    const fresh = layer.upstream.onPacket(packet.sequenceNumber, packet.timestamp, now);
     layer.lastPacketAt = now;
+    // A copy of a packet received before (a browser's RTX payload padding): counted upstream only.
+    if (!fresh) return;
     this.cache.put(packet.ssrc, packet.sequenceNumber, bytes, now);
     if (track.kind === 'audio') this.#audioLevel(participantId, track, packet, now);
     if (track.muted || packet.payload.length === 0) {
@@ -361,11 +378,13 @@ export class Room extends Emitter<RoomEvents> {
     layer.meter.add(bytes.length, now);
     const keyframe = isKeyframeStart(track.spec.codec, packet.payload);
     if (keyframe && track.kind === 'video') layer.keyframesSeen++;
+    const svc = this.#svc.get(track)?.inspect(packet, bytes.length, now);
     for (const p of this.#participants.values()) {
       const d = p.down.get(track);
       if (!d) continue;
       const before = d.current;
-      const header = d.forward(packet, layer.index, keyframe, now);
+      const header =
+        svc && d.svc ? d.forwardSvc(packet, svc, now) : d.forward(packet, layer.index, keyframe, now);
       if (!header) continue;
       if (d.current !== before && track.kind === 'video') {
         if (before !== PAUSED) this.stats.layerSwitches++;
@@ -470,6 +489,7 @@ export class Room extends Emitter<RoomEvents> {
       initialTimestamp: this.#o.random.u32(),
     });
     const d = new DownTrack(sub.id, track, rewriter, new LayerSelector(this.#o.selector));
+    if (this.#svc.has(track)) d.svc = new SvcFilter();
     sub.down.set(track, d);
     this.#byDownSsrc.set(d.ssrc, d);
     this.#reselect(sub);
@@ -680,7 +700,12 @@ export class Room extends Emitter<RoomEvents> {
       let choice: number;
       if (d.track.muted) choice = PAUSED;
       else if (d.track.kind === 'audio') choice = 0;
-      else {
+      else if (d.svc && this.#svc.has(d.track)) {
+        const wanted = d.svc.keyframeWanted;
+        choice = selectSvc(d, this.#svc.get(d.track)!, perVideo, now);
+        if (!wanted && d.svc.keyframeWanted && choice !== PAUSED)
+          this.#requestKeyframe(d.track, d.track.layers[0]!, now);
+      } else {
         const layers = d.track.layers.map((l) => ({
           bitrate: l.meter.bitrate(now),
           height: l.height,

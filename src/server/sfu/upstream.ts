@@ -15,6 +15,9 @@ export interface UpstreamOptions {
   readonly maxGap?: number;
 }
 
+/** Sequence numbers remembered to tell a copy from a late original (a power of two). */
+const SEEN_WINDOW = 1024;
+
 interface Missing {
   readonly since: number;
   tries: number;
@@ -36,7 +39,15 @@ export class UpstreamStream {
   #lastSr = 0;
   #lastSrAt = -1;
   readonly #missing = new Map<number, Missing>();
+  /** Extended sequence numbers received, by ext % SEEN_WINDOW (-1: none). */
+  readonly #seen = new Int32Array(SEEN_WINDOW).fill(-1);
   recovered = 0;
+  /**
+   * Copies of packets received before, or older than the window: a browser's RTX payload padding
+   * (libwebrtc pads and probes by resending recent media packets over RTX; unwrapped, they look
+   * like media of their layer) and repeated retransmissions.
+   */
+  duplicates = 0;
 
   constructor(ssrc: number, clockRate: number, o: UpstreamOptions = {}) {
     this.ssrc = ssrc >>> 0;
@@ -49,9 +60,23 @@ export class UpstreamStream {
     };
   }
 
-  /** One packet arrived at `now` (ms). */
-  onPacket(sequenceNumber: number, timestamp: number, now: number): void {
+  /**
+   * One packet arrived at `now` (ms). Returns false for a copy of a packet received before (or one
+   * too old to tell): not to be forwarded or metered again.
+   */
+  onPacket(sequenceNumber: number, timestamp: number, now: number): boolean {
+    const ext = this.#highest < 0 ? 0x10000 + sequenceNumber : extendSeq(this.#highest, sequenceNumber);
+    const slot = ext % SEEN_WINDOW;
+    if (this.#highest >= 0 && ext <= this.#highest) {
+      if (ext <= this.#highest - SEEN_WINDOW || this.#seen[slot] === ext) {
+        this.duplicates++;
+        return false;
+      }
+    }
+    // Originals only, in the loss count and the jitter (a copy's timestamp is older than its
+    // arrival says; counted, a browser's padding copies would hide real loss from its reports).
     this.received++;
+    this.#seen[slot] = ext;
     const transit = (now * this.clockRate) / 1000 - timestamp;
     if (this.#transit !== undefined) {
       let d = Math.abs(transit - this.#transit);
@@ -60,20 +85,20 @@ export class UpstreamStream {
     }
     this.#transit = transit;
     if (this.#highest < 0) {
-      this.#base = this.#highest = 0x10000 + sequenceNumber;
-      return;
+      this.#base = this.#highest = ext;
+      return true;
     }
-    const ext = extendSeq(this.#highest, sequenceNumber);
     if (ext <= this.#highest) {
       if (this.#missing.delete(ext)) this.recovered++;
       if (ext < this.#base) this.#base = ext;
-      return;
+      return true;
     }
     if (ext - this.#highest > this.#o.maxGap) this.#missing.clear();
     else
       for (let s = this.#highest + 1; s < ext; s++)
         this.#missing.set(s, { since: now, tries: 0, last: -Infinity });
     this.#highest = ext;
+    return true;
   }
 
   /** Sequence numbers to NACK now. */
