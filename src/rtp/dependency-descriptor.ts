@@ -169,3 +169,94 @@ export function parseDependencyDescriptor(data: Uint8Array, known?: TemplateStru
     frame: { spatialId: t.spatialId, temporalId: t.temporalId, dtis, fdiffs, chainFdiffs },
   };
 }
+
+/** MSB-first bit writer for the serializer (values of at most 32 bits). */
+class BitWriter {
+  readonly #bytes: number[] = [];
+  #bit = 0;
+  bits(n: number, v: number): this {
+    for (let i = n - 1; i >= 0; i--) {
+      if ((this.#bit & 7) === 0) this.#bytes.push(0);
+      if (Math.floor(v / 2 ** i) & 1) this.#bytes[this.#bytes.length - 1]! |= 0x80 >> (this.#bit & 7);
+      this.#bit++;
+    }
+    return this;
+  }
+  flag(b: boolean): this {
+    return this.bits(1, b ? 1 : 0);
+  }
+  /** ns(n), the inverse of BitReader.ns (AV1 spec §4.10.7). */
+  ns(n: number, v: number): this {
+    let w = 0;
+    for (let x = n; x !== 0; x >>= 1) w++;
+    const m = (1 << w) - n;
+    if (v < m) return this.bits(w - 1, v);
+    const e = v + m;
+    return this.bits(w - 1, e >> 1).bits(1, e & 1);
+  }
+  bytes(): Uint8Array {
+    return Uint8Array.from(this.#bytes);
+  }
+}
+
+function writeStructure(w: BitWriter, s: TemplateStructure): void {
+  const ts = s.templates;
+  if (ts.length === 0 || ts.length > 64) throw new RangeError('1 to 64 templates');
+  if (ts[0]!.spatialId !== 0 || ts[0]!.temporalId !== 0) throw new RangeError('first template not S0T0');
+  w.bits(6, s.templateIdOffset).bits(5, s.decodeTargetCount - 1);
+  // template_layers(): how each template's layer follows the previous one's.
+  for (let i = 1; i <= ts.length; i++) {
+    const prev = ts[i - 1]!;
+    const t = ts[i];
+    if (!t) w.bits(2, 3);
+    else if (t.spatialId === prev.spatialId && t.temporalId === prev.temporalId) w.bits(2, 0);
+    else if (t.spatialId === prev.spatialId && t.temporalId === prev.temporalId + 1) w.bits(2, 1);
+    else if (t.spatialId === prev.spatialId + 1 && t.temporalId === 0) w.bits(2, 2);
+    else throw new RangeError(`template ${i} does not follow template ${i - 1}`);
+  }
+  for (const t of ts) for (let dt = 0; dt < s.decodeTargetCount; dt++) w.bits(2, t.dtis[dt] ?? 0);
+  for (const t of ts) {
+    for (const f of t.fdiffs) w.flag(true).bits(4, f - 1);
+    w.flag(false);
+  }
+  w.ns(s.decodeTargetCount + 1, s.chainCount);
+  if (s.chainCount > 0) {
+    for (let dt = 0; dt < s.decodeTargetCount; dt++) w.ns(s.chainCount, s.decodeTargetProtectedBy[dt] ?? 0);
+    for (const t of ts) for (let c = 0; c < s.chainCount; c++) w.bits(4, t.chainFdiffs[c] ?? 0);
+  }
+  w.flag(s.resolutions !== undefined);
+  for (const r of s.resolutions ?? []) w.bits(16, r.width - 1).bits(16, r.height - 1);
+}
+
+/**
+ * The descriptor's bytes: the mandatory fields, then (when `structure` or `activeDecodeTargets`
+ * is set) the extended fields. The frame is described by its template only (no custom DTIs,
+ * fdiffs or chains). `known`: the structure in force, for the active decode target count.
+ */
+export function serializeDependencyDescriptor(
+  d: Omit<DependencyDescriptor, 'frame'>,
+  known?: TemplateStructure,
+): Uint8Array {
+  const w = new BitWriter()
+    .flag(d.startOfFrame)
+    .flag(d.endOfFrame)
+    .bits(6, d.templateId)
+    .bits(16, d.frameNumber);
+  const s = d.structure ?? known;
+  const all = s ? 2 ** s.decodeTargetCount - 1 : undefined;
+  const active =
+    d.activeDecodeTargets !== undefined && !(d.structure && d.activeDecodeTargets === all)
+      ? d.activeDecodeTargets
+      : undefined;
+  if (d.structure || active !== undefined) {
+    w.flag(d.structure !== undefined)
+      .flag(active !== undefined)
+      .bits(3, 0);
+    if (d.structure) writeStructure(w, d.structure);
+    if (active !== undefined) {
+      if (!s) throw new RangeError('active decode targets without a structure');
+      w.bits(s.decodeTargetCount, active);
+    }
+  }
+  return w.bytes();
+}

@@ -22,7 +22,15 @@ export interface Vp9Descriptor {
   readonly temporalId?: number;
   readonly spatialId?: number;
   readonly tl0PicIdx?: number;
+  /** U: a switching-up point to this temporal layer (with L). */
+  readonly switchingUp?: boolean;
+  /** D: this spatial layer frame depends on the lower spatial layer of the same picture (with L). */
+  readonly interLayerDependency?: boolean;
+  /** Z: not a reference for the upper spatial layers of this picture. */
+  readonly notUpperReference: boolean;
   readonly pDiffs: readonly number[];
+  /** From the scalability structure (V): the number of spatial layers (N_S + 1). */
+  readonly spatialLayers?: number;
   /** From the scalability structure: width/height per spatial layer. */
   readonly resolutions?: readonly { width: number; height: number }[];
 }
@@ -36,6 +44,9 @@ export function parseVp9Descriptor(payload: Uint8Array): { descriptor: Vp9Descri
   let temporalId: number | undefined;
   let spatialId: number | undefined;
   let tl0PicIdx: number | undefined;
+  let switchingUp = false;
+  let interLayerDependency = false;
+  let spatialLayers: number | undefined;
   const pDiffs: number[] = [];
   let resolutions: { width: number; height: number }[] | undefined;
   if (b0 & 0x80) {
@@ -45,7 +56,9 @@ export function parseVp9Descriptor(payload: Uint8Array): { descriptor: Vp9Descri
   if (b0 & 0x20) {
     const l = r.u8('layer indices');
     temporalId = l >> 5;
+    switchingUp = (l & 0x10) !== 0;
     spatialId = (l >> 1) & 0x07;
+    interLayerDependency = (l & 0x01) !== 0;
     if (!flexible) tl0PicIdx = r.u8('tl0picidx');
   }
   if (flexible && predicted) {
@@ -59,6 +72,7 @@ export function parseVp9Descriptor(payload: Uint8Array): { descriptor: Vp9Descri
   if (b0 & 0x02) {
     const ss = r.u8('scalability structure');
     const layers = (ss >> 5) + 1;
+    spatialLayers = layers;
     if (ss & 0x10) {
       resolutions = [];
       for (let i = 0; i < layers; i++) resolutions.push({ width: r.u16('width'), height: r.u16('height') });
@@ -79,13 +93,59 @@ export function parseVp9Descriptor(payload: Uint8Array): { descriptor: Vp9Descri
       beginningOfFrame: (b0 & 0x08) !== 0,
       endOfFrame: (b0 & 0x04) !== 0,
       ...(pictureId !== undefined && { pictureId }),
-      ...(temporalId !== undefined && { temporalId, spatialId }),
+      ...(temporalId !== undefined && { temporalId, spatialId, switchingUp, interLayerDependency }),
+      notUpperReference: (b0 & 0x01) !== 0,
       ...(tl0PicIdx !== undefined && { tl0PicIdx }),
       pDiffs,
+      ...(spatialLayers !== undefined && { spatialLayers }),
       ...(resolutions && { resolutions }),
     },
     headerSize: r.offset,
   };
+}
+
+/**
+ * The payload descriptor for `d` (RFC 9628 §4.2): I with a 15-bit picture id when `pictureId` is
+ * set, L when `temporalId` is, F/P reference indices from `pDiffs`, V with N_S, Y and the
+ * resolutions (no picture group description). The inverse of parseVp9Descriptor's header.
+ */
+export function serializeVp9Descriptor(d: Vp9Descriptor): Uint8Array {
+  const out: number[] = [0];
+  let b0 =
+    (d.interPicturePredicted ? 0x40 : 0) |
+    (d.flexible ? 0x10 : 0) |
+    (d.beginningOfFrame ? 0x08 : 0) |
+    (d.endOfFrame ? 0x04 : 0) |
+    (d.notUpperReference ? 0x01 : 0);
+  if (d.pictureId !== undefined) {
+    b0 |= 0x80;
+    out.push(0x80 | ((d.pictureId >> 8) & 0x7f), d.pictureId & 0xff);
+  }
+  if (d.temporalId !== undefined) {
+    b0 |= 0x20;
+    out.push(
+      ((d.temporalId & 0x07) << 5) |
+        (d.switchingUp ? 0x10 : 0) |
+        (((d.spatialId ?? 0) & 0x07) << 1) |
+        (d.interLayerDependency ? 1 : 0),
+    );
+    if (!d.flexible) out.push((d.tl0PicIdx ?? 0) & 0xff);
+  }
+  if (d.flexible && d.interPicturePredicted) {
+    if (d.pDiffs.length === 0 || d.pDiffs.length > 3) throw new RangeError('1 to 3 p_diffs');
+    d.pDiffs.forEach((p, i) => {
+      out.push(((p & 0x7f) << 1) | (i < d.pDiffs.length - 1 ? 1 : 0));
+    });
+  }
+  if (d.spatialLayers !== undefined || d.resolutions) {
+    b0 |= 0x02;
+    const n = d.resolutions?.length ?? d.spatialLayers ?? 1;
+    out.push((((n - 1) & 0x07) << 5) | (d.resolutions ? 0x10 : 0));
+    for (const r of d.resolutions ?? [])
+      out.push(r.width >> 8, r.width & 0xff, r.height >> 8, r.height & 0xff);
+  }
+  out[0] = b0;
+  return Uint8Array.from(out);
 }
 
 /**

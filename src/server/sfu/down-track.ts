@@ -5,6 +5,8 @@
  */
 import { type LayerChoice, type LayerSelector, PAUSED } from './layer-selector.js';
 import type { RewrittenHeader, SourceRtp, StreamRewriter } from './rewriter.js';
+import type { SvcFilter } from './svc-filter.js';
+import type { SvcPacketInfo } from './svc-layers.js';
 import type { PublishedTrack } from './track.js';
 
 export interface DownTrackStats {
@@ -27,6 +29,11 @@ export class DownTrack {
   maxHeight = Number.POSITIVE_INFINITY;
   target: LayerChoice;
   current: LayerChoice = PAUSED;
+  /**
+   * SVC layer dropping, for a VP9/AV1 track sent as one layered stream: `target`/`current` then
+   * say only paused (PAUSED) or not (0), the filter which spatial/temporal layers pass.
+   */
+  svc: SvcFilter | undefined;
   readonly stats: DownTrackStats = {
     packetsSent: 0,
     bytesSent: 0,
@@ -56,15 +63,46 @@ export class DownTrack {
   }
   /** Waiting for a keyframe of the target layer. */
   get switchPending(): boolean {
-    return this.target !== PAUSED && this.target !== this.current;
+    if (this.target === PAUSED) return false;
+    return this.target !== this.current || (this.svc?.keyframeWanted ?? false);
   }
 
   /** Set the layer to move to; pausing stops forwarding at once. Returns true when it changed. */
   setTarget(choice: LayerChoice): boolean {
     if (choice === this.target) return false;
     this.target = choice;
-    if (choice === PAUSED) this.current = PAUSED;
+    if (choice === PAUSED) {
+      this.current = PAUSED;
+      this.svc?.reset();
+    }
     return true;
+  }
+
+  /**
+   * The header to forward SVC packet `p` with (its marker set where the picture now ends), or
+   * undefined to drop it: dropped packets leave no gap in the subscriber's sequence numbers.
+   */
+  forwardSvc(
+    p: SourceRtp & { readonly marker: boolean },
+    info: SvcPacketInfo,
+    now: number,
+  ): RewrittenHeader | undefined {
+    const svc = this.svc;
+    if (this.target === PAUSED || !svc) return undefined;
+    const ups = svc.switchesUp;
+    const downs = svc.switchesDown;
+    const d = svc.decide(info, p.timestamp, p.marker);
+    if (svc.switchesUp !== ups || svc.switchesDown !== downs) this.stats.layerSwitches++;
+    if (!d.forward) {
+      if (this.current !== PAUSED) this.rewriter.drop(p);
+      return undefined;
+    }
+    let h: RewrittenHeader | undefined;
+    if (this.current === PAUSED) {
+      this.current = 0;
+      h = this.rewriter.switchTo(p, now);
+    } else h = this.rewriter.rewrite(p, now);
+    return h && (d.marker === p.marker ? h : { ...h, marker: d.marker });
   }
 
   /**

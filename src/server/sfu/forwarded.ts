@@ -25,7 +25,8 @@ export interface ForwardedRtp {
 
 /**
  * The forwarded packet as bytes: the received packet with SSRC, sequence number, timestamp (and
- * payload type, when the subscriber's leg numbers the codec differently) patched; extensions kept.
+ * payload type, when the subscriber's leg numbers the codec differently; the marker, when an SVC
+ * picture was cut) patched; extensions kept.
  * Writes into `out` when given (it must hold `bytes.length`), returns the packet's view.
  */
 export function rewriteRtpBytes(f: ForwardedRtp, payloadType?: number, out?: Uint8Array): Uint8Array {
@@ -34,6 +35,7 @@ export function rewriteRtpBytes(f: ForwardedRtp, payloadType?: number, out?: Uin
   b.set(src);
   const h = f.header;
   if (payloadType !== undefined) b[1] = (b[1]! & 0x80) | (payloadType & 0x7f);
+  if (h.marker !== undefined) b[1] = (b[1]! & 0x7f) | (h.marker ? 0x80 : 0);
   b[2] = h.sequenceNumber >>> 8;
   b[3] = h.sequenceNumber & 0xff;
   b[4] = h.timestamp >>> 24;
@@ -54,5 +56,6 @@ export function rewrittenPacket(f: ForwardedRtp): RtpPacket {
     ssrc: f.header.ssrc,
     sequenceNumber: f.header.sequenceNumber,
     timestamp: f.header.timestamp,
+    ...(f.header.marker !== undefined && { marker: f.header.marker }),
   };
 }

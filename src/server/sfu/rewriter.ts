@@ -24,6 +24,8 @@ export interface RewrittenHeader {
   readonly ssrc: number;
   readonly sequenceNumber: number;
   readonly timestamp: number;
+  /** The marker bit when it differs from the source's (an SVC picture cut above its top layer). */
+  readonly marker?: boolean;
 }
 
 interface Segment {
@@ -115,6 +117,14 @@ export class StreamRewriter {
     const inExt = extendSeq(this.#highestIn, p.sequenceNumber);
     if (inExt < this.#floorIn) return undefined;
     if (inExt > this.#highestIn) this.#highestIn = inExt;
+    // A late packet from before a skip or drop: numbered as its own segment numbered it.
+    else if (this.#segments.length > 1 && inExt < seg.startOut - seg.seqOffset) {
+      for (let i = this.#segments.length - 2; i >= 0; i--) {
+        const s = this.#segments[i]!;
+        if (s.ssrc === seg.ssrc && inExt >= s.startOut - s.seqOffset)
+          return this.#emit(inExt, p.timestamp, now, s);
+      }
+    }
     return this.#emit(inExt, p.timestamp, now);
   }
 
@@ -129,8 +139,32 @@ export class StreamRewriter {
     const inExt = extendSeq(this.#highestIn, p.sequenceNumber);
     if (inExt !== this.#highestIn + 1 || inExt + seg.seqOffset !== this.#highestOut + 1) return false;
     this.#highestIn = inExt;
-    this.#push({ ...seg, startOut: this.#highestOut + 1, seqOffset: seg.seqOffset - 1 });
+    this.#shift(seg, inExt + seg.seqOffset);
     return true;
+  }
+
+  /**
+   * Leave out a packet of the current source the subscriber must not get (an SVC layer above its
+   * own): later packets shift down by one, so it sees no gap; packets lost upstream before it keep
+   * their numbers. False when it comes after a later packet (that one is numbered already: the gap
+   * stays) or from another source.
+   */
+  drop(p: SourceRtp): boolean {
+    const seg = this.#segments.at(-1);
+    if (!seg || seg.ssrc !== p.ssrc >>> 0) return false;
+    const inExt = extendSeq(this.#highestIn, p.sequenceNumber);
+    if (inExt <= this.#highestIn) return false;
+    this.#highestIn = inExt;
+    this.#shift(seg, inExt + seg.seqOffset);
+    return true;
+  }
+
+  /** Output numbers from `startOut` on move down by one (consecutive shifts share one segment). */
+  #shift(seg: Segment, startOut: number): void {
+    const next = { ...seg, startOut, seqOffset: seg.seqOffset - 1 };
+    if (seg.startOut === startOut && this.#segments.length > 1)
+      this.#segments[this.#segments.length - 1] = next;
+    else this.#push(next);
   }
 
   /** The source packet behind output sequence number `seq` (for a subscriber's NACK). */
@@ -153,8 +187,7 @@ export class StreamRewriter {
     if (this.#segments.length > this.#history) this.#segments.shift();
   }
 
-  #emit(inExt: number, inTs: number, now: number): RewrittenHeader {
-    const seg = this.#segments.at(-1)!;
+  #emit(inExt: number, inTs: number, now: number, seg = this.#segments.at(-1)!): RewrittenHeader {
     const outExt = inExt + seg.seqOffset;
     const timestamp = (inTs + seg.tsOffset) >>> 0;
     if (outExt > this.#highestOut) {

@@ -1,0 +1,35 @@
+/**
+ * The SVC layers a subscriber should get, chosen like simulcast layers: the same LayerSelector
+ * (budget, height cap, hysteresis, pause) over the stream's (spatial, temporal) operating points,
+ * each costing what it needs to be forwarded (its layers and every layer below, measured per layer).
+ */
+import type { DownTrack } from './down-track.js';
+import { type LayerChoice, type LayerOption, PAUSED } from './layer-selector.js';
+import type { SvcSource } from './svc-layers.js';
+
+/** Operating points low to high: spatial-major, (0,0), (0,1), ..., (1,0), ... */
+export function svcOptions(src: SvcSource, now: number): LayerOption[] {
+  const out: LayerOption[] = [];
+  const nT = src.temporalLayers;
+  for (let s = 0; s < src.spatialLayers; s++)
+    for (let t = 0; t < nT; t++) {
+      let bitrate = 0;
+      for (let ss = 0; ss <= s; ss++) for (let tt = 0; tt <= t; tt++) bitrate += src.bitrate(ss, tt, now);
+      out.push({ bitrate, height: src.height(s), active: src.active(s, t, now) });
+    }
+  return out;
+}
+
+/**
+ * Pick the operating point for `d` (which has an SvcFilter) within `budget` bits/s and its height
+ * cap; sets the filter's target. Returns PAUSED or 0 (the simulcast-level choice of a one-layer
+ * track) for DownTrack.setTarget.
+ */
+export function selectSvc(d: DownTrack, src: SvcSource, budget: number, now: number): LayerChoice {
+  const options = svcOptions(src, now);
+  const choice = d.selector.select(options, budget, d.maxHeight, now);
+  if (choice === PAUSED) return PAUSED;
+  const nT = src.temporalLayers;
+  d.svc?.setTarget(Math.floor(choice / nT), choice % nT);
+  return 0;
+}
