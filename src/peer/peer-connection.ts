@@ -112,10 +112,14 @@ export interface DroppedDatagrams {
   readonly ice: number;
   /** RFC 7983 demultiplexing: an unknown first byte, or DTLS before DTLS exists with a full queue. */
   readonly demux: number;
-  /** DTLS: datagrams that did not parse as records, records that did not authenticate, replays. */
+  /**
+   * DTLS: datagrams that did not parse as records, records that did not authenticate, replays,
+   * records of an epoch without keys (dropped, or held until its keys come).
+   */
   readonly dtlsMalformed: number;
   readonly dtlsBadRecord: number;
   readonly dtlsReplay: number;
+  readonly dtlsUnknownEpoch: number;
   /** SRTP/SRTCP: bad authentication tags, replays, packets too short or malformed. */
   readonly srtpAuth: number;
   readonly srtpReplay: number;
@@ -756,6 +760,7 @@ export class RTCPeerConnection extends HandlerTarget {
       dtlsMalformed: dtls?.malformed ?? 0,
       dtlsBadRecord: dtls?.badRecords ?? 0,
       dtlsReplay: dtls?.replays ?? 0,
+      dtlsUnknownEpoch: dtls?.unknownEpoch ?? 0,
       srtpAuth,
       srtpReplay,
       srtpMalformed: (media?.srtpErrors ?? 0) - srtpAuth - srtpReplay,
