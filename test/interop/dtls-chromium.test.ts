@@ -6,7 +6,7 @@
  * channel message must make the round trip over the DTLS connection.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { DtlsVersion } from '../../src/dtls/endpoint.js';
 import { type RTCDataChannel, RTCPeerConnection } from '../../src/peer/index.js';
 import {
@@ -16,18 +16,11 @@ import {
   pageTransport,
   waitFor,
 } from '../helpers/browser-peer.js';
-import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
+import { chromiumForFile } from '../helpers/chromium-file.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 
 const opts = needs(PREREQS.chromium);
-let browser: ChromiumHandle;
-
-before(async () => {
-  if (!opts.skip) browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-});
+const chromium = chromiumForFile(opts);
 
 type Stats = Record<string, unknown>;
 
@@ -62,7 +55,7 @@ for (const { versions, wire } of CASES) {
           {},
           { includeLoopback: true, ipv6: false, dtlsVersions: versions },
         );
-        const page = await browserPeer(browser, node, { echo: true });
+        const page = await browserPeer(chromium.browser, node, { echo: true });
         try {
           let dc: RTCDataChannel;
           if (nodeRole === 'server') {

@@ -4,32 +4,18 @@
  * base with its non-loopback address); media must keep flowing on it, not stop after a second.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { RTCPeerConnection } from '../../src/peer/index.js';
-import { startBlankOrigin } from '../helpers/blank-origin.js';
 import { acceptAnswerInPage, browserPeer, waitFor } from '../helpers/browser-peer.js';
-import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
+import { chromiumForFile } from '../helpers/chromium-file.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 
 const opts = needs(PREREQS.chromium);
-let browser: ChromiumHandle;
-let closeOrigin: (() => void) | undefined;
-let origin = '';
-
-before(async () => {
-  if (opts.skip) return;
-  browser = await launchChromium();
-  // getUserMedia needs a secure context: a page on http://127.0.0.1.
-  ({ origin, close: closeOrigin } = await startBlankOrigin());
-});
-after(async () => {
-  await browser?.close();
-  closeOrigin?.();
-});
+const chromium = chromiumForFile(opts, { origin: true });
 
 test('Chromium offers its camera, rtcstack answers: video frames keep arriving', opts, async () => {
   const node = new RTCPeerConnection({}, { includeLoopback: true, ipv6: false });
-  const page = await browserPeer(browser, node, { origin });
+  const page = await browserPeer(chromium.browser, node, { origin: chromium.origin });
   try {
     let frames = 0;
     let keyframes = 0;

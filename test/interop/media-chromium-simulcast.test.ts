@@ -6,28 +6,14 @@
 import assert from 'node:assert/strict';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { RTCPeerConnection } from '../../src/peer/index.js';
-import { startBlankOrigin } from '../helpers/blank-origin.js';
 import { acceptAnswerInPage, browserPeer, pageStats, waitFor } from '../helpers/browser-peer.js';
-import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
+import { chromiumForFile } from '../helpers/chromium-file.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 
 const opts = needs(PREREQS.chromium);
-let browser: ChromiumHandle;
-let closeOrigin: (() => void) | undefined;
-let origin = '';
-
-before(async () => {
-  if (opts.skip) return;
-  browser = await launchChromium();
-  // getUserMedia needs a secure context: a page on http://127.0.0.1.
-  ({ origin, close: closeOrigin } = await startBlankOrigin());
-});
-after(async () => {
-  await browser?.close();
-  closeOrigin?.();
-});
+const chromium = chromiumForFile(opts, { origin: true });
 
 /** Width x height from a VP8 keyframe header (RFC 6386 §9.1), or undefined. */
 function vp8Size(frame: Uint8Array): string | undefined {
@@ -50,7 +36,7 @@ test(
   opts,
   async (t) => {
     const node = new RTCPeerConnection({}, { includeLoopback: true, ipv6: false });
-    const page = await browserPeer(browser, node, { origin });
+    const page = await browserPeer(chromium.browser, node, { origin: chromium.origin });
     const layers = new Map<string, Layer>();
     // How late this process reads (transport-cc is on: Chromium's estimator sees it as delay).
     const loop = monitorEventLoopDelay({ resolution: 10 });

@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -23,50 +22,33 @@ import {
   type RTCTrackEvent,
 } from '../../src/peer/index.js';
 import { WebmRecorder } from '../../src/peer/media-recorder.js';
-import { browserPeer as sharedBrowserPeer } from '../helpers/browser-peer.js';
-import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
+import { browserPeer as sharedBrowserPeer, waitFor } from '../helpers/browser-peer.js';
+import { chromiumForFile } from '../helpers/chromium-file.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 import { decodeErrors, makeOpusClip, makeVideoClip, probeFrames } from '../media/ffmpeg.js';
 
 const opts = needs(PREREQS.chromium);
 const ffOpts = needs(PREREQS.ffmpeg);
 const skip = opts.skip || ffOpts.skip;
-let browser: ChromiumHandle;
 let dir: string;
-let server: ReturnType<typeof createServer> | undefined;
-let origin = '';
 /** The page's own RTCPeerConnection (the DOM one, not ours). */
 type PagePc = globalThis.RTCPeerConnection;
 type AnyStats = Record<string, number & string>;
 
-before(async () => {
+const chromium = chromiumForFile({ skip }, { origin: true });
+
+before(() => {
   dir = mkdtempSync(join(tmpdir(), 'rtcs-media-chromium-'));
-  if (skip) return;
-  browser = await launchChromium();
-  // getUserMedia needs a secure context: a page on http://127.0.0.1.
-  server = createServer((_q, r) => r.end('<html></html>'));
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  const addr = server.address();
-  origin = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/`;
 });
-after(async () => {
-  await browser?.close();
-  server?.close();
+after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
 /** The page with its own RTCPeerConnection (`window.pc`), on our origin (getUserMedia needs one). */
-const browserPeer = (node: RTCPeerConnection): Promise<Page> => sharedBrowserPeer(browser, node, { origin });
+const browserPeer = (node: RTCPeerConnection): Promise<Page> =>
+  sharedBrowserPeer(chromium.browser, node, { origin: chromium.origin });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timeout: ${what}`);
-    await sleep(50);
-  }
-}
 
 /** Chromium's outbound video stats: frames encoded and sent. */
 async function pageOutbound(

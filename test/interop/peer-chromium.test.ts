@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { type RTCDataChannel, RTCPeerConnection } from '../../src/peer/index.js';
 import {
   acceptAnswerInPage,
@@ -15,18 +15,12 @@ import {
   pageTransport,
   waitFor,
 } from '../helpers/browser-peer.js';
-import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
+import { launchChromium } from '../helpers/chromium.js';
+import { chromiumForFile } from '../helpers/chromium-file.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 
 const opts = needs(PREREQS.chromium);
-let browser: ChromiumHandle;
-
-before(async () => {
-  if (!opts.skip) browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-});
+const chromium = chromiumForFile(opts);
 
 const LOCAL = { includeLoopback: true, ipv6: false } as const;
 
@@ -43,7 +37,7 @@ for (const [versions, expected] of [
 ] as const) {
   test(`rtcstack offers (DTLS ${versions.join('+')}), Chromium answers: echo both ways`, opts, async () => {
     const node = new RTCPeerConnection({}, { ...LOCAL, dtlsVersions: [...versions] });
-    const page = await browserPeer(browser, node, { echo: true });
+    const page = await browserPeer(chromium.browser, node, { echo: true });
     try {
       const dc = node.createDataChannel('from-node');
       await node.setLocalDescription();
@@ -95,7 +89,7 @@ for (const [versions, expected] of [
 
 test('Chromium offers, rtcstack answers; 16 MiB arrive byte-identical', opts, async () => {
   const node = new RTCPeerConnection({}, LOCAL);
-  const page = await browserPeer(browser, node);
+  const page = await browserPeer(chromium.browser, node);
   try {
     const offer = await page.evaluate(async () => {
       type Pc = {

@@ -4,7 +4,7 @@
  * sides must show a relayed selected pair.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { silentLogger } from '../../src/core/log.js';
 import { type RTCDataChannel, RTCPeerConnection } from '../../src/peer/index.js';
 import { makeRestCredentials } from '../../src/server/turn/credentials.js';
@@ -16,18 +16,12 @@ import {
   selectedLocalCandidateType,
   waitFor,
 } from '../helpers/browser-peer.js';
-import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
+import { chromiumForFile } from '../helpers/chromium-file.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 import { startCoturn } from './ice-harness-real.js';
 
 const opts = needs(PREREQS.chromium, PREREQS.coturn);
-let browser: ChromiumHandle;
-before(async () => {
-  if (!opts.skip) browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-});
+const chromium = chromiumForFile(opts);
 
 interface IceServer {
   urls: string;
@@ -39,7 +33,7 @@ interface IceServer {
 async function relayCall(server: IceServer) {
   const config = { iceServers: [server], iceTransportPolicy: 'relay' as const };
   const node = new RTCPeerConnection(config, { ipv6: false });
-  const page = await browserPeer(browser, node, { config, echo: true });
+  const page = await browserPeer(chromium.browser, node, { config, echo: true });
   const dc = node.createDataChannel('relayed');
   await node.setLocalDescription();
   await node.setRemoteDescription(await answerInPage(page, node.localDescription!.toJSON()));
