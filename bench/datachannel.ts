@@ -221,6 +221,18 @@ function median(xs: Result[]): Result {
 
 const fmt = (n: number, d = 1) => n.toFixed(d).padStart(9);
 
+/**
+ * A stack that never opens or never finishes closing (seen once with @roamhq/wrtc) fails its row
+ * instead of hanging the whole bench; the transfer itself has its own limit.
+ */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result in ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+
 async function main(): Promise<void> {
   console.log('data channel benchmark (two peers in one process, loopback)');
   console.log(
@@ -241,13 +253,13 @@ async function main(): Promise<void> {
       const rs: Result[] = [];
       try {
         for (let i = 0; i < runs; i++) {
-          const pair = await c.make(w.options);
+          const pair = await within(c.make(w.options), 30_000, `${c.name}: connecting`);
           try {
             // werift can stall for minutes (seen: its worker-hosted receiver on 100-byte messages).
             const limit = c === werift || c === weriftSplit ? 30_000 : 120_000;
             rs.push(await transfer(pair, w.size, w.count(c), w.queue, w.reliable, limit));
           } finally {
-            await pair.close();
+            await within(pair.close(), 10_000, `${c.name}: closing`);
           }
         }
       } catch (e) {
