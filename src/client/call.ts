@@ -27,6 +27,10 @@ export interface CallOptions {
   readonly relayOnly?: boolean;
   /** SFU mode: publish video as 3 simulcast layers (default true) or one encoding. */
   readonly simulcast?: boolean;
+  /** SFU mode: publish video as one SVC stream with this scalabilityMode (e.g. 'L3T3_KEY'), not simulcast. */
+  readonly svc?: string;
+  /** The codec of `svc`: 'vp9' (default) or 'av1'. */
+  readonly svcCodec?: 'vp9' | 'av1';
   /** getStats period, ms (default 1000); every summary is also reported to the server. */
   readonly statsIntervalMs?: number;
   readonly disconnectGraceMs?: number;
@@ -344,6 +348,7 @@ export class Call extends Emitter<CallEvents> {
               iceTransportPolicy: policy,
               stream: () => this.#stream,
               simulcast: this.options.simulcast ?? true,
+              ...(this.options.svc && { svc: this.options.svc, svcCodec: this.options.svcCodec ?? 'vp9' }),
               onPublished: () => this.#announceMuted(),
             },
             this.#iceServers,

@@ -29,6 +29,13 @@ export interface SfuOptions {
   readonly stream: () => MediaStream | undefined;
   /** Publish 3 simulcast layers (default) or one encoding. */
   readonly simulcast?: boolean;
+  /**
+   * Publish video as one scalable stream with this scalabilityMode (e.g. 'L3T3_KEY') in `svcCodec`
+   * instead of simulcast: the SFU forwards each subscriber the spatial/temporal layers it can take.
+   */
+  readonly svc?: string;
+  /** The codec of `svc` (default 'vp9'). */
+  readonly svcCodec?: 'vp9' | 'av1';
   /** The server answered our publishing offer: our tracks are in its room now. */
   readonly onPublished?: () => void;
 }
@@ -126,11 +133,13 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
       const t = pc.addTransceiver(track, {
         direction: 'sendonly',
         streams: [stream],
-        ...(track.kind === 'video' && this.#opts.simulcast !== false
-          ? { sendEncodings: SIMULCAST_ENCODINGS.map((e) => ({ ...e })) }
-          : {}),
+        ...(track.kind === 'video' && this.#opts.svc
+          ? { sendEncodings: [svcEncoding(this.#opts.svc)] }
+          : track.kind === 'video' && this.#opts.simulcast !== false
+            ? { sendEncodings: SIMULCAST_ENCODINGS.map((e) => ({ ...e })) }
+            : {}),
       });
-      if (track.kind === 'video') preferVp8(t);
+      if (track.kind === 'video') preferCodec(t, this.#opts.svc ? (this.#opts.svcCodec ?? 'vp9') : 'vp8');
     }
     try {
       await pc.setLocalDescription(await pc.createOffer());
@@ -454,14 +463,21 @@ function relayChannel(ch: RTCDataChannel, to: string): RTCDataChannel {
   return wrapper as unknown as RTCDataChannel;
 }
 
-/** Put VP8 first: the SFU's keyframe detection and every browser handle it. */
-function preferVp8(t: RTCRtpTransceiver): void {
+/** One encoding with a scalabilityMode (WebRTC-SVC; not yet in TypeScript's DOM types). */
+const svcEncoding = (mode: string): RTCRtpEncodingParameters => {
+  const e: RTCRtpEncodingParameters & { scalabilityMode: string } = { scalabilityMode: mode };
+  return e;
+};
+
+/** Put `codec` first: VP8 for simulcast (every browser handles it), VP9/AV1 for SVC. */
+function preferCodec(t: RTCRtpTransceiver, codec: string): void {
   const caps = typeof RTCRtpSender !== 'undefined' ? RTCRtpSender.getCapabilities?.('video') : null;
   if (!caps || typeof t.setCodecPreferences !== 'function') return;
-  const vp8 = caps.codecs.filter((c) => /vp8/i.test(c.mimeType));
-  const rest = caps.codecs.filter((c) => !/vp8/i.test(c.mimeType));
+  const mime = `video/${codec}`.toLowerCase();
+  const first = caps.codecs.filter((c) => c.mimeType.toLowerCase() === mime);
+  const rest = caps.codecs.filter((c) => c.mimeType.toLowerCase() !== mime);
   try {
-    t.setCodecPreferences([...vp8, ...rest]);
+    t.setCodecPreferences([...first, ...rest]);
   } catch {
     // keep the browser's order
   }
