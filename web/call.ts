@@ -1,5 +1,6 @@
 /**
  * The call page: /?room=NAME[&name=ann][&relay=1][&simulcast=0][&token=...][&stats=ms][&media=0]
+ * [&svc=L3T3_KEY[&svccodec=av1]] (SFU mode: publish one SVC stream, VP9 unless av1, not simulcast)
  * A thin UI over the client library's Call. For automated tests it exposes window.rtcstackCall.
  */
 import { Call, type CallSnapshot, type FileRecord } from '../src/client/index.js';
@@ -30,6 +31,10 @@ const call = new Call({
   ...(params.get('token') ? { token: params.get('token')! } : {}),
   relayOnly: relay,
   simulcast: params.get('simulcast') !== '0',
+  ...(/^L\dT\d(_KEY)?$/.test(params.get('svc') ?? '') && {
+    svc: params.get('svc')!,
+    svcCodec: params.get('svccodec') === 'av1' ? ('av1' as const) : ('vp9' as const),
+  }),
   statsIntervalMs: Number.isFinite(statsMs) && statsMs >= 100 ? statsMs : 1000,
 });
 
