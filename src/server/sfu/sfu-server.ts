@@ -25,6 +25,7 @@ import type { Logger } from '../../core/log.js';
 import { cryptoRandom } from '../../core/random.js';
 import { payloadCodecName } from '../../media/payload/index.js';
 import {
+  getCapabilities,
   MediaStream,
   MediaStreamTrack,
   type PeerOptions,
@@ -520,6 +521,7 @@ export class SfuServer implements SfuBackend {
       streams: [new MediaStream(t.publisherId)],
     });
     setTransportCc(transceiver, this.#twcc);
+    preferCodec(transceiver, t.spec.codec);
     track.on('keyframerequest', () => state.room.requestKeyframe(p.id, t.publisherId, t.id));
     p.senders.set(k, { track, transceiver, info: { peerId: t.publisherId, kind: t.kind } });
   }
@@ -607,6 +609,16 @@ export class SfuServer implements SfuBackend {
     p.sub?.close();
     p.pub = p.sub = undefined;
   }
+}
+
+/**
+ * Offer the publisher's codec first on a subscribing m-line: the room forwards its payloads as
+ * they are (a VP9 SVC publisher's subscribers must get VP9, not the default VP8).
+ */
+function preferCodec(t: RTCRtpTransceiver, codec: string): void {
+  const all = getCapabilities(t.kind)?.codecs ?? [];
+  const mine = (c: { mimeType: string }): boolean => c.mimeType.toLowerCase() === `${t.kind}/${codec}`;
+  if (all.some(mine)) t.setCodecPreferences([...all.filter(mine), ...all.filter((c) => !mine(c))]);
 }
 
 /** Offer or answer transport-cc (and with it TWCC/REMB feedback) on `t`, or not. */
