@@ -8,7 +8,7 @@ import { SystemClock } from '../../src/core/clock.js';
 import { createLogger, type Logger, silentLogger } from '../../src/core/log.js';
 import type { ServeConfig } from '../../src/server/config.js';
 import { loadWebAssets } from '../../src/server/http/web-assets.js';
-import { type ServeHandle, startServe } from '../../src/server/serve.js';
+import { type ServeDeps, type ServeHandle, startServe } from '../../src/server/serve.js';
 import type { ChromiumHandle } from '../helpers/chromium.js';
 import { testConfig } from './helpers.js';
 
@@ -30,6 +30,8 @@ export function artifactLogger(name: string): Logger {
 export async function startCallServer(
   over: Partial<ServeConfig> = {},
   log: Logger = silentLogger,
+  /** An SFU of the test's own (hooks, options) instead of the one serve makes. */
+  sfu?: ServeDeps['sfu'],
 ): Promise<ServeHandle> {
   assets ??= await loadWebAssets(silentLogger);
   return startServe(testConfig({ heartbeatIntervalMs: 15_000, ...over }), {
@@ -37,6 +39,7 @@ export async function startCallServer(
     log,
     assets,
     ...(over.turn ? {} : { startTurn: async () => undefined }),
+    ...(sfu && { sfu }),
   });
 }
 

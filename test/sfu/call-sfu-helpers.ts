@@ -6,6 +6,7 @@
 import { after, before } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { CallSnapshot } from '../../src/client/call.js';
+import { silentLogger } from '../../src/core/log.js';
 import type { ServeConfig } from '../../src/server/config.js';
 import type { ServeHandle } from '../../src/server/serve.js';
 import type { SfuServer } from '../../src/server/sfu/sfu-server.js';
@@ -13,8 +14,8 @@ import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
 import { dumpOnFailure, startCallServer, waitSnap } from '../serve/call-helpers.js';
 
 /** Rooms switch to the SFU at three participants and stay there down to one. */
-export function startSfuCallServer(over: Partial<ServeConfig> = {}): Promise<ServeHandle> {
-  return startCallServer({ sfuSwitchAt: 3, sfuBackAt: 1, ...over });
+export function startSfuCallServer(over: Partial<ServeConfig> = {}, sfu?: SfuServer): Promise<ServeHandle> {
+  return startCallServer({ sfuSwitchAt: 3, sfuBackAt: 1, ...over }, silentLogger, sfu);
 }
 
 export interface SfuCall {
@@ -24,11 +25,14 @@ export interface SfuCall {
   readonly pages: Page[];
 }
 
-/** A serve (startSfuCallServer) and a Chromium for the enclosing describe, closed after it. */
-export function withSfuCall(over: Partial<ServeConfig> = {}): SfuCall {
+/**
+ * A serve (startSfuCallServer) and a Chromium for the enclosing describe, closed after it; `sfu`
+ * makes the test's own SFU (hooks, options) instead of serve's.
+ */
+export function withSfuCall(over: Partial<ServeConfig> = {}, sfu?: () => SfuServer): SfuCall {
   const call = { pages: [] as Page[] } as SfuCall;
   before(async () => {
-    call.server = await startSfuCallServer(over);
+    call.server = await startSfuCallServer(over, sfu?.());
     call.browser = await launchChromium();
   });
   after(async () => {
