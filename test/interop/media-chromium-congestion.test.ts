@@ -14,30 +14,21 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseIvf } from '../../src/media/container/ivf.js';
 import { MediaStreamTrack, RTCPeerConnection } from '../../src/peer/index.js';
-import { startBlankOrigin } from '../helpers/blank-origin.js';
 import { acceptAnswerInPage, browserPeer, pageStats, waitFor } from '../helpers/browser-peer.js';
-import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
+import { chromiumForFile } from '../helpers/chromium-file.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 import { makeVideoClip } from '../media/ffmpeg.js';
 
-const chromium = needs(PREREQS.chromium);
+const chromiumPrereq = needs(PREREQS.chromium);
 const ffmpeg = needs(PREREQS.ffmpeg);
-const opts = chromium.skip ? chromium : ffmpeg;
-let browser: ChromiumHandle;
-let closeOrigin: (() => void) | undefined;
-let origin = '';
+const opts = chromiumPrereq.skip ? chromiumPrereq : ffmpeg;
+const chromium = chromiumForFile(opts, { origin: true });
 let dir = '';
 
-before(async () => {
-  if (opts.skip) return;
-  dir = mkdtempSync(join(tmpdir(), 'rtcs-cc-chromium-'));
-  browser = await launchChromium();
-  // getUserMedia needs a secure context: a page on http://127.0.0.1.
-  ({ origin, close: closeOrigin } = await startBlankOrigin());
+before(() => {
+  if (!opts.skip) dir = mkdtempSync(join(tmpdir(), 'rtcs-cc-chromium-'));
 });
-after(async () => {
-  await browser?.close();
-  closeOrigin?.();
+after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -45,7 +36,7 @@ test('TWCC both ways with Chromium: its estimate ramps on our feedback, ours on 
   makeVideoClip('vp8', join(dir, 'v.ivf'), { frames: 90, gop: 30, size: '640x480' });
   const clip = parseIvf(readFileSync(join(dir, 'v.ivf')));
   const node = new RTCPeerConnection({}, { includeLoopback: true, ipv6: false });
-  const page = await browserPeer(browser, node, { origin });
+  const page = await browserPeer(chromium.browser, node, { origin: chromium.origin });
   let timer: NodeJS.Timeout | undefined;
   try {
     let frames = 0;
