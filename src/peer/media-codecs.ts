@@ -5,6 +5,7 @@
 import { payloadCodecName } from '../media/payload/index.js';
 import {
   EXT_ABS_SEND_TIME,
+  EXT_DEPENDENCY_DESCRIPTOR,
   EXT_MID,
   EXT_REPAIRED_RID,
   EXT_RID,
@@ -65,14 +66,23 @@ export const DEFAULT_VIDEO_CODECS: readonly Codec[] = [
  */
 export const CONGESTION_FEEDBACK: readonly RtcpFeedback[] = [{ type: 'goog-remb' }, { type: 'transport-cc' }];
 
-/** Header extensions rtcstack can negotiate (transport-cc only when a transceiver asks for it). */
-export function defaultHeaderExtensions(kind: 'audio' | 'video', transportCc = false): Extmap[] {
+/**
+ * Header extensions rtcstack can negotiate (transport-cc, and the AV1 dependency descriptor for
+ * video, only when a transceiver asks for them).
+ */
+export function defaultHeaderExtensions(
+  kind: 'audio' | 'video',
+  transportCc = false,
+  dependencyDescriptor = false,
+): Extmap[] {
   const common = [
     { id: 2, uri: EXT_ABS_SEND_TIME },
     ...(transportCc ? [{ id: 3, uri: EXT_TRANSPORT_CC }] : []),
     { id: 4, uri: EXT_MID },
   ];
-  return kind === 'audio' ? common : [...common, { id: 10, uri: EXT_RID }, { id: 11, uri: EXT_REPAIRED_RID }];
+  if (kind === 'audio') return common;
+  const video = [...common, { id: 10, uri: EXT_RID }, { id: 11, uri: EXT_REPAIRED_RID }];
+  return dependencyDescriptor ? [...video, { id: 12, uri: EXT_DEPENDENCY_DESCRIPTOR }] : video;
 }
 
 export const mimeTypeOf = (kind: 'audio' | 'video', c: Codec): string => `${kind}/${c.name}`;

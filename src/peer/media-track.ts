@@ -41,7 +41,7 @@ export interface MediaStreamTrackEvents {
   ended: [];
   /** Internal: frames and packets written by the application, for the senders attached. */
   write: [EncodedFrameInit];
-  writertp: [RtpPacket, { rid?: string }];
+  writertp: [RtpPacket, { rid?: string; dependencyDescriptor?: Uint8Array }];
 }
 
 export class MediaStreamTrack extends Emitter<MediaStreamTrackEvents> {
@@ -75,9 +75,10 @@ export class MediaStreamTrack extends Emitter<MediaStreamTrackEvents> {
 
   /**
    * Send a ready RTP packet (forwarding): senders rewrite SSRC and payload type to their own and
-   * keep sequence numbers continuous. With simulcast, `rid` picks the encoding.
+   * keep sequence numbers continuous. With simulcast, `rid` picks the encoding; a
+   * `dependencyDescriptor` goes out in that extension where it was negotiated.
    */
-  writeRtp(packet: RtpPacket, options: { rid?: string } = {}): void {
+  writeRtp(packet: RtpPacket, options: { rid?: string; dependencyDescriptor?: Uint8Array } = {}): void {
     if (this.#readyState === 'ended' || !this.enabled) return;
     this.emit('writertp', packet, options);
   }

@@ -14,6 +14,7 @@ import { createPacketizer, isKeyframe, payloadCodecName } from '../media/payload
 import {
   absSendTimeFromMs,
   EXT_ABS_SEND_TIME,
+  EXT_DEPENDENCY_DESCRIPTOR,
   EXT_MID,
   EXT_REPAIRED_RID,
   EXT_RID,
@@ -28,6 +29,12 @@ import type { Extmap } from '../sdp/types.js';
 import { type RTCRtpCodec, toRtcCodec } from './media-codecs.js';
 import type { EncodedFrameInit, MediaStreamTrack } from './media-track.js';
 import { type OutboundLayerStats, SendLayer } from './send-layer.js';
+
+/** How a forwarded RTP packet is sent (MediaStreamTrack.writeRtp). */
+export interface ForwardOptions {
+  readonly rid?: string;
+  readonly dependencyDescriptor?: Uint8Array;
+}
 
 /** Room left in a 1200-byte datagram for the payload (RTP header, extensions, SRTP tag). */
 const MAX_PAYLOAD = 1100;
@@ -82,7 +89,7 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
   #emittedBitrate = 0;
 
   readonly #onWrite = (f: EncodedFrameInit): void => this.writeFrame(f);
-  readonly #onWriteRtp = (p: RtpPacket, o?: { rid?: string }): void => this.writeRtp(p, o);
+  readonly #onWriteRtp = (p: RtpPacket, o?: ForwardOptions): void => this.writeRtp(p, o);
 
   constructor(
     kind: 'audio' | 'video',
@@ -237,7 +244,7 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
     return out;
   }
 
-  #extensions(layer: SendLayer): RtpHeaderExtension[] {
+  #extensions(layer: SendLayer, dependencyDescriptor?: Uint8Array): RtpHeaderExtension[] {
     const out: RtpHeaderExtension[] = [];
     for (const e of this.#negotiation?.extmaps ?? []) {
       if (e.uri === EXT_MID && this.#negotiation)
@@ -246,6 +253,8 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
         out.push({ id: e.id, data: serializeAbsSendTime(absSendTimeFromMs(this.#clock.now())) });
       else if (e.uri === EXT_RID && layer.rid !== undefined)
         out.push({ id: e.id, data: serializeSdesExtension(layer.rid) });
+      else if (e.uri === EXT_DEPENDENCY_DESCRIPTOR && dependencyDescriptor)
+        out.push({ id: e.id, data: dependencyDescriptor });
     }
     return out;
   }
@@ -284,9 +293,10 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
 
   /**
    * Forward an RTP packet from elsewhere as ours: our SSRC, payload type, sequence and timestamps;
-   * with simulcast, `rid` picks the layer (every active layer without it).
+   * with simulcast, `rid` picks the layer (every active layer without it); `dependencyDescriptor`
+   * is sent in that extension where negotiated (an SFU forwarding SVC keeps the publisher's).
    */
-  writeRtp(p: RtpPacket, o: { rid?: string } = {}): void {
+  writeRtp(p: RtpPacket, o: ForwardOptions = {}): void {
     const codec = this.#codec;
     if (!codec || !this.out) return;
     for (const layer of this.#targets(o.rid)) {
@@ -303,7 +313,7 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
         sequenceNumber: layer.nextSeq(),
         timestamp: ts,
         ssrc: layer.ssrc,
-        extensions: this.#extensions(layer),
+        extensions: this.#extensions(layer, o.dependencyDescriptor),
         paddingSize: 0,
       });
       if (p.marker || this.kind === 'audio') layer.stats.framesSent++;

@@ -3,7 +3,7 @@
  * application wants and the one negotiation settled on, and codec preferences.
  */
 
-import { EXT_MID, EXT_TRANSPORT_CC } from '../rtp/extensions.js';
+import { EXT_DEPENDENCY_DESCRIPTOR, EXT_MID, EXT_TRANSPORT_CC } from '../rtp/extensions.js';
 import type { Codec } from '../sdp/codecs.js';
 import type { Direction, Extmap } from '../sdp/types.js';
 import {
@@ -37,6 +37,8 @@ export class RTCRtpTransceiver {
   #codecs: readonly Codec[];
   /** transport-cc (and with it TWCC/REMB feedback) is negotiated unless stopped, as browsers do. */
   #transportCc = true;
+  /** Negotiate the dependency descriptor (off by default; an SFU forwarding SVC turns it on). */
+  #dependencyDescriptor = false;
   /** Streams (msid) the sender's track belongs to. */
   streams: MediaStream[] = [];
   /** Simulcast rids to send, lowest first (from sendEncodings). */
@@ -140,7 +142,7 @@ export class RTCRtpTransceiver {
 
   /** @internal The header extensions to put in descriptions. */
   get headerExtensions(): Extmap[] {
-    return defaultHeaderExtensions(this.kind, this.#transportCc);
+    return defaultHeaderExtensions(this.kind, this.#transportCc, this.#dependencyDescriptor);
   }
 
   /**
@@ -151,15 +153,19 @@ export class RTCRtpTransceiver {
    * times (they include how late this process reads packets on a badly overloaded host).
    */
   getHeaderExtensionsToNegotiate(): RTCRtpHeaderExtensionCapability[] {
-    return defaultHeaderExtensions(this.kind, true).map((e) => ({
+    return defaultHeaderExtensions(this.kind, true, true).map((e) => ({
       uri: e.uri,
-      direction: e.uri === EXT_TRANSPORT_CC && !this.#transportCc ? 'stopped' : 'sendrecv',
+      direction:
+        (e.uri === EXT_TRANSPORT_CC && !this.#transportCc) ||
+        (e.uri === EXT_DEPENDENCY_DESCRIPTOR && !this.#dependencyDescriptor)
+          ? 'stopped'
+          : 'sendrecv',
     }));
   }
 
   /** W3C setHeaderExtensionsToNegotiate (applies to the next offer or answer). */
   setHeaderExtensionsToNegotiate(exts: readonly RTCRtpHeaderExtensionCapability[]): void {
-    const known = new Set(defaultHeaderExtensions(this.kind, true).map((e) => e.uri));
+    const known = new Set(defaultHeaderExtensions(this.kind, true, true).map((e) => e.uri));
     for (const e of exts) {
       if (!known.has(e.uri))
         throw Object.assign(new Error(`unsupported header extension ${e.uri}`), {
@@ -170,6 +176,8 @@ export class RTCRtpTransceiver {
     }
     const tcc = exts.find((e) => e.uri === EXT_TRANSPORT_CC);
     if (tcc) this.#transportCc = tcc.direction !== 'stopped';
+    const dd = exts.find((e) => e.uri === EXT_DEPENDENCY_DESCRIPTOR);
+    if (dd) this.#dependencyDescriptor = dd.direction !== 'stopped';
   }
 }
 
