@@ -33,8 +33,8 @@ import {
   type RTCRtpTransceiver,
   type RTCTrackEvent,
 } from '../../peer/index.js';
-import { EXT_TRANSPORT_CC } from '../../rtp/extensions.js';
-import { serializeRtp } from '../../rtp/packet.js';
+import { EXT_DEPENDENCY_DESCRIPTOR, EXT_TRANSPORT_CC } from '../../rtp/extensions.js';
+import { findExtension, serializeRtp } from '../../rtp/packet.js';
 import { parseSdp } from '../../sdp/parse.js';
 import type { SfuClientMessage, SfuTrackInfo } from '../signaling/protocol.js';
 import type { SfuBackend, SfuOutput } from '../signaling/sfu-backend.js';
@@ -121,6 +121,8 @@ export class SfuServer implements SfuBackend {
   readonly #clock: Clock;
   readonly #twcc: boolean;
   readonly #rooms = new Map<string, RoomState>();
+  /** `room/publisher` -> the dependency descriptor extension id of its publishing connection. */
+  readonly #dd = new Map<string, number>();
   /** Counters of closed rooms and departed participants (figures() adds the live ones). */
   readonly #retired: SfuTotals = emptyTotals();
   #out: SfuOutput | undefined;
@@ -349,7 +351,10 @@ export class SfuServer implements SfuBackend {
             .get(name)
             ?.participants.get(subscriberId)
             ?.senders.get(key(f.publisherId, f.trackId));
-          s?.track.writeRtp(rewrittenPacket(f));
+          // AV1 SVC: the publisher's dependency descriptor goes on (the subscriber's decoder needs it).
+          const ddId = this.#dd.get(`${name}/${f.publisherId}`);
+          const dd = ddId === undefined || f.kind !== 'video' ? undefined : findExtension(f.packet, ddId);
+          s?.track.writeRtp(rewrittenPacket(f), dd ? { dependencyDescriptor: dd } : {});
         },
         sendRtcp: (participantId, packets) => {
           const pub = this.#rooms.get(name)?.participants.get(participantId)?.pub;
@@ -439,8 +444,20 @@ export class SfuServer implements SfuBackend {
   async #answerPublish(state: RoomState, p: Participant, sdp: string): Promise<void> {
     const pc = this.#pc(state, p, 'pub');
     await pc.setRemoteDescription({ type: 'offer', sdp });
-    for (const t of pc.getTransceivers()) setTransportCc(t, this.#o.publisherTransportCc ?? false);
+    for (const t of pc.getTransceivers()) {
+      setTransportCc(t, this.#o.publisherTransportCc ?? false);
+      if (t.kind === 'video') setDependencyDescriptor(t, true);
+    }
     await pc.setLocalDescription(await pc.createAnswer());
+    // Where the publisher puts its dependency descriptor (the room reads AV1 SVC layers from it).
+    for (const t of pc.getTransceivers()) {
+      const id = t.receiver
+        .getParameters()
+        .headerExtensions.find((e) => e.uri === EXT_DEPENDENCY_DESCRIPTOR)?.id;
+      if (id === undefined) continue;
+      this.#dd.set(`${state.name}/${p.id}`, id);
+      state.room.setExtensions(p.id, { dependencyDescriptor: id });
+    }
     this.#out?.send(state.name, p.id, {
       v: 1,
       type: 'sfu-answer',
@@ -522,6 +539,7 @@ export class SfuServer implements SfuBackend {
     });
     setTransportCc(transceiver, this.#twcc);
     preferCodec(transceiver, t.spec.codec);
+    if (t.spec.codec === 'av1') setDependencyDescriptor(transceiver, true);
     track.on('keyframerequest', () => state.room.requestKeyframe(p.id, t.publisherId, t.id));
     p.senders.set(k, { track, transceiver, info: { peerId: t.publisherId, kind: t.kind } });
   }
@@ -619,6 +637,17 @@ function preferCodec(t: RTCRtpTransceiver, codec: string): void {
   const all = getCapabilities(t.kind)?.codecs ?? [];
   const mine = (c: { mimeType: string }): boolean => c.mimeType.toLowerCase() === `${t.kind}/${codec}`;
   if (all.some(mine)) t.setCodecPreferences([...all.filter(mine), ...all.filter((c) => !mine(c))]);
+}
+
+/** Offer or answer the AV1 dependency descriptor on `t`, or not. */
+function setDependencyDescriptor(t: RTCRtpTransceiver, on: boolean): void {
+  t.setHeaderExtensionsToNegotiate(
+    t
+      .getHeaderExtensionsToNegotiate()
+      .map((e) =>
+        e.uri === EXT_DEPENDENCY_DESCRIPTOR ? { ...e, direction: on ? 'sendrecv' : 'stopped' } : e,
+      ),
+  );
 }
 
 /** Offer or answer transport-cc (and with it TWCC/REMB feedback) on `t`, or not. */
