@@ -1,6 +1,7 @@
 /**
  * The dashboard's SFU section: rooms in SFU mode, publishers and subscribers, forwarded bitrate,
- * and per subscriber its bandwidth estimate and the layer it gets of each publisher's video.
+ * per subscriber its bandwidth estimate and the layer it gets of each publisher's video, and the
+ * datagrams its connections dropped by reason.
  */
 import type { DashboardData } from '../src/server/http/http-server.js';
 
@@ -13,6 +14,13 @@ function cell(row: HTMLTableRowElement, value: string): void {
 }
 
 const kbps = (bps: number): string => `${Math.round(bps / 1000)}`;
+
+/** Datagrams the SFU's connections dropped: the total and the reasons that occurred. */
+function droppedText(dropped: Record<string, number>): string {
+  const seen = Object.entries(dropped).filter(([, n]) => n > 0);
+  const total = seen.reduce((a, [, n]) => a + n, 0);
+  return `${total} datagrams dropped${seen.length ? ` (${seen.map(([r, n]) => `${r} ${n}`).join(', ')})` : ''}`;
+}
 
 export function renderSfu(d: DashboardData): void {
   const card = $('k-sfu');
@@ -32,7 +40,7 @@ export function renderSfu(d: DashboardData): void {
   const mbps =
     prev && d.time > prev.at ? ((f.totals.forwardedBytes - prev.bytes) * 8) / 1000 / (d.time - prev.at) : 0;
   card.textContent = `${f.rooms.length} room${f.rooms.length === 1 ? '' : 's'}`;
-  sub.textContent = `${f.publishers} publishers, ${f.subscribers} subscribers; ${mbps.toFixed(2)} Mbps forwarded; ${f.totals.layerSwitches} layer switches, ${f.totals.nacks} NACKs, ${f.totals.plis} PLIs`;
+  sub.textContent = `${f.publishers} publishers, ${f.subscribers} subscribers; ${mbps.toFixed(2)} Mbps forwarded; ${f.totals.layerSwitches} layer switches, ${f.totals.nacks} NACKs, ${f.totals.plis} PLIs; ${droppedText(f.dropped)}`;
   panel.hidden = f.rooms.length === 0;
   box.replaceChildren();
   const names = new Map(d.rooms.flatMap((r) => r.peers.map((p) => [p.id, p.name] as const)));

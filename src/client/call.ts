@@ -12,7 +12,7 @@ import { Emitter } from './emitter.js';
 import type { FileRecord } from './file-transfer.js';
 import { MeshTransport } from './mesh.js';
 import type { IceServer, PeerInfo, RemoteSignal, ServerMessage, Welcome } from './protocol.js';
-import { SfuTransport } from './sfu.js';
+import { type SfuLinksView, SfuTransport } from './sfu.js';
 import { SignalingClient, type SignalingState } from './signaling-client.js';
 import type { ChatMessage, RemotePeerView, Transport, TransportMode } from './transport.js';
 
@@ -71,6 +71,8 @@ export interface CallSnapshot {
   activeSpeaker: string | null;
   /** SFU mode: video streams we upload (our simulcast layers, once for everyone); null in mesh. */
   outboundVideoStreams: number | null;
+  /** SFU mode: our two connections with the server (states, ICE restarts, ufrags); null in mesh. */
+  sfuLinks: SfuLinksView | null;
   /** Our own microphone/camera muted (setMuted). */
   muted: { audio: boolean; video: boolean };
   /** The room is being recorded on the server (SFU mode). */
@@ -280,6 +282,7 @@ export class Call extends Emitter<CallEvents> {
       activeSpeaker: this.#activeSpeaker,
       outboundVideoStreams:
         this.#transport instanceof SfuTransport ? this.#transport.outboundVideoStreams : null,
+      sfuLinks: this.#transport instanceof SfuTransport ? this.#transport.links() : null,
       muted: { ...this.#muted },
       recording: this.#recording,
       signalingState: this.signaling.state,
@@ -350,6 +353,9 @@ export class Call extends Emitter<CallEvents> {
               simulcast: this.options.simulcast ?? true,
               ...(this.options.svc && { svc: this.options.svc, svcCodec: this.options.svcCodec ?? 'vp9' }),
               onPublished: () => this.#announceMuted(),
+              ...(this.options.disconnectGraceMs !== undefined && {
+                disconnectGraceMs: this.options.disconnectGraceMs,
+              }),
             },
             this.#iceServers,
           )

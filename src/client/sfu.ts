@@ -6,10 +6,13 @@
  * Chat and files ride two negotiated data channels on `pub` (ids 0 and 1, as on the mesh's links),
  * relayed by the server: chat as JSON, files as relay frames naming the recipient (upstream) or the
  * sender (downstream) around the mesh's file-transfer frames (see src/server/sfu/data-relay.ts).
+ * A connection that fails (or stays disconnected) restarts ICE alone (IceRecovery): `pub` with a
+ * restart offer of ours, `sub` by asking the server for one (`sfu-restart`); the call goes on.
  * See docs/signaling.md, "SFU mode".
  */
 import { Emitter } from './emitter.js';
 import { FileReceiver, type FileRecord, sendFile, sha256Hex } from './file-transfer.js';
+import { IceRecovery } from './ice-recovery.js';
 import type {
   IceServer,
   PeerInfo,
@@ -38,6 +41,20 @@ export interface SfuOptions {
   readonly svcCodec?: 'vp9' | 'av1';
   /** The server answered our publishing offer: our tracks are in its room now. */
   readonly onPublished?: () => void;
+  /** How long a connection may stay `disconnected` before an ICE restart, ms (default 4000). */
+  readonly disconnectGraceMs?: number;
+}
+
+/** The state of our two connections with the server (call snapshot, tests). */
+export interface SfuLinksView {
+  readonly pub: string;
+  readonly sub: string;
+  /** ICE restarts made on each (after a failure or by restartIce()). */
+  readonly pubRestarts: number;
+  readonly subRestarts: number;
+  /** Our current ICE username fragment on each (changes with every restart). */
+  readonly pubUfrag: string | null;
+  readonly subUfrag: string | null;
 }
 
 /** Simulcast layers we publish, low to high (the SFU picks one per subscriber). */
@@ -104,6 +121,8 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
   #stats: LinkStats = EMPTY_STATS;
   #pubStats: LinkStats = EMPTY_STATS;
   #negotiations = 0;
+  readonly #recovery: Record<SfuPc, IceRecovery>;
+  readonly #restarts: Record<SfuPc, number> = { pub: 0, sub: 0 };
   #closed = false;
   #chat: RTCDataChannel | undefined;
   /** Chat sent before the chat channel opened (at most 100), delivered when it opens. */
@@ -121,6 +140,12 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
     super();
     this.#opts = opts;
     this.#iceServers = iceServers;
+    const recovery = (which: SfuPc): IceRecovery =>
+      new IceRecovery({
+        restart: () => void this.#restart(which),
+        ...(opts.disconnectGraceMs !== undefined && { graceMs: opts.disconnectGraceMs }),
+      });
+    this.#recovery = { pub: recovery('pub'), sub: recovery('sub') };
   }
 
   /** Publish what we have and open the data channels (called once the room is in SFU mode). */
@@ -184,7 +209,11 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
       else this.#opts.send({ type: 'sfu-end-of-candidates', pc: which });
     };
     pc.onconnectionstatechange = () => {
-      for (const id of this.#remotes.keys()) this.emit('peer-state', id, pc.connectionState);
+      if (this.#closed) return;
+      const state = pc.connectionState;
+      if (state === 'failed') this.emit('report', 'ice-failed', `sfu-${which}`);
+      this.#recovery[which].update(state);
+      for (const id of this.#remotes.keys()) this.emit('peer-state', id, state);
     };
     if (which === 'pub') this.#openDataChannels(pc);
     if (which === 'sub') {
@@ -199,6 +228,43 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
       };
     } else this.#pub = pc;
     return pc;
+  }
+
+  /**
+   * ICE restart on one connection with the server: `pub` is ours to offer (a restart offer now, or
+   * at the next retry if an offer is still unanswered); `sub` is the server's (it re-offers).
+   */
+  async #restart(which: SfuPc): Promise<void> {
+    if (this.#closed) return;
+    this.#restarts[which]++;
+    this.emit('report', 'ice-restart', `sfu-${which}`);
+    if (which === 'sub') {
+      this.#opts.send({ type: 'sfu-restart', pc: 'sub' });
+      return;
+    }
+    const pc = this.#pub;
+    if (pc?.signalingState !== 'stable') return;
+    try {
+      pc.restartIce();
+      await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+      this.#opts.send({ type: 'sfu-offer', pc: 'pub', sdp: pc.localDescription!.sdp });
+    } catch (err) {
+      this.lastError = String(err);
+    }
+  }
+
+  /** Our two connections with the server. */
+  links(): SfuLinksView {
+    const ufrag = (pc: RTCPeerConnection | undefined) =>
+      /^a=ice-ufrag:(\S+)/m.exec(pc?.localDescription?.sdp ?? '')?.[1] ?? null;
+    return {
+      pub: this.#pub?.connectionState ?? 'new',
+      sub: this.#sub?.connectionState ?? 'new',
+      pubRestarts: this.#restarts.pub,
+      subRestarts: this.#restarts.sub,
+      pubUfrag: ufrag(this.#pub),
+      subUfrag: ufrag(this.#sub),
+    };
   }
 
   #openDataChannels(pc: RTCPeerConnection): void {
@@ -290,7 +356,8 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
   }
 
   restartIce(): void {
-    this.#pub?.restartIce();
+    void this.#restart('pub');
+    void this.#restart('sub');
   }
 
   /** To everyone through the server, or (`to`) to one participant only. */
@@ -415,7 +482,7 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
       negotiations: this.#negotiations,
       rollbacks: 0,
       ignoredOffers: 0,
-      iceRestarts: 0,
+      iceRestarts: this.#restarts.pub + this.#restarts.sub,
       offerRetries: 0,
       makingOffer: false,
       chatOpen: this.#chat?.readyState === 'open',
@@ -427,6 +494,8 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
 
   close(): void {
     this.#closed = true;
+    this.#recovery.pub.close();
+    this.#recovery.sub.close();
     this.#chat = this.#file = undefined;
     this.#receivers.clear();
     this.#pub?.close();

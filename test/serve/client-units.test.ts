@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { CHUNK_SIZE, FileReceiver, type FileRecord, sha256Hex } from '../../src/client/file-transfer.js';
+import { IceRecovery } from '../../src/client/ice-recovery.js';
 import { EMPTY_STATS, pathOf, summarize } from '../../src/client/stats.js';
 
 function report(stats: Record<string, unknown>[]): RTCStatsReport {
@@ -155,4 +156,91 @@ test('FileReceiver: reassembles, checks size and SHA-256, reports corruption', a
   rx.handle('not json');
   rx.handle(new Uint8Array(5).buffer);
   assert.equal(done.length, 3);
+});
+
+/** Timers on a hand-driven clock for IceRecovery. */
+function fakeTimers() {
+  let now = 0;
+  const due = new Map<number, { at: number; fn: () => void }>();
+  let next = 1;
+  return {
+    setTimeout: (fn: () => void, ms: number) => {
+      due.set(next, { at: now + ms, fn });
+      return next++;
+    },
+    clearTimeout: (h: unknown) => void due.delete(h as number),
+    /** Move time on by `ms`, running what falls due in order. */
+    advance(ms: number) {
+      const end = now + ms;
+      for (;;) {
+        const first = [...due.entries()].sort((a, b) => a[1].at - b[1].at)[0];
+        if (!first || first[1].at > end) break;
+        due.delete(first[0]);
+        now = first[1].at;
+        first[1].fn();
+      }
+      now = end;
+    },
+    get pending() {
+      return due.size;
+    },
+  };
+}
+
+test('IceRecovery: failed restarts at once; disconnected only after the grace period', () => {
+  const t = fakeTimers();
+  let restarts = 0;
+  const r = new IceRecovery({ restart: () => restarts++, graceMs: 4000, retryMs: 5000, ...t });
+  r.update('connecting');
+  r.update('connected');
+  r.update('disconnected');
+  t.advance(3900);
+  assert.equal(restarts, 0, 'a short loss is left alone');
+  r.update('connected');
+  t.advance(10_000);
+  assert.equal(restarts, 0, 'it came back by itself: no restart');
+  r.update('disconnected');
+  t.advance(4000);
+  assert.equal(restarts, 1, 'disconnected for the grace period: restart');
+  r.update('connected');
+  assert.equal(t.pending, 0, 'connected again: nothing scheduled');
+  r.update('failed');
+  assert.equal(restarts, 2, 'failed: restart at once');
+  assert.equal(r.failures, 1);
+  r.close();
+  assert.equal(t.pending, 0, 'closed: no timer left');
+});
+
+test('IceRecovery: retries with a growing interval until connected, then starts over', () => {
+  const t = fakeTimers();
+  const at: number[] = [];
+  let clock = 0;
+  const r = new IceRecovery({
+    restart: () => at.push(clock),
+    retryMs: 5000,
+    maxRetryMs: 20_000,
+    setTimeout: t.setTimeout,
+    clearTimeout: t.clearTimeout,
+  });
+  const step = (ms: number) => {
+    for (let i = 0; i < ms / 100; i++) {
+      clock += 100;
+      t.advance(100);
+    }
+  };
+  r.update('connected');
+  r.update('failed');
+  // A restart under way is not doubled by the failed state it passes through again.
+  r.update('connecting');
+  r.update('failed');
+  step(60_000);
+  assert.deepEqual(at, [0, 5000, 15_000, 35_000, 55_000], 'retries after 5, 10, 20, 20 s');
+  r.update('connected');
+  assert.equal(t.pending, 0);
+  r.update('failed');
+  step(5000);
+  assert.deepEqual(at.slice(5), [60_000, 65_000], 'the interval starts over after a recovery');
+  r.update('closed');
+  step(60_000);
+  assert.equal(at.length, 7, 'closed: no more restarts');
 });

@@ -6,7 +6,9 @@
  * - garbage on the SFU's UDP ports (random bytes, RTP/RTCP-looking, DTLS-looking, STUN-looking
  *   junk, from a socket of the test on 127.0.0.1) while it serves: every page keeps decoding
  *   every other, no connection drops, the SFU refuses the STUN junk (error responses), and the
- *   process stays up.
+ *   process stays up; /metrics counts the junk as dropped by ICE (no pair has that address);
+ * - the same junk forged from the pages' own addresses reaches the demultiplexer, DTLS and SRTP:
+ *   each layer's dropped-datagram counter rises on /metrics, and still every page decodes.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -22,6 +24,19 @@ import { until } from '../serve/helpers.js';
 import { framesFrom, othersOf, sfuOf, waitDecodingAll, withSfuCall } from './call-sfu-helpers.js';
 
 const ROOM = 'data';
+
+/** rtcstack_sfu_dropped_datagrams_total by reason, as the server's /metrics shows it. */
+async function droppedOnMetrics(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^rtcstack_sfu_dropped_datagrams_total\{reason="([a-z_]+)"\} (\d+)$/gm))
+    out.set(m[1]!, Number(m[2]));
+  return out;
+}
+
+/** How much each reason rose from `before` to `now`. */
+const rise = (before: Map<string, number>, now: Map<string, number>, reason: string): number =>
+  (now.get(reason) ?? 0) - (before.get(reason) ?? 0);
 
 /** Forged datagrams need a raw socket: root, and python3 to open one. */
 const RAW_SOCKETS = {
@@ -167,6 +182,7 @@ describe('call page in an SFU room: a file through the SFU, garbage on its ports
     assert.ok(ports.size >= 6, `the SFU's ports: ${[...ports].join(' ')}`);
     const before = await Promise.all(pages.map((p) => snapshot(p)));
     const forwardedBefore = room.stats.rtpOut;
+    const droppedBefore = await droppedOnMetrics(call.server.url);
 
     const sock = createSocket('udp4');
     let stunErrors = 0;
@@ -199,6 +215,12 @@ describe('call page in an SFU room: a file through the SFU, garbage on its ports
     }
     assert.ok(stunErrors > 0, 'the SFU refused STUN-looking junk with error responses');
     assert.ok(room.stats.rtpOut > forwardedBefore + 500, 'the SFU kept forwarding');
+    // From an address no pair has, every datagram stops at ICE (some may be lost in socket buffers).
+    const dropped = await droppedOnMetrics(call.server.url);
+    assert.ok(
+      rise(droppedBefore, dropped, 'ice') > 1000,
+      `dropped at ICE on /metrics: ${JSON.stringify(Object.fromEntries(dropped))}`,
+    );
     await stillServing(1, 'after the garbage');
     const health = await fetch(`${call.server.url}/healthz`);
     assert.equal(health.status, 200, 'the server still answers');
@@ -224,6 +246,7 @@ describe('call page in an SFU room: a file through the SFU, garbage on its ports
       }
     assert.equal(legs.length, 6, 'a selected pair on every connection');
     const before = await Promise.all(pages.map((p) => snapshot(p)));
+    const droppedBefore = await droppedOnMetrics(call.server.url);
     const dir = mkdtempSync(join(tmpdir(), 'rtcs-junk-'));
     try {
       for (const [n, leg] of legs.entries()) {
@@ -257,6 +280,19 @@ describe('call page in an SFU room: a file through the SFU, garbage on its ports
       24,
     );
     await stillServing(2, 'after the forged garbage');
+    // Each layer refused what was meant for it, and /metrics says so: STUN that does not
+    // authenticate (ICE), first bytes no protocol owns (demux), DTLS-looking junk, RTP/RTCP without
+    // a valid SRTP tag (or too short for one).
+    const dropped = await droppedOnMetrics(call.server.url);
+    const what = JSON.stringify(Object.fromEntries(dropped));
+    assert.ok(rise(droppedBefore, dropped, 'ice') >= 6 * 30, `ICE: ${what}`);
+    assert.ok(rise(droppedBefore, dropped, 'demux') > 0, `demux: ${what}`);
+    const dtls = ['dtls_malformed', 'dtls_bad_record', 'dtls_replay', 'dtls_unknown_epoch'];
+    // (Margins: forged datagrams may be lost in socket buffers.)
+    assert.ok(dtls.reduce((a, r) => a + rise(droppedBefore, dropped, r), 0) >= 6 * 10, `DTLS: ${what}`);
+    assert.ok(rise(droppedBefore, dropped, 'srtp_auth') >= 6 * 30, `SRTP tags: ${what}`);
+    const srtp = ['srtp_auth', 'srtp_malformed', 'srtp_replay'];
+    assert.ok(srtp.reduce((a, r) => a + rise(droppedBefore, dropped, r), 0) >= 6 * 30 * 2, `SRTP: ${what}`);
   });
 });
 

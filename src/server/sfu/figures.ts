@@ -3,6 +3,7 @@
  * Prometheus metrics computed from it when /metrics is scraped.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { DroppedDatagrams } from '../../peer/index.js';
 
 /** One subscribed video track as a subscriber receives it. */
 export interface SfuLayerFigure {
@@ -34,6 +35,8 @@ export interface SfuParticipantFigure {
   readonly videoLayers: SfuLayerFigure[];
   readonly nacksReceived: number;
   readonly plisReceived: number;
+  /** ICE restarts of its two connections with the SFU (its own offers and ours). */
+  readonly iceRestarts: number;
 }
 
 export interface SfuRoomFigure {
@@ -53,13 +56,43 @@ export interface SfuTotals {
   chatMessages: number;
   fileBytes: number;
   malformed: number;
+  iceRestarts: number;
 }
+
+/** Datagrams the SFU's connections refused, by reason (the `reason` label on /metrics). */
+export type SfuDropped = Record<DropReason, number>;
 
 export interface SfuFigures {
   readonly rooms: SfuRoomFigure[];
   readonly publishers: number;
   readonly subscribers: number;
   readonly totals: SfuTotals;
+  /** Datagrams dropped by the SFU's peer connections (closed ones included), by reason. */
+  readonly dropped: SfuDropped;
+}
+
+/** A peer connection's dropped-datagram counter -> its `reason` label. */
+const DROP_REASON = {
+  ice: 'ice',
+  demux: 'demux',
+  dtlsMalformed: 'dtls_malformed',
+  dtlsBadRecord: 'dtls_bad_record',
+  dtlsReplay: 'dtls_replay',
+  dtlsUnknownEpoch: 'dtls_unknown_epoch',
+  srtpAuth: 'srtp_auth',
+  srtpReplay: 'srtp_replay',
+  srtpMalformed: 'srtp_malformed',
+  rtpParse: 'rtp_parse',
+  rtpUnroutable: 'rtp_unroutable',
+} as const satisfies Record<keyof DroppedDatagrams, string>;
+export type DropReason = (typeof DROP_REASON)[keyof DroppedDatagrams];
+
+export const emptyDropped = (): SfuDropped =>
+  Object.fromEntries(Object.values(DROP_REASON).map((r) => [r, 0])) as SfuDropped;
+
+/** Add one connection's counters (droppedDatagrams()) into `into`. */
+export function addDropped(into: SfuDropped, d: DroppedDatagrams): void {
+  for (const k of Object.keys(DROP_REASON) as (keyof DroppedDatagrams)[]) into[DROP_REASON[k]] += d[k];
 }
 
 export const emptyTotals = (): SfuTotals => ({
@@ -72,6 +105,7 @@ export const emptyTotals = (): SfuTotals => ({
   chatMessages: 0,
   fileBytes: 0,
   malformed: 0,
+  iceRestarts: 0,
 });
 
 const COUNTERS: [keyof SfuTotals, string, string][] = [
@@ -92,6 +126,7 @@ const COUNTERS: [keyof SfuTotals, string, string][] = [
   ['chatMessages', 'rtcstack_sfu_chat_messages_total', 'Chat messages relayed by the SFU (per recipient)'],
   ['fileBytes', 'rtcstack_sfu_file_bytes_total', 'File-transfer bytes relayed by the SFU (per recipient)'],
   ['malformed', 'rtcstack_sfu_malformed_total', 'Malformed packets and data frames the SFU dropped'],
+  ['iceRestarts', 'rtcstack_sfu_ice_restarts_total', 'ICE restarts of connections with the SFU'],
 ];
 
 /** Register the SFU's metrics on `registry`; every value is read from `figures()` when scraped. */
@@ -174,6 +209,16 @@ export function registerSfuMetrics(registry: Registry, figures: () => SfuFigures
             if (p.subscribedTracks > 0) this.set({ room: r.name, peer: p.id }, value(p));
       },
     });
+  new Counter({
+    name: 'rtcstack_sfu_dropped_datagrams_total',
+    help: 'Datagrams the SFU connections dropped (garbage, stray or hostile input), by where they were refused',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(get().dropped)) this.inc({ reason }, n);
+    },
+  });
   for (const [key, name, help] of COUNTERS)
     new Counter({
       name,

@@ -39,7 +39,15 @@ import { parseSdp } from '../../sdp/parse.js';
 import type { SfuClientMessage, SfuTrackInfo } from '../signaling/protocol.js';
 import type { SfuBackend, SfuOutput } from '../signaling/sfu-backend.js';
 import { CHAT_CHANNEL_ID, DataRelay, FILE_CHANNEL_ID } from './data-relay.js';
-import { emptyTotals, type SfuFigures, type SfuParticipantFigure, type SfuTotals } from './figures.js';
+import {
+  addDropped,
+  emptyDropped,
+  emptyTotals,
+  type SfuDropped,
+  type SfuFigures,
+  type SfuParticipantFigure,
+  type SfuTotals,
+} from './figures.js';
 import { rewrittenPacket } from './forwarded.js';
 import { PAUSED } from './layer-selector.js';
 import { Room } from './room.js';
@@ -101,6 +109,8 @@ interface Participant {
   pendingTracks: RTCTrackEvent[];
   /** Published track id -> the publishing connection's receiving track (frames, for recording). */
   readonly remoteTracks: Map<string, MediaStreamTrack>;
+  /** ICE restarts of `pub` (the client's restart offers) and `sub` (ours). */
+  iceRestarts: number;
 }
 
 interface RoomState {
@@ -125,6 +135,8 @@ export class SfuServer implements SfuBackend {
   readonly #dd = new Map<string, number>();
   /** Counters of closed rooms and departed participants (figures() adds the live ones). */
   readonly #retired: SfuTotals = emptyTotals();
+  /** Datagrams dropped by connections already closed (figures() adds the live ones). */
+  readonly #retiredDropped: SfuDropped = emptyDropped();
   #out: SfuOutput | undefined;
 
   constructor(o: SfuServerOptions) {
@@ -180,12 +192,14 @@ export class SfuServer implements SfuBackend {
   /** Rooms, publishers, subscribers, what each subscriber gets, and counters (dashboard, /metrics). */
   figures(): SfuFigures {
     const totals = { ...this.#retired };
+    const dropped = { ...this.#retiredDropped };
     let publishers = 0;
     let subscribers = 0;
     const now = this.#clock.now();
     const rooms = [...this.#rooms.values()].map((state) => {
       addTotals(totals, roomTotals(state));
       const participants = [...state.participants.values()].map((p): SfuParticipantFigure => {
+        for (const pc of [p.pub, p.sub]) if (pc) addDropped(dropped, pc.droppedDatagrams());
         const down = state.room.downTracksOf(p.id);
         const bw = state.room.bandwidthOf(p.id);
         const bwe = state.room.estimatorOf(p.id);
@@ -223,11 +237,12 @@ export class SfuServer implements SfuBackend {
           videoLayers,
           nacksReceived: senders.nacks,
           plisReceived: down.reduce((a, d) => a + d.stats.plisReceived, 0),
+          iceRestarts: p.iceRestarts,
         };
       });
       return { name: state.name, participants, activeSpeaker: state.activeSpeaker };
     });
-    return { rooms, publishers, subscribers, totals };
+    return { rooms, publishers, subscribers, totals, dropped };
   }
 
   attach(out: SfuOutput): void {
@@ -272,6 +287,7 @@ export class SfuServer implements SfuBackend {
       again: false,
       pendingTracks: [],
       remoteTracks: new Map(),
+      iceRestarts: 0,
     };
     state.participants.set(peerId, p);
     state.room.join(peerId);
@@ -288,6 +304,7 @@ export class SfuServer implements SfuBackend {
     state.participants.delete(peerId);
     state.relay.detach(peerId);
     this.#retired.nacks += senderTotals(p).nacks;
+    this.#retired.iceRestarts += p.iceRestarts;
     state.room.leave(peerId); // trackRemoved -> the others renegotiate
     this.#closeParticipant(p);
   }
@@ -312,6 +329,9 @@ export class SfuServer implements SfuBackend {
       }
       case 'sfu-end-of-candidates':
         return; // trickle ends are implicit for us: checks run on what arrived
+      case 'sfu-restart':
+        this.#restartSub(state, p, 'asked by the client');
+        return;
       case 'sfu-prefs':
         if (msg.peer === undefined)
           state.room.setMaxResolution(peerId, msg.maxHeight || Number.POSITIVE_INFINITY);
@@ -431,6 +451,11 @@ export class SfuServer implements SfuBackend {
       pc.ontrack = (e) => p.pendingTracks.push(e);
     } else {
       p.sub = pc;
+      // Our offers make this connection: when it fails, restart ICE on it ourselves (the client
+      // asks sooner with sfu-restart when it sees the failure first).
+      pc.onconnectionstatechange = () => {
+        if (pc.connectionState === 'failed' && p.sub === pc) this.#restartSub(state, p, 'failed');
+      };
       // What this connection stamps and what the subscriber reports feed its estimator in the room.
       if (this.#twcc)
         pc.observeTransportCc({
@@ -443,7 +468,13 @@ export class SfuServer implements SfuBackend {
 
   async #answerPublish(state: RoomState, p: Participant, sdp: string): Promise<void> {
     const pc = this.#pc(state, p, 'pub');
+    const before = iceUfrag(pc.remoteDescription?.sdp);
     await pc.setRemoteDescription({ type: 'offer', sdp });
+    // New credentials in a later offer: the client restarts ICE (its publishing connection failed).
+    if (before !== undefined && iceUfrag(sdp) !== before) {
+      p.iceRestarts++;
+      this.#o.log.info('sfu ice restart', { room: state.name, peer: p.id, pc: 'pub' });
+    }
     for (const t of pc.getTransceivers()) {
       setTransportCc(t, this.#o.publisherTransportCc ?? false);
       if (t.kind === 'video') setDependencyDescriptor(t, true);
@@ -544,6 +575,19 @@ export class SfuServer implements SfuBackend {
     p.senders.set(k, { track, transceiver, info: { peerId: t.publisherId, kind: t.kind } });
   }
 
+  /**
+   * ICE restart on `p`'s subscribing connection: fresh credentials in our next offer (now, or after
+   * the negotiation under way). The media and data sessions carry on over the new pair.
+   */
+  #restartSub(state: RoomState, p: Participant, why: string): void {
+    const pc = p.sub;
+    if (!pc || pc.signalingState === 'closed') return;
+    p.iceRestarts++;
+    this.#o.log.info('sfu ice restart', { room: state.name, peer: p.id, pc: 'sub', why });
+    pc.restartIce();
+    void this.#negotiate(state, p);
+  }
+
   /** Offer `p`'s subscribing connection again (one negotiation at a time; changes meanwhile queue). */
   async #negotiate(state: RoomState, p: Participant): Promise<void> {
     const pc = p.sub;
@@ -621,6 +665,7 @@ export class SfuServer implements SfuBackend {
   }
 
   #closeParticipant(p: Participant): void {
+    for (const pc of [p.pub, p.sub]) if (pc) addDropped(this.#retiredDropped, pc.droppedDatagrams());
     for (const s of p.senders.values()) s.track.stop();
     p.senders.clear();
     p.pub?.close();
@@ -659,6 +704,11 @@ function setTransportCc(t: RTCRtpTransceiver, on: boolean): void {
   );
 }
 
+/** The session's ICE username fragment (the first a=ice-ufrag; max-bundle: one transport). */
+function iceUfrag(sdp: string | undefined): string | undefined {
+  return sdp ? /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1] : undefined;
+}
+
 /** NACKs the subscribing connection's senders answered (from their send history). */
 function senderTotals(p: Participant): { nacks: number } {
   let nacks = 0;
@@ -671,7 +721,11 @@ function roomTotals(state: RoomState): SfuTotals {
   const r = state.room.stats;
   const d = state.relay.stats;
   let nacks = 0;
-  for (const p of state.participants.values()) nacks += senderTotals(p).nacks;
+  let iceRestarts = 0;
+  for (const p of state.participants.values()) {
+    nacks += senderTotals(p).nacks;
+    iceRestarts += p.iceRestarts;
+  }
   return {
     forwardedPackets: r.rtpOut,
     forwardedBytes: r.bytesOut,
@@ -682,6 +736,7 @@ function roomTotals(state: RoomState): SfuTotals {
     chatMessages: d.chatOut,
     fileBytes: d.fileBytesOut,
     malformed: r.malformed + d.malformed,
+    iceRestarts,
   };
 }
 
