@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { SeededRandom } from '../../src/core/random.js';
 import type { ForwardedRtp } from '../../src/server/sfu/forwarded.js';
-import { Room } from '../../src/server/sfu/room.js';
+import { Room, type RoomOptions } from '../../src/server/sfu/room.js';
 import { SvcFilter } from '../../src/server/sfu/svc-filter.js';
 import { SvcSource } from '../../src/server/sfu/svc-layers.js';
 import {
@@ -51,9 +51,10 @@ class SvcRoom {
   pliDelay = 5;
   #keyIn = -1;
 
-  constructor(codec: Codec) {
+  constructor(codec: Codec, o: Partial<RoomOptions> = {}) {
     this.pub = publisherOf(codec);
     this.room = new Room('svc', {
+      ...o,
       clock: this.clock,
       random: new SeededRandom(3),
       initialBandwidth: 50_000_000,
@@ -248,6 +249,18 @@ for (const codec of ['vp9', 'av1'] as const) {
     });
   });
 }
+
+test('with TWCC estimation, an SVC subscriber is budgeted for its layers, not the whole stream', () => {
+  const h = new SvcRoom('vp9', { twcc: true });
+  h.subscribe('s0', 180);
+  h.run(3000);
+  const track = h.room.tracksOf('pub')[0]!;
+  const whole = track.layers[0]!.meter.bitrate(h.clock.now());
+  const floor = h.room.estimatorOf('s0')!.floor;
+  // The floor is what the lowest operating point (S0T0) needs: a fraction of the three layers.
+  assert.ok(floor > 0 && floor < whole / 3, `floor ${floor} of ${whole}`);
+  assert.equal(h.room.downTracksOf('s0')[0]!.svc?.current?.spatial, 0);
+});
 
 /** Source sequence number of the last packet of layer `s` in picture `pic`. */
 function lastOf(h: SvcRoom, pic: number, s: number): number {

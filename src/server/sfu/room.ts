@@ -28,7 +28,7 @@ import { StreamRewriter } from './rewriter.js';
 import { SubscriberBwe } from './subscriber-bwe.js';
 import { SvcFilter } from './svc-filter.js';
 import { SvcSource } from './svc-layers.js';
-import { selectSvc } from './svc-select.js';
+import { selectSvc, svcRates } from './svc-select.js';
 import { type Layer, PublishedTrack, type PublishSpec } from './track.js';
 import { UpstreamStream } from './upstream.js';
 
@@ -655,8 +655,10 @@ export class Room extends Emitter<RoomEvents> {
     const video: DownTrack[] = [];
     for (const d of p.down.values()) {
       if (d.track.muted) continue;
+      const svc = d.svc && this.#svc.get(d.track);
       const l = d.current === PAUSED ? undefined : d.track.layers[d.current];
-      if (l) forwarded += l.meter.bitrate(now);
+      if (svc) forwarded += svcRates(svc, d, now).forwarded;
+      else if (l) forwarded += l.meter.bitrate(now);
       if (d.track.kind === 'audio') audio++;
       else video.push(d);
     }
@@ -665,6 +667,14 @@ export class Room extends Emitter<RoomEvents> {
     let next = Number.POSITIVE_INFINITY;
     let floor = audio * this.#o.audioBitrate;
     for (const d of video) {
+      // SVC: operating points of the one stream (the next one replaces the current, as a layer does).
+      const svc = d.svc && this.#svc.get(d.track);
+      if (svc) {
+        const r = svcRates(svc, d, now);
+        floor += r.lowest || DEFAULT_LAYER_BITRATE[0]!;
+        if (r.next !== undefined) next = Math.min(next, r.next);
+        continue;
+      }
       const low = d.track.layers.find((l) => l.ssrc !== undefined && now - l.lastPacketAt < 1000);
       if (low) floor += low.meter.bitrate(now) || DEFAULT_LAYER_BITRATE[low.index] || 150_000;
       const up = d.track.layers.find(

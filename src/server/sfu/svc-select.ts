@@ -33,3 +33,24 @@ export function selectSvc(d: DownTrack, src: SvcSource, budget: number, now: num
   d.svc?.setTarget(Math.floor(choice / nT), choice % nT);
   return 0;
 }
+
+/**
+ * What `d` costs now (its operating point), what the stream's lowest point costs, and the next
+ * point up it could take (active, under its height cap): the TWCC budget's inputs for an SVC track.
+ */
+export function svcRates(
+  src: SvcSource,
+  d: DownTrack,
+  now: number,
+): { forwarded: number; lowest: number; next: number | undefined } {
+  const options = svcOptions(src, now);
+  const c = d.svc?.current;
+  const cur = d.current === PAUSED || !c ? -1 : c.spatial * src.temporalLayers + c.temporal;
+  const forwarded = options[cur]?.bitrate ?? 0;
+  let next: number | undefined;
+  for (let i = cur + 1; i < options.length && next === undefined; i++) {
+    const o = options[i]!;
+    if (o.active && o.height <= d.maxHeight && o.bitrate > forwarded) next = o.bitrate;
+  }
+  return { forwarded, lowest: options[0]?.bitrate ?? 0, next };
+}
