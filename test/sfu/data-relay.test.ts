@@ -16,6 +16,7 @@ import {
   DataRelay,
   parseRelayFrame,
   RELAY_MAX_BUFFERED,
+  RELAY_MAX_PENDING,
   type RelayChannel,
   serializeRelayFrame,
 } from '../../src/server/sfu/data-relay.js';
@@ -135,6 +136,56 @@ test('relay: chat to everyone else or to one, sender id from the server, files r
   relay.detach('b');
   relay.chat('a', JSON.stringify({ text: 'after b left' }));
   assert.equal(ch.get('b')!.chat.sent.length, 1);
+});
+
+test('relay: frames for a receiver whose channel is still connecting are held and sent in order when it opens', () => {
+  const relay = new DataRelay();
+  const a = { chat: new FakeChannel(), file: new FakeChannel() };
+  const late = { chat: new FakeChannel(), file: new FakeChannel() };
+  late.chat.readyState = late.file.readyState = 'connecting';
+  relay.attach('a', a);
+  relay.attach('late', late);
+  // A file sent the moment the room moved to the SFU: start, chunks, end, before late's channel opened.
+  const chunks = [Uint8Array.of(1, 2), Uint8Array.of(3), Uint8Array.of(4, 5, 6)];
+  relay.file('a', encodeRelayFrame('', '{"t":"start"}'));
+  for (const c of chunks.slice(0, 2)) relay.file('a', encodeRelayFrame('', c));
+  relay.chat('a', JSON.stringify({ text: 'early' }));
+  assert.equal(late.file.sent.length + late.chat.sent.length, 0, 'nothing sent on a connecting channel');
+  assert.equal(relay.stats.held, 4);
+  // The chat channel opens first; the file channel a little later, while the upload goes on.
+  late.chat.readyState = 'open';
+  relay.opened('late');
+  assert.deepEqual(
+    late.chat.sent.map((d) => JSON.parse(d as string).text),
+    ['early'],
+  );
+  assert.equal(late.file.sent.length, 0, 'the file channel is still connecting');
+  late.file.readyState = 'open';
+  relay.file('a', encodeRelayFrame('', chunks[2]!)); // opened, but before `opened` ran: stays behind
+  relay.opened('late');
+  relay.file('a', encodeRelayFrame('', '{"t":"end"}'));
+  const got = late.file.sent.map((d) => decodeRelayFrame(d as Uint8Array)!);
+  assert.deepEqual(
+    got.map((f) => (typeof f.data === 'string' ? f.data : [...new Uint8Array(f.data)])),
+    ['{"t":"start"}', [1, 2], [3], [4, 5, 6], '{"t":"end"}'],
+    'the whole transfer, in order',
+  );
+  assert.ok(got.every((f) => f.peer === 'a'));
+  assert.equal(relay.stats.fileBytesOut, '{"t":"start"}'.length + 6 + '{"t":"end"}'.length);
+  // A channel that closed holds nothing; past RELAY_MAX_PENDING frames are dropped, not held.
+  late.file.readyState = 'closed';
+  relay.file('a', encodeRelayFrame('', Uint8Array.of(7)));
+  assert.equal(late.file.sent.length, 5);
+  const slow = { chat: new FakeChannel(), file: new FakeChannel() };
+  slow.file.readyState = 'connecting';
+  relay.attach('slow', slow);
+  const big = new Uint8Array(1024 * 1024);
+  const dropped = relay.stats.dropped;
+  for (let i = 0; i < 5; i++) relay.file('a', encodeRelayFrame('slow', big));
+  assert.equal(relay.stats.dropped, dropped + 2, `at most ${RELAY_MAX_PENDING} bytes held`);
+  slow.file.readyState = 'open';
+  relay.opened('slow');
+  assert.equal(slow.file.sent.length, 3);
 });
 
 const OPTS = { includeLoopback: true, ipv6: false };

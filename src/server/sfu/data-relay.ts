@@ -24,6 +24,11 @@
  * Backpressure: the server does not read slower for a slow receiver; past RELAY_MAX_BUFFERED bytes
  * queued on a receiver's channel, frames for it are dropped (counted) and its transfer fails its
  * size/SHA-256 check instead of the server's memory growing without bound.
+ *
+ * A receiver whose channel is still connecting (its connection with the server comes up after the
+ * sender's: a file sent the moment the room moved to the SFU) gets what was meant for it once the
+ * channel opens (`opened`), in order, up to RELAY_MAX_PENDING bytes; before, it got the frames
+ * from whenever its channel happened to open: a transfer without its start, ignored.
  */
 import { ByteReader, ByteWriter } from '../../core/bytes.js';
 import { isInputError } from '../../core/errors.js';
@@ -37,6 +42,8 @@ export const RELAY_TEXT_FLAG = 0x01;
 export const RELAY_MAX_PEER_LENGTH = 64;
 /** Queued bytes on a receiver's channel past which relayed file frames are dropped. */
 export const RELAY_MAX_BUFFERED = 16 * 1024 * 1024;
+/** Bytes held for one receiver whose channel is not open yet; past it, frames are dropped. */
+export const RELAY_MAX_PENDING = 4 * 1024 * 1024;
 /** Longest chat frame relayed (bytes of JSON); the text itself is clipped at 4000 characters. */
 export const CHAT_MAX_BYTES = 16 * 1024;
 
@@ -91,14 +98,24 @@ export interface RelayStats {
   fileFramesIn: number;
   fileFramesOut: number;
   fileBytesOut: number;
-  /** File frames not relayed because the receiver's channel was over RELAY_MAX_BUFFERED. */
+  /**
+   * File frames not relayed because the receiver's channel was over RELAY_MAX_BUFFERED, or frames
+   * held for a connecting channel past RELAY_MAX_PENDING.
+   */
   dropped: number;
+  /** Frames held for a receiver until its channel opened (delivered then). */
+  held: number;
   malformed: number;
 }
+
+type Kind = 'chat' | 'file';
 
 interface Member {
   chat: RelayChannel | undefined;
   file: RelayChannel | undefined;
+  /** Frames for a channel still connecting, in order, sent when it opens. */
+  pending: Record<Kind, (string | Uint8Array)[]>;
+  pendingBytes: number;
 }
 
 export class DataRelay {
@@ -110,12 +127,18 @@ export class DataRelay {
     fileFramesOut: 0,
     fileBytesOut: 0,
     dropped: 0,
+    held: 0,
     malformed: 0,
   };
 
   /** `id`'s channels (either may come later: call again). */
   attach(id: string, channels: { chat?: RelayChannel; file?: RelayChannel }): void {
-    const m = this.#members.get(id) ?? { chat: undefined, file: undefined };
+    const m = this.#members.get(id) ?? {
+      chat: undefined,
+      file: undefined,
+      pending: { chat: [], file: [] },
+      pendingBytes: 0,
+    };
     if (channels.chat) m.chat = channels.chat;
     if (channels.file) m.file = channels.file;
     this.#members.set(id, m);
@@ -123,6 +146,20 @@ export class DataRelay {
 
   detach(id: string): void {
     this.#members.delete(id);
+  }
+
+  /** One of `id`'s channels opened: send what was held for it, in order. */
+  opened(id: string): void {
+    const m = this.#members.get(id);
+    if (!m) return;
+    for (const kind of ['chat', 'file'] as const) {
+      const ch = m[kind];
+      if (ch?.readyState !== 'open' || m.pending[kind].length === 0) continue;
+      for (const data of m.pending[kind].splice(0)) {
+        m.pendingBytes -= data.length;
+        this.#sent(kind, data, ch.send.bind(ch));
+      }
+    }
   }
 
   /** Both of `id`'s channels are open (it can send and receive). */
@@ -144,15 +181,7 @@ export class DataRelay {
       return;
     }
     const out = JSON.stringify({ from, ...parsed });
-    for (const [, m] of this.#targets(from, parsed.to)) {
-      if (m.chat?.readyState !== 'open') continue;
-      try {
-        m.chat.send(out);
-        this.stats.chatOut++;
-      } catch {
-        // closed between the check and the send: that participant is leaving
-      }
-    }
+    for (const [, m] of this.#targets(from, parsed.to)) this.#deliver(m, 'chat', out);
   }
 
   /** A message `from` sent on its file channel. */
@@ -170,22 +199,41 @@ export class DataRelay {
       this.stats.malformed++;
       return;
     }
-    let out: Uint8Array | undefined;
-    for (const [, m] of this.#targets(from, frame.peer || undefined)) {
-      const ch = m.file;
-      if (ch?.readyState !== 'open') continue;
-      if (ch.bufferedAmount > RELAY_MAX_BUFFERED) {
+    const out = serializeRelayFrame({ peer: from, text: frame.text, payload: frame.payload });
+    for (const [, m] of this.#targets(from, frame.peer || undefined)) this.#deliver(m, 'file', out);
+  }
+
+  /** To `m`'s channel now, or once it opens (held in order behind anything held before). */
+  #deliver(m: Member, kind: Kind, data: string | Uint8Array): void {
+    const ch = m[kind];
+    if (!ch || ch.readyState === 'closing' || ch.readyState === 'closed') return;
+    if (ch.readyState !== 'open' || m.pending[kind].length > 0) {
+      if (m.pendingBytes + data.length > RELAY_MAX_PENDING) {
         this.stats.dropped++;
-        continue;
+        return;
       }
-      out ??= serializeRelayFrame({ peer: from, text: frame.text, payload: frame.payload });
-      try {
-        ch.send(out);
-        this.stats.fileFramesOut++;
-        this.stats.fileBytesOut += frame.payload.length;
-      } catch {
-        // closed meanwhile
-      }
+      m.pending[kind].push(data);
+      m.pendingBytes += data.length;
+      this.stats.held++;
+      return;
+    }
+    if (kind === 'file' && ch.bufferedAmount > RELAY_MAX_BUFFERED) {
+      this.stats.dropped++;
+      return;
+    }
+    this.#sent(kind, data, ch.send.bind(ch));
+  }
+
+  #sent(kind: Kind, data: string | Uint8Array, send: (d: string | Uint8Array) => void): void {
+    try {
+      send(data);
+    } catch {
+      return; // closed between the check and the send: that participant is leaving
+    }
+    if (kind === 'chat') this.stats.chatOut++;
+    else {
+      this.stats.fileFramesOut++;
+      this.stats.fileBytesOut += relayPayloadLength(data as Uint8Array);
     }
   }
 
@@ -196,6 +244,11 @@ export class DataRelay {
     }
     return [...this.#members].filter(([id]) => id !== from);
   }
+}
+
+/** Bytes of payload in a serialized relay frame (its header: 2 bytes and the peer id). */
+function relayPayloadLength(frame: Uint8Array): number {
+  return frame.length - 2 - frame[1]!;
 }
 
 interface ChatIn {

@@ -516,6 +516,8 @@ export class SfuServer implements SfuBackend {
       };
     chat.onmessage = relayed('chat');
     file.onmessage = relayed('file');
+    // What the others sent before these opened is held by the relay until now.
+    chat.onopen = file.onopen = () => state.relay.opened(p.id);
     state.relay.attach(p.id, { chat, file });
   }
 
