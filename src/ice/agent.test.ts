@@ -129,6 +129,56 @@ test('controlled agent accepts aggressive nomination (USE-CANDIDATE on the first
   net.assertNoOpenSockets();
 });
 
+test('the first valid pair carries data before nomination; nomination then marks it', async () => {
+  const clock = new ManualClock();
+  const net = new VirtualNetwork({ clock, seed: 5 });
+  const agent = new IceAgent({
+    clock,
+    network: net.host('b'),
+    random: new SeededRandom(5),
+    controlling: false,
+    mdns: false,
+  });
+  const peer = await fakePeer(net, () => agent.localCredentials);
+  const to = await startWithHost(agent, clock);
+  const changes: boolean[] = [];
+  agent.on('selectedpairchange', (p) => changes.push(p.nominated));
+  assert.equal(agent.send(Uint8Array.of(0x17)), false, 'no pair yet: nothing to send on');
+  // The controlling peer answers our checks but has not nominated anything yet.
+  agent.addRemoteCandidate(`candidate:1 1 udp ${computePriority('host', 65535)} 203.0.113.99 4000 typ host`);
+  assert.ok(await clock.runUntil(() => agent.state === 'connected', 5000), agent.state);
+  assert.equal(agent.selectedPair?.nominated, false);
+  assert.ok(
+    peer.requests.every((r) => !r.useCandidate && !r.controlling),
+    'checks as the controlled agent',
+  );
+  const got: number[] = [];
+  const onStun = peer.sock.onMessage;
+  peer.sock.onMessage = (d, from) => (d[0] === 0x17 ? got.push(d.length) : onStun?.(d, from));
+  assert.equal(agent.send(Uint8Array.of(0x17, 0)), true);
+  await clock.runUntil(() => got.length > 0, 100);
+  assert.deepEqual(got, [2], 'data reached the peer on the valid, not yet nominated pair');
+  // Nomination of the same pair: it is marked, not re-selected.
+  peer.sock.send(
+    serializeCheckRequest({
+      username: `${agent.localCredentials.ufrag}:${PEER.ufrag}`,
+      password: agent.localCredentials.pwd,
+      priority: computePriority('prflx', 65535),
+      controlling: true,
+      tieBreaker: 1n,
+      useCandidate: true,
+      transactionId: new SeededRandom(9).bytes(12),
+    }),
+    to,
+  );
+  assert.ok(await clock.runUntil(() => agent.selectedPair?.nominated === true, 5000));
+  assert.deepEqual(changes, [false], 'one selection, made before nomination');
+  agent.close();
+  peer.sock.close();
+  net.close();
+  net.assertNoOpenSockets();
+});
+
 test('controlled agent follows a renomination: the pair nominated last is selected', async () => {
   const clock = new ManualClock();
   const net = new VirtualNetwork({ clock, seed: 4 });

@@ -843,6 +843,9 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     }
     this.#firstValidAt ??= now;
     if (t.useCandidate || (!this.#controlling && p.nominateOnSuccess)) this.#nominate(valid);
+    // The first valid pair carries data until nomination picks one (as libwebrtc does: a working
+    // path need not wait a round trip for USE-CANDIDATE); nomination then moves it if it differs.
+    else if (!this.#selected) this.#select(valid);
     this.#maybeNominate();
     this.#evaluate();
   }

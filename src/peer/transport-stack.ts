@@ -50,6 +50,8 @@ export class TransportStack extends Emitter<TransportStackEvents> {
   readonly sctp: SctpAssociation;
   #dtls: DtlsEndpoint | undefined;
   #early: Uint8Array[] = [];
+  /** DTLS datagrams sent before ICE selected a pair, sent once it does. */
+  #unsent: Uint8Array[] = [];
   #wantSctp = false;
   #sctpStarted = false;
   #closed = false;
@@ -105,6 +107,9 @@ export class TransportStack extends Emitter<TransportStackEvents> {
     // association probes only towards a peer that announced it takes large packets.
     agent.on('selectedpairchange', (p) => {
       this.sctp.maxMtu = isLoopback(p.local.baseAddress) ? LOOPBACK_SCTP_MTU : 0;
+      const held = this.#unsent;
+      this.#unsent = [];
+      for (const d of held) agent.send(d);
     });
     return agent;
   }
@@ -130,7 +135,10 @@ export class TransportStack extends Emitter<TransportStackEvents> {
       ...(this.#o.random && { random: this.#o.random }),
       ...(this.#o.mtu && { mtu: this.#o.mtu }),
       send: (d) => {
-        agent.send(d);
+        // A ClientHello can arrive on a path the peer proved before our own check of it returned:
+        // hold the answer until a pair is selected (an event, not the 1-s DTLS retransmission).
+        if (agent.selectedPair) agent.send(d);
+        else if (this.#unsent.length < MAX_EARLY_DATAGRAMS) this.#unsent.push(Uint8Array.from(d));
       },
     });
     this.#dtls = dtls;
