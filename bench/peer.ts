@@ -1,11 +1,13 @@
 /**
  * `npm run bench -- peer`: connection setup time (createOffer to a data channel open on both sides,
  * warm, loopback, trickle ICE) for rtcstack, werift, node-datachannel and @roamhq/wrtc side by side,
- * and memory per connected rtcstack pair with many pairs up. Prints medians and ratios.
+ * and memory per connected rtcstack pair with many pairs up: the marginal cost of one more pair and
+ * the figure from an idle process, with its one-time part (V8's young generation). Prints medians
+ * and ratios. The timeline of one setup (every datagram, state and event): bench/_peer-timeline.ts.
  *
  * Flags: --rounds N (default 15), --pairs N (default 100), --only <stack>[,<stack>] (e.g. to profile one).
  */
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { RTCPeerConnection as RtcstackPC } from '../src/peer/index.js';
 
@@ -176,25 +178,43 @@ interface PairMemory {
   buffersMB: number;
 }
 
+interface MemoryReport {
+  /** Per pair over the first PAIRS pairs, from an idle process. */
+  first: PairMemory;
+  /** Per pair over the next PAIRS pairs: the marginal cost (the slope). */
+  next: PairMemory;
+  /** What the first PAIRS cost beyond PAIRS x the marginal figure (MB, whole process). */
+  fixed: PairMemory;
+  /** V8 young-generation (new space) growth over the first PAIRS pairs, MB. */
+  newSpaceMB: number;
+  /** The same over the next PAIRS pairs, MB. */
+  newSpaceNextMB: number;
+}
+
 /**
- * Memory per connected rtcstack pair, twice: over the first PAIRS pairs from an idle start, and over
- * the next PAIRS (the marginal cost). The first figure also holds one-time growth: V8's young
- * generation grows to several MB under the allocation burst of the setups and stays in RSS (with
- * --max-semi-space-size=1 the first figure drops to about the second).
+ * Memory per connected rtcstack pair at 0, PAIRS and 2 x PAIRS pairs up. The marginal figure (the
+ * slope between PAIRS and 2 x PAIRS) is the cost of one more pair; the first PAIRS from idle also
+ * hold a one-time part, reported separately: mostly V8's young generation, whose semi-spaces grow
+ * under the allocation burst of the setups and stay in RSS (with --max-semi-space-size=1 the
+ * from-idle figure drops to about the marginal one).
  */
-async function memoryPerPair(): Promise<{ first: PairMemory; next: PairMemory }> {
+async function memoryPerPair(): Promise<MemoryReport> {
   const gc = (globalThis as { gc?: () => void }).gc;
   const make = await STACKS[0]!.make();
-  const settle = async (): Promise<NodeJS.MemoryUsage> => {
-    gc?.();
-    await new Promise((r) => setTimeout(r, 200));
-    gc?.();
-    return process.memoryUsage();
+  // Collections after a few event-loop turns (closed handles released): no fixed sleep.
+  const settle = async (): Promise<{ mem: NodeJS.MemoryUsage; newSpace: number }> => {
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setImmediate(r));
+      gc?.();
+    }
+    const ns = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+    return { mem: process.memoryUsage(), newSpace: ns?.space_size ?? 0 };
   };
-  const per = (a: NodeJS.MemoryUsage, b: NodeJS.MemoryUsage): PairMemory => ({
-    heapMB: (b.heapUsed - a.heapUsed) / PAIRS / 2 ** 20,
-    rssMB: (b.rss - a.rss) / PAIRS / 2 ** 20,
-    buffersMB: (b.arrayBuffers - a.arrayBuffers) / PAIRS / 2 ** 20,
+  const MB = 2 ** 20;
+  const diff = (a: NodeJS.MemoryUsage, b: NodeJS.MemoryUsage, n: number): PairMemory => ({
+    heapMB: (b.heapUsed - a.heapUsed) / n / MB,
+    rssMB: (b.rss - a.rss) / n / MB,
+    buffersMB: (b.arrayBuffers - a.arrayBuffers) / n / MB,
   });
   const pairs: Pc[] = [];
   const connectMany = async (): Promise<void> => {
@@ -209,7 +229,19 @@ async function memoryPerPair(): Promise<{ first: PairMemory; next: PairMemory }>
   await connectMany();
   const m2 = await settle();
   for (const p of pairs) await p.close();
-  return { first: per(m0, m1), next: per(m1, m2) };
+  const first = diff(m0.mem, m1.mem, PAIRS);
+  const next = diff(m1.mem, m2.mem, PAIRS);
+  return {
+    first,
+    next,
+    fixed: {
+      heapMB: (first.heapMB - next.heapMB) * PAIRS,
+      rssMB: (first.rssMB - next.rssMB) * PAIRS,
+      buffersMB: (first.buffersMB - next.buffersMB) * PAIRS,
+    },
+    newSpaceMB: (m1.newSpace - m0.newSpace) / MB,
+    newSpaceNextMB: (m2.newSpace - m1.newSpace) / MB,
+  };
 }
 
 console.log(
@@ -241,7 +273,10 @@ if (PAIRS > 0) {
     `heap ${m.heapMB.toFixed(3)} MB, ArrayBuffers ${m.buffersMB.toFixed(3)} MB, rss ${m.rssMB.toFixed(3)} MB`;
   const gcNote = (globalThis as { gc?: unknown }).gc ? '' : ', no --expose-gc';
   console.log(`memory per connected rtcstack pair${gcNote}:`);
-  console.log(`  first ${PAIRS} pairs (from idle):   ${line(mem.first)}`);
-  console.log(`  next ${PAIRS} pairs (marginal):     ${line(mem.next)}`);
+  console.log(`  marginal (pairs ${PAIRS + 1}-${2 * PAIRS}):   ${line(mem.next)}   <- per-pair cost`);
+  console.log(`  from idle (pairs 1-${PAIRS}):      ${line(mem.first)}`);
+  console.log(
+    `  one-time part of the first ${PAIRS}: rss ${mem.fixed.rssMB.toFixed(1)} MB, heap ${mem.fixed.heapMB.toFixed(1)} MB; V8 new space grew ${mem.newSpaceMB.toFixed(1)} MB (then ${mem.newSpaceNextMB.toFixed(1)} MB over the next ${PAIRS})`,
+  );
 }
 process.exit(0);
