@@ -10,6 +10,8 @@
  *   page's getStats shows frames decoded and audio samples growing, and every frame reached its
  *   decoder (decoded + dropped by playout), keyframes decoded.
  * Both in a mesh room and in a room that moves to the SFU when the command joins.
+ * - play from stdin (mesh room): a live VP9 feed, ffmpeg encoding testsrc in real time into a pipe
+ *   (`ffmpeg -re ... -f ivf - | rtcstack play -`), decodes in the page as VP9 until the feed ends.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -34,9 +36,12 @@ interface Child {
   readonly exited: Promise<number | null>;
 }
 
-/** bin/rtcstack with `args`, stderr collected. */
-function rtcstack(args: string[]): Child {
-  const proc = spawn(process.execPath, ['bin/rtcstack', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** bin/rtcstack with `args`, stderr collected; `stdin` feeds its standard input (a live stream). */
+function rtcstack(args: string[], stdin?: NodeJS.ReadableStream): Child {
+  const proc = spawn(process.execPath, ['bin/rtcstack', ...args], {
+    stdio: [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'],
+  });
+  if (stdin) stdin.pipe(proc.stdin!);
   const child: Child = {
     proc,
     stderr: '',
@@ -269,7 +274,9 @@ for (const [mode, m] of Object.entries(MODES)) {
           let last = mid;
           while (child.proc.exitCode === null) {
             const s = await pageStats(page);
-            if (s.connected) last = s;
+            // Figures only grow while the page's connection lives; once the player leaves, the
+            // page's connections close (in SFU mode the room may even switch back first).
+            if (s.connected && s.framesReceived! >= last.framesReceived!) last = s;
             await new Promise((r) => setTimeout(r, 100));
           }
           assert.equal(await child.exited, 0, child.stderr);
@@ -302,5 +309,77 @@ for (const [mode, m] of Object.entries(MODES)) {
         }
       });
     }
+
+    // A live feed: the player reads IVF from a pipe as ffmpeg encodes in real time, no file.
+    if (mode === 'mesh')
+      test('play -: a live ffmpeg VP9 feed on stdin decodes in the page until the feed ends', {
+        ...ffmpegOpts,
+        timeout: 180_000,
+      }, async (t) => {
+        const page = await openCallPage(browser, server.url, 'play-live', 'viewer');
+        const seconds = 5;
+        const ffmpeg = spawn(
+          'ffmpeg',
+          [
+            ...[
+              '-v',
+              'error',
+              '-re',
+              '-f',
+              'lavfi',
+              '-i',
+              `testsrc=size=240x180:rate=30:duration=${seconds}`,
+            ],
+            ...['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-g', '30'],
+            ...['-f', 'ivf', '-'],
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let ffmpegErr = '';
+        ffmpeg.stderr.on('data', (d: Buffer) => {
+          ffmpegErr += d.toString();
+        });
+        const ffmpegExit = new Promise<number | null>((resolve) => ffmpeg.on('exit', resolve));
+        let child: Child | undefined;
+        try {
+          child = rtcstack(['play', '-', '--url', server.url, '--room', 'play-live'], ffmpeg.stdout);
+          await waitSnap(
+            page,
+            (s) => s.peers.some((p) => p.name === 'player' && p.connectionState === 'connected'),
+            'the player connected to the page',
+          );
+          await waitFor(async () => (await pageStats(page)).framesDecoded! > 10, 'frames decoding', 60_000);
+          const mid = await pageStats(page);
+          const seenCodec = await inboundVideoCodec(page);
+          let last = mid;
+          while (child.proc.exitCode === null) {
+            const s = await pageStats(page);
+            // Figures only grow while the page's connection lives; once the player leaves, the
+            // page's connections close (in SFU mode the room may even switch back first).
+            if (s.connected && s.framesReceived! >= last.framesReceived!) last = s;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          assert.equal(await ffmpegExit, 0, ffmpegErr);
+          assert.equal(await child.exited, 0, child.stderr);
+          // Every frame ffmpeg wrote went out (its count is the feed's: 30 per second).
+          assert.match(child.stderr, new RegExp(`video ${seconds * 30} frames`));
+          t.diagnostic(`live vp9: page ${JSON.stringify(last)} (mid: decoded ${mid.framesDecoded})`);
+          assert.equal(seenCodec, 'video/vp9');
+          assert.ok(
+            last.framesDecoded! > mid.framesDecoded!,
+            `frames decoded grow: ${mid.framesDecoded} -> ${last.framesDecoded}`,
+          );
+          // The page may join the feed a keyframe late (one a second), never more than 2 s of it.
+          assert.ok(
+            last.framesDecoded! + last.framesDropped! >= 0.9 * last.framesReceived! &&
+              last.framesReceived! >= (seconds - 2) * 30,
+            `decoded ${last.framesDecoded} + dropped ${last.framesDropped} of ${last.framesReceived} received (${seconds * 30} sent)`,
+          );
+        } finally {
+          kill(child);
+          if (ffmpeg.exitCode === null) ffmpeg.kill('SIGKILL');
+          await page.close();
+        }
+      });
   });
 }
