@@ -12,7 +12,7 @@ import type { SrtpKeyingMaterial } from '../dtls/srtp-profiles.js';
 import { unwrapRtx } from '../interceptor/nack.js';
 import { type PacedPacket, Pacer } from '../interceptor/pacer.js';
 import { rttFromReportBlock } from '../interceptor/receive-stats.js';
-import { ntpFromWallMs, ntpMiddle32 } from '../interceptor/sequence.js';
+import { ntpFromWallMs, ntpMiddle32, wallMsFromNtp } from '../interceptor/sequence.js';
 import { isRtcp, parseRtcp, type RtcpPacket, serializeRtcp } from '../rtcp/compound.js';
 import type { ReportBlock } from '../rtcp/reports.js';
 import { SDES_CNAME } from '../rtcp/source.js';
@@ -301,12 +301,18 @@ export class MediaSession {
       switch (p.type) {
         case 'sr': {
           for (const t of this.#transceivers()) {
-            t.receiver.streams
-              .get(p.ssrc)
-              ?.stats.onSenderReport(
-                ntpMiddle32({ seconds: p.ntpSeconds, fraction: p.ntpFraction }),
-                this.#clock.now(),
-              );
+            const stream = t.receiver.streams.get(p.ssrc);
+            if (!stream) continue;
+            stream.stats.onSenderReport(
+              ntpMiddle32({ seconds: p.ntpSeconds, fraction: p.ntpFraction }),
+              this.#clock.now(),
+            );
+            stream.remoteSender = {
+              remoteTimestamp: wallMsFromNtp(p.ntpSeconds, p.ntpFraction),
+              packetsSent: p.packetCount,
+              bytesSent: p.octetCount,
+              reportsSent: (stream.remoteSender?.reportsSent ?? 0) + 1,
+            };
           }
           blocks(p.reports);
           break;

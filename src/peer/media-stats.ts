@@ -1,4 +1,7 @@
-/** getStats() entries for media (webrtc-stats): inbound-rtp, outbound-rtp, remote-inbound-rtp, codec. */
+/**
+ * getStats() entries for media (webrtc-stats): inbound-rtp, outbound-rtp, remote-inbound-rtp (from
+ * the peer's receiver reports), remote-outbound-rtp (from its sender reports), codec, media-source.
+ */
 import { ICE_TRANSPORT_ID } from '../ice/stats.js';
 import type { RTCRtpTransceiver } from './rtp-transceiver.js';
 import type { RTCStats, RTCStatsReport } from './stats.js';
@@ -48,7 +51,23 @@ export function addMediaStats(
         retransmittedPacketsReceived: s.retransmittedPacketsReceived,
         framesDropped: s.jitter?.framesDropped ?? 0,
         lastPacketReceivedTimestamp: s.stats.lastPacketReceivedAt,
+        ...(s.remoteSender && { remoteId: `RO_${s.ssrc}` }),
       });
+      if (s.remoteSender) {
+        put({
+          id: `RO_${s.ssrc}`,
+          type: 'remote-outbound-rtp',
+          kind: t.kind,
+          ssrc: s.ssrc,
+          transportId: ICE_TRANSPORT_ID,
+          codecId: codecId(s.payloadType),
+          localId: `IT_${s.ssrc}`,
+          remoteTimestamp: s.remoteSender.remoteTimestamp,
+          packetsSent: s.remoteSender.packetsSent,
+          bytesSent: s.remoteSender.bytesSent,
+          reportsSent: s.remoteSender.reportsSent,
+        });
+      }
     }
     const snd = t.sender;
     if (snd.stats.packetsSent > 0 || snd.out) {
@@ -79,6 +98,7 @@ export function addMediaStats(
           active: snd.active,
           ...(snd.track && { mediaSourceId: `SO_${snd.track.id}` }),
           ...(snd.targetBitrate !== undefined && { targetBitrate: snd.targetBitrate }),
+          ...(layer.remoteReport && { remoteId: `RI_${layer.ssrc}` }),
         });
         if (layer.remoteReport) {
           put({

@@ -31,6 +31,17 @@ export interface ReceiveStream {
   pliCount: number;
   lastPliAt: number;
   retransmittedPacketsReceived: number;
+  /** What the sender's last RTCP SR said (remote-outbound-rtp), once one arrived. */
+  remoteSender: RemoteSenderInfo | undefined;
+}
+
+/** The sending side's own figures, from its sender reports (RFC 3550 §6.4.1). */
+export interface RemoteSenderInfo {
+  /** The SR's NTP time, as ms since the Unix epoch. */
+  readonly remoteTimestamp: number;
+  readonly packetsSent: number;
+  readonly bytesSent: number;
+  readonly reportsSent: number;
 }
 
 export class RTCRtpReceiver {
@@ -92,6 +103,7 @@ export class RTCRtpReceiver {
         pliCount: 0,
         lastPliAt: -Infinity,
         retransmittedPacketsReceived: 0,
+        remoteSender: undefined,
       };
       this.streams.set(ssrc, s);
     }

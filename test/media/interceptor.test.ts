@@ -13,6 +13,7 @@ import {
   SendHistory,
   SequenceUnwrapper,
   unwrapRtx,
+  wallMsFromNtp,
 } from '../../src/interceptor/index.js';
 import { createDepacketizer, createPacketizer } from '../../src/media/payload/index.js';
 import type { RtpPacket } from '../../src/rtp/packet.js';
@@ -182,4 +183,14 @@ test('receive statistics: loss, fraction lost, jitter; RTT from LSR/DLSR', () =>
     ntpMiddle32(ntpFromWallMs(t + 300)),
   );
   assert.ok(Math.abs(rtt! - 50) < 1, `rtt ${rtt}`);
+});
+
+test('NTP timestamps: wall ms -> NTP -> wall ms round trips (within 1 us), era 1 after 2036', () => {
+  for (const ms of [0, 1_700_000_000_123.25, 2_085_978_495_999, 2_085_978_496_000, 2_200_000_000_000]) {
+    const n = ntpFromWallMs(ms);
+    assert.ok(Math.abs(wallMsFromNtp(n.seconds, n.fraction) - ms) < 0.001, `${ms}`);
+  }
+  // 2036-02-07T06:28:16Z is NTP second 2^32, written as 0: read as era 1, not 1900.
+  assert.equal(wallMsFromNtp(0, 0), 2_085_978_496_000);
+  assert.equal(wallMsFromNtp(2_208_988_800, 2 ** 31), 500);
 });

@@ -93,6 +93,21 @@ test(
       assert.ok(sb.some((s) => s.type === 'codec' && s.mimeType === 'video/VP8'));
       // RTCP: B's receiver reports reach A with an RTT once A's SR has been echoed.
       await waitFor(() => a.getSenders().every((s) => s.roundTripTime !== undefined), 'rtt', 5000);
+      // A's sender reports as B's remote-outbound-rtp, linked both ways to the inbound-rtp; B's
+      // receiver reports as A's remote-inbound-rtp, linked to the outbound-rtp.
+      const sb2 = await b.getStats();
+      const inb2 = [...sb2.values()].find((s) => s.type === 'inbound-rtp' && s.kind === 'video')!;
+      const ro = sb2.get(inb2.remoteId as string)!;
+      assert.equal(ro.type, 'remote-outbound-rtp');
+      assert.equal(ro.localId, inb2.id);
+      assert.equal(ro.ssrc, inb2.ssrc);
+      assert.ok((ro.reportsSent as number) >= 1);
+      assert.ok((ro.packetsSent as number) > 0 && (ro.packetsSent as number) <= (out.packetsSent as number));
+      assert.ok((ro.bytesSent as number) > 0);
+      assert.ok(Math.abs((ro.remoteTimestamp as number) - Date.now()) < 60_000, `${ro.remoteTimestamp}`);
+      const sa2 = await a.getStats();
+      const out2 = [...sa2.values()].find((s) => s.type === 'outbound-rtp' && s.kind === 'video')!;
+      assert.equal(sa2.get(out2.remoteId as string)?.type, 'remote-inbound-rtp');
     } finally {
       a.close();
       b.close();
