@@ -24,6 +24,8 @@ export class ReceiveStatistics {
   #lastSr = 0;
   #lastSrAt = -1;
   lastPacketReceivedAt = -1;
+  /** RTP timestamp of the newest packet (by sequence number) so far. */
+  lastRtpTimestamp = 0;
 
   constructor(ssrc: number, clockRate: number) {
     this.ssrc = ssrc;
@@ -40,7 +42,10 @@ export class ReceiveStatistics {
   ): number {
     const ext = this.#seq.unwrap(sequenceNumber);
     if (this.#base < 0 || ext < this.#base) this.#base = ext;
-    if (ext > this.#highest) this.#highest = ext;
+    if (ext > this.#highest) {
+      this.#highest = ext;
+      this.lastRtpTimestamp = timestamp;
+    }
     this.packetsReceived++;
     this.bytesReceived += size;
     this.payloadBytesReceived += payloadSize;

@@ -76,10 +76,17 @@ export class RTCRtpReceiver {
     };
   }
 
+  /** Per SSRC: when its newest packet arrived (wall-clock ms) and that packet's RTP timestamp. */
   getSynchronizationSources(): { source: number; timestamp: number; rtpTimestamp: number }[] {
+    const now = this.#clock.now();
+    const wall = this.#clock.wallNow();
     return [...this.streams.values()]
       .filter((s) => s.stats.lastPacketReceivedAt >= 0)
-      .map((s) => ({ source: s.ssrc, timestamp: this.#clock.wallNow(), rtpTimestamp: 0 }));
+      .map((s) => ({
+        source: s.ssrc,
+        timestamp: wall - (now - s.stats.lastPacketReceivedAt),
+        rtpTimestamp: s.stats.lastRtpTimestamp,
+      }));
   }
 
   #stream(ssrc: number, rid: string | undefined, pt: number): ReceiveStream | undefined {

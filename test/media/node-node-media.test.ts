@@ -51,9 +51,11 @@ test(
       a.addTrack(at, stream);
       const got: { video: ReceivedFrame[]; audio: ReceivedFrame[] } = { video: [], audio: [] };
       const events: RTCTrackEvent[] = [];
+      let lastVideoRtpTimestamp = -1;
       b.ontrack = (e) => {
         events.push(e);
         e.track.on('frame', (f) => got[e.track.kind].push(f));
+        if (e.track.kind === 'video') e.track.on('rtp', (p) => (lastVideoRtpTimestamp = p.timestamp));
       };
       await a.setLocalDescription(await a.createOffer());
       await b.setRemoteDescription(a.localDescription!);
@@ -108,6 +110,15 @@ test(
       const sa2 = await a.getStats();
       const out2 = [...sa2.values()].find((s) => s.type === 'outbound-rtp' && s.kind === 'video')!;
       assert.equal(sa2.get(out2.remoteId as string)?.type, 'remote-inbound-rtp');
+      // The video receiver's synchronization source: the last frame's RTP timestamp (90 kHz).
+      const ssrcs = b
+        .getReceivers()
+        .find((r) => r.track.kind === 'video')!
+        .getSynchronizationSources();
+      assert.equal(ssrcs.length, 1);
+      assert.equal(ssrcs[0]!.source, inb2.ssrc);
+      assert.ok(ssrcs[0]!.timestamp <= Date.now() && ssrcs[0]!.timestamp > Date.now() - 60_000);
+      assert.equal(ssrcs[0]!.rtpTimestamp, lastVideoRtpTimestamp);
     } finally {
       a.close();
       b.close();
