@@ -4,7 +4,7 @@ import { ByteReader, ByteWriter, fromHex, toHex } from './bytes.js';
 import { ManualClock } from './clock.js';
 import { ParseError } from './errors.js';
 import { parseAddress } from './net.js';
-import { SeededRandom } from './random.js';
+import { cryptoRandom, SeededRandom } from './random.js';
 
 test('ByteWriter and ByteReader round-trip every width', () => {
   const w = new ByteWriter(2);
@@ -79,6 +79,31 @@ test('ManualClock.runUntil jumps to timers and stops when the condition holds', 
   assert.equal(await c.runUntil(() => n >= 5), true);
   assert.equal(c.now(), 5000);
   assert.equal(await c.runUntil(() => n >= 1000, 3000), false);
+});
+
+test('cryptoRandom: fresh bytes of any length across pool refills, u32 and float in range', () => {
+  const seen = new Set<string>();
+  // 12-byte values (transaction ids) across several 4 KiB pool refills: all distinct, none shared.
+  for (let i = 0; i < 1000; i++) {
+    const b = cryptoRandom.bytes(12);
+    assert.equal(b.length, 12);
+    seen.add(Buffer.from(b).toString('hex'));
+  }
+  assert.equal(seen.size, 1000);
+  const a = cryptoRandom.bytes(16);
+  a.fill(0);
+  assert.notDeepEqual(cryptoRandom.bytes(16), a, 'a returned value is a copy, not the pool');
+  assert.equal(cryptoRandom.bytes(10_000).length, 10_000);
+  assert.equal(cryptoRandom.bytes(0).length, 0);
+  const bits = new Set<number>();
+  for (let i = 0; i < 200; i++) {
+    const u = cryptoRandom.u32();
+    assert.ok(Number.isInteger(u) && u >= 0 && u < 2 ** 32);
+    bits.add(u >>> 31);
+    const f = cryptoRandom.float();
+    assert.ok(f >= 0 && f < 1);
+  }
+  assert.equal(bits.size, 2, 'the top bit varies (unsigned, not sign-extended)');
 });
 
 test('SeededRandom is reproducible and roughly uniform', () => {

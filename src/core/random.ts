@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomFillSync, randomInt } from 'node:crypto';
 
 /**
  * Randomness for protocol behaviour (jitter, transaction ids in tests, loss in the virtual network).
@@ -60,10 +60,33 @@ export class SeededRandom implements Random {
   }
 }
 
+/**
+ * Bytes from node:crypto, drawn from a pool filled 4 KiB at a time: every call into the CSPRNG costs
+ * a few microseconds, and a connection setup asks for dozens of small values (transaction ids,
+ * tie-breakers, verification tags, jitter).
+ */
+const POOL_SIZE = 4096;
+const pool = new Uint8Array(POOL_SIZE);
+let poolUsed = POOL_SIZE;
+function take(n: number): Uint8Array {
+  if (n > POOL_SIZE) return randomFillSync(new Uint8Array(n));
+  if (poolUsed + n > POOL_SIZE) {
+    randomFillSync(pool);
+    poolUsed = 0;
+  }
+  const out = pool.slice(poolUsed, poolUsed + n);
+  poolUsed += n;
+  return out;
+}
+const takeU32 = (): number => {
+  const b = take(4);
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+};
+
 /** Random backed by node:crypto (the production default). */
 export const cryptoRandom: Random = {
-  u32: () => randomBytes(4).readUInt32BE(0),
-  float: () => randomBytes(4).readUInt32BE(0) / 2 ** 32,
+  u32: takeU32,
+  float: () => takeU32() / 2 ** 32,
   int: (max: number) => (max <= 1 ? 0 : randomInt(max)),
-  bytes: (n: number) => new Uint8Array(randomBytes(n)),
+  bytes: take,
 };
