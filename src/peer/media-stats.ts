@@ -47,6 +47,7 @@ export function addMediaStats(
         jitter: s.stats.jitter / s.stats.clockRate,
         framesReceived: s.framesReceived,
         ...(t.kind === 'video' && { keyFramesDecoded: s.keyFramesReceived, pliCount: s.pliCount }),
+        ...s.video?.stats(now),
         nackCount: s.nack.nacksSent,
         retransmittedPacketsReceived: s.retransmittedPacketsReceived,
         framesDropped: s.jitter?.framesDropped ?? 0,
@@ -88,6 +89,7 @@ export function addMediaStats(
           headerBytesSent: st.headerBytesSent,
           framesSent: st.framesSent,
           ...(t.kind === 'video' && {
+            ...layer.video.stats(now),
             keyFramesEncoded: st.keyFramesSent,
             pliCount: st.pliCount,
             firCount: st.firCount,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { takeFreshCertificate } from './certificate.js';
+import { VideoFrameMeter } from './frame-meter.js';
 import { OperationsChain } from './operations-chain.js';
 import { RTCPeerConnection } from './peer-connection.js';
 
@@ -52,4 +53,21 @@ test('certificates generated ahead: every connection gets its own, valid, ECDSA 
     assert.ok(c.expires > Date.now() + 29 * 86_400_000);
     assert.equal(c.dtls.privateKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
   }
+});
+
+test('VideoFrameMeter: picture size from VP8/VP9 keyframes only, frames of the last second', () => {
+  const m = new VideoFrameMeter();
+  // A VP8 keyframe header (RFC 6386 §9.1): frame tag, start code, 14-bit width and height.
+  const key = Uint8Array.of(0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01);
+  assert.deepEqual(m.stats(0), { framesPerSecond: 0 });
+  m.onFrame(1000, 'VP8', key, false); // not flagged a keyframe: size not read
+  assert.equal(m.frameWidth, undefined);
+  m.onFrame(1100, 'VP8', key, true);
+  assert.deepEqual([m.frameWidth, m.frameHeight], [640, 360]);
+  m.onFrame(1200, 'H264', Uint8Array.of(0, 0, 0, 1, 0x65), true); // unknown: the last size stays
+  assert.deepEqual([m.frameWidth, m.frameHeight], [640, 360]);
+  for (let t = 1300; t < 2300; t += 100) m.onFrame(t, 'VP8', Uint8Array.of(0x11), false);
+  assert.equal(m.framesPerSecond(2250), 10);
+  assert.equal(m.framesPerSecond(5000), 0);
+  assert.deepEqual(m.stats(2250), { frameWidth: 640, frameHeight: 360, framesPerSecond: 10 });
 });

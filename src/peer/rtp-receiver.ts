@@ -11,6 +11,7 @@ import { createDepacketizer, payloadCodecName } from '../media/payload/index.js'
 import type { RtpPacket } from '../rtp/packet.js';
 import { type Codec, isRtx } from '../sdp/codecs.js';
 import type { Extmap } from '../sdp/types.js';
+import { VideoFrameMeter } from './frame-meter.js';
 import { type RTCRtpCodec, toRtcCodec } from './media-codecs.js';
 import { MediaStreamTrack } from './media-track.js';
 
@@ -33,6 +34,8 @@ export interface ReceiveStream {
   retransmittedPacketsReceived: number;
   /** What the sender's last RTCP SR said (remote-outbound-rtp), once one arrived. */
   remoteSender: RemoteSenderInfo | undefined;
+  /** Video only: picture size and frame rate of what arrives. */
+  readonly video: VideoFrameMeter | undefined;
 }
 
 /** The sending side's own figures, from its sender reports (RFC 3550 §6.4.1). */
@@ -111,6 +114,7 @@ export class RTCRtpReceiver {
         lastPliAt: -Infinity,
         retransmittedPacketsReceived: 0,
         remoteSender: undefined,
+        video: this.track.kind === 'video' ? new VideoFrameMeter() : undefined,
       };
       this.streams.set(ssrc, s);
     }
@@ -124,6 +128,7 @@ export class RTCRtpReceiver {
           onFrame: (f) => {
             stream.framesReceived++;
             if (f.keyframe) stream.keyFramesReceived++;
+            stream.video?.onFrame(this.#clock.wallNow(), codec.name, f.data, f.keyframe);
             if (stream.firstTimestamp === undefined) stream.firstTimestamp = f.timestamp;
             const elapsed = (f.timestamp - stream.firstTimestamp) >>> 0;
             this.track.emit('frame', {

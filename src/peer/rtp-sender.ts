@@ -287,7 +287,10 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
         });
       });
       layer.stats.framesSent++;
-      if (keyframe && this.kind === 'video') layer.stats.keyFramesSent++;
+      if (this.kind === 'video') {
+        if (keyframe) layer.stats.keyFramesSent++;
+        layer.video.onFrame(this.#clock.wallNow(), codec.name, f.data, keyframe);
+      }
     }
   }
 

@@ -6,6 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { SendHistory } from '../interceptor/nack.js';
 import type { Packetizer } from '../media/payload/index.js';
+import { VideoFrameMeter } from './frame-meter.js';
 
 export interface OutboundLayerStats {
   packetsSent: number;
@@ -27,6 +28,8 @@ export class SendLayer {
   readonly ssrc = randomInt(1, 2 ** 32 - 1);
   readonly rtxSsrc = randomInt(1, 2 ** 32 - 1);
   readonly history = new SendHistory(1024);
+  /** Picture size and frame rate of the frames written to this layer (video). */
+  readonly video = new VideoFrameMeter();
   packetizer: Packetizer | undefined;
   /** Forwarding: offset from the source's timestamps to ours, re-based on a source change. */
   fwd: { ssrc: number; tsOffset: number; lastTs: number } | undefined;

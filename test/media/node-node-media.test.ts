@@ -91,6 +91,12 @@ test(
       const inb = sb.find((s) => s.type === 'inbound-rtp' && s.kind === 'video')!;
       assert.equal(inb.packetsReceived, out.packetsSent);
       assert.equal(inb.framesReceived, 30);
+      // Picture size from the clip's VP8 keyframes, both sides; 30 frames in ~0.3 s: all in the last second.
+      assert.equal(inb.frameWidth, 640);
+      assert.equal(inb.frameHeight, 480);
+      assert.equal(out.frameWidth, 640);
+      assert.equal(out.frameHeight, 480);
+      assert.ok((out.framesPerSecond as number) > 0 && (out.framesPerSecond as number) <= 30);
       assert.equal(inb.packetsLost, 0);
       assert.ok(sb.some((s) => s.type === 'codec' && s.mimeType === 'video/VP8'));
       // RTCP: B's receiver reports reach A with an RTT once A's SR has been echoed.
