@@ -262,6 +262,31 @@ test('with TWCC estimation, an SVC subscriber is budgeted for its layers, not th
   assert.equal(h.room.downTracksOf('s0')[0]!.svc?.current?.spatial, 0);
 });
 
+test('upper temporal frames skipped by the encoder for a while are forwarded again as soon as they return', () => {
+  const h = new SvcRoom('vp9');
+  h.subscribe('s1', 360);
+  h.run(3000);
+  const before = h.got('s1').length;
+  // 1.5 s of base-layer pictures only (an encoder dropping frames under load), then all again.
+  h.pub.baseOnly = true;
+  h.run(1500);
+  h.pub.baseOnly = false;
+  const resume = h.sent.length;
+  h.run(1000);
+  const resumed = new Set(h.sent.slice(resume).map((p) => p.packet.sequenceNumber));
+  const after = h.got('s1').filter((g) => resumed.has(g.sourceSeq));
+  assert.ok(h.got('s1').length > before);
+  // Every picture of layers <= S1 after the return, T1 and T2 included, without waiting.
+  assert.deepEqual(
+    after.map((g) => g.sourceSeq),
+    h.sent
+      .slice(resume)
+      .filter((p) => p.spatialId <= 1)
+      .map((p) => p.packet.sequenceNumber),
+  );
+  assertContinuous(h.got('s1'), 's1');
+});
+
 /** Source sequence number of the last packet of layer `s` in picture `pic`. */
 function lastOf(h: SvcRoom, pic: number, s: number): number {
   // The picture is being sent: compute from its first packet (S0's) and the packet counts.

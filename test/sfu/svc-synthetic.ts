@@ -61,6 +61,8 @@ abstract class SvcPublisher {
   readonly gop: number;
   /** Spatial layers sent (a publisher may send fewer than 3). */
   spatialLayers = 3;
+  /** Skip the upper temporal layers' pictures (an encoder dropping frames under load). */
+  baseOnly = false;
   #sinceKey = 0;
 
   constructor(ssrc: number, seq: number, ts: number, gop = 90) {
@@ -84,6 +86,10 @@ abstract class SvcPublisher {
     // Switching-up pictures: every other pattern cycle (so a test sees switches wait for one).
     const switchUp = !key && tid > 0 && Math.floor(pic / 4) % 2 === 0;
     const out: SvcPacket[] = [];
+    if (this.baseOnly && tid > 0) {
+      this.ts = (this.ts + 3000) >>> 0;
+      return out;
+    }
     for (let s = 0; s < this.spatialLayers; s++) {
       const n = PACKETS_PER_LAYER[s]!;
       for (let i = 0; i < n; i++) {

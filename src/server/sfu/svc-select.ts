@@ -7,6 +7,9 @@ import type { DownTrack } from './down-track.js';
 import { type LayerChoice, type LayerOption, PAUSED } from './layer-selector.js';
 import type { SvcSource } from './svc-layers.js';
 
+/** How long an upper temporal layer counts as sent after its last frame. */
+export const TEMPORAL_ACTIVE_MS = 5000;
+
 /** Operating points low to high: spatial-major, (0,0), (0,1), ..., (1,0), ... */
 export function svcOptions(src: SvcSource, now: number): LayerOption[] {
   const out: LayerOption[] = [];
@@ -15,7 +18,10 @@ export function svcOptions(src: SvcSource, now: number): LayerOption[] {
     for (let t = 0; t < nT; t++) {
       let bitrate = 0;
       for (let ss = 0; ss <= s; ss++) for (let tt = 0; tt <= t; tt++) bitrate += src.bitrate(ss, tt, now);
-      out.push({ bitrate, height: src.height(s), active: src.active(s, t, now) });
+      // An encoder under load skips upper temporal frames for a while: keeping them in the target
+      // costs nothing meanwhile, and coming back up would wait out the selector's hold.
+      const active = src.active(s, 0, now) && (t === 0 || src.active(s, t, now, TEMPORAL_ACTIVE_MS));
+      out.push({ bitrate, height: src.height(s), active });
     }
   return out;
 }
