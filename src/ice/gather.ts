@@ -14,6 +14,7 @@ import {
   type TransportAddress,
   type UdpSocket,
 } from '../core/net.js';
+import { nodeNetwork } from '../core/net-node.js';
 import type { Random } from '../core/random.js';
 import { createMessage, METHOD, type ParsedStunMessage, read, serializeStunMessage } from '../stun/index.js';
 import { TurnClient } from '../turn/client.js';
@@ -24,6 +25,23 @@ import type { LocalCandidate } from './pair.js';
 import { openActiveBase, openPassiveBase } from './tcp.js';
 import type { IceAgentOptions, IceCandidateError } from './types.js';
 import { type IceServerUrl, parseIceServerUrl } from './url.js';
+
+/** How long the real network's interface list is reused (os.networkInterfaces costs ~0.1 ms+). */
+const INTERFACE_CACHE_MS = 1000;
+let cachedInterfaces: { at: number; list: InterfaceAddress[] } | undefined;
+
+/**
+ * The interfaces to gather on. The real network's list is read at most once a second (connections
+ * made together, as pairs on one host are, share one read); other networks are asked every time.
+ */
+function interfacesOf(network: Network, clock: Clock): InterfaceAddress[] {
+  if (network !== nodeNetwork) return network.interfaces();
+  const now = clock.now();
+  if (!cachedInterfaces || now - cachedInterfaces.at > INTERFACE_CACHE_MS || now < cachedInterfaces.at) {
+    cachedInterfaces = { at: now, list: network.interfaces() };
+  }
+  return cachedInterfaces.list;
+}
 
 /** What the gatherer needs from the agent (kept narrow so the two modules do not import each other). */
 export interface GatherHost {
@@ -155,22 +173,26 @@ export class Gatherer {
   }
 
   async #gatherHosts(): Promise<void> {
-    const ifaces = this.#h.network.interfaces().filter((i) => this.#usable(i));
-    let index = 0;
-    for (const iface of ifaces) {
-      const localPreference = hostLocalPreference(iface.address, index++);
-      let socket: UdpSocket;
-      try {
-        socket = await this.#bind(iface.address);
-      } catch (err) {
+    const ifaces = interfacesOf(this.#h.network, this.#h.clock).filter((i) => this.#usable(i));
+    // Bind every interface's socket at once (each bind waits for the event loop), then announce the
+    // candidates in interface order.
+    const bound = ifaces.map((iface) =>
+      this.#bind(iface.address).catch((err: unknown) => {
         this.#h.log.warn('cannot bind host candidate', {
           address: iface.address,
           error: (err as Error).message,
         });
-        continue;
-      }
+        return undefined;
+      }),
+    );
+    let index = 0;
+    for (const [i, iface] of ifaces.entries()) {
+      const localPreference = hostLocalPreference(iface.address, index++);
+      const socket = await bound[i];
+      if (!socket) continue;
       if (this.#closed || this.#h.closed) {
         socket.close();
+        for (const later of bound.slice(i + 1)) void later.then((s) => s?.close());
         return;
       }
       const id = `udp:${socket.local.address}:${socket.local.port}`;

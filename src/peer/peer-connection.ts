@@ -674,6 +674,8 @@ export class RTCPeerConnection extends HandlerTarget {
     const remote = this.#currentRemote?.sdp;
     const local = this.#currentLocal;
     if (!remote || !local) return;
+    // A data-only connection has nothing to configure (no transceiver, no media session).
+    if (this.#transceivers.length === 0 && !this.#mediaSession) return;
     const localSdp =
       local.type === 'offer' ? buildOffer(local.options) : buildAnswer(local.offer!, local.options);
     const answerIsLocal = local.type !== 'offer';
@@ -875,14 +877,29 @@ export class RTCPeerConnection extends HandlerTarget {
 
   #describeLocal(l: LocalState | undefined): RTCSessionDescription | null {
     if (!l) return null;
+    // The text changes only with the description and the candidates gathered: rebuild it then.
+    const memo = this.#described;
+    const count = this.#gatheredCandidates.length;
+    if (
+      memo?.state === l &&
+      memo.list === this.#gatheredCandidates &&
+      memo.count === count &&
+      memo.end === this.#endOfCandidates
+    )
+      return memo.text;
     const o: DescriptionOptions = {
       ...l.options,
       candidates: this.#gatheredCandidates,
       endOfCandidates: this.#endOfCandidates,
     };
     const sdp = l.type === 'offer' ? buildOffer(o) : buildAnswer(l.offer!, o);
-    return new RTCSessionDescription({ type: l.type, sdp: serializeSdp(sdp) });
+    const text = new RTCSessionDescription({ type: l.type, sdp: serializeSdp(sdp) });
+    this.#described = { state: l, list: this.#gatheredCandidates, count, end: this.#endOfCandidates, text };
+    return text;
   }
+  #described:
+    | { state: LocalState; list: SdpCandidate[]; count: number; end: boolean; text: RTCSessionDescription }
+    | undefined;
 
   /** Create the ICE agent on the first description: the offerer controls (RFC 8445 §6.1.1). */
   #ensureIce(controlling: boolean): TransportStack {
