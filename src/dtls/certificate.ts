@@ -62,11 +62,12 @@ export function matchesFingerprint(der: Uint8Array, f: DtlsFingerprint): boolean
 
 function wrap(der: Uint8Array, privateKey: KeyObject, expires: number): DtlsCertificate {
   const copy = Uint8Array.from(der);
+  let sha256: DtlsFingerprint | undefined;
   return {
     der: copy,
     privateKey,
     expires,
-    getFingerprints: () => [fingerprintOf(copy, 'sha-256')],
+    getFingerprints: () => [(sha256 ??= fingerprintOf(copy, 'sha-256'))],
   };
 }
 
