@@ -243,6 +243,11 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
       return;
     }
     const pc = this.#pub;
+    if (pc?.signalingState === 'have-local-offer' && pc.localDescription) {
+      // Our last offer is still unanswered (lost in a signaling outage, or refused): again.
+      this.#opts.send({ type: 'sfu-offer', pc: 'pub', sdp: pc.localDescription.sdp });
+      return;
+    }
     if (pc?.signalingState !== 'stable') return;
     try {
       pc.restartIce();

@@ -32,6 +32,8 @@ class Client {
   sub: RTCPeerConnection | undefined;
   readonly leg = new OutageNetwork(new NodeNetwork());
   audioFrames = 0;
+  /** Answers the SFU sent on `pub`. */
+  readonly pubAnswers: string[] = [];
   /** The last SRTP (not SRTCP) datagram this client sent (for a replay). */
   lastSrtp: Uint8Array | undefined;
 
@@ -74,8 +76,11 @@ class Client {
   }
 
   async onMessage(m: ServerMessage): Promise<void> {
-    if (m.type === 'sfu-answer') await this.pub!.setRemoteDescription({ type: 'answer', sdp: m.sdp });
-    else if (m.type === 'sfu-candidate')
+    if (m.type === 'sfu-answer') {
+      this.pubAnswers.push(m.sdp);
+      if (this.pub?.signalingState === 'have-local-offer')
+        await this.pub.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+    } else if (m.type === 'sfu-candidate')
       await (m.pc === 'pub' ? this.pub : this.sub)?.addIceCandidate(m.candidate).catch(() => {});
     else if (m.type === 'sfu-offer') {
       if (!this.sub) {
@@ -232,7 +237,13 @@ describe('SFU keeps serving and recovering (rtcstack peers, loopback)', { timeou
     const pubUfrag = ufragOf(server, 'local');
     // A restarts its publishing connection: the SFU answers under new credentials.
     a.pub!.restartIce();
+    const answers = a.pubAnswers.length;
     await a.offerPub();
+    // The same offer again at once (as a client re-sends it after a signaling outage): answered
+    // in turn, the second time with the same answer, not spoiled by the first still in progress.
+    sfu.handle(ROOM, 'A', { v: 1, type: 'sfu-offer', pc: 'pub', sdp: a.pub!.localDescription!.sdp });
+    await until(() => a.pubAnswers.length === answers + 2, 'both offers answered');
+    assert.equal(a.pubAnswers.at(-1), a.pubAnswers.at(-2), 'the repeated offer gets the same answer');
     await until(() => ufragOf(server, 'local') !== pubUfrag, 'the SFU answers the restart offer');
     assert.notEqual(ufragOf(server, 'remote'), undefined);
     await until(

@@ -111,6 +111,8 @@ interface Participant {
   readonly remoteTracks: Map<string, MediaStreamTrack>;
   /** ICE restarts of `pub` (the client's restart offers) and `sub` (ours). */
   iceRestarts: number;
+  /** The client's offers on `pub`, answered one at a time in arrival order. */
+  publishing: Promise<void>;
 }
 
 interface RoomState {
@@ -288,6 +290,7 @@ export class SfuServer implements SfuBackend {
       pendingTracks: [],
       remoteTracks: new Map(),
       iceRestarts: 0,
+      publishing: Promise.resolve(),
     };
     state.participants.set(peerId, p);
     state.room.join(peerId);
@@ -317,7 +320,11 @@ export class SfuServer implements SfuBackend {
       this.#o.log.warn(`sfu ${what} failed`, { room: name, peer: peerId, err: String(err) });
     switch (msg.type) {
       case 'sfu-offer':
-        this.#answerPublish(state, p, msg.sdp).catch(fail('publish answer'));
+        // One at a time: a restart offer may follow the last before its answer was made, or come
+        // twice (re-sent after a signaling outage); interleaved, one answer would spoil the other.
+        p.publishing = p.publishing
+          .then(() => this.#answerPublish(state, p, msg.sdp))
+          .catch(fail('publish answer'));
         return;
       case 'sfu-answer':
         this.#subscribeAnswered(state, p, msg.sdp).catch(fail('subscribe answer'));
@@ -468,6 +475,17 @@ export class SfuServer implements SfuBackend {
 
   async #answerPublish(state: RoomState, p: Participant, sdp: string): Promise<void> {
     const pc = this.#pc(state, p, 'pub');
+    if (pc.signalingState === 'closed') return;
+    if (pc.signalingState === 'stable' && pc.remoteDescription?.sdp === sdp && pc.localDescription) {
+      // The offer we answered, again (the client re-sent it; our answer may have been lost).
+      this.#out?.send(state.name, p.id, {
+        v: 1,
+        type: 'sfu-answer',
+        pc: 'pub',
+        sdp: pc.localDescription.sdp,
+      });
+      return;
+    }
     const before = iceUfrag(pc.remoteDescription?.sdp);
     await pc.setRemoteDescription({ type: 'offer', sdp });
     // New credentials in a later offer: the client restarts ICE (its publishing connection failed).
