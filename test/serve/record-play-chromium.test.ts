@@ -132,6 +132,35 @@ function pageStats(page: Page): Promise<Figures> {
 }
 
 /**
+ * A player (child) sending to `page`: waits until the page is connected to it in `mode` and
+ * decoding, then reads the page's figures until the player exits (it leaves when its media ends).
+ * `mid` is the first reading while decoding, `last` the fullest one, `seenCodec` the inbound codec.
+ */
+async function watchPlayback(
+  page: Page,
+  child: Child,
+  mode: string,
+): Promise<{ mid: Figures; last: Figures; seenCodec: string }> {
+  await waitSnap(
+    page,
+    (s) => s.mode === mode && s.peers.some((p) => p.name === 'player' && p.connectionState === 'connected'),
+    `the player connected to the page (${mode})`,
+  );
+  await waitFor(async () => (await pageStats(page)).framesDecoded! > 10, 'frames decoding', 60_000);
+  const mid = await pageStats(page);
+  const seenCodec = await inboundVideoCodec(page);
+  let last = mid;
+  while (child.proc.exitCode === null) {
+    const s = await pageStats(page);
+    // Figures only grow while the page's connection lives; once the player leaves, the page's
+    // connections close (in SFU mode the room may even switch back to mesh first).
+    if (s.connected && s.framesReceived! >= last.framesReceived!) last = s;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { mid, last, seenCodec };
+}
+
+/**
  * Mesh: the page has one connection for the command only. SFU (the room switches when the command
  * joins, `--sfu-switch-at 2`): the page publishes simulcast to the SFU and subscribes from it.
  */
@@ -260,25 +289,7 @@ for (const [mode, m] of Object.entries(MODES)) {
         let child: Child | undefined;
         try {
           child = rtcstack(['play', clip, tone, '--url', server.url, '--room', `play-${codec}`]);
-          await waitSnap(
-            page,
-            (s) =>
-              s.mode === mode &&
-              s.peers.some((p) => p.name === 'player' && p.connectionState === 'connected'),
-            `the player connected to the page (${mode})`,
-          );
-          await waitFor(async () => (await pageStats(page)).framesDecoded! > 10, 'frames decoding', 60_000);
-          const mid = await pageStats(page);
-          const seenCodec = await inboundVideoCodec(page);
-          // The player leaves when the clip ends. Read the page's figures until then.
-          let last = mid;
-          while (child.proc.exitCode === null) {
-            const s = await pageStats(page);
-            // Figures only grow while the page's connection lives; once the player leaves, the
-            // page's connections close (in SFU mode the room may even switch back first).
-            if (s.connected && s.framesReceived! >= last.framesReceived!) last = s;
-            await new Promise((r) => setTimeout(r, 100));
-          }
+          const { mid, last, seenCodec } = await watchPlayback(page, child, mode);
           assert.equal(await child.exited, 0, child.stderr);
           // 20-ms Opus frames: 50 per second, give or take the last few.
           const played = new RegExp(
@@ -343,22 +354,7 @@ for (const [mode, m] of Object.entries(MODES)) {
         let child: Child | undefined;
         try {
           child = rtcstack(['play', '-', '--url', server.url, '--room', 'play-live'], ffmpeg.stdout);
-          await waitSnap(
-            page,
-            (s) => s.peers.some((p) => p.name === 'player' && p.connectionState === 'connected'),
-            'the player connected to the page',
-          );
-          await waitFor(async () => (await pageStats(page)).framesDecoded! > 10, 'frames decoding', 60_000);
-          const mid = await pageStats(page);
-          const seenCodec = await inboundVideoCodec(page);
-          let last = mid;
-          while (child.proc.exitCode === null) {
-            const s = await pageStats(page);
-            // Figures only grow while the page's connection lives; once the player leaves, the
-            // page's connections close (in SFU mode the room may even switch back first).
-            if (s.connected && s.framesReceived! >= last.framesReceived!) last = s;
-            await new Promise((r) => setTimeout(r, 100));
-          }
+          const { mid, last, seenCodec } = await watchPlayback(page, child, 'mesh');
           assert.equal(await ffmpegExit, 0, ffmpegErr);
           assert.equal(await child.exited, 0, child.stderr);
           // Every frame ffmpeg wrote went out (its count is the feed's: 30 per second).
