@@ -185,18 +185,18 @@ interface MemoryReport {
   next: PairMemory;
   /** What the first PAIRS cost beyond PAIRS x the marginal figure (MB, whole process). */
   fixed: PairMemory;
-  /** V8 young-generation (new space) growth over the first PAIRS pairs, MB. */
-  newSpaceMB: number;
-  /** The same over the next PAIRS pairs, MB. */
-  newSpaceNextMB: number;
+  /** V8 young-generation (new space) size at 0, PAIRS and 2 x PAIRS pairs, MB. */
+  newSpaceMB: [number, number, number];
 }
 
 /**
  * Memory per connected rtcstack pair at 0, PAIRS and 2 x PAIRS pairs up. The marginal figure (the
  * slope between PAIRS and 2 x PAIRS) is the cost of one more pair; the first PAIRS from idle also
- * hold a one-time part, reported separately: mostly V8's young generation, whose semi-spaces grow
- * under the allocation burst of the setups and stay in RSS (with --max-semi-space-size=1 the
- * from-idle figure drops to about the marginal one).
+ * hold a one-time part, reported separately: V8's young generation, whose semi-spaces grow under
+ * the allocation burst of the setups and stay in RSS (its size is printed; with
+ * --max-semi-space-size=1 the from-idle figure drops to about the marginal one), and allocator
+ * arenas that keep freed memory. Stacks benchmarked before in the same process may have grown
+ * these already.
  */
 async function memoryPerPair(): Promise<MemoryReport> {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -239,8 +239,7 @@ async function memoryPerPair(): Promise<MemoryReport> {
       rssMB: (first.rssMB - next.rssMB) * PAIRS,
       buffersMB: (first.buffersMB - next.buffersMB) * PAIRS,
     },
-    newSpaceMB: (m1.newSpace - m0.newSpace) / MB,
-    newSpaceNextMB: (m2.newSpace - m1.newSpace) / MB,
+    newSpaceMB: [m0.newSpace / MB, m1.newSpace / MB, m2.newSpace / MB],
   };
 }
 
@@ -276,7 +275,7 @@ if (PAIRS > 0) {
   console.log(`  marginal (pairs ${PAIRS + 1}-${2 * PAIRS}):   ${line(mem.next)}   <- per-pair cost`);
   console.log(`  from idle (pairs 1-${PAIRS}):      ${line(mem.first)}`);
   console.log(
-    `  one-time part of the first ${PAIRS}: rss ${mem.fixed.rssMB.toFixed(1)} MB, heap ${mem.fixed.heapMB.toFixed(1)} MB; V8 new space grew ${mem.newSpaceMB.toFixed(1)} MB (then ${mem.newSpaceNextMB.toFixed(1)} MB over the next ${PAIRS})`,
+    `  one-time part of the first ${PAIRS}: rss ${mem.fixed.rssMB.toFixed(1)} MB, heap ${mem.fixed.heapMB.toFixed(1)} MB; V8 new space ${mem.newSpaceMB.map((x) => x.toFixed(1)).join(' -> ')} MB at 0, ${PAIRS}, ${2 * PAIRS} pairs`,
   );
 }
 process.exit(0);
