@@ -287,6 +287,27 @@ test('upper temporal frames skipped by the encoder for a while are forwarded aga
   assertContinuous(h.got('s1'), 's1');
 });
 
+test("a subscriber's height cap also holds for tracks published after it asked", () => {
+  const h = new SvcRoom('vp9');
+  h.subscribe('x', 180);
+  h.room.publish('pub', {
+    trackId: 'v2',
+    kind: 'video',
+    codec: 'vp9',
+    clockRate: 90_000,
+    layers: [{ ssrc: 7 }],
+  });
+  assert.deepEqual(
+    h.room.downTracksOf('x').map((d) => d.maxHeight),
+    [180, 180],
+  );
+  h.room.setMaxResolution('x', 360, 'v2');
+  assert.deepEqual(
+    h.room.downTracksOf('x').map((d) => d.maxHeight),
+    [180, 360],
+  );
+});
+
 /** Source sequence number of the last packet of layer `s` in picture `pic`. */
 function lastOf(h: SvcRoom, pic: number, s: number): number {
   // The picture is being sent: compute from its first packet (S0's) and the packet counts.

@@ -104,6 +104,8 @@ interface Participant {
   limit: number;
   /** TWCC-based estimation (RoomOptions.twcc). */
   bwe: SubscriberBwe | undefined;
+  /** The subscriber's cap on frame height for every track, also those published later. */
+  maxHeight: number;
 }
 
 export type BandwidthSource = 'initial' | 'twcc' | 'remb' | 'limit';
@@ -204,6 +206,7 @@ export class Room extends Emitter<RoomEvents> {
       estimateSource: 'initial',
       limit: Number.POSITIVE_INFINITY,
       bwe: this.#o.twcc ? new SubscriberBwe(this.#o.initialBandwidth, this.#o.clock.now()) : undefined,
+      maxHeight: Number.POSITIVE_INFINITY,
     };
     this.#participants.set(id, p);
     for (const other of this.#participants.values())
@@ -318,10 +321,14 @@ export class Room extends Emitter<RoomEvents> {
     return this.#participants.get(subscriberId)?.bwe;
   }
 
-  /** The subscriber's cap on frame height, for one track or (without trackId) all. */
+  /**
+   * The subscriber's cap on frame height, for one track or (without trackId) all, including the
+   * tracks published after.
+   */
   setMaxResolution(subscriberId: string, maxHeight: number, trackId?: string): void {
     const p = this.#participants.get(subscriberId);
     if (!p) return;
+    if (trackId === undefined) p.maxHeight = maxHeight;
     for (const d of p.down.values())
       if (trackId === undefined || d.track.id === trackId) d.maxHeight = maxHeight;
     this.#reselect(p);
@@ -490,6 +497,7 @@ export class Room extends Emitter<RoomEvents> {
     });
     const d = new DownTrack(sub.id, track, rewriter, new LayerSelector(this.#o.selector));
     if (this.#svc.has(track)) d.svc = new SvcFilter();
+    d.maxHeight = sub.maxHeight;
     sub.down.set(track, d);
     this.#byDownSsrc.set(d.ssrc, d);
     this.#reselect(sub);
