@@ -41,3 +41,37 @@ export class VideoFrameMeter {
     };
   }
 }
+
+/**
+ * Audio figures for inbound-rtp from the sender's RFC 6464 audio-level header extension (nothing
+ * is decoded): `audioLevel` (0..1, linear, from -dBov), `totalAudioEnergy` (the sum of level²
+ * times each packet's duration) and `totalSamplesDuration` (seconds of audio the levels covered).
+ */
+export class AudioLevelMeter {
+  audioLevel: number | undefined;
+  totalAudioEnergy = 0;
+  totalSamplesDuration = 0;
+  #lastTimestamp: number | undefined;
+
+  /** One packet carrying `dBov` (0..127, as -dBov) with RTP timestamp `ts` at `clockRate`. */
+  onPacket(dBov: number, ts: number, clockRate: number): void {
+    const level = 10 ** (-dBov / 20);
+    // A packet's duration from the timestamp step (20 ms when the step is unusable: first packet,
+    // reordering, a gap of a second or more).
+    const step = this.#lastTimestamp === undefined ? 0 : (ts - this.#lastTimestamp) >>> 0;
+    const seconds = step > 0 && step < clockRate ? step / clockRate : 0.02;
+    if (this.#lastTimestamp === undefined || (step > 0 && step < 2 ** 31)) this.#lastTimestamp = ts;
+    this.audioLevel = level;
+    this.totalAudioEnergy += level * level * seconds;
+    this.totalSamplesDuration += seconds;
+  }
+
+  stats(): { audioLevel?: number; totalAudioEnergy?: number; totalSamplesDuration?: number } {
+    if (this.audioLevel === undefined) return {};
+    return {
+      audioLevel: this.audioLevel,
+      totalAudioEnergy: this.totalAudioEnergy,
+      totalSamplesDuration: this.totalSamplesDuration,
+    };
+  }
+}

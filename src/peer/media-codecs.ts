@@ -5,6 +5,7 @@
 import { payloadCodecName } from '../media/payload/index.js';
 import {
   EXT_ABS_SEND_TIME,
+  EXT_AUDIO_LEVEL,
   EXT_DEPENDENCY_DESCRIPTOR,
   EXT_MID,
   EXT_REPAIRED_RID,
@@ -68,7 +69,7 @@ export const CONGESTION_FEEDBACK: readonly RtcpFeedback[] = [{ type: 'goog-remb'
 
 /**
  * Header extensions rtcstack can negotiate (transport-cc, and the AV1 dependency descriptor for
- * video, only when a transceiver asks for them).
+ * video, only when a transceiver asks for them; the audio level for audio).
  */
 export function defaultHeaderExtensions(
   kind: 'audio' | 'video',
@@ -80,7 +81,9 @@ export function defaultHeaderExtensions(
     ...(transportCc ? [{ id: 3, uri: EXT_TRANSPORT_CC }] : []),
     { id: 4, uri: EXT_MID },
   ];
-  if (kind === 'audio') return common;
+  // The sender's audio level (RFC 6464): read for inbound-rtp audioLevel and the SFU's active
+  // speaker; rtcstack does not decode audio, so it sends none of its own.
+  if (kind === 'audio') return [{ id: 1, uri: EXT_AUDIO_LEVEL }, ...common];
   const video = [...common, { id: 10, uri: EXT_RID }, { id: 11, uri: EXT_REPAIRED_RID }];
   return dependencyDescriptor ? [...video, { id: 12, uri: EXT_DEPENDENCY_DESCRIPTOR }] : video;
 }

@@ -48,6 +48,7 @@ export function addMediaStats(
         framesReceived: s.framesReceived,
         ...(t.kind === 'video' && { keyFramesDecoded: s.keyFramesReceived, pliCount: s.pliCount }),
         ...s.video?.stats(now),
+        ...s.audio?.stats(),
         nackCount: s.nack.nacksSent,
         retransmittedPacketsReceived: s.retransmittedPacketsReceived,
         framesDropped: s.jitter?.framesDropped ?? 0,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { takeFreshCertificate } from './certificate.js';
-import { VideoFrameMeter } from './frame-meter.js';
+import { AudioLevelMeter, VideoFrameMeter } from './frame-meter.js';
 import { OperationsChain } from './operations-chain.js';
 import { RTCPeerConnection } from './peer-connection.js';
 
@@ -70,4 +70,21 @@ test('VideoFrameMeter: picture size from VP8/VP9 keyframes only, frames of the l
   assert.equal(m.framesPerSecond(2250), 10);
   assert.equal(m.framesPerSecond(5000), 0);
   assert.deepEqual(m.stats(2250), { frameWidth: 640, frameHeight: 360, framesPerSecond: 10 });
+});
+
+test('AudioLevelMeter: RFC 6464 levels as linear audioLevel, energy and duration from timestamp steps', () => {
+  const m = new AudioLevelMeter();
+  assert.deepEqual(m.stats(), {});
+  m.onPacket(0, 1000, 48_000); // 0 dBov: full scale; first packet counts 20 ms
+  assert.equal(m.audioLevel, 1);
+  m.onPacket(20, 1960, 48_000); // -20 dBov = 0.1, one 20-ms step
+  assert.ok(Math.abs(m.audioLevel! - 0.1) < 1e-12);
+  m.onPacket(127, 1960 + 48_000 * 5, 48_000); // a 5-s gap: counted as one 20-ms packet
+  const s = m.stats();
+  assert.ok(Math.abs(s.totalSamplesDuration! - 0.06) < 1e-9, `${s.totalSamplesDuration}`);
+  const expected = 1 * 0.02 + 0.01 * 0.02 + 10 ** (-127 / 10) * 0.02;
+  assert.ok(Math.abs(s.totalAudioEnergy! - expected) < 1e-12, `${s.totalAudioEnergy}`);
+  m.onPacket(20, 1000, 48_000); // reordered (older): 20 ms, the newest timestamp stays
+  m.onPacket(20, 1960 + 48_000 * 5 + 960, 48_000);
+  assert.ok(Math.abs(m.stats().totalSamplesDuration! - 0.1) < 1e-9);
 });

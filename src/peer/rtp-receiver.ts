@@ -8,10 +8,11 @@ import { JitterBuffer } from '../interceptor/jitter-buffer.js';
 import { NackGenerator } from '../interceptor/nack.js';
 import { ReceiveStatistics } from '../interceptor/receive-stats.js';
 import { createDepacketizer, payloadCodecName } from '../media/payload/index.js';
-import type { RtpPacket } from '../rtp/packet.js';
+import { EXT_AUDIO_LEVEL } from '../rtp/extensions.js';
+import { findExtension, type RtpPacket } from '../rtp/packet.js';
 import { type Codec, isRtx } from '../sdp/codecs.js';
 import type { Extmap } from '../sdp/types.js';
-import { VideoFrameMeter } from './frame-meter.js';
+import { AudioLevelMeter, VideoFrameMeter } from './frame-meter.js';
 import { type RTCRtpCodec, toRtcCodec } from './media-codecs.js';
 import { MediaStreamTrack } from './media-track.js';
 
@@ -36,6 +37,8 @@ export interface ReceiveStream {
   remoteSender: RemoteSenderInfo | undefined;
   /** Video only: picture size and frame rate of what arrives. */
   readonly video: VideoFrameMeter | undefined;
+  /** Audio only: levels the sender signals (RFC 6464), when it does. */
+  readonly audio: AudioLevelMeter | undefined;
 }
 
 /** The sending side's own figures, from its sender reports (RFC 3550 §6.4.1). */
@@ -52,6 +55,7 @@ export class RTCRtpReceiver {
   readonly #clock: Clock;
   #codecs: readonly Codec[] = [];
   #extmaps: readonly Extmap[] = [];
+  #audioLevelId: number | undefined;
   readonly streams = new Map<number, ReceiveStream>();
   /** Called to send a PLI for a media SSRC (set by the media session). */
   requestKeyframe: ((mediaSsrc: number) => void) | undefined;
@@ -65,6 +69,7 @@ export class RTCRtpReceiver {
   configure(codecs: readonly Codec[], extmaps: readonly Extmap[]): void {
     this.#codecs = codecs;
     this.#extmaps = extmaps;
+    this.#audioLevelId = extmaps.find((e) => e.uri === EXT_AUDIO_LEVEL)?.id;
   }
 
   get codecs(): readonly Codec[] {
@@ -115,6 +120,7 @@ export class RTCRtpReceiver {
         retransmittedPacketsReceived: 0,
         remoteSender: undefined,
         video: this.track.kind === 'video' ? new VideoFrameMeter() : undefined,
+        audio: this.track.kind === 'audio' ? new AudioLevelMeter() : undefined,
       };
       this.streams.set(ssrc, s);
     }
@@ -162,6 +168,10 @@ export class RTCRtpReceiver {
     const now = this.#clock.now();
     const ext = s.stats.onPacket(p.sequenceNumber, p.timestamp, size, p.payload.length, now);
     if (repaired) s.retransmittedPacketsReceived++;
+    if (s.audio && this.#audioLevelId !== undefined) {
+      const level = findExtension(p, this.#audioLevelId);
+      if (level && level.length >= 1) s.audio.onPacket(level[0]! & 0x7f, p.timestamp, s.stats.clockRate);
+    }
     s.nack.onPacket(ext, now);
     this.track.emit('rtp', p, rid !== undefined ? { rid } : {});
     s.jitter?.push(ext, p, now);

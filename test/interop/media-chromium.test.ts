@@ -142,6 +142,16 @@ for (const codec of ['VP8', 'VP9', 'H264', 'AV1'] as const) {
       const stats = [...(await node.getStats()).values()];
       const inbound = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video')!;
       assert.ok((inbound.packetsReceived as number) > 100);
+      // Picture size from the keyframes (VP8/VP9 headers), audio level from Chromium's RFC 6464
+      // extension (negotiated by our offer): ~4 s of 20-ms packets counted.
+      if (codec === 'VP8' || codec === 'VP9') {
+        assert.equal(inbound.frameWidth, 640, JSON.stringify(inbound));
+        assert.equal(inbound.frameHeight, 480);
+      }
+      const inAudio = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'audio')!;
+      const level = inAudio.audioLevel as number;
+      assert.ok(level >= 0 && level <= 1, `audioLevel ${level}`);
+      assert.ok((inAudio.totalSamplesDuration as number) > 3, `${inAudio.totalSamplesDuration} s of levels`);
     } finally {
       node.close();
       await page.close();

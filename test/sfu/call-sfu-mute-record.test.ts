@@ -3,6 +3,8 @@
  * - a publisher mutes its camera and microphone with the page's controls: the others are told
  *   (peer-muted), the SFU stops forwarding, their frames/packets from it stop while another
  *   publisher's keep coming; unmuted, they resume (the SFU asks for a keyframe first);
+ * - active speaker: the SFU reads the publishers' RFC 6464 audio levels; with every microphone but
+ *   one muted, every page is told that one is speaking (twice, two different speakers);
  * - a page starts and stops the room's recording (the `record` frame, the page's Record button):
  *   every page shows it, and the server writes one WebM per track that ffprobe decodes.
  */
@@ -66,7 +68,11 @@ describe('call page in an SFU room: mute, unmute, record (Chromium)', {
           `page ${i} told ann muted`,
         );
     await until(() => room.tracksOf(ann).every((t) => t.muted), 'ann’s tracks muted at the SFU');
-    assert.equal(await pages[1]!.locator(`figure[data-peer="${ann}"]`).getAttribute('class'), 'tile cam-off');
+    // The tile shows the camera off (it may also be marked the active speaker's).
+    assert.match(
+      (await pages[1]!.locator(`figure[data-peer="${ann}"]`).getAttribute('class')) ?? '',
+      /\bcam-off\b/,
+    );
     // Nothing from ann while cat's video keeps coming: cat's frames are the clock (24 frames is
     // about 2 s at 12 fps), a frame or packet in flight at the mute is allowed.
     const fromAnn = (kind: string): number =>
@@ -126,6 +132,29 @@ describe('call page in an SFU room: mute, unmute, record (Chromium)', {
       (_, id) => framesFrom(muted[0]!, id),
       10,
     );
+  });
+
+  test('active speaker: with only one microphone open, every page is told it is the speaker', {
+    timeout: 120_000,
+  }, async (t) => {
+    const [ann, bob, cat] = self as [string, string, string];
+    const room = sfuOf(server).room(ROOM)!;
+    // The publishers' audio carries Chromium's RFC 6464 levels (negotiated by the SFU's answer).
+    await until(
+      () => [ann, bob, cat].some((id) => room.speakers.loudness(id, performance.now()) > 0),
+      'audio levels reach the SFU',
+    );
+    for (const speaker of [cat, bob]) {
+      const muted = self.filter((id) => id !== speaker);
+      for (const [i, id] of self.entries())
+        await pages[i]!.evaluate((m) => window.rtcstackCall.setMuted('audio', m), muted.includes(id));
+      for (const [i, p] of pages.entries())
+        await waitSnap(p, (s) => s.activeSpeaker === speaker, `page ${i} names ${speaker} the speaker`);
+      t.diagnostic(
+        `speaker ${speaker}: loudness ${self.map((id) => room.speakers.loudness(id, performance.now()).toFixed(1)).join(' / ')}`,
+      );
+    }
+    for (const p of pages) await p.evaluate(() => window.rtcstackCall.setMuted('audio', false));
   });
 
   test('a page records the room: every page shows it, ffprobe decodes every track', {

@@ -33,7 +33,7 @@ import {
   type RTCRtpTransceiver,
   type RTCTrackEvent,
 } from '../../peer/index.js';
-import { EXT_DEPENDENCY_DESCRIPTOR, EXT_TRANSPORT_CC } from '../../rtp/extensions.js';
+import { EXT_AUDIO_LEVEL, EXT_DEPENDENCY_DESCRIPTOR, EXT_TRANSPORT_CC } from '../../rtp/extensions.js';
 import { findExtension, serializeRtp } from '../../rtp/packet.js';
 import { parseSdp } from '../../sdp/parse.js';
 import type { SfuClientMessage, SfuTrackInfo } from '../signaling/protocol.js';
@@ -498,15 +498,20 @@ export class SfuServer implements SfuBackend {
       if (t.kind === 'video') setDependencyDescriptor(t, true);
     }
     await pc.setLocalDescription(await pc.createAnswer());
-    // Where the publisher puts its dependency descriptor (the room reads AV1 SVC layers from it).
+    // Where the publisher puts its dependency descriptor (the room reads AV1 SVC layers from it)
+    // and its audio level (the room's active speaker).
+    let dependencyDescriptor: number | undefined;
+    let audioLevel: number | undefined;
     for (const t of pc.getTransceivers()) {
-      const id = t.receiver
-        .getParameters()
-        .headerExtensions.find((e) => e.uri === EXT_DEPENDENCY_DESCRIPTOR)?.id;
-      if (id === undefined) continue;
-      this.#dd.set(`${state.name}/${p.id}`, id);
-      state.room.setExtensions(p.id, { dependencyDescriptor: id });
+      const exts = t.receiver.getParameters().headerExtensions;
+      dependencyDescriptor ??= exts.find((e) => e.uri === EXT_DEPENDENCY_DESCRIPTOR)?.id;
+      if (t.kind === 'audio') audioLevel ??= exts.find((e) => e.uri === EXT_AUDIO_LEVEL)?.id;
     }
+    if (dependencyDescriptor !== undefined) this.#dd.set(`${state.name}/${p.id}`, dependencyDescriptor);
+    state.room.setExtensions(p.id, {
+      ...(dependencyDescriptor !== undefined && { dependencyDescriptor }),
+      ...(audioLevel !== undefined && { audioLevel }),
+    });
     this.#out?.send(state.name, p.id, {
       v: 1,
       type: 'sfu-answer',
