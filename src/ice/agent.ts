@@ -97,6 +97,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
   #transactions: CheckTransactions;
   readonly #serverTransactions = new Map<string, ServerResponseHandler>();
   #selected: CandidatePair | undefined;
+  #selectedChanges = 0;
   #nominating: CandidatePair | undefined;
   #firstValidAt: number | undefined;
   #remoteEndOfCandidates = false;
@@ -191,6 +192,11 @@ export class IceAgent extends Emitter<IceAgentEvents> {
   get remoteCredentials(): IceCredentials | undefined {
     return this.#remoteCreds;
   }
+  /** How many times the selected pair changed (W3C transport stats' selectedCandidatePairChanges). */
+  get selectedPairChanges(): number {
+    return this.#selectedChanges;
+  }
+
   get selectedPair(): CandidatePair | undefined {
     return this.#selected;
   }
@@ -908,6 +914,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
       this.#transactions.cancelChecks();
     }
     if (changed) {
+      this.#selectedChanges++;
       this.#bases.get(pair.local.baseId)?.selected?.(this.#remoteAddr(pair.remote));
       this.log.info('selected pair', { pair: pair.toString() });
       this.emit('selectedpairchange', pair);

@@ -88,7 +88,7 @@ export function collectPeerStats(o: {
       dtls?.negotiatedVersion === '1.3' ? 'FEFC' : dtls?.negotiatedVersion === '1.2' ? 'FEFD' : undefined,
     dtlsCipher: dtls?.cipherSuite,
     srtpCipher: dtls?.srtpProfile,
-    selectedCandidatePairChanges: selectedPairId ? 1 : 0,
+    selectedCandidatePairChanges: stack.agent.selectedPairChanges,
   });
   for (const c of channels) {
     const st = stack.channels.statsOf(c);

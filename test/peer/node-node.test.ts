@@ -13,6 +13,7 @@ import {
   type RTCDataChannel,
   RTCPeerConnection,
 } from '../../src/peer/index.js';
+import { waitFor } from '../helpers/wait.js';
 
 const OPTS = { includeLoopback: true, ipv6: false, interfaceFilter: undefined };
 
@@ -28,14 +29,6 @@ function once<T extends Event>(target: EventTarget, type: string, timeoutMs = 10
       { once: true },
     );
   });
-}
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 function pair(trickle: boolean): { a: RTCPeerConnection; b: RTCPeerConnection } {
@@ -199,6 +192,10 @@ test('restartIce() renegotiates with new credentials and the channels keep worki
     const ufragBefore = /a=ice-ufrag:(\S+)/.exec(a.localDescription!.sdp)![1];
     const remoteUfragBefore = /a=ice-ufrag:(\S+)/.exec(b.localDescription!.sdp)![1];
 
+    const pairChanges = async (): Promise<number> =>
+      [...(await a.getStats()).values()].find((r) => r.type === 'transport')!
+        .selectedCandidatePairChanges as number;
+    assert.equal(await pairChanges(), 1, 'one pair selected so far');
     a.restartIce();
     await waitFor(() => negotiations === 2 && a.signalingState === 'stable', 'restart negotiation');
     const ufragAfter = /a=ice-ufrag:(\S+)/.exec(a.localDescription!.sdp)![1];
@@ -214,6 +211,7 @@ test('restartIce() renegotiates with new credentials and the channels keep worki
     );
     dc.send('after restart');
     assert.equal(await reply, 'echo:after restart');
+    await waitFor(async () => (await pairChanges()) >= 2, 'the restart selected a new pair', 5000);
     // A channel opened after renegotiation works too.
     const late = a.createDataChannel('late');
     await waitFor(() => late.readyState === 'open', 'late channel');
