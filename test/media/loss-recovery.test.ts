@@ -15,6 +15,7 @@ import { SeededRandom } from '../../src/core/random.js';
 import { parseIvf } from '../../src/media/container/ivf.js';
 import { MediaStreamTrack, type ReceivedFrame, RTCPeerConnection } from '../../src/peer/index.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
+import { waitFor } from '../helpers/wait.js';
 import { makeVideoClip } from './ffmpeg.js';
 
 /** A network whose sockets drop outgoing RTP (not RTCP, not STUN/DTLS) when `drop(pt)` says so. */
@@ -37,14 +38,6 @@ function lossyNetwork(drop: (payloadType: number) => boolean): Network {
       };
     },
   });
-}
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 test(

@@ -18,17 +18,10 @@ import {
   type RTCTrackEvent,
 } from '../../src/peer/index.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
+import { waitFor } from '../helpers/wait.js';
 import { makeOpusClip, makeVideoClip } from './ffmpeg.js';
 
 const OPTS = { includeLoopback: true, ipv6: false };
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test(
   'VP8 + Opus from rtcstack to rtcstack: frames arrive intact, stats and ontrack',

@@ -19,17 +19,10 @@ import { DEFAULT_VIDEO_CODECS } from '../../src/peer/media-codecs.js';
 import { RTCRtpSender } from '../../src/peer/rtp-sender.js';
 import { EXT_MID, EXT_REPAIRED_RID, EXT_RID, parseSdesExtension } from '../../src/rtp/extensions.js';
 import { findExtension, type RtpPacket } from '../../src/rtp/packet.js';
+import { waitFor } from '../helpers/wait.js';
 
 const OPTS = { includeLoopback: true, ipv6: false };
 const RIDS = ['q', 'h', 'f'];
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** A VP8-shaped frame (keyframe bit in the frame tag) of `size` bytes filled with `fill`. */
 function vp8Frame(size: number, fill: number, key: boolean): Uint8Array {

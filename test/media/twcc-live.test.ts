@@ -6,17 +6,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MediaStream, MediaStreamTrack, RTCPeerConnection } from '../../src/peer/index.js';
+import { waitFor } from '../helpers/wait.js';
 import { enableTwcc } from './twcc.js';
 
 const OPTS = { includeLoopback: true, ipv6: false };
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test('transport-cc is on by default (as in browsers) and can be stopped per transceiver', async () => {
   const pc = new RTCPeerConnection({}, OPTS);

@@ -6,6 +6,7 @@ import { defaults, type ServeConfig } from '../../src/server/config.js';
 import type { Asset } from '../../src/server/http/web-assets.js';
 import { type ServeDeps, type ServeHandle, startServe } from '../../src/server/serve.js';
 import type { TurnHandle } from '../../src/server/turn-link.js';
+import { waitFor } from '../helpers/wait.js';
 
 export type Msg = Record<string, unknown> & { type: string };
 
@@ -134,17 +135,11 @@ export function tick(): Promise<void> {
 }
 
 /** Polls `cond` on I/O turns until it holds (bounded by a generous safety limit). */
-export async function until(
+export const until = (
   cond: () => boolean | Promise<boolean>,
   what: string,
   limitMs = 10_000,
-): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+): Promise<void> => waitFor(cond, what, limitMs);
 
 let pingSeq = 1000;
 /**

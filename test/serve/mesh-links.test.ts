@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { MeshTransport } from '../../src/client/mesh.js';
 import type { PeerSignal, RemoteSignal } from '../../src/client/protocol.js';
 import { RTCPeerConnection } from '../../src/peer/index.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface Side {
   readonly id: string;
@@ -100,13 +101,7 @@ function pair(): {
 }
 
 /** Polls until `pred` holds (a safety net against hangs, not a timing assertion). */
-async function until(pred: () => boolean, what: string, limitMs = 60_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (pred: () => boolean, what: string): Promise<void> => waitFor(pred, what, 60_000);
 
 function connected(s: Side, other: string): boolean {
   const v = s.mesh.peers().find((p) => p.id === other);

@@ -13,17 +13,12 @@ import { parseOggOpus } from '../../src/media/container/opus-file.js';
 import { MediaStream, MediaStreamTrack, RTCPeerConnection } from '../../src/peer/index.js';
 import { SfuServer } from '../../src/server/sfu/sfu-server.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
+import { waitFor as sharedWaitFor } from '../helpers/wait.js';
 import { decodeErrors, makeOpusClip, makeVideoClip, probeFrames } from '../media/ffmpeg.js';
 
 const OPTS = { includeLoopback: true, ipv6: false };
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitFor = (cond: () => boolean, what: string): Promise<void> => sharedWaitFor(cond, what, 60_000);
 
 test(
   'SFU recording: each published track to its own WebM file that decodes',

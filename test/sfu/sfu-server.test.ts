@@ -12,16 +12,9 @@ import { MediaStreamTrack, type ReceivedFrame, RTCPeerConnection } from '../../s
 import { registerSfuMetrics } from '../../src/server/sfu/figures.js';
 import { SfuServer } from '../../src/server/sfu/sfu-server.js';
 import type { ServerMessage } from '../../src/server/signaling/protocol.js';
+import { waitFor } from '../helpers/wait.js';
 
 const OPTS = { includeLoopback: true, ipv6: false };
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** A Node participant: a publishing and a subscribing connection, driven by the SFU's messages. */
 class NodeClient {
