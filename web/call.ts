@@ -1,6 +1,7 @@
 /**
  * The call page: /?room=NAME[&name=ann][&relay=1][&simulcast=0][&token=...][&stats=ms][&media=0]
  * [&svc=L3T3_KEY[&svccodec=av1]] (SFU mode: publish one SVC stream, VP9 unless av1, not simulcast)
+ * [&maxheight=180] (SFU mode: receive video of at most that many lines)
  * A thin UI over the client library's Call. For automated tests it exposes window.rtcstackCall.
  */
 import { Call, type CallSnapshot, type FileRecord } from '../src/client/index.js';
@@ -35,6 +36,7 @@ const call = new Call({
     svc: params.get('svc')!,
     svcCodec: params.get('svccodec') === 'av1' ? ('av1' as const) : ('vp9' as const),
   }),
+  ...(Number(params.get('maxheight')) > 0 && { maxHeight: Math.min(4320, Math.floor(Number(params.get('maxheight')))) }),
   statsIntervalMs: Number.isFinite(statsMs) && statsMs >= 100 ? statsMs : 1000,
 });
 

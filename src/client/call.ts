@@ -31,6 +31,8 @@ export interface CallOptions {
   readonly svc?: string;
   /** The codec of `svc`: 'vp9' (default) or 'av1'. */
   readonly svcCodec?: 'vp9' | 'av1';
+  /** SFU mode: receive video of at most this many lines (the SFU forwards lower layers). */
+  readonly maxHeight?: number;
   /** getStats period, ms (default 1000); every summary is also reported to the server. */
   readonly statsIntervalMs?: number;
   readonly disconnectGraceMs?: number;
@@ -352,6 +354,7 @@ export class Call extends Emitter<CallEvents> {
               stream: () => this.#stream,
               simulcast: this.options.simulcast ?? true,
               ...(this.options.svc && { svc: this.options.svc, svcCodec: this.options.svcCodec ?? 'vp9' }),
+              ...(this.options.maxHeight && { maxHeight: this.options.maxHeight }),
               onPublished: () => this.#announceMuted(),
               ...(this.options.disconnectGraceMs !== undefined && {
                 disconnectGraceMs: this.options.disconnectGraceMs,

@@ -39,6 +39,8 @@ export interface SfuOptions {
   readonly svc?: string;
   /** The codec of `svc` (default 'vp9'). */
   readonly svcCodec?: 'vp9' | 'av1';
+  /** Ask the SFU for video of at most this many lines (an `sfu-prefs` frame): layers above are not sent to us. */
+  readonly maxHeight?: number;
   /** The server answered our publishing offer: our tracks are in its room now. */
   readonly onPublished?: () => void;
   /** How long a connection may stay `disconnected` before an ICE restart, ms (default 4000). */
@@ -152,6 +154,7 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
   async start(): Promise<void> {
     if (this.#pub) return;
     const stream = this.#opts.stream();
+    if (this.#opts.maxHeight) this.#opts.send({ type: 'sfu-prefs', maxHeight: this.#opts.maxHeight });
     const pc = this.#pc('pub');
     for (const track of stream?.getTracks() ?? []) {
       if (!stream) break;
