@@ -1,11 +1,12 @@
 /**
- * VP9 SVC through the SFU with real Chromium pages on a running `rtcstack serve` (rooms of three
- * in SFU mode): one page publishes its camera as one VP9 stream with scalabilityMode L3T3_KEY
- * (the call page's `svc` parameter; at 640x360 Chromium encodes it as two spatial layers,
- * 320x180 and 640x360, three temporal layers), two receive-only pages subscribe. One asks (at the
- * SFU) for at most 180 lines: the SFU drops the top spatial layer for it and it decodes 320x180;
- * the other decodes 640x360. Both keep decoding (frames grow, freezes bounded), VP9 end to end,
- * one SSRC upstream (no simulcast), and the SFU's SVC state says which layers each gets.
+ * VP9 and AV1 SVC through the SFU with real Chromium pages on a running `rtcstack serve` (rooms of
+ * three in SFU mode): one page publishes its camera as one stream with scalabilityMode L3T3_KEY
+ * (the call page's `svc` parameter; at 640x360 Chromium encodes it as two spatial layers, 320x180
+ * and 640x360, three temporal layers), two receive-only pages subscribe. One asks for at most 180
+ * lines (the page's `maxheight=180`, an `sfu-prefs` frame): the SFU drops the top spatial layer for
+ * it and it decodes 320x180; the other decodes 640x360. Both keep decoding (frames grow, freezes
+ * bounded), the codec end to end, one SSRC upstream (no simulcast), and the SFU's SVC state says
+ * which layers each gets.
  *
  * The pages' RTCPeerConnections are collected by an init script so the test reads their own
  * inbound-rtp stats (frameWidth/frameHeight, framesDecoded, freezes, codec).
@@ -127,7 +128,7 @@ for (const codec of CODECS)
         return page;
       };
       const pub = await open('pub', `&video=640x360&fps=15&svc=L3T3_KEY&svccodec=${codec}`);
-      const lo = await open('lo', '&media=0');
+      const lo = await open('lo', '&media=0&maxheight=180');
       const hi = await open('hi', '&media=0');
       const snaps = await dumpOnFailure(
         pages,
@@ -151,8 +152,6 @@ for (const codec of CODECS)
       const [pubId, loId, hiId] = snaps.map((s) => s.peerId) as [string, string, string];
       const sfu = sfuOf(call.server);
       const room = sfu.room('svc')!;
-      // The cap the low page asks for (as a `sfu-prefs` frame would).
-      room.setMaxResolution(loId, 180);
 
       // One VP9 stream upstream, no simulcast: the SFU publishes it as one layer and layers it itself.
       const mime = `video/${codec === 'vp9' ? 'VP9' : 'AV1'}`;
@@ -173,6 +172,7 @@ for (const codec of CODECS)
       assert.equal(loStats.in!.width, 320);
       assert.equal(hiStats.in!.width, 640);
       const downOf = (id: string) => room.downTracksOf(id).find((d) => d.track === video)!;
+      assert.equal(downOf(loId).maxHeight, 180, 'the cap the page asked for');
       assert.equal(downOf(loId).svc?.current?.spatial, 0);
       assert.ok((downOf(hiId).svc?.current?.spatial ?? 0) >= 1);
 
