@@ -9,17 +9,10 @@ import { test } from 'node:test';
 import { MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver } from '../../src/peer/index.js';
 import { EXT_DEPENDENCY_DESCRIPTOR } from '../../src/rtp/extensions.js';
 import { findExtension, type RtpPacket } from '../../src/rtp/packet.js';
+import { waitFor } from '../helpers/wait.js';
 import { AV1_PT, Av1SvcPublisher, DD_EXT } from './svc-synthetic.js';
 
 const OPTS = { includeLoopback: true, ipv6: false, interfaceFilter: undefined };
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const ddOn = (t: RTCRtpTransceiver): void =>
   t.setHeaderExtensionsToNegotiate(
