@@ -270,6 +270,7 @@ export class SfuServer implements SfuBackend {
     const state = this.#rooms.get(name);
     if (!state) return;
     this.#rooms.delete(name);
+    for (const id of state.participants.keys()) this.#dd.delete(`${name}/${id}`);
     void this.#stopRecording(state);
     addTotals(this.#retired, roomTotals(state));
     for (const p of state.participants.values()) this.#closeParticipant(p);
@@ -305,6 +306,7 @@ export class SfuServer implements SfuBackend {
     const p = state?.participants.get(peerId);
     if (!state || !p) return;
     state.participants.delete(peerId);
+    this.#dd.delete(`${name}/${peerId}`);
     state.relay.detach(peerId);
     this.#retired.nacks += senderTotals(p).nacks;
     this.#retired.iceRestarts += p.iceRestarts;
