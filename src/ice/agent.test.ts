@@ -63,6 +63,42 @@ async function startWithHost(agent: IceAgent, clock: ManualClock): Promise<Trans
   return { address: host[1]!, port: Number(host[2]) };
 }
 
+/** A controlled agent on its own virtual network (ManualClock, seeded). */
+function controlledAgent(seed: number): { clock: ManualClock; net: VirtualNetwork; agent: IceAgent } {
+  const clock = new ManualClock();
+  const net = new VirtualNetwork({ clock, seed });
+  const agent = new IceAgent({
+    clock,
+    network: net.host('b'),
+    random: new SeededRandom(seed),
+    controlling: false,
+    mdns: false,
+  });
+  return { clock, net, agent };
+}
+
+/** The controlling peer's check with USE-CANDIDATE, sent from `from` to the agent at `to`. */
+function nominateFrom(
+  from: UdpSocket,
+  agent: IceAgent,
+  to: TransportAddress,
+  priority: number,
+  txn: number,
+): boolean {
+  return from.send(
+    serializeCheckRequest({
+      username: `${agent.localCredentials.ufrag}:${PEER.ufrag}`,
+      password: agent.localCredentials.pwd,
+      priority,
+      controlling: true,
+      tieBreaker: 1n,
+      useCandidate: true,
+      transactionId: new SeededRandom(txn).bytes(12),
+    }),
+    to,
+  );
+}
+
 test('ICE-lite peer: the full agent becomes controlling and nominates', async () => {
   const clock = new ManualClock();
   const net = new VirtualNetwork({ clock, seed: 1 });
@@ -91,32 +127,11 @@ test('ICE-lite peer: the full agent becomes controlling and nominates', async ()
 });
 
 test('controlled agent accepts aggressive nomination (USE-CANDIDATE on the first check)', async () => {
-  const clock = new ManualClock();
-  const net = new VirtualNetwork({ clock, seed: 2 });
-  const agent = new IceAgent({
-    clock,
-    network: net.host('b'),
-    random: new SeededRandom(2),
-    controlling: false,
-    mdns: false,
-  });
+  const { clock, net, agent } = controlledAgent(2);
   const peer = await fakePeer(net, () => agent.localCredentials);
   const to = await startWithHost(agent, clock);
   // The peer checks with USE-CANDIDATE straight away; it never signals a candidate (prflx).
-  const check = (): boolean =>
-    peer.sock.send(
-      serializeCheckRequest({
-        username: `${agent.localCredentials.ufrag}:${PEER.ufrag}`,
-        password: agent.localCredentials.pwd,
-        priority: computePriority('prflx', 65535),
-        controlling: true,
-        tieBreaker: 1n,
-        useCandidate: true,
-        transactionId: new SeededRandom(clock.now()).bytes(12),
-      }),
-      to,
-    );
-  check();
+  nominateFrom(peer.sock, agent, to, computePriority('prflx', 65535), clock.now());
   assert.ok(await clock.runUntil(() => agent.state === 'connected', 5000), agent.state);
   assert.equal(peer.responses, 1, 'the agent answered the check');
   assert.ok(peer.requests.length >= 1, 'and sent a triggered check back');
@@ -130,15 +145,7 @@ test('controlled agent accepts aggressive nomination (USE-CANDIDATE on the first
 });
 
 test('the first valid pair carries data before nomination; nomination then marks it', async () => {
-  const clock = new ManualClock();
-  const net = new VirtualNetwork({ clock, seed: 5 });
-  const agent = new IceAgent({
-    clock,
-    network: net.host('b'),
-    random: new SeededRandom(5),
-    controlling: false,
-    mdns: false,
-  });
+  const { clock, net, agent } = controlledAgent(5);
   const peer = await fakePeer(net, () => agent.localCredentials);
   const to = await startWithHost(agent, clock);
   const changes: boolean[] = [];
@@ -159,18 +166,7 @@ test('the first valid pair carries data before nomination; nomination then marks
   await clock.runUntil(() => got.length > 0, 100);
   assert.deepEqual(got, [2], 'data reached the peer on the valid, not yet nominated pair');
   // Nomination of the same pair: it is marked, not re-selected.
-  peer.sock.send(
-    serializeCheckRequest({
-      username: `${agent.localCredentials.ufrag}:${PEER.ufrag}`,
-      password: agent.localCredentials.pwd,
-      priority: computePriority('prflx', 65535),
-      controlling: true,
-      tieBreaker: 1n,
-      useCandidate: true,
-      transactionId: new SeededRandom(9).bytes(12),
-    }),
-    to,
-  );
+  nominateFrom(peer.sock, agent, to, computePriority('prflx', 65535), 9);
   assert.ok(await clock.runUntil(() => agent.selectedPair?.nominated === true, 5000));
   assert.deepEqual(changes, [false], 'one selection, made before nomination');
   agent.close();
@@ -180,15 +176,7 @@ test('the first valid pair carries data before nomination; nomination then marks
 });
 
 test('controlled agent follows a renomination: the pair nominated last is selected', async () => {
-  const clock = new ManualClock();
-  const net = new VirtualNetwork({ clock, seed: 4 });
-  const agent = new IceAgent({
-    clock,
-    network: net.host('b'),
-    random: new SeededRandom(4),
-    controlling: false,
-    mdns: false,
-  });
+  const { clock, net, agent } = controlledAgent(4);
   const first = await fakePeer(net, () => agent.localCredentials);
   const second = await fakePeer(net, () => agent.localCredentials, {
     host: 'peer2',
@@ -198,18 +186,7 @@ test('controlled agent follows a renomination: the pair nominated last is select
   const to = await startWithHost(agent, clock);
   let txn = 1;
   const nominate = (from: FakePeer, priority: number): boolean =>
-    from.sock.send(
-      serializeCheckRequest({
-        username: `${agent.localCredentials.ufrag}:${PEER.ufrag}`,
-        password: agent.localCredentials.pwd,
-        priority,
-        controlling: true,
-        tieBreaker: 1n,
-        useCandidate: true,
-        transactionId: new SeededRandom(txn++).bytes(12),
-      }),
-      to,
-    );
+    nominateFrom(from.sock, agent, to, priority, txn++);
   // The controlling peer nominates a high-priority pair, then moves to a lower-priority one.
   nominate(first, computePriority('prflx', 65535));
   assert.ok(await clock.runUntil(() => agent.selectedPair?.remote.port === 4000, 5000));
