@@ -618,7 +618,9 @@ export class SfuServer implements SfuBackend {
   /** Offer `p`'s subscribing connection again (one negotiation at a time; changes meanwhile queue). */
   async #negotiate(state: RoomState, p: Participant): Promise<void> {
     const pc = p.sub;
-    if (!pc || (p.senders.size === 0 && pc.getTransceivers().length === 0)) return;
+    // A room closing (or a participant leaving) closes the connection while a renegotiation is due.
+    if (!pc || pc.signalingState === 'closed') return;
+    if (p.senders.size === 0 && pc.getTransceivers().length === 0) return;
     if (p.negotiating) {
       p.again = true;
       return;
@@ -638,7 +640,9 @@ export class SfuServer implements SfuBackend {
       });
     } catch (err) {
       p.negotiating = false;
-      this.#o.log.warn('sfu offer failed', { room: state.name, peer: p.id, err: String(err) });
+      // (read again: the connection may have closed while the offer was being made)
+      if (!isClosed(pc))
+        this.#o.log.warn('sfu offer failed', { room: state.name, peer: p.id, err: String(err) });
     }
   }
 
@@ -770,3 +774,6 @@ function roomTotals(state: RoomState): SfuTotals {
 function addTotals(into: SfuTotals, t: SfuTotals): void {
   for (const k of Object.keys(t) as (keyof SfuTotals)[]) into[k] += t[k];
 }
+
+/** A connection's signaling state read afresh (TypeScript keeps an earlier check's narrowing across awaits). */
+const isClosed = (pc: RTCPeerConnection): boolean => pc.signalingState === 'closed';
