@@ -209,13 +209,14 @@ for (const [name, weriftProfile] of [
   const key = new Uint8Array(randomBytes(16));
   const iv = new Uint8Array(16);
   const ks = new AesCmKeystream(key);
-  const buf = new Uint8Array(1200);
-  const words = new Uint32Array(buf.buffer);
+  // The payload at an 8-byte boundary, as PacketSlab places it.
+  const buf = new Uint8Array(1208);
+  const words = new BigUint64Array(buf.buffer);
   const stream = new AesCmStream(ks, new Uint8Array(14), 1);
   let index = 0;
   const [batched] = interleaved(
     () => {
-      for (let i = 0; i < N; i++) stream.apply(index++, buf, words, 12, 1188);
+      for (let i = 0; i < N; i++) stream.apply(index++, buf, words, 16, 1188);
     },
     () => {},
   );

@@ -58,6 +58,11 @@ export class AesCmKeystream {
     return this.#ecb.update(this.#blocks.subarray(0, total));
   }
 
+  /** ECB-encrypt whole counter blocks (a multiple of 16 bytes): their keystream. */
+  encrypt(blocks: Uint8Array): Buffer {
+    return this.#ecb.update(blocks);
+  }
+
   /** Counter blocks IV+0 .. IV+nb-1 at block `first` of the scratch. */
   #fill(iv: Uint8Array, ivAt: number, first: number, nb: number): void {
     const i14 = iv[ivAt + 14]!;
@@ -98,20 +103,29 @@ const MAX_BATCH_STRIDE = 4096;
  * doubles again when one was used up. Late packets (before the cached range) and packets longer
  * than the stride limit take the single-packet path. Only called after a packet authenticated,
  * so forged packets cannot make it work.
+ *
+ * The counter blocks live in the stream's own scratch, one slot of `stride` bytes per batch
+ * position: salt, SSRC and block numbers stay in place between refills, so a refill rewrites only
+ * the two index bytes (12-13) of each block, and bytes 8-11 only when the rollover counter of a
+ * slot changed.
  */
 export class AesCmStream {
   readonly #cm: AesCmKeystream;
   readonly #salt: Uint8Array;
   readonly #ssrc: number;
-  readonly #ivs = new Uint8Array(16 * MAX_BATCH);
   #first = -1;
   #count = 0;
   #stride = 0;
   #batch = MAX_BATCH;
   #hits = 0;
   #ks: Uint8Array = new Uint8Array(0);
-  #ks32: Uint32Array = new Uint32Array(0);
+  #ks64: BigUint64Array = new BigUint64Array(0);
   readonly #iv = new Uint8Array(16);
+  /** Counter blocks: MAX_BATCH slots of `#stride` bytes. */
+  #blocks = new Uint8Array(0);
+  #blocks16 = new Uint16Array(0);
+  /** Per slot, the index / 2^16 its bytes 0-11 were written for (-1: not yet). */
+  readonly #slotHigh = new Float64Array(MAX_BATCH).fill(-1);
 
   constructor(cm: AesCmKeystream, salt: Uint8Array, ssrc: number) {
     this.#cm = cm;
@@ -121,9 +135,9 @@ export class AesCmStream {
 
   /**
    * XOR bytes[at, at + n) with the keystream of packet `index` (roc * 2^16 + seq). `words` is a
-   * 32-bit view of the same buffer from offset 0 (or undefined), used when `at` is a multiple of 4.
+   * 64-bit view of the same buffer from offset 0 (or undefined), used when `at` is a multiple of 8.
    */
-  apply(index: number, bytes: Uint8Array, words: Uint32Array | undefined, at: number, n: number): void {
+  apply(index: number, bytes: Uint8Array, words: BigUint64Array | undefined, at: number, n: number): void {
     if (n <= 0) return;
     let slot = index - this.#first;
     if (this.#first < 0 || slot < 0 || slot >= this.#count || n > this.#stride) {
@@ -139,13 +153,13 @@ export class AesCmStream {
     const ks = this.#ks;
     const k0 = slot * this.#stride;
     let i = 0;
-    if (words && (at & 3) === 0 && bytes.byteOffset === 0) {
-      const nw = n >>> 2;
-      const w0 = at >>> 2;
-      const kw = k0 >>> 2;
-      const ks32 = this.#ks32;
-      for (let w = 0; w < nw; w++) words[w0 + w]! ^= ks32[kw + w]!;
-      i = nw << 2;
+    if (words && (at & 7) === 0 && bytes.byteOffset === 0) {
+      const nw = n >>> 3;
+      const w0 = at >>> 3;
+      const kw = k0 >>> 3;
+      const ks64 = this.#ks64;
+      for (let w = 0; w < nw; w++) words[w0 + w]! ^= ks64[kw + w]!;
+      i = nw << 3;
     }
     for (; i < n; i++) bytes[at + i]! ^= ks[k0 + i]!;
   }
@@ -156,16 +170,46 @@ export class AesCmStream {
       else if (this.#hits >= this.#count) this.#batch = Math.min(MAX_BATCH, this.#batch * 2);
     }
     const stride = Math.max(this.#stride, (n + 15) & ~15);
+    if (stride !== this.#stride) {
+      this.#blocks = new Uint8Array(MAX_BATCH * stride);
+      this.#blocks16 = new Uint16Array(this.#blocks.buffer);
+      this.#slotHigh.fill(-1);
+    }
     const count = this.#batch;
-    for (let j = 0; j < count; j++) this.#ivAt(this.#ivs, j * 16, index + j);
-    let ks = this.#cm.generate(this.#ivs, count, stride);
-    if ((ks.byteOffset & 3) !== 0) ks = ks.slice();
+    for (let j = 0; j < count; j++) this.#fillSlot(j, index + j, stride);
+    const total = count * stride;
+    const blocks = this.#blocks;
+    let ks = this.#cm.encrypt(total === blocks.length ? blocks : blocks.subarray(0, total));
+    if ((ks.byteOffset & 7) !== 0) ks = ks.slice();
     this.#ks = ks;
-    this.#ks32 = new Uint32Array(ks.buffer, ks.byteOffset, ks.length >>> 2);
+    this.#ks64 = new BigUint64Array(ks.buffer, ks.byteOffset, ks.length >>> 3);
     this.#first = index;
     this.#count = count;
     this.#stride = stride;
     this.#hits = 0;
+  }
+
+  /** Counter blocks IV(index) + b for the `stride / 16` blocks of slot `j`. */
+  #fillSlot(j: number, index: number, stride: number): void {
+    const high = Math.floor(index / 65536);
+    const o = j * stride;
+    const blocks = this.#blocks;
+    const nb = stride >>> 4;
+    if (!LITTLE_ENDIAN || this.#slotHigh[j] !== high) {
+      this.#ivAt(blocks, o, index);
+      for (let b = 1, at = o + 16; b < nb; b++, at += 16) {
+        blocks.copyWithin(at, o, o + 14);
+        blocks[at + 14] = b >>> 8;
+        blocks[at + 15] = b & 0xff;
+      }
+      this.#slotHigh[j] = high;
+      return;
+    }
+    // Only bytes 12-13 (the low 16 bits of the index, XOR the salt) differ from the slot's last fill.
+    const s = this.#salt;
+    const v = (s[12]! ^ ((index >>> 8) & 0xff)) | ((s[13]! ^ (index & 0xff)) << 8);
+    const b16 = this.#blocks16;
+    for (let b = 0, at = (o + 12) >>> 1; b < nb; b++, at += 8) b16[at] = v;
   }
 
   /** RFC 3711 §4.1.1: IV = (k_s * 2^16) XOR (SSRC * 2^64) XOR (i * 2^16), at out[o, o + 16). */

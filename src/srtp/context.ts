@@ -157,7 +157,7 @@ export class SrtpContext {
     }
     // The ROC is authenticated after the packet (RFC 3711 §4.2): write it where the tag goes, so
     // one HMAC covers both, then overwrite it with the tag.
-    const at = slab.reserve(n + Math.max(tagLen, 4));
+    const at = slab.reserve(n + Math.max(tagLen, 4), h);
     const out = slab.bytes;
     out.set(packet, at);
     st.ks ??= new AesCmStream(k.ctr!, k.salt, ssrc);
@@ -208,7 +208,7 @@ export class SrtpContext {
       if (!st) this.#recv.set(ssrc, (st = this.#newRecvStream()));
     } else {
       // Copy first with the ROC appended: one HMAC, then decrypt in place.
-      at = slab.reserve(end + 4);
+      at = slab.reserve(end + 4, h);
       const work = slab.bytes;
       work.set(packet.subarray(0, end), at);
       put32(work, at + end, v);

@@ -1,7 +1,9 @@
 /**
  * Output buffers for protect/unprotect carved out of shared slabs (as Node's Buffer pool does), so
- * a packet costs one view, not one ArrayBuffer; the slab's word view lets the keystream XOR run on
- * 32-bit words without a new typed array per packet. A packet keeps its slab alive while held.
+ * a packet costs one view, not one ArrayBuffer; the slab's 64-bit view lets the keystream XOR run
+ * on 8-byte words without a new typed array per packet (a packet is placed so that its payload
+ * starts on an 8-byte boundary). A packet keeps its slab alive while held. Slabs are not zeroed
+ * (`Buffer.allocUnsafeSlow`, as Node's own pool): every byte a view exposes is written first.
  */
 
 /** Bytes of headroom before each packet: room for the HMAC inner pad (SHA-1 block, RFC 2104). */
@@ -9,24 +11,25 @@ export const SLAB_HEADROOM = 64;
 const SLAB_SIZE = 64 * 1024;
 
 export class PacketSlab {
-  /** The current slab, whole (offset 0), and its 32-bit view. */
-  bytes = new Uint8Array(SLAB_SIZE);
-  words = new Uint32Array(this.bytes.buffer);
+  /** The current slab, whole (offset 0), and its 64-bit view. */
+  bytes: Uint8Array = Buffer.allocUnsafeSlow(SLAB_SIZE);
+  words = new BigUint64Array(this.bytes.buffer);
   #used = 0;
 
   /**
-   * Reserve `n` bytes preceded by SLAB_HEADROOM bytes; returns the offset of the first of the `n`
-   * bytes in `this.bytes` (a multiple of 8). Read `bytes`/`words` after the call: it may move on.
+   * Reserve `n` bytes preceded by SLAB_HEADROOM bytes; returns the offset `at` of the first of the
+   * `n` bytes in `this.bytes`, chosen so that `at + align` is a multiple of 8 (pass the RTP header
+   * length to align the payload). Read `bytes`/`words` after the call: it may move on.
    */
-  reserve(n: number): number {
-    const need = SLAB_HEADROOM + n;
-    if (this.#used + need > this.bytes.length) {
-      this.bytes = new Uint8Array(Math.max(SLAB_SIZE, need + 8));
-      this.words = new Uint32Array(this.bytes.buffer);
-      this.#used = 0;
+  reserve(n: number, align = 0): number {
+    let at = this.#used + SLAB_HEADROOM;
+    at += (8 - ((at + align) & 7)) & 7;
+    if (at + n > this.bytes.length) {
+      this.bytes = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, SLAB_HEADROOM + n + 16));
+      this.words = new BigUint64Array(this.bytes.buffer);
+      at = SLAB_HEADROOM + ((8 - (align & 7)) & 7);
     }
-    const at = this.#used + SLAB_HEADROOM;
-    this.#used = (at + n + 7) & ~7;
+    this.#used = at + n;
     return at;
   }
 
