@@ -125,23 +125,31 @@ export class LimitedRoom {
   }
   /**
    * A per-track rate between every publisher's q and h with margins (at least `low` x every q, at
-   * most `high` x every h), or undefined when they are too close.
+   * most `high` x every h; `toward` 0 takes the lower bound, 1 the upper, on a log scale), or
+   * undefined when they are too close.
    */
-  between(low = 1.25, high = 0.85): number | undefined {
+  between(low = 1.25, high = 0.85, toward = 0.5): number | undefined {
     const d = this.downs(this.ids.limited);
     if (d.length !== 2 || !d.every((x) => this.active(x, 0) && this.active(x, 1) && this.rate(x, 0) > 0))
       return undefined;
     const lo = low * Math.max(...d.map((x) => this.rate(x, 0)));
     const hi = high * Math.min(...d.map((x) => this.rate(x, 1)));
-    return lo * 1.1 < hi ? Math.sqrt(lo * hi) : undefined;
+    return lo * 1.1 < hi ? lo * (hi / lo) ** toward : undefined;
   }
+  /** The publishers' layers as the SFU measures them, and what each page is fed, for messages. */
   describe(): string {
-    return this.downs(this.ids.limited)
+    const { a, b, limited } = this.ids;
+    const bw = (id: string): string => {
+      const x = this.room.bandwidthOf(id);
+      return x ? `${Math.round(x.effective / 1000)}k (${x.source})` : '?';
+    };
+    const layers = this.downs(limited)
       .map(
         (d) =>
           `${d.track.publisherId}: ${d.track.layers.map((l, i) => `${l.rid} ${Math.round(this.rate(d, i) / 1000)}k${this.active(d, i) ? '' : ' (idle)'}`).join(', ')}; limited page on ${d.current}->${d.target}`,
       )
       .join(' | ');
+    return `${layers}; limited page's budget ${bw(limited)}, ${a} on ${this.layerTo(a, b)} of ${b} at ${bw(a)}, ${b} on ${this.layerTo(b, a)} of ${a} at ${bw(b)}`;
   }
 
   /**
@@ -181,7 +189,8 @@ export class LimitedRoom {
             f[v.publisher]! > framesAt[v.publisher]! + 10,
         );
       },
-      () => `the limited page decoding the low layers, the others higher ones: ${showViews(views)}`,
+      () =>
+        `the limited page decoding the low layers, the others higher ones: ${showViews(views)}; ${this.describe()}`,
       60_000,
     );
     return views;
@@ -197,7 +206,7 @@ export class LimitedRoom {
     let views: View[] = [];
     await poll(
       async () => (views = await this.views()).every((v) => v.limitedLayer > 0 && agrees(v)),
-      () => `the limited page decoding the higher layers again: ${showViews(views)}`,
+      () => `the limited page decoding the higher layers again: ${showViews(views)}; ${this.describe()}`,
       60_000,
     );
     return views;
