@@ -54,16 +54,26 @@ function keysOf(profile: SrtpProfile, k: SessionKeys): Keys {
     : { salt: k.salt, ctr: new AesCmKeystream(k.encryptionKey), hmac: new HmacSha1(k.authKey) };
 }
 
-/** Length of the RTP header (fixed part, CSRCs, extension) with bounds checks. */
-export function rtpHeaderLength(p: Uint8Array, end = p.length): number {
-  if (end < 12) throw new ParseError('srtp', 'rtp header', 0, `need 12 bytes, have ${end}`);
-  if (p[0]! >> 6 !== 2) throw new ParseError('srtp', 'rtp version', 0, `version ${p[0]! >> 6}`);
-  let n = 12 + 4 * (p[0]! & 0x0f);
-  if (p[0]! & 0x10) {
-    if (n + 4 > end) throw new ParseError('srtp', 'rtp extension header', n, 'truncated');
+/**
+ * Length of the RTP header (fixed part, CSRCs, extension) with bounds checks; with `start`, of the
+ * packet at p[start, end), returned as the offset where its payload starts.
+ */
+export function rtpHeaderLength(p: Uint8Array, end = p.length, start = 0): number {
+  if (end - start < 12) throw new ParseError('srtp', 'rtp header', 0, `need 12 bytes, have ${end - start}`);
+  const b0 = p[start]!;
+  if (b0 >> 6 !== 2) throw new ParseError('srtp', 'rtp version', 0, `version ${b0 >> 6}`);
+  let n = start + 12 + 4 * (b0 & 0x0f);
+  if (b0 & 0x10) {
+    if (n + 4 > end) throw new ParseError('srtp', 'rtp extension header', n - start, 'truncated');
     n += 4 + 4 * ((p[n + 2]! << 8) | p[n + 3]!);
   }
-  if (n > end) throw new ParseError('srtp', 'rtp header', 0, `header of ${n} bytes in a packet of ${end}`);
+  if (n > end)
+    throw new ParseError(
+      'srtp',
+      'rtp header',
+      0,
+      `header of ${n - start} bytes in a packet of ${end - start}`,
+    );
   return n;
 }
 
@@ -132,38 +142,83 @@ export class SrtpContext {
   /** Encrypt and authenticate an RTP packet; returns a new buffer with the tag appended. */
   protectRtp(packet: Uint8Array): Uint8Array {
     const h = rtpHeaderLength(packet);
-    const seq = (packet[2]! << 8) | packet[3]!;
-    const ssrc = u32(packet, 8);
+    const n = packet.length;
+    if (this.#rtp.aead) return this.#protectGcm(packet, h);
+    const at = this.#slab.reserve(n + Math.max(this.profile.rtpTagLength, 4), h);
+    this.#slab.bytes.set(packet, at);
+    return this.#protectCmAt(at, n, h);
+  }
+
+  /**
+   * Protect a packet that `write(value, out, offset)` serializes straight into the output buffer
+   * (`size` bytes, the first `headerLength` of them the RTP header): no intermediate packet buffer.
+   */
+  protectRtpWith<T>(
+    value: T,
+    size: number,
+    headerLength: number,
+    write: (value: T, out: Uint8Array, offset: number) => unknown,
+  ): Uint8Array {
+    if (this.#rtp.aead) {
+      const packet = new Uint8Array(size);
+      write(value, packet, 0);
+      return this.#protectGcm(packet, rtpHeaderLength(packet));
+    }
+    const slab = this.#slab;
+    const at = slab.reserve(size + Math.max(this.profile.rtpTagLength, 4), headerLength);
+    write(value, slab.bytes, at);
+    const h = rtpHeaderLength(slab.bytes, at + size, at) - at;
+    return this.#protectCmAt(at, size, h);
+  }
+
+  /** The send stream of an SSRC (created on its first packet). */
+  #sendStream(ssrc: number): SendStream {
     let st = this.#send.get(ssrc);
     if (!st) this.#send.set(ssrc, (st = { roc: 0, sl: 0, started: false }));
+    return st;
+  }
+
+  /** AES-CM + HMAC over the RTP packet at slab.bytes[at, at + n) with an h-byte header, in place. */
+  #protectCmAt(at: number, n: number, h: number): Uint8Array {
+    const slab = this.#slab;
+    const out = slab.bytes;
+    const seq = (out[at + 2]! << 8) | out[at + 3]!;
+    const ssrc = u32(out, at + 8);
+    const st = this.#sendStream(ssrc);
+    const v = Math.max(estimateRoc(st, seq), 0);
+    updateRoc(st, v, seq);
+    const k = this.#rtp;
+    const tagLen = this.profile.rtpTagLength;
+    // The ROC is authenticated after the packet (RFC 3711 §4.2): write it where the tag goes, so
+    // one HMAC covers both, then overwrite it with the tag.
+    st.ks ??= new AesCmStream(k.ctr!, k.salt, ssrc);
+    st.ks.apply(v * 65536 + seq, out, slab.words, at + h, n - h);
+    put32(out, at + n, v);
+    k.hmac!.tagInto(out, at, at + n + 4, out, at + n, tagLen);
+    return slab.view(at, n + tagLen);
+  }
+
+  /** AEAD-AES-GCM (RFC 7714 §8): one cipher object per packet (node:crypto cannot re-IV one). */
+  #protectGcm(packet: Uint8Array, h: number): Uint8Array {
+    const seq = (packet[2]! << 8) | packet[3]!;
+    const ssrc = u32(packet, 8);
+    const st = this.#sendStream(ssrc);
     const v = Math.max(estimateRoc(st, seq), 0);
     updateRoc(st, v, seq);
     const k = this.#rtp;
     const tagLen = this.profile.rtpTagLength;
     const n = packet.length;
     const slab = this.#slab;
-    if (k.aead) {
-      const iv = this.#gcmIv(k.salt, ssrc, v, seq);
-      const c = createCipheriv(this.#gcmName(), k.aead, iv, GCM_OPTIONS);
-      c.setAAD(packet.subarray(0, h));
-      const ct = c.update(packet.subarray(h));
-      c.final();
-      const at = slab.reserve(n + tagLen);
-      const out = slab.bytes;
-      out.set(packet.subarray(0, h), at);
-      out.set(ct, at + h);
-      out.set(c.getAuthTag(), at + n);
-      return slab.view(at, n + tagLen);
-    }
-    // The ROC is authenticated after the packet (RFC 3711 §4.2): write it where the tag goes, so
-    // one HMAC covers both, then overwrite it with the tag.
-    const at = slab.reserve(n + Math.max(tagLen, 4), h);
+    const iv = this.#gcmIv(k.salt, ssrc, v, seq);
+    const c = createCipheriv(this.#gcmName(), k.aead!, iv, GCM_OPTIONS);
+    c.setAAD(packet.subarray(0, h));
+    const ct = c.update(packet.subarray(h));
+    c.final();
+    const at = slab.reserve(n + tagLen);
     const out = slab.bytes;
-    out.set(packet, at);
-    st.ks ??= new AesCmStream(k.ctr!, k.salt, ssrc);
-    st.ks.apply(v * 65536 + seq, out, slab.words, at + h, n - h);
-    put32(out, at + n, v);
-    k.hmac!.tagInto(out, at, at + n + 4, out, at + n, tagLen);
+    out.set(packet.subarray(0, h), at);
+    out.set(ct, at + h);
+    out.set(c.getAuthTag(), at + n);
     return slab.view(at, n + tagLen);
   }
 

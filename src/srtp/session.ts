@@ -35,6 +35,15 @@ export class SrtpSession {
   protectRtp(packet: Uint8Array): Uint8Array {
     return this.local.protectRtp(packet);
   }
+  /** See SrtpContext.protectRtpWith: serialize straight into the protected packet's buffer. */
+  protectRtpWith<T>(
+    value: T,
+    size: number,
+    headerLength: number,
+    write: (value: T, out: Uint8Array, offset: number) => unknown,
+  ): Uint8Array {
+    return this.local.protectRtpWith(value, size, headerLength, write);
+  }
   unprotectRtp(packet: Uint8Array): Uint8Array {
     return this.remote.unprotectRtp(packet);
   }
