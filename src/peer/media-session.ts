@@ -17,7 +17,7 @@ import { isRtcp, parseRtcp, type RtcpPacket, serializeRtcp } from '../rtcp/compo
 import type { ReportBlock } from '../rtcp/reports.js';
 import { SDES_CNAME } from '../rtcp/source.js';
 import { EXT_MID, EXT_REPAIRED_RID, EXT_RID, parseSdesExtension } from '../rtp/extensions.js';
-import { findExtension, parseRtp, type RtpPacket, serializeRtp } from '../rtp/packet.js';
+import { findExtension, parseRtp, type RtpPacket, rtpPacketSize, serializeRtpInto } from '../rtp/packet.js';
 import { parseFmtpParameters } from '../sdp/attributes.js';
 import { isRtx } from '../sdp/codecs.js';
 import { SrtpContext } from '../srtp/context.js';
@@ -160,7 +160,10 @@ export class MediaSession {
     if (!this.#srtp || this.#closed) return;
     try {
       const size = 12 + p.payload.length;
-      this.#send(this.#srtp.protectRtp(serializeRtp(this.congestion.stamp(p, size, this.#clock.now()))));
+      const q = this.congestion.stamp(p, size, this.#clock.now());
+      // Serialized straight into the SRTP output buffer (no intermediate packet per send).
+      const n = rtpPacketSize(q);
+      this.#send(this.#srtp.protectRtpWith(q, n, n - q.payload.length - q.paddingSize, serializeRtpInto));
     } catch (err) {
       this.#log.warn('rtp send failed', { error: String(err) });
     }

@@ -244,12 +244,17 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
     return out;
   }
 
+  /** The mid extension's bytes, encoded once per mid rather than per packet. */
+  #midData: { readonly mid: string; readonly data: Uint8Array } | undefined;
+
   #extensions(layer: SendLayer, dependencyDescriptor?: Uint8Array): RtpHeaderExtension[] {
     const out: RtpHeaderExtension[] = [];
     for (const e of this.#negotiation?.extmaps ?? []) {
-      if (e.uri === EXT_MID && this.#negotiation)
-        out.push({ id: e.id, data: serializeSdesExtension(this.#negotiation.mid) });
-      else if (e.uri === EXT_ABS_SEND_TIME)
+      if (e.uri === EXT_MID && this.#negotiation) {
+        const mid = this.#negotiation.mid;
+        if (this.#midData?.mid !== mid) this.#midData = { mid, data: serializeSdesExtension(mid) };
+        out.push({ id: e.id, data: this.#midData.data });
+      } else if (e.uri === EXT_ABS_SEND_TIME)
         out.push({ id: e.id, data: serializeAbsSendTime(absSendTimeFromMs(this.#clock.now())) });
       else if (e.uri === EXT_RID && layer.rid !== undefined)
         out.push({ id: e.id, data: serializeSdesExtension(layer.rid) });
