@@ -5,7 +5,13 @@
  * check -> per-subscriber rewrite (SSRC/seq/timestamp) -> the rewritten bytes, plus, in the second
  * row, SRTP protect of every outgoing packet (AES_CM_128_HMAC_SHA1_80), which a real leg also pays,
  * and in the third also the per-subscriber TWCC bookkeeping (a transport-wide sequence number and
- * a send record per packet; no feedback arrives here, so no estimate updates).
+ * a send record per packet; no feedback arrives here, so no estimate updates). The fourth row
+ * ("sender") takes the path `SfuServer` takes: each forwarded packet becomes an `RtpPacket`
+ * (`rewrittenPacket`) written to the subscriber's track, through its RTCRtpSender (our SSRC,
+ * sequence, timestamp, header extensions, send history, stats), its connection's MediaSession
+ * (pacer, abs-send-time stamp, serialization, SRTP protect, 20 ms RTCP tick), up to the datagram
+ * handed to the transport (no socket, no DTLS/ICE around it; transport-cc not negotiated, so the
+ * pacer does not hold packets back).
  *
  * Prints forwarded packets per CPU second, the fan-out time of one incoming packet (the latency the
  * SFU adds for the last subscriber), and consumers per core at 1 Mbps each, next to mediasoup's
@@ -13,11 +19,24 @@
  * one core handles ~500 consumers; it includes SRTP and the network, so compare with the SRTP row).
  *
  *   npm run bench -- sfu [-- --seconds 10 --rounds 3]
+ *   SFU_BENCH_MODES=sender npm run bench -- sfu   (only some rows: core, srtp, twcc, sender)
  */
 import { randomBytes } from 'node:crypto';
 import { ManualClock } from '../src/core/clock.js';
+import { silentLogger } from '../src/core/log.js';
 import { SeededRandom } from '../src/core/random.js';
-import { rewriteRtpBytes } from '../src/server/sfu/forwarded.js';
+import { splitSrtpKeyingMaterial } from '../src/dtls/srtp-profiles.js';
+import {
+  DEFAULT_AUDIO_CODECS,
+  DEFAULT_VIDEO_CODECS,
+  defaultHeaderExtensions,
+} from '../src/peer/media-codecs.js';
+import { MediaSession } from '../src/peer/media-session.js';
+import { MediaStreamTrack } from '../src/peer/media-track.js';
+import { RTCRtpReceiver } from '../src/peer/rtp-receiver.js';
+import { RTCRtpSender } from '../src/peer/rtp-sender.js';
+import { RTCRtpTransceiver } from '../src/peer/rtp-transceiver.js';
+import { rewriteRtpBytes, rewrittenPacket } from '../src/server/sfu/forwarded.js';
 import { Room } from '../src/server/sfu/room.js';
 import { exporterLength, SRTP_PROFILES, SrtpSession } from '../src/srtp/index.js';
 import {
@@ -65,24 +84,71 @@ interface Result {
   fanoutUs: number[];
 }
 
-function run(n: number, seconds: number, srtp: boolean, twcc: boolean): Result {
+/** One subscriber's sending side as `SfuServer` has it: a video and an audio sender on a MediaSession. */
+interface SenderLeg {
+  readonly video: MediaStreamTrack;
+  readonly audio: MediaStreamTrack;
+  readonly session: MediaSession;
+}
+
+function senderLeg(clock: ManualClock, onWire: (d: Uint8Array) => void): SenderLeg {
+  const transceiver = (kind: 'audio' | 'video', mid: string) => {
+    const sender = new RTCRtpSender(kind, clock, 'bench');
+    const t = new RTCRtpTransceiver(kind, sender, new RTCRtpReceiver(kind, clock), 'sendonly', [], () => {});
+    t.setMid(mid);
+    t.setCurrentDirection('sendonly');
+    sender.configure({
+      mid,
+      codecs: kind === 'video' ? DEFAULT_VIDEO_CODECS : DEFAULT_AUDIO_CODECS,
+      extmaps: defaultHeaderExtensions(kind),
+    });
+    const track = new MediaStreamTrack({ kind });
+    sender.setTrack(track);
+    return { t, track };
+  };
+  const v = transceiver('video', '0');
+  const a = transceiver('audio', '1');
+  const session = new MediaSession({
+    clock,
+    send: onWire,
+    log: silentLogger,
+    transceivers: () => [v.t, a.t],
+  });
+  const profile = SRTP_PROFILES.SRTP_AES128_CM_HMAC_SHA1_80;
+  session.start(splitSrtpKeyingMaterial(profile.id, randomBytes(exporterLength(profile)), false));
+  return { video: v.track, audio: a.track, session };
+}
+
+type Mode = 'core' | 'srtp' | 'twcc' | 'sender';
+
+function run(n: number, seconds: number, mode: Mode): Result {
   const clock = new ManualClock();
   const buf = new Uint8Array(1500);
   const profile = SRTP_PROFILES.SRTP_AES128_CM_HMAC_SHA1_80;
   const sessions = new Map<string, SrtpSession>();
+  const legs = new Map<string, SenderLeg>();
   let forwarded = 0;
   let bytes = 0;
+  const onWire = (d: Uint8Array): void => {
+    forwarded++;
+    bytes += d.length;
+  };
   const room = new Room('bench', {
     clock,
     random: new SeededRandom(1),
     initialBandwidth: 5_000_000,
-    twcc,
+    twcc: mode === 'twcc',
     sink: {
       sendRtp: (id, f) => {
+        if (mode === 'sender') {
+          // As SfuServer's sink: the subscriber's own sender answers NACKs, retransmissions stop here.
+          if (f.retransmission) return;
+          const leg = legs.get(id)!;
+          (f.kind === 'video' ? leg.video : leg.audio).writeRtp(rewrittenPacket(f));
+          return;
+        }
         const out = rewriteRtpBytes(f, undefined, buf);
-        const wire = srtp ? sessions.get(id)!.protectRtp(out) : out;
-        forwarded++;
-        bytes += wire.length;
+        onWire(mode === 'core' ? out : sessions.get(id)!.protectRtp(out));
       },
       sendRtcp: () => {},
     },
@@ -95,6 +161,7 @@ function run(n: number, seconds: number, srtp: boolean, twcc: boolean): Result {
     const id = `s${i}`;
     room.join(id);
     sessions.set(id, SrtpSession.fromKeyingMaterial(profile, randomBytes(exporterLength(profile)), 'server'));
+    if (mode === 'sender') legs.set(id, senderLeg(clock, onWire));
   }
   // Warm-up: layers measured, every subscriber on the top layer, JIT warm.
   const play = (list: Timed[], fanout?: number[]): void => {
@@ -121,6 +188,7 @@ function run(n: number, seconds: number, srtp: boolean, twcc: boolean): Result {
   play(list, fanout);
   const cpu = process.cpuUsage(cpu0);
   room.close();
+  for (const leg of legs.values()) leg.session.close();
   return { forwarded, bytes, cpuSec: (cpu.user + cpu.system) / 1e6, fanoutUs: fanout };
 }
 
@@ -135,16 +203,17 @@ console.log(
   `sfu forwarding core: 1 publisher (3-layer VP8 simulcast + Opus), N subscribers on the top layer, ${o.seconds} s of media, median of ${o.rounds}\n`,
 );
 console.log(
-  'N    | SRTP | TWCC | fwd pkts/s/core | Mbps/core | per-consumer Mbps | consumers/core @1 Mbps | vs mediasoup 500 | fan-out p50 / p99 (us)',
+  'N    | SRTP | path   | fwd pkts/s/core | Mbps/core | per-consumer Mbps | consumers/core @1 Mbps | vs mediasoup 500 | fan-out p50 / p99 (us)',
 );
 for (const n of [10, 50, 200]) {
-  for (const [srtp, twcc] of [
-    [false, false],
-    [true, false],
-    [true, true],
-  ] as const) {
+  for (const mode of (process.env.SFU_BENCH_MODES?.split(',') ?? [
+    'core',
+    'srtp',
+    'twcc',
+    'sender',
+  ]) as Mode[]) {
     const rs: Result[] = [];
-    for (let r = 0; r < o.rounds; r++) rs.push(run(n, o.seconds, srtp, twcc));
+    for (let r = 0; r < o.rounds; r++) rs.push(run(n, o.seconds, mode));
     const pps = median(rs.map((r) => r.forwarded / r.cpuSec));
     const mbpsCore = median(rs.map((r) => (r.bytes * 8) / r.cpuSec / 1e6));
     const perConsumer = (rs[0]!.bytes * 8) / o.seconds / n / 1e6;
@@ -153,8 +222,8 @@ for (const n of [10, 50, 200]) {
     console.log(
       [
         String(n).padEnd(4),
-        (srtp ? 'yes' : 'no').padEnd(4),
-        (twcc ? 'yes' : 'no').padEnd(4),
+        (mode === 'core' ? 'no' : 'yes').padEnd(4),
+        { core: 'bytes', srtp: 'bytes', twcc: '+twcc', sender: 'sender' }[mode].padEnd(6),
         Math.round(pps).toLocaleString('en').padStart(15),
         mbpsCore.toFixed(0).padStart(9),
         perConsumer.toFixed(2).padStart(17),
@@ -169,5 +238,8 @@ console.log(
   '\nfwd pkts/s/core: packets written per CPU second (user+system) of this process; consumers/core @1 Mbps: forwarded Mbps per CPU second.',
 );
 console.log(
-  'Not included: UDP send syscalls (bench/turn shows Node pays ~10 us per datagram here), TWCC feedback processing and a pacer.',
+  'path: bytes = received bytes patched (SSRC/seq/ts) then protected; +twcc = also per-subscriber TWCC bookkeeping; sender = the SfuServer path (RtpPacket -> RTCRtpSender -> MediaSession pacer, serialize, SRTP).',
+);
+console.log(
+  'Not included: UDP send syscalls (bench/turn shows Node pays ~10 us per datagram here), DTLS/ICE around the datagram, TWCC feedback processing.',
 );
