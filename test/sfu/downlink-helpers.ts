@@ -5,6 +5,8 @@
  */
 import type { Page } from 'playwright-core';
 import type { Room } from '../../src/server/sfu/room.js';
+import type { ChromiumHandle } from '../helpers/chromium.js';
+import { waitSfuRoomSettled } from './call-sfu-helpers.js';
 
 /** Polls `cond` every 250 ms; the limit is a safety net against hangs, not a timing assertion. */
 export async function poll(
@@ -82,6 +84,37 @@ export function framesDecoded(page: Page): Promise<Record<string, number>> {
 }
 
 /**
+ * Opens three call pages in `room` (ann and bob publish 1280x720: layers q 320x180, h 640x360,
+ * f 1280x720; cat 320x180, one layer) into `keep`, waits until the SFU room has settled, and
+ * returns it seen as a LimitedRoom with cat the page to limit.
+ */
+export async function openLimitedRoom(
+  browser: ChromiumHandle,
+  base: string,
+  room: string,
+  sfuRoom: () => Room,
+  keep: Page[],
+): Promise<LimitedRoom> {
+  const open = async (name: string, video: string): Promise<Page> => {
+    const page = await openKeptPage(() => browser.newPage(), base, room, name, video);
+    keep.push(page);
+    return page;
+  };
+  const [a, b, limited] = [
+    await open('ann', '1280x720'),
+    await open('bob', '1280x720'),
+    await open('cat', '320x180'),
+  ];
+  const snaps = await waitSfuRoomSettled(
+    [a, b, limited],
+    'in SFU mode, publishing, decoding both others',
+    240_000,
+  );
+  const [ida, idb, idl] = snaps.map((s) => s.peerId) as [string, string, string];
+  return new LimitedRoom(sfuRoom(), { a, b, limited }, { a: ida, b: idb, limited: idl });
+}
+
+/**
  * A room of two simulcast publishers (`a`, `b`: each decodes the other unlimited) and a subscriber
  * `limited`, seen from the SFU (layers, rates, the down tracks) and from the pages (what they decode).
  */
@@ -107,6 +140,21 @@ export class LimitedRoom {
         .find((d) => d.track.kind === 'video' && d.track.publisherId === publisher)?.current ?? -1
     );
   }
+  /**
+   * Every page is fed a higher layer of both publishers (Chromium's upload estimates and the SFU's
+   * downlink estimates ramp up first).
+   */
+  waitAllHigh(): Promise<void> {
+    return poll(
+      () =>
+        this.downs(this.ids.limited).length === 2 &&
+        this.downs(this.ids.limited).every((d) => d.current > 0) &&
+        this.othersHigh(),
+      () => `every page on a higher layer: ${this.describe()}`,
+      180_000,
+    );
+  }
+
   /** The publishers feed each other a higher layer than their lowest. */
   othersHigh(): boolean {
     return this.layerTo(this.ids.a, this.ids.b) > 0 && this.layerTo(this.ids.b, this.ids.a) > 0;
@@ -136,6 +184,41 @@ export class LimitedRoom {
     const hi = high * Math.min(...d.map((x) => this.rate(x, 1)));
     return lo * 1.1 < hi ? lo * (hi / lo) ** toward : undefined;
   }
+  /**
+   * `between` over `ms` of steady readings (sampled every 250 ms: the largest q and the smallest h
+   * seen), so a layer just started or a passing dip of Chromium's encoder does not set the budget.
+   */
+  async steadyBetween(
+    low: number,
+    high: number,
+    toward: number,
+    limitMs: number,
+    ms = 3000,
+  ): Promise<number> {
+    let samples: [number, number][] = [];
+    let found: number | undefined;
+    await poll(
+      () => {
+        const d = this.downs(this.ids.limited);
+        if (this.between(low, high) === undefined) samples = [];
+        else
+          samples.push([
+            Math.max(...d.map((x) => this.rate(x, 0))),
+            Math.min(...d.map((x) => this.rate(x, 1))),
+          ]);
+        if (samples.length < ms / 250) return false;
+        samples = samples.slice(-ms / 250);
+        const lo = low * Math.max(...samples.map((x) => x[0]));
+        const hi = high * Math.min(...samples.map((x) => x[1]));
+        found = lo * 1.1 < hi ? lo * (hi / lo) ** toward : undefined;
+        return found !== undefined;
+      },
+      () => `q and h of both publishers steadily far enough apart: ${this.describe()}`,
+      limitMs,
+    );
+    return found!;
+  }
+
   /** The publishers' layers as the SFU measures them, and what each page is fed, for messages. */
   describe(): string {
     const { a, b, limited } = this.ids;
