@@ -84,8 +84,9 @@ export function agentPair(o: PairOptions): AgentPair {
           b.state === 'failed' ||
           (DONE.has(a.state) &&
             DONE.has(b.state) &&
-            a.selectedPair !== undefined &&
-            b.selectedPair !== undefined),
+            // Settled once nomination is done: a first valid pair may carry data before it.
+            a.selectedPair?.nominated === true &&
+            b.selectedPair?.nominated === true),
         maxMs,
       ),
     close: async () => {
