@@ -8,7 +8,10 @@
 export interface IceRecoveryOptions {
   /** Restart ICE now (the caller renegotiates). */
   readonly restart: () => void;
-  /** How long `disconnected` may last before a restart, ms (default 4000). */
+  /**
+   * How long `disconnected` may last before a restart, ms (default 10000: a loaded machine leaves
+   * consent checks unanswered for a few seconds now and then; a restart then costs more than it saves).
+   */
   readonly graceMs?: number;
   /** After a restart: look again this long after it (default 5000), doubled each time up to maxRetryMs. */
   readonly retryMs?: number;
@@ -68,7 +71,7 @@ export class IceRecovery {
       this.#grace = this.#set(() => {
         this.#grace = undefined;
         if (this.#state === 'disconnected' || this.#state === 'failed') this.#restart();
-      }, this.#o.graceMs ?? 4000);
+      }, this.#o.graceMs ?? 10_000);
   }
 
   close(): void {

@@ -43,7 +43,7 @@ export interface SfuOptions {
   readonly maxHeight?: number;
   /** The server answered our publishing offer: our tracks are in its room now. */
   readonly onPublished?: () => void;
-  /** How long a connection may stay `disconnected` before an ICE restart, ms (default 4000). */
+  /** How long a connection may stay `disconnected` before an ICE restart, ms (default 10000). */
   readonly disconnectGraceMs?: number;
 }
 
