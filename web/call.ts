@@ -36,7 +36,9 @@ const call = new Call({
     svc: params.get('svc')!,
     svcCodec: params.get('svccodec') === 'av1' ? ('av1' as const) : ('vp9' as const),
   }),
-  ...(Number(params.get('maxheight')) > 0 && { maxHeight: Math.min(4320, Math.floor(Number(params.get('maxheight')))) }),
+  ...(Number(params.get('maxheight')) > 0 && {
+    maxHeight: Math.min(4320, Math.floor(Number(params.get('maxheight')))),
+  }),
   statsIntervalMs: Number.isFinite(statsMs) && statsMs >= 100 ? statsMs : 1000,
 });
 
