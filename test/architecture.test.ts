@@ -39,9 +39,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   sdp: ['core'],
   media: ['core', 'rtp', 'rtcp'],
   peer: BELOW_PEER,
-  server: [...BELOW_PEER, 'peer'],
-  client: [],
-  cli: [...BELOW_PEER, 'peer', 'server'],
+  /** The signaling protocol's frame types, shared by the server, the browser client and the CLI. */
+  protocol: [],
+  server: [...BELOW_PEER, 'peer', 'protocol'],
+  client: ['protocol'],
+  cli: [...BELOW_PEER, 'peer', 'server', 'protocol'],
   '.': [...BELOW_PEER, 'peer'],
 };
 
@@ -98,10 +100,10 @@ test('layers import only the layers below them', () => {
   assert.deepEqual(bad, []);
 });
 
-test('the browser client imports no Node built-ins', () => {
+test('the browser client and the protocol it shares import no Node built-ins', () => {
   const bad: string[] = [];
   for (const f of files) {
-    if (layerOf(f) !== 'client') continue;
+    if (layerOf(f) !== 'client' && layerOf(f) !== 'protocol') continue;
     if (/from\s*['"]node:|from\s*['"](fs|net|dgram|crypto|os|path)['"]/.test(readFileSync(f, 'utf8')))
       bad.push(f);
   }

@@ -8,10 +8,11 @@
  *   call.on('track', (peerId, stream) => attach(peerId, stream));
  *   await call.join();
  */
+
+import type { IceServer, PeerInfo, RemoteSignal, ServerMessage, Welcome } from '../protocol/signaling.js';
 import { Emitter } from './emitter.js';
 import type { FileRecord } from './file-transfer.js';
 import { MeshTransport } from './mesh.js';
-import type { IceServer, PeerInfo, RemoteSignal, ServerMessage, Welcome } from './protocol.js';
 import { type SfuLinksView, SfuTransport } from './sfu.js';
 import { SignalingClient, type SignalingState } from './signaling-client.js';
 import type { ChatMessage, RemotePeerView, Transport, TransportMode } from './transport.js';

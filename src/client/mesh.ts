@@ -1,8 +1,9 @@
 /** The full-mesh transport: one PeerLink per remote peer in the room. */
+
+import type { IceServer, PeerInfo, PeerSignal, RemoteSignal, StatsEntry } from '../protocol/signaling.js';
 import { Emitter } from './emitter.js';
 import { FileReceiver, type FileRecord, sendFile, sha256Hex } from './file-transfer.js';
 import { PeerLink } from './peer-link.js';
-import type { IceServer, PeerInfo, PeerSignal, RemoteSignal, StatsEntry } from './protocol.js';
 import type { ChatMessage, RemotePeerView, Transport, TransportEvents } from './transport.js';
 
 export interface MeshOptions {

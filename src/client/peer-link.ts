@@ -7,9 +7,16 @@
  * grace period, or `failed`, restarts ICE. Two negotiated data channels ride on it: chat (id 0) and
  * file (id 1).
  */
+
+import type {
+  CandidateInit,
+  IceServer,
+  LinkConnectionState,
+  PeerSignal,
+  RemoteSignal,
+} from '../protocol/signaling.js';
 import { Emitter } from './emitter.js';
 import { randomId } from './ids.js';
-import type { CandidateInit, IceServer, LinkConnectionState, PeerSignal, RemoteSignal } from './protocol.js';
 import { EMPTY_STATS, type LinkStats, summarize } from './stats.js';
 
 /**

@@ -10,9 +10,7 @@
  * restart offer of ours, `sub` by asking the server for one (`sfu-restart`); the call goes on.
  * See docs/signaling.md, "SFU mode".
  */
-import { Emitter } from './emitter.js';
-import { FileReceiver, type FileRecord, sendFile, sha256Hex } from './file-transfer.js';
-import { IceRecovery } from './ice-recovery.js';
+
 import type {
   IceServer,
   PeerInfo,
@@ -22,7 +20,10 @@ import type {
   SfuSignal,
   SfuTrackInfo,
   StatsEntry,
-} from './protocol.js';
+} from '../protocol/signaling.js';
+import { Emitter } from './emitter.js';
+import { FileReceiver, type FileRecord, sendFile, sha256Hex } from './file-transfer.js';
+import { IceRecovery } from './ice-recovery.js';
 import { EMPTY_STATS, type LinkStats, summarize } from './stats.js';
 import type { ChatMessage, RemotePeerView, Transport, TransportEvents } from './transport.js';
 

@@ -4,9 +4,10 @@
  * peer connections need no renegotiation. Frames for peers sent while reconnecting are queued and
  * flushed after the resume.
  */
+
+import type { ClientMessage, PeerSignal, ServerMessage, SfuSignal, Welcome } from '../protocol/signaling.js';
 import { Emitter } from './emitter.js';
 import { randomId } from './ids.js';
-import type { ClientMessage, PeerSignal, ServerMessage, SfuSignal, Welcome } from './protocol.js';
 
 export type SignalingState = 'connecting' | 'joined' | 'reconnecting' | 'closed';
 

@@ -3,7 +3,7 @@
  * collects: the selected candidate pair's path type, RTT, bitrate each way, packet loss and
  * decoded video frames. Bitrate and loss are over the interval since the previous summary.
  */
-import type { CandidateType } from './protocol.js';
+import type { CandidateType } from '../protocol/signaling.js';
 
 export interface LinkStats {
   readonly at: number;

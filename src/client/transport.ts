@@ -4,9 +4,10 @@
  * server, which forwards) will implement the same interface, and the Call switches between them
  * when the server says so (`mode` in the welcome frame).
  */
+
+import type { IceServer, PeerInfo, RemoteSignal, StatsEntry } from '../protocol/signaling.js';
 import type { Emitter } from './emitter.js';
 import type { FileRecord } from './file-transfer.js';
-import type { IceServer, PeerInfo, RemoteSignal, StatsEntry } from './protocol.js';
 import type { LinkStats } from './stats.js';
 
 export type TransportMode = 'mesh' | 'sfu';

@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { MeshTransport } from '../../src/client/mesh.js';
-import type { PeerSignal, RemoteSignal } from '../../src/client/protocol.js';
 import { RTCPeerConnection } from '../../src/peer/index.js';
+import type { PeerSignal, RemoteSignal } from '../../src/protocol/signaling.js';
 import { waitFor } from '../helpers/wait.js';
 
 interface Side {

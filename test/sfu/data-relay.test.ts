@@ -12,6 +12,7 @@ import { ParseError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { SeededRandom } from '../../src/core/random.js';
 import { type RTCDataChannel, RTCPeerConnection } from '../../src/peer/index.js';
+import type { ServerMessage } from '../../src/protocol/signaling.js';
 import {
   DataRelay,
   parseRelayFrame,
@@ -21,7 +22,6 @@ import {
   serializeRelayFrame,
 } from '../../src/server/sfu/data-relay.js';
 import { SfuServer } from '../../src/server/sfu/sfu-server.js';
-import type { ServerMessage } from '../../src/server/signaling/protocol.js';
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 

@@ -18,9 +18,9 @@ import { silentLogger } from '../../src/core/log.js';
 import type { TransportAddress } from '../../src/core/net.js';
 import { NodeNetwork } from '../../src/core/net-node.js';
 import { MediaStreamTrack, RTCPeerConnection } from '../../src/peer/index.js';
+import type { ServerMessage } from '../../src/protocol/signaling.js';
 import { registerSfuMetrics } from '../../src/server/sfu/figures.js';
 import { SfuServer } from '../../src/server/sfu/sfu-server.js';
-import type { ServerMessage } from '../../src/server/signaling/protocol.js';
 import { until } from '../serve/helpers.js';
 import { OutageNetwork } from './outage-network.js';
 

@@ -9,9 +9,9 @@ import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../src/core/log.js';
 import { MediaStreamTrack, type ReceivedFrame, RTCPeerConnection } from '../../src/peer/index.js';
+import type { ServerMessage } from '../../src/protocol/signaling.js';
 import { registerSfuMetrics } from '../../src/server/sfu/figures.js';
 import { SfuServer } from '../../src/server/sfu/sfu-server.js';
-import type { ServerMessage } from '../../src/server/signaling/protocol.js';
 import { waitFor } from '../helpers/wait.js';
 
 const OPTS = { includeLoopback: true, ipv6: false };

@@ -15,7 +15,7 @@ import {
   type RTCPeerConnectionState,
   type RTCTrackEvent,
 } from '../../peer/index.js';
-import type { IceServer, LinkIds } from '../../server/signaling/protocol.js';
+import type { IceServer, LinkIds } from '../../protocol/signaling.js';
 import type { CandidateInit, Outgoing } from './signaling.js';
 
 /** Frames from the other peer, as the server relays them. */

@@ -14,7 +14,7 @@ import type {
   RTCPeerConnectionState,
   RTCTrackEvent,
 } from '../../peer/index.js';
-import type { IceServer, PeerInfo, RoomMode, ServerMessage } from '../../server/signaling/protocol.js';
+import type { IceServer, PeerInfo, RoomMode, ServerMessage } from '../../protocol/signaling.js';
 import { NodeLink, type PeerFrame } from './link.js';
 import { type SfuFrame, SfuLink } from './sfu-link.js';
 import { RoomSignaling, type SignalingOptions, type Welcome } from './signaling.js';

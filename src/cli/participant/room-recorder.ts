@@ -8,7 +8,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MediaStreamTrack, RTCTrackEvent } from '../../peer/index.js';
 import { WebmRecorder } from '../../peer/media-recorder.js';
-import type { PeerInfo } from '../../server/signaling/protocol.js';
+import type { PeerInfo } from '../../protocol/signaling.js';
 
 export class PeerRecording {
   readonly peer: PeerInfo;

@@ -12,7 +12,7 @@ import {
   type RTCPeerConnectionState,
   type RTCTrackEvent,
 } from '../../peer/index.js';
-import type { IceServer, SfuPc, SfuTrackInfo } from '../../server/signaling/protocol.js';
+import type { IceServer, SfuPc, SfuTrackInfo } from '../../protocol/signaling.js';
 import type { CandidateInit, Outgoing } from './signaling.js';
 
 /** SFU frames from the server. */

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { Emitter } from '../../core/events.js';
-import { ERR, type LinkIds, type ServerMessage } from '../../server/signaling/protocol.js';
+import { ERR, type LinkIds, type ServerMessage } from '../../protocol/signaling.js';
 
 export type Welcome = Extract<ServerMessage, { type: 'welcome' }>;
 

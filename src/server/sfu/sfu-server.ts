@@ -36,7 +36,8 @@ import {
 import { EXT_AUDIO_LEVEL, EXT_DEPENDENCY_DESCRIPTOR, EXT_TRANSPORT_CC } from '../../rtp/extensions.js';
 import { findExtension, serializeRtp } from '../../rtp/packet.js';
 import { parseSdp } from '../../sdp/parse.js';
-import type { SfuClientMessage, SfuTrackInfo } from '../signaling/protocol.js';
+import type { SfuTrackInfo } from '../../protocol/signaling.js';
+import type { SfuClientMessage } from '../signaling/protocol.js';
 import type { SfuBackend, SfuOutput } from '../signaling/sfu-backend.js';
 import { CHAT_CHANNEL_ID, DataRelay, FILE_CHANNEL_ID } from './data-relay.js';
 import {

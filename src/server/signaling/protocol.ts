@@ -1,8 +1,16 @@
 /**
  * Signaling protocol version 1: JSON text frames over one WebSocket per client. Every frame is an
- * object with `v: 1` and a `type`. docs/signaling.md is the prose description; the schemas below are
- * the authority: a client frame that does not match its schema is refused with an `error` frame.
+ * object with `v: 1` and a `type`; their types are in src/protocol/signaling.ts, docs/signaling.md
+ * is the prose description. The schemas below check what clients send: a frame that does not match
+ * its schema is refused with an `error` frame.
  */
+
+import {
+  ERR,
+  type ErrorCode,
+  PROTOCOL_VERSION,
+  type ClientMessage as SharedClientMessage,
+} from '../../protocol/signaling.js';
 import {
   arr,
   bool,
@@ -17,14 +25,6 @@ import {
   SchemaError,
   str,
 } from './schema.js';
-
-export const PROTOCOL_VERSION = 1;
-
-/** The connection ids a peer-to-peer frame may carry (see `linkIds` below). */
-export interface LinkIds {
-  link?: string;
-  toLink?: string;
-}
 
 /** Room names: what fits in a URL query without escaping. */
 export const ROOM_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -61,7 +61,6 @@ const iceCandidate = obj({
  * server offers, and offers again as participants come and go).
  */
 const sfuPc = oneOf(['pub', 'sub'] as const);
-export type SfuPc = 'pub' | 'sub';
 const mediaKind = oneOf(['audio', 'video'] as const);
 
 /**
@@ -179,30 +178,23 @@ export type ClientMessage = {
   [K in ClientMessageType]: Infer<(typeof CLIENT_SCHEMAS)[K]>;
 }[ClientMessageType];
 export type ClientMessageOf<K extends ClientMessageType> = Infer<(typeof CLIENT_SCHEMAS)[K]>;
-export type StatsEntry = ClientMessageOf<'stats'>['peers'][number];
-export type CandidateType = StatsEntry['localCandidateType'] & string;
 
-/** Stable error codes sent in `error` frames (and close reasons). */
-export const ERR = {
-  BAD_JSON: 'ERR_SIGNALING_BAD_JSON',
-  BAD_MESSAGE: 'ERR_SIGNALING_BAD_MESSAGE',
-  BAD_VERSION: 'ERR_SIGNALING_BAD_VERSION',
-  UNKNOWN_TYPE: 'ERR_SIGNALING_UNKNOWN_TYPE',
-  BINARY: 'ERR_SIGNALING_BINARY_FRAME',
-  TOKEN_REQUIRED: 'ERR_SIGNALING_TOKEN_REQUIRED',
-  TOKEN_INVALID: 'ERR_SIGNALING_TOKEN_INVALID',
-  TOKEN_EXPIRED: 'ERR_SIGNALING_TOKEN_EXPIRED',
-  TOKEN_ROOM: 'ERR_SIGNALING_TOKEN_WRONG_ROOM',
-  RESUME_INVALID: 'ERR_SIGNALING_RESUME_INVALID',
-  NOT_JOINED: 'ERR_SIGNALING_NOT_JOINED',
-  ALREADY_JOINED: 'ERR_SIGNALING_ALREADY_JOINED',
-  UNKNOWN_PEER: 'ERR_SIGNALING_UNKNOWN_PEER',
-  ROOM_FULL: 'ERR_SIGNALING_ROOM_FULL',
-  RATE_LIMIT: 'ERR_SIGNALING_RATE_LIMIT',
-  NOT_SFU: 'ERR_SIGNALING_NOT_SFU',
-  RECORDING_OFF: 'ERR_SIGNALING_RECORDING_OFF',
-} as const;
-export type ErrorCode = (typeof ERR)[keyof typeof ERR];
+/**
+ * The schemas accept exactly the frames the shared protocol types describe, checked at compile
+ * time: the same frame types, and for each the same fields (optional ones too) with assignable types.
+ */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type FrameAgrees<K extends ClientMessageType> = [
+  Same<ClientMessageOf<K>, Extract<SharedClientMessage, { type: K }>>,
+  Same<keyof ClientMessageOf<K>, keyof Extract<SharedClientMessage, { type: K }>>,
+] extends [true, true]
+  ? true
+  : false;
+const schemasMatchTypes: [
+  Same<ClientMessageType, SharedClientMessage['type']>,
+  Same<{ [K in ClientMessageType]: FrameAgrees<K> }[ClientMessageType], true>,
+] = [true, true];
+void schemasMatchTypes;
 
 /** WebSocket close codes the server uses (4000-4999 are for applications, RFC 6455 §7.4.2). */
 export const CLOSE = {
@@ -255,69 +247,3 @@ export function parseClientMessage(text: string): ParseResult {
     throw err;
   }
 }
-
-// ---- server -> client frames ----
-
-export interface PeerInfo {
-  readonly id: string;
-  readonly name: string;
-}
-
-export interface IceServer {
-  readonly urls: string[];
-  readonly username?: string;
-  readonly credential?: string;
-}
-
-export type RoomMode = 'mesh' | 'sfu';
-
-/** What a subscribing connection's m-line carries (in the server's `sfu-offer`). */
-export interface SfuTrackInfo {
-  readonly mid: string;
-  readonly peerId: string;
-  readonly kind: 'audio' | 'video';
-}
-
-export type ServerMessage =
-  | {
-      v: 1;
-      type: 'welcome';
-      peerId: string;
-      room: string;
-      name: string;
-      resumed: boolean;
-      mode: RoomMode;
-      peers: PeerInfo[];
-      iceServers: IceServer[];
-      /** Wall-clock ms when the TURN credentials in iceServers expire (a refresh comes before). */
-      iceServersExpireAt: number;
-      resumeToken: string;
-      resumeWindowSec: number;
-      /** How often the client should send `ping`; the server drops silent connections. */
-      pingIntervalMs: number;
-    }
-  | { v: 1; type: 'peer-joined'; peer: PeerInfo }
-  | { v: 1; type: 'peer-left'; peerId: string; reason: 'left' | 'timeout' | 'replaced' }
-  | ({ v: 1; type: 'offer' | 'answer'; from: string; sdp: string; forOffer?: string } & LinkIds)
-  | ({
-      v: 1;
-      type: 'candidate';
-      from: string;
-      candidate: ClientMessageOf<'candidate'>['candidate'];
-    } & LinkIds)
-  | ({ v: 1; type: 'end-of-candidates'; from: string; usernameFragment?: string } & LinkIds)
-  | { v: 1; type: 'ice-servers'; iceServers: IceServer[]; iceServersExpireAt: number }
-  | { v: 1; type: 'session'; resumeToken: string }
-  | { v: 1; type: 'pong'; id?: number }
-  | { v: 1; type: 'left' }
-  | { v: 1; type: 'error'; code: ErrorCode; message: string; ref?: string; peer?: string }
-  /** The room changed how media flows: clients tear down one transport and set up the other. */
-  | { v: 1; type: 'mode'; mode: RoomMode; peers: number }
-  | { v: 1; type: 'peer-muted'; peerId: string; kind: 'audio' | 'video'; muted: boolean }
-  | { v: 1; type: 'active-speaker'; peerId: string }
-  /** The room's recording started or stopped (`by`: who asked; `files`: tracks written, on stop). */
-  | { v: 1; type: 'recording'; on: boolean; by: string; files?: number }
-  | { v: 1; type: 'sfu-offer'; pc: 'sub'; sdp: string; tracks: SfuTrackInfo[] }
-  | { v: 1; type: 'sfu-answer'; pc: 'pub'; sdp: string }
-  | { v: 1; type: 'sfu-candidate'; pc: SfuPc; candidate: ClientMessageOf<'candidate'>['candidate'] }
-  | { v: 1; type: 'sfu-end-of-candidates'; pc: SfuPc; usernameFragment?: string };

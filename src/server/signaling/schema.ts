@@ -82,7 +82,8 @@ export function nullable<T>(inner: Schema<T>): Schema<T | null> {
   return { check: (v, path) => (v === null ? null : inner.check(v, path)) };
 }
 
-export function optional<T>(inner: Schema<T>): Schema<T | undefined> {
+/** A field that may be absent (typed as an optional property by `obj`). */
+export function optional<T>(inner: Schema<T>): Schema<T | undefined> & { readonly optional: true } {
   return { optional: true, check: (v, path) => (v === undefined ? undefined : inner.check(v, path)) };
 }
 

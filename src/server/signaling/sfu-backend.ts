@@ -3,7 +3,8 @@
  * size, with hysteresis: `nextMode`), tells the clients, and routes their SFU frames to the backend;
  * the backend answers through `SfuOutput` (offers, answers, candidates, active-speaker events).
  */
-import type { RoomMode, ServerMessage, SfuClientMessage } from './protocol.js';
+import type { RoomMode, ServerMessage } from '../../protocol/signaling.js';
+import type { SfuClientMessage } from './protocol.js';
 
 export interface ModePolicy {
   /** Switch to SFU when the room reaches this many participants (default 5). */

@@ -15,16 +15,18 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Clock, Timer } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
 import {
-  CLOSE,
-  type ClientMessage,
-  type ClientMessageOf,
   ERR,
   type ErrorCode,
   type IceServer,
   type LinkIds,
   PROTOCOL_VERSION,
-  parseClientMessage,
   type ServerMessage,
+} from '../../protocol/signaling.js';
+import {
+  CLOSE,
+  type ClientMessage,
+  type ClientMessageOf,
+  parseClientMessage,
   SFU_CLIENT_TYPES,
   type SfuClientMessage,
 } from './protocol.js';

@@ -3,7 +3,7 @@
  * peer. The dashboard and /metrics read aggregates from here. Reports older than `maxAgeMs` are
  * ignored, and a peer's reports go when the peer leaves.
  */
-import type { CandidateType, StatsEntry } from './protocol.js';
+import type { CandidateType, StatsEntry } from '../../protocol/signaling.js';
 
 export interface StoredReport extends StatsEntry {
   readonly from: string;
