@@ -5,11 +5,21 @@
  *   is accumulated, smoothed, and its slope over the last 20 groups (the trendline) is compared
  *   with an adaptive threshold (§5.4) to detect overuse / underuse;
  * - rate control (§5.5): AIMD — multiplicative increase far from the last congestion point,
- *   additive near it, decrease to 0.85 × the acknowledged rate on overuse, never above 1.5 × acked;
- * - loss-based (§6): above 10% loss the target shrinks by half the loss fraction.
+ *   additive near it, decrease to 0.85 × the acknowledged rate on overuse; an increase stops at
+ *   1.5 × acked (as libwebrtc clamps: the cap never pulls the target down by itself);
+ * - loss-based (§6): above 10% loss the target shrinks by half the loss fraction, at most once per
+ *   RTT + 300 ms (the reaction to one loss burst must show in the feedback before the next cut);
+ * - probing (probe-controller.ts, probe-estimator.ts): the owner asks `takeProbe(now)` now and then
+ *   and runs what it returns through the pacer (`Pacer.probe`: padding up to the probe's rate); the
+ *   packets sent meanwhile carry the probe's cluster id, and what the path delivered of them (from
+ *   TWCC feedback) feeds the target: above it, the target takes the probe's result at once (the
+ *   1.5 × acked cap cannot), and a probe that saturated the path sets the target to what it carried.
+ *   ALR (application-limited) is detected here from what is sent against the target.
  * `targetBitrate` is what the application (encoder) and the pacer use.
  */
 import { type TransportCcFeedback, TWCC_DELTA_TICK_US, TWCC_REFERENCE_TIME_TICK_MS } from '../rtcp/twcc.js';
+import { ProbeController, type ProbeRequest } from './probe-controller.js';
+import { ProbeEstimator } from './probe-estimator.js';
 import { SequenceUnwrapper } from './sequence.js';
 
 export type BandwidthUsage = 'normal' | 'overuse' | 'underuse';
@@ -23,6 +33,8 @@ export interface CongestionControllerOptions {
 interface Sent {
   readonly sendTime: number;
   readonly size: number;
+  /** Probe cluster id, or -1. */
+  readonly cluster: number;
 }
 
 interface Group {
@@ -39,6 +51,16 @@ const TREND_GAIN = 4;
 const K_UP = 0.0087;
 const K_DOWN = 0.039;
 const BETA = 0.85;
+/** ALR (libwebrtc's alr detector): a budget at this share of the target, over ALR_WINDOW_MS. */
+const ALR_SHARE = 0.65;
+const ALR_WINDOW_MS = 500;
+/** ALR starts when this much of the budget is unused, ends when under ALR_END. */
+const ALR_START = 0.8;
+const ALR_END = 0.5;
+/** Probing only while media left within this long. */
+const SENDING_MS = 2000;
+/** Loss cuts at most once per RTT + this. */
+const LOSS_CUT_INTERVAL_MS = 300;
 
 export class CongestionController {
   readonly #sent = new Map<number, Sent>();
@@ -70,25 +92,85 @@ export class CongestionController {
   ackedBitrate: number | undefined;
   lossFraction = 0;
   rttMs = 100;
+  #lastLossCut = Number.NEGATIVE_INFINITY;
+  // probing
+  readonly #prober: ProbeController;
+  readonly #probeResults = new ProbeEstimator();
+  #cluster = -1;
+  #clusterUntil = Number.NEGATIVE_INFINITY;
+  #lastSent = Number.NEGATIVE_INFINITY;
+  #alrBudget = 0;
+  #alrAt = Number.NEGATIVE_INFINITY;
+  /** Application-limited: sending clearly less than the target. */
+  alr = false;
+  /** The last probe result taken (bits/s), for stats. */
+  lastProbeResult: number | undefined;
+  probeResults = 0;
 
   constructor(o: CongestionControllerOptions = {}) {
     this.#target = o.initialBitrate ?? 300_000;
     this.#min = o.minBitrate ?? 30_000;
     this.#max = o.maxBitrate ?? 10_000_000;
+    this.#prober = new ProbeController({ startBitrate: this.#target, maxBitrate: this.#max });
   }
 
   get targetBitrate(): number {
     return this.#target;
   }
 
-  /** A packet left with transport-wide sequence number `seq` (16-bit) at `now`, `size` bytes. */
-  onPacketSent(seq: number, size: number, now: number): void {
+  /** Probes launched so far (takeProbe). */
+  get probesSent(): number {
+    return this.#prober.probesSent;
+  }
+
+  /**
+   * A packet left with transport-wide sequence number `seq` (16-bit) at `now`, `size` bytes;
+   * `cluster`: the probe cluster it belongs to (default: the probe this controller runs, if any).
+   * Returns the packet's cluster id (-1: none).
+   */
+  onPacketSent(seq: number, size: number, now: number, cluster?: number): number {
     const ext = this.#seq.unwrap(seq);
-    this.#sent.set(ext, { sendTime: now, size });
+    const c = cluster ?? (now < this.#clusterUntil ? this.#cluster : -1);
+    this.#sent.set(ext, { sendTime: now, size, cluster: c });
     if (this.#sent.size > 10_000) {
       const cut = ext - 5000;
       for (const k of this.#sent.keys()) if (k < cut) this.#sent.delete(k);
     }
+    this.#alrUpdate(now);
+    this.#alrBudget -= size;
+    this.#lastSent = now;
+    return c;
+  }
+
+  /**
+   * The probe to run now (through the pacer: `pacer.probe(bitrate, durationMs)`), if one is due;
+   * the packets sent until it ends are its cluster. Ask every few tens of ms and after feedback.
+   */
+  takeProbe(now: number): ProbeRequest | undefined {
+    if (now < this.#clusterUntil) return undefined;
+    this.#alrUpdate(now);
+    const p = this.#prober.next(now, this.#target, now - this.#lastSent < SENDING_MS, this.alr);
+    if (!p) return undefined;
+    this.#cluster = p.cluster;
+    this.#clusterUntil = now + p.durationMs;
+    return p;
+  }
+
+  /** Whether an earlier drop is being probed back from (the old high, bits/s). */
+  get recoveringTo(): number | undefined {
+    return this.#prober.recoveringTo;
+  }
+
+  /** The ALR budget: fills at ALR_SHARE x target, drained by what is sent. */
+  #alrUpdate(now: number): void {
+    const rate = (ALR_SHARE * this.#target) / 8000; // bytes per ms
+    const cap = rate * ALR_WINDOW_MS;
+    const dt = this.#alrAt === Number.NEGATIVE_INFINITY ? 0 : Math.min(now - this.#alrAt, ALR_WINDOW_MS);
+    this.#alrAt = now;
+    this.#alrBudget = Math.max(-cap, Math.min(cap, this.#alrBudget + rate * dt));
+    const unused = this.#alrBudget / cap;
+    if (!this.alr && unused > ALR_START) this.alr = true;
+    else if (this.alr && unused < ALR_END) this.alr = false;
   }
 
   onFeedback(fb: TransportCcFeedback, now: number): void {
@@ -96,6 +178,7 @@ export class CongestionController {
     let lost = 0;
     let total = 0;
     const acked: { send: number; arrival: number; size: number }[] = [];
+    let probed = -1;
     for (const p of fb.packets) {
       const ext = this.#fbSeq.unwrap(p.sequenceNumber);
       const sent = this.#sent.get(ext);
@@ -107,6 +190,10 @@ export class CongestionController {
       }
       arrival += ((p.delta ?? 0) * TWCC_DELTA_TICK_US) / 1000;
       acked.push({ send: sent.sendTime, arrival, size: sent.size });
+      if (sent.cluster >= 0) {
+        this.#probeResults.onPacket(sent.cluster, sent.sendTime, arrival, sent.size, now);
+        probed = sent.cluster;
+      }
       this.#sent.delete(ext);
     }
     if (total === 0) return;
@@ -119,6 +206,28 @@ export class CongestionController {
     acked.sort((a, b) => a.send - b.send);
     for (const a of acked) this.#onArrival(a.send, a.arrival, a.size);
     this.#updateRate(now);
+    if (probed >= 0) this.#onProbeResult(probed, now);
+  }
+
+  /** A probe cluster's result (so far) feeds the target (see the file comment). */
+  #onProbeResult(cluster: number, now: number): void {
+    this.#probeResults.prune(now);
+    const r = this.#probeResults.result(cluster);
+    if (!r) return;
+    const before = this.#target;
+    if (r.bitrate > before || r.saturated) {
+      const bitrate = Math.max(this.#min, Math.min(this.#max, r.bitrate));
+      if (bitrate > before) {
+        // A new, higher operating point: AIMD starts again from it (multiplicative, far mode).
+        if (this.#avgMax !== undefined && bitrate > 1.3 * this.#avgMax) this.#avgMax = undefined;
+      } else if (this.usage !== 'overuse') {
+        this.#avgMax = bitrate;
+      }
+      this.#target = bitrate;
+      this.lastProbeResult = bitrate;
+      this.probeResults++;
+    }
+    this.#prober.onResult(cluster, r.bitrate);
   }
 
   #onArrival(send: number, arrival: number, size: number): void {
@@ -206,8 +315,13 @@ export class CongestionController {
         target *= 1.08 ** (dt / Math.min(this.rttMs + 100, 1000) / 2);
       }
     }
-    if (acked !== undefined) target = Math.min(target, 1.5 * acked + 10_000);
-    if (this.lossFraction > 0.1) target *= 1 - 0.5 * this.lossFraction;
+    // An increase stops at 1.5 x acked (the cap never lowers the target by itself).
+    if (acked !== undefined && target > this.#target)
+      target = Math.max(this.#target, Math.min(target, 1.5 * acked + 10_000));
+    if (this.lossFraction > 0.1 && now - this.#lastLossCut >= this.rttMs + LOSS_CUT_INTERVAL_MS) {
+      this.#lastLossCut = now;
+      target *= 1 - 0.5 * this.lossFraction;
+    }
     this.#target = Math.max(this.#min, Math.min(this.#max, target));
   }
 }

@@ -171,3 +171,20 @@ test('pacer: without a target (Infinity) nothing is held; close cancels the time
   enqueue('video');
   assert.ok(sent.length < 55);
 });
+
+test('pacer: a probe after a long time of media without padding still pads to its rate', () => {
+  let padId = 1000;
+  const { clock, pacer, sent, enqueue } = setup({
+    padding: (bytes) => [{ id: padId++, size: Math.min(bytes, 1200), ssrc: 2, cls: 'padding' }],
+  });
+  pacer.bitrate = 1_000_000;
+  for (let i = 0; i < 500; i++) {
+    enqueue('video', 1200);
+    clock.advance(20);
+  }
+  const n = sent.length;
+  pacer.probe(2_000_000, 100);
+  clock.advance(100);
+  const probeBits = sent.slice(n).reduce((a, s) => a + s.size * 8, 0);
+  assert.ok(Math.abs(probeBits - 200_000) < 0.15 * 200_000, `probe sent ${probeBits} bits`);
+});

@@ -226,7 +226,9 @@ export class Pacer<T extends PacedPacket> {
     if (dt === 0) return;
     const rate = this.#rate(now);
     this.#debt = Math.max(0, this.#debt - (rate * dt) / 8000);
-    this.#paddingDebt = Math.max(0, this.#paddingDebt - (this.#paddingRate(now) * dt) / 8000);
+    // Without a padding rate nothing drains it: what was sent before a probe does not count.
+    const padding = this.#paddingRate(now);
+    this.#paddingDebt = padding > 0 ? Math.max(0, this.#paddingDebt - (padding * dt) / 8000) : 0;
   }
 
   #paddingRate(now: number): number {
