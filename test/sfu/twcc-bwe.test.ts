@@ -8,68 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SeededRandom } from '../../src/core/random.js';
-import { TwccRecorder } from '../../src/interceptor/twcc-recorder.js';
-import { serializeRtcp } from '../../src/rtcp/compound.js';
-import type { ForwardedRtp } from '../../src/server/sfu/forwarded.js';
 import { PAUSED } from '../../src/server/sfu/layer-selector.js';
 import { SubscriberBwe } from '../../src/server/sfu/subscriber-bwe.js';
-import { Harness } from './harness.js';
-
-/**
- * A subscriber's downlink: FIFO at `capacity` bits/s, then TWCC feedback from arrival times.
- * `numbering` 'room': the room numbers packets (ForwardedRtp.transportSequence) and gets feedback
- * as RTCP; 'transport': the link numbers them itself, as a peer connection's transport does, and
- * reports through Room.transportSent / transportFeedback.
- */
-class Downlink {
-  capacity = Number.POSITIVE_INFINITY;
-  /** The receiver reads a packet that arrived at `t` at readAt(t) (a busy receiving process). */
-  readAt: (t: number) => number = (t) => t;
-  readonly #queue: { seq: number; arrival: number }[] = [];
-  readonly #twcc = new TwccRecorder();
-  #busyUntil = 0;
-  #lastFeedback = 0;
-  #seq = 0;
-  dropped = 0;
-  constructor(
-    readonly id: string,
-    readonly h: Harness,
-    readonly numbering: 'room' | 'transport' = 'room',
-  ) {}
-
-  send(p: ForwardedRtp, now: number): void {
-    let seq = p.transportSequence;
-    if (this.numbering === 'transport') {
-      assert.equal(seq, undefined, 'the room leaves numbering to the transport');
-      seq = this.#seq++ & 0xffff;
-      this.h.room.transportSent(this.id, seq, p.bytes.length);
-    }
-    if (seq === undefined) throw new Error('no transport-wide sequence number');
-    const start = Math.max(now, this.#busyUntil);
-    if (start - now > 300) {
-      this.dropped++; // tail drop: the bottleneck's buffer is full
-      return;
-    }
-    const done = start + (p.bytes.length * 8 * 1000) / this.capacity;
-    this.#busyUntil = done;
-    this.#queue.push({ seq, arrival: done + 20 });
-  }
-
-  step(now: number): void {
-    while (this.#queue.length > 0 && this.readAt(this.#queue[0]!.arrival) <= now) {
-      const a = this.#queue.shift()!;
-      this.#twcc.record(a.seq, this.readAt(a.arrival));
-    }
-    if (now - this.#lastFeedback >= 50) {
-      this.#lastFeedback = now;
-      const fb = this.#twcc.buildFeedback(1, 0);
-      if (!fb) return;
-      if (this.numbering === 'transport') this.h.room.transportFeedback(this.id, fb);
-      else this.h.room.handleRtcp(this.id, serializeRtcp([fb]));
-    }
-  }
-}
+import { readLate, twoByTwo } from './twcc-links.js';
 
 test('TWCC: a limited subscriber drops to the low layers, others keep the high ones, and it climbs back when the limit lifts', () => {
   const { h, links, step, layers } = twoByTwo('room');
@@ -123,26 +64,6 @@ test('SubscriberBwe: a probe that overruns the path fails and backs off; one the
   assert.equal(bwe.budget(11_200, 400_000, 900_000), 900_000);
 });
 
-/** Two simulcast publishers and subscribers S and T on modelled downlinks. */
-function twoByTwo(numbering: 'room' | 'transport', initialBandwidth = 1_000_000) {
-  const h = new Harness({ twcc: true, transportSequence: numbering, initialBandwidth });
-  h.addPublisher('A', 21);
-  h.addPublisher('B', 22);
-  h.room.join('S');
-  h.room.join('T');
-  const links = new Map(['S', 'T'].map((id) => [id, new Downlink(id, h, numbering)]));
-  h.onRtp = (id, p) => links.get(id)?.send(p, h.clock.now());
-  const step = (now: number) => {
-    for (const l of links.values()) l.step(now);
-  };
-  const layers = (id: string): number[] =>
-    h.room
-      .downTracksOf(id)
-      .filter((d) => d.track.kind === 'video')
-      .map((d) => d.current);
-  return { h, links, step, layers };
-}
-
 test('TWCC numbered by the transport (as on a peer connection): feedback -> estimator -> layers', () => {
   const { h, links, step, layers } = twoByTwo('transport');
   // Before any feedback the estimate is the assumption.
@@ -178,20 +99,7 @@ test('TWCC: a receiver that reads late now and then (scheduling jitter, no loss)
   h.run(20_000, undefined, step);
   // From now on S's receiving process reads each packet 0-150 ms late (in order): a queuing delay
   // of ~75 ms on average, all along, but nothing is lost and the link is not full.
-  const random = new SeededRandom(5);
-  const from = h.clock.now();
-  const late = new Map<number, number>();
-  let lastRead = 0;
-  links.get('S')!.readAt = (t) => {
-    if (t < from) return t;
-    let r = late.get(t);
-    if (r === undefined) {
-      r = Math.max(lastRead, t + random.float() * 150);
-      lastRead = r;
-      late.set(t, r);
-    }
-    return r;
-  };
+  readLate(links.get('S')!, h.clock.now(), 5);
   const bwe = h.room.estimatorOf('S')!;
   let lowest = Number.POSITIVE_INFINITY;
   let paused = 0;
