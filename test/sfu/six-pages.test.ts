@@ -27,30 +27,33 @@ import {
 } from '../serve/call-helpers.js';
 import { until } from '../serve/helpers.js';
 import { waitSfuRoomSettled } from './call-sfu-helpers.js';
+import { openKeptPage } from './downlink-helpers.js';
+import { printInbound, SfuTrace } from './sfu-trace.js';
 
 const NAMES = ['ann', 'bob', 'cat', 'dan', 'eve', 'fay'];
 
-/** On failure, prints what the SFU sees of every participant (the server side of a stuck page). */
-async function serverStateOnFailure<T>(sfu: SfuServer, p: Promise<T>): Promise<T> {
+/**
+ * On failure, prints what the SFU sees of every participant (the server side of a stuck page):
+ * its connections, the trace of its estimate and layers, and what each page receives.
+ */
+async function serverStateOnFailure<T>(
+  sfu: SfuServer,
+  trace: SfuTrace,
+  pages: readonly Page[],
+  p: Promise<T>,
+): Promise<T> {
   try {
     return await p;
   } catch (err) {
     const room = sfu.room('six');
     for (const id of room?.participantIds ?? []) {
       const c = sfu.connections('six', id);
-      const layers = room!
-        .tracksOf(id)
-        .map(
-          (t) =>
-            `${t.kind}:${t.layers.map((l) => (l.ssrc === undefined ? '-' : Math.round(l.meter.bitrate(performance.now()) / 1000))).join('/')}`,
-        );
-      const down = room!
-        .downTracksOf(id)
-        .map((d) => `${d.track.publisherId.slice(0, 5)}:${d.track.kind[0]}${d.current}`);
       console.error(
-        `sfu ${id}: pub ${c.pub?.connectionState}/${c.pub?.iceConnectionState} sub ${c.sub?.connectionState}/${c.sub?.iceConnectionState} published ${layers.join(' ')} kbps; gets ${down.join(' ')}; bw ${JSON.stringify(room!.bandwidthOf(id))}`,
+        `sfu ${id}: pub ${c.pub?.connectionState}/${c.pub?.iceConnectionState} sub ${c.sub?.connectionState}/${c.sub?.iceConnectionState}`,
       );
     }
+    trace.print();
+    await printInbound(pages, NAMES);
     console.error(`sfu stats ${JSON.stringify(room?.stats)}`);
     throw err;
   }
@@ -75,20 +78,18 @@ describe('call page: six pages through the SFU in Chromium', {
     timeout: 360_000,
   }, async () => {
     const pages: Page[] = [];
+    const sfu = server.sfu as SfuServer;
+    const trace = new SfuTrace(() => sfu.room('six'));
     try {
       for (const name of NAMES) {
-        const page = await browser.newPage();
-        pages.push(page);
-        await page.goto(`${server.url}/?room=six&name=${name}&video=320x180&fps=15&stats=1000`, {
-          timeout: 120_000,
-        });
-        await page.evaluate(() => window.rtcstackCall.ready);
+        pages.push(await openKeptPage(() => browser.newPage(), server.url, 'six', name, '320x180'));
       }
       const n = pages.length - 1;
-      const sfu = server.sfu as SfuServer;
       // Safety nets, not timings: six pages and the SFU share a loaded 2-core machine.
       const snaps = await serverStateOnFailure(
         sfu,
+        trace,
+        pages,
         waitSfuRoomSettled(pages, `in SFU mode decoding all ${n} others`, 180_000),
       );
       const room = sfu.room('six')!;
@@ -116,7 +117,12 @@ describe('call page: six pages through the SFU in Chromium', {
         );
       }
       // Video keeps decoding on every page from every other page.
-      await serverStateOnFailure(sfu, dumpOnFailure(pages, waitFramesGrow(pages, snaps, 'decoding goes on')));
+      await serverStateOnFailure(
+        sfu,
+        trace,
+        pages,
+        dumpOnFailure(pages, waitFramesGrow(pages, snaps, 'decoding goes on')),
+      );
 
       // Chat through the SFU's data channels: everyone's line reaches everyone else.
       const ids = snaps.map((s) => s.peerId);
@@ -144,6 +150,8 @@ describe('call page: six pages through the SFU in Chromium', {
       assert.ok(room.stats.rtpOut > 1000, `forwarded ${room.stats.rtpOut} packets`);
       await screenshot(pages[0]!, 'call-sfu-6-pages');
     } finally {
+      trace.stop();
+      trace.save('six-pages');
       for (const p of pages) await p.close().catch(() => {});
     }
   });
