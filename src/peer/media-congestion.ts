@@ -13,6 +13,7 @@
  *   when it drops by more than 3%).
  */
 import { CongestionController } from '../interceptor/congestion-controller.js';
+import type { ProbeRequest } from '../interceptor/probe-controller.js';
 import { TwccRecorder } from '../interceptor/twcc-recorder.js';
 import type { Remb } from '../rtcp/feedback.js';
 import type { TransportCcFeedback } from '../rtcp/twcc.js';
@@ -44,7 +45,8 @@ const ABS_SEND_TIME_WRAP_MS = 64_000;
  * (an SFU runs its own per-subscriber estimator on them).
  */
 export interface TransportCcObserver {
-  sent(seq: number, size: number, now: number): void;
+  /** `cluster`: the probe cluster the packet belongs to (-1: none). */
+  sent(seq: number, size: number, now: number, cluster: number): void;
   feedback(fb: TransportCcFeedback, now: number): void;
 }
 
@@ -121,11 +123,19 @@ export class MediaCongestion {
     if (id !== undefined) {
       const seq = this.#seq;
       this.#seq = (seq + 1) & 0xffff;
-      this.controller.onPacketSent(seq, size, now);
-      this.observer?.sent(seq, size, now);
+      const cluster = this.controller.onPacketSent(seq, size, now);
+      this.observer?.sent(seq, size, now, cluster);
       extensions.push({ id, data: serializeTransportCc(seq) });
     }
     return { ...p, extensions };
+  }
+
+  /**
+   * A probe to run through the pacer now, if the controller wants one (only with transport-cc:
+   * probes are judged from TWCC feedback).
+   */
+  takeProbe(now: number): ProbeRequest | undefined {
+    return this.#sendId !== undefined ? this.controller.takeProbe(now) : undefined;
   }
 
   /** A received RTP packet (any stream of the transport), `size` bytes. */

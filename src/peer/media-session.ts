@@ -24,6 +24,7 @@ import { SrtpContext } from '../srtp/context.js';
 import { SRTP_PROFILES } from '../srtp/profiles.js';
 import { SrtpSession } from '../srtp/session.js';
 import { MediaCongestion } from './media-congestion.js';
+import { paddingPackets } from './padding.js';
 import type { RTCRtpTransceiver } from './rtp-transceiver.js';
 
 const TICK_MS = 20;
@@ -103,6 +104,14 @@ export class MediaSession {
       clock: o.clock,
       send: (q) => this.#emitRtp(q.packet),
       onOverflow: (ssrcs) => this.#keyframeNeeded(ssrcs),
+      // Probes and a padding rate: padding-only packets on a video RTX stream (padding.ts).
+      padding: (bytes) =>
+        paddingPackets(this.#transceivers(), bytes).map((packet) => ({
+          packet,
+          size: wireSize(packet),
+          ssrc: packet.ssrc,
+          cls: 'padding' as const,
+        })),
     });
   }
 
@@ -159,7 +168,7 @@ export class MediaSession {
   #emitRtp(p: RtpPacket): void {
     if (!this.#srtp || this.#closed) return;
     try {
-      const size = 12 + p.payload.length;
+      const size = 12 + p.payload.length + p.paddingSize;
       const q = this.congestion.stamp(p, size, this.#clock.now());
       // Serialized straight into the SRTP output buffer (no intermediate packet per send).
       const n = rtpPacketSize(q);
@@ -340,6 +349,7 @@ export class MediaSession {
           );
           this.congestion.distribute(this.#transceivers());
           this.pacer.bitrate = this.congestion.pacingBitrate;
+          this.#probe();
           break;
         case 'remb':
           this.congestion.remb = p.bitrate;
@@ -350,6 +360,12 @@ export class MediaSession {
           break;
       }
     }
+  }
+
+  /** A probe the congestion controller asks for runs through the pacer (padding up to its rate). */
+  #probe(): void {
+    const p = this.congestion.takeProbe(this.#clock.now());
+    if (p) this.pacer.probe(p.bitrate, p.durationMs);
   }
 
   #schedule(): void {
@@ -391,6 +407,7 @@ export class MediaSession {
     const remb = reporter !== undefined ? this.congestion.rembToSend(now, reporter) : undefined;
     if (remb) nacks.push(remb);
     if (nacks.length) this.#sendRtcp(nacks);
+    this.#probe();
     if (now - this.#lastReport >= REPORT_INTERVAL_MS) {
       this.#lastReport = now;
       this.#sendReports(now);

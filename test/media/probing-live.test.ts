@@ -1,0 +1,72 @@
+/**
+ * Probing between two rtcstack peers on loopback: the sender's application writes far less than
+ * the path carries; the congestion controller's probes run through the media session's pacer as
+ * RTX padding (replays of recent packets), the receiver's TWCC feedback on them lifts the target
+ * well past 1.5 x what the application sends, and the receiver drops the copies (frames intact, none twice).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MediaStream, MediaStreamTrack, RTCPeerConnection } from '../../src/peer/index.js';
+import { waitFor } from '../helpers/wait.js';
+
+const OPTS = { includeLoopback: true, ipv6: false };
+
+test('probes (RTX padding through the pacer) lift the target above what a slow application sends', async () => {
+  const a = new RTCPeerConnection({}, OPTS);
+  const b = new RTCPeerConnection({}, OPTS);
+  try {
+    a.onicecandidate = (e) => void b.addIceCandidate(e.candidate ?? undefined).catch(() => {});
+    b.onicecandidate = (e) => void a.addIceCandidate(e.candidate ?? undefined).catch(() => {});
+    const track = new MediaStreamTrack({ kind: 'video' });
+    const sender = a.addTrack(track, new MediaStream());
+    let probePackets = 0;
+    let probeBytes = 0;
+    a.observeTransportCc({
+      sent: (_seq, size, _now, cluster) => {
+        if (cluster >= 0) {
+          probePackets++;
+          probeBytes += size;
+        }
+      },
+      feedback: () => {},
+    });
+    const received: number[] = [];
+    b.ontrack = (e) => e.track.on('frame', (f) => received.push(f.timestamp));
+    await a.setLocalDescription(await a.createOffer());
+    await b.setRemoteDescription(a.localDescription!);
+    await b.setLocalDescription(await b.createAnswer());
+    await a.setRemoteDescription(b.localDescription!);
+    await waitFor(() => a.connectionState === 'connected' && b.connectionState === 'connected', 'connected');
+    // ~64 kbit/s: 8 frames a second of 1000 bytes, until the target has gone past 1 Mbit/s.
+    let i = 0;
+    while (((sender.targetBitrate ?? 0) < 1_000_000 || i < 20) && i < 400) {
+      const f = new Uint8Array(1000).fill(i & 0xff);
+      f[0] = i % 30 === 0 ? 0x10 : 0x11;
+      track.writeFrame({ data: f, timestamp: i * 11_250 });
+      i++;
+      await new Promise((r) => setTimeout(r, 125));
+    }
+    assert.ok(
+      (sender.targetBitrate ?? 0) >= 1_000_000,
+      `target ${sender.targetBitrate} after ${i} frames (${probePackets} probe packets)`,
+    );
+    assert.ok(probePackets >= 5, `${probePackets} packets in probe clusters`);
+    // The application's own rate stayed tiny: the lift came from probes, not from media.
+    assert.ok(probeBytes > 1000 * 5, `${probeBytes} probe bytes`);
+    await waitFor(() => received.length >= Math.min(i, 10), `frames received: ${received.length} of ${i}`);
+    assert.equal(
+      new Set(received).size,
+      received.length,
+      'no frame delivered twice (padding copies dropped)',
+    );
+    const dropped = b.droppedDatagrams();
+    assert.equal(
+      dropped.rtpParse + dropped.srtpAuth + dropped.srtpReplay + dropped.srtpMalformed,
+      0,
+      JSON.stringify(dropped),
+    );
+  } finally {
+    a.close();
+    b.close();
+  }
+});
