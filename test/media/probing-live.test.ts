@@ -1,8 +1,8 @@
 /**
  * Probing between two rtcstack peers on loopback: the sender's application writes far less than
  * the path carries; the congestion controller's probes run through the media session's pacer as
- * RTX padding (replays of recent packets), the receiver's TWCC feedback on them lifts the target
- * well past 1.5 x what the application sends, and the receiver drops the copies (frames intact, none twice).
+ * padding-only RTX packets, the receiver's TWCC feedback on them lifts the target well past
+ * 1.5 x what the application sends, and the receiver discards the padding (frames intact, none twice).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -11,7 +11,7 @@ import { waitFor } from '../helpers/wait.js';
 
 const OPTS = { includeLoopback: true, ipv6: false };
 
-test('probes (RTX padding through the pacer) lift the target above what a slow application sends', async () => {
+test('probes (RTX padding-only packets through the pacer) lift the target above what a slow application sends', async () => {
   const a = new RTCPeerConnection({}, OPTS);
   const b = new RTCPeerConnection({}, OPTS);
   try {
@@ -57,7 +57,7 @@ test('probes (RTX padding through the pacer) lift the target above what a slow a
     assert.equal(
       new Set(received).size,
       received.length,
-      'no frame delivered twice (padding copies dropped)',
+      'no frame delivered twice',
     );
     const dropped = b.droppedDatagrams();
     assert.equal(
