@@ -36,6 +36,34 @@ type Control =
   | { t: 'end'; id: string }
   | { t: 'abort'; id: string };
 
+let nextFileId = 1;
+
+/** A new transfer id, unique in this page. */
+export function newFileId(): string {
+  return `f${Date.now().toString(36)}${(nextFileId++).toString(36)}`;
+}
+
+/** The record of a file we start sending to `peer`. */
+export function outgoingFile(
+  id: string,
+  name: string,
+  bytes: Uint8Array,
+  peer: string,
+  sha256: string,
+): FileRecord {
+  return {
+    id,
+    name,
+    size: bytes.length,
+    direction: 'out',
+    peer,
+    sha256,
+    bytesDone: 0,
+    done: false,
+    ok: undefined,
+  };
+}
+
 export async function sha256Hex(data: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');

@@ -2,7 +2,14 @@
 
 import type { IceServer, PeerInfo, PeerSignal, RemoteSignal, StatsEntry } from '../protocol/signaling.js';
 import { Emitter } from './emitter.js';
-import { FileReceiver, type FileRecord, sendFile, sha256Hex } from './file-transfer.js';
+import {
+  FileReceiver,
+  type FileRecord,
+  newFileId,
+  outgoingFile,
+  sendFile,
+  sha256Hex,
+} from './file-transfer.js';
 import { PeerLink } from './peer-link.js';
 import type { ChatMessage, RemotePeerView, Transport, TransportEvents } from './transport.js';
 
@@ -27,8 +34,6 @@ interface Entry {
 
 /** Chat messages kept per link while its channel is not open yet. */
 const MAX_PENDING_CHAT = 100;
-
-let nextFileId = 1;
 
 export class MeshTransport extends Emitter<TransportEvents> implements Transport {
   readonly mode = 'mesh' as const;
@@ -181,17 +186,7 @@ export class MeshTransport extends Emitter<TransportEvents> implements Transport
     const sha256 = await sha256Hex(bytes);
     const sends: Promise<FileRecord>[] = [];
     for (const [peer, e] of this.#links) {
-      const rec: FileRecord = {
-        id: `f${Date.now().toString(36)}${(nextFileId++).toString(36)}`,
-        name,
-        size: bytes.length,
-        direction: 'out',
-        peer,
-        sha256,
-        bytesDone: 0,
-        done: false,
-        ok: undefined,
-      };
+      const rec = outgoingFile(newFileId(), name, bytes, peer, sha256);
       this.emit('file', rec);
       const run = e.sending.then(() =>
         sendFile(e.link.fileChannel, rec, bytes, (r) => this.emit('file', r)).then(

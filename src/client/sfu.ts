@@ -22,7 +22,14 @@ import type {
   StatsEntry,
 } from '../protocol/signaling.js';
 import { Emitter } from './emitter.js';
-import { FileReceiver, type FileRecord, sendFile, sha256Hex } from './file-transfer.js';
+import {
+  FileReceiver,
+  type FileRecord,
+  newFileId,
+  outgoingFile,
+  sendFile,
+  sha256Hex,
+} from './file-transfer.js';
 import { IceRecovery } from './ice-recovery.js';
 import { EMPTY_STATS, type LinkStats, summarize } from './stats.js';
 import type { ChatMessage, RemotePeerView, Transport, TransportEvents } from './transport.js';
@@ -100,8 +107,6 @@ export function decodeRelayFrame(
     return undefined;
   }
 }
-
-let nextFileId = 1;
 
 interface Remote {
   info: PeerInfo;
@@ -388,19 +393,9 @@ export class SfuTransport extends Emitter<TransportEvents> implements Transport 
   async sendFile(name: string, bytes: Uint8Array, to?: string): Promise<FileRecord[]> {
     const ch = this.#file;
     const sha256 = await sha256Hex(bytes);
-    const id = `f${Date.now().toString(36)}${(nextFileId++).toString(36)}`;
+    const id = newFileId();
     const peers = to ? [to] : [...this.#remotes.keys()];
-    const recs: FileRecord[] = peers.map((peer) => ({
-      id,
-      name,
-      size: bytes.length,
-      direction: 'out',
-      peer,
-      sha256,
-      bytesDone: 0,
-      done: false,
-      ok: undefined,
-    }));
+    const recs = peers.map((peer) => outgoingFile(id, name, bytes, peer, sha256));
     for (const r of recs) this.emit('file', r);
     if (recs.length === 0) return recs;
     const upload: FileRecord = { ...recs[0]!, peer: to ?? '' };
