@@ -306,9 +306,12 @@ export class Room extends Emitter<RoomEvents> {
     return { estimate: p.estimate, source: p.estimateSource, limit: p.limit, effective: bandwidth(p) };
   }
 
-  /** `subscriberId`'s transport sent a packet with transport-wide sequence `seq` (transportSequence 'transport'). */
-  transportSent(subscriberId: string, seq: number, size: number): void {
-    this.#participants.get(subscriberId)?.bwe?.onSent(seq, size, this.#o.clock.now());
+  /**
+   * `subscriberId`'s transport sent a packet with transport-wide sequence `seq` (transportSequence
+   * 'transport'); `cluster`: the probe cluster its congestion controller put it in (-1: none).
+   */
+  transportSent(subscriberId: string, seq: number, size: number, cluster = -1): void {
+    this.#participants.get(subscriberId)?.bwe?.onSent(seq, size, this.#o.clock.now(), cluster);
   }
 
   /** TWCC feedback from `subscriberId` on what its transport sent (transportSequence 'transport'). */

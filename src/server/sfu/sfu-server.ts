@@ -469,7 +469,7 @@ export class SfuServer implements SfuBackend {
       // What this connection stamps and what the subscriber reports feed its estimator in the room.
       if (this.#twcc)
         pc.observeTransportCc({
-          sent: (seq, size) => state.room.transportSent(p.id, seq, size),
+          sent: (seq, size, _now, cluster) => state.room.transportSent(p.id, seq, size, cluster),
           feedback: (fb) => state.room.transportFeedback(p.id, fb),
         });
     }

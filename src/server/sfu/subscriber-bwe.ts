@@ -97,9 +97,14 @@ export class SubscriberBwe {
     return seq;
   }
 
-  /** A packet left with transport-wide sequence number `seq` given out by the transport itself. */
-  onSent(seq: number, size: number, now: number): void {
-    this.cc.onPacketSent(seq, size, now);
+  /**
+   * A packet left with transport-wide sequence number `seq` given out by the transport itself;
+   * `cluster`: the probe cluster the transport's pacer sent it in (-1: none). The transport probes
+   * (its congestion controller, padding through its pacer); what the subscriber received of a
+   * cluster lifts this estimator's controller as it does the transport's.
+   */
+  onSent(seq: number, size: number, now: number, cluster = -1): void {
+    this.cc.onPacketSent(seq, size, now, cluster);
     this.#sentAt[seq & 0xffff] = now;
   }
 
