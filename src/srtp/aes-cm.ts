@@ -90,6 +90,24 @@ export class AesCmKeystream {
   }
 }
 
+/**
+ * d[d0, d0 + n) ^= k[k0, k0 + n) on 64-bit words, four a step (V8 compiles BigUint64Array XOR
+ * to plain 64-bit loads and stores when the result is stored straight back; measured faster than
+ * Int32Array words and than one word a step).
+ */
+function xor64(d: BigUint64Array, d0: number, k: BigUint64Array, k0: number, n: number): void {
+  let w = d0;
+  let j = k0;
+  const end4 = d0 + (n & ~3);
+  for (; w < end4; w += 4, j += 4) {
+    d[w] = d[w]! ^ k[j]!;
+    d[w + 1] = d[w + 1]! ^ k[j + 1]!;
+    d[w + 2] = d[w + 2]! ^ k[j + 2]!;
+    d[w + 3] = d[w + 3]! ^ k[j + 3]!;
+  }
+  for (const end = d0 + n; w < end; w++, j++) d[w] = d[w]! ^ k[j]!;
+}
+
 /** Most packets whose keystream one `AesCmStream` refill computes ahead. */
 const MAX_BATCH = 16;
 /** Packets longer than this are encrypted on their own, not through the batch. */
@@ -155,10 +173,7 @@ export class AesCmStream {
     let i = 0;
     if (words && (at & 7) === 0 && bytes.byteOffset === 0) {
       const nw = n >>> 3;
-      const w0 = at >>> 3;
-      const kw = k0 >>> 3;
-      const ks64 = this.#ks64;
-      for (let w = 0; w < nw; w++) words[w0 + w]! ^= ks64[kw + w]!;
+      xor64(words, at >>> 3, this.#ks64, k0 >>> 3, nw);
       i = nw << 3;
     }
     for (; i < n; i++) bytes[at + i]! ^= ks[k0 + i]!;

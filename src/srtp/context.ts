@@ -42,6 +42,8 @@ interface RecvStream extends SendStream {
 }
 
 const GCM_OPTIONS = { authTagLength: 16 } as const;
+/** Every context's output slab (calls are synchronous: a reservation is used before the next). */
+const SHARED_SLAB = new PacketSlab();
 
 export interface SrtpContextOptions {
   /** Replay window in packets (RFC 3711 §3.3.2 asks for at least 64). Default 128. */
@@ -104,8 +106,12 @@ export class SrtpContext {
   /** IV scratch (16 bytes for AES-CM, first 12 for GCM). */
   readonly #iv = new Uint8Array(16);
   readonly #trailer = new Uint8Array(4);
-  /** Where every output packet is written (see PacketSlab). */
-  readonly #slab = new PacketSlab();
+  /**
+   * Where every output packet is written (see PacketSlab): one slab for all contexts, so an SFU's
+   * fan-out of a packet to many legs writes one run of memory instead of a slab per leg each
+   * (hundreds of partly filled 64 KiB slabs, out of cache), and an idle context holds none.
+   */
+  readonly #slab = SHARED_SLAB;
 
   /**
    * Keys from a master key and salt (derived per RFC 3711 §4.3), or session keys given directly
@@ -262,10 +268,12 @@ export class SrtpContext {
       slab.bytes.set(pt, at + h);
       if (!st) this.#recv.set(ssrc, (st = this.#newRecvStream()));
     } else {
-      // Copy first with the ROC appended: one HMAC, then decrypt in place.
-      at = slab.reserve(end + 4, h);
+      // Copy first with the ROC appended: one HMAC, then decrypt in place. The whole packet is
+      // copied (no subarray view per packet); the ROC overwrites the copy's first tag bytes (a
+      // tag is at least 4 bytes), the tag is compared in the input.
+      at = slab.reserve(packet.length, h);
       const work = slab.bytes;
-      work.set(packet.subarray(0, end), at);
+      work.set(packet, at);
       put32(work, at + end, v);
       if (!k.hmac!.verify(work, at, at + end + 4, packet, end, tagLen)) {
         throw new ProtocolError('ERR_SRTP_AUTH_FAILED', `srtp: bad tag on packet ${seq} of ssrc ${ssrc}`);

@@ -10,9 +10,15 @@
 export const SLAB_HEADROOM = 64;
 const SLAB_SIZE = 64 * 1024;
 
+/**
+ * A slab as a plain Uint8Array (not a Buffer): its subarrays, which the HMAC passes to
+ * node:crypto per packet, skip Buffer's subarray wrapper.
+ */
+const newSlab = (n: number): Uint8Array => new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
+
 export class PacketSlab {
   /** The current slab, whole (offset 0), and its 64-bit view. */
-  bytes: Uint8Array = Buffer.allocUnsafeSlow(SLAB_SIZE);
+  bytes = newSlab(SLAB_SIZE);
   words = new BigUint64Array(this.bytes.buffer);
   #used = 0;
 
@@ -25,7 +31,7 @@ export class PacketSlab {
     let at = this.#used + SLAB_HEADROOM;
     at += (8 - ((at + align) & 7)) & 7;
     if (at + n > this.bytes.length) {
-      this.bytes = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, SLAB_HEADROOM + n + 16));
+      this.bytes = newSlab(Math.max(SLAB_SIZE, SLAB_HEADROOM + n + 16));
       this.words = new BigUint64Array(this.bytes.buffer);
       at = SLAB_HEADROOM + ((8 - (align & 7)) & 7);
     }

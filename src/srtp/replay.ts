@@ -39,19 +39,22 @@ export class ReplayWindow {
   readonly size: number;
   #top = -1;
   readonly #bits: Uint32Array;
+  /** size - 1 when size is a power of two, else -1. */
+  readonly #mask: number;
 
   constructor(size = 128) {
     if (size < 64 || size % 32 !== 0)
       throw new RangeError('replay window must be >= 64 and a multiple of 32');
     this.size = size;
     this.#bits = new Uint32Array(size / 32);
+    this.#mask = (size & (size - 1)) === 0 ? size - 1 : -1;
   }
 
   /** 'ok', 'replay' (seen before) or 'old' (left of the window). */
   check(index: number): 'ok' | 'replay' | 'old' {
     if (this.#top < 0 || index > this.#top) return 'ok';
     if (this.#top - index >= this.size) return 'old';
-    const bit = index % this.size;
+    const bit = this.#bit(index);
     return this.#bits[bit >>> 5]! & (1 << (bit & 31)) ? 'replay' : 'ok';
   }
 
@@ -59,11 +62,19 @@ export class ReplayWindow {
   accept(index: number): void {
     if (index > this.#top) {
       if (this.#top < 0 || index - this.#top >= this.size) this.#bits.fill(0);
-      else for (let i = this.#top + 1; i < index; i++) this.#clear(i % this.size);
+      else for (let i = this.#top + 1; i < index; i++) this.#clear(this.#bit(i));
       this.#top = index;
     }
-    const bit = index % this.size;
+    const bit = this.#bit(index);
     this.#bits[bit >>> 5]! |= 1 << (bit & 31);
+  }
+
+  /**
+   * index mod size: with a power-of-two size (the default 128) from the low 32 bits (ToUint32 is
+   * exact modulo 2^32 for the integer indices here), sparing a floating-point `%` per packet.
+   */
+  #bit(index: number): number {
+    return this.#mask >= 0 ? (index >>> 0) & this.#mask : index % this.size;
   }
 
   #clear(bit: number): void {

@@ -235,6 +235,35 @@ test('replayed and too-old packets are rejected, reordered ones accepted', () =>
   assert.equal(w.check(100), 'old');
 });
 
+test('replay window agrees with a set of seen indices (power-of-two and other sizes, 48-bit indices)', () => {
+  const r = new SeededRandom(3711);
+  for (const size of [64, 96, 128, 160, 1024]) {
+    for (const base of [0, 2 ** 32 - 500, 2 ** 47]) {
+      const w = new ReplayWindow(size);
+      const seen = new Set<number>();
+      let top = -1;
+      for (let i = 0; i < 3000; i++) {
+        // Mostly forward steps, some late, some repeated, some jumps.
+        const pick = r.int(10);
+        const index =
+          top < 0 || pick < 5
+            ? base + Math.max(top - base, 0) + 1 + r.int(3)
+            : pick < 9
+              ? top - r.int(size + 40)
+              : top + r.int(3 * size);
+        if (index < base) continue;
+        const want = top >= 0 && top - index >= size ? 'old' : seen.has(index) ? 'replay' : 'ok';
+        assert.equal(w.check(index), want, `size ${size}, index ${index}, top ${top}`);
+        if (want === 'ok') {
+          w.accept(index);
+          seen.add(index);
+          top = Math.max(top, index);
+        }
+      }
+    }
+  }
+});
+
 test('rollover counter across the 65535 wrap, with reordering around it', () => {
   for (const name of ALL) {
     const [a, b] = pair(name);
