@@ -13,7 +13,7 @@
  *   and runs what it returns through the pacer (`Pacer.probe`: padding up to the probe's rate); the
  *   packets sent meanwhile carry the probe's cluster id, and what the path delivered of them (from
  *   TWCC feedback) feeds the target: above it, the target takes the probe's result at once (the
- *   1.5 × acked cap cannot), and a probe that saturated the path sets the target to what it carried.
+ *   1.5 × acked cap cannot), and two probes in a row that saturated the path set the target to what they carried.
  *   ALR (application-limited) is detected here from what is sent against the target.
  * `targetBitrate` is what the application (encoder) and the pacer use.
  */
@@ -59,6 +59,8 @@ const ALR_START = 0.8;
 const ALR_END = 0.5;
 /** Probing only while media left within this long. */
 const SENDING_MS = 2000;
+/** For this long after a probe result, an over-use cut stops at BETA x that result (the probe's own queue). */
+const PROBE_SETTLE_MS = 1000;
 /** Loss cuts at most once per RTT + this. */
 const LOSS_CUT_INTERVAL_MS = 300;
 
@@ -105,6 +107,10 @@ export class CongestionController {
   alr = false;
   /** The last probe result taken (bits/s), for stats. */
   lastProbeResult: number | undefined;
+  #probeResultAt = Number.NEGATIVE_INFINITY;
+  #probeCarried = 0;
+  /** A saturated probe's result below the target, waiting for a second one to agree. */
+  #lowerFrom: { cluster: number; bitrate: number } | undefined;
   probeResults = 0;
 
   constructor(o: CongestionControllerOptions = {}) {
@@ -214,20 +220,33 @@ export class CongestionController {
     this.#probeResults.prune(now);
     const r = this.#probeResults.result(cluster);
     if (!r) return;
-    const before = this.#target;
-    if (r.bitrate > before || r.saturated) {
-      const bitrate = Math.max(this.#min, Math.min(this.#max, r.bitrate));
-      if (bitrate > before) {
-        // A new, higher operating point: AIMD starts again from it (multiplicative, far mode).
-        if (this.#avgMax !== undefined && bitrate > 1.3 * this.#avgMax) this.#avgMax = undefined;
-      } else if (this.usage !== 'overuse') {
-        this.#avgMax = bitrate;
-      }
-      this.#target = bitrate;
-      this.lastProbeResult = bitrate;
-      this.probeResults++;
-    }
     this.#prober.onResult(cluster, r.bitrate);
+    // What the path carried of the probe bounds an over-use cut for a while (see #updateRate).
+    this.#probeCarried = r.bitrate;
+    this.#probeResultAt = now;
+    const before = this.#target;
+    let bitrate = Math.max(this.#min, Math.min(this.#max, r.bitrate));
+    if (bitrate > before) {
+      // A new, higher operating point: AIMD starts again from it (multiplicative, far mode).
+      if (this.#avgMax !== undefined && bitrate > 1.3 * this.#avgMax) this.#avgMax = undefined;
+      this.#lowerFrom = undefined;
+    } else {
+      if (!r.saturated) return;
+      // Lower only when two probes in a row found the path short (a stall of our own process
+      // while one cluster arrived reads like a saturated path), to the higher of the two.
+      const first = this.#lowerFrom;
+      if (!first || first.cluster === cluster) {
+        this.#lowerFrom = { cluster, bitrate };
+        return;
+      }
+      bitrate = Math.max(bitrate, first.bitrate);
+      this.#lowerFrom = undefined;
+      if (bitrate >= before) return;
+      if (this.usage !== 'overuse') this.#avgMax = bitrate;
+    }
+    this.#target = bitrate;
+    this.lastProbeResult = bitrate;
+    this.probeResults++;
   }
 
   #onArrival(send: number, arrival: number, size: number): void {
@@ -299,7 +318,9 @@ export class CongestionController {
     let target = this.#target;
     if (this.usage === 'overuse' && now >= this.#holdUntil) {
       const base = acked ?? target;
-      target = Math.min(target, BETA * base);
+      // Right after a probe its own burst is what queued: the path carried the probe's result.
+      const settling = now - this.#probeResultAt < PROBE_SETTLE_MS;
+      target = Math.min(target, BETA * (settling ? Math.max(base, this.#probeCarried) : base));
       // A congestion point far from the average means the link changed: start averaging again.
       const far = this.#avgMax === undefined || Math.abs(base - this.#avgMax) > 0.3 * this.#avgMax;
       this.#avgMax = far ? base : 0.9 * this.#avgMax! + 0.1 * base;

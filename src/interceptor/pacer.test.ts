@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ManualClock } from '../core/clock.js';
+import { type Clock, ManualClock } from '../core/clock.js';
 import { type PacedPacket, Pacer, type PacerOptions, type PacketClass } from './pacer.js';
 
 interface P extends PacedPacket {
@@ -186,5 +186,31 @@ test('pacer: a probe after a long time of media without padding still pads to it
   pacer.probe(2_000_000, 100);
   clock.advance(100);
   const probeBits = sent.slice(n).reduce((a, s) => a + s.size * 8, 0);
-  assert.ok(Math.abs(probeBits - 200_000) < 0.15 * 200_000, `probe sent ${probeBits} bits`);
+  // (One 5 ms step ahead, and 1200-byte packets: up to ~2.5 kB over.)
+  assert.ok(Math.abs(probeBits - 200_000) < 0.2 * 200_000, `probe sent ${probeBits} bits`);
+});
+
+test('pacer: padding a late timer missed is made up (up to 20 ms of it)', () => {
+  const clock = new ManualClock();
+  // A loaded process: every timer fires 10 ms late.
+  const late: Clock = {
+    now: () => clock.now(),
+    wallNow: () => clock.wallNow(),
+    setTimeout: (fn, ms) => clock.setTimeout(fn, ms + 10),
+    get activeTimers() {
+      return clock.activeTimers;
+    },
+  };
+  const sent: number[] = [];
+  const pacer = new Pacer<P>({
+    clock: late,
+    send: (p) => sent.push(p.size),
+    padding: (bytes) => [{ id: 0, size: Math.min(bytes, 250), ssrc: 2, cls: 'padding' }],
+  });
+  pacer.bitrate = 1_000_000;
+  pacer.paddingBitrate = 400_000; // 250 bytes per 5 ms step
+  clock.advance(1000);
+  const bits = sent.reduce((a, s) => a + s * 8, 0);
+  assert.ok(Math.abs(bits - 400_000) < 0.1 * 400_000, `${bits} bits of padding in 1 s`);
+  pacer.close();
 });

@@ -61,6 +61,8 @@ const DEFAULT_MAX_QUEUE_MS = 2000;
 const DEFAULT_MAX_QUEUE_PACKETS = 10_000;
 /** Padding is generated in steps of this much time at the padding rate. */
 const PADDING_STEP_MS = 5;
+/** Padding a late timer missed is made up for this long at most. */
+const PADDING_CATCHUP_MS = 20;
 /** Smallest wait between two releases (timers are no finer in practice). */
 const MIN_WAIT_MS = 1;
 
@@ -228,7 +230,11 @@ export class Pacer<T extends PacedPacket> {
     this.#debt = Math.max(0, this.#debt - (rate * dt) / 8000);
     // Without a padding rate nothing drains it: what was sent before a probe does not count.
     const padding = this.#paddingRate(now);
-    this.#paddingDebt = padding > 0 ? Math.max(0, this.#paddingDebt - (padding * dt) / 8000) : 0;
+    // Below zero by up to PADDING_CATCHUP_MS: a late timer's padding is made up (within reason).
+    this.#paddingDebt =
+      padding > 0
+        ? Math.max((-padding * PADDING_CATCHUP_MS) / 8000, this.#paddingDebt - (padding * dt) / 8000)
+        : 0;
   }
 
   #paddingRate(now: number): number {

@@ -232,6 +232,15 @@ export class RTCPeerConnection extends HandlerTarget {
     this.#media.congestion.observer = observer;
   }
 
+  /**
+   * rtcstack extension: keep what this connection sends at least at `bps` (media included) with
+   * padding-only packets on a video RTX stream (RTX negotiated), e.g. to hold a rate the
+   * application will need soon; 0 stops. Probes pad by themselves.
+   */
+  setPaddingBitrate(bps: number): void {
+    this.#media.pacer.paddingBitrate = bps;
+  }
+
   // ------------------------------------------------------------------ attributes
 
   get signalingState(): RTCSignalingState {

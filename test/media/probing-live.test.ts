@@ -21,8 +21,10 @@ test('probes (RTX padding-only packets through the pacer) lift the target above 
     const sender = a.addTrack(track, new MediaStream());
     let probePackets = 0;
     let probeBytes = 0;
+    let bytes = 0;
     a.observeTransportCc({
       sent: (_seq, size, _now, cluster) => {
+        if (cluster < 0) bytes += size;
         if (cluster >= 0) {
           probePackets++;
           probeBytes += size;
@@ -54,11 +56,25 @@ test('probes (RTX padding-only packets through the pacer) lift the target above 
     // The application's own rate stayed tiny: the lift came from probes, not from media.
     assert.ok(probeBytes > 1000 * 5, `${probeBytes} probe bytes`);
     await waitFor(() => received.length >= Math.min(i, 10), `frames received: ${received.length} of ${i}`);
-    assert.equal(
-      new Set(received).size,
-      received.length,
-      'no frame delivered twice',
-    );
+    assert.equal(new Set(received).size, received.length, 'no frame delivered twice');
+    // Padding on request: 400 kbit/s held up for a second while the application writes ~64 kbit/s
+    // (bytes outside probe clusters).
+    const writeFor = async (ms: number): Promise<number> => {
+      const from = bytes;
+      for (let t = 0; t < ms; t += 125) {
+        const f = new Uint8Array(1000).fill(i & 0xff);
+        f[0] = 0x11;
+        track.writeFrame({ data: f, timestamp: i++ * 11_250 });
+        await new Promise((r) => setTimeout(r, 125));
+      }
+      return bytes - from;
+    };
+    const plain = await writeFor(1000);
+    a.setPaddingBitrate(400_000);
+    const padded = await writeFor(1000);
+    a.setPaddingBitrate(0);
+    // 400 kbit/s for 1 s is 50 kB, media included (late timers on a loaded box make up only 20 ms).
+    assert.ok(padded > 1.5 * plain && padded >= 25_000, `${padded} bytes with padding, ${plain} without`);
     const dropped = b.droppedDatagrams();
     assert.equal(
       dropped.rtpParse + dropped.srtpAuth + dropped.srtpReplay + dropped.srtpMalformed,
