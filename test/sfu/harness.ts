@@ -49,8 +49,13 @@ export class Harness {
     });
   }
 
-  addPublisher(id: string, seed: number, video = true): SimulcastPublisher {
-    const pub = new SimulcastPublisher(new SeededRandom(seed));
+  addPublisher(
+    id: string,
+    seed: number,
+    video = true,
+    o?: ConstructorParameters<typeof SimulcastPublisher>[1],
+  ): SimulcastPublisher {
+    const pub = new SimulcastPublisher(new SeededRandom(seed), o);
     this.room.join(id, { rid: RID_EXT, mid: MID_EXT, audioLevel: AUDIO_LEVEL_EXT });
     if (video) this.room.publish(id, VIDEO_SPEC);
     this.room.publish(id, AUDIO_SPEC);

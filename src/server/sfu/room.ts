@@ -25,7 +25,7 @@ import { isKeyframeStart } from './keyframe.js';
 import { LayerSelector, type LayerSelectorOptions, PAUSED } from './layer-selector.js';
 import { PacketCache } from './packet-cache.js';
 import { StreamRewriter } from './rewriter.js';
-import { SubscriberBwe } from './subscriber-bwe.js';
+import { CONGESTION_LOSS, SubscriberBwe } from './subscriber-bwe.js';
 import { SvcFilter } from './svc-filter.js';
 import { SvcSource } from './svc-layers.js';
 import { selectSvc, svcRates } from './svc-select.js';
@@ -104,6 +104,11 @@ interface Participant {
   limit: number;
   /** TWCC-based estimation (RoomOptions.twcc). */
   bwe: SubscriberBwe | undefined;
+  /**
+   * TWCC feedback showed loss (over CONGESTION_LOSS) and the estimate has not been back up to what
+   * the lowest layers need since: only then may the budget fall below that need (see #twccBudget).
+   */
+  lossCut: boolean;
   /** The subscriber's cap on frame height for every track, also those published later. */
   maxHeight: number;
 }
@@ -206,6 +211,7 @@ export class Room extends Emitter<RoomEvents> {
       estimateSource: 'initial',
       limit: Number.POSITIVE_INFINITY,
       bwe: this.#o.twcc ? new SubscriberBwe(this.#o.initialBandwidth, this.#o.clock.now()) : undefined,
+      lossCut: false,
       maxHeight: Number.POSITIVE_INFINITY,
     };
     this.#participants.set(id, p);
@@ -316,7 +322,8 @@ export class Room extends Emitter<RoomEvents> {
 
   /** TWCC feedback from `subscriberId` on what its transport sent (transportSequence 'transport'). */
   transportFeedback(subscriberId: string, fb: TransportCcFeedback): void {
-    this.#participants.get(subscriberId)?.bwe?.onFeedback(fb, this.#o.clock.now());
+    const p = this.#participants.get(subscriberId);
+    if (p) this.#twccFeedback(p, fb, this.#o.clock.now());
   }
 
   /** The TWCC estimator of `subscriberId` (RoomOptions.twcc), for stats. */
@@ -448,7 +455,7 @@ export class Room extends Emitter<RoomEvents> {
           if (!p.bwe) this.setBandwidth(participantId, r.bitrate, 'remb');
           break;
         case 'twcc':
-          p.bwe?.onFeedback(r, now);
+          this.#twccFeedback(p, r, now);
           break;
         case 'rr':
         case 'sr':
@@ -656,9 +663,34 @@ export class Room extends Emitter<RoomEvents> {
     for (const p of this.#participants.values()) this.#reselect(p);
   }
 
+  #twccFeedback(p: Participant, fb: TransportCcFeedback, now: number): void {
+    const bwe = p.bwe;
+    if (!bwe) return;
+    bwe.onFeedback(fb, now);
+    if (bwe.cc.lossFraction > CONGESTION_LOSS) p.lossCut = true;
+  }
+
+  /**
+   * What `d` needs at the least now: its lowest layer (measured, or assumed before it is), or
+   * undefined when it has nothing to forward (no layer received lately).
+   */
+  #lowestNeed(d: DownTrack, now: number): number | undefined {
+    const svc = d.svc && this.#svc.get(d.track);
+    if (svc) return svcRates(svc, d, now).lowest || DEFAULT_LAYER_BITRATE[0]!;
+    const low = d.track.layers.find((l) => l.ssrc !== undefined && now - l.lastPacketAt < 1000);
+    return low && (low.meter.bitrate(now) || DEFAULT_LAYER_BITRATE[low.index] || 150_000);
+  }
+
   /**
    * With TWCC: the budget from the estimator (probing when a step up is wanted), given what is
    * forwarded now and what one more layer step would need.
+   *
+   * The budget never falls below what every track's lowest layer needs (the floor) unless the
+   * subscriber's feedback showed loss: delay alone never cuts below it (see SubscriberBwe), and an
+   * estimate made while fewer tracks were subscribed (another publisher joins) or while layers
+   * cost less does not pause video either. (On a loaded machine the estimate sat at the floor of
+   * four publishers; a fifth joined, every subscriber's share fell under its lowest layer and all
+   * its video paused, for good: the probes to resume failed on the same scheduling delay.)
    */
   #twccBudget(p: Participant, bwe: SubscriberBwe, now: number): void {
     let forwarded = 0;
@@ -674,20 +706,18 @@ export class Room extends Emitter<RoomEvents> {
       else video.push(d);
     }
     // The cheapest next layer among tracks that could go higher (active, under the height cap), and
-    // what every track's lowest layer needs (delay alone never cuts below it: see SubscriberBwe).
+    // what every track's lowest layer needs.
     let next = Number.POSITIVE_INFINITY;
     let floor = audio * this.#o.audioBitrate;
     for (const d of video) {
+      floor += this.#lowestNeed(d, now) ?? 0;
       // SVC: operating points of the one stream (the next one replaces the current, as a layer does).
       const svc = d.svc && this.#svc.get(d.track);
       if (svc) {
-        const r = svcRates(svc, d, now);
-        floor += r.lowest || DEFAULT_LAYER_BITRATE[0]!;
-        if (r.next !== undefined) next = Math.min(next, r.next);
+        const r = svcRates(svc, d, now).next;
+        if (r !== undefined) next = Math.min(next, r);
         continue;
       }
-      const low = d.track.layers.find((l) => l.ssrc !== undefined && now - l.lastPacketAt < 1000);
-      if (low) floor += low.meter.bitrate(now) || DEFAULT_LAYER_BITRATE[low.index] || 150_000;
       const up = d.track.layers.find(
         (l, i) =>
           i > d.current && l.ssrc !== undefined && now - l.lastPacketAt < 1000 && l.height <= d.maxHeight,
@@ -701,7 +731,9 @@ export class Room extends Emitter<RoomEvents> {
         ? audio * this.#o.audioBitrate + video.length * next * margin
         : undefined;
     bwe.floor = floor;
-    p.estimate = bwe.budget(now, forwarded, nextStep);
+    const budget = bwe.budget(now, forwarded, nextStep);
+    if (bwe.estimate >= floor) p.lossCut = false;
+    p.estimate = p.lossCut ? budget : Math.max(budget, floor);
     p.estimateSource = bwe.feedbacks > 0 ? 'twcc' : 'initial';
   }
 
@@ -710,20 +742,35 @@ export class Room extends Emitter<RoomEvents> {
     const now = this.#o.clock.now();
     if (p.bwe) this.#twccBudget(p, p.bwe, now);
     let audio = 0;
-    let video = 0;
+    const needs = new Map<DownTrack, number>();
+    let needed = 0;
     for (const d of p.down.values()) {
       if (d.track.muted) continue;
       if (d.track.kind === 'audio') audio++;
-      else video++;
+      else {
+        const need = this.#lowestNeed(d, now);
+        if (need === undefined) continue; // nothing to forward: no share
+        needs.set(d, need);
+        needed += need;
+      }
     }
-    const perVideo = video === 0 ? 0 : Math.max(0, bandwidth(p) - audio * this.#o.audioBitrate) / video;
+    // Every video track's lowest layer first, then what is left shared equally (for higher layers);
+    // short of the lowest layers, each gets the same fraction of its need. (An equal share paused
+    // a track whose lowest layer cost more than the average, e.g. for the second after a keyframe,
+    // although all the lowest layers fitted.)
+    const forVideo = Math.max(0, bandwidth(p) - audio * this.#o.audioBitrate);
+    const spare = (forVideo - needed) / Math.max(1, needs.size);
+    const share = (d: DownTrack): number => {
+      const need = needs.get(d) ?? 0;
+      return spare >= 0 ? need + spare : (need * forVideo) / needed;
+    };
     for (const d of p.down.values()) {
       let choice: number;
       if (d.track.muted) choice = PAUSED;
       else if (d.track.kind === 'audio') choice = 0;
       else if (d.svc && this.#svc.has(d.track)) {
         const wanted = d.svc.keyframeWanted;
-        choice = selectSvc(d, this.#svc.get(d.track)!, perVideo, now);
+        choice = selectSvc(d, this.#svc.get(d.track)!, share(d), now);
         if (!wanted && d.svc.keyframeWanted && choice !== PAUSED)
           this.#requestKeyframe(d.track, d.track.layers[0]!, now);
       } else {
@@ -732,7 +779,7 @@ export class Room extends Emitter<RoomEvents> {
           height: l.height,
           active: l.ssrc !== undefined && now - l.lastPacketAt < 1000,
         }));
-        choice = d.selector.select(layers, perVideo, d.maxHeight, now);
+        choice = d.selector.select(layers, share(d), d.maxHeight, now);
       }
       if (d.setTarget(choice) && d.switchPending) {
         const l = d.track.layers[choice];

@@ -1,0 +1,102 @@
+/**
+ * How the SFU shares a subscriber's budget over its video tracks, on a ManualClock: every track's
+ * lowest layer comes first, and with TWCC the budget stays at what those lowest layers need unless
+ * the subscriber's path loses packets. The six-page Chromium test once failed on this: on a loaded
+ * machine the receivers read late, the estimate sat at the floor of four publishers, a fifth
+ * joined, and every subscriber's equal share fell under its lowest layers: all video paused, and
+ * the probes to resume failed on the same delay.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PAUSED } from '../../src/server/sfu/layer-selector.js';
+import { Harness } from './harness.js';
+import { readLate, twoByTwo } from './twcc-links.js';
+
+test('TWCC: a busy receiver held at its lowest layers keeps all its video when another publisher joins', () => {
+  const { h, links, step, layers } = twoByTwo('transport', 3_000_000);
+  h.addPublisher('C', 23);
+  h.addPublisher('D', 24);
+  h.run(20_000, undefined, step);
+  // S's receiving process reads late from now on (delay, no loss): its estimate sinks to the floor.
+  readLate(links.get('S')!, h.clock.now(), 5);
+  h.run(30_000, undefined, step);
+  const bwe = h.room.estimatorOf('S')!;
+  const floorOfFour = bwe.floor;
+
+  // A fifth publisher: the lowest layers now need more than the estimate made for four.
+  h.addPublisher('E', 25);
+  h.run(1000, undefined, step);
+  let paused = 0;
+  let below = 0;
+  const sent = new Map(['A', 'B', 'C', 'D', 'E'].map((id) => [id, h.videoTo('S', id).length]));
+  h.run(40_000, undefined, (now) => {
+    step(now);
+    if (layers('S').includes(PAUSED)) paused++;
+    // (The floor follows the layer meters, which wobble by a few percent.)
+    if (h.room.bandwidthOf('S')!.effective < 0.97 * bwe.floor) below++;
+  });
+  assert.ok(
+    bwe.floor > floorOfFour * 1.1,
+    `the floor grew with the fifth publisher (${floorOfFour} -> ${bwe.floor})`,
+  );
+  assert.equal(below, 0, "S's budget never went under its lowest layers' need");
+  assert.equal(paused, 0, `S's video was never paused (layers now ${layers('S')})`);
+  assert.equal(links.get('S')!.dropped, 0);
+  // ~30 packets/s of each publisher's lowest layer for 40 s.
+  for (const [id, before] of sent) {
+    const got = h.videoTo('S', id).length - before;
+    assert.ok(got > 1000, `S got ${got} video packets of ${id}`);
+  }
+});
+
+test('TWCC: a path that loses packets still pauses video below the lowest layers (audio goes on)', () => {
+  const { h, links, step, layers } = twoByTwo('transport');
+  h.run(20_000, undefined, step);
+  // 250 kbit/s: the two lowest layers and audio need ~400.
+  links.get('S')!.capacity = 250_000;
+  h.run(20_000, undefined, step);
+  let paused = 0;
+  let steps = 0;
+  const audio = h.audioTo('S').length;
+  h.run(40_000, undefined, (now) => {
+    step(now);
+    steps++;
+    if (layers('S').every((l) => l === PAUSED)) paused++;
+  });
+  assert.ok(paused > 0.8 * steps, `S's video paused ${Math.round((100 * paused) / steps)}% of the time`);
+  assert.ok(h.audioTo('S').length - audio >= 3900, 'audio of both publishers all along');
+  assert.deepEqual(layers('T'), [2, 2], 'T keeps the top layers');
+});
+
+test('a track whose lowest layer costs more than the average keeps it when all the lowest layers fit', () => {
+  const h = new Harness();
+  // A's lowest layer ~150 kbit/s, B's ~50 kbit/s.
+  h.addPublisher('A', 31);
+  h.addPublisher('B', 32, true, { sizes: [200, 1000, 1100] });
+  h.room.join('S');
+  h.run(3000);
+  const q = (id: string) =>
+    h.room
+      .tracksOf(id)
+      .find((t) => t.kind === 'video')!
+      .layers[0]!.meter.bitrate(h.clock.now());
+  const lowest = q('A') + q('B');
+  assert.ok(q('A') > 2 * q('B'), `A's q ${q('A')}, B's ${q('B')}`);
+  const video = () =>
+    h.room
+      .downTracksOf('S')
+      .filter((d) => d.track.kind === 'video')
+      .map((d) => d.current);
+  // Audio (2 x 50k reserved) and 10% over both lowest layers: an equal share (55% of both) is
+  // under 80% of A's.
+  h.room.setBandwidth('S', 100_000 + 1.1 * lowest);
+  h.run(5000);
+  assert.deepEqual(video(), [0, 0], 'both on their lowest layer');
+  const fromA = h.videoTo('S', 'A').length;
+  h.run(3000);
+  assert.ok(h.videoTo('S', 'A').length - fromA >= 80, "A's video goes on");
+  // Far short of the lowest layers: both pause together (each gets the same fraction of its need).
+  h.room.setBandwidth('S', 100_000 + 0.5 * lowest);
+  h.run(1000);
+  assert.deepEqual(video(), [PAUSED, PAUSED]);
+});
