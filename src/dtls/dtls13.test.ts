@@ -388,3 +388,77 @@ test('updateKeys is refused on a DTLS 1.2 connection', async () => {
   assert.throws(() => p.c.updateKeys(), { code: 'ERR_DTLS_STATE' });
   finish(p);
 });
+
+/** What each record of a datagram is: a DTLSPlaintext record or a DTLS 1.3 unified-header one. */
+function recordKinds(d: Uint8Array): string[] {
+  const kinds: string[] = [];
+  let at = 0;
+  while (at < d.length) {
+    const u = parseUnified(d, at);
+    if ((d[at]! & 0xe0) === 0x20 && u) {
+      kinds.push('unified');
+      at = u.next;
+    } else {
+      kinds.push('plain');
+      at += 13 + ((d[at + 11]! << 8) | d[at + 12]!);
+    }
+  }
+  return kinds;
+}
+
+/** Tap both directions of a pair's pipe (datagrams still delivered). */
+function tapBoth(p: ReturnType<typeof pair>): { toClient: Uint8Array[]; toServer: Uint8Array[] } {
+  const wire = { toClient: [] as Uint8Array[], toServer: [] as Uint8Array[] };
+  const a = p.pipe.toA;
+  const b = p.pipe.toB;
+  p.pipe.toA = (d) => {
+    wire.toClient.push(d);
+    a?.(d);
+  };
+  p.pipe.toB = (d) => {
+    wire.toServer.push(d);
+    b?.(d);
+  };
+  return wire;
+}
+
+test('DTLS 1.3: the encrypted handshake messages of a flight share one record', async () => {
+  const p = pair({}, { versions: ['1.3'] }, { versions: ['1.3'], helloVerify: false });
+  const wire = tapBoth(p);
+  assert.ok(await connect(p));
+  // ServerHello in plaintext, then EncryptedExtensions .. Finished sealed once.
+  assert.deepEqual(recordKinds(wire.toClient[0]!), ['plain', 'unified']);
+  // The client's Certificate, CertificateVerify and Finished: one record.
+  assert.deepEqual(recordKinds(wire.toServer[1]!), ['unified']);
+  await exchange(p);
+  finish(p);
+});
+
+test('DTLS 1.3 maxDatagram: the final flight and the first data share a datagram, an ACK and the answer too', async () => {
+  const p = pair({}, { versions: ['1.3'] }, { versions: ['1.3'], helloVerify: false });
+  p.c.maxDatagram = 1200;
+  p.s.maxDatagram = 1200;
+  const wire = tapBoth(p);
+  const got: string[] = [];
+  // Data sent as the client connects (after its Finished), answered as it arrives.
+  p.c.on('state', (s) => {
+    if (s === 'connected') p.c.send(text('first'));
+  });
+  p.s.on('data', (d) => {
+    got.push(`s:${Buffer.from(d).toString()}`);
+    p.s.send(text('answer'));
+  });
+  p.c.on('data', (d) => got.push(`c:${Buffer.from(d).toString()}`));
+  assert.ok(await connect(p));
+  await p.clock.runUntil(() => got.length === 2, 1000);
+  assert.deepEqual(got, ['s:first', 'c:answer']);
+  assert.equal(wire.toServer.length, 2, 'ClientHello, then the final flight with the data');
+  assert.deepEqual(recordKinds(wire.toServer[1]!), ['unified', 'unified']);
+  assert.equal(wire.toClient.length, 2, 'the server flight, then its ACK with the answer');
+  assert.deepEqual(recordKinds(wire.toClient[1]!), ['unified', 'unified']);
+  // close_notify still leaves on close (the batch is flushed, not dropped).
+  p.c.close();
+  p.clock.advance(50);
+  assert.equal(p.s.state, 'closed');
+  finish(p);
+});

@@ -67,10 +67,12 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
   readonly #send: (d: Uint8Array) => void;
   readonly #emitDatagram: (d: Uint8Array) => void;
   /**
-   * Largest datagram that several application-data records may share (RFC 6347 §4.1.1 and RFC 9147
-   * §4.1 allow several records per datagram); 0 (default) sends one record per datagram. Records sent
-   * in one synchronous run are batched and leave together on a microtask: one system call instead of
-   * one per record. Set it only on a path known to carry such datagrams (loopback).
+   * Largest datagram that several records may share (RFC 6347 §4.1.1 and RFC 9147 §4.1 allow
+   * several records per datagram); 0 (default) sends one record (or one flight datagram) per
+   * datagram. Everything sent in one synchronous run (a flight, an ACK, application records) is
+   * batched and leaves together on a microtask: one system call instead of one per record, and a
+   * client's final flight shares its datagram with the first application data. Set it to the path
+   * MTU, or above only on a path known to carry such datagrams (loopback).
    */
   maxDatagram = 0;
   #batch: Uint8Array[] = [];
@@ -93,8 +95,13 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
     this.role = o.role;
     this.#clock = o.clock ?? systemClock;
     this.#emitDatagram = o.send;
-    // Anything sent on its own (handshake, alerts, ACKs) goes after the records already batched.
+    // Handshake datagrams, alerts and ACKs go after the records already batched; with batching on
+    // they join the batch (a datagram that is full already leaves alone).
     this.#send = (d) => {
+      if (this.maxDatagram > 0) {
+        this.#enqueue(d);
+        return;
+      }
       if (this.#batch.length > 0) this.#flushBatch();
       o.send(d);
     };
@@ -208,11 +215,11 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
     if (this.#state !== 'connected') throw new DtlsStateError(`send() in state ${this.#state}`);
     if (data.length > MAX_PLAINTEXT)
       throw new RtcError('ERR_DTLS_TOO_BIG', `${data.length} bytes exceed one record`);
-    const rec = this.#records.seal(CONTENT_APPLICATION_DATA, this.#records.writeEpoch, data);
-    if (this.maxDatagram <= 0) {
-      this.#send(rec);
-      return;
-    }
+    this.#send(this.#records.seal(CONTENT_APPLICATION_DATA, this.#records.writeEpoch, data));
+  }
+
+  /** Add records (or a whole datagram of them) to the batch, which leaves on a microtask. */
+  #enqueue(rec: Uint8Array): void {
     if (this.#batchBytes + rec.length > this.maxDatagram) this.#flushBatch();
     this.#batch.push(rec);
     this.#batchBytes += rec.length;
@@ -259,6 +266,7 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
   close(): void {
     if (this.#state === 'closed' || this.#state === 'failed') return;
     if (this.#state === 'connected') this.#sendAlert(ALERT_WARNING, ALERT_CLOSE_NOTIFY);
+    this.#flushBatch();
     this.#shutdown();
     this.#setState('closed');
     this.emit('close');
@@ -432,7 +440,10 @@ export class DtlsEndpoint extends Emitter<DtlsEndpointEvents> {
 
   #fail(err: Error, sendAlert: boolean, alert = ALERT_INTERNAL_ERROR): void {
     if (this.#state === 'failed' || this.#state === 'closed') return;
-    if (sendAlert) this.#sendAlert(ALERT_FATAL, alert);
+    if (sendAlert) {
+      this.#sendAlert(ALERT_FATAL, alert);
+      this.#flushBatch();
+    }
     this.#error = err;
     this.#settings.log.warn('dtls failed', { code: (err as RtcError).code, message: err.message });
     this.#shutdown();

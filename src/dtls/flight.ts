@@ -107,19 +107,27 @@ export class FlightSender {
     const datagrams: Uint8Array[] = [];
     let parts: Uint8Array[] = [];
     let size = 0;
+    // DTLS 1.3 epochs: consecutive handshake fragments of one epoch share a record (RFC 9147 §5.5
+    // lets a record carry several handshake messages), so a flight of EncryptedExtensions ..
+    // Finished costs one AEAD seal (and the peer one open) per datagram instead of one per message.
+    let open: { epoch: number; frags: Uint8Array[]; bytes: number } | undefined;
+    const closeRecord = (): void => {
+      if (!open) return;
+      const { epoch, frags, bytes } = open;
+      open = undefined;
+      const rec = records.seal(CONTENT_HANDSHAKE, epoch, frags.length === 1 ? frags[0]! : join(frags, bytes));
+      parts.push(rec);
+      size += rec.length;
+    };
     const flush = (): void => {
+      closeRecord();
       if (parts.length === 0) return;
-      const d = new Uint8Array(size);
-      let at = 0;
-      for (const p of parts) {
-        d.set(p, at);
-        at += p.length;
-      }
-      datagrams.push(d);
+      datagrams.push(parts.length === 1 ? parts[0]! : join(parts, size));
       parts = [];
       size = 0;
     };
     const push = (rec: Uint8Array): void => {
+      closeRecord();
       if (size + rec.length > mtu) flush();
       parts.push(rec);
       size += rec.length;
@@ -129,26 +137,45 @@ export class FlightSender {
         push(records.seal(CONTENT_CHANGE_CIPHER_SPEC, item.epoch, Uint8Array.of(1)));
         continue;
       }
-      const overhead = records.overhead(item.epoch) + HANDSHAKE_HEADER_LENGTH;
+      if (open && open.epoch !== item.epoch) closeRecord();
+      const pack = records.isUnified(item.epoch);
+      const recordOverhead = records.overhead(item.epoch);
       const total = item.body.length;
       let off = 0;
       do {
-        let space = mtu - size - overhead;
+        // A fragment either joins the open record or starts a record of its own.
+        const used = size + recordOverhead + (open ? open.bytes : 0) + HANDSHAKE_HEADER_LENGTH;
+        let space = mtu - used;
         const left = total - off;
         if (space < Math.min(MIN_FRAGMENT, left) || space <= 0) {
           flush();
-          space = mtu - overhead;
+          space = mtu - recordOverhead - HANDSHAKE_HEADER_LENGTH;
         }
         const n = Math.max(0, Math.min(space, left));
         if (n === 0 && left > 0) throw new Error(`MTU ${mtu} too small for a handshake fragment`);
         const frag = new Uint8Array(HANDSHAKE_HEADER_LENGTH + n);
         writeHandshakeHeader(frag, 0, item.msgType, total, item.messageSeq, off, n);
         frag.set(item.body.subarray(off, off + n), HANDSHAKE_HEADER_LENGTH);
-        push(records.seal(CONTENT_HANDSHAKE, item.epoch, frag));
+        if (pack) {
+          open ??= { epoch: item.epoch, frags: [], bytes: 0 };
+          open.frags.push(frag);
+          open.bytes += frag.length;
+        } else push(records.seal(CONTENT_HANDSHAKE, item.epoch, frag));
         off += n;
       } while (off < total);
     }
     flush();
     return datagrams;
   }
+}
+
+/** The concatenation of `parts` (`bytes` long in total). */
+function join(parts: readonly Uint8Array[], bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

@@ -102,6 +102,11 @@ export class RecordLayer {
     return RECORD_HEADER_LENGTH + (p?.overhead ?? 0);
   }
 
+  /** True when records of `epoch` are written as DTLS 1.3 unified-header records. */
+  isUnified(epoch: number): boolean {
+    return this.#write.get(epoch)?.protection instanceof Protection13;
+  }
+
   /** The sequence number the next record of `epoch` will carry. */
   nextSeq(epoch: number): number {
     return this.#write.get(epoch)?.seq ?? 0;

@@ -38,6 +38,8 @@ export interface TransportStackEvents {
 
 /** Datagrams that arrive before DTLS exists (the peer's ClientHello can beat our own ICE state). */
 const MAX_EARLY_DATAGRAMS = 16;
+/** DtlsEndpoint's default largest datagram. */
+const DTLS_MTU = 1200;
 /** One DTLS record's plaintext (RFC 9147 §4, RFC 6347 §4.1.1): the largest SCTP packet over DTLS. */
 const LOOPBACK_SCTP_MTU = 16384;
 /** Largest UDP payload (65535 - 8 - 20): loopback carries it unfragmented. */
@@ -70,12 +72,18 @@ export class TransportStack extends Emitter<TransportStackEvents> {
       logger: o.log.child('sctp'),
     });
     this.sctp.on('state', (s) => this.emit('sctpstate', s));
-    // SCTP packets grow past 1200 bytes only on loopback towards a peer that announced it takes them
-    // (see maxMtu below): there several DTLS records may share one datagram (fewer system calls).
+    // DTLS records sent together share datagrams up to the path MTU (a final flight and the SCTP INIT,
+    // an ACK and the INIT-ACK). SCTP packets grow past 1200 bytes only on loopback towards a peer that
+    // announced it takes them (see maxMtu below): there datagrams may grow to a whole UDP payload.
     this.sctp.on('mtu', (m) => {
-      if (this.#dtls) this.#dtls.maxDatagram = m > 1200 ? LOOPBACK_DATAGRAM : 0;
+      if (this.#dtls) this.#dtls.maxDatagram = m > DTLS_MTU ? LOOPBACK_DATAGRAM : this.#dtlsMtu;
     });
     this.channels = new DataChannelManager(this.sctp, {});
+  }
+
+  /** Largest DTLS datagram on any path. */
+  get #dtlsMtu(): number {
+    return this.#o.mtu ?? DTLS_MTU;
   }
 
   get dtls(): DtlsEndpoint | undefined {
@@ -142,6 +150,7 @@ export class TransportStack extends Emitter<TransportStackEvents> {
       },
     });
     this.#dtls = dtls;
+    dtls.maxDatagram = this.#dtlsMtu;
     dtls.on('state', (s) => {
       this.emit('dtlsstate', s);
       if (s === 'connected') this.#maybeStartSctp();
