@@ -3,7 +3,7 @@ import { createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto
 import { test } from 'node:test';
 import { GROUP_SECP256R1, GROUP_X25519 } from './constants.js';
 import { DtlsError } from './errors.js';
-import { createEcdheKey } from './key-exchange.js';
+import { createEcdheKey, readyEcdheSpares } from './key-exchange.js';
 
 test('ECDHE X25519 and P-256: both sides derive the same secret; malformed values are DtlsErrors', () => {
   for (const group of [GROUP_X25519, GROUP_SECP256R1]) {
@@ -37,4 +37,17 @@ test('ECDHE X25519: the wire value is the raw RFC 7748 key a foreign implementat
     ours.computeSecret(theirRaw),
     new Uint8Array(diffieHellman({ privateKey: theirs.privateKey, publicKey: ourPub })),
   );
+});
+
+test('ECDHE X25519 keys generated ahead: each handed out once, fresh after the spares run out', async () => {
+  createEcdheKey(GROUP_X25519); // starts generating spares in the thread pool
+  for (let i = 0; i < 100_000 && readyEcdheSpares() < 2; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(readyEcdheSpares(), 2, 'two spares generated ahead');
+  const keys = Array.from({ length: 5 }, () => createEcdheKey(GROUP_X25519));
+  assert.ok(readyEcdheSpares() < 2, 'the spares were taken');
+  const hex = keys.map((k) => Buffer.from(k.publicKey).toString('hex'));
+  assert.equal(new Set(hex).size, keys.length, 'no key pair twice');
+  for (let i = 1; i < keys.length; i++) {
+    assert.deepEqual(keys[0]!.computeSecret(keys[i]!.publicKey), keys[i]!.computeSecret(keys[0]!.publicKey));
+  }
 });

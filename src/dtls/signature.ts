@@ -39,10 +39,21 @@ function keyOptions(s: Scheme, key: KeyObject) {
     : { key, dsaEncoding: 'der' as const };
 }
 
+/**
+ * Curves of EC keys generated here, known without asking node: its `asymmetricKeyDetails` costs
+ * ~45 us on first use of every key (once per connection, as each gets a fresh certificate).
+ */
+const knownCurves = new WeakMap<KeyObject, string>();
+
+/** Record the curve (node's name, e.g. 'prime256v1') of an EC key generated with it. */
+export function noteCurve(key: KeyObject, namedCurve: string): void {
+  knownCurves.set(key, namedCurve);
+}
+
 /** Schemes from `offered` that `key` can make, ours first (undefined if none). */
 export function chooseScheme(key: KeyObject, offered: readonly number[]): number | undefined {
   const type = key.asymmetricKeyType;
-  const curve = key.asymmetricKeyDetails?.namedCurve;
+  const curve = type === 'ec' ? (knownCurves.get(key) ?? key.asymmetricKeyDetails?.namedCurve) : undefined;
   for (const id of SIGNATURE_SCHEMES) {
     const s = SCHEMES.get(id)!;
     if (!offered.includes(id)) continue;
