@@ -33,10 +33,10 @@ import {
   type RTCRtpTransceiver,
   type RTCTrackEvent,
 } from '../../peer/index.js';
+import type { SfuTrackInfo } from '../../protocol/signaling.js';
 import { EXT_AUDIO_LEVEL, EXT_DEPENDENCY_DESCRIPTOR, EXT_TRANSPORT_CC } from '../../rtp/extensions.js';
 import { findExtension, serializeRtp } from '../../rtp/packet.js';
 import { parseSdp } from '../../sdp/parse.js';
-import type { SfuTrackInfo } from '../../protocol/signaling.js';
 import type { SfuClientMessage } from '../signaling/protocol.js';
 import type { SfuBackend, SfuOutput } from '../signaling/sfu-backend.js';
 import { CHAT_CHANNEL_ID, DataRelay, FILE_CHANNEL_ID } from './data-relay.js';
@@ -332,11 +332,16 @@ export class SfuServer implements SfuBackend {
       case 'sfu-answer':
         this.#subscribeAnswered(state, p, msg.sdp).catch(fail('subscribe answer'));
         return;
-      case 'sfu-candidate': {
-        const pc = msg.pc === 'pub' ? p.pub : p.sub;
-        pc?.addIceCandidate(msg.candidate).catch(fail('candidate'));
+      case 'sfu-candidate':
+        // A publishing candidate waits for the offers before it: a restart offer's candidates
+        // follow it at once, and added before it is taken they belong to another ICE generation
+        // (every pub restart of a six-page run at load ~20 lost its candidates so).
+        if (msg.pc === 'pub')
+          p.publishing = p.publishing
+            .then(() => p.pub?.addIceCandidate(msg.candidate))
+            .catch(fail('candidate'));
+        else p.sub?.addIceCandidate(msg.candidate).catch(fail('candidate'));
         return;
-      }
       case 'sfu-end-of-candidates':
         return; // trickle ends are implicit for us: checks run on what arrived
       case 'sfu-restart':
