@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PAUSED } from '../../src/server/sfu/layer-selector.js';
 import { Harness } from './harness.js';
+import { OPUS_PT } from './synthetic.js';
 import { readLate, twoByTwo } from './twcc-links.js';
 
 test('TWCC: a busy receiver held at its lowest layers keeps all its video when another publisher joins', () => {
@@ -99,4 +100,31 @@ test('a track whose lowest layer costs more than the average keeps it when all t
   h.room.setBandwidth('S', 100_000 + 0.5 * lowest);
   h.run(1000);
   assert.deepEqual(video(), [PAUSED, PAUSED]);
+});
+
+test('a track whose publisher stopped for a while comes back on its lowest layer without the resume margin', () => {
+  const h = new Harness();
+  h.addPublisher('A', 41);
+  h.addPublisher('B', 42);
+  h.room.join('S');
+  h.run(3000);
+  const q = (id: string) =>
+    h.room
+      .tracksOf(id)
+      .find((t) => t.kind === 'video')!
+      .layers[0]!.meter.bitrate(h.clock.now());
+  const fromA = () =>
+    h.room.downTracksOf('S').find((d) => d.track.kind === 'video' && d.track.publisherId === 'A')!;
+  // Audio and 20% over both lowest layers: enough to keep them, not the 1.5x a budget pause wants.
+  h.room.setBandwidth('S', 100_000 + 1.2 * (q('A') + q('B')));
+  h.run(3000);
+  assert.equal(fromA().current, 0);
+  // A's video stops for 2 s (its encoder, or this process, stalled): nothing to forward.
+  h.run(2000, (p, id) => (id === 'A' && p.packet.payloadType !== OPUS_PT ? [] : [p]));
+  assert.equal(fromA().current, PAUSED);
+  // It comes back: S is fed A's lowest layer again at the next keyframe.
+  const before = h.videoTo('S', 'A').length;
+  h.run(3000);
+  assert.equal(fromA().current, 0, 'A back on q');
+  assert.ok(h.videoTo('S', 'A').length - before >= 60, `${h.videoTo('S', 'A').length - before} packets of A`);
 });

@@ -4,7 +4,8 @@
  * - down at once when the current layer no longer fits (late down-switches mean loss);
  * - up only after the higher layer has fitted with `upMargin` to spare for `upHoldMs`;
  * - video paused (audio only) when even the lowest layer does not fit (`pauseBelow` of its
- *   bitrate), resumed only once the budget holds `resumeAbove` times it for `upHoldMs`.
+ *   bitrate), resumed only once the budget holds `resumeAbove` times it for `upHoldMs`;
+ * - paused without a verdict while no layer is received, and chosen afresh when one comes back.
  */
 
 export interface LayerOption {
@@ -60,7 +61,15 @@ export class LayerSelector {
     layers.forEach((l, i) => {
       if (l.active) usable.push(i);
     });
-    if (usable.length === 0) return this.#set(PAUSED, now);
+    if (usable.length === 0) {
+      // Nothing received lately (the publisher stopped, or this process stalled a second): no
+      // verdict on the budget. Paused while it was forwarding, the next choice is made afresh when
+      // layers come back, not held to the resume margin of a budget pause (a loaded machine's
+      // stall had paused every subscriber's video at once, and the resume margin then kept some
+      // of it paused for a minute while their budgets covered the lowest layers).
+      if (this.#current !== PAUSED) this.#started = false;
+      return this.#set(PAUSED, now);
+    }
     const capped = usable.filter((i) => layers[i]!.height <= maxHeight);
     const allowed = capped.length > 0 ? capped : [usable[0]!];
     const lowest = allowed[0]!;
