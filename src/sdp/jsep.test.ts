@@ -493,3 +493,14 @@ test('answer to a Firefox-style offer: payload types, RTX pairing, paused simulc
   assert.deepEqual(answer.groups, [{ semantics: 'BUNDLE', mids: ['0', '1', '2'] }]);
   assert.equal(answer.media[2]?.maxMessageSize, 262144);
 });
+
+test('generateIceCredentials: 8-char ufrag and 24-char pwd of ice-chars, fresh each time', () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 50; i++) {
+    const { ufrag, pwd } = generateIceCredentials();
+    assert.match(ufrag, /^[A-Za-z0-9+/]{8}$/);
+    assert.match(pwd, /^[A-Za-z0-9+/]{24}$/);
+    seen.add(ufrag + pwd);
+  }
+  assert.equal(seen.size, 50);
+});

@@ -83,11 +83,21 @@ export interface DescriptionOptions {
   readonly extmapAllowMixed?: boolean;
 }
 
+/** ice-char (RFC 8839 §5.4): ALPHA / DIGIT / "+" / "/", 64 of them: one per 6 random bits. */
+const ICE_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+/** RFC 8839 §5.4: ufrag at least 4 characters, pwd at least 22 (ours 8 and 24). */
+const ICE_UFRAG_CHARS = 8;
+const ICE_PWD_CHARS = 24;
+
 /** Fresh ICE credentials (RFC 8839 §5.4: ufrag >= 24 bits, pwd >= 128 bits of randomness). */
 export function generateIceCredentials(): IceParameters {
-  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  const pick = (n: number): string => Array.from(randomBytes(n), (b) => chars[b & 63]).join('');
-  return { ufrag: pick(8), pwd: pick(24) };
+  // One call into the CSPRNG for both (every RTCPeerConnection makes a set), a plain loop per string.
+  const b = randomBytes(ICE_UFRAG_CHARS + ICE_PWD_CHARS);
+  let ufrag = '';
+  let pwd = '';
+  for (let i = 0; i < ICE_UFRAG_CHARS; i++) ufrag += ICE_CHARS[b[i]! & 63];
+  for (let i = ICE_UFRAG_CHARS; i < b.length; i++) pwd += ICE_CHARS[b[i]! & 63];
+  return { ufrag, pwd };
 }
 
 /** A fresh session id for `o=`: 62 random bits as a decimal string (RFC 9429 §5.2.1). */
