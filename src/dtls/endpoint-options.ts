@@ -103,6 +103,7 @@ export function resolveSettings(o: DtlsEndpointOptions): HandshakeSettings {
       if (!s) throw new TypeError(`unsupported cipher suite 0x${id.toString(16)}`);
       return s;
     });
+  let cookieSecret: Uint8Array | undefined;
   return {
     certificate: o.certificate,
     remoteFingerprints: o.remoteFingerprints?.map(toFingerprint),
@@ -113,8 +114,12 @@ export function resolveSettings(o: DtlsEndpointOptions): HandshakeSettings {
     requireExtendedMasterSecret: o.requireExtendedMasterSecret ?? true,
     requestClientCertificate: o.requestClientCertificate ?? true,
     helloVerify: o.helloVerify ?? true,
-    // Secret: from node:crypto, per endpoint.
-    cookieSecret: new Uint8Array(randomBytes(32)),
+    // Secret: from node:crypto, per endpoint; made on first use (clients, and servers without
+    // cookies, never use it).
+    get cookieSecret() {
+      cookieSecret ??= new Uint8Array(randomBytes(32));
+      return cookieSecret;
+    },
     cookieContext: o.cookieContext ?? new Uint8Array(0),
     versions: o.versions && o.versions.length > 0 ? [...o.versions] : ['1.2'],
     log: o.log ?? silentLogger,
