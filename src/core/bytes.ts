@@ -10,7 +10,8 @@ export class ByteReader {
   readonly layer: string;
   #pos: number;
   readonly end: number;
-  readonly #view: DataView;
+  /** For 64-bit reads only, made on first use (a DataView per reader cost more than a small parse). */
+  #view: DataView | undefined;
 
   constructor(buf: Uint8Array, layer: string, start = 0, end = buf.length) {
     if (start < 0 || end > buf.length || start > end) {
@@ -20,7 +21,6 @@ export class ByteReader {
     this.layer = layer;
     this.#pos = start;
     this.end = end;
-    this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   get offset(): number {
@@ -47,20 +47,27 @@ export class ByteReader {
     return this.buf[this.#need(1, field)]!;
   }
   u16(field: string): number {
-    return this.#view.getUint16(this.#need(2, field));
+    const at = this.#need(2, field);
+    return (this.buf[at]! << 8) | this.buf[at + 1]!;
   }
   u24(field: string): number {
     const at = this.#need(3, field);
     return (this.buf[at]! << 16) | (this.buf[at + 1]! << 8) | this.buf[at + 2]!;
   }
   u32(field: string): number {
-    return this.#view.getUint32(this.#need(4, field));
+    const at = this.#need(4, field);
+    const b = this.buf;
+    return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
   }
   u48(field: string): number {
     const at = this.#need(6, field);
-    return this.#view.getUint16(at) * 2 ** 32 + this.#view.getUint32(at + 2);
+    const b = this.buf;
+    const hi = (b[at]! << 8) | b[at + 1]!;
+    return hi * 2 ** 32 + (((b[at + 2]! << 24) | (b[at + 3]! << 16) | (b[at + 4]! << 8) | b[at + 5]!) >>> 0);
   }
   u64(field: string): bigint {
+    const buf = this.buf;
+    this.#view ??= new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     return this.#view.getBigUint64(this.#need(8, field));
   }
   /** A view of the next n bytes. */

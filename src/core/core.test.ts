@@ -21,6 +21,26 @@ test('ByteWriter and ByteReader round-trip every width', () => {
   assert.equal(r.remaining, 0);
 });
 
+test('ByteReader reads from a view at an offset into a larger buffer, top bits set, as DataView does', () => {
+  const whole = new Uint8Array(64);
+  for (let i = 0; i < whole.length; i++) whole[i] = 0xff - i * 3;
+  for (const offset of [0, 1, 3, 5]) {
+    const view = whole.subarray(offset, offset + 40);
+    const dv = new DataView(whole.buffer, offset);
+    const r = new ByteReader(view, 'test', 2);
+    assert.equal(r.u16('a'), dv.getUint16(2));
+    assert.equal(r.u32('b'), dv.getUint32(4));
+    assert.equal(r.u48('c'), dv.getUint16(8) * 2 ** 32 + dv.getUint32(10));
+    assert.equal(r.u64('d'), dv.getBigUint64(14));
+    assert.equal(r.u32('e'), dv.getUint32(22));
+  }
+  const max = new ByteReader(new Uint8Array(20).fill(0xff), 'test');
+  assert.equal(max.u16('a'), 0xffff);
+  assert.equal(max.u32('b'), 0xffffffff);
+  assert.equal(max.u48('c'), 2 ** 48 - 1);
+  assert.equal(max.u64('d'), 2n ** 64n - 1n);
+});
+
 test('ByteReader throws ParseError naming layer, field and offset on short input', () => {
   const r = new ByteReader(new Uint8Array([1, 2, 3]), 'stun');
   r.u16('type');
