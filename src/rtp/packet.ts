@@ -77,16 +77,35 @@ export function parseRtp(bytes: Uint8Array): RtpPacket {
       r.fail('padding', `count ${paddingSize} of ${r.remaining} bytes`);
   }
   const payload = r.bytes(r.remaining - paddingSize, 'payload');
+  const marker = (b1 & 0x80) !== 0;
+  const payloadType = b1 & 0x7f;
+  // One literal per shape (no conditional spreads: they cost a temporary object per packet).
+  if (extensionProfile === undefined)
+    return { marker, payloadType, sequenceNumber, timestamp, ssrc, csrcs, extensions, payload, paddingSize };
+  if (extensionData === undefined) {
+    return {
+      marker,
+      payloadType,
+      sequenceNumber,
+      timestamp,
+      ssrc,
+      csrcs,
+      extensionProfile,
+      extensions,
+      payload,
+      paddingSize,
+    };
+  }
   return {
-    marker: (b1 & 0x80) !== 0,
-    payloadType: b1 & 0x7f,
+    marker,
+    payloadType,
     sequenceNumber,
     timestamp,
     ssrc,
     csrcs,
-    ...(extensionProfile !== undefined && { extensionProfile }),
+    extensionProfile,
     extensions,
-    ...(extensionData !== undefined && { extensionData }),
+    extensionData,
     payload,
     paddingSize,
   };
