@@ -77,38 +77,21 @@ export function parseRtp(bytes: Uint8Array): RtpPacket {
       r.fail('padding', `count ${paddingSize} of ${r.remaining} bytes`);
   }
   const payload = r.bytes(r.remaining - paddingSize, 'payload');
-  const marker = (b1 & 0x80) !== 0;
-  const payloadType = b1 & 0x7f;
-  // One literal per shape (no conditional spreads: they cost a temporary object per packet).
-  if (extensionProfile === undefined)
-    return { marker, payloadType, sequenceNumber, timestamp, ssrc, csrcs, extensions, payload, paddingSize };
-  if (extensionData === undefined) {
-    return {
-      marker,
-      payloadType,
-      sequenceNumber,
-      timestamp,
-      ssrc,
-      csrcs,
-      extensionProfile,
-      extensions,
-      payload,
-      paddingSize,
-    };
-  }
-  return {
-    marker,
-    payloadType,
+  // Optional fields set after the literal (no conditional spreads: a temporary object per packet).
+  const p: { -readonly [K in keyof RtpPacket]: RtpPacket[K] } = {
+    marker: (b1 & 0x80) !== 0,
+    payloadType: b1 & 0x7f,
     sequenceNumber,
     timestamp,
     ssrc,
     csrcs,
-    extensionProfile,
     extensions,
-    extensionData,
     payload,
     paddingSize,
   };
+  if (extensionProfile !== undefined) p.extensionProfile = extensionProfile;
+  if (extensionData !== undefined) p.extensionData = extensionData;
+  return p;
 }
 
 function extensionBlock(p: RtpPacket): { profile: number; size: number } | undefined {
