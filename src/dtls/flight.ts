@@ -1,3 +1,4 @@
+import { concatBytes } from '../core/bytes.js';
 import type { Clock, Timer } from '../core/clock.js';
 import { CONTENT_CHANGE_CIPHER_SPEC, CONTENT_HANDSHAKE, HANDSHAKE_HEADER_LENGTH } from './constants.js';
 import { writeHandshakeHeader } from './handshake-fragment.js';
@@ -113,16 +114,16 @@ export class FlightSender {
     let open: { epoch: number; frags: Uint8Array[]; bytes: number } | undefined;
     const closeRecord = (): void => {
       if (!open) return;
-      const { epoch, frags, bytes } = open;
+      const { epoch, frags } = open;
       open = undefined;
-      const rec = records.seal(CONTENT_HANDSHAKE, epoch, frags.length === 1 ? frags[0]! : join(frags, bytes));
+      const rec = records.seal(CONTENT_HANDSHAKE, epoch, frags.length === 1 ? frags[0]! : concatBytes(frags));
       parts.push(rec);
       size += rec.length;
     };
     const flush = (): void => {
       closeRecord();
       if (parts.length === 0) return;
-      datagrams.push(parts.length === 1 ? parts[0]! : join(parts, size));
+      datagrams.push(parts.length === 1 ? parts[0]! : concatBytes(parts));
       parts = [];
       size = 0;
     };
@@ -167,15 +168,4 @@ export class FlightSender {
     flush();
     return datagrams;
   }
-}
-
-/** The concatenation of `parts` (`bytes` long in total). */
-function join(parts: readonly Uint8Array[], bytes: number): Uint8Array {
-  const out = new Uint8Array(bytes);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
