@@ -9,11 +9,17 @@ type Listener = (...args: unknown[]) => void;
 
 export class Emitter<Events extends EventMap> {
   #listeners = new Map<keyof Events, Set<Listener>>();
+  /**
+   * Per event, the listeners as an array, made on the first emit after a change: an emit calls
+   * the listeners there were when it began (as a copy per emit would) without copying each time.
+   */
+  #snapshots = new Map<keyof Events, Listener[]>();
 
   on<K extends keyof Events>(name: K, fn: (...args: Events[K]) => void): () => void {
     let set = this.#listeners.get(name);
     if (!set) this.#listeners.set(name, (set = new Set()));
     set.add(fn as unknown as Listener);
+    this.#snapshots.delete(name);
     return () => this.off(name, fn);
   }
   once<K extends keyof Events>(name: K, fn: (...args: Events[K]) => void): () => void {
@@ -25,16 +31,22 @@ export class Emitter<Events extends EventMap> {
   }
   off<K extends keyof Events>(name: K, fn: (...args: Events[K]) => void): void {
     this.#listeners.get(name)?.delete(fn as unknown as Listener);
+    this.#snapshots.delete(name);
   }
   emit<K extends keyof Events>(name: K, ...args: Events[K]): void {
-    const set = this.#listeners.get(name);
-    if (!set) return;
-    for (const fn of [...set]) (fn as unknown as (...a: Events[K]) => void)(...args);
+    let list = this.#snapshots.get(name);
+    if (!list) {
+      const set = this.#listeners.get(name);
+      if (!set) return;
+      this.#snapshots.set(name, (list = [...set]));
+    }
+    for (const fn of list) (fn as unknown as (...a: Events[K]) => void)(...args);
   }
   listenerCount(name: keyof Events): number {
     return this.#listeners.get(name)?.size ?? 0;
   }
   removeAllListeners(): void {
     this.#listeners.clear();
+    this.#snapshots.clear();
   }
 }
