@@ -18,16 +18,16 @@ import { TwccRecorder } from '../interceptor/twcc-recorder.js';
 import type { Remb } from '../rtcp/feedback.js';
 import type { TransportCcFeedback } from '../rtcp/twcc.js';
 import {
-  absSendTimeFromMs,
   absSendTimeToMs,
   EXT_ABS_SEND_TIME,
   EXT_TRANSPORT_CC,
   parseAbsSendTime,
   parseTransportCc,
-  serializeAbsSendTime,
   serializeTransportCc,
 } from '../rtp/extensions.js';
+import type { RtpHeaderExtension } from '../rtp/header-extensions.js';
 import { findExtension, type RtpPacket } from '../rtp/packet.js';
+import { absSendTimeData } from './abs-send-time.js';
 import type { RTCRtpTransceiver } from './rtp-transceiver.js';
 
 /** How often receive-side feedback goes out. */
@@ -55,6 +55,14 @@ export class MediaCongestion {
   readonly #recorder = new TwccRecorder();
   #sendId: number | undefined;
   #absSendId: number | undefined;
+  /** The last stamp's extension list without transport-cc: what it came from, the result. */
+  #lastStamp:
+    | {
+        readonly from: readonly RtpHeaderExtension[];
+        readonly absData: Uint8Array | undefined;
+        readonly list: readonly RtpHeaderExtension[];
+      }
+    | undefined;
   #recvId: number | undefined;
   #seq = 1;
   #lastFeedback = -Infinity;
@@ -82,6 +90,7 @@ export class MediaCongestion {
   configure(transceivers: readonly RTCRtpTransceiver[]): void {
     this.#sendId = undefined;
     this.#absSendId = undefined;
+    this.#lastStamp = undefined;
     this.#recvId = undefined;
     this.#absId = undefined;
     let remb = false;
@@ -116,11 +125,20 @@ export class MediaCongestion {
   stamp(p: RtpPacket, size: number, now: number): RtpPacket {
     const id = this.#sendId;
     const abs = this.#absSendId;
-    const hasAbs = abs !== undefined && p.extensions.some((e) => e.id === abs);
-    if (id === undefined && !hasAbs) return p;
+    let stamped: Uint8Array | undefined;
+    if (abs !== undefined) for (const e of p.extensions) if (e.id === abs) stamped = e.data;
+    if (id === undefined && !stamped) return p;
+    const absData = stamped ? absSendTimeData(now) : undefined;
+    // Without transport-cc: already stamped with this time (not held by the pacer), or packets of
+    // one list stamped in the same millisecond share the result.
+    if (id === undefined && stamped === absData) return p;
+    const last = this.#lastStamp;
+    if (id === undefined && last && last.from === p.extensions && last.absData === absData)
+      return { ...p, extensions: last.list };
     const extensions = p.extensions.filter((e) => e.id !== id && e.id !== abs);
-    if (hasAbs) extensions.push({ id: abs, data: serializeAbsSendTime(absSendTimeFromMs(now)) });
-    if (id !== undefined) {
+    if (absData) extensions.push({ id: abs!, data: absData });
+    if (id === undefined) this.#lastStamp = { from: p.extensions, absData, list: extensions };
+    else {
       const seq = this.#seq;
       this.#seq = (seq + 1) & 0xffff;
       const cluster = this.controller.onPacketSent(seq, size, now);

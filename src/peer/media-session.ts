@@ -26,6 +26,7 @@ import { SrtpSession } from '../srtp/session.js';
 import { MediaCongestion } from './media-congestion.js';
 import { paddingPackets } from './padding.js';
 import type { RTCRtpTransceiver } from './rtp-transceiver.js';
+import { everyTick } from './shared-tick.js';
 
 const TICK_MS = 20;
 const REPORT_INTERVAL_MS = 1000;
@@ -72,7 +73,8 @@ export class MediaSession {
   readonly #routes = new Map<number, Route>();
   /** SSRCs the remote description announced: ssrc -> mid (and the FID pairs). */
   #signaled = new Map<number, { mid: string; rtxFor?: number }>();
-  #tick: Timer | undefined;
+  /** Stops this session's share of the clock's 20 ms tick. */
+  #stopTick: (() => void) | undefined;
   #feedbackTimer: Timer | undefined;
   #lastReport = -Infinity;
   #closed = false;
@@ -368,12 +370,10 @@ export class MediaSession {
     if (p) this.pacer.probe(p.bitrate, p.durationMs);
   }
 
+  /** The 20 ms tick, on one timer shared by every session on this clock (see everyTick). */
   #schedule(): void {
-    if (this.#closed) return;
-    this.#tick = this.#clock.setTimeout(() => {
-      this.#onTick();
-      this.#schedule();
-    }, TICK_MS);
+    if (this.#closed || this.#stopTick) return;
+    this.#stopTick = everyTick(this.#clock, TICK_MS, () => this.#onTick());
   }
 
   #sendFeedbackNow(): void {
@@ -463,8 +463,8 @@ export class MediaSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#tick?.cancel();
-    this.#tick = undefined;
+    this.#stopTick?.();
+    this.#stopTick = undefined;
     this.#feedbackTimer?.cancel();
     this.#feedbackTimer = undefined;
     this.pacer.close();

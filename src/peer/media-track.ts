@@ -8,6 +8,14 @@ import { randomUUID } from 'node:crypto';
 import { Emitter } from '../core/events.js';
 import type { RtpPacket } from '../rtp/packet.js';
 
+/** How a forwarded packet is written (`MediaStreamTrack.writeRtp`). */
+export interface WriteRtpOptions {
+  readonly rid?: string;
+  readonly dependencyDescriptor?: Uint8Array;
+}
+/** No options: one shared object rather than one per packet. */
+const NO_WRITE_OPTIONS: WriteRtpOptions = Object.freeze({});
+
 export interface EncodedFrameInit {
   readonly data: Uint8Array;
   /** Presentation time in milliseconds (any origin; differences matter). */
@@ -78,7 +86,7 @@ export class MediaStreamTrack extends Emitter<MediaStreamTrackEvents> {
    * keep sequence numbers continuous. With simulcast, `rid` picks the encoding; a
    * `dependencyDescriptor` goes out in that extension where it was negotiated.
    */
-  writeRtp(packet: RtpPacket, options: { rid?: string; dependencyDescriptor?: Uint8Array } = {}): void {
+  writeRtp(packet: RtpPacket, options: WriteRtpOptions = NO_WRITE_OPTIONS): void {
     if (this.#readyState === 'ended' || !this.enabled) return;
     this.emit('writertp', packet, options);
   }

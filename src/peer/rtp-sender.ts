@@ -9,16 +9,14 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { Emitter } from '../core/events.js';
-import { rtxPacket, type SendHistory } from '../interceptor/nack.js';
+import { rtxPacket } from '../interceptor/nack.js';
 import { createPacketizer, isKeyframe, payloadCodecName } from '../media/payload/index.js';
 import {
-  absSendTimeFromMs,
   EXT_ABS_SEND_TIME,
   EXT_DEPENDENCY_DESCRIPTOR,
   EXT_MID,
   EXT_REPAIRED_RID,
   EXT_RID,
-  serializeAbsSendTime,
   serializeSdesExtension,
 } from '../rtp/extensions.js';
 import type { RtpHeaderExtension } from '../rtp/header-extensions.js';
@@ -26,8 +24,10 @@ import type { RtpPacket } from '../rtp/packet.js';
 import { parseFmtpParameters } from '../sdp/attributes.js';
 import { type Codec, isRtx } from '../sdp/codecs.js';
 import type { Extmap } from '../sdp/types.js';
+import { absSendTimeData } from './abs-send-time.js';
 import { type RTCRtpCodec, toRtcCodec } from './media-codecs.js';
 import type { EncodedFrameInit, MediaStreamTrack } from './media-track.js';
+import type { PacketHistory } from './send-history.js';
 import { type OutboundLayerStats, SendLayer } from './send-layer.js';
 
 /** How a forwarded RTP packet is sent (MediaStreamTrack.writeRtp). */
@@ -38,6 +38,22 @@ export interface ForwardOptions {
 
 /** Room left in a 1200-byte datagram for the payload (RTP header, extensions, SRTP tag). */
 const MAX_PAYLOAD = 1100;
+const NO_OPTIONS: ForwardOptions = Object.freeze({});
+
+/**
+ * A layer's last header-extension list and what it was made from: packets written in the same
+ * millisecond (abs-send-time unchanged) with the same dependency descriptor share one list, so a
+ * packet kept in the send history holds no list of its own.
+ */
+interface ExtensionList {
+  /** Clock time it was made at. */
+  readonly at: number;
+  readonly negotiation: SenderNegotiation | undefined;
+  /** The abs-send-time data in the list (undefined: not negotiated). */
+  readonly absSendTime: Uint8Array | undefined;
+  readonly dependencyDescriptor: Uint8Array | undefined;
+  readonly list: readonly RtpHeaderExtension[];
+}
 
 export interface RTCRtpEncodingParameters {
   rid?: string;
@@ -113,7 +129,7 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
   get rtxSsrc(): number {
     return this.layers[0]!.rtxSsrc;
   }
-  get history(): SendHistory {
+  get history(): PacketHistory {
     return this.layers[0]!.history;
   }
   /** The first layer's outbound statistics (see `layers` for each simulcast layer's). */
@@ -235,33 +251,53 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
     return this.#encodings[i]?.active !== false;
   }
 
-  /** The layers a frame or packet written with `rid` goes to. */
-  #targets(rid: string | undefined): SendLayer[] {
-    const out: SendLayer[] = [];
-    this.layers.forEach((l, i) => {
-      if (this.#layerActive(i) && (rid === undefined || l.rid === rid)) out.push(l);
-    });
-    return out;
+  /** Whether layer i takes a frame or packet written with `rid`. */
+  #takes(i: number, rid: string | undefined): boolean {
+    return this.#layerActive(i) && (rid === undefined || this.layers[i]!.rid === rid);
   }
 
-  /** The mid extension's bytes, encoded once per mid rather than per packet. */
-  #midData: { readonly mid: string; readonly data: Uint8Array } | undefined;
+  /** The mid extension, encoded once per mid rather than per packet. */
+  #mid: { readonly mid: string; readonly ext: RtpHeaderExtension } | undefined;
+  /** Per layer: its rid extension (encoded once). */
+  readonly #rid: (RtpHeaderExtension | undefined)[] = [];
+  /** Per layer: its last extension list (see ExtensionList). */
+  readonly #extLists: (ExtensionList | undefined)[] = [];
 
-  #extensions(layer: SendLayer, dependencyDescriptor?: Uint8Array): RtpHeaderExtension[] {
+  #extensions(i: number, dependencyDescriptor?: Uint8Array): readonly RtpHeaderExtension[] {
+    const n = this.#negotiation;
+    const last = this.#extLists[i];
+    const now = this.#clock.now();
+    if (
+      last &&
+      last.negotiation === n &&
+      last.dependencyDescriptor === dependencyDescriptor &&
+      (last.at === now || last.absSendTime === undefined || last.absSendTime === absSendTimeData(now))
+    )
+      return last.list;
+    const layer = this.layers[i]!;
     const out: RtpHeaderExtension[] = [];
-    for (const e of this.#negotiation?.extmaps ?? []) {
-      if (e.uri === EXT_MID && this.#negotiation) {
-        const mid = this.#negotiation.mid;
-        if (this.#midData?.mid !== mid) this.#midData = { mid, data: serializeSdesExtension(mid) };
-        out.push({ id: e.id, data: this.#midData.data });
-      } else if (e.uri === EXT_ABS_SEND_TIME)
-        out.push({ id: e.id, data: serializeAbsSendTime(absSendTimeFromMs(this.#clock.now())) });
-      else if (e.uri === EXT_RID && layer.rid !== undefined)
-        out.push({ id: e.id, data: serializeSdesExtension(layer.rid) });
-      else if (e.uri === EXT_DEPENDENCY_DESCRIPTOR && dependencyDescriptor)
+    let absSendTime: Uint8Array | undefined;
+    for (const e of n?.extmaps ?? []) {
+      if (e.uri === EXT_MID) {
+        const mid = n!.mid;
+        const m = this.#mid;
+        if (m?.mid !== mid || m.ext.id !== e.id)
+          this.#mid = { mid, ext: { id: e.id, data: serializeSdesExtension(mid) } };
+        out.push(this.#mid!.ext);
+      } else if (e.uri === EXT_ABS_SEND_TIME) {
+        absSendTime = absSendTimeData(now);
+        out.push({ id: e.id, data: absSendTime });
+      } else if (e.uri === EXT_RID && layer.rid !== undefined) {
+        let r = this.#rid[i];
+        if (r?.id !== e.id) this.#rid[i] = r = { id: e.id, data: serializeSdesExtension(layer.rid) };
+        out.push(r);
+      } else if (e.uri === EXT_DEPENDENCY_DESCRIPTOR && dependencyDescriptor)
         out.push({ id: e.id, data: dependencyDescriptor });
     }
-    return out;
+    // Exactly as long as it is (a pushed-to array keeps spare capacity, and the history keeps it).
+    const list = out.slice();
+    this.#extLists[i] = { at: now, negotiation: n, absSendTime, dependencyDescriptor, list };
+    return list;
   }
 
   /** Packetize and send one encoded frame (dropped while not negotiated or not connected). */
@@ -273,11 +309,13 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
     const ts =
       (this.#tsBase + Math.round(((f.timestamp - this.#firstFrameMs) * codec.clockRate) / 1000)) >>> 0;
     const keyframe = f.keyframe ?? isKeyframe(name, f.data);
-    for (const layer of this.#targets(f.rid)) {
+    for (let li = 0; li < this.layers.length; li++) {
+      if (!this.#takes(li, f.rid)) continue;
+      const layer = this.layers[li]!;
       const packetizer = layer.packetizer;
       if (!packetizer) continue;
       const payloads = packetizer.packetize(f.data, MAX_PAYLOAD, keyframe);
-      const extensions = this.#extensions(layer);
+      const extensions = this.#extensions(li);
       payloads.forEach((payload, i) => {
         this.#send(layer, {
           marker: this.kind === 'video' ? i === payloads.length - 1 : false,
@@ -304,10 +342,12 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
    * with simulcast, `rid` picks the layer (every active layer without it); `dependencyDescriptor`
    * is sent in that extension where negotiated (an SFU forwarding SVC keeps the publisher's).
    */
-  writeRtp(p: RtpPacket, o: ForwardOptions = {}): void {
+  writeRtp(p: RtpPacket, o: ForwardOptions = NO_OPTIONS): void {
     const codec = this.#codec;
     if (!codec || !this.out) return;
-    for (const layer of this.#targets(o.rid)) {
+    for (let i = 0; i < this.layers.length; i++) {
+      if (!this.#takes(i, o.rid)) continue;
+      const layer = this.layers[i]!;
       if (!layer.fwd || layer.fwd.ssrc !== p.ssrc) {
         // A new source: continue our timeline one frame after the last timestamp we sent.
         const next = layer.fwd ? layer.fwd.lastTs + Math.round(codec.clockRate / 30) : this.#tsBase;
@@ -321,7 +361,7 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
         sequenceNumber: layer.nextSeq(),
         timestamp: ts,
         ssrc: layer.ssrc,
-        extensions: this.#extensions(layer, o.dependencyDescriptor),
+        extensions: this.#extensions(i, o.dependencyDescriptor),
         paddingSize: 0,
       });
       if (p.marker || this.kind === 'audio') layer.stats.framesSent++;

@@ -4,9 +4,9 @@
  * without simulcast has exactly one layer (no rid).
  */
 import { randomInt } from 'node:crypto';
-import { SendHistory } from '../interceptor/nack.js';
 import type { Packetizer } from '../media/payload/index.js';
 import { VideoFrameMeter } from './frame-meter.js';
+import { PacketHistory } from './send-history.js';
 
 export interface OutboundLayerStats {
   packetsSent: number;
@@ -27,7 +27,7 @@ export class SendLayer {
   readonly rid: string | undefined;
   readonly ssrc = randomInt(1, 2 ** 32 - 1);
   readonly rtxSsrc = randomInt(1, 2 ** 32 - 1);
-  readonly history = new SendHistory(1024);
+  readonly history = new PacketHistory(1024);
   /** Picture size and frame rate of the frames written to this layer (video). */
   readonly video = new VideoFrameMeter();
   packetizer: Packetizer | undefined;
