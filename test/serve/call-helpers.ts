@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { CallSnapshot } from '../../src/client/call.js';
 import { SystemClock } from '../../src/core/clock.js';
@@ -9,7 +10,7 @@ import { createLogger, type Logger, silentLogger } from '../../src/core/log.js';
 import type { ServeConfig } from '../../src/server/config.js';
 import { loadWebAssets } from '../../src/server/http/web-assets.js';
 import { type ServeDeps, type ServeHandle, startServe } from '../../src/server/serve.js';
-import type { ChromiumHandle } from '../helpers/chromium.js';
+import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
 import { testConfig } from './helpers.js';
 
 export const ARTIFACTS = join(process.cwd(), 'artifacts', 'serve');
@@ -41,6 +42,40 @@ export async function startCallServer(
     ...(over.turn ? {} : { startTurn: async () => undefined }),
     ...(sfu && { sfu }),
   });
+}
+
+export interface CallFixture {
+  /** The serve (running from the enclosing describe's `before` to its `after`). */
+  readonly server: ServeHandle;
+  readonly browser: ChromiumHandle;
+  /** Pages the tests open that the fixture closes after the suite. */
+  readonly pages: Page[];
+}
+
+/**
+ * A call server (startCallServer) and a Chromium for the enclosing describe: started in its
+ * `before`, closed in its `after` with the pages left in `pages`. `config` as a function is read
+ * in `before` (after hooks registered earlier ran: a directory made there). `log`: keep the
+ * server's info log with the artifacts under that name; `sfu`: the test's own SFU; `skip`: start
+ * nothing (a prerequisite of the tests is missing).
+ */
+export function withCall(
+  config: Partial<ServeConfig> | (() => Partial<ServeConfig>) = {},
+  o: { readonly log?: string; readonly sfu?: () => ServeDeps['sfu']; readonly skip?: boolean } = {},
+): CallFixture {
+  const call = { pages: [] as Page[] } as { server: ServeHandle; browser: ChromiumHandle; pages: Page[] };
+  before(async () => {
+    if (o.skip) return;
+    const over = typeof config === 'function' ? config() : config;
+    call.server = await startCallServer(over, o.log ? artifactLogger(o.log) : silentLogger, o.sfu?.());
+    call.browser = await launchChromium();
+  });
+  after(async () => {
+    for (const p of call.pages) await p.close().catch(() => {});
+    await call.browser?.close();
+    await call.server?.close();
+  });
+  return call;
 }
 
 export async function openCall(
@@ -81,30 +116,39 @@ export async function waitSnap(
   }
 }
 
-/** Every page sees all the others connected with video frames decoding. */
-export async function waitMeshConnected(pages: Page[]): Promise<CallSnapshot[]> {
-  const n = pages.length - 1;
+/**
+ * Polls every page's snapshot until `pred(snapshot, page index)` holds on each (waitSnap, whose
+ * limit is a safety net, not a timing), printing every page's links if one does not get there.
+ * Snapshots in page order.
+ */
+export function waitAllPages(
+  pages: readonly Page[],
+  pred: (s: CallSnapshot, i: number) => boolean,
+  what: string,
+  limitMs?: number,
+): Promise<CallSnapshot[]> {
   return dumpOnFailure(
     pages,
-    Promise.all(
-      pages.map((p, i) =>
-        waitSnap(
-          p,
-          (s) =>
-            s.peers.length === n &&
-            s.peers.every((x) => x.connectionState === 'connected' && x.framesDecoded > 0),
-          `page ${i} to connect to ${n} peers with video`,
-          // Generous: on a loaded 2-core machine a glare, an offer retry and an ICE restart can
-          // all happen before a 4-page mesh settles.
-          240_000,
-        ),
-      ),
-    ),
+    Promise.all(pages.map((p, i) => waitSnap(p, (s) => pred(s, i), `${what} (page ${i})`, limitMs))),
+  );
+}
+
+/** Every page sees all the others connected with video frames decoding. */
+export function waitMeshConnected(pages: Page[]): Promise<CallSnapshot[]> {
+  const n = pages.length - 1;
+  return waitAllPages(
+    pages,
+    (s) =>
+      s.peers.length === n && s.peers.every((x) => x.connectionState === 'connected' && x.framesDecoded > 0),
+    `connected to ${n} peers with video`,
+    // Generous: on a loaded 2-core machine a glare, an offer retry and an ICE restart can all
+    // happen before a 4-page mesh settles.
+    240_000,
   );
 }
 
 /** On failure, prints a one-line summary of every link of every page (the other side of a stuck link). */
-export async function dumpOnFailure<T>(pages: Page[], p: Promise<T>): Promise<T> {
+export async function dumpOnFailure<T>(pages: readonly Page[], p: Promise<T>): Promise<T> {
   try {
     return await p;
   } catch (err) {
@@ -126,23 +170,15 @@ export async function dumpOnFailure<T>(pages: Page[], p: Promise<T>): Promise<T>
 }
 
 /** framesDecoded of every link on every page grows past `before`. */
-export async function waitFramesGrow(
-  pages: Page[],
-  before: CallSnapshot[],
-  what: string,
-): Promise<CallSnapshot[]> {
-  return Promise.all(
-    pages.map((p, i) =>
-      waitSnap(
-        p,
-        (s) =>
-          s.peers.length === before[i]!.peers.length &&
-          s.peers.every(
-            (x) => x.framesDecoded > (before[i]!.peers.find((b) => b.id === x.id)?.framesDecoded ?? 0) + 10,
-          ),
-        `${what} (page ${i})`,
+export function waitFramesGrow(pages: Page[], before: CallSnapshot[], what: string): Promise<CallSnapshot[]> {
+  return waitAllPages(
+    pages,
+    (s, i) =>
+      s.peers.length === before[i]!.peers.length &&
+      s.peers.every(
+        (x) => x.framesDecoded > (before[i]!.peers.find((b) => b.id === x.id)?.framesDecoded ?? 0) + 10,
       ),
-    ),
+    what,
   );
 }
 

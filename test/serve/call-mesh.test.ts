@@ -5,37 +5,25 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { DashboardData } from '../../src/server/http/http-server.js';
-import type { ServeHandle } from '../../src/server/serve.js';
-import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 import {
-  artifactLogger,
   dumpOnFailure,
   openCall,
   screenshot,
   sha256,
   snapshot,
-  startCallServer,
   waitFramesGrow,
   waitMeshConnected,
   waitSnap,
+  withCall,
 } from './call-helpers.js';
 
 describe('call page: mesh calls in Chromium', { ...needs(PREREQS.chromium), timeout: 900_000 }, () => {
-  let server: ServeHandle;
-  let browser: ChromiumHandle;
-  before(async () => {
-    // These tests are about mesh calls: keep the room out of SFU mode (test/sfu covers the switch).
-    server = await startCallServer({ sfu: false }, artifactLogger('call-mesh'));
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  // These tests are about mesh calls: keep the room out of SFU mode (test/sfu covers the switch).
+  const call = withCall({ sfu: false }, { log: 'call-mesh' });
 
   async function closePages(pages: Page[]): Promise<void> {
     for (const p of pages) await p.close().catch(() => {});
@@ -45,8 +33,8 @@ describe('call page: mesh calls in Chromium', { ...needs(PREREQS.chromium), time
     timeout: 600_000,
   }, async () => {
     const pages = [
-      await openCall(browser, server.url, 'two', 'ann'),
-      await openCall(browser, server.url, 'two', 'bob'),
+      await openCall(call.browser, call.server.url, 'two', 'ann'),
+      await openCall(call.browser, call.server.url, 'two', 'bob'),
     ];
     try {
       const snaps = await waitMeshConnected(pages);
@@ -127,14 +115,14 @@ describe('call page: mesh calls in Chromium', { ...needs(PREREQS.chromium), time
         });
       });
       assert.ok(
-        browser.blocked.some((u) => u.startsWith('http://192.0.2.1')),
-        browser.blocked.join(),
+        call.browser.blocked.some((u) => u.startsWith('http://192.0.2.1')),
+        call.browser.blocked.join(),
       );
       assert.ok(
-        browser.blocked.some((u) => u.startsWith('ws://192.0.2.1')),
-        browser.blocked.join(),
+        call.browser.blocked.some((u) => u.startsWith('ws://192.0.2.1')),
+        call.browser.blocked.join(),
       );
-      browser.blocked.length = 0;
+      call.browser.blocked.length = 0;
     } catch (err) {
       await dumpOnFailure(pages, Promise.reject(err));
     } finally {
@@ -148,7 +136,7 @@ describe('call page: mesh calls in Chromium', { ...needs(PREREQS.chromium), time
     const names = ['ann', 'bob', 'cat', 'dan'];
     const pages: Page[] = [];
     try {
-      for (const n of names) pages.push(await openCall(browser, server.url, 'four', n));
+      for (const n of names) pages.push(await openCall(call.browser, call.server.url, 'four', n));
       const snaps = await waitMeshConnected(pages);
       const ids = snaps.map((s) => s.peerId);
       assert.equal(new Set(ids).size, 4);
@@ -185,7 +173,7 @@ describe('call page: mesh calls in Chromium', { ...needs(PREREQS.chromium), time
       let dash: DashboardData | undefined;
       const end = Date.now() + 20_000;
       do {
-        dash = (await (await fetch(`${server.url}/api/stats`)).json()) as DashboardData;
+        dash = (await (await fetch(`${call.server.url}/api/stats`)).json()) as DashboardData;
         const room = dash.rooms.find((r) => r.name === 'four');
         if (
           room &&
@@ -199,12 +187,12 @@ describe('call page: mesh calls in Chromium', { ...needs(PREREQS.chromium), time
       assert.equal(room.peers.length, 4);
       assert.equal(room.links.filter((l) => l.connectionState === 'connected').length, 12);
       assert.ok(room.links.every((l) => l.pathType !== null && l.rttMs !== null));
-      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      const metrics = await (await fetch(`${call.server.url}/metrics`)).text();
       assert.match(metrics, /rtcstack_connection_setup_seconds_count [1-9]/);
       await screenshot(pages[0]!, 'call-4-pages');
-      const dashPage = await browser.newPage();
+      const dashPage = await call.browser.newPage();
       try {
-        await dashPage.goto(`${server.url}/dashboard`);
+        await dashPage.goto(`${call.server.url}/dashboard`);
         // The dashboard refreshes from client stats reports; on a loaded CI box that takes a while.
         await dashPage.waitForFunction(() => document.querySelector('#k-peers')?.textContent === '4', null, {
           timeout: 120_000,
@@ -220,7 +208,7 @@ describe('call page: mesh calls in Chromium', { ...needs(PREREQS.chromium), time
       } finally {
         await dashPage.close();
       }
-      assert.deepEqual(browser.blocked, []);
+      assert.deepEqual(call.browser.blocked, []);
       const s0 = await snapshot(pages[0]!);
       assert.ok(s0.peers.every((p) => p.chatOpen && p.fileOpen));
     } catch (err) {

@@ -4,41 +4,25 @@
  * selected pair is a relay pair, and the dashboard's relay share reads 100%.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { DashboardData } from '../../src/server/http/http-server.js';
-import type { ServeHandle } from '../../src/server/serve.js';
-import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 import {
   openCall,
   screenshot,
   snapshot,
-  startCallServer,
   waitFramesGrow,
   waitMeshConnected,
   waitSnap,
+  withCall,
 } from './call-helpers.js';
 
 describe('call page: relay-only through our TURN server', {
   ...needs(PREREQS.chromium),
   timeout: 900_000,
 }, () => {
-  let browser: ChromiumHandle;
-  let server: ServeHandle;
-  before(async () => {
-    server = await startCallServer({
-      turn: true,
-      turnPort: 0,
-      turnSecret: 'relay-test-secret',
-      turnCredentialTtl: 60,
-    });
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const call = withCall({ turn: true, turnPort: 0, turnSecret: 'relay-test-secret', turnCredentialTtl: 60 });
 
   test('3 pages with relay=1: all links relay, media and chat flow, relay share 100%', {
     timeout: 600_000,
@@ -46,7 +30,7 @@ describe('call page: relay-only through our TURN server', {
     const pages: Page[] = [];
     try {
       for (const n of ['ann', 'bob', 'cat'])
-        pages.push(await openCall(browser, server.url, 'relay', n, '&relay=1'));
+        pages.push(await openCall(call.browser, call.server.url, 'relay', n, '&relay=1'));
       const snaps = await waitMeshConnected(pages);
       for (const s of snaps) {
         assert.ok(s.iceServers[0]!.urls.some((u) => u.startsWith('turn:127.0.0.1:')));
@@ -69,7 +53,7 @@ describe('call page: relay-only through our TURN server', {
       let dash: DashboardData | undefined;
       const end = Date.now() + 30_000;
       do {
-        dash = (await (await fetch(`${server.url}/api/stats`)).json()) as DashboardData;
+        dash = (await (await fetch(`${call.server.url}/api/stats`)).json()) as DashboardData;
         if (dash.paths.total === 6 && dash.paths.relayShare === 1) break;
         await new Promise((r) => setTimeout(r, 250));
       } while (Date.now() < end);
@@ -77,13 +61,13 @@ describe('call page: relay-only through our TURN server', {
       assert.equal(dash.paths.relayShare, 1);
       assert.ok(dash.turn && dash.turn.allocations >= 3, `allocations ${dash.turn?.allocations}`);
       assert.ok(dash.turn.relayedBytes > 100_000, `relayed ${dash.turn.relayedBytes}`);
-      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      const metrics = await (await fetch(`${call.server.url}/metrics`)).text();
       assert.match(metrics, /rtcstack_relay_share 1/);
       assert.match(metrics, /rtcstack_turn_allocations\{transport="udp"\} [1-9]/);
       await screenshot(pages[0]!, 'call-relay');
-      const dashPage = await browser.newPage();
+      const dashPage = await call.browser.newPage();
       try {
-        await dashPage.goto(`${server.url}/dashboard`);
+        await dashPage.goto(`${call.server.url}/dashboard`);
         await dashPage.waitForFunction(() => document.querySelector('#k-relay')?.textContent === '100%');
         await screenshot(dashPage, 'dashboard-relay');
       } finally {

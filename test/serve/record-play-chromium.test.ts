@@ -20,12 +20,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { ServeHandle } from '../../src/server/serve.js';
-import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
+import type { ChromiumHandle } from '../helpers/chromium.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 import { waitFor } from '../helpers/wait.js';
 import { decodeErrors, makeOpusClip, makeVideoClip, probeFrames } from '../media/ffmpeg.js';
-import { artifactLogger, startCallServer, waitSnap } from './call-helpers.js';
+import { waitSnap, withCall } from './call-helpers.js';
 
 const chromiumOpts = needs(PREREQS.chromium);
 const ffmpegOpts = needs(PREREQS.ffmpeg);
@@ -195,33 +194,28 @@ for (const [mode, m] of Object.entries(MODES)) {
     ...chromiumOpts,
     timeout: 300_000,
   }, () => {
-    let server: ServeHandle;
-    let browser: ChromiumHandle;
     let dir: string;
-    before(async () => {
+    before(() => {
       dir = mkdtempSync(join(tmpdir(), `rtcs-record-play-${mode}-`));
-      if (chromiumOpts.skip || ffmpegOpts.skip) return;
-      server = await startCallServer(m.server, artifactLogger(`record-play-${mode}`));
-      browser = await launchChromium();
     });
-    after(async () => {
-      await browser?.close();
-      await server?.close();
-      rmSync(dir, { recursive: true, force: true });
+    const call = withCall(m.server, {
+      log: `record-play-${mode}`,
+      skip: Boolean(chromiumOpts.skip || ffmpegOpts.skip),
     });
+    after(() => rmSync(dir, { recursive: true, force: true }));
 
     test(`record: a page with camera and microphone, stopped by SIGINT, decodes with ≥ ${m.recordedShare * 100}% of the frames sent`, {
       ...ffmpegOpts,
       timeout: 180_000,
     }, async (t) => {
       const out = join(dir, 'rec');
-      const page = await openCallPage(browser, server.url, 'rec', 'cam');
+      const page = await openCallPage(call.browser, call.server.url, 'rec', 'cam');
       let child: Child | undefined;
       try {
         child = rtcstack([
           'record',
           '--url',
-          server.url,
+          call.server.url,
           '--room',
           'rec',
           '--out',
@@ -285,10 +279,10 @@ for (const [mode, m] of Object.entries(MODES)) {
         const clipFrames = m.clipSeconds * 30;
         makeVideoClip(codec, clip, { frames: clipFrames, gop: 30, size: '240x180' });
         makeOpusClip(tone, m.clipSeconds);
-        const page = await openCallPage(browser, server.url, `play-${codec}`, 'viewer');
+        const page = await openCallPage(call.browser, call.server.url, `play-${codec}`, 'viewer');
         let child: Child | undefined;
         try {
-          child = rtcstack(['play', clip, tone, '--url', server.url, '--room', `play-${codec}`]);
+          child = rtcstack(['play', clip, tone, '--url', call.server.url, '--room', `play-${codec}`]);
           const { mid, last, seenCodec } = await watchPlayback(page, child, mode);
           assert.equal(await child.exited, 0, child.stderr);
           // 20-ms Opus frames: 50 per second, give or take the last few.
@@ -327,7 +321,7 @@ for (const [mode, m] of Object.entries(MODES)) {
         ...ffmpegOpts,
         timeout: 180_000,
       }, async (t) => {
-        const page = await openCallPage(browser, server.url, 'play-live', 'viewer');
+        const page = await openCallPage(call.browser, call.server.url, 'play-live', 'viewer');
         const seconds = 5;
         const ffmpeg = spawn(
           'ffmpeg',
@@ -353,7 +347,7 @@ for (const [mode, m] of Object.entries(MODES)) {
         const ffmpegExit = new Promise<number | null>((resolve) => ffmpeg.on('exit', resolve));
         let child: Child | undefined;
         try {
-          child = rtcstack(['play', '-', '--url', server.url, '--room', 'play-live'], ffmpeg.stdout);
+          child = rtcstack(['play', '-', '--url', call.server.url, '--room', 'play-live'], ffmpeg.stdout);
           const { mid, last, seenCodec } = await watchPlayback(page, child, 'mesh');
           assert.equal(await ffmpegExit, 0, ffmpegErr);
           assert.equal(await child.exited, 0, child.stderr);

@@ -3,44 +3,30 @@
  * puts rooms of three in SFU mode (so three light pages suffice), and waits on what every page
  * decodes from whom.
  */
-import { after, before } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { CallSnapshot } from '../../src/client/call.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { ServeConfig } from '../../src/server/config.js';
 import type { ServeHandle } from '../../src/server/serve.js';
 import type { SfuServer } from '../../src/server/sfu/sfu-server.js';
-import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
-import { dumpOnFailure, startCallServer, waitSnap } from '../serve/call-helpers.js';
+import { type CallFixture, startCallServer, waitAllPages, withCall } from '../serve/call-helpers.js';
 
 /** Rooms switch to the SFU at three participants and stay there down to one. */
-export function startSfuCallServer(over: Partial<ServeConfig> = {}, sfu?: SfuServer): Promise<ServeHandle> {
-  return startCallServer({ sfuSwitchAt: 3, sfuBackAt: 1, ...over }, silentLogger, sfu);
-}
+const SFU_AT_THREE = { sfuSwitchAt: 3, sfuBackAt: 1 } as const;
 
-export interface SfuCall {
-  server: ServeHandle;
-  browser: ChromiumHandle;
-  /** Pages the tests open (closed after the suite). */
-  readonly pages: Page[];
+export function startSfuCallServer(over: Partial<ServeConfig> = {}, sfu?: SfuServer): Promise<ServeHandle> {
+  return startCallServer({ ...SFU_AT_THREE, ...over }, silentLogger, sfu);
 }
 
 /**
- * A serve (startSfuCallServer) and a Chromium for the enclosing describe, closed after it; `sfu`
- * makes the test's own SFU (hooks, options) instead of serve's.
+ * withCall for SFU rooms (as startSfuCallServer: SFU mode from three participants); `sfu` makes
+ * the test's own SFU (hooks, options) instead of serve's.
  */
-export function withSfuCall(over: Partial<ServeConfig> = {}, sfu?: () => SfuServer): SfuCall {
-  const call = { pages: [] as Page[] } as SfuCall;
-  before(async () => {
-    call.server = await startSfuCallServer(over, sfu?.());
-    call.browser = await launchChromium();
-  });
-  after(async () => {
-    for (const p of call.pages) await p.close().catch(() => {});
-    await call.browser?.close();
-    await call.server?.close();
-  });
-  return call;
+export function withSfuCall(
+  over: Partial<ServeConfig> | (() => Partial<ServeConfig>) = {},
+  sfu?: () => SfuServer,
+): CallFixture {
+  return withCall(() => ({ ...SFU_AT_THREE, ...(typeof over === 'function' ? over() : over) }), { sfu });
 }
 
 export const sfuOf = (server: ServeHandle): SfuServer => server.sfu as SfuServer;
@@ -60,27 +46,20 @@ export function waitDecodingAll(
   after: (i: number, id: string) => number = () => 0,
   margin = 0,
 ): Promise<CallSnapshot[]> {
-  return dumpOnFailure(
+  return waitAllPages(
     pages,
-    Promise.all(
-      pages.map((p, i) =>
-        waitSnap(
-          p,
-          (s) => {
-            const want = ids(i);
-            return (
-              s.mode === 'sfu' &&
-              s.peers.length === want.length &&
-              want.every((id) => {
-                const x = s.peers.find((y) => y.id === id);
-                return x?.connectionState === 'connected' && x.framesDecoded > after(i, id) + margin;
-              })
-            );
-          },
-          `${what} (page ${i})`,
-        ),
-      ),
-    ),
+    (s, i) => {
+      const want = ids(i);
+      return (
+        s.mode === 'sfu' &&
+        s.peers.length === want.length &&
+        want.every((id) => {
+          const x = s.peers.find((y) => y.id === id);
+          return x?.connectionState === 'connected' && x.framesDecoded > after(i, id) + margin;
+        })
+      );
+    },
+    what,
   );
 }
 
@@ -96,22 +75,15 @@ export function waitSfuRoomSettled(
   publishing = true,
 ): Promise<CallSnapshot[]> {
   const n = pages.length - 1;
-  return dumpOnFailure(
+  return waitAllPages(
     pages,
-    Promise.all(
-      pages.map((p, i) =>
-        waitSnap(
-          p,
-          (s) =>
-            s.mode === 'sfu' &&
-            s.peers.length === n &&
-            s.peers.every((x) => x.connectionState === 'connected' && x.framesDecoded > 0) &&
-            (!publishing || (s.outboundVideoStreams ?? 0) >= 1),
-          `${what} (page ${i})`,
-          timeoutMs,
-        ),
-      ),
-    ),
+    (s) =>
+      s.mode === 'sfu' &&
+      s.peers.length === n &&
+      s.peers.every((x) => x.connectionState === 'connected' && x.framesDecoded > 0) &&
+      (!publishing || (s.outboundVideoStreams ?? 0) >= 1),
+    what,
+    timeoutMs,
   );
 }
 

@@ -13,14 +13,18 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Page } from 'playwright-core';
-import type { ServeHandle } from '../../src/server/serve.js';
-import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 import { decodeErrors, probeFrames } from '../media/ffmpeg.js';
 import { openCall, snapshot, waitSnap } from '../serve/call-helpers.js';
 import { until } from '../serve/helpers.js';
-import { framesFrom, othersOf, sfuOf, startSfuCallServer, waitDecodingAll } from './call-sfu-helpers.js';
+import {
+  framesFrom,
+  othersOf,
+  sfuOf,
+  startSfuCallServer,
+  waitDecodingAll,
+  withSfuCall,
+} from './call-sfu-helpers.js';
 
 const ROOM = 'mute';
 
@@ -28,24 +32,19 @@ describe('call page in an SFU room: mute, unmute, record (Chromium)', {
   ...needs(PREREQS.chromium, PREREQS.ffmpeg),
   timeout: 900_000,
 }, () => {
-  let server: ServeHandle;
-  let browser: ChromiumHandle;
   let dir: string;
-  const pages: Page[] = [];
   let self: string[] = [];
-  before(async () => {
+  before(() => {
     dir = mkdtempSync(join(tmpdir(), 'rtcs-rec-'));
-    server = await startSfuCallServer({ recordDir: dir });
-    browser = await launchChromium();
-    for (const name of ['ann', 'bob', 'cat']) pages.push(await openCall(browser, server.url, ROOM, name));
+  });
+  const call = withSfuCall(() => ({ recordDir: dir }));
+  const { pages } = call;
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  before(async () => {
+    for (const name of ['ann', 'bob', 'cat'])
+      pages.push(await openCall(call.browser, call.server.url, ROOM, name));
     self = await Promise.all(pages.map(async (p) => (await snapshot(p)).peerId));
     await waitDecodingAll(pages, othersOf(self), 'three pages decode each other through the SFU');
-  });
-  after(async () => {
-    for (const p of pages) await p.close().catch(() => {});
-    await browser?.close();
-    await server?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const audioFrom = (s: Awaited<ReturnType<typeof snapshot>>, id: string): number =>
@@ -55,7 +54,7 @@ describe('call page in an SFU room: mute, unmute, record (Chromium)', {
     timeout: 240_000,
   }, async () => {
     const [ann, bob, cat] = self as [string, string, string];
-    const room = sfuOf(server).room(ROOM)!;
+    const room = sfuOf(call.server).room(ROOM)!;
     await pages[0]!.evaluate(() => {
       window.rtcstackCall.setMuted('video', true);
       window.rtcstackCall.setMuted('audio', true);
@@ -138,7 +137,7 @@ describe('call page in an SFU room: mute, unmute, record (Chromium)', {
     timeout: 120_000,
   }, async (t) => {
     const [ann, bob, cat] = self as [string, string, string];
-    const room = sfuOf(server).room(ROOM)!;
+    const room = sfuOf(call.server).room(ROOM)!;
     // The publishers' audio carries Chromium's RFC 6464 levels (negotiated by the SFU's answer).
     await until(
       () => [ann, bob, cat].some((id) => room.speakers.loudness(id, performance.now()) > 0),
@@ -160,7 +159,7 @@ describe('call page in an SFU room: mute, unmute, record (Chromium)', {
   test('a page records the room: every page shows it, ffprobe decodes every track', {
     timeout: 240_000,
   }, async () => {
-    const sfu = sfuOf(server);
+    const sfu = sfuOf(call.server);
     await pages[1]!.evaluate(() => window.rtcstackCall.setRecording(true));
     for (const [i, p] of pages.entries()) await waitSnap(p, (s) => s.recording, `page ${i} shows recording`);
     assert.equal(await pages[2]!.locator('#rec').isVisible(), true, 'the REC pill shows');
@@ -196,7 +195,7 @@ describe('call page in an SFU room: mute, unmute, record (Chromium)', {
   test('a server without a recording directory refuses to record', async () => {
     const plain = await startSfuCallServer();
     try {
-      const page = await openCall(browser, plain.url, 'solo', 'ann');
+      const page = await openCall(call.browser, plain.url, 'solo', 'ann');
       try {
         await page.evaluate(() => window.rtcstackCall.setRecording(true));
         await waitSnap(

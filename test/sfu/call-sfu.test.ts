@@ -6,37 +6,25 @@
  * test/sfu/downlink-limit.test.ts.)
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { ServeHandle } from '../../src/server/serve.js';
 import type { SfuServer } from '../../src/server/sfu/sfu-server.js';
-import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
-import { screenshot, startCallServer, waitMeshConnected, waitSnap } from '../serve/call-helpers.js';
+import { screenshot, waitFramesGrow, waitMeshConnected, waitSnap, withCall } from '../serve/call-helpers.js';
 import { waitSfuRoomSettled } from './call-sfu-helpers.js';
 
 describe('call page: mesh -> SFU in Chromium', { ...needs(PREREQS.chromium), timeout: 900_000 }, () => {
-  let server: ServeHandle;
-  let browser: ChromiumHandle;
-  before(async () => {
-    server = await startCallServer();
-    browser = await launchChromium();
-  });
-  const pages: Page[] = [];
-  after(async () => {
-    for (const p of pages) await p.close().catch(() => {});
-    await browser?.close();
-    await server?.close();
-  });
+  const call = withCall();
+  const { pages } = call;
 
   test('the fifth page switches the room to SFU; each page publishes once and is offered every other page', {
     timeout: 800_000,
   }, async () => {
     // 640x360: Chromium sends two simulcast layers at this size (one at 320x240).
     const open = async (name: string): Promise<Page> => {
-      const page = await browser.newPage();
+      const page = await call.browser.newPage();
       // Four pages already run video: loading the fifth can take a while on a loaded CI box.
-      await page.goto(`${server.url}/?room=grow&name=${name}&video=640x360&fps=15&stats=1000`, {
+      await page.goto(`${call.server.url}/?room=grow&name=${name}&video=640x360&fps=15&stats=1000`, {
         timeout: 120_000,
       });
       await page.evaluate(() => window.rtcstackCall.ready);
@@ -53,7 +41,7 @@ describe('call page: mesh -> SFU in Chromium', { ...needs(PREREQS.chromium), tim
         'in SFU mode, publishing, decoding every other page',
         300_000,
       );
-      const sfu = server.sfu as SfuServer;
+      const sfu = call.server.sfu as SfuServer;
       const grow = sfu.room('grow')!;
       for (const [i, s] of snaps.entries()) {
         assert.equal(s.modeSwitches, i < 4 ? 1 : 1, 'mesh pages switched once; the fifth joined in SFU mode');
@@ -74,20 +62,7 @@ describe('call page: mesh -> SFU in Chromium', { ...needs(PREREQS.chromium), tim
       // The mesh links are gone: one pub + one sub connection per page at the server.
       assert.equal(grow.participantIds.length, 5);
       // Video keeps decoding through the SFU on every page, from every other page.
-      await Promise.all(
-        pages.map((p, i) =>
-          waitSnap(
-            p,
-            (s) =>
-              s.peers.length === n &&
-              s.peers.every(
-                (x) =>
-                  x.framesDecoded > (snaps[i]!.peers.find((b) => b.id === x.id)?.framesDecoded ?? 0) + 10,
-              ),
-            `page ${i} keeps decoding through the SFU`,
-          ),
-        ),
-      );
+      await waitFramesGrow(pages, snaps, 'keeps decoding through the SFU');
       assert.ok(grow.stats.rtpOut > 1000, `forwarded ${grow.stats.rtpOut} packets`);
 
       // Chat goes through the SFU's data channels in SFU mode.

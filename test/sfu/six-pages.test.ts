@@ -11,20 +11,11 @@
  * never passed before: the publishers had nothing to send.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { ServeHandle } from '../../src/server/serve.js';
 import type { SfuServer } from '../../src/server/sfu/sfu-server.js';
-import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
-import {
-  artifactLogger,
-  dumpOnFailure,
-  screenshot,
-  startCallServer,
-  waitFramesGrow,
-  waitSnap,
-} from '../serve/call-helpers.js';
+import { screenshot, waitFramesGrow, waitSnap, withCall } from '../serve/call-helpers.js';
 import { until } from '../serve/helpers.js';
 import { waitSfuRoomSettled } from './call-sfu-helpers.js';
 import { openKeptPage } from './downlink-helpers.js';
@@ -63,21 +54,12 @@ describe('call page: six pages through the SFU in Chromium', {
   ...needs(PREREQS.chromium),
   timeout: 400_000,
 }, () => {
-  let server: ServeHandle;
-  let browser: ChromiumHandle;
-  before(async () => {
-    server = await startCallServer({ sfuSwitchAt: 2, sfuBackAt: 1 }, artifactLogger('six-pages'));
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const call = withCall({ sfuSwitchAt: 2, sfuBackAt: 1 }, { log: 'six-pages' });
 
   test('every page decodes every other page, uploads once, and chats through the SFU', {
     timeout: 360_000,
   }, async () => {
-    const pages: Page[] = [];
+    const { server, browser, pages } = call;
     const sfu = server.sfu as SfuServer;
     const trace = new SfuTrace(() => sfu.room('six'));
     try {
@@ -117,12 +99,7 @@ describe('call page: six pages through the SFU in Chromium', {
         );
       }
       // Video keeps decoding on every page from every other page.
-      await serverStateOnFailure(
-        sfu,
-        trace,
-        pages,
-        dumpOnFailure(pages, waitFramesGrow(pages, snaps, 'decoding goes on')),
-      );
+      await serverStateOnFailure(sfu, trace, pages, waitFramesGrow(pages, snaps, 'decoding goes on'));
 
       // Chat through the SFU's data channels: everyone's line reaches everyone else.
       const ids = snaps.map((s) => s.peerId);
@@ -152,7 +129,6 @@ describe('call page: six pages through the SFU in Chromium', {
     } finally {
       trace.stop();
       trace.save('six-pages');
-      for (const p of pages) await p.close().catch(() => {});
     }
   });
 });
