@@ -5,7 +5,10 @@
  * the figure from an idle process, with its one-time part (V8's young generation). Prints medians
  * and ratios. The timeline of one setup (every datagram, state and event): bench/_peer-timeline.ts.
  *
- * Flags: --rounds N (default 15), --pairs N (default 100), --only <stack>[,<stack>] (e.g. to profile one).
+ * Flags: --rounds N (default 15), --warmup N (unmeasured rounds before them, default 2), --pairs N
+ * (default 100), --only <stack>[,<stack>] (e.g. to profile one). The JavaScript stacks reach their
+ * optimized code only after a few dozen setups in a process (rtcstack: ~15-23 ms for the first ~15,
+ * 7-11 ms after), so a larger --warmup measures their warm setup; every stack gets the same rounds.
  */
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -24,6 +27,7 @@ const flag = (name: string, def: number): number => {
   return i >= 0 ? Number(args[i + 1]) : def;
 };
 const ROUNDS = flag('rounds', 15);
+const WARMUP = flag('warmup', 2);
 const PAIRS = flag('pairs', 100);
 /** --only <name>[,<name>]: run only these stacks (for profiling one of them). */
 const ONLY = args.includes('--only') ? (args[args.indexOf('--only') + 1] ?? '').split(',') : undefined;
@@ -154,11 +158,11 @@ async function setupTimes(stack: Stack): Promise<number[] | string> {
   }
   const times: number[] = [];
   let cpu = process.cpuUsage();
-  for (let i = 0; i < ROUNDS + 2; i++) {
+  for (let i = 0; i < ROUNDS + WARMUP; i++) {
     try {
-      if (i === 2) cpu = process.cpuUsage();
+      if (i === WARMUP) cpu = process.cpuUsage();
       const { ms, a, b } = await connect(make);
-      if (i >= 2) times.push(ms); // two warm-up rounds
+      if (i >= WARMUP) times.push(ms); // after the warm-up rounds
       await a.close();
       await b.close();
     } catch (err) {
@@ -244,7 +248,7 @@ async function memoryPerPair(): Promise<MemoryReport> {
 }
 
 console.log(
-  `setup time: createOffer -> data channel open on both sides, loopback, ${ROUNDS} rounds after 2 warm-up`,
+  `setup time: createOffer -> data channel open on both sides, loopback, ${ROUNDS} rounds after ${WARMUP} warm-up`,
 );
 const results = new Map<string, number>();
 for (const stack of STACKS) {
