@@ -80,7 +80,11 @@ export function renderSfu(d: DashboardData): void {
         p.videoLayers
           .map(
             (l) =>
-              `${name(l.publisher)}: ${l.layer < 0 ? 'paused' : (l.rid ?? `L${l.layer}`)}${l.target !== l.layer ? `→${l.target < 0 ? 'paused' : `L${l.target}`}` : ''}`,
+              `${name(l.publisher)}: ${
+                l.svc
+                  ? `${l.svc.spatial < 0 ? 'paused' : `S${l.svc.spatial}T${l.svc.temporal}`}${l.svc.targetSpatial !== l.svc.spatial || l.svc.targetTemporal !== l.svc.temporal ? `→${l.svc.targetSpatial < 0 ? 'paused' : `S${l.svc.targetSpatial}T${l.svc.targetTemporal}`}` : ''}`
+                  : `${l.layer < 0 ? 'paused' : (l.rid ?? `L${l.layer}`)}${l.target !== l.layer ? `→${l.target < 0 ? 'paused' : `L${l.target}`}` : ''}`
+              }`,
           )
           .join(', ') || '-',
       );

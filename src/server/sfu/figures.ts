@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DroppedDatagrams } from '../../peer/index.js';
+import type { SvcFilter } from './svc-filter.js';
 
 /** One subscribed video track as a subscriber receives it. */
 export interface SfuLayerFigure {
@@ -16,6 +17,30 @@ export interface SfuLayerFigure {
   readonly height: number | null;
   /** Bitrate of the layer fed, bits/s. */
   readonly bitrate: number;
+  /** An SVC track (one stream, layers dropped per subscriber): the layers this subscriber gets. */
+  readonly svc: SfuSvcFigure | null;
+}
+
+/** The spatial/temporal layers an SVC track is forwarded with to one subscriber. */
+export interface SfuSvcFigure {
+  /** Highest spatial and temporal layer forwarded now (-1: nothing yet, or paused). */
+  readonly spatial: number;
+  readonly temporal: number;
+  /** What the layer selection wants (reached at a keyframe or switching point). */
+  readonly targetSpatial: number;
+  readonly targetTemporal: number;
+}
+
+/** The figure of a subscriber's SVC filter (null for a simulcast or audio track). */
+export function svcFigure(filter: SvcFilter | undefined, paused: boolean): SfuSvcFigure | null {
+  if (!filter) return null;
+  const c = paused ? undefined : filter.current;
+  return {
+    spatial: c?.spatial ?? -1,
+    temporal: c?.temporal ?? -1,
+    targetSpatial: paused ? -1 : filter.target.spatial,
+    targetTemporal: paused ? -1 : filter.target.temporal,
+  };
 }
 
 export interface SfuParticipantFigure {
@@ -179,13 +204,27 @@ export function registerSfuMetrics(registry: Registry, figures: () => SfuFigures
   });
   new Gauge({
     name: 'rtcstack_sfu_subscriber_layers',
-    help: 'Subscribed video tracks by the simulcast layer they are fed (-1: paused)',
+    help: 'Subscribed simulcast video tracks by the layer they are fed (-1: paused; SVC tracks: rtcstack_sfu_subscriber_svc_layers)',
     labelNames: ['layer'] as const,
     registers: [registry],
     collect() {
       this.reset();
       for (const r of get().rooms)
-        for (const p of r.participants) for (const l of p.videoLayers) this.inc({ layer: String(l.layer) });
+        for (const p of r.participants)
+          for (const l of p.videoLayers) if (!l.svc) this.inc({ layer: String(l.layer) });
+    },
+  });
+  new Gauge({
+    name: 'rtcstack_sfu_subscriber_svc_layers',
+    help: 'Subscribed SVC video tracks by the highest spatial and temporal layer each subscriber is forwarded (-1: nothing yet or paused)',
+    labelNames: ['spatial', 'temporal'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of get().rooms)
+        for (const p of r.participants)
+          for (const l of p.videoLayers)
+            if (l.svc) this.inc({ spatial: String(l.svc.spatial), temporal: String(l.svc.temporal) });
     },
   });
   const perSubscriber: [string, string, (p: SfuParticipantFigure) => number][] = [

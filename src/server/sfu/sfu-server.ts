@@ -48,6 +48,7 @@ import {
   type SfuFigures,
   type SfuParticipantFigure,
   type SfuTotals,
+  svcFigure,
 } from './figures.js';
 import { rewrittenPacket } from './forwarded.js';
 import { PAUSED } from './layer-selector.js';
@@ -221,6 +222,7 @@ export class SfuServer implements SfuBackend {
               rid: l?.rid ?? null,
               height: l?.height ?? null,
               bitrate,
+              svc: svcFigure(d.svc, d.current === PAUSED),
             },
           ];
         });
