@@ -162,6 +162,14 @@ export class CongestionController {
     return p;
   }
 
+  /**
+   * The most the application could send (bits/s): probes stay under it (0: unknown, the max
+   * bitrate bounds them). The target itself may still grow past it on acknowledged media.
+   */
+  set probeCap(bps: number) {
+    this.#prober.cap = bps;
+  }
+
   /** Whether an earlier drop is being probed back from (the old high, bits/s). */
   get recoveringTo(): number | undefined {
     return this.#prober.recoveringTo;

@@ -52,11 +52,22 @@ export class ProbeController {
   #nextRecoveryAt = Number.POSITIVE_INFINITY;
   #lastEstimate = 0;
   #lastDecreaseAt = Number.NEGATIVE_INFINITY;
+  /** The most the application could use (bits/s): no probe goes above it (see `cap`). */
+  #cap = Number.POSITIVE_INFINITY;
   probesSent = 0;
 
   constructor(o: { startBitrate: number; maxBitrate: number }) {
     this.#start = o.startBitrate;
     this.#max = o.maxBitrate;
+  }
+
+  /**
+   * The most the application could send (bits/s; Infinity: unknown, the max bitrate bounds probes).
+   * Probing a path past what the senders could ever use only costs both ends CPU and the path
+   * bandwidth (an SFU subscriber padded toward 10 Mbit/s while its tracks' top layers needed 2).
+   */
+  set cap(bps: number) {
+    this.#cap = bps > 0 ? bps : Number.POSITIVE_INFINITY;
   }
 
   /** Whether a drop is being recovered from (the old high, bits/s). */
@@ -75,8 +86,9 @@ export class ProbeController {
       this.#started = true;
       for (const f of INITIAL_FACTORS) this.#pending.push(f * this.#start);
     }
+    const limit = Math.min(this.#max, this.#cap);
     let bitrate = this.#pending.shift();
-    if (bitrate === undefined && estimate < this.#max) {
+    if (bitrate === undefined && estimate < limit) {
       if (alr && now - this.#lastProbeAt >= ALR_PROBE_INTERVAL_MS) bitrate = 2 * estimate;
       else if (
         this.#dropFrom !== undefined &&
@@ -89,7 +101,8 @@ export class ProbeController {
       }
     }
     if (bitrate === undefined) return undefined;
-    bitrate = Math.min(bitrate, this.#max);
+    bitrate = Math.min(bitrate, limit);
+    if (bitrate <= estimate) return undefined; // nothing to learn below what the estimate says
     const cluster = this.#nextCluster++;
     this.#last = { cluster, bitrate, judged: false };
     this.#lastProbeAt = now;
@@ -106,7 +119,7 @@ export class ProbeController {
     const last = this.#last;
     if (!last || last.cluster !== cluster || last.judged) return;
     last.judged = true;
-    if (bitrate > CONTINUE_RATIO * last.bitrate && last.bitrate < this.#max) {
+    if (bitrate > CONTINUE_RATIO * last.bitrate && last.bitrate < Math.min(this.#max, this.#cap)) {
       this.#pending.length = 0;
       this.#pending.push(2 * bitrate);
     }

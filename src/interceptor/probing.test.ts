@@ -66,3 +66,22 @@ test('probe controller: initial probes, exponential continuation, ALR probes, re
   assert.equal(c.recoveringTo, undefined);
   assert.equal(c.next(t + 20_000, 1_800_000, true, false), undefined);
 });
+
+test('probe controller: a cap (what the application could use) bounds every probe, and ALR probing stops at it', () => {
+  const c = new ProbeController({ startBitrate: 300_000, maxBitrate: 10_000_000 });
+  c.cap = 1_200_000;
+  const p1 = c.next(0, 300_000, true, false)!;
+  const p2 = c.next(50, 300_000, true, false)!;
+  assert.deepEqual([p1.bitrate, p2.bitrate], [900_000, 1_200_000], 'the 6x probe capped');
+  // The capped probe found no ceiling, but it was at the cap: no continuation.
+  c.onResult(p2.cluster, 1_150_000);
+  assert.equal(c.next(200, 1_150_000, true, false), undefined);
+  // At the cap: application-limited or not, no more probes.
+  assert.equal(c.next(200 + 2 * ALR_PROBE_INTERVAL_MS, 1_200_000, true, true), undefined);
+  // The application can use more now: ALR probing resumes, up to the new cap.
+  c.cap = 2_000_000;
+  assert.equal(c.next(300 + 3 * ALR_PROBE_INTERVAL_MS, 1_200_000, true, true)?.bitrate, 2_000_000);
+  // 0 means unknown: the max bitrate bounds probes again.
+  c.cap = 0;
+  assert.equal(c.next(300 + 5 * ALR_PROBE_INTERVAL_MS, 2_000_000, true, true)?.bitrate, 4_000_000);
+});

@@ -241,6 +241,15 @@ export class RTCPeerConnection extends HandlerTarget {
     this.#media.pacer.paddingBitrate = bps;
   }
 
+  /**
+   * rtcstack extension: the most this connection's senders could use (bits/s), e.g. an SFU's sum
+   * of the top layers it forwards; bandwidth probes stay under it. 0: unknown (probes go up to
+   * the congestion controller's maximum, 10 Mbit/s).
+   */
+  setProbeBitrateLimit(bps: number): void {
+    this.#media.congestion.controller.probeCap = bps;
+  }
+
   // ------------------------------------------------------------------ attributes
 
   get signalingState(): RTCSignalingState {

@@ -128,3 +128,37 @@ test('a track whose publisher stopped for a while comes back on its lowest layer
   assert.equal(fromA().current, 0, 'A back on q');
   assert.ok(h.videoTo('S', 'A').length - before >= 60, `${h.videoTo('S', 'A').length - before} packets of A`);
 });
+
+test("TWCC: a subscriber's connection may probe up to 1.5x what its tracks could use, not to the controller's maximum", () => {
+  const { h, step } = twoByTwo('transport');
+  h.run(20_000, undefined, step);
+  const now = h.clock.now();
+  // What S could receive at most: both publishers' top layers and their audio.
+  const top = h.room
+    .downTracksOf('S')
+    .filter((d) => d.track.kind === 'video')
+    .reduce((sum, d) => sum + d.track.layers.at(-1)!.meter.bitrate(now), 0);
+  const could = top + 2 * 50_000;
+  const limit = h.probeLimits.get('S');
+  assert.ok(limit !== undefined, 'the sink was told');
+  assert.ok(
+    Math.abs(limit - 1.5 * could) < 0.15 * 1.5 * could,
+    `limit ${limit} vs 1.5 x ${could} (top layers ${top})`,
+  );
+  assert.ok(limit < 5_000_000, 'far under the 10 Mbit/s the controller would probe to');
+  // S wants the lowest layers only: its connection need not probe for the top ones.
+  h.room.setMaxResolution(
+    'S',
+    h.room.downTracksOf('S').find((d) => d.track.kind === 'video')!.track.layers[0]!.height,
+  );
+  h.run(3000, undefined, step);
+  const lowest = h.room
+    .downTracksOf('S')
+    .filter((d) => d.track.kind === 'video')
+    .reduce((sum, d) => sum + d.track.layers[0]!.meter.bitrate(h.clock.now()), 0);
+  const capped = h.probeLimits.get('S')!;
+  assert.ok(
+    capped < 0.5 * limit && capped <= Math.max(300_000, 1.5 * (lowest + 100_000)) * 1.15,
+    `limit ${capped} for the lowest layers (${lowest}), was ${limit}`,
+  );
+});

@@ -22,6 +22,8 @@ export class Harness {
   readonly publishers = new Map<string, SimulcastPublisher>();
   /** Answer PLIs by sending a keyframe on the next frame (as an encoder does). */
   answerPli = true;
+  /** The probe limit the room last gave each subscriber's connection (bits/s). */
+  readonly probeLimits = new Map<string, number>();
   /** Sees every forwarded packet (a test's model of the subscriber's link). */
   onRtp: ((subscriberId: string, p: ForwardedRtp) => void) | undefined;
 
@@ -35,6 +37,9 @@ export class Harness {
           list.push(p);
           this.rtp.set(id, list);
           this.onRtp?.(id, p);
+        },
+        probeLimit: (id, bps) => {
+          this.probeLimits.set(id, bps);
         },
         sendRtcp: (id, packets) => {
           const list = this.rtcp.get(id) ?? [];

@@ -44,6 +44,11 @@ export interface PublisherExtensions {
 export interface SfuSink {
   sendRtp(subscriberId: string, packet: ForwardedRtp): void;
   sendRtcp(participantId: string, packets: RtcpPacket[]): void;
+  /**
+   * With TWCC: the most a subscriber's forwarded tracks could use (bits/s, with a margin), for its
+   * connection's bandwidth probes (no probing past what could ever be forwarded).
+   */
+  probeLimit?(subscriberId: string, bps: number): void;
 }
 
 export type RoomEvents = {
@@ -109,6 +114,8 @@ interface Participant {
    * the lowest layers need since: only then may the budget fall below that need (see #twccBudget).
    */
   lossCut: boolean;
+  /** The probe limit last handed to the sink (bits/s). */
+  probeLimit: number;
   /** The subscriber's cap on frame height for every track, also those published later. */
   maxHeight: number;
 }
@@ -212,6 +219,7 @@ export class Room extends Emitter<RoomEvents> {
       limit: Number.POSITIVE_INFINITY,
       bwe: this.#o.twcc ? new SubscriberBwe(this.#o.initialBandwidth, this.#o.clock.now()) : undefined,
       lossCut: false,
+      probeLimit: 0,
       maxHeight: Number.POSITIVE_INFINITY,
     };
     this.#participants.set(id, p);
@@ -709,21 +717,29 @@ export class Room extends Emitter<RoomEvents> {
     // what every track's lowest layer needs.
     let next = Number.POSITIVE_INFINITY;
     let floor = audio * this.#o.audioBitrate;
+    // What the tracks could use at most: the best layer each could get (active, under its cap).
+    let ceiling = floor;
     for (const d of video) {
       floor += this.#lowestNeed(d, now) ?? 0;
       // SVC: operating points of the one stream (the next one replaces the current, as a layer does).
       const svc = d.svc && this.#svc.get(d.track);
       if (svc) {
-        const r = svcRates(svc, d, now).next;
-        if (r !== undefined) next = Math.min(next, r);
+        const r = svcRates(svc, d, now);
+        if (r.next !== undefined) next = Math.min(next, r.next);
+        ceiling += r.top;
         continue;
       }
-      const up = d.track.layers.find(
-        (l, i) =>
-          i > d.current && l.ssrc !== undefined && now - l.lastPacketAt < 1000 && l.height <= d.maxHeight,
-      );
-      if (up) next = Math.min(next, up.meter.bitrate(now) || DEFAULT_LAYER_BITRATE[up.index] || 2_500_000);
+      let up: Layer | undefined;
+      let best: Layer | undefined;
+      for (const l of d.track.layers) {
+        if (l.ssrc === undefined || now - l.lastPacketAt >= 1000 || l.height > d.maxHeight) continue;
+        if (!up && l.index > d.current) up = l;
+        best = l;
+      }
+      if (up) next = Math.min(next, layerRate(up, now));
+      if (best) ceiling += layerRate(best, now);
     }
+    this.#limitProbes(p, ceiling);
     // Enough for the layer selector to take it: a margin to go up, more to resume paused video.
     const margin = video.some((d) => d.current === PAUSED) ? 1.6 : 1.2;
     const nextStep =
@@ -735,6 +751,17 @@ export class Room extends Emitter<RoomEvents> {
     if (bwe.estimate >= floor) p.lossCut = false;
     p.estimate = p.lossCut ? budget : Math.max(budget, floor);
     p.estimateSource = bwe.feedbacks > 0 ? 'twcc' : 'initial';
+  }
+
+  /**
+   * Tells the sink how far `p`'s connection may probe: PROBE_MARGIN x what its tracks could use
+   * at most (at least MIN_PROBE_LIMIT), when that moved by more than a tenth.
+   */
+  #limitProbes(p: Participant, ceiling: number): void {
+    const limit = Math.max(MIN_PROBE_LIMIT, PROBE_MARGIN * ceiling);
+    if (Math.abs(limit - p.probeLimit) <= 0.1 * p.probeLimit) return;
+    p.probeLimit = limit;
+    this.#o.sink.probeLimit?.(p.id, limit);
   }
 
   /** Share `p`'s bandwidth over what it subscribes to and pick each video track's layer. */
@@ -843,3 +870,11 @@ const bandwidth = (p: Participant): number => Math.min(p.estimate, p.limit);
 
 /** Assumed bitrate of a simulcast layer not measured yet (as the layer selector assumes). */
 const DEFAULT_LAYER_BITRATE = [150_000, 500_000, 1_500_000];
+/** Probes may go this far above what a subscriber's tracks could use (their rates vary). */
+const PROBE_MARGIN = 1.5;
+const MIN_PROBE_LIMIT = 300_000;
+
+/** A layer's measured bitrate, or what such a layer usually needs before it is measured. */
+function layerRate(l: Layer, now: number): number {
+  return l.meter.bitrate(now) || DEFAULT_LAYER_BITRATE[l.index] || 2_500_000;
+}

@@ -115,6 +115,8 @@ interface Participant {
   iceRestarts: number;
   /** The client's offers on `pub`, answered one at a time in arrival order. */
   publishing: Promise<void>;
+  /** How far `sub` may probe (the room's figure, bits/s; 0 until it tells). */
+  probeLimit: number;
 }
 
 interface RoomState {
@@ -295,6 +297,7 @@ export class SfuServer implements SfuBackend {
       remoteTracks: new Map(),
       iceRestarts: 0,
       publishing: Promise.resolve(),
+      probeLimit: 0,
     };
     state.participants.set(peerId, p);
     state.room.join(peerId);
@@ -393,6 +396,12 @@ export class SfuServer implements SfuBackend {
           const dd = ddId === undefined || f.kind !== 'video' ? undefined : findExtension(f.packet, ddId);
           s?.track.writeRtp(rewrittenPacket(f), dd ? { dependencyDescriptor: dd } : {});
         },
+        probeLimit: (subscriberId, bps) => {
+          const p = this.#rooms.get(name)?.participants.get(subscriberId);
+          if (!p) return;
+          p.probeLimit = bps;
+          p.sub?.setProbeBitrateLimit(bps);
+        },
         sendRtcp: (participantId, packets) => {
           const pub = this.#rooms.get(name)?.participants.get(participantId)?.pub;
           if (!pub) return;
@@ -474,6 +483,7 @@ export class SfuServer implements SfuBackend {
         if (pc.connectionState === 'failed' && p.sub === pc) this.#restartSub(state, p, 'failed');
       };
       // What this connection stamps and what the subscriber reports feed its estimator in the room.
+      pc.setProbeBitrateLimit(p.probeLimit);
       if (this.#twcc)
         pc.observeTransportCc({
           sent: (seq, size, _now, cluster) => state.room.transportSent(p.id, seq, size, cluster),

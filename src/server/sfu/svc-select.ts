@@ -48,7 +48,7 @@ export function svcRates(
   src: SvcSource,
   d: DownTrack,
   now: number,
-): { forwarded: number; lowest: number; next: number | undefined } {
+): { forwarded: number; lowest: number; next: number | undefined; top: number } {
   const options = svcOptions(src, now);
   const c = d.svc?.current;
   const cur = d.current === PAUSED || !c ? -1 : c.spatial * src.temporalLayers + c.temporal;
@@ -58,5 +58,7 @@ export function svcRates(
     const o = options[i]!;
     if (o.active && o.height <= d.maxHeight && o.bitrate > forwarded) next = o.bitrate;
   }
-  return { forwarded, lowest: options[0]?.bitrate ?? 0, next };
+  let top = 0;
+  for (const o of options) if (o.active && o.height <= d.maxHeight && o.bitrate > top) top = o.bitrate;
+  return { forwarded, lowest: options[0]?.bitrate ?? 0, next, top };
 }
