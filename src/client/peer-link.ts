@@ -157,11 +157,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       try {
         this.#makingOffer = true;
         await pc.setLocalDescription();
-        const d = pc.localDescription;
-        if (d && d.type === 'offer') {
-          this.note(`offer sent ${offerOrigin(d.sdp)} to ${this.remoteLink ?? '?'}`);
-          this.#send({ type: 'offer', to: this.remoteId, sdp: d.sdp });
-        }
+        this.#sendLocalDescription();
       } catch (err) {
         this.lastError = `negotiationneeded: ${(err as Error).message}`;
         this.note(this.lastError);
@@ -221,6 +217,24 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     return this.#chain;
   }
 
+  /**
+   * Sends what the last implicit setLocalDescription made, as what it is. The two places that call
+   * it race: a negotiationneeded queued behind a remote offer's setRemoteDescription answers that
+   * offer, and the answer step that follows then makes an offer (the connection is stable again).
+   * Each is sent under its own type (an offer sent as an answer carried setup:actpass, which the
+   * other end refused; the answer was never sent and the other end waited for it).
+   */
+  #sendLocalDescription(): void {
+    const d = this.pc.localDescription;
+    if (d?.type === 'offer') {
+      this.note(`offer sent ${offerOrigin(d.sdp)} to ${this.remoteLink ?? '?'}`);
+      this.#send({ type: 'offer', to: this.remoteId, sdp: d.sdp });
+    } else if (d?.type === 'answer') {
+      const forOffer = offerOrigin(this.pc.remoteDescription?.sdp);
+      this.#send({ type: 'answer', to: this.remoteId, sdp: d.sdp, ...(forOffer ? { forOffer } : {}) });
+    }
+  }
+
   async #handle(msg: RemoteSignal): Promise<void> {
     if (this.#closed) return;
     const pc = this.pc;
@@ -257,10 +271,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       this.#isSettingRemoteAnswerPending = false;
       if (description.type === 'offer') {
         await pc.setLocalDescription();
-        const d = pc.localDescription;
-        const forOffer = offerOrigin(description.sdp);
-        if (d)
-          this.#send({ type: 'answer', to: this.remoteId, sdp: d.sdp, ...(forOffer ? { forOffer } : {}) });
+        this.#sendLocalDescription();
       }
       this.negotiations++;
       this.note(`${msg.type} applied ${offerOrigin(msg.sdp)} from ${msg.link ?? '?'}`);

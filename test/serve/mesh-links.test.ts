@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { MeshTransport } from '../../src/client/mesh.js';
+import { PeerLink } from '../../src/client/peer-link.js';
 import { RTCPeerConnection } from '../../src/peer/index.js';
 import type { PeerSignal, RemoteSignal } from '../../src/protocol/signaling.js';
 import { waitFor } from '../helpers/wait.js';
@@ -228,5 +229,59 @@ test('mesh links: chat sent before the link is up arrives once its channel opens
     assert.deepEqual(b.chat, ['early bird'], 'delivered once');
   } finally {
     close();
+  }
+});
+
+test('mesh link: a negotiationneeded queued behind a remote offer answers it, and each description goes out as what it is', async () => {
+  const frames: PeerSignal[] = [];
+  const link = new PeerLink({
+    localId: 'pb',
+    remoteId: 'pa',
+    remoteName: 'ann',
+    iceServers: [],
+    iceTransportPolicy: 'all',
+    send: (sig) => frames.push(sig),
+    stream: undefined,
+  });
+  const remote = new RTCPeerConnection();
+  const of = (type: string, from: number) => frames.slice(from).filter((f) => f.type === type);
+  try {
+    // The link's first offer, answered by the remote end.
+    await until(() => of('offer', 0).length === 1, "the link's first offer");
+    await remote.setRemoteDescription({ type: 'offer', sdp: (of('offer', 0)[0] as { sdp: string }).sdp });
+    await remote.setLocalDescription();
+    await link.handleSignal({ v: 1, type: 'answer', from: 'pa', sdp: remote.localDescription!.sdp });
+    await until(() => link.pc.signalingState === 'stable', 'the first negotiation done');
+    // The remote end renegotiates; while the link applies that offer, its own negotiationneeded
+    // fires (as when a track or channel is added meanwhile): its implicit setLocalDescription is
+    // queued right behind the setRemoteDescription, so it makes the answer.
+    remote.addTransceiver('audio', { direction: 'sendrecv' });
+    await remote.setLocalDescription();
+    const sent = frames.length;
+    const pc = link.pc;
+    const setRemote = pc.setRemoteDescription.bind(pc);
+    let raced = false;
+    pc.setRemoteDescription = (d: RTCSessionDescriptionInit) => {
+      const done = setRemote(d);
+      if (d.type === 'offer' && !raced) {
+        raced = true;
+        void pc.onnegotiationneeded?.(new Event('negotiationneeded'));
+      }
+      return done;
+    };
+    await link.handleSignal({ v: 1, type: 'offer', from: 'pa', sdp: remote.localDescription!.sdp });
+    await until(
+      () => of('answer', sent).length > 0 && pc.signalingState !== 'have-remote-offer',
+      'an answer',
+    );
+    assert.ok(raced);
+    const answers = of('answer', sent) as { sdp: string }[];
+    for (const a of answers)
+      assert.doesNotMatch(a.sdp, /a=setup:actpass/, 'an answer, not an offer sent as one');
+    await remote.setRemoteDescription({ type: 'answer', sdp: answers[0]!.sdp });
+    assert.equal(remote.signalingState, 'stable', 'the remote end took the answer');
+  } finally {
+    link.close();
+    remote.close();
   }
 });
