@@ -6,23 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  MediaStream,
-  MediaStreamTrack,
-  type ReceivedFrame,
-  RTCPeerConnection,
-} from '../../src/peer/index.js';
+import { MediaStream, MediaStreamTrack, type ReceivedFrame } from '../../src/peer/index.js';
+import { trickledPair } from '../helpers/trickled-pair.js';
 import { waitFor } from '../helpers/wait.js';
 import { enableTwcc } from './twcc.js';
 
-const OPTS = { includeLoopback: true, ipv6: false };
-
 test('live pacer: a keyframe leaves paced, audio is not held behind it, frames arrive whole', async () => {
-  const a = new RTCPeerConnection({}, OPTS);
-  const b = new RTCPeerConnection({}, OPTS);
+  const { a, b } = trickledPair();
   try {
-    a.onicecandidate = (e) => void b.addIceCandidate(e.candidate ?? undefined).catch(() => {});
-    b.onicecandidate = (e) => void a.addIceCandidate(e.candidate ?? undefined).catch(() => {});
     const video = new MediaStreamTrack({ kind: 'video' });
     const audio = new MediaStreamTrack({ kind: 'audio' });
     const stream = new MediaStream();

@@ -6,17 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MediaStream, MediaStreamTrack, RTCPeerConnection } from '../../src/peer/index.js';
+import { MediaStream, MediaStreamTrack } from '../../src/peer/index.js';
+import { trickledPair } from '../helpers/trickled-pair.js';
 import { waitFor } from '../helpers/wait.js';
 
-const OPTS = { includeLoopback: true, ipv6: false };
-
 test('probes (RTX padding-only packets through the pacer) lift the target above what a slow application sends', async () => {
-  const a = new RTCPeerConnection({}, OPTS);
-  const b = new RTCPeerConnection({}, OPTS);
+  const { a, b } = trickledPair();
   try {
-    a.onicecandidate = (e) => void b.addIceCandidate(e.candidate ?? undefined).catch(() => {});
-    b.onicecandidate = (e) => void a.addIceCandidate(e.candidate ?? undefined).catch(() => {});
     const track = new MediaStreamTrack({ kind: 'video' });
     const sender = a.addTrack(track, new MediaStream());
     let probePackets = 0;

@@ -8,20 +8,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { unwrapRtx } from '../../src/interceptor/nack.js';
-import {
-  MediaStream,
-  MediaStreamTrack,
-  type ReceivedFrame,
-  RTCPeerConnection,
-  type RTCStats,
-} from '../../src/peer/index.js';
+import { MediaStream, MediaStreamTrack, type ReceivedFrame, type RTCStats } from '../../src/peer/index.js';
 import { DEFAULT_VIDEO_CODECS } from '../../src/peer/media-codecs.js';
 import { RTCRtpSender } from '../../src/peer/rtp-sender.js';
 import { EXT_MID, EXT_REPAIRED_RID, EXT_RID, parseSdesExtension } from '../../src/rtp/extensions.js';
 import { findExtension, type RtpPacket } from '../../src/rtp/packet.js';
+import { trickledPair } from '../helpers/trickled-pair.js';
 import { waitFor } from '../helpers/wait.js';
 
-const OPTS = { includeLoopback: true, ipv6: false };
 const RIDS = ['q', 'h', 'f'];
 
 /** A VP8-shaped frame (keyframe bit in the frame tag) of `size` bytes filled with `fill`. */
@@ -32,11 +26,8 @@ function vp8Frame(size: number, fill: number, key: boolean): Uint8Array {
 }
 
 test('rtcstack sends 3-layer simulcast to rtcstack: per-rid streams, frames routed by rid', async () => {
-  const a = new RTCPeerConnection({}, OPTS);
-  const b = new RTCPeerConnection({}, OPTS);
+  const { a, b } = trickledPair();
   try {
-    a.onicecandidate = (e) => void b.addIceCandidate(e.candidate ?? undefined).catch(() => {});
-    b.onicecandidate = (e) => void a.addIceCandidate(e.candidate ?? undefined).catch(() => {});
     const track = new MediaStreamTrack({ kind: 'video' });
     const tx = a.addTransceiver(track, {
       direction: 'sendonly',

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MediaStream, MediaStreamTrack, RTCPeerConnection } from '../../src/peer/index.js';
+import { trickledPair } from '../helpers/trickled-pair.js';
 import { waitFor } from '../helpers/wait.js';
 import { enableTwcc } from './twcc.js';
 
@@ -43,11 +44,8 @@ test('transport-cc is on by default (as in browsers) and can be stopped per tran
 });
 
 test('TWCC feedback from the receiver drives the sender target bitrate', async () => {
-  const a = new RTCPeerConnection({}, OPTS);
-  const b = new RTCPeerConnection({}, OPTS);
+  const { a, b } = trickledPair();
   try {
-    a.onicecandidate = (e) => void b.addIceCandidate(e.candidate ?? undefined).catch(() => {});
-    b.onicecandidate = (e) => void a.addIceCandidate(e.candidate ?? undefined).catch(() => {});
     const track = new MediaStreamTrack({ kind: 'video' });
     const sender = a.addTrack(track, new MediaStream());
     enableTwcc(a.getTransceivers()[0]!);
