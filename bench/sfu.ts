@@ -14,16 +14,21 @@
  * handed to the transport (no socket, no DTLS/ICE around it; transport-cc not negotiated, so the
  * pacer does not hold packets back).
  *
+ * The fifth row ("+udp") is the sender row plus the datagram sent: one UDP socket per subscriber,
+ * connected to a loopback receiver (Node's dgram send and the kernel's loopback delivery, which the
+ * sender's CPU pays on loopback).
+ *
  * Prints forwarded packets per CPU second, the fan-out time of one incoming packet (the latency the
  * SFU adds for the last subscriber), and consumers per core at 1 Mbps each, next to mediasoup's
  * published figure of about 500 consumers per core (mediasoup's docs, "scalability": a worker on
  * one core handles ~500 consumers; it includes SRTP and the network, so compare with the SRTP row).
  *
  *   npm run bench -- sfu [-- --seconds 10 --rounds 3]
- *   SFU_BENCH_MODES=sender npm run bench -- sfu   (only some rows: core, srtp, twcc, sender)
+ *   SFU_BENCH_MODES=sender,udp npm run bench -- sfu   (only some rows: core, srtp, twcc, sender, udp)
  *   SFU_BENCH_N=200 npm run bench -- sfu          (only some N)
  */
 import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
 import { ManualClock } from '../src/core/clock.js';
 import { silentLogger } from '../src/core/log.js';
 import { SeededRandom } from '../src/core/random.js';
@@ -121,7 +126,34 @@ function senderLeg(clock: ManualClock, onWire: (d: Uint8Array) => void): SenderL
   return { video: v.track, audio: a.track, session };
 }
 
-type Mode = 'core' | 'srtp' | 'twcc' | 'sender';
+type Mode = 'core' | 'srtp' | 'twcc' | 'sender' | 'udp';
+
+/**
+ * For the "udp" row: one UDP socket per subscriber (as each SFU connection has its own), connected
+ * to a loopback receiver, so every datagram also pays Node's send path and the kernel's (the
+ * receiver is read only after the timed part; what overflows its buffer the kernel drops).
+ */
+async function wire(n: number): Promise<{ sockets: Socket[]; close: () => void }> {
+  const sink = createSocket('udp4');
+  await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r));
+  sink.on('message', () => {});
+  const port = sink.address().port;
+  const sockets: Socket[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = createSocket('udp4');
+    s.on('error', () => {});
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+    await new Promise<void>((r) => s.connect(port, '127.0.0.1', r));
+    sockets.push(s);
+  }
+  return {
+    sockets,
+    close: () => {
+      for (const s of sockets) s.close();
+      sink.close();
+    },
+  };
+}
 
 /**
  * Media played before the timed part: at least 4 s (layers measured, every subscriber on the top
@@ -132,7 +164,7 @@ type Mode = 'core' | 'srtp' | 'twcc' | 'sender';
  */
 const warmUpSeconds = (n: number): number => Math.max(4, Math.ceil(400 / n));
 
-function run(n: number, seconds: number, mode: Mode): Result {
+function run(n: number, seconds: number, mode: Mode, sockets: Socket[] = []): Result {
   const clock = new ManualClock();
   const buf = new Uint8Array(1500);
   const profile = SRTP_PROFILES.SRTP_AES128_CM_HMAC_SHA1_80;
@@ -151,7 +183,7 @@ function run(n: number, seconds: number, mode: Mode): Result {
     twcc: mode === 'twcc',
     sink: {
       sendRtp: (id, f) => {
-        if (mode === 'sender') {
+        if (mode === 'sender' || mode === 'udp') {
           // As SfuServer's sink: the subscriber's own sender answers NACKs, retransmissions stop here.
           if (f.retransmission) return;
           const leg = legs.get(id)!;
@@ -173,6 +205,16 @@ function run(n: number, seconds: number, mode: Mode): Result {
     room.join(id);
     sessions.set(id, SrtpSession.fromKeyingMaterial(profile, randomBytes(exporterLength(profile)), 'server'));
     if (mode === 'sender') legs.set(id, senderLeg(clock, onWire));
+    if (mode === 'udp') {
+      const socket = sockets[i]!;
+      legs.set(
+        id,
+        senderLeg(clock, (d) => {
+          onWire(d);
+          socket.send(d);
+        }),
+      );
+    }
   }
   // Warm-up: layers measured, every subscriber on the top layer, JIT warm.
   const play = (list: Timed[], fanout?: number[]): void => {
@@ -226,7 +268,13 @@ for (const n of process.env.SFU_BENCH_N?.split(',').map(Number) ?? [10, 50, 200]
     const rs: Result[] = [];
     // Small N: more seconds, so the timed part is not a fraction of a CPU second.
     const seconds = Math.max(o.seconds, Math.ceil((o.seconds * 50) / n));
-    for (let r = 0; r < o.rounds; r++) rs.push(run(n, seconds, mode));
+    const udp = mode === 'udp' ? await wire(n) : undefined;
+    for (let r = 0; r < o.rounds; r++) {
+      rs.push(run(n, seconds, mode, udp?.sockets));
+      // The receiver drains, the sockets' queues empty, before the next round.
+      if (udp) await new Promise((r) => setTimeout(r, 200));
+    }
+    udp?.close();
     const pps = median(rs.map((r) => r.forwarded / r.cpuSec));
     const mbpsCore = median(rs.map((r) => (r.bytes * 8) / r.cpuSec / 1e6));
     const perConsumer = (rs[0]!.bytes * 8) / seconds / n / 1e6;
@@ -236,7 +284,7 @@ for (const n of process.env.SFU_BENCH_N?.split(',').map(Number) ?? [10, 50, 200]
       [
         String(n).padEnd(4),
         (mode === 'core' ? 'no' : 'yes').padEnd(4),
-        { core: 'bytes', srtp: 'bytes', twcc: '+twcc', sender: 'sender' }[mode].padEnd(6),
+        { core: 'bytes', srtp: 'bytes', twcc: '+twcc', sender: 'sender', udp: '+udp' }[mode].padEnd(6),
         Math.round(pps).toLocaleString('en').padStart(15),
         mbpsCore.toFixed(0).padStart(9),
         perConsumer.toFixed(2).padStart(17),
@@ -251,8 +299,8 @@ console.log(
   '\nfwd pkts/s/core: packets written per CPU second (user+system) of this process, all its threads (the garbage collector included); consumers/core @1 Mbps: forwarded Mbps per CPU second.',
 );
 console.log(
-  'path: bytes = received bytes patched (SSRC/seq/ts) then protected; +twcc = also per-subscriber TWCC bookkeeping; sender = the SfuServer path (RtpPacket -> RTCRtpSender -> MediaSession pacer, serialize, SRTP).',
+  'path: bytes = received bytes patched (SSRC/seq/ts) then protected; +twcc = also per-subscriber TWCC bookkeeping; sender = the SfuServer path (RtpPacket -> RTCRtpSender -> MediaSession pacer, serialize, SRTP); +udp = sender and each datagram sent on a UDP socket per subscriber to a loopback receiver.',
 );
 console.log(
-  'Not included: UDP send syscalls (bench/turn shows Node pays ~10 us per datagram here), DTLS/ICE around the datagram, TWCC feedback processing.',
+  'Not included: UDP sends (except in +udp), DTLS/ICE around the datagram, TWCC feedback processing.',
 );
