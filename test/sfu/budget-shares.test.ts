@@ -13,6 +13,14 @@ import { Harness } from './harness.js';
 import { OPUS_PT } from './synthetic.js';
 import { readLate, twoByTwo } from './twcc-links.js';
 
+/** What publisher `id`'s lowest video layer measures now (bits/s). */
+function lowestLayerRate(h: Harness, id: string): number {
+  return h.room
+    .tracksOf(id)
+    .find((t) => t.kind === 'video')!
+    .layers[0]!.meter.bitrate(h.clock.now());
+}
+
 test('TWCC: a busy receiver held at its lowest layers keeps all its video when another publisher joins', () => {
   const { h, links, step, layers } = twoByTwo('transport', 3_000_000);
   h.addPublisher('C', 23);
@@ -76,11 +84,7 @@ test('a track whose lowest layer costs more than the average keeps it when all t
   h.addPublisher('B', 32, true, { sizes: [200, 1000, 1100] });
   h.room.join('S');
   h.run(3000);
-  const q = (id: string) =>
-    h.room
-      .tracksOf(id)
-      .find((t) => t.kind === 'video')!
-      .layers[0]!.meter.bitrate(h.clock.now());
+  const q = (id: string) => lowestLayerRate(h, id);
   const lowest = q('A') + q('B');
   assert.ok(q('A') > 2 * q('B'), `A's q ${q('A')}, B's ${q('B')}`);
   const video = () =>
@@ -108,11 +112,7 @@ test('a track whose publisher stopped for a while comes back on its lowest layer
   h.addPublisher('B', 42);
   h.room.join('S');
   h.run(3000);
-  const q = (id: string) =>
-    h.room
-      .tracksOf(id)
-      .find((t) => t.kind === 'video')!
-      .layers[0]!.meter.bitrate(h.clock.now());
+  const q = (id: string) => lowestLayerRate(h, id);
   const fromA = () =>
     h.room.downTracksOf('S').find((d) => d.track.kind === 'video' && d.track.publisherId === 'A')!;
   // Audio and 20% over both lowest layers: enough to keep them, not the 1.5x a budget pause wants.
