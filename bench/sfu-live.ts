@@ -1,0 +1,254 @@
+/**
+ * Two real SFUs under the same load, one after the other, on loopback: Janus's VideoRoom (Debian
+ * package `janus`, a child process with a generated config: VideoRoom + WebSocket transport on
+ * 127.0.0.1, ICE on 127.0.0.1 only, no STUN/IPv6/mDNS) and ours (`rtcstack serve --sfu`, a child
+ * process: signaling v1, SfuServer on our RTCPeerConnection). This process holds the clients,
+ * rtcstack RTCPeerConnections (the W3C API): one publisher sending VP8 in simulcast (rids q/h/f,
+ * 320x180/640x360/1280x720; frames of 600/2,000/4,200 bytes at 30 fps, the top layer ~1.06 Mbit/s
+ * of payload, packetized by our RTCRtpSender; keyframes every 90 frames and on request) plus Opus
+ * (80-byte frames every 20 ms), and N subscribers, each subscribing to the publisher's video and
+ * audio (Janus: its default substream, the highest; ours: the layer its estimate allows, every
+ * subscriber negotiating what the SFU offers, as a browser would: transport-cc with both).
+ *
+ * Measured over `--seconds` after `--warmup` seconds of every subscriber receiving video: the SFU
+ * process's CPU (utime + stime of all its threads, /proc/<pid>/stat), and what it forwarded as
+ * the subscribers count it (inbound-rtp: packets received + lost, i.e. what the SFU sent even if
+ * the kernel or this busy process dropped it; bytes as SRTP datagrams: header + payload + 10-byte
+ * tag). Printed as bench/sfu.ts does: forwarded packets per CPU second, and consumers per core at
+ * 1 Mbit/s (forwarded Mbit/s per CPU second), with the per-consumer rate actually received so a
+ * lower layer shows, and the ratio rtcstack/Janus. The SFUs alternate order across rounds; the
+ * load average is printed beside each row (the subscribers in this process share the two cores).
+ *
+ *   npm run bench -- sfu-live [-- --seconds 10 --warmup 5 --rounds 2]
+ *   SFU_LIVE_N=10,50 npm run bench -- sfu-live     (default N = 10, 50, 200)
+ *   SFU_LIVE_SIMULCAST=0 npm run bench -- sfu-live (one VP8 layer, ~1 Mbit/s, no rids)
+ *   SFU_LIVE_ONLY=janus|rtcstack                   (one SFU only)
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { JANUS_BIN, janusAvailable, startJanus } from './_janus.js';
+import { diffCounters, LiveSource, type ReceiveCounters, receiveCounters } from './_sfu-live-media.js';
+import { janusRoom, type LiveRoom, rtcstackRoom } from './_sfu-live-rooms.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CLK_TCK = 100;
+
+function options(): { seconds: number; warmup: number; rounds: number } {
+  const o = { seconds: 10, warmup: 5, rounds: 2 };
+  const a = process.argv.slice(2).filter((x) => x !== '--');
+  for (let i = 0; i < a.length; i++) {
+    const k = a[i]!.replace(/^--/, '') as keyof typeof o;
+    const v = Number(a[++i]);
+    if (!(k in o) || !Number.isFinite(v)) throw new Error(`bad option ${a[i - 1]}`);
+    o[k] = v;
+  }
+  return o;
+}
+
+/** CPU seconds (user + system, all threads) of process `pid` so far. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at field 3; utime/stime are 14/15.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+interface Sfu {
+  readonly pid: number;
+  readonly wsUrl: string;
+  stop(): Promise<void>;
+}
+
+/** `rtcstack serve` on loopback, SFU mode from the second participant, room size n + 1. */
+async function startRtcstack(n: number): Promise<Sfu> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      join(root, 'bin/rtcstack'),
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--http-port',
+      '0',
+      '--turn=false',
+      '--sfu',
+      '--sfu-switch-at',
+      '2',
+      '--sfu-back-at',
+      '0',
+      '--max-peers-per-room',
+      String(n + 1),
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`rtcstack serve did not start:\n${out}`)), 30_000);
+    const read = (d: Buffer): void => {
+      out += d.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]!);
+      }
+    };
+    child.stdout?.on('data', read);
+    child.stderr?.on('data', read);
+    child.once('exit', (code) => reject(new Error(`rtcstack serve exited ${code}:\n${out}`)));
+  });
+  return {
+    pid: child.pid!,
+    wsUrl: `${url.replace(/^http/, 'ws')}/ws`,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGTERM');
+      const t = setTimeout(() => child.exitCode === null && process.kill(child.pid!, 'SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+interface Row {
+  sfu: 'janus' | 'rtcstack';
+  n: number;
+  round: number;
+  c: ReceiveCounters;
+  cpuSec: number;
+  wallSec: number;
+  clientCpuSec: number;
+  load: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function measure(
+  which: 'janus' | 'rtcstack',
+  n: number,
+  round: number,
+  o: ReturnType<typeof options>,
+  simulcast: boolean,
+): Promise<Row> {
+  const sfu: Sfu = which === 'janus' ? await startJanus() : await startRtcstack(n);
+  const source = new LiveSource(simulcast);
+  let room: LiveRoom | undefined;
+  try {
+    source.start();
+    room =
+      which === 'janus' ? await janusRoom(sfu.wsUrl, n, source) : await rtcstackRoom(sfu.wsUrl, n, source);
+    const subs = room.subscribers;
+    const end = Date.now() + 60_000;
+    for (;;) {
+      const per = await Promise.all(subs.map((pc) => receiveCounters([pc])));
+      if (per.every((c) => c.framesVideo > 0)) break;
+      if (Date.now() > end)
+        throw new Error(
+          `${which}: ${per.filter((c) => c.framesVideo === 0).length} of ${n} subscribers got no video`,
+        );
+      await sleep(200);
+    }
+    await sleep(o.warmup * 1000);
+    const c0 = await receiveCounters(subs);
+    const cpu0 = cpuSeconds(sfu.pid);
+    const me0 = process.cpuUsage();
+    const t0 = performance.now();
+    await sleep(o.seconds * 1000);
+    const cpu1 = cpuSeconds(sfu.pid);
+    const wallSec = (performance.now() - t0) / 1000;
+    const me = process.cpuUsage(me0);
+    const c1 = await receiveCounters(subs);
+    return {
+      sfu: which,
+      n,
+      round,
+      c: diffCounters(c0, c1),
+      cpuSec: cpu1 - cpu0,
+      wallSec,
+      clientCpuSec: (me.user + me.system) / 1e6,
+      load: loadavg()[0]!,
+    };
+  } finally {
+    source.stop();
+    await room?.close();
+    await sfu.stop();
+  }
+}
+
+const o = options();
+if (!janusAvailable()) {
+  console.log(
+    `sfu-live: ${JANUS_BIN} is missing: install Janus (apt-get install -y janus) to compare with its VideoRoom; nothing measured.`,
+  );
+  process.exit(0);
+}
+const simulcast = process.env.SFU_LIVE_SIMULCAST !== '0';
+const only = process.env.SFU_LIVE_ONLY;
+const ns = process.env.SFU_LIVE_N?.split(',').map(Number) ?? [10, 50, 200];
+console.log(
+  `sfu-live: Janus VideoRoom vs rtcstack serve, each a child process on loopback; 1 publisher (VP8 ${simulcast ? 'simulcast q/h/f' : 'one layer'} + Opus) and N subscribers in this process; ${o.warmup} s warm-up, ${o.seconds} s measured, ${o.rounds} rounds, order alternating\n`,
+);
+console.log(
+  'N    | round | SFU      | SFU CPU % | fwd pkts/s/core | consumers/core @1 Mbps | per-consumer Mbps | lost % | clients CPU % | load',
+);
+const rows: Row[] = [];
+for (const n of ns) {
+  for (let round = 0; round < o.rounds; round++) {
+    const order: ('janus' | 'rtcstack')[] = round % 2 === 0 ? ['janus', 'rtcstack'] : ['rtcstack', 'janus'];
+    for (const which of order) {
+      if (only && only !== which) continue;
+      let r: Row;
+      try {
+        r = await measure(which, n, round, o, simulcast);
+      } catch (err) {
+        console.log(
+          `${String(n).padEnd(4)} | ${String(round).padEnd(5)} | ${which.padEnd(8)} | failed: ${(err as Error).message}`,
+        );
+        continue;
+      }
+      rows.push(r);
+      console.log(
+        [
+          String(n).padEnd(4),
+          String(round).padEnd(5),
+          which.padEnd(8),
+          ((100 * r.cpuSec) / r.wallSec).toFixed(0).padStart(9),
+          Math.round(r.c.packets / r.cpuSec)
+            .toLocaleString('en')
+            .padStart(15),
+          Math.round((r.c.bytes * 8) / r.cpuSec / 1e6)
+            .toLocaleString('en')
+            .padStart(22),
+          ((r.c.bytes * 8) / r.wallSec / n / 1e6).toFixed(2).padStart(17),
+          ((100 * r.c.lost) / Math.max(1, r.c.packets)).toFixed(2).padStart(6),
+          ((100 * r.clientCpuSec) / r.wallSec).toFixed(0).padStart(13),
+          r.load.toFixed(1),
+        ].join(' | '),
+      );
+    }
+  }
+}
+console.log('\nratio rtcstack / Janus (consumers per core, median of rounds):');
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+for (const n of ns) {
+  const of = (w: string): number[] =>
+    rows.filter((r) => r.n === n && r.sfu === w).map((r) => (r.c.bytes * 8) / r.cpuSec / 1e6);
+  const j = of('janus');
+  const u = of('rtcstack');
+  if (!j.length || !u.length) console.log(`  N=${n}: missing a side`);
+  else
+    console.log(
+      `  N=${n}: rtcstack ${median(u).toFixed(0)} / Janus ${median(j).toFixed(0)} = ${(median(u) / median(j)).toFixed(2)}x`,
+    );
+}
+console.log(
+  '\nSFU CPU %: utime+stime of the SFU process over the window (100 = one core); fwd pkts: RTP packets the subscribers received plus those they counted lost; consumers/core @1 Mbps: forwarded Mbit/s (SRTP datagrams) per CPU second of the SFU, as bench/sfu.ts prints it; per-consumer Mbps: what each subscriber got (video ~1.1 + audio when on the top layer).',
+);
+process.exit(0);
