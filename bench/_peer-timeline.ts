@@ -3,7 +3,9 @@
  * runs it: every datagram each side sends (STUN, DTLS records, and inside DTLS the SCTP chunks and
  * DCEP messages), state changes and `open`, in ms from createOffer.
  *
- *   node --import tsx bench/_peer-timeline.ts [--rounds N] [--dtls 1.2|1.3]
+ *   node --import tsx bench/_peer-timeline.ts [--rounds N] [--dtls 1.2|1.3] [--cost] [--debug]
+ *
+ * --cost marks how long each incoming DTLS datagram took to handle (synchronous work).
  *
  * Prints the last of N rounds (default 5; the first ones warm up).
  */
@@ -161,6 +163,19 @@ DtlsEndpoint.prototype.send = function (this: DtlsEndpoint, data: Uint8Array) {
   return dtlsSend.call(this, data);
 };
 void SctpAssociation;
+if (args.includes('--cost')) {
+  // How long each incoming DTLS datagram keeps the event loop (the handshake's work is synchronous).
+  const handle = DtlsEndpoint.prototype.handle;
+  DtlsEndpoint.prototype.handle = function (this: DtlsEndpoint, d: Uint8Array) {
+    const t = performance.now();
+    const r = handle.call(this, d);
+    mark(
+      sideOf.get(this.role) ?? '?',
+      `   DTLS handled ${d.length}B in ${(performance.now() - t).toFixed(2)} ms`,
+    );
+    return r;
+  };
+}
 if (args.includes('--debug')) {
   const { IceAgent } = await import('../src/ice/agent.js');
   const { Pacer } = await import('../src/ice/pacing.js');

@@ -44,8 +44,14 @@ export function nextTrafficSecret(hash: Hash13, secret: Uint8Array): Uint8Array 
 export const EPOCH_HANDSHAKE = 2;
 export const EPOCH_APPLICATION = 3;
 
-const SPACES = new Uint8Array(64).fill(0x20);
-const enc = new TextEncoder();
+/** What precedes the transcript hash in a CertificateVerify signature (RFC 8446 §4.4.3), by signer. */
+const signedPrefix = (who: 'server' | 'client'): Buffer =>
+  Buffer.concat([
+    new Uint8Array(64).fill(0x20),
+    new TextEncoder().encode(`TLS 1.3, ${who} CertificateVerify`),
+    Uint8Array.of(0),
+  ]);
+const SIGNED_PREFIX = { server: signedPrefix('server'), client: signedPrefix('client') };
 
 /** State shared by the DTLS 1.3 client and server (RFC 9147 on RFC 8446). */
 export abstract class Handshake13 implements Handshake {
@@ -144,8 +150,7 @@ export abstract class Handshake13 implements Handshake {
   }
 
   #signedContent(fromServer: boolean): Uint8Array {
-    const ctx = enc.encode(`TLS 1.3, ${fromServer ? 'server' : 'client'} CertificateVerify`);
-    return Buffer.concat([SPACES, ctx, Uint8Array.of(0), this.hash()]);
+    return Buffer.concat([SIGNED_PREFIX[fromServer ? 'server' : 'client'], this.hash()]);
   }
 
   /** Our CertificateVerify over the transcript so far (RFC 8446 §4.4.3). */

@@ -34,6 +34,17 @@ const OID_P256 = '1.2.840.10045.3.1.7';
 /** RFC 5280 §4.1.2.1: v3 is INTEGER 2. */
 const VERSION_V3 = 2;
 
+/**
+ * The constant parts, encoded once. AlgorithmIdentifiers: ECDSA without parameters (RFC 5758
+ * §3.2), RSA with NULL (RFC 4055 §5).
+ */
+const ALG_ECDSA_WITH_SHA256 = sequence(oid(OID_ECDSA_WITH_SHA256));
+const ALG_SHA256_WITH_RSA = sequence(oid(OID_SHA256_WITH_RSA), derNull());
+/** SubjectPublicKeyInfo.algorithm of a P-256 key (RFC 5480 §2.1.1). */
+const ALG_EC_P256 = sequence(oid(OID_EC_PUBLIC_KEY), oid(OID_P256));
+const CN = oid(OID_COMMON_NAME);
+const VERSION = explicit0(smallInteger(VERSION_V3));
+
 const generateKeyPairAsync = promisify(generateKeyPair);
 const signAsync = promisify(sign);
 
@@ -57,7 +68,7 @@ function publicKeyInfo(publicKey: KeyObject, type: 'ec' | 'rsa'): Uint8Array {
     Buffer.from(jwk.x ?? '', 'base64url'),
     Buffer.from(jwk.y ?? '', 'base64url'),
   ]);
-  return sequence(sequence(oid(OID_EC_PUBLIC_KEY), oid(OID_P256)), bitString(point));
+  return sequence(ALG_EC_P256, bitString(point));
 }
 
 /** A fresh key pair (in the thread pool) and a certificate for it signed by itself. */
@@ -76,17 +87,11 @@ export async function createSelfSigned(
   serial[0]! &= 0x7f;
   serial[0]! |= 0x01;
   // Name (RFC 5280 §4.1.2.4): one RDN with the commonName.
-  const name = sequence(
-    set(sequence(oid(OID_COMMON_NAME), utf8String(r.commonName ?? `rtcstack-${serial.toString('hex')}`))),
-  );
-  // AlgorithmIdentifier: ECDSA without parameters (RFC 5758 §3.2), RSA with NULL (RFC 4055 §5).
-  const signatureAlgorithm =
-    r.key.type === 'ec'
-      ? sequence(oid(OID_ECDSA_WITH_SHA256))
-      : sequence(oid(OID_SHA256_WITH_RSA), derNull());
+  const name = sequence(set(sequence(CN, utf8String(r.commonName ?? `rtcstack-${serial.toString('hex')}`))));
+  const signatureAlgorithm = r.key.type === 'ec' ? ALG_ECDSA_WITH_SHA256 : ALG_SHA256_WITH_RSA;
   // TBSCertificate (RFC 5280 §4.1): version, serial, signature, issuer, validity, subject, SPKI.
   const tbs = sequence(
-    explicit0(smallInteger(VERSION_V3)),
+    VERSION,
     unsignedInteger(serial),
     signatureAlgorithm,
     name,
