@@ -11,26 +11,54 @@
  * sequence, timestamp, header extensions, send history, stats), its connection's MediaSession
  * (pacer, abs-send-time stamp, serialization, SRTP protect, 20 ms RTCP tick: one timer shared by
  * every session on the clock, as in SfuServer), up to the datagram
- * handed to the transport (no socket, no DTLS/ICE around it; transport-cc not negotiated, so the
- * pacer does not hold packets back).
+ * handed to the transport (no socket, no DTLS/ICE around it). Transport-cc is not negotiated on
+ * these legs, so the pacer does not hold packets back and no transport-wide sequence number is
+ * stamped per packet; SfuServer negotiates it by default (`twcc`), so a real leg also pays that
+ * (stamping, the send record, paced release by timer), which no row here includes.
  *
- * The fifth row ("+udp") is the sender row plus the datagram sent: one UDP socket per subscriber,
- * connected to a loopback receiver (Node's dgram send and the kernel's loopback delivery, which the
- * sender's CPU pays on loopback).
+ * The sender row forwards through SfuServer's own sink (`forwardingSink`: the subscriber's sender
+ * found by publisher and track id, the publisher's dependency descriptor looked up for video,
+ * `rewrittenPacket`, the track's writeRtp), with the subscribers' senders kept as SfuServer keeps
+ * them.
+ *
+ * The socket rows add the datagram's send, one UDP socket per subscriber (as each SFU connection
+ * has its own), each with what it includes and what it leaves out:
+ * - "+udp": the sender row, each datagram sent on a socket connected to a loopback receiver
+ *   (`send(d)`: Node's dgram path and the kernel's UDP/IP output, plus the kernel's loopback
+ *   delivery to the receiving socket, which the sender's CPU pays on loopback and a real server
+ *   does not: its subscribers are other machines). The receiver is read only between rounds.
+ * - "+sendto": the same with the socket call SfuServer's connections make: core's NodeUdpSocket
+ *   (the ICE agent's host base) `send(d, address)` on an unconnected socket, a sendto with a route
+ *   lookup per datagram (a connection cannot connect its socket: ICE checks and consent use it).
+ * - "driver": "+sendto" to an address routed to an `ifb` device in a network namespace the bench
+ *   creates and removes (`rtcs-sfub-<pid>`), timed in a child process started in it with
+ *   `ip netns exec`: UDP/IP output, the device's queueing discipline and the driver's transmit,
+ *   which frees the packet (ifb drops what tc did not redirect to it; this kernel has no `dummy`
+ *   device, which would do the same without a queue). Nothing receives it: what a server pays up
+ *   to its NIC's driver, without the NIC's own work (DMA, completion interrupts). Needs root; the
+ *   row says it is skipped otherwise.
+ * None of the rows includes the ICE agent's per-send bookkeeping and DTLS/ICE around the
+ * datagram, TWCC feedback processing, or the publisher's receive path (SRTP unprotect, reads).
+ * Each row prints the CPU per forwarded packet split in user and system (kernel) time.
  *
  * Prints forwarded packets per CPU second, the fan-out time of one incoming packet (the latency the
  * SFU adds for the last subscriber), and consumers per core at 1 Mbps each, next to mediasoup's
  * published figure of about 500 consumers per core (mediasoup's docs, "scalability": a worker on
- * one core handles ~500 consumers; it includes SRTP and the network, so compare with the SRTP row).
+ * one core handles ~500 consumers; it includes SRTP and the network, so compare with the socket rows).
  *
  *   npm run bench -- sfu [-- --seconds 10 --rounds 3]
- *   SFU_BENCH_MODES=sender,udp npm run bench -- sfu   (only some rows: core, srtp, twcc, sender, udp)
+ *   SFU_BENCH_MODES=sender,udp npm run bench -- sfu
+ *     (only some rows: core, srtp, twcc, sender, udp, sendto, driver)
  *   SFU_BENCH_N=200 npm run bench -- sfu          (only some N)
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
+import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../src/core/clock.js';
 import { silentLogger } from '../src/core/log.js';
+import type { UdpSocket } from '../src/core/net.js';
+import { nodeNetwork } from '../src/core/net-node.js';
 import { SeededRandom } from '../src/core/random.js';
 import { splitSrtpKeyingMaterial } from '../src/dtls/srtp-profiles.js';
 import {
@@ -43,7 +71,8 @@ import { MediaStreamTrack } from '../src/peer/media-track.js';
 import { RTCRtpReceiver } from '../src/peer/rtp-receiver.js';
 import { RTCRtpSender } from '../src/peer/rtp-sender.js';
 import { RTCRtpTransceiver } from '../src/peer/rtp-transceiver.js';
-import { rewriteRtpBytes, rewrittenPacket } from '../src/server/sfu/forwarded.js';
+import { forwardingSink, TrackMap } from '../src/server/sfu/forward-sink.js';
+import { rewriteRtpBytes } from '../src/server/sfu/forwarded.js';
 import { Room } from '../src/server/sfu/room.js';
 import { exporterLength, SRTP_PROFILES, SrtpSession } from '../src/srtp/index.js';
 import {
@@ -88,17 +117,18 @@ interface Result {
   forwarded: number;
   bytes: number;
   cpuSec: number;
+  userSec: number;
   fanoutUs: number[];
 }
 
 /** One subscriber's sending side as `SfuServer` has it: a video and an audio sender on a MediaSession. */
 interface SenderLeg {
-  readonly video: MediaStreamTrack;
-  readonly audio: MediaStreamTrack;
+  /** Its senders' tracks by (publisher, published track id), as `SfuServer` keeps them. */
+  readonly senders: TrackMap<{ readonly track: MediaStreamTrack }>;
   readonly session: MediaSession;
 }
 
-function senderLeg(clock: ManualClock, onWire: (d: Uint8Array) => void): SenderLeg {
+function senderLeg(clock: ManualClock, onWire: (d: Uint8Array) => void, trackIds: Ids): SenderLeg {
   const transceiver = (kind: 'audio' | 'video', mid: string) => {
     const sender = new RTCRtpSender(kind, clock, 'bench');
     const t = new RTCRtpTransceiver(kind, sender, new RTCRtpReceiver(kind, clock), 'sendonly', [], () => {});
@@ -123,17 +153,31 @@ function senderLeg(clock: ManualClock, onWire: (d: Uint8Array) => void): SenderL
   });
   const profile = SRTP_PROFILES.SRTP_AES128_CM_HMAC_SHA1_80;
   session.start(splitSrtpKeyingMaterial(profile.id, randomBytes(exporterLength(profile)), false));
-  return { video: v.track, audio: a.track, session };
+  const senders = new TrackMap<{ readonly track: MediaStreamTrack }>();
+  senders.set('pub', trackIds.video, { track: v.track });
+  senders.set('pub', trackIds.audio, { track: a.track });
+  return { senders, session };
 }
 
-type Mode = 'core' | 'srtp' | 'twcc' | 'sender' | 'udp';
+interface Ids {
+  readonly video: string;
+  readonly audio: string;
+}
+
+type Mode = 'core' | 'srtp' | 'twcc' | 'sender' | 'udp' | 'sendto' | 'driver';
+
+/** How each subscriber's datagrams leave in the socket rows: one function per subscriber. */
+interface Wire {
+  readonly senders: readonly ((d: Uint8Array) => void)[];
+  close(): void;
+}
 
 /**
- * For the "udp" row: one UDP socket per subscriber (as each SFU connection has its own), connected
+ * For the "+udp" row: one UDP socket per subscriber (as each SFU connection has its own), connected
  * to a loopback receiver, so every datagram also pays Node's send path and the kernel's (the
  * receiver is read only after the timed part; what overflows its buffer the kernel drops).
  */
-async function wire(n: number): Promise<{ sockets: Socket[]; close: () => void }> {
+async function connectedWire(n: number): Promise<Wire> {
   const sink = createSocket('udp4');
   await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r));
   sink.on('message', () => {});
@@ -147,12 +191,77 @@ async function wire(n: number): Promise<{ sockets: Socket[]; close: () => void }
     sockets.push(s);
   }
   return {
-    sockets,
+    senders: sockets.map((s) => (d: Uint8Array) => s.send(d)),
     close: () => {
       for (const s of sockets) s.close();
       sink.close();
     },
   };
+}
+
+/**
+ * For the "+sendto" and "driver" rows: the socket call `SfuServer`'s connections make (the ICE
+ * agent's base is core's NodeUdpSocket: an unconnected dgram socket, `send(d, address)` per
+ * datagram, a sendto), one socket per subscriber bound to `local`, sending to `to`.
+ */
+async function sendtoWire(n: number, local: string, to: { address: string; port: number }): Promise<Wire> {
+  const sockets: UdpSocket[] = [];
+  for (let i = 0; i < n; i++) sockets.push(await nodeNetwork.bindUdp({ address: local }));
+  return {
+    senders: sockets.map((s) => (d: Uint8Array) => s.send(d, to)),
+    close: () => {
+      for (const s of sockets) s.close();
+    },
+  };
+}
+
+/** The loopback receiver of the "+sendto" row (read only between rounds, as in "+udp"). */
+async function loopbackSendtoWire(n: number): Promise<Wire> {
+  const sink = createSocket('udp4');
+  await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r));
+  sink.on('message', () => {});
+  const w = await sendtoWire(n, '127.0.0.1', { address: '127.0.0.1', port: sink.address().port });
+  return {
+    senders: w.senders,
+    close: () => {
+      w.close();
+      sink.close();
+    },
+  };
+}
+
+/**
+ * The "driver" row's network: a namespace with one `ifb` device (up, an address, its subnet
+ * routed to it). An ifb device frees every packet transmitted to it that tc did not redirect
+ * there, so a datagram sent to another address of that subnet runs the kernel's UDP/IP output,
+ * the device's queueing discipline (pfifo_fast, as a NIC has one) and the driver's transmit, and
+ * nothing receives it: what a server's send costs up to its NIC's driver. (The `dummy` device,
+ * which does the same without a queue, is not in this kernel.) The timed process runs inside it.
+ */
+const NETNS = `rtcs-sfub-${process.pid}`;
+const DRIVER_LOCAL = '10.201.0.1';
+const DRIVER_TO = { address: '10.201.0.2', port: 9 };
+
+function ip(...args: string[]): string | undefined {
+  const r = spawnSync('ip', args, { encoding: 'utf8' });
+  return r.status === 0 ? undefined : (r.stderr || r.error?.message || `exit ${r.status}`).trim();
+}
+
+/** Creates the namespace; returns why not, if it cannot. */
+function driverNetwork(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (ip netns)';
+  const err =
+    ip('netns', 'add', NETNS) ??
+    ip('-n', NETNS, 'link', 'add', 'i0', 'type', 'ifb') ??
+    ip('-n', NETNS, 'addr', 'add', `${DRIVER_LOCAL}/24`, 'dev', 'i0') ??
+    ip('-n', NETNS, 'link', 'set', 'i0', 'up') ??
+    ip('-n', NETNS, 'link', 'set', 'lo', 'up');
+  if (err) removeDriverNetwork();
+  return err;
+}
+
+function removeDriverNetwork(): void {
+  spawnSync('ip', ['netns', 'del', NETNS]);
 }
 
 /**
@@ -164,7 +273,7 @@ async function wire(n: number): Promise<{ sockets: Socket[]; close: () => void }
  */
 const warmUpSeconds = (n: number): number => Math.max(4, Math.ceil(400 / n));
 
-function run(n: number, seconds: number, mode: Mode, sockets: Socket[] = []): Result {
+function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
   const clock = new ManualClock();
   const buf = new Uint8Array(1500);
   const profile = SRTP_PROFILES.SRTP_AES128_CM_HMAC_SHA1_80;
@@ -176,6 +285,11 @@ function run(n: number, seconds: number, mode: Mode, sockets: Socket[] = []): Re
     forwarded++;
     bytes += d.length;
   };
+  // The sender rows forward as SfuServer's sink does (its lookups, its rewrittenPacket, writeRtp).
+  const toSenders = forwardingSink(
+    (id) => legs.get(id)?.senders,
+    () => undefined,
+  );
   const room = new Room('bench', {
     clock,
     random: new SeededRandom(1),
@@ -183,11 +297,8 @@ function run(n: number, seconds: number, mode: Mode, sockets: Socket[] = []): Re
     twcc: mode === 'twcc',
     sink: {
       sendRtp: (id, f) => {
-        if (mode === 'sender' || mode === 'udp') {
-          // As SfuServer's sink: the subscriber's own sender answers NACKs, retransmissions stop here.
-          if (f.retransmission) return;
-          const leg = legs.get(id)!;
-          (f.kind === 'video' ? leg.video : leg.audio).writeRtp(rewrittenPacket(f));
+        if (legs.size > 0) {
+          toSenders(id, f);
           return;
         }
         const out = rewriteRtpBytes(f, undefined, buf);
@@ -198,21 +309,24 @@ function run(n: number, seconds: number, mode: Mode, sockets: Socket[] = []): Re
   });
   const pub = new SimulcastPublisher(new SeededRandom(2));
   room.join('pub', { rid: RID_EXT, mid: MID_EXT, audioLevel: AUDIO_LEVEL_EXT });
-  room.publish('pub', VIDEO_SPEC);
-  room.publish('pub', AUDIO_SPEC);
+  const ids = { video: room.publish('pub', VIDEO_SPEC).id, audio: room.publish('pub', AUDIO_SPEC).id };
   for (let i = 0; i < n; i++) {
     const id = `s${i}`;
     room.join(id);
     sessions.set(id, SrtpSession.fromKeyingMaterial(profile, randomBytes(exporterLength(profile)), 'server'));
-    if (mode === 'sender') legs.set(id, senderLeg(clock, onWire));
-    if (mode === 'udp') {
-      const socket = sockets[i]!;
+    if (mode === 'sender') legs.set(id, senderLeg(clock, onWire, ids));
+    if (wire) {
+      const send = wire.senders[i]!;
       legs.set(
         id,
-        senderLeg(clock, (d) => {
-          onWire(d);
-          socket.send(d);
-        }),
+        senderLeg(
+          clock,
+          (d) => {
+            onWire(d);
+            send(d);
+          },
+          ids,
+        ),
       );
     }
   }
@@ -242,7 +356,13 @@ function run(n: number, seconds: number, mode: Mode, sockets: Socket[] = []): Re
   const cpu = process.cpuUsage(cpu0);
   room.close();
   for (const leg of legs.values()) leg.session.close();
-  return { forwarded, bytes, cpuSec: (cpu.user + cpu.system) / 1e6, fanoutUs: fanout };
+  return {
+    forwarded,
+    bytes,
+    cpuSec: (cpu.user + cpu.system) / 1e6,
+    userSec: cpu.user / 1e6,
+    fanoutUs: fanout,
+  };
 }
 
 const pct = (xs: number[], p: number): number => {
@@ -251,56 +371,130 @@ const pct = (xs: number[], p: number): number => {
 };
 const median = (xs: number[]): number => pct(xs, 50);
 
-const o = options();
-console.log(
-  `sfu forwarding core: 1 publisher (3-layer VP8 simulcast + Opus), N subscribers on the top layer, ${o.seconds} s of media (at N < 50: ${o.seconds} x 50/N s), median of ${o.rounds}\n`,
-);
-console.log(
-  'N    | SRTP | path   | fwd pkts/s/core | Mbps/core | per-consumer Mbps | consumers/core @1 Mbps | vs mediasoup 500 | fan-out p50 / p99 (us)',
-);
-for (const n of process.env.SFU_BENCH_N?.split(',').map(Number) ?? [10, 50, 200]) {
-  for (const mode of (process.env.SFU_BENCH_MODES?.split(',') ?? [
-    'core',
-    'srtp',
-    'twcc',
-    'sender',
-  ]) as Mode[]) {
-    const rs: Result[] = [];
-    // Small N: more seconds, so the timed part is not a fraction of a CPU second.
-    const seconds = Math.max(o.seconds, Math.ceil((o.seconds * 50) / n));
-    const udp = mode === 'udp' ? await wire(n) : undefined;
-    for (let r = 0; r < o.rounds; r++) {
-      rs.push(run(n, seconds, mode, udp?.sockets));
-      // The receiver drains, the sockets' queues empty, before the next round.
-      if (udp) await new Promise((r) => setTimeout(r, 200));
-    }
-    udp?.close();
-    const pps = median(rs.map((r) => r.forwarded / r.cpuSec));
-    const mbpsCore = median(rs.map((r) => (r.bytes * 8) / r.cpuSec / 1e6));
-    const perConsumer = (rs[0]!.bytes * 8) / seconds / n / 1e6;
-    const consumers = mbpsCore / 1;
-    const fan = rs.flatMap((r) => r.fanoutUs);
-    console.log(
-      [
-        String(n).padEnd(4),
-        (mode === 'core' ? 'no' : 'yes').padEnd(4),
-        { core: 'bytes', srtp: 'bytes', twcc: '+twcc', sender: 'sender', udp: '+udp' }[mode].padEnd(6),
-        Math.round(pps).toLocaleString('en').padStart(15),
-        mbpsCore.toFixed(0).padStart(9),
-        perConsumer.toFixed(2).padStart(17),
-        Math.round(consumers).toLocaleString('en').padStart(22),
-        `${(consumers / MEDIASOUP_CONSUMERS_PER_CORE).toFixed(2)}x`.padStart(16),
-        `${pct(fan, 50).toFixed(1)} / ${pct(fan, 99).toFixed(1)}`,
-      ].join(' | '),
-    );
+const PATH: Record<Mode, string> = {
+  core: 'bytes',
+  srtp: 'bytes',
+  twcc: '+twcc',
+  sender: 'sender',
+  udp: '+udp',
+  sendto: '+sendto',
+  driver: 'driver',
+};
+
+async function row(n: number, mode: Mode, o: { seconds: number; rounds: number }): Promise<string> {
+  const rs: Result[] = [];
+  // Small N: more seconds, so the timed part is not a fraction of a CPU second.
+  const seconds = Math.max(o.seconds, Math.ceil((o.seconds * 50) / n));
+  const wire =
+    mode === 'udp'
+      ? await connectedWire(n)
+      : mode === 'sendto'
+        ? await loopbackSendtoWire(n)
+        : mode === 'driver'
+          ? await sendtoWire(n, DRIVER_LOCAL, DRIVER_TO)
+          : undefined;
+  for (let r = 0; r < o.rounds; r++) {
+    rs.push(run(n, seconds, mode, wire));
+    // The receiver drains, the sockets' queues empty, before the next round.
+    if (wire) await new Promise((r) => setTimeout(r, 200));
   }
+  wire?.close();
+  const pps = median(rs.map((r) => r.forwarded / r.cpuSec));
+  const mbpsCore = median(rs.map((r) => (r.bytes * 8) / r.cpuSec / 1e6));
+  const perConsumer = (rs[0]!.bytes * 8) / seconds / n / 1e6;
+  const consumers = mbpsCore / 1;
+  const fan = rs.flatMap((r) => r.fanoutUs);
+  const us = (f: (r: Result) => number) => median(rs.map((r) => (f(r) * 1e6) / r.forwarded)).toFixed(1);
+  return [
+    String(n).padEnd(4),
+    (mode === 'core' ? 'no' : 'yes').padEnd(4),
+    PATH[mode].padEnd(7),
+    Math.round(pps).toLocaleString('en').padStart(15),
+    `${us((r) => r.cpuSec)} (${us((r) => r.userSec)} + ${us((r) => r.cpuSec - r.userSec)})`.padStart(19),
+    mbpsCore.toFixed(0).padStart(9),
+    perConsumer.toFixed(2).padStart(17),
+    Math.round(consumers).toLocaleString('en').padStart(22),
+    `${(consumers / MEDIASOUP_CONSUMERS_PER_CORE).toFixed(2)}x`.padStart(16),
+    `${pct(fan, 50).toFixed(1)} / ${pct(fan, 99).toFixed(1)}`,
+  ].join(' | ');
 }
-console.log(
-  '\nfwd pkts/s/core: packets written per CPU second (user+system) of this process, all its threads (the garbage collector included); consumers/core @1 Mbps: forwarded Mbps per CPU second.',
-);
-console.log(
-  'path: bytes = received bytes patched (SSRC/seq/ts) then protected; +twcc = also per-subscriber TWCC bookkeeping; sender = the SfuServer path (RtpPacket -> RTCRtpSender -> MediaSession pacer, serialize, SRTP); +udp = sender and each datagram sent on a UDP socket per subscriber to a loopback receiver.',
-);
-console.log(
-  'Not included: UDP sends (except in +udp), DTLS/ICE around the datagram, TWCC feedback processing.',
-);
+
+/** The driver row of one N, timed in a child process inside the namespace. */
+function driverRow(n: number): string {
+  const r = spawnSync(
+    'ip',
+    [
+      'netns',
+      'exec',
+      NETNS,
+      process.execPath,
+      '--import',
+      'tsx',
+      fileURLToPath(import.meta.url),
+      ...process.argv.slice(2),
+    ],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, SFU_BENCH_MODES: 'driver', SFU_BENCH_N: String(n), SFU_BENCH_IN_NETNS: '1' },
+    },
+  );
+  const line = r.stdout?.split('\n').find((l) => l.startsWith(String(n).padEnd(4)));
+  return (
+    line ??
+    `${String(n).padEnd(4)} | driver row failed: ${(r.stderr || r.error?.message || '').trim().split('\n').at(-1)}`
+  );
+}
+
+const o = options();
+const ns = (process.env.SFU_BENCH_N?.split(',') ?? ['10', '50', '200']).map(Number);
+const modes = (process.env.SFU_BENCH_MODES?.split(',') ?? [
+  'core',
+  'srtp',
+  'twcc',
+  'sender',
+  'udp',
+  'sendto',
+  'driver',
+]) as Mode[];
+if (process.env.SFU_BENCH_IN_NETNS) {
+  // The child timing the driver row inside the namespace: its rows only.
+  for (const n of ns) console.log(await row(n, 'driver', o));
+} else {
+  const noDriver = modes.includes('driver') ? driverNetwork() : undefined;
+  if (modes.includes('driver')) {
+    process.on('exit', removeDriverNetwork);
+    for (const sig of ['SIGINT', 'SIGTERM'] as const)
+      process.on(sig, () => {
+        removeDriverNetwork();
+        process.exit(130);
+      });
+  }
+  console.log(
+    `sfu forwarding core: 1 publisher (3-layer VP8 simulcast + Opus), N subscribers on the top layer, ${o.seconds} s of media (at N < 50: ${o.seconds} x 50/N s), median of ${o.rounds}\n`,
+  );
+  console.log(
+    'N    | SRTP | path    | fwd pkts/s/core | CPU us/pkt (u + s) | Mbps/core | per-consumer Mbps | consumers/core @1 Mbps | vs mediasoup 500 | fan-out p50 / p99 (us)',
+  );
+  for (const n of ns) {
+    for (const mode of modes) {
+      if (mode !== 'driver') console.log(await row(n, mode, o));
+      else if (noDriver) console.log(`${String(n).padEnd(4)} | driver row skipped: ${noDriver}`);
+      else console.log(driverRow(n));
+    }
+  }
+  console.log(
+    '\nfwd pkts/s/core: packets written per CPU second (user+system) of this process, all its threads (the garbage collector included); CPU us/pkt: that CPU per forwarded packet, user + system (kernel); consumers/core @1 Mbps: forwarded Mbps per CPU second.',
+  );
+  console.log(
+    'path: bytes = received bytes patched (SSRC/seq/ts) then protected; +twcc = also per-subscriber TWCC bookkeeping; sender = the SfuServer path (its sink: RtpPacket -> RTCRtpSender -> MediaSession pacer, serialize, SRTP), no socket;',
+  );
+  console.log(
+    '  +udp = sender, each datagram sent on a UDP socket per subscriber connected to a loopback receiver (the kernel delivers to it on our CPU); +sendto = the same with the socket call SfuServer makes (unconnected NodeUdpSocket.send(d, address): a sendto, a route lookup per datagram);',
+  );
+  console.log(
+    '  driver = +sendto to an ifb device in a network namespace, timed in a child inside it: UDP/IP output, queueing discipline, driver transmit, nothing received (what a server pays up to its NIC driver; not the NIC, its interrupts or DMA).',
+  );
+  console.log(
+    "Not included anywhere: DTLS/ICE around the datagram (the agent's per-send bookkeeping), TWCC feedback processing, the publisher's receive path (SRTP unprotect, socket reads).",
+  );
+}

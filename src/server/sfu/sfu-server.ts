@@ -35,7 +35,7 @@ import {
 } from '../../peer/index.js';
 import type { SfuTrackInfo } from '../../protocol/signaling.js';
 import { EXT_AUDIO_LEVEL, EXT_DEPENDENCY_DESCRIPTOR, EXT_TRANSPORT_CC } from '../../rtp/extensions.js';
-import { findExtension, serializeRtp } from '../../rtp/packet.js';
+import { serializeRtp } from '../../rtp/packet.js';
 import { parseSdp } from '../../sdp/parse.js';
 import type { SfuClientMessage } from '../signaling/protocol.js';
 import type { SfuBackend, SfuOutput } from '../signaling/sfu-backend.js';
@@ -50,7 +50,7 @@ import {
   type SfuTotals,
   svcFigure,
 } from './figures.js';
-import { rewrittenPacket } from './forwarded.js';
+import { forwardingSink, TrackMap } from './forward-sink.js';
 import { PAUSED } from './layer-selector.js';
 import { Room } from './room.js';
 import type { PublishedTrack } from './track.js';
@@ -100,11 +100,12 @@ interface Participant {
   readonly id: string;
   pub: RTCPeerConnection | undefined;
   sub: RTCPeerConnection | undefined;
-  /** publisherId/trackId -> the sender's local track and transceiver on `sub`. */
-  readonly senders: Map<
-    string,
-    { track: MediaStreamTrack; transceiver: RTCRtpTransceiver; info: Omit<SfuTrackInfo, 'mid'> }
-  >;
+  /** (publisherId, trackId) -> the sender's local track and transceiver on `sub`. */
+  readonly senders: TrackMap<{
+    track: MediaStreamTrack;
+    transceiver: RTCRtpTransceiver;
+    info: Omit<SfuTrackInfo, 'mid'>;
+  }>;
   negotiating: boolean;
   again: boolean;
   /** Tracks announced by the publishing connection, published once its answer is set. */
@@ -124,21 +125,19 @@ interface RoomState {
   readonly room: Room;
   activeSpeaker: string | null;
   /** While recording: the directory, and one recording per published track. */
-  recording: { dir: string; tracks: Map<string, TrackRecording>; done: TrackRecordingInfo[] } | undefined;
+  recording: { dir: string; tracks: TrackMap<TrackRecording>; done: TrackRecordingInfo[] } | undefined;
   /** Chat and file transfer between participants (data channels on their pub connections). */
   readonly relay: DataRelay;
   readonly participants: Map<string, Participant>;
+  /** Publisher id -> the dependency descriptor extension id of its publishing connection. */
+  readonly dd: Map<string, number>;
 }
-
-const key = (publisherId: string, trackId: string): string => `${publisherId}/${trackId}`;
 
 export class SfuServer implements SfuBackend {
   readonly #o: SfuServerOptions;
   readonly #clock: Clock;
   readonly #twcc: boolean;
   readonly #rooms = new Map<string, RoomState>();
-  /** `room/publisher` -> the dependency descriptor extension id of its publishing connection. */
-  readonly #dd = new Map<string, number>();
   /** Counters of closed rooms and departed participants (figures() adds the live ones). */
   readonly #retired: SfuTotals = emptyTotals();
   /** Datagrams dropped by connections already closed (figures() adds the live ones). */
@@ -165,7 +164,7 @@ export class SfuServer implements SfuBackend {
     if (!state) return false;
     if (state.recording) return true;
     mkdirSync(dir, { recursive: true });
-    state.recording = { dir, tracks: new Map(), done: [] };
+    state.recording = { dir, tracks: new TrackMap(), done: [] };
     for (const p of state.participants.values())
       for (const trackId of p.remoteTracks.keys()) this.#record(state, p, trackId);
     this.#o.log.info('sfu recording', { room: name, dir });
@@ -261,6 +260,7 @@ export class SfuServer implements SfuBackend {
     const state: RoomState = {
       name,
       participants: new Map(),
+      dd: new Map(),
       room: this.#newRoom(name),
       activeSpeaker: null,
       recording: undefined,
@@ -275,7 +275,6 @@ export class SfuServer implements SfuBackend {
     const state = this.#rooms.get(name);
     if (!state) return;
     this.#rooms.delete(name);
-    for (const id of state.participants.keys()) this.#dd.delete(`${name}/${id}`);
     void this.#stopRecording(state);
     addTotals(this.#retired, roomTotals(state));
     for (const p of state.participants.values()) this.#closeParticipant(p);
@@ -290,7 +289,7 @@ export class SfuServer implements SfuBackend {
       id: peerId,
       pub: undefined,
       sub: undefined,
-      senders: new Map(),
+      senders: new TrackMap(),
       negotiating: false,
       again: false,
       pendingTracks: [],
@@ -312,7 +311,7 @@ export class SfuServer implements SfuBackend {
     const p = state?.participants.get(peerId);
     if (!state || !p) return;
     state.participants.delete(peerId);
-    this.#dd.delete(`${name}/${peerId}`);
+    state.dd.delete(peerId);
     state.relay.detach(peerId);
     this.#retired.nacks += senderTotals(p).nacks;
     this.#retired.iceRestarts += p.iceRestarts;
@@ -385,17 +384,10 @@ export class SfuServer implements SfuBackend {
       transportSequence: 'transport',
       initialBandwidth: this.#o.initialBandwidth ?? (twcc ? 2_000_000 : 8_000_000),
       sink: {
-        sendRtp: (subscriberId, f) => {
-          if (f.retransmission) return; // the sender's own history answers NACKs on this leg
-          const s = this.#rooms
-            .get(name)
-            ?.participants.get(subscriberId)
-            ?.senders.get(key(f.publisherId, f.trackId));
-          // AV1 SVC: the publisher's dependency descriptor goes on (the subscriber's decoder needs it).
-          const ddId = this.#dd.get(`${name}/${f.publisherId}`);
-          const dd = ddId === undefined || f.kind !== 'video' ? undefined : findExtension(f.packet, ddId);
-          s?.track.writeRtp(rewrittenPacket(f), dd ? { dependencyDescriptor: dd } : {});
-        },
+        sendRtp: forwardingSink(
+          (subscriberId) => this.#rooms.get(name)?.participants.get(subscriberId)?.senders,
+          (publisherId) => this.#rooms.get(name)?.dd.get(publisherId),
+        ),
         probeLimit: (subscriberId, bps) => {
           const p = this.#rooms.get(name)?.participants.get(subscriberId);
           if (!p) return;
@@ -427,9 +419,9 @@ export class SfuServer implements SfuBackend {
       if (!state) return;
       this.#finishRecording(state, t.publisherId, t.id);
       for (const p of state.participants.values()) {
-        const s = p.senders.get(key(t.publisherId, t.id));
+        const s = p.senders.get(t.publisherId, t.id);
         if (!s || !p.sub) continue;
-        p.senders.delete(key(t.publisherId, t.id));
+        p.senders.delete(t.publisherId, t.id);
         if (p.sub.signalingState !== 'closed') {
           p.sub.removeTrack(s.transceiver.sender);
           void this.#negotiate(state, p);
@@ -527,7 +519,7 @@ export class SfuServer implements SfuBackend {
       dependencyDescriptor ??= exts.find((e) => e.uri === EXT_DEPENDENCY_DESCRIPTOR)?.id;
       if (t.kind === 'audio') audioLevel ??= exts.find((e) => e.uri === EXT_AUDIO_LEVEL)?.id;
     }
-    if (dependencyDescriptor !== undefined) this.#dd.set(`${state.name}/${p.id}`, dependencyDescriptor);
+    if (dependencyDescriptor !== undefined) state.dd.set(p.id, dependencyDescriptor);
     state.room.setExtensions(p.id, {
       ...(dependencyDescriptor !== undefined && { dependencyDescriptor }),
       ...(audioLevel !== undefined && { audioLevel }),
@@ -605,8 +597,7 @@ export class SfuServer implements SfuBackend {
 
   /** A sendonly m-line on `p`'s subscribing connection for track `t` (stream id: the publisher). */
   #addSender(state: RoomState, p: Participant, t: PublishedTrack): void {
-    const k = key(t.publisherId, t.id);
-    if (p.senders.has(k)) return;
+    if (p.senders.has(t.publisherId, t.id)) return;
     const pc = this.#pc(state, p, 'sub');
     const track = new MediaStreamTrack({ kind: t.kind, label: `${t.publisherId} ${t.kind}` });
     const transceiver = pc.addTransceiver(track, {
@@ -617,7 +608,7 @@ export class SfuServer implements SfuBackend {
     preferCodec(transceiver, t.spec.codec);
     if (t.spec.codec === 'av1') setDependencyDescriptor(transceiver, true);
     track.on('keyframerequest', () => state.room.requestKeyframe(p.id, t.publisherId, t.id));
-    p.senders.set(k, { track, transceiver, info: { peerId: t.publisherId, kind: t.kind } });
+    p.senders.set(t.publisherId, t.id, { track, transceiver, info: { peerId: t.publisherId, kind: t.kind } });
   }
 
   /**
@@ -678,8 +669,7 @@ export class SfuServer implements SfuBackend {
   #record(state: RoomState, p: Participant, trackId: string): void {
     const rec = state.recording;
     const source = p.remoteTracks.get(trackId);
-    const k = key(p.id, trackId);
-    if (!rec || !source || rec.tracks.has(k)) return;
+    if (!rec || !source || rec.tracks.has(p.id, trackId)) return;
     const safe = (x: string) => x.replace(/[^A-Za-z0-9_-]/g, '_');
     const path = join(rec.dir, `${safe(state.name)}-${safe(p.id)}-${safe(trackId)}.webm`);
     const pickRid = (): string | undefined => {
@@ -687,7 +677,7 @@ export class SfuServer implements SfuBackend {
       const now = this.#clock.now();
       return t?.layers.filter((l) => l.rid !== undefined && now - l.lastPacketAt < 1000).at(-1)?.rid;
     };
-    rec.tracks.set(k, new TrackRecording({ publisherId: p.id, trackId, path, source }, pickRid));
+    rec.tracks.set(p.id, trackId, new TrackRecording({ publisherId: p.id, trackId, path, source }, pickRid));
     // A video file starts at a keyframe; browsers send one only when asked: ask now (every layer).
     if (source.kind === 'video')
       for (const r of p.pub?.getReceivers() ?? [])
@@ -697,9 +687,9 @@ export class SfuServer implements SfuBackend {
   /** A recorded track went away (unpublished, its publisher left): close its file. */
   #finishRecording(state: RoomState, publisherId: string, trackId: string): void {
     const rec = state.recording;
-    const r = rec?.tracks.get(key(publisherId, trackId));
+    const r = rec?.tracks.get(publisherId, trackId);
     if (!rec || !r) return;
-    rec.tracks.delete(key(publisherId, trackId));
+    rec.tracks.delete(publisherId, trackId);
     void r.stop();
     rec.done.push(r.info);
   }

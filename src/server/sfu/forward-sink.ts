@@ -1,0 +1,67 @@
+/**
+ * How SfuServer hands a forwarded packet to a subscriber's RTCRtpSender, per packet per subscriber:
+ * the sender looked up by publisher and track through two maps keyed by the strings the room
+ * already holds (no key string built per packet), the publisher's dependency descriptor kept for
+ * AV1 SVC, retransmissions stopped (the sender's own history answers the leg's NACKs). The bench
+ * (`bench/sfu.ts`) forwards through the same function.
+ */
+import type { MediaStreamTrack } from '../../peer/index.js';
+import { findExtension } from '../../rtp/packet.js';
+import { type ForwardedRtp, rewrittenPacket } from './forwarded.js';
+
+/** Values by (publisher id, track id), without a combined key string. */
+export class TrackMap<V> {
+  readonly #byPublisher = new Map<string, Map<string, V>>();
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+  get(publisherId: string, trackId: string): V | undefined {
+    return this.#byPublisher.get(publisherId)?.get(trackId);
+  }
+  has(publisherId: string, trackId: string): boolean {
+    return this.#byPublisher.get(publisherId)?.has(trackId) ?? false;
+  }
+  set(publisherId: string, trackId: string, v: V): void {
+    let m = this.#byPublisher.get(publisherId);
+    if (!m) this.#byPublisher.set(publisherId, (m = new Map()));
+    if (!m.has(trackId)) this.#size++;
+    m.set(trackId, v);
+  }
+  delete(publisherId: string, trackId: string): boolean {
+    const m = this.#byPublisher.get(publisherId);
+    if (!m?.delete(trackId)) return false;
+    this.#size--;
+    if (m.size === 0) this.#byPublisher.delete(publisherId);
+    return true;
+  }
+  *values(): IterableIterator<V> {
+    for (const m of this.#byPublisher.values()) yield* m.values();
+  }
+  clear(): void {
+    this.#byPublisher.clear();
+    this.#size = 0;
+  }
+}
+
+/**
+ * A room sink's `sendRtp`: `senders(subscriberId)` gives the subscriber's senders (its local
+ * tracks), `dependencyDescriptorId(publisherId)` the extension id the publisher's connection
+ * put its AV1 dependency descriptor under (asked for video only).
+ */
+export function forwardingSink(
+  senders: (subscriberId: string) => TrackMap<{ readonly track: MediaStreamTrack }> | undefined,
+  dependencyDescriptorId: (publisherId: string) => number | undefined,
+): (subscriberId: string, f: ForwardedRtp) => void {
+  return (subscriberId, f) => {
+    if (f.retransmission) return; // the sender's own history answers NACKs on this leg
+    const s = senders(subscriberId)?.get(f.publisherId, f.trackId);
+    if (!s) return;
+    // AV1 SVC: the publisher's dependency descriptor goes on (the subscriber's decoder needs it).
+    const ddId = f.kind === 'video' ? dependencyDescriptorId(f.publisherId) : undefined;
+    const dd = ddId === undefined ? undefined : findExtension(f.packet, ddId);
+    if (dd) s.track.writeRtp(rewrittenPacket(f), { dependencyDescriptor: dd });
+    else s.track.writeRtp(rewrittenPacket(f));
+  };
+}
