@@ -36,6 +36,8 @@ export interface ForwardOptions {
   readonly dependencyDescriptor?: Uint8Array;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** Room left in a 1200-byte datagram for the payload (RTP header, extensions, SRTP tag). */
 const MAX_PAYLOAD = 1100;
 const NO_OPTIONS: ForwardOptions = Object.freeze({});
@@ -355,15 +357,22 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
       }
       const ts = (p.timestamp + layer.fwd.tsOffset) >>> 0;
       layer.fwd.lastTs = ts;
-      this.#send(layer, {
-        ...p,
+      // One literal of one shape (a spread copies property by property through a generic path),
+      // the optional fields set after it as parseRtp does.
+      const out: Mutable<RtpPacket> = {
+        marker: p.marker,
         payloadType: codec.payloadType,
         sequenceNumber: layer.nextSeq(),
         timestamp: ts,
         ssrc: layer.ssrc,
+        csrcs: p.csrcs,
         extensions: this.#extensions(i, o.dependencyDescriptor),
+        payload: p.payload,
         paddingSize: 0,
-      });
+      };
+      if (p.extensionProfile !== undefined) out.extensionProfile = p.extensionProfile;
+      if (p.extensionData !== undefined) out.extensionData = p.extensionData;
+      this.#send(layer, out);
       if (p.marker || this.kind === 'audio') layer.stats.framesSent++;
     }
   }

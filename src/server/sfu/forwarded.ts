@@ -51,11 +51,21 @@ export function rewriteRtpBytes(f: ForwardedRtp, payloadType?: number, out?: Uin
 
 /** The forwarded packet as a value (for a sender that serializes and adds its own extensions). */
 export function rewrittenPacket(f: ForwardedRtp): RtpPacket {
-  return {
-    ...f.packet,
-    ssrc: f.header.ssrc,
-    sequenceNumber: f.header.sequenceNumber,
-    timestamp: f.header.timestamp,
-    ...(f.header.marker !== undefined && { marker: f.header.marker }),
+  const p = f.packet;
+  const h = f.header;
+  // One literal of one shape, optional fields after it (as parseRtp): no spreads per packet.
+  const out: { -readonly [K in keyof RtpPacket]: RtpPacket[K] } = {
+    marker: h.marker ?? p.marker,
+    payloadType: p.payloadType,
+    sequenceNumber: h.sequenceNumber,
+    timestamp: h.timestamp,
+    ssrc: h.ssrc,
+    csrcs: p.csrcs,
+    extensions: p.extensions,
+    payload: p.payload,
+    paddingSize: p.paddingSize,
   };
+  if (p.extensionProfile !== undefined) out.extensionProfile = p.extensionProfile;
+  if (p.extensionData !== undefined) out.extensionData = p.extensionData;
+  return out;
 }
