@@ -18,7 +18,8 @@ import { Pacer } from '../../src/interceptor/pacer.js';
 import { TwccRecorder } from '../../src/interceptor/twcc-recorder.js';
 import type { ForwardedRtp } from '../../src/server/sfu/forwarded.js';
 import { PAUSED } from '../../src/server/sfu/layer-selector.js';
-import { Harness } from './harness.js';
+import type { Harness } from './harness.js';
+import { type SubscriberLink, twoByTwoRoom } from './twcc-links.js';
 
 interface Out {
   readonly size: number;
@@ -29,7 +30,7 @@ interface Out {
 /** Padding-only RTP: 12-byte header, 255 bytes of padding, the SRTP tag. */
 const PADDING_PACKET = 12 + 255 + 10;
 
-class Leg {
+class Leg implements SubscriberLink {
   capacity = Number.POSITIVE_INFINITY;
   loss = 0;
   readonly cc = new CongestionController({ initialBitrate: 300_000 });
@@ -101,21 +102,11 @@ class Leg {
 }
 
 function room() {
-  const h = new Harness({ twcc: true, transportSequence: 'transport', initialBandwidth: 300_000 });
-  h.addPublisher('A', 21);
-  h.addPublisher('B', 22);
-  h.room.join('S');
-  h.room.join('T');
-  const legs = new Map(['S', 'T'].map((id) => [id, new Leg(id, h)]));
-  h.onRtp = (id, p) => legs.get(id)?.send(p);
-  const step = (now: number) => {
-    for (const l of legs.values()) l.step(now);
-  };
-  const layers = (id: string): number[] =>
-    h.room
-      .downTracksOf(id)
-      .filter((d) => d.track.kind === 'video')
-      .map((d) => d.current);
+  const r = twoByTwoRoom(
+    { transportSequence: 'transport', initialBandwidth: 300_000 },
+    (id, h) => new Leg(id, h),
+  );
+  const { h, links: legs, step } = r;
   /** Runs until `cond` holds (checked every 100 ms) or `ms` passed; returns the time taken. */
   const until = (cond: () => boolean, ms: number): number | undefined => {
     const from = h.clock.now();
@@ -128,7 +119,7 @@ function room() {
   const close = () => {
     for (const l of legs.values()) l.pacer.close();
   };
-  return { h, legs, step, layers, until, close };
+  return { ...r, legs, until, close };
 }
 
 test('SFU probing: subscribers climb from a 300 kbit/s start to the top layers through probes', (t) => {
@@ -151,7 +142,7 @@ test('SFU probing: subscribers climb from a 300 kbit/s start to the top layers t
  * squeezed, and how long it takes after the lift to get higher layers and the top ones again.
  */
 function squeeze(capacity: number, loss: number) {
-  const { h, legs, layers, until, close } = room();
+  const { h, legs, step, layers, until, close } = room();
   try {
     const s = legs.get('S')!;
     const estimate = () => Math.round(h.room.bandwidthOf('S')!.estimate / 1000);
@@ -162,9 +153,7 @@ function squeeze(capacity: number, loss: number) {
     let low = 0;
     const trace: string[] = [];
     for (let i = 0; i < 300; i++) {
-      h.run(100, undefined, (now) => {
-        for (const l of legs.values()) l.step(now);
-      });
+      h.run(100, undefined, step);
       if (layers('S').includes(PAUSED)) paused++;
       if (layers('S').every((l) => l === 0)) low++;
       if (i % 20 === 0) trace.push(`${layers('S').join('/')}:${estimate()}`);

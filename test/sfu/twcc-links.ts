@@ -9,6 +9,7 @@ import { SeededRandom } from '../../src/core/random.js';
 import { TwccRecorder } from '../../src/interceptor/twcc-recorder.js';
 import { serializeRtcp } from '../../src/rtcp/compound.js';
 import type { ForwardedRtp } from '../../src/server/sfu/forwarded.js';
+import type { RoomOptions } from '../../src/server/sfu/room.js';
 import { Harness } from './harness.js';
 
 /**
@@ -86,14 +87,26 @@ export function readLate(link: Downlink, from: number, seed: number, maxMs = 150
   };
 }
 
-/** Two simulcast publishers and subscribers S and T on modelled downlinks. */
-export function twoByTwo(numbering: 'room' | 'transport', initialBandwidth = 1_000_000) {
-  const h = new Harness({ twcc: true, transportSequence: numbering, initialBandwidth });
+/** A subscriber's modelled link: takes what the room forwards, and runs on each clock step. */
+export interface SubscriberLink {
+  send(p: ForwardedRtp, now: number): void;
+  step(now: number): void;
+}
+
+/**
+ * Two simulcast publishers A and B and subscribers S and T, each subscriber's packets on a link
+ * of `makeLink`'s: `step` runs every link, `layers` gives a subscriber's video layers.
+ */
+export function twoByTwoRoom<L extends SubscriberLink>(
+  options: Partial<RoomOptions>,
+  makeLink: (id: string, h: Harness) => L,
+) {
+  const h = new Harness({ twcc: true, ...options });
   h.addPublisher('A', 21);
   h.addPublisher('B', 22);
   h.room.join('S');
   h.room.join('T');
-  const links = new Map(['S', 'T'].map((id) => [id, new Downlink(id, h, numbering)]));
+  const links = new Map(['S', 'T'].map((id) => [id, makeLink(id, h)]));
   h.onRtp = (id, p) => links.get(id)?.send(p, h.clock.now());
   const step = (now: number) => {
     for (const l of links.values()) l.step(now);
@@ -104,4 +117,12 @@ export function twoByTwo(numbering: 'room' | 'transport', initialBandwidth = 1_0
       .filter((d) => d.track.kind === 'video')
       .map((d) => d.current);
   return { h, links, step, layers };
+}
+
+/** Two simulcast publishers and subscribers S and T on modelled downlinks. */
+export function twoByTwo(numbering: 'room' | 'transport', initialBandwidth = 1_000_000) {
+  return twoByTwoRoom(
+    { transportSequence: numbering, initialBandwidth },
+    (id, h) => new Downlink(id, h, numbering),
+  );
 }
