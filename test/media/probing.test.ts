@@ -6,10 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ManualClock } from '../../src/core/clock.js';
-import { VirtualNetwork } from '../../src/core/vnet/index.js';
-import { CongestionController, Pacer, TwccRecorder } from '../../src/interceptor/index.js';
-import { parseRtcp, serializeRtcp } from '../../src/rtcp/index.js';
+import { CongestionController, Pacer } from '../../src/interceptor/index.js';
+import { bottleneck } from '../helpers/bottleneck.js';
 
 const PACKET = 1200;
 
@@ -28,27 +26,26 @@ async function run(o: {
   appRate: (target: number) => number;
   queueBytes?: number;
 }): Promise<{ samples: Sample[]; cc: CongestionController; paddingBytes: number; lost: number }> {
-  const clock = new ManualClock();
-  const net = new VirtualNetwork({ clock, seed: 11 });
-  const link = (bandwidth: number) => ({ bandwidth, queueBytes: o.queueBytes ?? 30_000, delay: 20 });
-  const a = net.host('a', { address: '203.0.113.1', link: link(o.schedule[0]!.bandwidth) });
-  const b = net.host('b', { address: '203.0.113.2', link: { delay: 20 } });
-  const sa = await a.bindUdp({ port: 5000 });
-  const sb = await b.bindUdp({ port: 6000 });
   const cc = new CongestionController({ initialBitrate: 300_000 });
-  const recorder = new TwccRecorder();
+  const net = await bottleneck({
+    seed: 11,
+    bandwidth: o.schedule[0]!.bandwidth,
+    ...(o.queueBytes !== undefined && { queueBytes: o.queueBytes }),
+    onTwcc: (fb) => {
+      cc.onFeedback(fb, clock.now());
+      pacer.bitrate = cc.targetBitrate;
+      probe();
+    },
+  });
+  const { clock } = net;
   let seq = 0;
   let sentCount = 0;
-  let received = 0;
   type P = { size: number; seq: number; ssrc: number; cls: 'video' | 'padding' };
   const pacer = new Pacer<P>({
     clock,
     send: (p) => {
-      const data = new Uint8Array(p.size);
-      data[0] = p.seq >> 8;
-      data[1] = p.seq & 0xff;
       sentCount++;
-      sa.send(data, { address: '203.0.113.2', port: 6000 });
+      net.send(p.seq, p.size);
       cc.onPacketSent(p.seq, p.size, clock.now());
     },
     // As RTX of recent packets: full-size padding.
@@ -60,19 +57,10 @@ async function run(o: {
     const p = cc.takeProbe(clock.now());
     if (p) pacer.probe(p.bitrate, p.durationMs);
   };
-  sb.onMessage = (d) => {
-    received++;
-    recorder.record((d[0]! << 8) | d[1]!, clock.now());
-  };
-  sa.onMessage = (d) => {
-    for (const p of parseRtcp(d)) if (p.type === 'twcc') cc.onFeedback(p, clock.now());
-    pacer.bitrate = cc.targetBitrate;
-    probe();
-  };
   const samples: Sample[] = [];
   let credit = 0;
   for (let now = 0; now < o.ms; now += 5) {
-    for (const s of o.schedule) if (s.at === now && now > 0) a.link.set(link(s.bandwidth), 'up');
+    for (const s of o.schedule) if (s.at === now && now > 0) net.setBandwidth(s.bandwidth);
     pacer.bitrate = cc.targetBitrate;
     credit += (o.appRate(cc.targetBitrate) * 5) / 8000;
     while (credit >= PACKET) {
@@ -80,19 +68,14 @@ async function run(o: {
       pacer.enqueue({ size: PACKET, seq: seq++ & 0xffff, ssrc: 1, cls: 'video' });
     }
     if (now % 20 === 0) probe();
-    if (now % 50 === 0) {
-      const fb = recorder.buildFeedback(1, 2);
-      if (fb) sb.send(serializeRtcp([fb]), { address: '203.0.113.1', port: 5000 });
-    }
+    if (now % 50 === 0) net.feedback();
     if (now % 100 === 0) samples.push({ t: now, target: cc.targetBitrate });
     clock.advance(5);
   }
   const paddingBytes = pacer.stats.paddingBytesSent;
   pacer.close();
-  sa.close();
-  sb.close();
   net.close();
-  return { samples, cc, paddingBytes, lost: sentCount - received };
+  return { samples, cc, paddingBytes, lost: sentCount - net.received };
 }
 
 const trace = (samples: Sample[], from: number, to: number): string =>
