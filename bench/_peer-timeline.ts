@@ -3,9 +3,10 @@
  * runs it: every datagram each side sends (STUN, DTLS records, and inside DTLS the SCTP chunks and
  * DCEP messages), state changes and `open`, in ms from createOffer.
  *
- *   node --import tsx bench/_peer-timeline.ts [--rounds N] [--dtls 1.2|1.3] [--cost] [--debug]
+ *   node --import tsx bench/_peer-timeline.ts [--rounds N] [--dtls 1.2|1.3] [--cost] [--gc] [--debug]
  *
- * --cost marks how long each incoming DTLS datagram took to handle (synchronous work).
+ * --cost marks how long each incoming DTLS datagram took to handle (synchronous work); --gc marks
+ * garbage collections.
  *
  * Prints the last of N rounds (default 5; the first ones warm up).
  */
@@ -269,6 +270,24 @@ async function round(): Promise<void> {
   b.close();
 }
 
+if (args.includes('--gc')) {
+  // Garbage collections during the round, where they started and how long they held the thread.
+  const { PerformanceObserver } = await import('node:perf_hooks');
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      const name = { 1: 'scavenge', 2: 'minor mark-compact', 4: 'mark-compact', 8: 'weak callbacks' }[
+        kind ?? 0
+      ];
+      lines.push(
+        `${(e.startTime - t0).toFixed(2).padStart(7)}  -  GC ${name ?? kind} ${e.duration.toFixed(2)} ms`,
+      );
+    }
+  }).observe({ entryTypes: ['gc'] });
+}
+
 for (let i = 0; i < ROUNDS; i++) await round();
-console.log(lines.join('\n'));
+// GC entries arrive after the fact: let the observer deliver, then print in time order.
+await new Promise((r) => setTimeout(r, 50));
+console.log(lines.sort((x, y) => Number.parseFloat(x) - Number.parseFloat(y)).join('\n'));
 process.exit(0);

@@ -66,7 +66,7 @@ import {
   serializeCookie,
 } from './messages13.js';
 import type { HandshakeMessage } from './reassembler.js';
-import { chooseScheme, SIGNATURE_SCHEMES, signWith, verifyWith } from './signature.js';
+import { chooseScheme, requirePeerSignature, SIGNATURE_SCHEMES, signWith } from './signature.js';
 
 type Phase =
   | 'hello'
@@ -351,12 +351,13 @@ export class ClientHandshake extends HandshakeContext {
       this.serverRandom,
       serializeEcdhParams(ske.namedGroup, ske.publicKey),
     ]);
-    if (
-      !SIGNATURE_SCHEMES.includes(ske.signatureScheme) ||
-      !verifyWith(ske.signatureScheme, this.remotePublicKey!, signed, ske.signature)
-    ) {
-      throw new DtlsError('ERR_DTLS_BAD_SIGNATURE', 51, 'ServerKeyExchange signature does not verify');
-    }
+    requirePeerSignature(
+      'ServerKeyExchange signature',
+      SIGNATURE_SCHEMES,
+      ske,
+      this.remotePublicKey!,
+      signed,
+    );
     const key = createEcdheKey(ske.namedGroup);
     this.#preMaster = key.computeSecret(ske.publicKey);
     this.#ecdhePublic = key.publicKey;

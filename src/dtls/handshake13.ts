@@ -21,7 +21,7 @@ import { HS_MESSAGE_HASH, parseAck, type RecordNumber, serializeAck, tlsMessage 
 import { acceptPeerCertificate } from './peer-certificate.js';
 import type { HandshakeMessage } from './reassembler.js';
 import { Protection13, type Suite13 } from './record13.js';
-import { chooseScheme, signWith, verifyWith } from './signature.js';
+import { chooseScheme, requirePeerSignature, signWith } from './signature.js';
 
 /** Signature schemes allowed for CertificateVerify in (D)TLS 1.3: no PKCS#1 v1.5 (RFC 8446 §4.2.3). */
 export const SIGNATURE_SCHEMES13: readonly number[] = [
@@ -177,11 +177,13 @@ export abstract class Handshake13 implements Handshake {
 
   checkCertificateVerify(msg: HandshakeMessage): void {
     const cv = parseDigitallySigned(msg.body);
-    const ok =
-      SIGNATURE_SCHEMES13.includes(cv.signatureScheme) &&
-      verifyWith(cv.signatureScheme, this.remotePublicKey!, this.#signedContent(this.isClient), cv.signature);
-    if (!ok)
-      throw new DtlsError('ERR_DTLS_BAD_SIGNATURE', ALERT_DECRYPT_ERROR, 'CertificateVerify does not verify');
+    requirePeerSignature(
+      'CertificateVerify',
+      SIGNATURE_SCHEMES13,
+      cv,
+      this.remotePublicKey!,
+      this.#signedContent(this.isClient),
+    );
     this.record(msg);
   }
 

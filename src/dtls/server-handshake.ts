@@ -1,6 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import {
-  ALERT_DECRYPT_ERROR,
   ALERT_HANDSHAKE_FAILURE,
   ALERT_ILLEGAL_PARAMETER,
   ALERT_PROTOCOL_VERSION,
@@ -63,7 +62,7 @@ import {
 } from './messages.js';
 import type { HandshakeMessage } from './reassembler.js';
 import { Server13 } from './server13.js';
-import { chooseScheme, SIGNATURE_SCHEMES, signWith, verifyWith } from './signature.js';
+import { chooseScheme, requirePeerSignature, SIGNATURE_SCHEMES, signWith } from './signature.js';
 
 type Phase = 'hello' | 'certificate' | 'key-exchange' | 'verify' | 'finished' | 'complete';
 
@@ -101,16 +100,9 @@ export class ServerHandshake extends HandshakeContext {
         break;
       case 'certificate':
         if (t === HS_CERTIFICATE) {
-          const chain = parseCertificate(msg.body).certificates;
+          // An empty chain is refused there (no_certificate, handshake_failure).
+          this.acceptCertificate(parseCertificate(msg.body).certificates);
           this.record(msg);
-          if (chain.length === 0) {
-            throw new DtlsError(
-              'ERR_DTLS_NO_CERTIFICATE',
-              ALERT_HANDSHAKE_FAILURE,
-              'client sent no certificate',
-            );
-          }
-          this.acceptCertificate(chain);
           this.#phase = 'key-exchange';
           return;
         }
@@ -127,15 +119,13 @@ export class ServerHandshake extends HandshakeContext {
       case 'verify':
         if (t === HS_CERTIFICATE_VERIFY) {
           const cv = parseDigitallySigned(msg.body);
-          const ok =
-            SIGNATURE_SCHEMES.includes(cv.signatureScheme) &&
-            verifyWith(cv.signatureScheme, this.remotePublicKey!, this.transcriptBytes(), cv.signature);
-          if (!ok)
-            throw new DtlsError(
-              'ERR_DTLS_BAD_SIGNATURE',
-              ALERT_DECRYPT_ERROR,
-              'CertificateVerify does not verify',
-            );
+          requirePeerSignature(
+            'CertificateVerify',
+            SIGNATURE_SCHEMES,
+            cv,
+            this.remotePublicKey!,
+            this.transcriptBytes(),
+          );
           this.record(msg);
           this.#phase = 'finished';
           return;

@@ -85,11 +85,8 @@ export class Server13 extends Handshake13 {
       return;
     }
     if (this.#phase === 'certificate' && t === HS_CERTIFICATE) {
-      const c = parseCertificate13(msg.body);
-      if (c.certificates.length === 0) {
-        throw new DtlsError('ERR_DTLS_NO_CERTIFICATE', ALERT_HANDSHAKE_FAILURE, 'client sent no certificate');
-      }
-      this.acceptCertificate(c.certificates);
+      // An empty chain is refused there (no_certificate, handshake_failure).
+      this.acceptCertificate(parseCertificate13(msg.body).certificates);
       this.record(msg);
       this.#phase = 'verify';
       return;

@@ -1,5 +1,6 @@
 import { constants, type KeyObject, sign, verify } from 'node:crypto';
 import {
+  ALERT_DECRYPT_ERROR,
   SIG_ECDSA_SECP256R1_SHA256,
   SIG_ECDSA_SECP384R1_SHA384,
   SIG_RSA_PKCS1_SHA256,
@@ -7,6 +8,7 @@ import {
   SIG_RSA_PSS_RSAE_SHA256,
   SIG_RSA_PSS_RSAE_SHA384,
 } from './constants.js';
+import { DtlsError } from './errors.js';
 
 /** Signature schemes we accept, in preference order (RFC 8446 §4.2.3 code points). */
 export const SIGNATURE_SCHEMES: readonly number[] = [
@@ -82,4 +84,23 @@ export function verifyWith(scheme: number, key: KeyObject, data: Uint8Array, sig
   } catch {
     return false;
   }
+}
+
+/**
+ * The check of every signature a peer makes in a handshake (DTLS 1.2 ServerKeyExchange and
+ * CertificateVerify, 1.3 CertificateVerify): a scheme from `allowed`, valid over `data`; otherwise
+ * bad signature with a decrypt_error alert (RFC 5246 §7.4.3, RFC 8446 §4.4.3).
+ */
+export function requirePeerSignature(
+  what: string,
+  allowed: readonly number[],
+  signed: { readonly signatureScheme: number; readonly signature: Uint8Array },
+  key: KeyObject,
+  data: Uint8Array,
+): void {
+  if (
+    !allowed.includes(signed.signatureScheme) ||
+    !verifyWith(signed.signatureScheme, key, data, signed.signature)
+  )
+    throw new DtlsError('ERR_DTLS_BAD_SIGNATURE', ALERT_DECRYPT_ERROR, `${what} does not verify`);
 }
