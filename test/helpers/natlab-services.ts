@@ -64,15 +64,7 @@ export async function startCoturn(
   const child = lab.spawn('internet', 'turnserver', ['-c', confFile], { stdio: 'ignore' });
   await lab.waitForListen('internet', 'udp', ip1!, port);
   if (ip2) await lab.waitForListen('internet', 'udp', ip2, port + 1);
-  return {
-    stunUrl: `stun:${ip1}:${port}`,
-    turnUrl: `turn:${ip1}:${port}`,
-    address: ip1!,
-    port,
-    process: child,
-    logFile: join(dir, 'turnserver.log'),
-    users,
-  };
+  return { ...labServer(ip1!, port, child), logFile: join(dir, 'turnserver.log'), users };
 }
 
 /** `rtcstack turn` in the internet namespace on both lab addresses (RFC 5780 on). */
@@ -93,11 +85,9 @@ export async function startRtcstackTurn(
     ...(options.args ?? []),
   ]);
   await lab.waitForOutput(child, /^ready$/m);
-  return {
-    stunUrl: `stun:${ip1}:${port}`,
-    turnUrl: `turn:${ip1}:${port}`,
-    address: ip1!,
-    port,
-    process: child,
-  };
+  return labServer(ip1!, port, child);
+}
+
+function labServer(address: string, port: number, process: ChildProcess): LabServer {
+  return { stunUrl: `stun:${address}:${port}`, turnUrl: `turn:${address}:${port}`, address, port, process };
 }

@@ -35,14 +35,7 @@ export function makeVideoClip(
 ): void {
   const fps = o.fps ?? 30;
   const { args } = VIDEO_ARGS[codec];
-  execFileSync('ffmpeg', [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc=size=${o.size ?? '320x240'}:rate=${fps}`,
+  fromLavfi(file, `testsrc=size=${o.size ?? '320x240'}:rate=${fps}`, [
     '-frames:v',
     String(o.frames ?? 60),
     '-g',
@@ -50,27 +43,16 @@ export function makeVideoClip(
     '-pix_fmt',
     'yuv420p',
     ...args,
-    file,
   ]);
 }
 
+/** Writes `file` from an ffmpeg lavfi source with the given output options. */
+function fromLavfi(file: string, source: string, outputArgs: string[]): void {
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', source, ...outputArgs, file]);
+}
+
 export function makeOpusClip(file: string, seconds = 2): void {
-  execFileSync('ffmpeg', [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=440:duration=${seconds}`,
-    '-c:a',
-    'libopus',
-    '-b:a',
-    '48k',
-    '-ac',
-    '2',
-    file,
-  ]);
+  fromLavfi(file, `sine=frequency=440:duration=${seconds}`, ['-c:a', 'libopus', '-b:a', '48k', '-ac', '2']);
 }
 
 export interface ProbeResult {
