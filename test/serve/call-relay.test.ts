@@ -8,13 +8,14 @@ import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { DashboardData } from '../../src/server/http/http-server.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   openCall,
   screenshot,
   snapshot,
+  waitAllPages,
   waitFramesGrow,
   waitMeshConnected,
-  waitSnap,
   withCall,
 } from './call-helpers.js';
 
@@ -36,27 +37,21 @@ describe('call page: relay-only through our TURN server', {
         assert.ok(s.iceServers[0]!.urls.some((u) => u.startsWith('turn:127.0.0.1:')));
         assert.match(s.iceServers[0]!.username ?? '', new RegExp(`^\\d+:${s.peerId}$`));
       }
-      const relayed = await Promise.all(
-        pages.map((p, i) =>
-          waitSnap(
-            p,
-            (s) => s.peers.every((x) => x.pathType === 'relay' && x.localCandidateType === 'relay'),
-            `page ${i} relay paths`,
-          ),
-        ),
+      const relayed = await waitAllPages(
+        pages,
+        (s) => s.peers.every((x) => x.pathType === 'relay' && x.localCandidateType === 'relay'),
+        'relay paths',
       );
       await waitFramesGrow(pages, relayed, 'video through TURN');
       await pages[0]!.evaluate(() => window.rtcstackCall.sendChat('via turn'));
-      for (const p of pages.slice(1))
-        await waitSnap(p, (s) => s.chat.some((c) => c.text === 'via turn'), 'chat via TURN');
+      await waitAllPages(pages.slice(1), (s) => s.chat.some((c) => c.text === 'via turn'), 'chat via TURN');
 
       let dash: DashboardData | undefined;
-      const end = Date.now() + 30_000;
-      do {
+      await waitFor(async () => {
         dash = (await (await fetch(`${call.server.url}/api/stats`)).json()) as DashboardData;
-        if (dash.paths.total === 6 && dash.paths.relayShare === 1) break;
-        await new Promise((r) => setTimeout(r, 250));
-      } while (Date.now() < end);
+        return dash.paths.total === 6 && dash.paths.relayShare === 1;
+      }, 'the dashboard to count 6 relay paths').catch(() => {}); // the assertions below say what it shows
+      assert.ok(dash);
       assert.equal(dash.paths.total, 6);
       assert.equal(dash.paths.relayShare, 1);
       assert.ok(dash.turn && dash.turn.allocations >= 3, `allocations ${dash.turn?.allocations}`);
@@ -77,24 +72,20 @@ describe('call page: relay-only through our TURN server', {
       // TURN credentials (60 s here) are refreshed 12 s before they expire and applied to every
       // connection with setConfiguration; an ICE restart then gathers relay candidates with them.
       const first = snaps.map((s) => s.iceServers[0]!.username!);
-      const refreshed = await Promise.all(
-        pages.map((p, i) =>
-          waitSnap(
-            p,
-            (s) =>
-              s.iceServers[0]!.username !== first[i] &&
-              s.peers.every((x) => x.iceUsernames.includes(s.iceServers[0]!.username!)),
-            `page ${i} to apply refreshed TURN credentials`,
-          ),
-        ),
+      const refreshed = await waitAllPages(
+        pages,
+        (s, i) =>
+          s.iceServers[0]!.username !== first[i] &&
+          s.peers.every((x) => x.iceUsernames.includes(s.iceServers[0]!.username!)),
+        'refreshed TURN credentials applied',
       );
       for (const [i, s] of refreshed.entries()) {
         assert.ok(Number(s.iceServers[0]!.username!.split(':')[0]) > Number(first[i]!.split(':')[0]));
       }
       const negBefore = refreshed.map((s) => s.peers.map((x) => x.negotiations));
       await pages[0]!.evaluate(() => window.rtcstackCall.restartIce());
-      await waitSnap(
-        pages[0]!,
+      await waitAllPages(
+        pages.slice(0, 1),
         (s) =>
           s.peers.every(
             (x, j) =>

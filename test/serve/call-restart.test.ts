@@ -10,14 +10,13 @@ import type { ServeHandle } from '../../src/server/serve.js';
 import { type ChromiumHandle, launchChromium } from '../helpers/chromium.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
 import {
-  dumpOnFailure,
   openCall,
   screenshot,
   snapshot,
   startCallServer,
+  waitAllPages,
   waitFramesGrow,
   waitMeshConnected,
-  waitSnap,
 } from './call-helpers.js';
 
 describe('call page: signaling server restart mid-call', {
@@ -52,14 +51,8 @@ describe('call page: signaling server restart mid-call', {
       // Stop the server: pages notice and start reconnecting; the P2P media does not care.
       await server.close();
       server = undefined;
-      await Promise.all(
-        pages.map((p) => waitSnap(p, (s) => s.signalingState !== 'joined', 'signaling to notice')),
-      );
-      const down = await Promise.all(pages.map((p) => snapshot(p)));
-      await dumpOnFailure(
-        pages,
-        waitFramesGrow(pages, down, 'video to keep decoding while signaling is down'),
-      );
+      const down = await waitAllPages(pages, (s) => s.signalingState !== 'joined', 'signaling to notice');
+      await waitFramesGrow(pages, down, 'video to keep decoding while signaling is down');
       for (const s of await Promise.all(pages.map((p) => snapshot(p)))) {
         assert.notEqual(s.signalingState, 'joined');
         assert.ok(s.peers.every((x) => x.connectionState === 'connected'));
@@ -67,10 +60,10 @@ describe('call page: signaling server restart mid-call', {
 
       // Same port, same secret: sessions resume with the same peer ids.
       server = await startCallServer({ secret, httpPort: port });
-      const resumed = await Promise.all(
-        pages.map((p, i) =>
-          waitSnap(p, (s) => s.signalingState === 'joined' && s.resumes >= 1, `page ${i} to resume`),
-        ),
+      const resumed = await waitAllPages(
+        pages,
+        (s) => s.signalingState === 'joined' && s.resumes >= 1,
+        'sessions to resume',
       );
       assert.deepEqual(
         resumed.map((s) => s.peerId),
@@ -81,22 +74,14 @@ describe('call page: signaling server restart mid-call', {
       // Signaling works: an ICE restart from ann renegotiates with bob.
       const negBefore = resumed.map((s) => s.peers[0]!.negotiations);
       await pages[0]!.evaluate(() => window.rtcstackCall.restartIce());
-      await dumpOnFailure(
+      const after = await waitAllPages(
         pages,
-        Promise.all(
-          pages.map((p, i) =>
-            waitSnap(
-              p,
-              (s) =>
-                s.peers[0]!.negotiations > negBefore[i]! &&
-                s.peers[0]!.connectionState === 'connected' &&
-                s.peers[0]!.signalingState === 'stable',
-              `page ${i} to renegotiate`,
-            ),
-          ),
-        ),
+        (s, i) =>
+          s.peers[0]!.negotiations > negBefore[i]! &&
+          s.peers[0]!.connectionState === 'connected' &&
+          s.peers[0]!.signalingState === 'stable',
+        'renegotiation',
       );
-      const after = await Promise.all(pages.map((p) => snapshot(p)));
       assert.ok(after[0]!.peers[0]!.iceRestarts >= 1);
       await waitFramesGrow(pages, after, 'video after the ICE restart');
 
@@ -105,8 +90,11 @@ describe('call page: signaling server restart mid-call', {
       const all = await waitMeshConnected(pages);
       assert.deepEqual(all[0]!.peers.map((p) => p.name).sort(), ['bob', 'cat']);
       await pages[2]!.evaluate(() => window.rtcstackCall.sendChat('cat made it'));
-      for (const p of pages.slice(0, 2))
-        await waitSnap(p, (s) => s.chat.some((c) => c.text === 'cat made it'), 'chat from cat');
+      await waitAllPages(
+        pages.slice(0, 2),
+        (s) => s.chat.some((c) => c.text === 'cat made it'),
+        'chat from cat',
+      );
       await screenshot(pages[0]!, 'call-after-restart');
     } finally {
       for (const p of pages) await p.close().catch(() => {});
