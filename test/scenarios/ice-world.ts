@@ -3,12 +3,11 @@
  * address and peers behind configurable NATs.
  */
 import { ManualClock } from '../../src/core/clock.js';
-import { silentLogger } from '../../src/core/log.js';
 import type { Network } from '../../src/core/net.js';
-import { SeededRandom } from '../../src/core/random.js';
 import { type LinkConditions, type NatPreset, VirtualNetwork } from '../../src/core/vnet/index.js';
 import type { IceServer } from '../../src/ice/types.js';
-import { startTurnServer, type TurnServerHandle } from '../../src/server/turn/server.js';
+import type { TurnServerHandle } from '../../src/server/turn/server.js';
+import { startScenarioTurn } from './turn-test-client.js';
 
 export const SERVER_IP = '203.0.113.1';
 export type Site = 'none' | NatPreset;
@@ -35,19 +34,7 @@ export async function world(seed = 1, serverLink?: LinkConditions): Promise<Worl
   const clock = new ManualClock();
   const net = new VirtualNetwork({ clock, seed });
   const serverHost = net.host('turn', { address: SERVER_IP, ...(serverLink ? { link: serverLink } : {}) });
-  const turn = await startTurnServer({
-    network: serverHost,
-    clock,
-    random: new SeededRandom(seed + 77),
-    logger: silentLogger,
-    listeningIps: [SERVER_IP],
-    listeningPort: 3478,
-    tls: false,
-    minPort: 50000,
-    maxPort: 50999,
-    realm: 'test',
-    users: ['u:p'],
-  });
+  const turn = await startScenarioTurn(serverHost, SERVER_IP, clock, seed + 77, ['u:p']);
   const stun: IceServer[] = [{ urls: `stun:${SERVER_IP}:3478` }];
   const turnOnly: IceServer[] = [
     { urls: `turn:${SERVER_IP}:3478?transport=udp`, username: 'u', credential: 'p' },

@@ -6,19 +6,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
-import { silentLogger } from '../../src/core/log.js';
 import type { TransportAddress, UdpSocket } from '../../src/core/net.js';
-import { SeededRandom } from '../../src/core/random.js';
 import { VirtualNetwork } from '../../src/core/vnet/index.js';
 import { makeRestCredentials } from '../../src/server/turn/credentials.js';
-import {
-  startTurnServer,
-  type TurnServerHandle,
-  type TurnServerOptions,
-} from '../../src/server/turn/server.js';
+import type { TurnServerHandle, TurnServerOptions } from '../../src/server/turn/server.js';
 import { attr, read } from '../../src/stun/attributes.js';
 import { METHOD } from '../../src/stun/constants.js';
-import { errorCodeOf, TestTurnClient } from './turn-test-client.js';
+import { errorCodeOf, startScenarioTurn, TestTurnClient } from './turn-test-client.js';
 
 const SERVER_IP = '203.0.113.1';
 const enc = new TextEncoder();
@@ -38,20 +32,14 @@ async function world(options: Partial<TurnServerOptions> = {}): Promise<World> {
   const clock = new ManualClock();
   const net = new VirtualNetwork({ clock, seed: 3 });
   const serverHost = net.host('turn', { address: SERVER_IP });
-  const turn = await startTurnServer({
-    network: serverHost,
+  const turn = await startScenarioTurn(
+    serverHost,
+    SERVER_IP,
     clock,
-    random: new SeededRandom(9),
-    logger: silentLogger,
-    listeningIps: [SERVER_IP],
-    listeningPort: 3478,
-    tls: false,
-    minPort: 50000,
-    maxPort: 50999,
-    realm: 'test',
-    users: ['alice:secret', 'bob:hunter2'],
-    ...options,
-  });
+    9,
+    ['alice:secret', 'bob:hunter2'],
+    options,
+  );
   const server = { address: SERVER_IP, port: 3478 };
   const sockets: UdpSocket[] = [];
   let n = 0;

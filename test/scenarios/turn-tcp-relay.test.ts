@@ -5,17 +5,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
-import { silentLogger } from '../../src/core/log.js';
 import type { TcpConnection, TransportAddress } from '../../src/core/net.js';
 import { SeededRandom } from '../../src/core/random.js';
 import { VirtualNetwork } from '../../src/core/vnet/index.js';
-import { startTurnServer } from '../../src/server/turn/server.js';
 import { attr, read } from '../../src/stun/attributes.js';
 import { streamFrameLength } from '../../src/stun/channel-data.js';
 import { METHOD } from '../../src/stun/constants.js';
 import { longTermKey } from '../../src/stun/integrity.js';
 import { type ParsedStunMessage, parseStunMessage, type StunAttribute } from '../../src/stun/message.js';
 import { serializeStunMessage } from '../../src/stun/serialize.js';
+import { startScenarioTurn } from './turn-test-client.js';
 
 const SERVER_IP = '203.0.113.1';
 const dec = new TextDecoder();
@@ -85,19 +84,9 @@ class StreamClient {
 async function world() {
   const clock = new ManualClock();
   const net = new VirtualNetwork({ clock, seed: 21 });
-  const turn = await startTurnServer({
-    network: net.host('turn', { address: SERVER_IP }),
-    clock,
-    random: new SeededRandom(2),
-    logger: silentLogger,
-    listeningIps: [SERVER_IP],
-    listeningPort: 3478,
-    tls: false,
-    minPort: 50000,
-    maxPort: 50999,
-    realm: 'test',
-    users: ['alice:secret'],
-  });
+  const turn = await startScenarioTurn(net.host('turn', { address: SERVER_IP }), SERVER_IP, clock, 2, [
+    'alice:secret',
+  ]);
   const client = net.host('client');
   const connect = async (host: typeof client, to: TransportAddress): Promise<TcpConnection> => {
     let c: TcpConnection | undefined;

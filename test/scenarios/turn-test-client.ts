@@ -4,14 +4,48 @@
  * data it receives (Data indications and ChannelData) collected in order.
  */
 import type { ManualClock } from '../../src/core/clock.js';
-import type { TransportAddress, UdpSocket } from '../../src/core/net.js';
+import { silentLogger } from '../../src/core/log.js';
+import type { Network, TransportAddress, UdpSocket } from '../../src/core/net.js';
 import { SeededRandom } from '../../src/core/random.js';
+import {
+  startTurnServer,
+  type TurnServerHandle,
+  type TurnServerOptions,
+} from '../../src/server/turn/server.js';
 import { attr, read } from '../../src/stun/attributes.js';
 import { parseChannelData, serializeChannelData } from '../../src/stun/channel-data.js';
 import { METHOD } from '../../src/stun/constants.js';
 import { longTermKey } from '../../src/stun/integrity.js';
 import { type ParsedStunMessage, parseStunMessage, type StunAttribute } from '../../src/stun/message.js';
 import { serializeStunMessage } from '../../src/stun/serialize.js';
+
+/**
+ * Our TURN server for a scenario: on `network` at `address`:3478, no TLS, relay ports 50000-50999,
+ * realm 'test', randomness seeded with `seed`; `over` changes any option.
+ */
+export function startScenarioTurn(
+  network: Network,
+  address: string,
+  clock: ManualClock,
+  seed: number,
+  users: string[],
+  over: Partial<TurnServerOptions> = {},
+): Promise<TurnServerHandle> {
+  return startTurnServer({
+    network,
+    clock,
+    random: new SeededRandom(seed),
+    logger: silentLogger,
+    listeningIps: [address],
+    listeningPort: 3478,
+    tls: false,
+    minPort: 50000,
+    maxPort: 50999,
+    realm: 'test',
+    users,
+    ...over,
+  });
+}
 
 export interface Received {
   readonly peer: TransportAddress | undefined;
