@@ -5,7 +5,7 @@
  * one plugin handle per participant; RFC-free: Janus's own protocol, "janus-protocol").
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,7 @@ export interface JanusProcess {
 }
 
 /** Starts Janus with a fresh config folder; resolves once its WebSocket transport accepts. */
-export async function startJanus(o: { eventLoops?: number } = {}): Promise<JanusProcess> {
+export async function startJanus(o: { eventLoops?: number; logFile?: string } = {}): Promise<JanusProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'rtcs-janus-'));
   const port = await freePort();
   const loops = o.eventLoops ? `\tevent_loops = ${o.eventLoops}\n` : '';
@@ -90,17 +90,22 @@ admin: {
   );
   writeFileSync(join(dir, 'janus.plugin.videoroom.jcfg'), 'general: {\n}\n');
   const log: string[] = [];
-  const child: ChildProcess = spawn(JANUS_BIN, ['-F', dir, '-C', join(dir, 'janus.jcfg'), '-N'], {
+  const child: ChildProcess = spawn(JANUS_BIN, ['-F', dir, '-C', join(dir, 'janus.jcfg'), '-o'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const file = o.logFile ? createWriteStream(o.logFile, { flags: 'a' }) : undefined;
   const keep = (d: Buffer): void => {
+    file?.write(d);
     log.push(d.toString());
     if (log.length > 200) log.splice(0, 100);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
+  const cleanup = (): void => {
+    file?.end();
+    rmSync(dir, { recursive: true, force: true });
+  };
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null && child.pid) {
       process.kill(child.pid, 'SIGTERM');

@@ -79,19 +79,35 @@ export class LiveSource {
 }
 
 export interface ReceiveCounters {
-  /** RTP packets the senders sent in this stream as seen by the receiver: received + lost. */
+  /**
+   * Media RTP packets received, without retransmissions (NACK answers and our SFU's probes
+   * resending media over RTX). Packets lost are not counted: a gap may be the SFU's own ingress
+   * loss (an overloaded SFU drops the publisher's packets and forwards gaps).
+   */
   packets: number;
   received: number;
   lost: number;
-  /** SRTP datagram bytes (header + payload + 10-byte auth tag), lost packets counted at the mean size. */
+  /** Packets that came as retransmissions (RTX), not in `packets`. */
+  retransmitted: number;
+  /** SRTP datagram bytes of `packets` (header + payload + 10-byte auth tag). */
   bytes: number;
   videoBytes: number;
   framesVideo: number;
 }
 
+const ZERO: ReceiveCounters = {
+  packets: 0,
+  received: 0,
+  lost: 0,
+  retransmitted: 0,
+  bytes: 0,
+  videoBytes: 0,
+  framesVideo: 0,
+};
+
 /** The sum of every subscriber's inbound-rtp counters. */
 export async function receiveCounters(pcs: readonly RTCPeerConnection[]): Promise<ReceiveCounters> {
-  const c: ReceiveCounters = { packets: 0, received: 0, lost: 0, bytes: 0, videoBytes: 0, framesVideo: 0 };
+  const c: ReceiveCounters = { ...ZERO };
   for (const pc of pcs) {
     for (const s of (await pc.getStats()).values()) {
       if (s.type !== 'inbound-rtp') continue;
@@ -101,30 +117,46 @@ export async function receiveCounters(pcs: readonly RTCPeerConnection[]): Promis
         packetsLost: number;
         bytesReceived: number;
         headerBytesReceived: number;
-        framesDecoded?: number;
+        retransmittedPacketsReceived?: number;
         framesReceived?: number;
       };
       const lost = Math.max(0, st.packetsLost);
+      const rtx = st.retransmittedPacketsReceived ?? 0;
+      const media = st.packetsReceived - rtx;
       const wire = st.bytesReceived + st.headerBytesReceived + 10 * st.packetsReceived;
-      const bytes = st.packetsReceived > 0 ? wire * ((st.packetsReceived + lost) / st.packetsReceived) : 0;
-      c.packets += st.packetsReceived + lost;
+      const bytes = st.packetsReceived > 0 ? (wire * media) / st.packetsReceived : 0;
+      c.packets += media;
       c.received += st.packetsReceived;
       c.lost += lost;
+      c.retransmitted += rtx;
       c.bytes += bytes;
       if (st.kind === 'video') {
         c.videoBytes += bytes;
-        c.framesVideo += st.framesReceived ?? st.framesDecoded ?? 0;
+        c.framesVideo += st.framesReceived ?? 0;
       }
     }
   }
   return c;
 }
 
-export const diffCounters = (a: ReceiveCounters, b: ReceiveCounters): ReceiveCounters => ({
-  packets: b.packets - a.packets,
-  received: b.received - a.received,
-  lost: b.lost - a.lost,
-  bytes: b.bytes - a.bytes,
-  videoBytes: b.videoBytes - a.videoBytes,
-  framesVideo: b.framesVideo - a.framesVideo,
-});
+const combine =
+  (sign: 1 | -1) =>
+  (a: ReceiveCounters, b: ReceiveCounters): ReceiveCounters => {
+    const d = { ...ZERO };
+    for (const k of Object.keys(d) as (keyof ReceiveCounters)[]) d[k] = b[k] + sign * a[k];
+    return d;
+  };
+/** b - a */
+export const diffCounters = combine(-1);
+export const sumCounters = combine(1);
+
+/** Bytes the publisher sent (outbound-rtp, every layer and audio) and its sender's target bitrate. */
+export async function sentBytes(pc: RTCPeerConnection): Promise<number> {
+  let bytes = 0;
+  for (const s of (await pc.getStats()).values())
+    if (s.type === 'outbound-rtp') {
+      const st = s as unknown as { bytesSent: number; headerBytesSent?: number };
+      bytes += st.bytesSent + (st.headerBytesSent ?? 0);
+    }
+  return bytes;
+}

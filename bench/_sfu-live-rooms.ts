@@ -68,6 +68,21 @@ async function batched(n: number, width: number, f: (i: number) => Promise<void>
     await Promise.all(Array.from({ length: Math.min(width, n - i) }, (_, k) => f(i + k)));
 }
 
+/**
+ * A subscriber's answer; without `twcc` it declines transport-cc (the header extension stopped), so
+ * neither SFU runs a downlink estimate from its feedback.
+ */
+async function answerOffer(pc: RTCPeerConnection, twcc: boolean): Promise<void> {
+  if (!twcc)
+    for (const t of pc.getTransceivers())
+      t.setHeaderExtensionsToNegotiate(
+        t
+          .getHeaderExtensionsToNegotiate()
+          .map((e) => ({ ...e, direction: /transport-wide/.test(e.uri) ? 'stopped' : e.direction }) as const),
+      );
+  await pc.setLocalDescription(await pc.createAnswer());
+}
+
 function publisherPc(source: LiveSource): RTCPeerConnection {
   const pc = new RTCPeerConnection({}, OPTS);
   const enc = source.encodings;
@@ -77,7 +92,12 @@ function publisherPc(source: LiveSource): RTCPeerConnection {
 }
 
 /** Janus VideoRoom: room created, the publisher publishes, each subscriber subscribes to its feed. */
-export async function janusRoom(wsUrl: string, n: number, source: LiveSource): Promise<LiveRoom> {
+export async function janusRoom(
+  wsUrl: string,
+  n: number,
+  source: LiveSource,
+  twcc: boolean,
+): Promise<LiveRoom> {
   const session = await JanusSession.open(wsUrl);
   const pcs: RTCPeerConnection[] = [];
   try {
@@ -126,7 +146,7 @@ export async function janusRoom(wsUrl: string, n: number, source: LiveSource): P
       if (!j.jsep) throw new Error(`janus subscribe: no offer (${JSON.stringify(j.data)})`);
       await pc.setRemoteDescription(j.jsep);
       sin.ready();
-      await pc.setLocalDescription(await pc.createAnswer());
+      await answerOffer(pc, twcc);
       await h.request({ request: 'start' }, { type: 'answer', sdp: pc.localDescription!.sdp });
       await connected(pc, 'janus subscriber');
     });
@@ -181,7 +201,12 @@ class Participant {
  * publisher; it publishes on its `pub` connection, each subscriber answers the server's `sub`
  * offers (again when the publisher's tracks arrive).
  */
-export async function rtcstackRoom(wsUrl: string, n: number, source: LiveSource): Promise<LiveRoom> {
+export async function rtcstackRoom(
+  wsUrl: string,
+  n: number,
+  source: LiveSource,
+  twcc: boolean,
+): Promise<LiveRoom> {
   const people: Participant[] = [];
   const pcs: RTCPeerConnection[] = [];
   const subscribers: RTCPeerConnection[] = [];
@@ -219,7 +244,7 @@ export async function rtcstackRoom(wsUrl: string, n: number, source: LiveSource)
         chain = chain.then(async () => {
           await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
           sin.ready();
-          await pc.setLocalDescription(await pc.createAnswer());
+          await answerOffer(pc, twcc);
           p.send({ type: 'sfu-answer', pc: 'sub', sdp: pc.localDescription!.sdp });
         });
       };

@@ -7,14 +7,24 @@
  * 320x180/640x360/1280x720; frames of 600/2,000/4,200 bytes at 30 fps, the top layer ~1.06 Mbit/s
  * of payload, packetized by our RTCRtpSender; keyframes every 90 frames and on request) plus Opus
  * (80-byte frames every 20 ms), and N subscribers, each subscribing to the publisher's video and
- * audio (Janus: its default substream, the highest; ours: the layer its estimate allows, every
- * subscriber negotiating what the SFU offers, as a browser would: transport-cc with both).
+ * audio, the top layer (Janus: its default substream, the highest; ours: the layer the
+ * subscriber's budget allows). The subscribers decline transport-cc by default, so neither SFU
+ * estimates their downlinks and ours keeps every one on the top layer (its initial 2 Mbit/s
+ * budget): with transport-cc (SFU_LIVE_TWCC=1, as a browser would agree) ours holds subscribers
+ * of this loaded box on lower layers at N = 200 (their feedback shows this busy process's read
+ * delays), while Janus has no such adaptation; the consumers-per-core figure is per Mbit/s
+ * either way, but the same layer keeps the packet mix the same.
  *
  * Measured over `--seconds` after `--warmup` seconds of every subscriber receiving video: the SFU
  * process's CPU (utime + stime of all its threads, /proc/<pid>/stat), and what it forwarded as
- * the subscribers count it (inbound-rtp: packets received + lost, i.e. what the SFU sent even if
- * the kernel or this busy process dropped it; bytes as SRTP datagrams: header + payload + 10-byte
- * tag). Printed as bench/sfu.ts does: forwarded packets per CPU second, and consumers per core at
+ * the subscribers count it (inbound-rtp packets received, less those received as retransmissions:
+ * our SFU probes a subscriber's downlink by resending media over RTX, which costs it CPU but is
+ * not forwarding; bytes as SRTP datagrams: header + payload + 10-byte tag). Packets the
+ * subscribers count lost are not counted as forwarded: an SFU that cannot keep up drops the
+ * publisher's packets at its socket and forwards the gap (seen with Janus at N = 200); the lost
+ * share is printed, and the machine's UDP receive-buffer drops over the window (/proc/net/snmp
+ * RcvbufErrors: the SFU's ingress, the subscribers', anyone's). Printed as bench/sfu.ts does:
+ * forwarded packets per CPU second, and consumers per core at
  * 1 Mbit/s (forwarded Mbit/s per CPU second), with the per-consumer rate actually received so a
  * lower layer shows, and the ratio rtcstack/Janus. The SFUs alternate order across rounds; the
  * load average is printed beside each row (the subscribers in this process share the two cores).
@@ -23,6 +33,12 @@
  *   SFU_LIVE_N=10,50 npm run bench -- sfu-live     (default N = 10, 50, 200)
  *   SFU_LIVE_SIMULCAST=0 npm run bench -- sfu-live (one VP8 layer, ~1 Mbit/s, no rids)
  *   SFU_LIVE_ONLY=janus|rtcstack                   (one SFU only)
+ *   SFU_LIVE_TWCC=1                                (subscribers agree to transport-cc)
+ *   SFU_LIVE_JANUS_LOOPS=2                         (Janus's event_loops: handles share 2 threads;
+ *                                                   default: its default, a thread per handle)
+ *   SFU_LIVE_JANUS_LOG=/tmp/janus.log              (append Janus's output there)
+ *   SFU_LIVE_METRICS=1                             (diagnostics: the publisher's per-layer counts
+ *                                                   over the window, our SFU's /metrics totals)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -30,7 +46,14 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JANUS_BIN, janusAvailable, startJanus } from './_janus.js';
-import { diffCounters, LiveSource, type ReceiveCounters, receiveCounters } from './_sfu-live-media.js';
+import {
+  diffCounters,
+  LiveSource,
+  type ReceiveCounters,
+  receiveCounters,
+  sentBytes,
+  sumCounters,
+} from './_sfu-live-media.js';
 import { janusRoom, type LiveRoom, rtcstackRoom } from './_sfu-live-rooms.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -54,6 +77,16 @@ function cpuSeconds(pid: number): number {
   // Fields after the command name (which may hold spaces) start at field 3; utime/stime are 14/15.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/** UDP datagrams the kernel dropped on full receive buffers so far (all sockets of the machine). */
+function udpRcvbufErrors(): number {
+  const lines = readFileSync('/proc/net/snmp', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('Udp:'));
+  const names = lines[0]?.split(/\s+/) ?? [];
+  const values = lines[1]?.split(/\s+/) ?? [];
+  return Number(values[names.indexOf('RcvbufErrors')] ?? 0);
 }
 
 interface Sfu {
@@ -123,6 +156,13 @@ interface Row {
   wallSec: number;
   clientCpuSec: number;
   load: number;
+  /** Subscribers getting video at the f / h / q rate, or none. */
+  layers: number[];
+  /** UDP receive-buffer drops on the machine during the window (the SFU's ingress, subscribers, others). */
+  drops: number;
+  /** What the publisher sent (RTP bytes, all layers and audio), and its sender's target. */
+  pubMbps: number;
+  pubTarget: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -134,13 +174,22 @@ async function measure(
   o: ReturnType<typeof options>,
   simulcast: boolean,
 ): Promise<Row> {
-  const sfu: Sfu = which === 'janus' ? await startJanus() : await startRtcstack(n);
+  const loops = Number(process.env.SFU_LIVE_JANUS_LOOPS ?? 0);
+  const sfu: Sfu =
+    which === 'janus'
+      ? await startJanus({
+          ...(loops ? { eventLoops: loops } : {}),
+          ...(process.env.SFU_LIVE_JANUS_LOG ? { logFile: process.env.SFU_LIVE_JANUS_LOG } : {}),
+        })
+      : await startRtcstack(n);
   const source = new LiveSource(simulcast);
   let room: LiveRoom | undefined;
   try {
     source.start();
     room =
-      which === 'janus' ? await janusRoom(sfu.wsUrl, n, source) : await rtcstackRoom(sfu.wsUrl, n, source);
+      which === 'janus'
+        ? await janusRoom(sfu.wsUrl, n, source, twcc)
+        : await rtcstackRoom(sfu.wsUrl, n, source, twcc);
     const subs = room.subscribers;
     const end = Date.now() + 60_000;
     for (;;) {
@@ -153,24 +202,82 @@ async function measure(
       await sleep(200);
     }
     await sleep(o.warmup * 1000);
-    const c0 = await receiveCounters(subs);
+    const layerStats = async (): Promise<Map<string, number[]>> => {
+      const m = new Map<string, number[]>();
+      for (const x of (await room!.publisher.getStats()).values())
+        if (x.type === 'outbound-rtp') {
+          const st = x as unknown as {
+            rid?: string;
+            kind: string;
+            packetsSent: number;
+            framesSent?: number;
+            nackCount: number;
+            retransmittedPacketsSent: number;
+          };
+          m.set(st.rid ?? st.kind, [
+            st.packetsSent,
+            st.framesSent ?? 0,
+            st.nackCount,
+            st.retransmittedPacketsSent,
+          ]);
+        }
+      return m;
+    };
+    const ls0 = process.env.SFU_LIVE_METRICS ? await layerStats() : undefined;
+    const each0 = await Promise.all(subs.map((pc) => receiveCounters([pc])));
+    const p0 = await sentBytes(room.publisher);
     const cpu0 = cpuSeconds(sfu.pid);
+    const drops0 = udpRcvbufErrors();
     const me0 = process.cpuUsage();
     const t0 = performance.now();
     await sleep(o.seconds * 1000);
     const cpu1 = cpuSeconds(sfu.pid);
+    const drops = udpRcvbufErrors() - drops0;
     const wallSec = (performance.now() - t0) / 1000;
     const me = process.cpuUsage(me0);
-    const c1 = await receiveCounters(subs);
+    if (ls0) {
+      const ls1 = await layerStats();
+      for (const [k, v] of ls1)
+        console.log(
+          `publisher ${k}: packets/frames/nacks/rtx over the window ${v.map((x, i) => x - (ls0.get(k)?.[i] ?? 0)).join('/')}`,
+        );
+    }
+    if (process.env.SFU_LIVE_METRICS && which === 'rtcstack') {
+      const text = await (
+        await fetch(`${sfu.wsUrl.replace(/^ws/, 'http').replace(/\/ws$/, '')}/metrics`)
+      ).text();
+      const lines = text.split('\n').filter((l) => l.startsWith('rtcstack_sfu_'));
+      console.log(lines.filter((l) => !/\{room=/.test(l)).join('\n'));
+      console.log(
+        lines
+          .filter((l) => /estimated_bandwidth/.test(l))
+          .slice(0, 3)
+          .join('\n'),
+      );
+    }
+    const each1 = await Promise.all(subs.map((pc) => receiveCounters([pc])));
+    const each = each1.map((c, i) => diffCounters(each0[i]!, c));
+    // Subscribers by the video rate they got: the top layer (~1.1 Mbit/s), h (~0.5), q (~0.15), none.
+    const layers = [0, 0, 0, 0];
+    for (const c of each) {
+      const mbps = (c.videoBytes * 8) / wallSec / 1e6;
+      layers[mbps > 0.8 ? 0 : mbps > 0.3 ? 1 : mbps > 0.05 ? 2 : 3]!++;
+    }
+    const p1 = await sentBytes(room.publisher);
+    const video = room.publisher.getSenders().find((x) => x.track?.kind === 'video');
     return {
       sfu: which,
       n,
       round,
-      c: diffCounters(c0, c1),
+      c: each.reduce(sumCounters),
+      layers,
+      drops,
       cpuSec: cpu1 - cpu0,
       wallSec,
       clientCpuSec: (me.user + me.system) / 1e6,
       load: loadavg()[0]!,
+      pubMbps: ((p1 - p0) * 8) / wallSec / 1e6,
+      pubTarget: (video?.targetBitrate ?? 0) / 1e6,
     };
   } finally {
     source.stop();
@@ -187,13 +294,14 @@ if (!janusAvailable()) {
   process.exit(0);
 }
 const simulcast = process.env.SFU_LIVE_SIMULCAST !== '0';
+const twcc = process.env.SFU_LIVE_TWCC === '1';
 const only = process.env.SFU_LIVE_ONLY;
 const ns = process.env.SFU_LIVE_N?.split(',').map(Number) ?? [10, 50, 200];
 console.log(
-  `sfu-live: Janus VideoRoom vs rtcstack serve, each a child process on loopback; 1 publisher (VP8 ${simulcast ? 'simulcast q/h/f' : 'one layer'} + Opus) and N subscribers in this process; ${o.warmup} s warm-up, ${o.seconds} s measured, ${o.rounds} rounds, order alternating\n`,
+  `sfu-live: Janus VideoRoom vs rtcstack serve, each a child process on loopback; 1 publisher (VP8 ${simulcast ? 'simulcast q/h/f' : 'one layer'} + Opus) and N subscribers in this process; subscribers ${twcc ? 'with' : 'without'} transport-cc; Janus event_loops: ${process.env.SFU_LIVE_JANUS_LOOPS ?? 'default (a thread per handle)'}; ${o.warmup} s warm-up, ${o.seconds} s measured, ${o.rounds} rounds, order alternating\n`,
 );
 console.log(
-  'N    | round | SFU      | SFU CPU % | fwd pkts/s/core | consumers/core @1 Mbps | per-consumer Mbps | lost % | clients CPU % | load',
+  'N    | round | SFU      | SFU CPU % | fwd pkts/s/core | consumers/core @1 Mbps | per-consumer Mbps | lost % | rtx % | udp drops | subs f/h/q/none | video fps | pub Mbps / target | clients CPU % | load',
 );
 const rows: Row[] = [];
 for (const n of ns) {
@@ -225,6 +333,11 @@ for (const n of ns) {
             .padStart(22),
           ((r.c.bytes * 8) / r.wallSec / n / 1e6).toFixed(2).padStart(17),
           ((100 * r.c.lost) / Math.max(1, r.c.packets)).toFixed(2).padStart(6),
+          ((100 * r.c.retransmitted) / Math.max(1, r.c.packets)).toFixed(1).padStart(5),
+          String(r.drops).padStart(9),
+          r.layers.join('/').padStart(15),
+          (r.c.framesVideo / r.wallSec / n).toFixed(1).padStart(9),
+          `${r.pubMbps.toFixed(2)} / ${r.pubTarget.toFixed(2)}`.padStart(17),
           ((100 * r.clientCpuSec) / r.wallSec).toFixed(0).padStart(13),
           r.load.toFixed(1),
         ].join(' | '),
@@ -249,6 +362,6 @@ for (const n of ns) {
     );
 }
 console.log(
-  '\nSFU CPU %: utime+stime of the SFU process over the window (100 = one core); fwd pkts: RTP packets the subscribers received plus those they counted lost; consumers/core @1 Mbps: forwarded Mbit/s (SRTP datagrams) per CPU second of the SFU, as bench/sfu.ts prints it; per-consumer Mbps: what each subscriber got (video ~1.1 + audio when on the top layer).',
+  '\nSFU CPU %: utime+stime of the SFU process over the window (100 = one core); fwd pkts: media RTP packets the subscribers received (lost ones and retransmissions not counted) (rtx %: packets received over RTX per forwarded packet: NACK answers, and our SFU probes of the downlink, which resend media); consumers/core @1 Mbps: forwarded Mbit/s (SRTP datagrams) per CPU second of the SFU, as bench/sfu.ts prints it; per-consumer Mbps: what each subscriber got (video ~1.1 + audio when on the top layer).',
 );
 process.exit(0);
