@@ -9,7 +9,18 @@
  * (default 100), --only <stack>[,<stack>] (e.g. to profile one). The JavaScript stacks reach their
  * optimized code only after a few dozen setups in a process (rtcstack: ~15-23 ms for the first ~15,
  * 7-11 ms after), so a larger --warmup measures their warm setup; every stack gets the same rounds.
+ * Warm-up goes on for longer than that: V8 still compiles (TurboFan, on background threads) about
+ * one function per rtcstack setup between setups 30 and 130 and 0.6 per setup after 300 (functions
+ * run once or twice per setup get hot late); the event loop's CPU per rtcstack setup falls from
+ * ~8-9 ms at setups 25-100 to ~5.5 ms after 300-500 (load 8-14), so --warmup 300 measures the
+ * steady state of a long-running process, --warmup 25 one still compiling (its cpu/round includes
+ * ~3 ms of background compilation).
+ *
+ * cpu/round is the whole process (all threads); "event loop" is the JavaScript thread alone (Linux
+ * schedstat): the work on a setup's critical path for rtcstack, while a native stack does most of
+ * its work on threads of its own.
  */
+import { readFileSync } from 'node:fs';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { RTCPeerConnection as RtcstackPC } from '../src/peer/index.js';
@@ -158,9 +169,13 @@ async function setupTimes(stack: Stack): Promise<number[] | string> {
   }
   const times: number[] = [];
   let cpu = process.cpuUsage();
+  let loop = eventLoopCpuMs();
   for (let i = 0; i < ROUNDS + WARMUP; i++) {
     try {
-      if (i === WARMUP) cpu = process.cpuUsage();
+      if (i === WARMUP) {
+        cpu = process.cpuUsage();
+        loop = eventLoopCpuMs();
+      }
       const { ms, a, b } = await connect(make);
       if (i >= WARMUP) times.push(ms); // after the warm-up rounds
       await a.close();
@@ -171,10 +186,27 @@ async function setupTimes(stack: Stack): Promise<number[] | string> {
   }
   const used = process.cpuUsage(cpu);
   cpuMs.set(stack.name, (used.user + used.system) / 1000 / ROUNDS);
+  const loopNow = eventLoopCpuMs();
+  if (loopNow !== undefined && loop !== undefined) loopMs.set(stack.name, (loopNow - loop) / ROUNDS);
   return times;
 }
 /** Process CPU (all threads) per connect-and-close round, by stack. */
 const cpuMs = new Map<string, number>();
+/** CPU of the event-loop thread alone per round, by stack (Linux). */
+const loopMs = new Map<string, number>();
+
+/**
+ * CPU time of this (the event-loop) thread in ms, from Linux's schedstat (undefined elsewhere). The
+ * rest of cpu/round is other threads: V8's background compiler and GC helpers, libuv's pool
+ * (key generation, signatures), and a native stack's own threads.
+ */
+function eventLoopCpuMs(): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
 
 interface PairMemory {
   heapMB: number;
@@ -261,7 +293,7 @@ for (const stack of STACKS) {
   const m = median(r);
   results.set(stack.name, m);
   console.log(
-    `  ${stack.name.padEnd(18)} median ${m.toFixed(1).padStart(7)} ms   min ${Math.min(...r).toFixed(1)}   max ${Math.max(...r).toFixed(1)}   cpu/round ${(cpuMs.get(stack.name) ?? 0).toFixed(1)} ms`,
+    `  ${stack.name.padEnd(18)} median ${m.toFixed(1).padStart(7)} ms   min ${Math.min(...r).toFixed(1)}   max ${Math.max(...r).toFixed(1)}   cpu/round ${(cpuMs.get(stack.name) ?? 0).toFixed(1)} ms${loopMs.has(stack.name) ? ` (event loop ${loopMs.get(stack.name)!.toFixed(1)})` : ''}`,
   );
 }
 const ours = results.get('rtcstack');
