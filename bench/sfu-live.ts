@@ -37,6 +37,7 @@
  *   SFU_LIVE_JANUS_LOOPS=2                         (Janus's event_loops: handles share 2 threads;
  *                                                   default: its default, a thread per handle)
  *   SFU_LIVE_JANUS_LOG=/tmp/janus.log              (append Janus's output there)
+ *   SFU_LIVE_PROF=/tmp/prof                        (our SFU run with node --cpu-prof, written there)
  *   SFU_LIVE_METRICS=1                             (diagnostics: the publisher's per-layer counts
  *                                                   over the window, our SFU's /metrics totals)
  */
@@ -100,6 +101,7 @@ async function startRtcstack(n: number): Promise<Sfu> {
   const child: ChildProcess = spawn(
     process.execPath,
     [
+      ...(process.env.SFU_LIVE_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SFU_LIVE_PROF] : []),
       join(root, 'bin/rtcstack'),
       'serve',
       '--host',
@@ -158,6 +160,8 @@ interface Row {
   load: number;
   /** Subscribers getting video at the f / h / q rate, or none. */
   layers: number[];
+  /** The SFU's CPU % once the publisher's media stopped (connections up, nothing to forward). */
+  idlePct: number;
   /** UDP receive-buffer drops on the machine during the window (the SFU's ingress, subscribers, others). */
   drops: number;
   /** What the publisher sent (RTP bytes, all layers and audio), and its sender's target. */
@@ -235,6 +239,8 @@ async function measure(
     const drops = udpRcvbufErrors() - drops0;
     const wallSec = (performance.now() - t0) / 1000;
     const me = process.cpuUsage(me0);
+    const each1 = await Promise.all(subs.map((pc) => receiveCounters([pc])));
+    const p1 = await sentBytes(room.publisher);
     if (ls0) {
       const ls1 = await layerStats();
       for (const [k, v] of ls1)
@@ -255,7 +261,6 @@ async function measure(
           .join('\n'),
       );
     }
-    const each1 = await Promise.all(subs.map((pc) => receiveCounters([pc])));
     const each = each1.map((c, i) => diffCounters(each0[i]!, c));
     // Subscribers by the video rate they got: the top layer (~1.1 Mbit/s), h (~0.5), q (~0.15), none.
     const layers = [0, 0, 0, 0];
@@ -263,9 +268,17 @@ async function measure(
       const mbps = (c.videoBytes * 8) / wallSec / 1e6;
       layers[mbps > 0.8 ? 0 : mbps > 0.3 ? 1 : mbps > 0.05 ? 2 : 3]!++;
     }
-    const p1 = await sentBytes(room.publisher);
     const video = room.publisher.getSenders().find((x) => x.track?.kind === 'video');
+    // The same connections with nothing to forward: what the SFU spends on them alone (timers,
+    // RTCP, ICE consent), measured after the publisher's media stops.
+    source.stop();
+    await sleep(1500);
+    const idle0 = cpuSeconds(sfu.pid);
+    const i0 = performance.now();
+    await sleep(3000);
+    const idlePct = (100 * (cpuSeconds(sfu.pid) - idle0)) / ((performance.now() - i0) / 1000);
     return {
+      idlePct,
       sfu: which,
       n,
       round,
@@ -301,7 +314,7 @@ console.log(
   `sfu-live: Janus VideoRoom vs rtcstack serve, each a child process on loopback; 1 publisher (VP8 ${simulcast ? 'simulcast q/h/f' : 'one layer'} + Opus) and N subscribers in this process; subscribers ${twcc ? 'with' : 'without'} transport-cc; Janus event_loops: ${process.env.SFU_LIVE_JANUS_LOOPS ?? 'default (a thread per handle)'}; ${o.warmup} s warm-up, ${o.seconds} s measured, ${o.rounds} rounds, order alternating\n`,
 );
 console.log(
-  'N    | round | SFU      | SFU CPU % | fwd pkts/s/core | consumers/core @1 Mbps | per-consumer Mbps | lost % | rtx % | udp drops | subs f/h/q/none | video fps | pub Mbps / target | clients CPU % | load',
+  'N    | round | SFU      | SFU CPU % (idle) | fwd pkts/s/core | consumers/core @1 Mbps | per-consumer Mbps | lost % | rtx % | udp drops | subs f/h/q/none | video fps | pub Mbps / target | clients CPU % | load',
 );
 const rows: Row[] = [];
 for (const n of ns) {
@@ -324,7 +337,7 @@ for (const n of ns) {
           String(n).padEnd(4),
           String(round).padEnd(5),
           which.padEnd(8),
-          ((100 * r.cpuSec) / r.wallSec).toFixed(0).padStart(9),
+          `${((100 * r.cpuSec) / r.wallSec).toFixed(0)} (${r.idlePct.toFixed(0)})`.padStart(16),
           Math.round(r.c.packets / r.cpuSec)
             .toLocaleString('en')
             .padStart(15),
@@ -362,6 +375,6 @@ for (const n of ns) {
     );
 }
 console.log(
-  '\nSFU CPU %: utime+stime of the SFU process over the window (100 = one core); fwd pkts: media RTP packets the subscribers received (lost ones and retransmissions not counted) (rtx %: packets received over RTX per forwarded packet: NACK answers, and our SFU probes of the downlink, which resend media); consumers/core @1 Mbps: forwarded Mbit/s (SRTP datagrams) per CPU second of the SFU, as bench/sfu.ts prints it; per-consumer Mbps: what each subscriber got (video ~1.1 + audio when on the top layer).',
+  '\nSFU CPU %: utime+stime of the SFU process over the window (100 = one core), in brackets once the publisher stopped (the connections alone); fwd pkts: media RTP packets the subscribers received (lost ones and retransmissions not counted) (rtx %: packets received over RTX per forwarded packet: NACK answers, and our SFU probes of the downlink, which resend media); consumers/core @1 Mbps: forwarded Mbit/s (SRTP datagrams) per CPU second of the SFU, as bench/sfu.ts prints it; per-consumer Mbps: what each subscriber got (video ~1.1 + audio when on the top layer).',
 );
 process.exit(0);
