@@ -6,9 +6,9 @@
  * row, SRTP protect of every outgoing packet (AES_CM_128_HMAC_SHA1_80), which a real leg also pays,
  * and in the third also the per-subscriber TWCC bookkeeping (a transport-wide sequence number and
  * a send record per packet; no feedback arrives here, so no estimate updates). The fourth row
- * ("sender") takes the path `SfuServer` takes: each forwarded packet becomes an `RtpPacket`
- * (`rewrittenPacket`) written to the subscriber's track, through its RTCRtpSender (our SSRC,
- * sequence, timestamp, header extensions, send history, stats), its connection's MediaSession
+ * ("sender") takes the path `SfuServer` takes: each forwarded packet goes to the subscriber's
+ * RTCRtpSender (`forwardRtp`: our SSRC, sequence, timestamp, header extensions, one RtpPacket,
+ * send history, stats), its connection's MediaSession
  * (pacer, abs-send-time stamp, serialization, SRTP protect, 20 ms RTCP tick: one timer shared by
  * every session on the clock, as in SfuServer), up to the datagram
  * handed to the transport (no socket, no DTLS/ICE around it). Transport-cc is not negotiated on
@@ -17,9 +17,9 @@
  * (stamping, the send record, paced release by timer), which no row here includes.
  *
  * The sender row forwards through SfuServer's own sink (`forwardingSink`: the subscriber's sender
- * found by publisher and track id, the publisher's dependency descriptor looked up for video,
- * `rewrittenPacket`, the track's writeRtp), with the subscribers' senders kept as SfuServer keeps
- * them.
+ * found by publisher and track id, the publisher's dependency descriptor looked up for video, the
+ * track's state checked, the sender's forwardRtp), with the subscribers' senders kept as
+ * SfuServer keeps them.
  *
  * The socket rows add the datagram's send, one UDP socket per subscriber (as each SFU connection
  * has its own), each with what it includes and what it leaves out:
@@ -71,7 +71,7 @@ import { MediaStreamTrack } from '../src/peer/media-track.js';
 import { RTCRtpReceiver } from '../src/peer/rtp-receiver.js';
 import { RTCRtpSender } from '../src/peer/rtp-sender.js';
 import { RTCRtpTransceiver } from '../src/peer/rtp-transceiver.js';
-import { forwardingSink, TrackMap } from '../src/server/sfu/forward-sink.js';
+import { type ForwardingSender, forwardingSink, TrackMap } from '../src/server/sfu/forward-sink.js';
 import { rewriteRtpBytes } from '../src/server/sfu/forwarded.js';
 import { Room } from '../src/server/sfu/room.js';
 import { exporterLength, SRTP_PROFILES, SrtpSession } from '../src/srtp/index.js';
@@ -124,7 +124,7 @@ interface Result {
 /** One subscriber's sending side as `SfuServer` has it: a video and an audio sender on a MediaSession. */
 interface SenderLeg {
   /** Its senders' tracks by (publisher, published track id), as `SfuServer` keeps them. */
-  readonly senders: TrackMap<{ readonly track: MediaStreamTrack }>;
+  readonly senders: TrackMap<ForwardingSender>;
   readonly session: MediaSession;
 }
 
@@ -141,7 +141,7 @@ function senderLeg(clock: ManualClock, onWire: (d: Uint8Array) => void, trackIds
     });
     const track = new MediaStreamTrack({ kind });
     sender.setTrack(track);
-    return { t, track };
+    return { t, track, sender };
   };
   const v = transceiver('video', '0');
   const a = transceiver('audio', '1');
@@ -153,9 +153,9 @@ function senderLeg(clock: ManualClock, onWire: (d: Uint8Array) => void, trackIds
   });
   const profile = SRTP_PROFILES.SRTP_AES128_CM_HMAC_SHA1_80;
   session.start(splitSrtpKeyingMaterial(profile.id, randomBytes(exporterLength(profile)), false));
-  const senders = new TrackMap<{ readonly track: MediaStreamTrack }>();
-  senders.set('pub', trackIds.video, { track: v.track });
-  senders.set('pub', trackIds.audio, { track: a.track });
+  const senders = new TrackMap<ForwardingSender>();
+  senders.set('pub', trackIds.video, { track: v.track, sender: v.sender });
+  senders.set('pub', trackIds.audio, { track: a.track, sender: a.sender });
   return { senders, session };
 }
 
@@ -285,7 +285,7 @@ function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
     forwarded++;
     bytes += d.length;
   };
-  // The sender rows forward as SfuServer's sink does (its lookups, its rewrittenPacket, writeRtp).
+  // The sender rows forward as SfuServer's sink does (its lookups, the sender's forwardRtp).
   const toSenders = forwardingSink(
     (id) => legs.get(id)?.senders,
     () => undefined,

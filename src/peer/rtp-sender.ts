@@ -345,35 +345,51 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
    * is sent in that extension where negotiated (an SFU forwarding SVC keeps the publisher's).
    */
   writeRtp(p: RtpPacket, o: ForwardOptions = NO_OPTIONS): void {
+    this.forwardRtp(p, p, o.rid, o.dependencyDescriptor);
+  }
+
+  /**
+   * @internal writeRtp for an SFU's forwarding, without a rewritten packet object: `p` as received,
+   * `source` its source's SSRC, timestamp and marker as the room rewrote them.
+   */
+  forwardRtp(
+    p: RtpPacket,
+    source: { readonly ssrc: number; readonly timestamp: number; readonly marker?: boolean | undefined },
+    rid?: string,
+    dependencyDescriptor?: Uint8Array,
+  ): void {
     const codec = this.#codec;
     if (!codec || !this.out) return;
+    const ssrc = source.ssrc;
+    const timestamp = source.timestamp;
+    const marker = source.marker ?? p.marker;
     for (let i = 0; i < this.layers.length; i++) {
-      if (!this.#takes(i, o.rid)) continue;
+      if (!this.#takes(i, rid)) continue;
       const layer = this.layers[i]!;
-      if (!layer.fwd || layer.fwd.ssrc !== p.ssrc) {
+      if (!layer.fwd || layer.fwd.ssrc !== ssrc) {
         // A new source: continue our timeline one frame after the last timestamp we sent.
         const next = layer.fwd ? layer.fwd.lastTs + Math.round(codec.clockRate / 30) : this.#tsBase;
-        layer.fwd = { ssrc: p.ssrc, tsOffset: (next - p.timestamp) >>> 0, lastTs: next };
+        layer.fwd = { ssrc, tsOffset: (next - timestamp) >>> 0, lastTs: next };
       }
-      const ts = (p.timestamp + layer.fwd.tsOffset) >>> 0;
+      const ts = (timestamp + layer.fwd.tsOffset) >>> 0;
       layer.fwd.lastTs = ts;
       // One literal of one shape (a spread copies property by property through a generic path),
       // the optional fields set after it as parseRtp does.
       const out: Mutable<RtpPacket> = {
-        marker: p.marker,
+        marker,
         payloadType: codec.payloadType,
         sequenceNumber: layer.nextSeq(),
         timestamp: ts,
         ssrc: layer.ssrc,
         csrcs: p.csrcs,
-        extensions: this.#extensions(i, o.dependencyDescriptor),
+        extensions: this.#extensions(i, dependencyDescriptor),
         payload: p.payload,
         paddingSize: 0,
       };
       if (p.extensionProfile !== undefined) out.extensionProfile = p.extensionProfile;
       if (p.extensionData !== undefined) out.extensionData = p.extensionData;
       this.#send(layer, out);
-      if (p.marker || this.kind === 'audio') layer.stats.framesSent++;
+      if (marker || this.kind === 'audio') layer.stats.framesSent++;
     }
   }
 

@@ -5,9 +5,9 @@
  * AV1 SVC, retransmissions stopped (the sender's own history answers the leg's NACKs). The bench
  * (`bench/sfu.ts`) forwards through the same function.
  */
-import type { MediaStreamTrack } from '../../peer/index.js';
+import type { MediaStreamTrack, RTCRtpSender } from '../../peer/index.js';
 import { findExtension } from '../../rtp/packet.js';
-import { type ForwardedRtp, rewrittenPacket } from './forwarded.js';
+import type { ForwardedRtp } from './forwarded.js';
 
 /** Values by (publisher id, track id), without a combined key string. */
 export class TrackMap<V> {
@@ -45,23 +45,30 @@ export class TrackMap<V> {
   }
 }
 
+/** A subscriber's sender of one forwarded track: its own local track, written to by this sink only. */
+export interface ForwardingSender {
+  readonly track: MediaStreamTrack;
+  readonly sender: RTCRtpSender;
+}
+
 /**
- * A room sink's `sendRtp`: `senders(subscriberId)` gives the subscriber's senders (its local
- * tracks), `dependencyDescriptorId(publisherId)` the extension id the publisher's connection
- * put its AV1 dependency descriptor under (asked for video only).
+ * A room sink's `sendRtp`: `senders(subscriberId)` gives the subscriber's senders,
+ * `dependencyDescriptorId(publisherId)` the extension id the publisher's connection put its AV1
+ * dependency descriptor under (asked for video only). What the track's writeRtp of the rewritten
+ * packet would do (nothing once the track is ended or disabled), straight to the sender with the
+ * room's rewritten header beside the received packet: no packet object, no event per packet.
  */
 export function forwardingSink(
-  senders: (subscriberId: string) => TrackMap<{ readonly track: MediaStreamTrack }> | undefined,
+  senders: (subscriberId: string) => TrackMap<ForwardingSender> | undefined,
   dependencyDescriptorId: (publisherId: string) => number | undefined,
 ): (subscriberId: string, f: ForwardedRtp) => void {
   return (subscriberId, f) => {
     if (f.retransmission) return; // the sender's own history answers NACKs on this leg
     const s = senders(subscriberId)?.get(f.publisherId, f.trackId);
-    if (!s) return;
+    if (!s || s.track.readyState === 'ended' || !s.track.enabled) return;
     // AV1 SVC: the publisher's dependency descriptor goes on (the subscriber's decoder needs it).
     const ddId = f.kind === 'video' ? dependencyDescriptorId(f.publisherId) : undefined;
     const dd = ddId === undefined ? undefined : findExtension(f.packet, ddId);
-    if (dd) s.track.writeRtp(rewrittenPacket(f), { dependencyDescriptor: dd });
-    else s.track.writeRtp(rewrittenPacket(f));
+    s.sender.forwardRtp(f.packet, f.header, undefined, dd);
   };
 }

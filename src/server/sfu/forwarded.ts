@@ -48,24 +48,3 @@ export function rewriteRtpBytes(f: ForwardedRtp, payloadType?: number, out?: Uin
   b[11] = h.ssrc & 0xff;
   return b;
 }
-
-/** The forwarded packet as a value (for a sender that serializes and adds its own extensions). */
-export function rewrittenPacket(f: ForwardedRtp): RtpPacket {
-  const p = f.packet;
-  const h = f.header;
-  // One literal of one shape, optional fields after it (as parseRtp): no spreads per packet.
-  const out: { -readonly [K in keyof RtpPacket]: RtpPacket[K] } = {
-    marker: h.marker ?? p.marker,
-    payloadType: p.payloadType,
-    sequenceNumber: h.sequenceNumber,
-    timestamp: h.timestamp,
-    ssrc: h.ssrc,
-    csrcs: p.csrcs,
-    extensions: p.extensions,
-    payload: p.payload,
-    paddingSize: p.paddingSize,
-  };
-  if (p.extensionProfile !== undefined) out.extensionProfile = p.extensionProfile;
-  if (p.extensionData !== undefined) out.extensionData = p.extensionData;
-  return out;
-}

@@ -50,7 +50,7 @@ import {
   type SfuTotals,
   svcFigure,
 } from './figures.js';
-import { forwardingSink, TrackMap } from './forward-sink.js';
+import { type ForwardingSender, forwardingSink, TrackMap } from './forward-sink.js';
 import { PAUSED } from './layer-selector.js';
 import { Room } from './room.js';
 import type { PublishedTrack } from './track.js';
@@ -101,11 +101,9 @@ interface Participant {
   pub: RTCPeerConnection | undefined;
   sub: RTCPeerConnection | undefined;
   /** (publisherId, trackId) -> the sender's local track and transceiver on `sub`. */
-  readonly senders: TrackMap<{
-    track: MediaStreamTrack;
-    transceiver: RTCRtpTransceiver;
-    info: Omit<SfuTrackInfo, 'mid'>;
-  }>;
+  readonly senders: TrackMap<
+    ForwardingSender & { transceiver: RTCRtpTransceiver; info: Omit<SfuTrackInfo, 'mid'> }
+  >;
   negotiating: boolean;
   again: boolean;
   /** Tracks announced by the publishing connection, published once its answer is set. */
@@ -608,7 +606,12 @@ export class SfuServer implements SfuBackend {
     preferCodec(transceiver, t.spec.codec);
     if (t.spec.codec === 'av1') setDependencyDescriptor(transceiver, true);
     track.on('keyframerequest', () => state.room.requestKeyframe(p.id, t.publisherId, t.id));
-    p.senders.set(t.publisherId, t.id, { track, transceiver, info: { peerId: t.publisherId, kind: t.kind } });
+    p.senders.set(t.publisherId, t.id, {
+      track,
+      sender: transceiver.sender,
+      transceiver,
+      info: { peerId: t.publisherId, kind: t.kind },
+    });
   }
 
   /**

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ManualClock } from '../../src/core/clock.js';
+import { DEFAULT_VIDEO_CODECS, defaultHeaderExtensions } from '../../src/peer/media-codecs.js';
+import { MediaStreamTrack } from '../../src/peer/media-track.js';
+import { RTCRtpSender } from '../../src/peer/rtp-sender.js';
+import { EXT_DEPENDENCY_DESCRIPTOR } from '../../src/rtp/extensions.js';
+import type { RtpPacket } from '../../src/rtp/packet.js';
+import { type ForwardingSender, forwardingSink, TrackMap } from '../../src/server/sfu/forward-sink.js';
+import type { ForwardedRtp } from '../../src/server/sfu/forwarded.js';
+
+test('TrackMap: values by (publisher, track), size, delete, values, clear', () => {
+  const m = new TrackMap<number>();
+  m.set('a', 'v', 1);
+  m.set('a', 'x', 2);
+  m.set('b', 'v', 3);
+  m.set('a', 'v', 4); // replaces
+  assert.equal(m.size, 3);
+  assert.equal(m.get('a', 'v'), 4);
+  assert.equal(m.get('b', 'x'), undefined);
+  assert.equal(m.has('b', 'v'), true);
+  // A publisher id that ends where another's track id begins is another entry (no joined key).
+  m.set('a/b', 'c', 5);
+  m.set('a', 'b/c', 6);
+  assert.equal(m.get('a/b', 'c'), 5);
+  assert.equal(m.get('a', 'b/c'), 6);
+  assert.deepEqual([...m.values()].sort(), [2, 3, 4, 5, 6]);
+  assert.equal(m.delete('a', 'v'), true);
+  assert.equal(m.delete('a', 'v'), false);
+  assert.equal(m.size, 4);
+  m.clear();
+  assert.equal(m.size, 0);
+  assert.deepEqual([...m.values()], []);
+});
+
+/** The subscriber's leg negotiated the dependency descriptor under this id. */
+const DD_ID = 12;
+const EXTMAPS = [...defaultHeaderExtensions('video'), { id: DD_ID, uri: EXT_DEPENDENCY_DESCRIPTOR }];
+
+function leg(): { s: ForwardingSender; sent: RtpPacket[] } {
+  const sender = new RTCRtpSender('video', new ManualClock(), 'test');
+  sender.configure({ mid: '0', codecs: DEFAULT_VIDEO_CODECS, extmaps: EXTMAPS });
+  const track = new MediaStreamTrack({ kind: 'video' });
+  sender.setTrack(track);
+  const sent: RtpPacket[] = [];
+  sender.out = (p) => sent.push(p);
+  return { s: { track, sender }, sent };
+}
+
+const received = (seq: number, extensions: RtpPacket['extensions'] = []): RtpPacket => ({
+  marker: false,
+  payloadType: 96,
+  sequenceNumber: seq,
+  timestamp: 1000 + seq,
+  ssrc: 0x1111,
+  csrcs: [],
+  extensions,
+  payload: Uint8Array.of(seq, 1, 2),
+  paddingSize: 0,
+});
+
+const forwarded = (packet: RtpPacket, o: Partial<ForwardedRtp> = {}): ForwardedRtp => ({
+  publisherId: 'pub',
+  trackId: 'v',
+  kind: 'video',
+  header: { ssrc: 0x2222, sequenceNumber: 7, timestamp: 90_000 + packet.sequenceNumber, marker: true },
+  packet,
+  bytes: new Uint8Array(0),
+  retransmission: false,
+  ...o,
+});
+
+test("forwardingSink: the subscriber's sender sends the rewritten packet as writeRtp of it would", () => {
+  const a = leg();
+  const b = leg();
+  const senders = new TrackMap<ForwardingSender>();
+  senders.set('pub', 'v', a.s);
+  const sink = forwardingSink(
+    (id) => (id === 'sub' ? senders : undefined),
+    () => undefined,
+  );
+  const fs: ForwardedRtp[] = [];
+  for (let seq = 0; seq < 3; seq++) {
+    const f = forwarded(received(seq));
+    fs.push(f);
+    sink('sub', f);
+    // The same packet through the track's writeRtp, the room's header applied to it.
+    b.s.track.writeRtp({ ...f.packet, ...f.header });
+  }
+  assert.equal(a.sent.length, 3);
+  const strip = (p: RtpPacket) => ({ ...p, ssrc: 0, sequenceNumber: 0, timestamp: 0 });
+  for (let i = 0; i < 3; i++) {
+    const x = a.sent[i]!;
+    const y = b.sent[i]!;
+    assert.deepEqual(strip(x), strip(y));
+    assert.equal(x.marker, true, "the room's marker");
+    assert.equal(x.payload, fs[i]!.packet.payload, 'the received payload, not a copy');
+    // Continuous sequence numbers and the room's timestamps moved onto the sender's timeline.
+    assert.equal(x.sequenceNumber, (a.sent[0]!.sequenceNumber + i) & 0xffff);
+    assert.equal((x.timestamp - a.sent[0]!.timestamp) >>> 0, i);
+    assert.equal(x.ssrc, a.s.sender.ssrc);
+  }
+  // Nothing for a retransmission, an unknown subscriber or track, a disabled or ended track.
+  sink('sub', forwarded(received(3), { retransmission: true }));
+  sink('other', forwarded(received(4)));
+  sink('sub', forwarded(received(5), { trackId: 'x' }));
+  a.s.track.enabled = false;
+  sink('sub', forwarded(received(6)));
+  a.s.track.enabled = true;
+  a.s.track.stop();
+  sink('sub', forwarded(received(7)));
+  assert.equal(a.sent.length, 3);
+});
+
+test("forwardingSink: the publisher's dependency descriptor goes on for video, not asked for audio", () => {
+  const a = leg();
+  const senders = new TrackMap<ForwardingSender>();
+  senders.set('pub', 'v', a.s);
+  senders.set('pub', 'a', a.s);
+  const asked: string[] = [];
+  const sink = forwardingSink(
+    () => senders,
+    (pub) => {
+      asked.push(pub);
+      return 9;
+    },
+  );
+  const dd = Uint8Array.of(0x80, 1, 2);
+  sink('sub', forwarded(received(0, [{ id: 9, data: dd }])));
+  const ext = a.sent[0]!.extensions.find((e) => e.id === DD_ID);
+  assert.deepEqual(ext?.data, dd);
+  sink('sub', forwarded(received(1, [{ id: 9, data: dd }]), { trackId: 'a', kind: 'audio' }));
+  assert.deepEqual(asked, ['pub']);
+  assert.equal(a.sent.length, 2);
+});
