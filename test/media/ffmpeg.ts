@@ -27,14 +27,23 @@ const VIDEO_ARGS: Record<ClipCodec, { args: string[]; ext: string }> = {
   },
 };
 
-/** A testsrc clip: `frames` frames at `fps`, keyframe every `gop` frames. */
+/**
+ * A testsrc clip: `frames` frames at `fps`, keyframe every `gop` frames. `repeatable`: the same
+ * bytes on every run however busy the machine (libvpx's realtime deadline adapts its speed to the
+ * time each frame took, so its frames differ from run to run, more so under load; 'good' on one
+ * thread does not).
+ */
 export function makeVideoClip(
   codec: ClipCodec,
   file: string,
-  o: { frames?: number; fps?: number; size?: string; gop?: number } = {},
+  o: { frames?: number; fps?: number; size?: string; gop?: number; repeatable?: boolean } = {},
 ): void {
   const fps = o.fps ?? 30;
-  const { args } = VIDEO_ARGS[codec];
+  let { args } = VIDEO_ARGS[codec];
+  if (o.repeatable) {
+    if (!args.includes('realtime')) throw new Error(`repeatable clips: libvpx only, not ${codec}`);
+    args = [...args.map((a) => (a === 'realtime' ? 'good' : a)), '-threads', '1'];
+  }
   fromLavfi(file, `testsrc=size=${o.size ?? '320x240'}:rate=${fps}`, [
     '-frames:v',
     String(o.frames ?? 60),
