@@ -1,0 +1,143 @@
+/**
+ * Child process for bench/media.ts: one SRTP implementation (rtcstack, werift, or the node:crypto
+ * floor) in a process of its own, so that its heap, garbage and JIT state are its own. The parent
+ * forks one child per implementation and asks them for rounds in turn over IPC; a child idles
+ * (blocked on IPC) while another runs.
+ *
+ * Every child builds the same packets (the same generator, the same count) and keys from the same
+ * keying material (sent by the parent), and runs the same warm-up rounds before the timed ones. A
+ * round creates fresh sessions on both sides and protects then unprotects every packet, as the
+ * in-process rows of the bench do; its reply holds the round's wall time and the CPU time of the
+ * whole process (all threads: GC helper threads included).
+ *
+ *   argv: <impl: rtcstack | werift | floor> <profile name> <packets> <keying material, hex>
+ */
+import * as nodeCrypto from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { RtpPacket as WeriftRtpPacket, SrtpSession as WeriftSrtpSession } from 'werift';
+import { SRTP_PROFILES, type SrtpProfileName, SrtpSession, splitKeyingMaterial } from '../src/srtp/index.js';
+
+export type SrtpImpl = 'rtcstack' | 'werift' | 'floor';
+/** Warm-up rounds every child runs before it reports ready. */
+export const WARM_UP_ROUNDS = 2;
+export interface RoundReply {
+  readonly wallMs: number;
+  readonly cpuMs: number;
+}
+
+/** RTP packet `seq` of the benchmark: 12-byte header, 1188-byte payload. */
+export function rtpPacket(seq: number): Uint8Array {
+  const p = new Uint8Array(1200);
+  p[0] = 0x80;
+  p[1] = 96;
+  p[2] = (seq >> 8) & 0xff;
+  p[3] = seq & 0xff;
+  new DataView(p.buffer).setUint32(4, (seq * 3000) >>> 0);
+  new DataView(p.buffer).setUint32(8, 0x1234abcd);
+  for (let i = 12; i < p.length; i++) p[i] = (i * 31) & 0xff;
+  return p;
+}
+
+type OneShotHash = (algorithm: string, data: Uint8Array, encoding: 'latin1') => string;
+const oneShotHash = (nodeCrypto as unknown as { hash?: OneShotHash }).hash;
+
+/**
+ * node:crypto alone for `n` packets of 1200 bytes, protected and unprotected, with no SRTP around
+ * it (AES-CM: one ECB call per 16 packets' keystream and two one-shot SHA-1 hashes per side; GCM:
+ * one Cipheriv and one Decipheriv per packet, as node:crypto cannot re-IV a cipher object).
+ */
+export function cryptoFloor(aead: boolean, n: number): () => void {
+  const key = new Uint8Array(randomBytes(16));
+  const iv = new Uint8Array(randomBytes(12));
+  const aad = new Uint8Array(12);
+  const body = new Uint8Array(1188);
+  if (aead) {
+    return () => {
+      for (let i = 0; i < n; i++) {
+        const c = createCipheriv('aes-128-gcm', key, iv, { authTagLength: 16 });
+        c.setAAD(aad);
+        const ct = c.update(body);
+        c.final();
+        const tag = c.getAuthTag();
+        const d = createDecipheriv('aes-128-gcm', key, iv, { authTagLength: 16 });
+        d.setAAD(aad);
+        d.setAuthTag(tag);
+        d.update(ct);
+        d.final();
+      }
+    };
+  }
+  const ecb = createCipheriv('aes-128-ecb', key, null);
+  ecb.setAutoPadding(false);
+  const blocks = new Uint8Array(16 * 1200);
+  const inner = new Uint8Array(64 + 1204);
+  const outer = new Uint8Array(84);
+  const hash =
+    oneShotHash ?? ((_: string, d: Uint8Array) => nodeCrypto.createHash('sha1').update(d).digest('binary'));
+  return () => {
+    for (let i = 0; i < n; i++) {
+      for (let side = 0; side < 2; side++) {
+        if (i % 16 === 0) ecb.update(blocks);
+        hash('sha1', inner, 'latin1');
+        hash('sha1', outer, 'latin1');
+      }
+    }
+  };
+}
+
+/** One round's work (fresh sessions, protect + unprotect of every packet) for `impl`. */
+export function srtpRound(
+  impl: SrtpImpl,
+  name: SrtpProfileName,
+  material: Uint8Array,
+  packets: readonly Uint8Array[],
+): () => void {
+  const profile = SRTP_PROFILES[name];
+  if (impl === 'floor') return cryptoFloor(profile.aead, packets.length);
+  if (impl === 'rtcstack') {
+    return () => {
+      const a = SrtpSession.fromKeyingMaterial(profile, material, 'client');
+      const b = SrtpSession.fromKeyingMaterial(profile, material, 'server');
+      for (const p of packets) b.unprotectRtp(a.protectRtp(p));
+    };
+  }
+  const weriftProfile = (profile.aead ? 7 : 1) as 1;
+  const keys = (role: 'client' | 'server') => {
+    const l = splitKeyingMaterial(profile, material, role);
+    return {
+      localMasterKey: Buffer.from(l.local.key),
+      localMasterSalt: Buffer.from(l.local.salt),
+      remoteMasterKey: Buffer.from(l.remote.key),
+      remoteMasterSalt: Buffer.from(l.remote.salt),
+    };
+  };
+  const parsed = packets.map((p) => WeriftRtpPacket.deSerialize(Buffer.from(p)));
+  return () => {
+    const a = new WeriftSrtpSession({ keys: keys('client'), profile: weriftProfile });
+    const b = new WeriftSrtpSession({ keys: keys('server'), profile: weriftProfile });
+    for (const p of parsed) b.decrypt(a.encrypt(p.payload, p.header));
+  };
+}
+
+/** Set in a child's environment by bench/media.ts. */
+export const CHILD_ENV = 'RTCSTACK_MEDIA_SRTP_CHILD';
+
+if (process.env[CHILD_ENV] === '1' && process.send) {
+  const [impl, name, count, hex] = process.argv.slice(2) as [SrtpImpl, SrtpProfileName, string, string];
+  const packets = Array.from({ length: Number(count) }, (_, i) => rtpPacket(i));
+  const round = srtpRound(impl, name, new Uint8Array(Buffer.from(hex, 'hex')), packets);
+  for (let i = 0; i < WARM_UP_ROUNDS; i++) round();
+  process.on('message', (m: string) => {
+    if (m !== 'round') {
+      process.disconnect();
+      return;
+    }
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    round();
+    const wallMs = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    process.send!({ wallMs, cpuMs: (c.user + c.system) / 1000 } satisfies RoundReply);
+  });
+  process.send('ready');
+}
