@@ -16,10 +16,11 @@ export interface VirtualPair {
   readonly a: RTCPeerConnection;
   readonly b: RTCPeerConnection;
   /**
-   * Steps the clock until both are connected (after the offer/answer). The handshake waits on
-   * real work too (certificates and DTLS key pairs in node's thread pool), so each 1 ms of
-   * virtual time waits for 1 ms of real time here: timers never run ahead of that work, however
-   * slow the machine. `maxMs` of virtual time is a safety net against hangs, not a timing.
+   * Steps the clock until both are connected (after the offer/answer). Certificates come from
+   * node's thread pool (the offer/answer awaited them); should the handshake wait on any other
+   * real work, each 1 ms of virtual time also waits 1 ms of real time here, so timers never run
+   * ahead of it however slow the machine (connected at 50 ms of virtual time, idle or loaded).
+   * `maxMs` of virtual time is a safety net against hangs, not a timing.
    */
   connected(maxMs?: number): Promise<void>;
   /** Closes both, lets their closing timers run, closes the network; returns the timers left. */
