@@ -39,13 +39,16 @@
  *   SFU_LIVE_JANUS_LOG=/tmp/janus.log              (append Janus's output there)
  *   SFU_LIVE_PROF=/tmp/prof                        (our SFU run with node --cpu-prof, written there)
  *   SFU_LIVE_METRICS=1                             (diagnostics: the publisher's per-layer counts
- *                                                   over the window, our SFU's /metrics totals)
+ *                                                   over the window, our SFU's /metrics totals and
+ *                                                   the fullest UDP receive queues, by process,
+ *                                                   at the window's end and before/after idle)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { JANUS_BIN, janusAvailable, startJanus } from './_janus.js';
 import {
   diffCounters,
@@ -61,23 +64,33 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLK_TCK = 100;
 
 function options(): { seconds: number; warmup: number; rounds: number } {
-  const o = { seconds: 10, warmup: 5, rounds: 2 };
-  const a = process.argv.slice(2).filter((x) => x !== '--');
-  for (let i = 0; i < a.length; i++) {
-    const k = a[i]!.replace(/^--/, '') as keyof typeof o;
-    const v = Number(a[++i]);
-    if (!(k in o) || !Number.isFinite(v)) throw new Error(`bad option ${a[i - 1]}`);
-    o[k] = v;
-  }
-  return o;
+  const { values } = parseArgs({
+    args: process.argv.slice(2).filter((x) => x !== '--'),
+    options: {
+      seconds: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '5' },
+      rounds: { type: 'string', default: '2' },
+    },
+  });
+  const num = (k: keyof typeof values): number => {
+    const v = Number(values[k]);
+    if (!Number.isFinite(v) || v <= 0) throw new Error(`bad --${k} ${values[k]}`);
+    return v;
+  };
+  return { seconds: num('seconds'), warmup: num('warmup'), rounds: num('rounds') };
 }
 
 /** CPU seconds (user + system, all threads) of process `pid` so far. */
 function cpuSeconds(pid: number): number {
+  const [user, sys] = cpuSplit(pid);
+  return user + sys;
+}
+/** User and system CPU seconds (all threads) of process `pid` so far. */
+function cpuSplit(pid: number): [number, number] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may hold spaces) start at field 3; utime/stime are 14/15.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  return [Number(f[11]) / CLK_TCK, Number(f[12]) / CLK_TCK];
 }
 
 /** UDP datagrams the kernel dropped on full receive buffers so far (all sockets of the machine). */
@@ -89,6 +102,14 @@ function udpRcvbufErrors(): number {
   const values = lines[1]?.split(/\s+/) ?? [];
   return Number(values[names.indexOf('RcvbufErrors')] ?? 0);
 }
+
+const readlinkSafe = (path: string): string | undefined => {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+};
 
 interface Sfu {
   readonly pid: number;
@@ -155,6 +176,8 @@ interface Row {
   round: number;
   c: ReceiveCounters;
   cpuSec: number;
+  /** The kernel's share of it (system time: sends, and on loopback the delivery to the receiver). */
+  sysShare: number;
   wallSec: number;
   clientCpuSec: number;
   load: number;
@@ -230,12 +253,14 @@ async function measure(
     const ls0 = process.env.SFU_LIVE_METRICS ? await layerStats() : undefined;
     const each0 = await Promise.all(subs.map((pc) => receiveCounters([pc])));
     const p0 = await sentBytes(room.publisher);
-    const cpu0 = cpuSeconds(sfu.pid);
+    const split0 = cpuSplit(sfu.pid);
+    const cpu0 = split0[0] + split0[1];
     const drops0 = udpRcvbufErrors();
     const me0 = process.cpuUsage();
     const t0 = performance.now();
     await sleep(o.seconds * 1000);
-    const cpu1 = cpuSeconds(sfu.pid);
+    const split1 = cpuSplit(sfu.pid);
+    const cpu1 = split1[0] + split1[1];
     const drops = udpRcvbufErrors() - drops0;
     const wallSec = (performance.now() - t0) / 1000;
     const me = process.cpuUsage(me0);
@@ -248,11 +273,38 @@ async function measure(
           `publisher ${k}: packets/frames/nacks/rtx over the window ${v.map((x, i) => x - (ls0.get(k)?.[i] ?? 0)).join('/')}`,
         );
     }
-    if (process.env.SFU_LIVE_METRICS && which === 'rtcstack') {
+    const metrics = async (): Promise<void> => {
+      if (!process.env.SFU_LIVE_METRICS || which !== 'rtcstack') return;
       const text = await (
         await fetch(`${sfu.wsUrl.replace(/^ws/, 'http').replace(/\/ws$/, '')}/metrics`)
       ).text();
-      const lines = text.split('\n').filter((l) => l.startsWith('rtcstack_sfu_'));
+      const lines = text.split('\n').filter((l) => l.startsWith('rtcstack_sfu_') && !/\} 0$/.test(l));
+      // The fullest UDP receive queues on the machine (kernel /proc/net/udp: tx_queue:rx_queue hex).
+      const queues = readFileSync('/proc/net/udp', 'utf8')
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim().split(/\s+/))
+        .filter((f) => f.length > 4)
+        .map((f) => ({
+          port: Number.parseInt(f[1]!.split(':')[1]!, 16),
+          rx: Number.parseInt(f[4]!.split(':')[1]!, 16),
+          inode: f[9]!,
+        }))
+        .sort((a, b) => b.rx - a.rx)
+        .slice(0, 3);
+      const owner = (inode: string): string => {
+        for (const [name, pid] of [
+          ['sfu', sfu.pid],
+          ['bench', process.pid],
+        ] as const) {
+          const fds = readdirSync(`/proc/${pid}/fd`);
+          if (fds.some((fd) => readlinkSafe(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`)) return name;
+        }
+        return 'other';
+      };
+      console.log(
+        `${(performance.now() / 1000).toFixed(1)} s: fullest UDP receive queues ${queues.map((q) => `:${q.port} (${owner(q.inode)}) ${q.rx} B`).join(', ')}`,
+      );
       console.log(lines.filter((l) => !/\{room=/.test(l)).join('\n'));
       console.log(
         lines
@@ -260,7 +312,8 @@ async function measure(
           .slice(0, 3)
           .join('\n'),
       );
-    }
+    };
+    await metrics();
     const each = each1.map((c, i) => diffCounters(each0[i]!, c));
     // Subscribers by the video rate they got: the top layer (~1.1 Mbit/s), h (~0.5), q (~0.15), none.
     const layers = [0, 0, 0, 0];
@@ -273,10 +326,12 @@ async function measure(
     // RTCP, ICE consent), measured after the publisher's media stops.
     source.stop();
     await sleep(1500);
+    await metrics();
     const idle0 = cpuSeconds(sfu.pid);
     const i0 = performance.now();
     await sleep(3000);
     const idlePct = (100 * (cpuSeconds(sfu.pid) - idle0)) / ((performance.now() - i0) / 1000);
+    await metrics();
     return {
       idlePct,
       sfu: which,
@@ -286,6 +341,7 @@ async function measure(
       layers,
       drops,
       cpuSec: cpu1 - cpu0,
+      sysShare: (split1[1] - split0[1]) / Math.max(0.01, cpu1 - cpu0),
       wallSec,
       clientCpuSec: (me.user + me.system) / 1e6,
       load: loadavg()[0]!,
@@ -314,7 +370,7 @@ console.log(
   `sfu-live: Janus VideoRoom vs rtcstack serve, each a child process on loopback; 1 publisher (VP8 ${simulcast ? 'simulcast q/h/f' : 'one layer'} + Opus) and N subscribers in this process; subscribers ${twcc ? 'with' : 'without'} transport-cc; Janus event_loops: ${process.env.SFU_LIVE_JANUS_LOOPS ?? 'default (a thread per handle)'}; ${o.warmup} s warm-up, ${o.seconds} s measured, ${o.rounds} rounds, order alternating\n`,
 );
 console.log(
-  'N    | round | SFU      | SFU CPU % (idle) | fwd pkts/s/core | consumers/core @1 Mbps | per-consumer Mbps | lost % | rtx % | udp drops | subs f/h/q/none | video fps | pub Mbps / target | clients CPU % | load',
+  'N    | round | SFU      | SFU CPU % (idle) | sys % | fwd pkts/s/core | consumers/core @1 Mbps | per-consumer Mbps | lost % | rtx % | udp drops | subs f/h/q/none | video fps | pub Mbps / target | clients CPU % | load',
 );
 const rows: Row[] = [];
 for (const n of ns) {
@@ -338,6 +394,7 @@ for (const n of ns) {
           String(round).padEnd(5),
           which.padEnd(8),
           `${((100 * r.cpuSec) / r.wallSec).toFixed(0)} (${r.idlePct.toFixed(0)})`.padStart(16),
+          (100 * r.sysShare).toFixed(0).padStart(5),
           Math.round(r.c.packets / r.cpuSec)
             .toLocaleString('en')
             .padStart(15),
@@ -375,6 +432,6 @@ for (const n of ns) {
     );
 }
 console.log(
-  '\nSFU CPU %: utime+stime of the SFU process over the window (100 = one core), in brackets once the publisher stopped (the connections alone); fwd pkts: media RTP packets the subscribers received (lost ones and retransmissions not counted) (rtx %: packets received over RTX per forwarded packet: NACK answers, and our SFU probes of the downlink, which resend media); consumers/core @1 Mbps: forwarded Mbit/s (SRTP datagrams) per CPU second of the SFU, as bench/sfu.ts prints it; per-consumer Mbps: what each subscriber got (video ~1.1 + audio when on the top layer).',
+  '\nSFU CPU %: utime+stime of the SFU process over the window (100 = one core), in brackets once the publisher stopped (the connections alone); sys %: the kernel share of it (on loopback a send also pays the delivery to the receiving socket); fwd pkts: media RTP packets the subscribers received (lost ones and retransmissions not counted) (rtx %: packets received over RTX per forwarded packet: NACK answers, and our SFU probes of the downlink, which resend media); consumers/core @1 Mbps: forwarded Mbit/s (SRTP datagrams) per CPU second of the SFU, as bench/sfu.ts prints it; per-consumer Mbps: what each subscriber got (video ~1.1 + audio when on the top layer).',
 );
 process.exit(0);
