@@ -10,10 +10,12 @@
  * audio, the top layer (Janus: its default substream, the highest; ours: the layer the
  * subscriber's budget allows). The subscribers decline transport-cc by default, so neither SFU
  * estimates their downlinks and ours keeps every one on the top layer (its initial 2 Mbit/s
- * budget): with transport-cc (SFU_LIVE_TWCC=1, as a browser would agree) ours holds subscribers
- * of this loaded box on lower layers at N = 200 (their feedback shows this busy process's read
- * delays), while Janus has no such adaptation; the consumers-per-core figure is per Mbit/s
- * either way, but the same layer keeps the packet mix the same.
+ * budget): with transport-cc (SFU_LIVE_TWCC=1, as a browser would agree) ours held all 200
+ * subscribers on h in the one run made (their feedback carries this busy process's read delays),
+ * while Janus has no such adaptation; the consumers-per-core figure is per Mbit/s either way,
+ * but the same layer keeps the packet mix the same. Janus is told the offer's rids go low to
+ * high (`rid_order: 'lmh'` with the jsep, its API's own flag): it takes them as high to low
+ * otherwise and forwarded q as its top substream.
  *
  * Measured over `--seconds` after `--warmup` seconds of every subscriber receiving video: the SFU
  * process's CPU (utime + stime of all its threads, /proc/<pid>/stat), and what it forwarded as
@@ -28,6 +30,13 @@
  * 1 Mbit/s (forwarded Mbit/s per CPU second), with the per-consumer rate actually received so a
  * lower layer shows, and the ratio rtcstack/Janus. The SFUs alternate order across rounds; the
  * load average is printed beside each row (the subscribers in this process share the two cores).
+ *
+ * A row whose per-consumer rate is under ~1.1 Mbit/s, or whose video fps is under 30, is an SFU
+ * that did not keep up in real time on its share of the box (on 2 shared cores at load 4-12 a
+ * single busy thread gets about half a core): Janus then drops the publisher's packets at its
+ * sockets (default buffers: UDP drops, lost %), ours queues them in its ICE sockets' 4 MiB
+ * buffers and forwards seconds late (SFU_LIVE_METRICS shows the backlog, and the "idle" CPU is
+ * then that backlog being worked off). Its CPU per forwarded packet still compares.
  *
  *   npm run bench -- sfu-live [-- --seconds 10 --warmup 5 --rounds 2]
  *   SFU_LIVE_N=10,50 npm run bench -- sfu-live     (default N = 10, 50, 200)
