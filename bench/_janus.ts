@@ -23,6 +23,18 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Kill `child` (by its PID) if this process exits first (an exception mid-run): a bench must not
+ * leave an SFU behind. Returns the function that drops this guard once the child is stopped.
+ */
+export function killOnExit(child: ChildProcess): () => void {
+  const kill = (): void => {
+    if (child.pid && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+  };
+  process.on('exit', kill);
+  return () => process.off('exit', kill);
+}
+
 export interface JanusProcess {
   readonly pid: number;
   readonly wsUrl: string;
@@ -102,7 +114,9 @@ admin: {
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const unguard = killOnExit(child);
   const cleanup = (): void => {
+    unguard();
     file?.end();
     rmSync(dir, { recursive: true, force: true });
   };

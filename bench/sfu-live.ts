@@ -58,7 +58,7 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { JANUS_BIN, janusAvailable, startJanus } from './_janus.js';
+import { JANUS_BIN, janusAvailable, killOnExit, startJanus } from './_janus.js';
 import {
   diffCounters,
   LiveSource,
@@ -153,8 +153,19 @@ async function startRtcstack(n: number): Promise<Sfu> {
   );
   let out = '';
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const unguard = killOnExit(child);
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGTERM');
+    const t = setTimeout(() => child.exitCode === null && process.kill(child.pid!, 'SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+    unguard();
+  };
   const url = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`rtcstack serve did not start:\n${out}`)), 30_000);
+    const t = setTimeout(() => {
+      void stop();
+      reject(new Error(`rtcstack serve did not start:\n${out}`));
+    }, 30_000);
     const read = (d: Buffer): void => {
       out += d.toString();
       const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
@@ -170,12 +181,7 @@ async function startRtcstack(n: number): Promise<Sfu> {
   return {
     pid: child.pid!,
     wsUrl: `${url.replace(/^http/, 'ws')}/ws`,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGTERM');
-      const t = setTimeout(() => child.exitCode === null && process.kill(child.pid!, 'SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    },
+    stop,
   };
 }
 
