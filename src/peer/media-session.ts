@@ -147,6 +147,8 @@ export class MediaSession {
       const sends = t.currentDirection === 'sendrecv' || t.currentDirection === 'sendonly';
       const kind = t.kind;
       s.out = this.#srtp && sends ? (p, rtx) => this.#sendRtp(p, kind, rtx === true) : undefined;
+      // #emitRtp re-stamps abs-send-time as each packet leaves (congestion.stamp).
+      s.absSendTimeAtSend = s.out !== undefined;
       t.receiver.requestKeyframe = (mediaSsrc) =>
         this.#sendRtcp([{ type: 'pli', senderSsrc: s.ssrc, mediaSsrc }]);
     }

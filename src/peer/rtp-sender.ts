@@ -101,6 +101,12 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
   #encodings: RTCRtpEncodingParameters[];
   /** Set by the media session once SRTP is keyed; undefined drops (not connected yet). */
   out: ((packet: RtpPacket, retransmission?: boolean) => void) | undefined;
+  /**
+   * @internal Set by the media session with `out`: it re-stamps abs-send-time on every packet as
+   * it leaves the pacer, so the extension list written here need not carry a fresh one per packet
+   * (see #extensions).
+   */
+  absSendTimeAtSend = false;
   /** RTT from the peer's report blocks, ms. */
   roundTripTime: number | undefined;
   #targetBitrate: number | undefined;
@@ -273,7 +279,10 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
       last &&
       last.negotiation === n &&
       last.dependencyDescriptor === dependencyDescriptor &&
-      (last.at === now || last.absSendTime === undefined || last.absSendTime === absSendTimeData(now))
+      (last.at === now ||
+        last.absSendTime === undefined ||
+        this.absSendTimeAtSend ||
+        last.absSendTime === absSendTimeData(now))
     )
       return last.list;
     const layer = this.layers[i]!;

@@ -133,3 +133,39 @@ test("forwardingSink: the publisher's dependency descriptor goes on for video, n
   assert.deepEqual(asked, ['pub']);
   assert.equal(a.sent.length, 2);
 });
+
+test('forwardRtp: behind a media session that re-stamps abs-send-time, one extension list per layer, not one per packet', () => {
+  // Each forwarded packet stays in the sender's send history (a thousand per sender) with its
+  // extension list; a fresh list per packet and per subscriber (for a new abs-send-time) made
+  // them all old-generation garbage. The media session writes the send time as a packet leaves.
+  const lists = (atSend: boolean): RtpPacket['extensions'][] => {
+    const clock = new ManualClock();
+    const sender = new RTCRtpSender('video', clock, 'test');
+    sender.configure({ mid: '0', codecs: DEFAULT_VIDEO_CODECS, extmaps: EXTMAPS });
+    sender.setTrack(new MediaStreamTrack({ kind: 'video' }));
+    sender.absSendTimeAtSend = atSend;
+    let sent = -1;
+    sender.out = (p) => {
+      sent = p.sequenceNumber;
+    };
+    const seen: RtpPacket['extensions'][] = [];
+    for (let seq = 0; seq < 4; seq++) {
+      sender.forwardRtp(received(seq), { ssrc: 0x1111, timestamp: 1000 + seq });
+      // What the send history keeps for this packet.
+      const kept = sender.history.get(sent);
+      assert.ok(kept);
+      seen.push(kept.extensions);
+      clock.advance(5);
+    }
+    return seen;
+  };
+  const shared = lists(true);
+  assert.ok(shared.every((l) => l === shared[0]));
+  assert.ok(
+    shared[0]!.some((e) => e.id === 2),
+    'abs-send-time is still in the list (stamped at send)',
+  );
+  // Without a media session (the sender's own output is the wire), each time gets its own list.
+  const own = lists(false);
+  assert.equal(new Set(own).size, 4);
+});
