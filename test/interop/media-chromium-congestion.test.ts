@@ -14,9 +14,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseIvf } from '../../src/media/container/ivf.js';
 import { MediaStreamTrack, RTCPeerConnection } from '../../src/peer/index.js';
-import { acceptAnswerInPage, browserPeer, pageStats, waitFor } from '../helpers/browser-peer.js';
+import { acceptAnswerInPage, browserPeer, pageStats } from '../helpers/browser-peer.js';
 import { chromiumForFile } from '../helpers/chromium-file.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
+import { waitConnected } from '../helpers/wait.js';
 import { makeVideoClip } from '../media/ffmpeg.js';
 
 const chromiumPrereq = needs(PREREQS.chromium);
@@ -67,7 +68,7 @@ test('TWCC both ways with Chromium: its estimate ramps on our feedback, ours on 
     assert.match(answer.sdp ?? '', /transport-wide-cc/, 'transport-cc negotiated');
     assert.match(answer.sdp ?? '', /a=rtcp-fb:\d+ transport-cc/);
     await acceptAnswerInPage(page, answer);
-    await waitFor(() => node.connectionState === 'connected', 'connected');
+    await waitConnected(node);
     const estimates: number[] = [];
     tr.sender.on('targetbitrate', (bps) => estimates.push(bps));
     let i = 0;

@@ -9,6 +9,7 @@ import { RTCPeerConnection } from '../../src/peer/index.js';
 import { acceptAnswerInPage, browserPeer, waitFor } from '../helpers/browser-peer.js';
 import { chromiumForFile } from '../helpers/chromium-file.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
+import { waitConnected } from '../helpers/wait.js';
 
 const opts = needs(PREREQS.chromium);
 const chromium = chromiumForFile(opts, { origin: true });
@@ -43,7 +44,7 @@ test('Chromium offers its camera, rtcstack answers: video frames keep arriving',
     await node.setRemoteDescription(offer as { type: 'offer'; sdp: string });
     await node.setLocalDescription();
     await acceptAnswerInPage(page, node.localDescription!.toJSON());
-    await waitFor(() => node.connectionState === 'connected', 'connected');
+    await waitConnected(node);
     // Well past the first second, where media used to stop.
     await waitFor(() => frames >= 60, `60 video frames (have ${frames})`, 60_000);
     assert.ok(keyframes >= 1, 'the stream starts with a keyframe');

@@ -11,6 +11,7 @@ import { RTCPeerConnection } from '../../src/peer/index.js';
 import { acceptAnswerInPage, browserPeer, pageStats, waitFor } from '../helpers/browser-peer.js';
 import { chromiumForFile } from '../helpers/chromium-file.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
+import { waitConnected } from '../helpers/wait.js';
 
 const opts = needs(PREREQS.chromium);
 const chromium = chromiumForFile(opts, { origin: true });
@@ -88,7 +89,7 @@ test(
       const answer = node.localDescription!.toJSON();
       assert.match(answer.sdp ?? '', /a=simulcast:recv q;h;f/, 'we accept the three layers');
       await acceptAnswerInPage(page, answer);
-      await waitFor(() => node.connectionState === 'connected', 'connected');
+      await waitConnected(node);
       const enough = (): boolean =>
         ['q', 'h', 'f'].every(
           (rid) => (layers.get(rid)?.frames ?? 0) >= 30 && (layers.get(rid)?.sizes.size ?? 0) > 0,

@@ -22,9 +22,10 @@ import {
   type RTCTrackEvent,
 } from '../../src/peer/index.js';
 import { WebmRecorder } from '../../src/peer/media-recorder.js';
-import { browserPeer as sharedBrowserPeer, waitFor } from '../helpers/browser-peer.js';
+import { browserPeer as sharedBrowserPeer } from '../helpers/browser-peer.js';
 import { chromiumForFile } from '../helpers/chromium-file.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
+import { waitConnected } from '../helpers/wait.js';
 import { decodeErrors, makeOpusClip, makeVideoClip, probeFrames } from '../media/ffmpeg.js';
 
 const opts = needs(PREREQS.chromium);
@@ -117,7 +118,7 @@ for (const codec of ['VP8', 'VP9', 'H264', 'AV1'] as const) {
       const chunks: Uint8Array[] = [];
       const recorder = new WebmRecorder([video, audio], (c) => chunks.push(c));
       const before = await pageOutbound(page);
-      await waitFor(() => node.connectionState === 'connected', 'connected');
+      await waitConnected(node);
       await sleep(4000);
       const afterStats = await pageOutbound(page);
       recorder.close();
@@ -204,7 +205,7 @@ for (const codec of ['vp8', 'vp9', 'h264', 'av1'] as const) {
         return pc.localDescription!.toJSON();
       }, node.localDescription!.toJSON());
       await node.setRemoteDescription(answer);
-      await waitFor(() => node.connectionState === 'connected', 'connected');
+      await waitConnected(node);
       const inbound = async () =>
         page.evaluate(async () => {
           const pc = (window as unknown as { pc: PagePc }).pc;
