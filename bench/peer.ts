@@ -19,11 +19,27 @@
  * cpu/round is the whole process (all threads); "event loop" is the JavaScript thread alone (Linux
  * schedstat): the work on a setup's critical path for rtcstack, while a native stack does most of
  * its work on threads of its own.
+ *
+ * What "rtcstack" runs: the package as it ships, src compiled by tsc with tsconfig.build.json (what
+ * `npm run build` puts in dist/ and `import 'rtcstack'` loads), built from the current src into a
+ * temporary directory at start (~2-4 s, not timed). Until session 7 the row ran src through tsx, the
+ * development loader: esbuild's keepNames wraps every function and class it creates in a helper that
+ * redefines its `name` (closures made per datagram and per promise included), which cost rtcstack
+ * about 0.5-1.2 ms per setup (8-16%) that no deployment pays. That row is kept as "rtcstack (tsx)".
+ * werift is its published JavaScript; node-datachannel and wrtc are native.
+ *
+ * Every stack chosen prints a row: its figures, or why it has none (unavailable, a failed or timed
+ * out setup with the round it stopped at); a round over 3x the median and 50 ms is counted as a
+ * stall and listed. The process exits non-zero when a row has no figures.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { RTCPeerConnection as RtcstackPC } from '../src/peer/index.js';
+import { RTCPeerConnection as RtcstackTsxPC } from '../src/peer/index.js';
 
 // Memory per pair is read after forced collections; `npm run bench` starts node without
 // --expose-gc, so enable it here (the documented way to reach gc() at run time).
@@ -62,11 +78,55 @@ interface Stack {
   make(): Promise<() => Pc>;
 }
 
+const RTCSTACK_OPTIONS = { includeLoopback: true, ipv6: false };
+
+/**
+ * rtcstack's src compiled by tsc as `npm run build` does (tsconfig.build.json), into a temporary
+ * directory removed at exit; its RTCPeerConnection.
+ */
+let built: Promise<new (c: unknown, o: unknown) => Pc> | undefined;
+function builtRtcstack(): Promise<new (c: unknown, o: unknown) => Pc> {
+  built ??= buildRtcstack();
+  return built;
+}
+
+async function buildRtcstack(): Promise<new (c: unknown, o: unknown) => Pc> {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const out = mkdtempSync(join(tmpdir(), 'rtcstack-bench-peer-'));
+  process.on('exit', () => rmSync(out, { recursive: true, force: true }));
+  // --noCheck: the emit only (the typecheck is CI's job); tsc emits the same JavaScript either way.
+  const tsc = spawnSync(
+    process.execPath,
+    [
+      join(root, 'node_modules/typescript/bin/tsc'),
+      ...['-p', join(root, 'tsconfig.build.json'), '--outDir', out],
+      ...['--noCheck', '--declaration', 'false', '--sourceMap', 'false'],
+    ],
+    { encoding: 'utf8' },
+  );
+  const entry = join(out, 'src/peer/index.js');
+  if (!existsSync(entry))
+    throw new Error(`tsc build failed: ${(tsc.stdout + tsc.stderr).trim().slice(0, 300)}`);
+  // The package is ESM ("type": "module" in package.json); the temporary tree needs saying so too.
+  writeFileSync(join(out, 'package.json'), '{"type":"module"}');
+  const mod = (await import(pathToFileURL(entry).href)) as {
+    RTCPeerConnection: new (c: unknown, o: unknown) => Pc;
+  };
+  return mod.RTCPeerConnection;
+}
+
 const STACKS: Stack[] = [
   {
     name: 'rtcstack',
     async make() {
-      return () => new RtcstackPC({}, { includeLoopback: true, ipv6: false }) as unknown as Pc;
+      const Ctor = await builtRtcstack();
+      return () => new Ctor({}, RTCSTACK_OPTIONS);
+    },
+  },
+  {
+    name: 'rtcstack (tsx)',
+    async make() {
+      return () => new RtcstackTsxPC({}, RTCSTACK_OPTIONS) as unknown as Pc;
     },
   },
   {
@@ -123,35 +183,52 @@ function trickle(from: Pc, to: Pc): () => void {
   };
 }
 
+/** A setup that takes longer than this fails its stack's row (the timer keeps the process alive). */
+const SETUP_TIMEOUT_MS = 20_000;
+
 /** One connection: offer to both sides' channels open. Returns ms and the pair (open). */
 async function connect(make: () => Pc): Promise<{ ms: number; a: Pc; b: Pc }> {
   const t0 = performance.now();
   const a = make();
   const b = make();
-  const releaseToB = trickle(a, b);
-  const releaseToA = trickle(b, a);
-  const dc = a.createDataChannel('bench');
-  const aOpen = new Promise<void>((resolve) => {
-    dc.onopen = () => resolve();
+  const setup = async (): Promise<void> => {
+    const releaseToB = trickle(a, b);
+    const releaseToA = trickle(b, a);
+    const dc = a.createDataChannel('bench');
+    const aOpen = new Promise<void>((resolve) => {
+      dc.onopen = () => resolve();
+    });
+    const bOpen = new Promise<void>((resolve) => {
+      b.ondatachannel = (e: { channel: { readyState: string; onopen: unknown } }) => {
+        if (e.channel.readyState === 'open') resolve();
+        else e.channel.onopen = () => resolve();
+      };
+    });
+    const offer = await a.createOffer();
+    await a.setLocalDescription(offer);
+    await b.setRemoteDescription(a.localDescription ?? offer);
+    releaseToB();
+    const answer = await b.createAnswer();
+    await b.setLocalDescription(answer);
+    await a.setRemoteDescription(b.localDescription ?? answer);
+    releaseToA();
+    await Promise.all([aOpen, bOpen]);
+  };
+  // Not unref'd: a setup stuck with nothing else pending must fail here, not end the process
+  // quietly (a native stack's threads do not keep node's event loop alive).
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`setup timeout (${SETUP_TIMEOUT_MS} ms)`)), SETUP_TIMEOUT_MS);
   });
-  const bOpen = new Promise<void>((resolve) => {
-    b.ondatachannel = (e: { channel: { readyState: string; onopen: unknown } }) => {
-      if (e.channel.readyState === 'open') resolve();
-      else e.channel.onopen = () => resolve();
-    };
-  });
-  const offer = await a.createOffer();
-  await a.setLocalDescription(offer);
-  await b.setRemoteDescription(a.localDescription ?? offer);
-  releaseToB();
-  const answer = await b.createAnswer();
-  await b.setLocalDescription(answer);
-  await a.setRemoteDescription(b.localDescription ?? answer);
-  releaseToA();
-  const timeout = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error('setup timeout')), 20_000).unref(),
-  );
-  await Promise.race([Promise.all([aOpen, bOpen]), timeout]);
+  try {
+    await Promise.race([setup(), timeout]);
+  } catch (err) {
+    a.close();
+    b.close();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
   return { ms: performance.now() - t0, a, b };
 }
 
@@ -159,6 +236,9 @@ const median = (xs: number[]): number => {
   const s = [...xs].sort((x, y) => x - y);
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
 };
+
+/** The stack being measured and its round, for the report if the process ends mid-run. */
+let running: { name: string; round: number } | undefined;
 
 async function setupTimes(stack: Stack): Promise<number[] | string> {
   let make: () => Pc;
@@ -171,6 +251,7 @@ async function setupTimes(stack: Stack): Promise<number[] | string> {
   let cpu = process.cpuUsage();
   let loop = eventLoopCpuMs();
   for (let i = 0; i < ROUNDS + WARMUP; i++) {
+    running = { name: stack.name, round: i + 1 };
     try {
       if (i === WARMUP) {
         cpu = process.cpuUsage();
@@ -181,15 +262,25 @@ async function setupTimes(stack: Stack): Promise<number[] | string> {
       await a.close();
       await b.close();
     } catch (err) {
-      return `failed: ${(err as Error).message}`;
+      running = undefined;
+      return `failed in round ${i + 1} of ${ROUNDS + WARMUP}: ${(err as Error).message}`;
     }
   }
+  running = undefined;
   const used = process.cpuUsage(cpu);
   cpuMs.set(stack.name, (used.user + used.system) / 1000 / ROUNDS);
   const loopNow = eventLoopCpuMs();
   if (loopNow !== undefined && loop !== undefined) loopMs.set(stack.name, (loopNow - loop) / ROUNDS);
   return times;
 }
+process.on('exit', () => {
+  if (!running) return;
+  // The event loop ran dry in a setup that neither finished nor failed: say so, never a missing row.
+  console.log(
+    `  ${running.name.padEnd(18)} NO FIGURES: the process ended in round ${running.round} (a setup neither finished nor failed)`,
+  );
+  process.exitCode = 1;
+});
 /** Process CPU (all threads) per connect-and-close round, by stack. */
 const cpuMs = new Map<string, number>();
 /** CPU of the event-loop thread alone per round, by stack (Linux). */
@@ -283,17 +374,21 @@ console.log(
   `setup time: createOffer -> data channel open on both sides, loopback, ${ROUNDS} rounds after ${WARMUP} warm-up`,
 );
 const results = new Map<string, number>();
+const missing: string[] = [];
 for (const stack of STACKS) {
   if (ONLY && !ONLY.includes(stack.name)) continue;
   const r = await setupTimes(stack);
-  if (typeof r === 'string') {
-    console.log(`  ${stack.name.padEnd(18)} ${r}`);
+  if (typeof r === 'string' || r.length === 0) {
+    console.log(`  ${stack.name.padEnd(18)} NO FIGURES: ${typeof r === 'string' ? r : 'no rounds'}`);
+    missing.push(stack.name);
     continue;
   }
   const m = median(r);
   results.set(stack.name, m);
+  // A stall: a round far above the median (node-datachannel has been seen to stop for 1 s).
+  const stalls = r.filter((x) => x > 3 * m && x > 50);
   console.log(
-    `  ${stack.name.padEnd(18)} median ${m.toFixed(1).padStart(7)} ms   min ${Math.min(...r).toFixed(1)}   max ${Math.max(...r).toFixed(1)}   cpu/round ${(cpuMs.get(stack.name) ?? 0).toFixed(1)} ms${loopMs.has(stack.name) ? ` (event loop ${loopMs.get(stack.name)!.toFixed(1)})` : ''}`,
+    `  ${stack.name.padEnd(18)} median ${m.toFixed(1).padStart(7)} ms   min ${Math.min(...r).toFixed(1)}   max ${Math.max(...r).toFixed(1)}   cpu/round ${(cpuMs.get(stack.name) ?? 0).toFixed(1)} ms${loopMs.has(stack.name) ? ` (event loop ${loopMs.get(stack.name)!.toFixed(1)})` : ''}${stalls.length ? `   STALLS: ${stalls.length} of ${r.length} rounds (${stalls.map((x) => x.toFixed(0)).join(', ')} ms)` : ''}`,
   );
 }
 const ours = results.get('rtcstack');
@@ -301,6 +396,10 @@ if (ours !== undefined) {
   console.log('ratios (their median / ours; > 1 means rtcstack is faster):');
   for (const [name, m] of results)
     if (name !== 'rtcstack') console.log(`  vs ${name.padEnd(18)} ${(m / ours).toFixed(2)}x`);
+}
+if (missing.length) {
+  console.log(`ERROR: no figures for ${missing.join(', ')} (see their rows)`);
+  process.exitCode = 1;
 }
 if (PAIRS > 0) {
   const mem = await memoryPerPair();
@@ -314,4 +413,4 @@ if (PAIRS > 0) {
     `  one-time part of the first ${PAIRS}: rss ${mem.fixed.rssMB.toFixed(1)} MB, heap ${mem.fixed.heapMB.toFixed(1)} MB; V8 new space ${mem.newSpaceMB.map((x) => x.toFixed(1)).join(' -> ')} MB at 0, ${PAIRS}, ${2 * PAIRS} pairs`,
   );
 }
-process.exit(0);
+process.exit(process.exitCode ?? 0);
