@@ -47,13 +47,19 @@
  *                                                   default: its default, a thread per handle)
  *   SFU_LIVE_JANUS_LOG=/tmp/janus.log              (append Janus's output there)
  *   SFU_LIVE_PROF=/tmp/prof                        (our SFU run with node --cpu-prof, written there)
+ *   SFU_LIVE_NODE_FLAGS='--trace-gc --perf-basic-prof'
+ *                                                  (more node flags for our SFU's process;
+ *                                                   its output in SFU_LIVE_LOG if set)
+ *   SFU_LIVE_BASE=/tmp/old-checkout                (a third SFU, "base": `rtcstack serve` of another
+ *                                                   checkout, e.g. the previous commit's tree, in
+ *                                                   the same rounds, for a before/after ratio)
  *   SFU_LIVE_METRICS=1                             (diagnostics: the publisher's per-layer counts
  *                                                   over the window, our SFU's /metrics totals and
  *                                                   the fullest UDP receive queues, by process,
  *                                                   at the window's end and before/after idle)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,13 +132,14 @@ interface Sfu {
   stop(): Promise<void>;
 }
 
-/** `rtcstack serve` on loopback, SFU mode from the second participant, room size n + 1. */
-async function startRtcstack(n: number): Promise<Sfu> {
+/** `rtcstack serve` (of checkout `from`) on loopback, SFU mode from the second participant, room size n + 1. */
+async function startRtcstack(n: number, from = root): Promise<Sfu> {
   const child: ChildProcess = spawn(
     process.execPath,
     [
       ...(process.env.SFU_LIVE_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SFU_LIVE_PROF] : []),
-      join(root, 'bin/rtcstack'),
+      ...(process.env.SFU_LIVE_NODE_FLAGS?.split(' ').filter((x) => x) ?? []),
+      join(from, 'bin/rtcstack'),
       'serve',
       '--host',
       '127.0.0.1',
@@ -166,10 +173,14 @@ async function startRtcstack(n: number): Promise<Sfu> {
       void stop();
       reject(new Error(`rtcstack serve did not start:\n${out}`));
     }, 30_000);
+    let started = false;
     const read = (d: Buffer): void => {
+      if (process.env.SFU_LIVE_LOG) appendFileSync(process.env.SFU_LIVE_LOG, d);
+      if (started) return;
       out += d.toString();
       const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
       if (m) {
+        started = true;
         clearTimeout(t);
         resolve(m[1]!);
       }
@@ -185,8 +196,12 @@ async function startRtcstack(n: number): Promise<Sfu> {
   };
 }
 
+/** The SFUs: Janus, ours, and ours from the SFU_LIVE_BASE checkout. */
+type Which = 'janus' | 'rtcstack' | 'base';
+const BASE = process.env.SFU_LIVE_BASE;
+
 interface Row {
-  sfu: 'janus' | 'rtcstack';
+  sfu: Which;
   n: number;
   round: number;
   c: ReceiveCounters;
@@ -210,7 +225,7 @@ interface Row {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function measure(
-  which: 'janus' | 'rtcstack',
+  which: Which,
   n: number,
   round: number,
   o: ReturnType<typeof options>,
@@ -223,7 +238,7 @@ async function measure(
           ...(loops ? { eventLoops: loops } : {}),
           ...(process.env.SFU_LIVE_JANUS_LOG ? { logFile: process.env.SFU_LIVE_JANUS_LOG } : {}),
         })
-      : await startRtcstack(n);
+      : await startRtcstack(n, which === 'base' ? BASE : root);
   const source = new LiveSource(simulcast);
   let room: LiveRoom | undefined;
   try {
@@ -289,7 +304,7 @@ async function measure(
         );
     }
     const metrics = async (): Promise<void> => {
-      if (!process.env.SFU_LIVE_METRICS || which !== 'rtcstack') return;
+      if (!process.env.SFU_LIVE_METRICS || which === 'janus') return;
       const text = await (
         await fetch(`${sfu.wsUrl.replace(/^ws/, 'http').replace(/\/ws$/, '')}/metrics`)
       ).text();
@@ -390,7 +405,8 @@ console.log(
 const rows: Row[] = [];
 for (const n of ns) {
   for (let round = 0; round < o.rounds; round++) {
-    const order: ('janus' | 'rtcstack')[] = round % 2 === 0 ? ['janus', 'rtcstack'] : ['rtcstack', 'janus'];
+    const sfus: Which[] = BASE ? ['janus', 'base', 'rtcstack'] : ['janus', 'rtcstack'];
+    const order = round % 2 === 0 ? sfus : [...sfus].reverse();
     for (const which of order) {
       if (only && only !== which) continue;
       let r: Row;
@@ -444,6 +460,11 @@ for (const n of ns) {
   else
     console.log(
       `  N=${n}: rtcstack ${median(u).toFixed(0)} / Janus ${median(j).toFixed(0)} = ${(median(u) / median(j)).toFixed(2)}x`,
+    );
+  const b = of('base');
+  if (b.length && u.length)
+    console.log(
+      `  N=${n}: rtcstack ${median(u).toFixed(0)} / base ${median(b).toFixed(0)} = ${(median(u) / median(b)).toFixed(2)}x`,
     );
 }
 console.log(

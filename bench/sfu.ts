@@ -73,6 +73,7 @@ import { RTCRtpSender } from '../src/peer/rtp-sender.js';
 import { RTCRtpTransceiver } from '../src/peer/rtp-transceiver.js';
 import { type ForwardingSender, forwardingSink, TrackMap } from '../src/server/sfu/forward-sink.js';
 import { rewriteRtpBytes } from '../src/server/sfu/forwarded.js';
+import type { PacketCache } from '../src/server/sfu/packet-cache.js';
 import { Room } from '../src/server/sfu/room.js';
 import { exporterLength, SRTP_PROFILES, SrtpSession } from '../src/srtp/index.js';
 import {
@@ -128,9 +129,16 @@ interface SenderLeg {
   readonly session: MediaSession;
 }
 
-function senderLeg(clock: ManualClock, onWire: (d: Uint8Array) => void, trackIds: Ids): SenderLeg {
+function senderLeg(
+  clock: ManualClock,
+  onWire: (d: Uint8Array) => void,
+  trackIds: Ids,
+  cache: PacketCache,
+): SenderLeg {
   const transceiver = (kind: 'audio' | 'video', mid: string) => {
     const sender = new RTCRtpSender(kind, clock, 'bench');
+    // As SfuServer does: NACKs for forwarded packets from the room's cache, no payload per slot.
+    sender.forwardedSource = (ssrc, seq) => cache.packet(ssrc, seq, clock.now());
     const t = new RTCRtpTransceiver(kind, sender, new RTCRtpReceiver(kind, clock), 'sendonly', [], () => {});
     t.setMid(mid);
     t.setCurrentDirection('sendonly');
@@ -314,7 +322,7 @@ function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
     const id = `s${i}`;
     room.join(id);
     sessions.set(id, SrtpSession.fromKeyingMaterial(profile, randomBytes(exporterLength(profile)), 'server'));
-    if (mode === 'sender') legs.set(id, senderLeg(clock, onWire, ids));
+    if (mode === 'sender') legs.set(id, senderLeg(clock, onWire, ids, room.cache));
     if (wire) {
       const send = wire.senders[i]!;
       legs.set(
@@ -326,6 +334,7 @@ function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
             send(d);
           },
           ids,
+          room.cache,
         ),
       );
     }

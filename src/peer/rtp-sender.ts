@@ -27,7 +27,7 @@ import type { Extmap } from '../sdp/types.js';
 import { absSendTimeData } from './abs-send-time.js';
 import { type RTCRtpCodec, toRtcCodec } from './media-codecs.js';
 import type { EncodedFrameInit, MediaStreamTrack } from './media-track.js';
-import type { PacketHistory } from './send-history.js';
+import type { ForwardedSource, PacketHistory } from './send-history.js';
 import { type OutboundLayerStats, SendLayer } from './send-layer.js';
 
 /** How a forwarded RTP packet is sent (MediaStreamTrack.writeRtp). */
@@ -107,6 +107,13 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
    * (see #extensions).
    */
   absSendTimeAtSend = false;
+  /**
+   * @internal Set by an SFU whose packet cache keeps what it forwards: the packet a forwarded one
+   * was made from, by its source's SSRC and sequence number. With it the send history keeps no
+   * reference to a forwarded packet's payload (see PacketHistory.addForwarded) and NACKs for
+   * forwarded packets are answered from that cache (nothing once the cache no longer has it).
+   */
+  forwardedSource: ForwardedSource | undefined;
   /** RTT from the peer's report blocks, ms. */
   roundTripTime: number | undefined;
   #targetBitrate: number | undefined;
@@ -328,7 +335,7 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
       const payloads = packetizer.packetize(f.data, MAX_PAYLOAD, keyframe);
       const extensions = this.#extensions(li);
       payloads.forEach((payload, i) => {
-        this.#send(layer, {
+        const p: RtpPacket = {
           marker: this.kind === 'video' ? i === payloads.length - 1 : false,
           payloadType: codec.payloadType,
           sequenceNumber: layer.nextSeq(),
@@ -338,7 +345,9 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
           extensions,
           payload,
           paddingSize: 0,
-        });
+        };
+        layer.history.add(p);
+        this.#send(layer, p);
       });
       layer.stats.framesSent++;
       if (this.kind === 'video') {
@@ -397,13 +406,15 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
       };
       if (p.extensionProfile !== undefined) out.extensionProfile = p.extensionProfile;
       if (p.extensionData !== undefined) out.extensionData = p.extensionData;
+      if (this.forwardedSource) layer.history.addForwarded(out, p.ssrc, p.sequenceNumber);
+      else layer.history.add(out);
       this.#send(layer, out);
       if (marker || this.kind === 'audio') layer.stats.framesSent++;
     }
   }
 
+  /** Stats and out (the caller has put `p` in the layer's history). */
   #send(layer: SendLayer, p: RtpPacket): void {
-    layer.history.add(p);
     const st = layer.stats;
     st.packetsSent++;
     st.bytesSent += p.payload.length;
@@ -421,7 +432,7 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
     const rridId = this.#negotiation?.extmaps.find((e) => e.uri === EXT_REPAIRED_RID)?.id;
     const ridId = this.#negotiation?.extmaps.find((e) => e.uri === EXT_RID)?.id;
     for (const seq of lost) {
-      const p = layer.history.get(seq);
+      const p = layer.history.get(seq, this.forwardedSource);
       if (!p || !this.out) continue;
       let again = p;
       if (this.#rtxPt !== undefined) {

@@ -45,3 +45,46 @@ test('PacketHistory gives back every field of the last `size` packets, across a 
   assert.equal(h.get(12345), undefined);
   assert.throws(() => new PacketHistory(12), RangeError);
 });
+
+test('PacketHistory.addForwarded: header fields kept, payload, CSRCs and raw extensions from the source', () => {
+  const r = new SeededRandom(9);
+  const h = new PacketHistory(16);
+  // Sources: (ssrc, seq) -> the packet a forwarded one was made from.
+  const sources = new Map<string, RtpPacket>();
+  const source = (ssrc: number, seq: number): RtpPacket | undefined => sources.get(`${ssrc}/${seq}`);
+  const sent: RtpPacket[] = [];
+  for (let i = 0; i < 40; i++) {
+    const from = packet(r, between(r, 0, 0xffff));
+    const srcSsrc = between(r, 1, 2 ** 32 - 1);
+    sources.set(`${srcSsrc}/${from.sequenceNumber}`, from);
+    // Ours: our header fields over the source's payload, CSRCs, extension profile and raw block.
+    const p: RtpPacket = {
+      ...packet(r, (65520 + i) & 0xffff),
+      csrcs: from.csrcs,
+      payload: from.payload,
+      paddingSize: 0,
+      ...(from.extensionProfile !== undefined ? { extensionProfile: from.extensionProfile } : {}),
+    };
+    const ours = { ...p } as { -readonly [K in keyof RtpPacket]: RtpPacket[K] };
+    delete ours.extensionData;
+    if (from.extensionProfile === undefined) delete ours.extensionProfile;
+    if (from.extensionData !== undefined) ours.extensionData = from.extensionData;
+    h.addForwarded(ours, srcSsrc, from.sequenceNumber);
+    sent.push(ours);
+  }
+  for (const [i, p] of sent.entries()) {
+    const got = h.get(p.sequenceNumber, source);
+    if (i < sent.length - 16) assert.equal(got, undefined, `packet ${p.sequenceNumber} evicted`);
+    else {
+      assert.deepEqual(got, p);
+      assert.equal(h.get(p.sequenceNumber), undefined, 'nothing without the source');
+    }
+  }
+  // The source no longer has it: no answer.
+  sources.clear();
+  assert.equal(h.get(sent.at(-1)!.sequenceNumber, source), undefined);
+  // A plain add over a forwarded slot keeps its own references again.
+  const plain = packet(r, sent.at(-1)!.sequenceNumber);
+  h.add(plain);
+  assert.deepEqual(h.get(plain.sequenceNumber), plain);
+});

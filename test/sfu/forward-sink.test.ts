@@ -8,6 +8,7 @@ import { EXT_DEPENDENCY_DESCRIPTOR } from '../../src/rtp/extensions.js';
 import type { RtpPacket } from '../../src/rtp/packet.js';
 import { type ForwardingSender, forwardingSink, TrackMap } from '../../src/server/sfu/forward-sink.js';
 import type { ForwardedRtp } from '../../src/server/sfu/forwarded.js';
+import { Harness } from './harness.js';
 
 test('TrackMap: values by (publisher, track), size, delete, values, clear', () => {
   const m = new TrackMap<number>();
@@ -168,4 +169,106 @@ test('forwardRtp: behind a media session that re-stamps abs-send-time, one exten
   // Without a media session (the sender's own output is the wire), each time gets its own list.
   const own = lists(false);
   assert.equal(new Set(own).size, 4);
+});
+
+/**
+ * A subscriber leg as SfuServer makes it: the room's forwarded packets through forwardingSink to
+ * the sender, whose forwarded packets' NACKs are answered from the room's packet cache.
+ */
+function cachedLeg(h: Harness): {
+  sender: RTCRtpSender;
+  sent: { p: RtpPacket; rtx: boolean }[];
+  /** Our sequence number -> the publisher's packet it was made from (SSRC, sequence, a payload copy). */
+  sources: Map<number, { ssrc: number; seq: number; payload: Uint8Array }>;
+} {
+  const sender = new RTCRtpSender('video', h.clock, 'test');
+  sender.configure({ mid: '0', codecs: DEFAULT_VIDEO_CODECS, extmaps: defaultHeaderExtensions('video') });
+  const track = new MediaStreamTrack({ kind: 'video' });
+  sender.setTrack(track);
+  sender.forwardedSource = (ssrc, seq) => h.room.cache.packet(ssrc, seq, h.clock.now());
+  const sent: { p: RtpPacket; rtx: boolean }[] = [];
+  sender.out = (p, rtx) => sent.push({ p, rtx: rtx === true });
+  const senders = new TrackMap<ForwardingSender>();
+  const video = h.room.tracksOf('pub').find((t) => t.kind === 'video')!;
+  senders.set('pub', video.id, { track, sender });
+  const sink = forwardingSink(
+    (id) => (id === 'a' ? senders : undefined),
+    () => undefined,
+  );
+  const sources = new Map<number, { ssrc: number; seq: number; payload: Uint8Array }>();
+  h.onRtp = (id, f) => {
+    const before = sent.length;
+    sink(id, f);
+    for (const s of sent.slice(before))
+      sources.set(s.p.sequenceNumber, {
+        ssrc: f.packet.ssrc,
+        seq: f.packet.sequenceNumber,
+        payload: f.packet.payload.slice(),
+      });
+  };
+  return { sender, sent, sources };
+}
+
+function roomWithLeg(): { h: Harness } & ReturnType<typeof cachedLeg> {
+  const h = new Harness();
+  h.addPublisher('pub', 7);
+  h.room.join('a');
+  h.room.setBandwidth('a', 5_000_000);
+  const leg = cachedLeg(h);
+  h.run(1000);
+  return { h, ...leg };
+}
+
+test("a forwarded packet's NACK is answered from the room's packet cache with the publisher's bytes", () => {
+  const { h, sender, sent, sources } = roomWithLeg();
+  const media = sent.filter((s) => !s.rtx);
+  assert.ok(media.length > 50, `${media.length} packets forwarded`);
+  const target = media[media.length - 5]!.p;
+  // The history keeps no reference to the packet's payload: without the cache it has nothing.
+  assert.equal(sender.history.get(target.sequenceNumber), undefined);
+  // With it, the packet as sent, every field.
+  assert.deepEqual(sender.history.get(target.sequenceNumber, sender.forwardedSource), target);
+
+  const n = sent.length;
+  sender.onNack([target.sequenceNumber, (target.sequenceNumber + 500) & 0xffff]);
+  const answers = sent.slice(n);
+  assert.equal(answers.length, 1, 'the forwarded packet resent; the one never sent not');
+  const rtx = answers[0]!;
+  assert.equal(rtx.rtx, true);
+  assert.equal(rtx.p.ssrc, sender.rtxSsrc);
+  assert.equal(rtx.p.payloadType, sender.rtxPayloadType);
+  assert.equal(rtx.p.timestamp, target.timestamp);
+  assert.equal(rtx.p.marker, target.marker);
+  // RFC 4588 §4: the original sequence number, then the original payload: the publisher's bytes.
+  const source = sources.get(target.sequenceNumber)!;
+  assert.ok(source.payload.length > 10);
+  assert.equal((rtx.p.payload[0]! << 8) | rtx.p.payload[1]!, target.sequenceNumber);
+  assert.deepEqual(rtx.p.payload.subarray(2), source.payload);
+  assert.equal(sender.stats.retransmittedPacketsSent, 1);
+  assert.equal(sender.stats.nackCount, 1);
+  h.room.close();
+});
+
+test('a NACK for a forwarded packet gone from the packet cache is not answered', () => {
+  const { h, sender, sent, sources } = roomWithLeg();
+  const last = (): RtpPacket => sent.filter((s) => !s.rtx).at(-1)!.p;
+  // Evicted by a later packet of its source in its slot (1,024 per SSRC), within the age limit.
+  const target = last();
+  assert.ok(sender.history.get(target.sequenceNumber, sender.forwardedSource), 'answerable before');
+  const src = sources.get(target.sequenceNumber)!;
+  const later = Uint8Array.of(0x80, 96, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 9);
+  h.room.cache.put(src.ssrc, (src.seq + 1024) & 0xffff, later, h.clock.now());
+  sender.onNack([target.sequenceNumber]);
+  // Past the cache's age limit (2 s): the history still has the slot, the cache not the packet.
+  h.run(100);
+  const old = last();
+  assert.ok(sender.history.get(old.sequenceNumber, sender.forwardedSource), 'answerable before');
+  h.clock.advance(2100);
+  const n = sent.length;
+  sender.onNack([old.sequenceNumber]);
+  assert.equal(sent.length, n, 'nothing resent');
+  assert.equal(sender.history.get(old.sequenceNumber, sender.forwardedSource), undefined);
+  assert.equal(sender.stats.nackCount, 2);
+  assert.equal(sender.stats.retransmittedPacketsSent, 0);
+  h.room.close();
 });

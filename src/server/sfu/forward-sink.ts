@@ -2,8 +2,10 @@
  * How SfuServer hands a forwarded packet to a subscriber's RTCRtpSender, per packet per subscriber:
  * the sender looked up by publisher and track through two maps keyed by the strings the room
  * already holds (no key string built per packet), the publisher's dependency descriptor kept for
- * AV1 SVC, retransmissions stopped (the sender's own history answers the leg's NACKs). The bench
- * (`bench/sfu.ts`) forwards through the same function.
+ * AV1 SVC, retransmissions stopped (the sender answers the leg's NACKs: its history keeps each
+ * forwarded packet's source SSRC and sequence number, the packet itself comes from the room's
+ * packet cache, see RTCRtpSender.forwardedSource). The bench (`bench/sfu.ts`) forwards through
+ * the same function.
  */
 import type { MediaStreamTrack, RTCRtpSender } from '../../peer/index.js';
 import { findExtension } from '../../rtp/packet.js';
@@ -63,7 +65,7 @@ export function forwardingSink(
   dependencyDescriptorId: (publisherId: string) => number | undefined,
 ): (subscriberId: string, f: ForwardedRtp) => void {
   return (subscriberId, f) => {
-    if (f.retransmission) return; // the sender's own history answers NACKs on this leg
+    if (f.retransmission) return; // the sender answers NACKs on this leg (from the room's cache)
     const s = senders(subscriberId)?.get(f.publisherId, f.trackId);
     if (!s || s.track.readyState === 'ended' || !s.track.enabled) return;
     // AV1 SVC: the publisher's dependency descriptor goes on (the subscriber's decoder needs it).

@@ -1,6 +1,11 @@
+import { isInputError } from '../../core/errors.js';
+import { parseRtp, type RtpPacket } from '../../rtp/packet.js';
+
 /**
  * The last packets of each published source, kept as received (raw bytes, copied once on arrival,
  * not per subscriber) so subscribers' NACKs are answered by the SFU without asking the publisher.
+ * SfuServer's subscriber legs answer NACKs for forwarded packets from here too (`packet`): their
+ * send histories keep only each packet's source SSRC and sequence number.
  */
 export interface CachedPacket {
   readonly sequenceNumber: number;
@@ -40,6 +45,18 @@ export class PacketCache {
     }
     this.hits++;
     return p;
+  }
+
+  /** The cached packet parsed, for a NACK (undefined when not cached or too old). */
+  packet(ssrc: number, sequenceNumber: number, now: number): RtpPacket | undefined {
+    const c = this.get(ssrc, sequenceNumber, now);
+    if (!c) return undefined;
+    try {
+      return parseRtp(c.bytes);
+    } catch (err) {
+      if (!isInputError(err)) throw err;
+      return undefined;
+    }
   }
 
   forget(ssrc: number): void {

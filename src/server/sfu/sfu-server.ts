@@ -14,8 +14,9 @@
  *   handshake per participant.
  *
  * RTCP stays per leg: each connection's receivers send RR/NACK to the publisher, its senders answer
- * the subscriber's NACKs from their history and report PLI as 'keyframerequest', which the room turns
- * into its own throttled PLI on the layer that subscriber is fed.
+ * the subscriber's NACKs (their send history names each forwarded packet's source, the room's
+ * packet cache has the packet) and report PLI as 'keyframerequest', which the room turns into its
+ * own throttled PLI on the layer that subscriber is fed.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -606,6 +607,11 @@ export class SfuServer implements SfuBackend {
     preferCodec(transceiver, t.spec.codec);
     if (t.spec.codec === 'av1') setDependencyDescriptor(transceiver, true);
     track.on('keyframerequest', () => state.room.requestKeyframe(p.id, t.publisherId, t.id));
+    // NACKs for what this sender forwards are answered from the room's packet cache: its send
+    // history keeps no reference to the publisher's packets (one per subscriber per packet).
+    const cache = state.room.cache;
+    const clock = this.#clock;
+    transceiver.sender.forwardedSource = (ssrc, seq) => cache.packet(ssrc, seq, clock.now());
     p.senders.set(t.publisherId, t.id, {
       track,
       sender: transceiver.sender,
