@@ -150,6 +150,19 @@ interface LocalState {
   readonly options: DescriptionOptions;
   /** For answers: the offer answered. */
   readonly offer?: SessionDescription;
+  /** The description as created (no candidates), and its text: what setLocalDescription took. */
+  readonly created: Created;
+}
+
+/** What createOffer/createAnswer made: the text handed out and the description it came from. */
+interface Created {
+  readonly sdp: string;
+  readonly description: SessionDescription;
+}
+
+/** Build once, serialize once: the text and the description are both kept. */
+function created(description: SessionDescription): Created {
+  return { sdp: serializeSdp(description), description };
 }
 
 export class RTCPeerConnection extends HandlerTarget {
@@ -174,8 +187,10 @@ export class RTCPeerConnection extends HandlerTarget {
   #pendingLocal: LocalState | undefined;
   #currentRemote: { type: string; sdp: SessionDescription; text: string } | undefined;
   #pendingRemote: { type: string; sdp: SessionDescription; text: string } | undefined;
-  #lastOffer: { sdp: string; options: DescriptionOptions } | undefined;
-  #lastAnswer: { sdp: string; options: DescriptionOptions; offer: SessionDescription } | undefined;
+  #lastOffer: { sdp: string; options: DescriptionOptions; created: Created } | undefined;
+  #lastAnswer:
+    | { sdp: string; options: DescriptionOptions; offer: SessionDescription; created: Created }
+    | undefined;
 
   readonly #sessionId = generateSessionId();
   #sessionVersion = 1;
@@ -380,9 +395,9 @@ export class RTCPeerConnection extends HandlerTarget {
       this.#assertOpen();
       if (options.iceRestart) this.#restartPending = true;
       const o = await this.#descriptionOptions('offer');
-      const sdp = serializeSdp(buildOffer(o));
-      this.#lastOffer = { sdp, options: o };
-      return { type: 'offer', sdp };
+      const c = created(buildOffer(o));
+      this.#lastOffer = { sdp: c.sdp, options: o, created: c };
+      return { type: 'offer', sdp: c.sdp };
     });
   }
 
@@ -394,9 +409,9 @@ export class RTCPeerConnection extends HandlerTarget {
         throw domException('InvalidStateError', 'createAnswer needs a remote offer');
       }
       const o = await this.#descriptionOptions('answer');
-      const sdp = serializeSdp(buildAnswer(remote.sdp, o));
-      this.#lastAnswer = { sdp, options: o, offer: remote.sdp };
-      return { type: 'answer', sdp };
+      const c = created(buildAnswer(remote.sdp, o));
+      this.#lastAnswer = { sdp: c.sdp, options: o, offer: remote.sdp, created: c };
+      return { type: 'answer', sdp: c.sdp };
     });
   }
 
@@ -417,14 +432,16 @@ export class RTCPeerConnection extends HandlerTarget {
         // Implicit description (parameterless SLD): create it now.
         if (t === 'offer') {
           const o = await this.#descriptionOptions('offer');
-          sdp = serializeSdp(buildOffer(o));
-          this.#lastOffer = { sdp, options: o };
+          const c = created(buildOffer(o));
+          sdp = c.sdp;
+          this.#lastOffer = { sdp, options: o, created: c };
         } else {
           const remote = this.#pendingRemote;
           if (!remote) throw domException('InvalidStateError', 'no remote offer to answer');
           const o = await this.#descriptionOptions('answer');
-          sdp = serializeSdp(buildAnswer(remote.sdp, o));
-          this.#lastAnswer = { sdp, options: o, offer: remote.sdp };
+          const c = created(buildAnswer(remote.sdp, o));
+          sdp = c.sdp;
+          this.#lastAnswer = { sdp, options: o, offer: remote.sdp, created: c };
         }
       }
       let local: LocalState;
@@ -432,12 +449,17 @@ export class RTCPeerConnection extends HandlerTarget {
         if (sdp !== this.#lastOffer?.sdp) {
           throw domException('InvalidModificationError', 'the offer differs from the last createOffer()');
         }
-        local = { type: 'offer', options: this.#lastOffer.options };
+        local = { type: 'offer', options: this.#lastOffer.options, created: this.#lastOffer.created };
       } else {
         if (sdp !== this.#lastAnswer?.sdp) {
           throw domException('InvalidModificationError', 'the answer differs from the last createAnswer()');
         }
-        local = { type: t, options: this.#lastAnswer.options, offer: this.#lastAnswer.offer };
+        local = {
+          type: t,
+          options: this.#lastAnswer.options,
+          offer: this.#lastAnswer.offer,
+          created: this.#lastAnswer.created,
+        };
       }
       const next = this.#transition('local', t);
       if (t === 'offer') this.#pendingLocal = local;
@@ -694,8 +716,7 @@ export class RTCPeerConnection extends HandlerTarget {
     if (!remote || !local) return;
     // A data-only connection has nothing to configure (no transceiver, no media session).
     if (this.#transceivers.length === 0 && !this.#mediaSession) return;
-    const localSdp =
-      local.type === 'offer' ? buildOffer(local.options) : buildAnswer(local.offer!, local.options);
+    const localSdp = local.created.description;
     const answerIsLocal = local.type !== 'offer';
     const answer = answerIsLocal ? localSdp : remote;
     const signaled = new Map<number, { mid: string; rtxFor?: number }>();
@@ -838,7 +859,7 @@ export class RTCPeerConnection extends HandlerTarget {
   #pendingLocalOffer(): SessionDescription {
     const local = this.#pendingLocal;
     if (local?.type !== 'offer') throw domException('InvalidStateError', 'no local offer pending');
-    return buildOffer(local.options);
+    return local.created.description;
   }
 
   async #descriptionOptions(type: 'offer' | 'answer'): Promise<DescriptionOptions> {
@@ -905,13 +926,19 @@ export class RTCPeerConnection extends HandlerTarget {
       memo.end === this.#endOfCandidates
     )
       return memo.text;
-    const o: DescriptionOptions = {
-      ...l.options,
-      candidates: this.#gatheredCandidates,
-      endOfCandidates: this.#endOfCandidates,
-    };
-    const sdp = l.type === 'offer' ? buildOffer(o) : buildAnswer(l.offer!, o);
-    const text = new RTCSessionDescription({ type: l.type, sdp: serializeSdp(sdp) });
+    let sdp: string;
+    // Nothing gathered yet (trickle: the usual moment to read it, right after SLD): the text is
+    // the one created (created descriptions carry no candidates), no second build.
+    if (count === 0 && !this.#endOfCandidates && !l.options.candidates?.length) sdp = l.created.sdp;
+    else {
+      const o: DescriptionOptions = {
+        ...l.options,
+        candidates: this.#gatheredCandidates,
+        endOfCandidates: this.#endOfCandidates,
+      };
+      sdp = serializeSdp(l.type === 'offer' ? buildOffer(o) : buildAnswer(l.offer!, o));
+    }
+    const text = new RTCSessionDescription({ type: l.type, sdp });
     this.#described = { state: l, list: this.#gatheredCandidates, count, end: this.#endOfCandidates, text };
     return text;
   }
