@@ -1,5 +1,6 @@
-import { createHash, type KeyObject, randomBytes } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import type { Logger } from '../core/log.js';
+import { cryptoRandom } from '../core/random.js';
 import type { DtlsCertificate, DtlsFingerprint } from './certificate.js';
 import type { CipherSuite } from './cipher-suites.js';
 import { ALERT_DECRYPT_ERROR, HS_FINISHED } from './constants.js';
@@ -117,9 +118,12 @@ export class HandshakeContext implements Omit<Handshake, 'onMessage' | 'complete
     return this.host.settings;
   }
 
-  /** A random for a hello: 32 bytes from node:crypto (the gmt_unix_time field is not used, RFC 8446 §4.1.2). */
+  /**
+   * A random for a hello: 32 bytes from node:crypto's CSPRNG (through core/random's pool, one call
+   * per 4 KiB) (the gmt_unix_time field is not used, RFC 8446 §4.1.2).
+   */
   static freshRandom(): Uint8Array {
-    return new Uint8Array(randomBytes(32));
+    return cryptoRandom.bytes(32);
   }
 
   record(msg: HandshakeMessage): void {

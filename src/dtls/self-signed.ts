@@ -5,8 +5,9 @@
  * RFC 5280 §4.1 with one CN, no extensions) is written directly with der.ts in microseconds (an
  * ASN.1 schema library took about 1-2.5 ms per certificate).
  */
-import { generateKeyPair, type KeyObject, randomBytes, sign } from 'node:crypto';
+import { generateKeyPair, type KeyObject, sign } from 'node:crypto';
 import { promisify } from 'node:util';
+import { cryptoRandom } from '../core/random.js';
 import {
   bitString,
   derNull,
@@ -83,11 +84,13 @@ export async function createSelfSigned(
           publicExponent: r.key.publicExponent,
         });
   // RFC 5280 §4.1.2.2: a positive serial of at most 20 bytes.
-  const serial = randomBytes(8);
+  const serial = cryptoRandom.bytes(8);
   serial[0]! &= 0x7f;
   serial[0]! |= 0x01;
   // Name (RFC 5280 §4.1.2.4): one RDN with the commonName.
-  const name = sequence(set(sequence(CN, utf8String(r.commonName ?? `rtcstack-${serial.toString('hex')}`))));
+  const name = sequence(
+    set(sequence(CN, utf8String(r.commonName ?? `rtcstack-${Buffer.from(serial).toString('hex')}`))),
+  );
   const signatureAlgorithm = r.key.type === 'ec' ? ALG_ECDSA_WITH_SHA256 : ALG_SHA256_WITH_RSA;
   // TBSCertificate (RFC 5280 §4.1): version, serial, signature, issuer, validity, subject, SPKI.
   const tbs = sequence(

@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { cryptoRandom } from '../core/random.js';
 import {
   ALERT_HANDSHAKE_FAILURE,
   ALERT_ILLEGAL_PARAMETER,
@@ -239,7 +240,7 @@ export class Server13 extends Handshake13 {
         HS_SERVER_HELLO,
         serializeServerHello({
           version: DTLS_1_2,
-          random: new Uint8Array(randomBytes(32)),
+          random: cryptoRandom.bytes(32),
           sessionId: new Uint8Array(0),
           cipherSuite: this.suite!.id,
           compressionMethod: 0,

@@ -6,7 +6,6 @@
  * Both WebRTC peers send INIT (simultaneous open, RFC 9260 §5.2.1/§5.2.4), so either side may
  * `start()`; a side that never starts still answers INIT statelessly with a cookie.
  */
-import { randomBytes } from 'node:crypto';
 import { ByteWriter } from '../core/bytes.js';
 import type { Clock } from '../core/clock.js';
 import { isInputError, ParseError, RtcError } from '../core/errors.js';
@@ -108,7 +107,8 @@ export class SctpAssociation extends Emitter<SctpEvents> {
   readonly #maxBurst: number;
   readonly #continue: (fn: () => void) => void;
   #continuationPending = false;
-  readonly #secret = new Uint8Array(randomBytes(32));
+  /** Cookie MAC key: a secret, so from node:crypto (core/random pool), never the injected Random. */
+  readonly #secret = cryptoRandom.bytes(32);
   readonly isClient: boolean;
 
   #state: SctpState = 'closed';

@@ -3,7 +3,7 @@
  * transceivers, data channel, ICE credentials and certificate fingerprints; these return the
  * SessionDescription to serialize. Validation of remote descriptions is in jsep-validate.ts.
  */
-import { randomBytes } from 'node:crypto';
+import { cryptoRandom } from '../core/random.js';
 import { type Codec, codecLines, codecsOf, intersectCodecs } from './codecs.js';
 import type {
   Candidate,
@@ -91,8 +91,9 @@ const ICE_PWD_CHARS = 24;
 
 /** Fresh ICE credentials (RFC 8839 §5.4: ufrag >= 24 bits, pwd >= 128 bits of randomness). */
 export function generateIceCredentials(): IceParameters {
-  // One call into the CSPRNG for both (every RTCPeerConnection makes a set), a plain loop per string.
-  const b = randomBytes(ICE_UFRAG_CHARS + ICE_PWD_CHARS);
+  // node:crypto's CSPRNG through core/random's pool (one call into it per 4 KiB; every
+  // RTCPeerConnection makes a set), a plain loop per string.
+  const b = cryptoRandom.bytes(ICE_UFRAG_CHARS + ICE_PWD_CHARS);
   let ufrag = '';
   let pwd = '';
   for (let i = 0; i < ICE_UFRAG_CHARS; i++) ufrag += ICE_CHARS[b[i]! & 63];
@@ -102,7 +103,8 @@ export function generateIceCredentials(): IceParameters {
 
 /** A fresh session id for `o=`: 62 random bits as a decimal string (RFC 9429 §5.2.1). */
 export function generateSessionId(): string {
-  return (randomBytes(8).readBigUInt64BE(0) >> 2n).toString();
+  const b = cryptoRandom.bytes(8);
+  return (new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0) >> 2n).toString();
 }
 
 const SENDS = (d: Direction): boolean => d === 'sendrecv' || d === 'sendonly';
