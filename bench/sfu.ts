@@ -13,8 +13,17 @@
  * every session on the clock, as in SfuServer), up to the datagram
  * handed to the transport (no socket, no DTLS/ICE around it). Transport-cc is not negotiated on
  * these legs, so the pacer does not hold packets back and no transport-wide sequence number is
- * stamped per packet; SfuServer negotiates it by default (`twcc`), so a real leg also pays that
- * (stamping, the send record, paced release by timer), which no row here includes.
+ * stamped per packet. SfuServer negotiates it by default (`twcc`) and browsers accept it, so a
+ * real leg pays that too: the "+tcc" row is the sender row with it, as SfuServer runs it (the
+ * room in `twcc` mode with the transports' own numbering, `transportSequence: 'transport'`; each
+ * leg's connection stamps every packet as it leaves the pacer and reports it to the room's
+ * estimator as observeTransportCc does; the room's probe limit applied to the leg's controller).
+ * Each subscriber sends TWCC feedback every 50 ms (every packet arrived, at its send time: a link
+ * without queueing) as an SRTCP datagram into its leg's MediaSession, which unprotects and parses
+ * it and feeds both estimators (the connection's, which sets the pacer's rate, and the room's,
+ * which picks layers); making the feedback is the subscribers' work and its CPU is subtracted.
+ * Its "fwd pkts" count media datagrams only (the probes' RTX padding costs CPU but is not
+ * forwarding, as bench/sfu-live.ts counts).
  *
  * The sender row forwards through SfuServer's own sink (`forwardingSink`: the subscriber's sender
  * found by publisher and track id, the publisher's dependency descriptor looked up for video, the
@@ -48,7 +57,7 @@
  *
  *   npm run bench -- sfu [-- --seconds 10 --rounds 3]
  *   SFU_BENCH_MODES=sender,udp npm run bench -- sfu
- *     (only some rows: core, srtp, twcc, sender, udp, sendto, driver)
+ *     (only some rows: core, srtp, twcc, sender, tcc, udp, sendto, driver)
  *   SFU_BENCH_N=200 npm run bench -- sfu          (only some N)
  */
 import { spawnSync } from 'node:child_process';
@@ -61,6 +70,7 @@ import type { UdpSocket } from '../src/core/net.js';
 import { nodeNetwork } from '../src/core/net-node.js';
 import { SeededRandom } from '../src/core/random.js';
 import { splitSrtpKeyingMaterial } from '../src/dtls/srtp-profiles.js';
+import { TwccRecorder } from '../src/interceptor/twcc-recorder.js';
 import {
   DEFAULT_AUDIO_CODECS,
   DEFAULT_VIDEO_CODECS,
@@ -71,6 +81,7 @@ import { MediaStreamTrack } from '../src/peer/media-track.js';
 import { RTCRtpReceiver } from '../src/peer/rtp-receiver.js';
 import { RTCRtpSender } from '../src/peer/rtp-sender.js';
 import { RTCRtpTransceiver } from '../src/peer/rtp-transceiver.js';
+import { serializeRtcp } from '../src/rtcp/compound.js';
 import { type ForwardingSender, forwardingSink, TrackMap } from '../src/server/sfu/forward-sink.js';
 import { rewriteRtpBytes } from '../src/server/sfu/forwarded.js';
 import type { PacketCache } from '../src/server/sfu/packet-cache.js';
@@ -127,6 +138,18 @@ interface SenderLeg {
   /** Its senders' tracks by (publisher, published track id), as `SfuServer` keeps them. */
   readonly senders: TrackMap<ForwardingSender>;
   readonly session: MediaSession;
+  /**
+   * With transport-cc: the subscriber's TWCC feedback on what the leg sent since the last call, as
+   * the SRTCP datagram the subscriber sends (its work: the caller leaves it out of the SFU's time
+   * and hands the datagram to `session.handle`).
+   */
+  readonly feedback?: () => Uint8Array | undefined;
+}
+
+/** A leg that negotiated transport-cc, as SfuServer's subscribing connections do by default. */
+interface TccLeg {
+  readonly room: Room;
+  readonly id: string;
 }
 
 function senderLeg(
@@ -134,6 +157,7 @@ function senderLeg(
   onWire: (d: Uint8Array) => void,
   trackIds: Ids,
   cache: PacketCache,
+  tcc?: TccLeg,
 ): SenderLeg {
   const transceiver = (kind: 'audio' | 'video', mid: string) => {
     const sender = new RTCRtpSender(kind, clock, 'bench');
@@ -145,7 +169,7 @@ function senderLeg(
     sender.configure({
       mid,
       codecs: kind === 'video' ? DEFAULT_VIDEO_CODECS : DEFAULT_AUDIO_CODECS,
-      extmaps: defaultHeaderExtensions(kind),
+      extmaps: defaultHeaderExtensions(kind, tcc !== undefined),
     });
     const track = new MediaStreamTrack({ kind });
     sender.setTrack(track);
@@ -160,11 +184,28 @@ function senderLeg(
     transceivers: () => [v.t, a.t],
   });
   const profile = SRTP_PROFILES.SRTP_AES128_CM_HMAC_SHA1_80;
-  session.start(splitSrtpKeyingMaterial(profile.id, randomBytes(exporterLength(profile)), false));
+  const material = randomBytes(exporterLength(profile));
+  session.start(splitSrtpKeyingMaterial(profile.id, material, false));
   const senders = new TrackMap<ForwardingSender>();
   senders.set('pub', trackIds.video, { track: v.track, sender: v.sender });
   senders.set('pub', trackIds.audio, { track: a.track, sender: a.sender });
-  return { senders, session };
+  if (!tcc) return { senders, session };
+  // As SfuServer's observeTransportCc: each stamped packet and each feedback to the room's estimator.
+  const arrivals = new TwccRecorder();
+  session.congestion.observer = {
+    sent: (seq, size, now, cluster) => {
+      tcc.room.transportSent(tcc.id, seq, size, cluster);
+      // The subscriber's side: every packet arrives, on a link without queueing.
+      arrivals.record(seq, now);
+    },
+    feedback: (fb) => tcc.room.transportFeedback(tcc.id, fb),
+  };
+  const subscriber = SrtpSession.fromKeyingMaterial(profile, material, 'client');
+  const feedback = (): Uint8Array | undefined => {
+    const fb = arrivals.buildFeedback(0x5eed, v.sender.ssrc);
+    return fb && subscriber.protectRtcp(serializeRtcp([fb]));
+  };
+  return { senders, session, feedback };
 }
 
 interface Ids {
@@ -172,7 +213,7 @@ interface Ids {
   readonly audio: string;
 }
 
-type Mode = 'core' | 'srtp' | 'twcc' | 'sender' | 'udp' | 'sendto' | 'driver';
+type Mode = 'core' | 'srtp' | 'twcc' | 'sender' | 'tcc' | 'udp' | 'sendto' | 'driver';
 
 /** How each subscriber's datagrams leave in the socket rows: one function per subscriber. */
 interface Wire {
@@ -293,6 +334,14 @@ function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
     forwarded++;
     bytes += d.length;
   };
+  // Forwarded media only (the "+tcc" row): not the probes' padding on RTX nor RTCP, as
+  // bench/sfu-live.ts counts at the subscribers; their CPU is counted.
+  const onWireMedia = (d: Uint8Array): void => {
+    const pt = d[1]! & 0x7f;
+    if (pt !== 96 && pt !== 111) return;
+    forwarded++;
+    bytes += d.length;
+  };
   // The sender rows forward as SfuServer's sink does (its lookups, the sender's forwardRtp).
   const toSenders = forwardingSink(
     (id) => legs.get(id)?.senders,
@@ -302,8 +351,15 @@ function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
     clock,
     random: new SeededRandom(1),
     initialBandwidth: 5_000_000,
-    twcc: mode === 'twcc',
+    twcc: mode === 'twcc' || mode === 'tcc',
+    // As SfuServer: the legs' transports number their packets and report them to the room.
+    ...(mode === 'tcc' && { transportSequence: 'transport' as const }),
     sink: {
+      // As SfuServer: the room's probe limit for the subscriber's connection.
+      probeLimit: (id, bps) => {
+        const leg = legs.get(id);
+        if (leg) leg.session.congestion.controller.probeCap = bps;
+      },
       sendRtp: (id, f) => {
         if (legs.size > 0) {
           toSenders(id, f);
@@ -323,6 +379,7 @@ function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
     room.join(id);
     sessions.set(id, SrtpSession.fromKeyingMaterial(profile, randomBytes(exporterLength(profile)), 'server'));
     if (mode === 'sender') legs.set(id, senderLeg(clock, onWire, ids, room.cache));
+    if (mode === 'tcc') legs.set(id, senderLeg(clock, onWireMedia, ids, room.cache, { room, id }));
     if (wire) {
       const send = wire.senders[i]!;
       legs.set(
@@ -340,10 +397,25 @@ function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
     }
   }
   // Warm-up: layers measured, every subscriber on the top layer, JIT warm.
+  // TWCC feedback from each subscriber every 50 ms (libwebrtc's default interval is 50-250 ms by
+  // rate); the CPU spent making it is the subscribers' and is subtracted.
+  let nextFeedback = 0;
+  let feedbackUs = 0;
   const play = (list: Timed[], fanout?: number[]): void => {
     for (const p of list) {
       const dt = p.at - clock.now();
       if (dt > 0) clock.advance(dt);
+      if (mode === 'tcc' && clock.now() >= nextFeedback) {
+        nextFeedback = clock.now() + 50;
+        const t0 = process.cpuUsage();
+        const fbs = [...legs.values()].map((leg) => leg.feedback?.());
+        const t = process.cpuUsage(t0);
+        feedbackUs += t.user + t.system;
+        for (const [i, leg] of [...legs.values()].entries()) {
+          const d = fbs[i];
+          if (d) leg.session.handle(d);
+        }
+      }
       if (fanout) {
         const t0 = performance.now();
         room.handleRtp('pub', p.bytes);
@@ -359,6 +431,7 @@ function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
   const list = media(pub, clock.now() + 1, seconds);
   forwarded = 0;
   bytes = 0;
+  feedbackUs = 0;
   const fanout: number[] = [];
   const cpu0 = process.cpuUsage();
   play(list, fanout);
@@ -368,8 +441,8 @@ function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
   return {
     forwarded,
     bytes,
-    cpuSec: (cpu.user + cpu.system) / 1e6,
-    userSec: cpu.user / 1e6,
+    cpuSec: (cpu.user + cpu.system - feedbackUs) / 1e6,
+    userSec: (cpu.user - feedbackUs) / 1e6,
     fanoutUs: fanout,
   };
 }
@@ -385,6 +458,7 @@ const PATH: Record<Mode, string> = {
   srtp: 'bytes',
   twcc: '+twcc',
   sender: 'sender',
+  tcc: '+tcc',
   udp: '+udp',
   sendto: '+sendto',
   driver: 'driver',
@@ -461,6 +535,7 @@ const modes = (process.env.SFU_BENCH_MODES?.split(',') ?? [
   'srtp',
   'twcc',
   'sender',
+  'tcc',
   'udp',
   'sendto',
   'driver',
@@ -495,7 +570,7 @@ if (process.env.SFU_BENCH_IN_NETNS) {
     '\nfwd pkts/s/core: packets written per CPU second (user+system) of this process, all its threads (the garbage collector included); CPU us/pkt: that CPU per forwarded packet, user + system (kernel); consumers/core @1 Mbps: forwarded Mbps per CPU second.',
   );
   console.log(
-    'path: bytes = received bytes patched (SSRC/seq/ts) then protected; +twcc = also per-subscriber TWCC bookkeeping; sender = the SfuServer path (its sink: RtpPacket -> RTCRtpSender -> MediaSession pacer, serialize, SRTP), no socket;',
+    'path: bytes = received bytes patched (SSRC/seq/ts) then protected; +twcc = also per-subscriber TWCC bookkeeping; sender = the SfuServer path (its sink: RtpPacket -> RTCRtpSender -> MediaSession pacer, serialize, SRTP), no socket; +tcc = sender with transport-cc as SfuServer negotiates it (stamping, both estimators, 50 ms feedback from every subscriber, paced release);',
   );
   console.log(
     '  +udp = sender, each datagram sent on a UDP socket per subscriber connected to a loopback receiver (the kernel delivers to it on our CPU); +sendto = the same with the socket call SfuServer makes (unconnected NodeUdpSocket.send(d, address): a sendto, a route lookup per datagram);',
