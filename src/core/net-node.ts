@@ -7,6 +7,7 @@ import {
   familyOf,
   type InterfaceAddress,
   type Network,
+  noteSendSettled,
   type TcpConnection,
   type TcpListener,
   type TransportAddress,
@@ -16,14 +17,19 @@ import {
 
 class NodeUdpSocket implements UdpSocket {
   readonly #sock: dgram.Socket;
+  /** The socket resolves IP literals synchronously (literalLookup), so a send to one runs at once. */
+  readonly #syncLiterals: boolean;
+  /** The last destination address known to be an IP literal. */
+  #literal: string | undefined;
   readonly local: TransportAddress;
   #closed = false;
   onMessage: ((data: Uint8Array, from: TransportAddress) => void) | null = null;
   /** Datagrams whose handler threw (a bug, counted so it is never silent). */
   handlerErrors = 0;
 
-  constructor(sock: dgram.Socket) {
+  constructor(sock: dgram.Socket, syncLiterals: boolean) {
     this.#sock = sock;
+    this.#syncLiterals = syncLiterals;
     const a = sock.address();
     this.local = { address: a.address, port: a.port };
     sock.on('message', (msg, rinfo) => {
@@ -45,6 +51,17 @@ class NodeUdpSocket implements UdpSocket {
   send(data: Uint8Array, to: TransportAddress): boolean {
     if (this.#closed) return false;
     this.#sock.send(data, to.port, to.address);
+    // Done with the bytes? dgram (bound socket, an IP literal answered by literalLookup) ran the
+    // send before returning; libuv's uv_udp_try_send gave the datagram to the kernel unless it
+    // queued a request (EAGAIN, or requests already queued), which holds the bytes until sent.
+    // A name (dns.lookup answers later) or a queued request: not settled.
+    noteSendSettled(this.#isLiteral(to.address) && this.#sock.getSendQueueCount() === 0 ? data : undefined);
+    return true;
+  }
+  #isLiteral(address: string): boolean {
+    if (address === this.#literal) return true;
+    if (!this.#syncLiterals || net.isIP(address) === 0) return false;
+    this.#literal = address;
     return true;
   }
   close(): void {
@@ -148,7 +165,7 @@ export class NodeNetwork implements Network {
   }
 
   async bindUdp(options: UdpBindOptions = {}): Promise<UdpSocket> {
-    return new NodeUdpSocket(await bindDgram(options, literalLookup));
+    return new NodeUdpSocket(await bindDgram(options, literalLookup), true);
   }
 
   listenTcp(options: { address?: string; port?: number }): Promise<TcpListener> {

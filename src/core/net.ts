@@ -22,7 +22,13 @@ export interface UdpSocket {
   readonly closed: boolean;
   /** Called for each datagram received. The bytes are only valid during the call unless copied. */
   onMessage: ((data: Uint8Array, from: TransportAddress) => void) | null;
-  /** Fire-and-forget send. Returns false if the datagram was dropped locally (closed socket, oversize). */
+  /**
+   * Fire-and-forget send. Returns false if the datagram was dropped locally (closed socket, oversize).
+   * A socket that is done with `data` when this returns (the kernel or the socket took a copy)
+   * says so with `noteSendSettled(data)`, so that the owner of the bytes may reuse them (see
+   * `sendSettled`); one that still holds them must not. A layer between a sender and its socket
+   * that keeps `data` past the call must not pass that same view down to a socket.
+   */
   send(data: Uint8Array, to: TransportAddress): boolean;
   close(): void;
 }
@@ -61,6 +67,30 @@ export interface Network {
   bindUdp(options?: UdpBindOptions): Promise<UdpSocket>;
   listenTcp(options: { address?: string; port?: number }): Promise<TcpListener>;
   connectTcp(options: { address: string; port: number; localAddress?: string }): Promise<TcpConnection>;
+}
+
+/**
+ * Send-side memory reuse. The view whose bytes the latest socket send was done with when it
+ * returned: the kernel had taken them (a synchronous sendmsg) or the socket had copied them. Only
+ * the JavaScript thread touches it: a send and the check right after it run with nothing between.
+ */
+let settled: Uint8Array | undefined;
+
+/** For sockets: the send of `data` is done with its bytes (undefined: the latest send is not). */
+export function noteSendSettled(data: Uint8Array | undefined): void {
+  settled = data;
+}
+
+/**
+ * For the owner of `data`, right after the send call that carried it returned: true when the
+ * socket was done with those bytes by then (`noteSendSettled`), so they may be written over;
+ * false when it may still read them later (queued by the socket, resolved asynchronously, held by
+ * a layer on the way, or never reached a socket that says). Consumes the note.
+ */
+export function sendSettled(data: Uint8Array): boolean {
+  const s = settled === data;
+  settled = undefined;
+  return s;
 }
 
 export function familyOf(address: string): AddressFamily {

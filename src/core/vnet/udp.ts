@@ -1,5 +1,5 @@
 /** UDP sockets of a virtual host. */
-import type { TransportAddress, UdpSocket } from '../net.js';
+import { noteSendSettled, type TransportAddress, type UdpSocket } from '../net.js';
 
 /** The host side a socket needs: sending a datagram and releasing its port. */
 export interface UdpHostSide {
@@ -30,6 +30,8 @@ export class VirtualUdpSocket implements UdpSocket {
     if (this.#closed) return false;
     const ok = this.#host.sendUdp(this, data, to);
     if (ok) this.sent++;
+    // The host copied the datagram (or dropped it): nothing here holds `data`.
+    noteSendSettled(data);
     return ok;
   }
   close(): void {
