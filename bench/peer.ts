@@ -8,7 +8,8 @@
  * Flags: --rounds N (default 15), --warmup N (unmeasured rounds before them, default 2), --pairs N
  * (default 100), --only <stack>[,<stack>] (e.g. to profile one). The JavaScript stacks reach their
  * optimized code only after a few dozen setups in a process (rtcstack: ~15-23 ms for the first ~15,
- * 7-11 ms after), so a larger --warmup measures their warm setup; every stack gets the same rounds.
+ * 7-11 ms after), so a larger --warmup measures their warm setup; every stack gets the same rounds,
+ * each stack in a child process of its own (see measureInChild).
  * Warm-up goes on for longer than that: V8 still compiles (TurboFan, on background threads) about
  * one function per rtcstack setup between setups 30 and 130 and 0.6 per setup after 300 (functions
  * run once or twice per setup get hot late); the event loop's CPU per rtcstack setup falls from
@@ -16,9 +17,9 @@
  * steady state of a long-running process, --warmup 25 one still compiling (its cpu/round includes
  * ~3 ms of background compilation).
  *
- * cpu/round is the whole process (all threads); "event loop" is the JavaScript thread alone (Linux
- * schedstat): the work on a setup's critical path for rtcstack, while a native stack does most of
- * its work on threads of its own.
+ * cpu/round is the whole process (all threads) from a round's start to its connections closed;
+ * "event loop" is the JavaScript thread alone (Linux schedstat): the work on a setup's critical
+ * path for rtcstack, while a native stack does most of its work on threads of its own.
  *
  * What "rtcstack" runs: the package as it ships, src compiled by tsc with tsconfig.build.json (what
  * `npm run build` puts in dist/ and `import 'rtcstack'` loads), built from the current src into a
@@ -32,14 +33,13 @@
  * out setup with the round it stopped at); a round over 3x the median and 50 ms is counted as a
  * stall and listed. The process exits non-zero when a row has no figures.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { RTCPeerConnection as RtcstackTsxPC } from '../src/peer/index.js';
 
 // Memory per pair is read after forced collections; `npm run bench` starts node without
 // --expose-gc, so enable it here (the documented way to reach gc() at run time).
@@ -56,8 +56,14 @@ const flag = (name: string, def: number): number => {
 const ROUNDS = flag('rounds', 15);
 const WARMUP = flag('warmup', 2);
 const PAIRS = flag('pairs', 100);
+const text = (name: string): string | undefined =>
+  args.includes(`--${name}`) ? (args[args.indexOf(`--${name}`) + 1] ?? '') : undefined;
 /** --only <name>[,<name>]: run only these stacks (for profiling one of them). */
-const ONLY = args.includes('--only') ? (args[args.indexOf('--only') + 1] ?? '').split(',') : undefined;
+const ONLY = text('only')?.split(',');
+/** Internal: this process is the child measuring one stack (see measureInChild). */
+const CHILD = text('child');
+/** Internal: the directory holding the built rtcstack (made once by the parent). */
+const BUILT = text('built');
 
 /** The W3C subset every stack here offers (each with its own quirks). */
 interface Pc {
@@ -82,15 +88,9 @@ const RTCSTACK_OPTIONS = { includeLoopback: true, ipv6: false };
 
 /**
  * rtcstack's src compiled by tsc as `npm run build` does (tsconfig.build.json), into a temporary
- * directory removed at exit; its RTCPeerConnection.
+ * directory removed when this (the parent) process exits; returns the directory.
  */
-let built: Promise<new (c: unknown, o: unknown) => Pc> | undefined;
-function builtRtcstack(): Promise<new (c: unknown, o: unknown) => Pc> {
-  built ??= buildRtcstack();
-  return built;
-}
-
-async function buildRtcstack(): Promise<new (c: unknown, o: unknown) => Pc> {
+function buildRtcstack(): string {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const out = mkdtempSync(join(tmpdir(), 'rtcstack-bench-peer-'));
   process.on('exit', () => rmSync(out, { recursive: true, force: true }));
@@ -104,12 +104,17 @@ async function buildRtcstack(): Promise<new (c: unknown, o: unknown) => Pc> {
     ],
     { encoding: 'utf8' },
   );
-  const entry = join(out, 'src/peer/index.js');
-  if (!existsSync(entry))
+  if (!existsSync(join(out, 'src/peer/index.js')))
     throw new Error(`tsc build failed: ${(tsc.stdout + tsc.stderr).trim().slice(0, 300)}`);
   // The package is ESM ("type": "module" in package.json); the temporary tree needs saying so too.
   writeFileSync(join(out, 'package.json'), '{"type":"module"}');
-  const mod = (await import(pathToFileURL(entry).href)) as {
+  return out;
+}
+
+let builtDir: string | undefined = BUILT;
+async function builtRtcstack(): Promise<new (c: unknown, o: unknown) => Pc> {
+  builtDir ??= buildRtcstack();
+  const mod = (await import(pathToFileURL(join(builtDir, 'src/peer/index.js')).href)) as {
     RTCPeerConnection: new (c: unknown, o: unknown) => Pc;
   };
   return mod.RTCPeerConnection;
@@ -126,7 +131,8 @@ const STACKS: Stack[] = [
   {
     name: 'rtcstack (tsx)',
     async make() {
-      return () => new RtcstackTsxPC({}, RTCSTACK_OPTIONS) as unknown as Pc;
+      const { RTCPeerConnection } = await import('../src/peer/index.js');
+      return () => new RTCPeerConnection({}, RTCSTACK_OPTIONS) as unknown as Pc;
     },
   },
   {
@@ -237,21 +243,32 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
 };
 
-/** The stack being measured and its round, for the report if the process ends mid-run. */
-let running: { name: string; round: number } | undefined;
+/** One stack's row: its figures, or why it has none. */
+interface Row {
+  readonly times: number[];
+  /** Process CPU (all threads) and event-loop CPU per measured round, ms. */
+  readonly cpuMs?: number;
+  readonly loopMs?: number;
+  readonly error?: string;
+}
 
-async function setupTimes(stack: Stack): Promise<number[] | string> {
+/** Marks the child's result line on its stdout. */
+const ROW_PREFIX = 'ROW ';
+
+/** The child's rounds of its one stack, one after another; its round, for an early end. */
+let running = 0;
+async function measureHere(stack: Stack): Promise<Row> {
   let make: () => Pc;
   try {
     make = await stack.make();
   } catch (err) {
-    return `unavailable: ${(err as Error).message}`;
+    return { times: [], error: `unavailable: ${(err as Error).message}` };
   }
   const times: number[] = [];
   let cpu = process.cpuUsage();
   let loop = eventLoopCpuMs();
   for (let i = 0; i < ROUNDS + WARMUP; i++) {
-    running = { name: stack.name, round: i + 1 };
+    running = i + 1;
     try {
       if (i === WARMUP) {
         cpu = process.cpuUsage();
@@ -262,29 +279,69 @@ async function setupTimes(stack: Stack): Promise<number[] | string> {
       await a.close();
       await b.close();
     } catch (err) {
-      running = undefined;
-      return `failed in round ${i + 1} of ${ROUNDS + WARMUP}: ${(err as Error).message}`;
+      return { times, error: `failed in round ${i + 1} of ${ROUNDS + WARMUP}: ${(err as Error).message}` };
     }
   }
-  running = undefined;
+  running = 0;
   const used = process.cpuUsage(cpu);
-  cpuMs.set(stack.name, (used.user + used.system) / 1000 / ROUNDS);
   const loopNow = eventLoopCpuMs();
-  if (loopNow !== undefined && loop !== undefined) loopMs.set(stack.name, (loopNow - loop) / ROUNDS);
-  return times;
+  return {
+    times,
+    cpuMs: (used.user + used.system) / 1000 / ROUNDS,
+    ...(loopNow !== undefined && loop !== undefined && { loopMs: (loopNow - loop) / ROUNDS }),
+  };
 }
-process.on('exit', () => {
-  if (!running) return;
-  // The event loop ran dry in a setup that neither finished nor failed: say so, never a missing row.
-  console.log(
-    `  ${running.name.padEnd(18)} NO FIGURES: the process ended in round ${running.round} (a setup neither finished nor failed)`,
+
+/**
+ * One stack measured in a child process of its own (this file with --child), its stacks loaded
+ * there and nowhere else: in one shared process the first stack ran on a cold node (its dgram,
+ * crypto wrappers, promises and EventTarget not yet optimized) and the later ones on the node the
+ * earlier ones had warmed, which favoured rows by their order (rtcstack's own two rows differed by
+ * up to 0.7-2.9 ms per setup by position alone); taking rounds in turn in one process instead made
+ * node's shared code polymorphic and node-datachannel stall most rounds. Each child gets the same
+ * warm-up rounds of its own. A child that ends without its result line still gets a row.
+ */
+function measureInChild(stack: Stack): Promise<Row> {
+  const child = spawn(
+    process.execPath,
+    [
+      ...['--import', 'tsx', fileURLToPath(import.meta.url), '--child', stack.name],
+      ...['--rounds', String(ROUNDS), '--warmup', String(WARMUP)],
+      ...(builtDir ? ['--built', builtDir] : []),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  process.exitCode = 1;
-});
-/** Process CPU (all threads) per connect-and-close round, by stack. */
-const cpuMs = new Map<string, number>();
-/** CPU of the event-loop thread alone per round, by stack (Linux). */
-const loopMs = new Map<string, number>();
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => {
+    out += d;
+  });
+  // Each setup fails by itself after SETUP_TIMEOUT_MS; this catches a child stuck in native code.
+  const guard = setTimeout(() => child.kill('SIGKILL'), (ROUNDS + WARMUP) * SETUP_TIMEOUT_MS + 60_000);
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(guard);
+      const line = out.split('\n').find((l) => l.startsWith(ROW_PREFIX));
+      if (line) resolve(JSON.parse(line.slice(ROW_PREFIX.length)) as Row);
+      else resolve({ times: [], error: `its process ended (${signal ?? `code ${code}`}) without figures` });
+    });
+  });
+}
+
+if (CHILD !== undefined) {
+  const stack = STACKS.find((s) => s.name === CHILD);
+  process.on('exit', () => {
+    // The event loop ran dry in a setup that neither finished nor failed: say so, never no row.
+    if (running)
+      console.log(
+        `${ROW_PREFIX}${JSON.stringify({ times: [], error: `the process ended in round ${running} (a setup neither finished nor failed)` })}`,
+      );
+  });
+  const row: Row = stack ? await measureHere(stack) : { times: [], error: `no stack ${CHILD}` };
+  running = 0;
+  console.log(`${ROW_PREFIX}${JSON.stringify(row)}`);
+  process.exit(0);
+}
 
 /**
  * CPU time of this (the event-loop) thread in ms, from Linux's schedstat (undefined elsewhere). The
@@ -377,9 +434,16 @@ const results = new Map<string, number>();
 const missing: string[] = [];
 for (const stack of STACKS) {
   if (ONLY && !ONLY.includes(stack.name)) continue;
-  const r = await setupTimes(stack);
-  if (typeof r === 'string' || r.length === 0) {
-    console.log(`  ${stack.name.padEnd(18)} NO FIGURES: ${typeof r === 'string' ? r : 'no rounds'}`);
+  let row: Row;
+  try {
+    if (stack.name === 'rtcstack') builtDir ??= buildRtcstack();
+    row = await measureInChild(stack);
+  } catch (err) {
+    row = { times: [], error: (err as Error).message };
+  }
+  const r = row.times;
+  if (row.error || r.length === 0) {
+    console.log(`  ${stack.name.padEnd(18)} NO FIGURES: ${row.error ?? 'no rounds'}`);
     missing.push(stack.name);
     continue;
   }
@@ -387,8 +451,9 @@ for (const stack of STACKS) {
   results.set(stack.name, m);
   // A stall: a round far above the median (node-datachannel has been seen to stop for 1 s).
   const stalls = r.filter((x) => x > 3 * m && x > 50);
+  const loop = row.loopMs !== undefined ? ` (event loop ${row.loopMs.toFixed(1)})` : '';
   console.log(
-    `  ${stack.name.padEnd(18)} median ${m.toFixed(1).padStart(7)} ms   min ${Math.min(...r).toFixed(1)}   max ${Math.max(...r).toFixed(1)}   cpu/round ${(cpuMs.get(stack.name) ?? 0).toFixed(1)} ms${loopMs.has(stack.name) ? ` (event loop ${loopMs.get(stack.name)!.toFixed(1)})` : ''}${stalls.length ? `   STALLS: ${stalls.length} of ${r.length} rounds (${stalls.map((x) => x.toFixed(0)).join(', ')} ms)` : ''}`,
+    `  ${stack.name.padEnd(18)} median ${m.toFixed(1).padStart(7)} ms   min ${Math.min(...r).toFixed(1)}   max ${Math.max(...r).toFixed(1)}   cpu/round ${(row.cpuMs ?? 0).toFixed(1)} ms${loop}${stalls.length ? `   STALLS: ${stalls.length} of ${r.length} rounds (${stalls.map((x) => x.toFixed(0)).join(', ')} ms)` : ''}`,
   );
 }
 const ours = results.get('rtcstack');
