@@ -42,8 +42,14 @@ interface RecvStream extends SendStream {
 }
 
 const GCM_OPTIONS = { authTagLength: 16 } as const;
-/** Every context's output slab (calls are synchronous: a reservation is used before the next). */
-const SHARED_SLAB = new PacketSlab();
+/**
+ * Every context's output slabs (calls are synchronous: a reservation is used before the next), one
+ * for what protect writes and one for what unprotect writes: a sender gives its protected packets
+ * back once sent (`releaseProtected`), a receiver keeps what it unprotected, and giving back only
+ * works for a slab's latest packet.
+ */
+const PROTECT_SLAB = new PacketSlab();
+const UNPROTECT_SLAB = new PacketSlab();
 
 export interface SrtpContextOptions {
   /** Replay window in packets (RFC 3711 §3.3.2 asks for at least 64). Default 128. */
@@ -107,11 +113,13 @@ export class SrtpContext {
   readonly #iv = new Uint8Array(16);
   readonly #trailer = new Uint8Array(4);
   /**
-   * Where every output packet is written (see PacketSlab): one slab for all contexts, so an SFU's
-   * fan-out of a packet to many legs writes one run of memory instead of a slab per leg each
+   * Where every protected packet is written (see PacketSlab): one slab for all contexts, so an
+   * SFU's fan-out of a packet to many legs writes one run of memory instead of a slab per leg each
    * (hundreds of partly filled 64 KiB slabs, out of cache), and an idle context holds none.
    */
-  readonly #slab = SHARED_SLAB;
+  readonly #slab = PROTECT_SLAB;
+  /** Where every unprotected packet is written (the same, for what we receive). */
+  readonly #recvSlab = UNPROTECT_SLAB;
 
   /**
    * Keys from a master key and salt (derived per RFC 3711 §4.3), or session keys given directly
@@ -175,6 +183,19 @@ export class SrtpContext {
     write(value, slab.bytes, at);
     const h = rtpHeaderLength(slab.bytes, at + size, at) - at;
     return this.#protectCmAt(at, size, h);
+  }
+
+  /**
+   * Give back the memory of `packet`, the latest packet protectRtp/protectRtpWith/protectRtcp
+   * returned (of any context), once nothing holds it any more: e.g. the socket handed it to the
+   * kernel before its send returned (`sendSettled` in core/net.ts). The next protected packet is
+   * then written over the same bytes instead of fresh memory. Calling it while anything still
+   * holds the packet (a socket queue, a capture, the caller) corrupts what that holder sends or
+   * reads later. A packet that is not the latest protected one is left alone; returns whether the
+   * memory was given back.
+   */
+  releaseProtected(packet: Uint8Array): boolean {
+    return this.#slab.release(packet);
   }
 
   /** The send stream of an SSRC (created on its first packet). */
@@ -250,7 +271,7 @@ export class SrtpContext {
         throw new ProtocolError('ERR_SRTP_REPLAY', `srtp: ${r} packet index ${index} of ssrc ${ssrc}`);
     }
     const k = this.#rtp;
-    const slab = this.#slab;
+    const slab = this.#recvSlab;
     let at: number;
     if (k.aead) {
       const iv = this.#gcmIv(k.salt, ssrc, v, seq);
@@ -348,7 +369,7 @@ export class SrtpContext {
     const window = this.#rtcpRecv.get(ssrc);
     const r = window?.check(index) ?? 'ok';
     if (r !== 'ok') throw new ProtocolError('ERR_SRTP_REPLAY', `srtcp: ${r} index ${index} of ssrc ${ssrc}`);
-    const slab = this.#slab;
+    const slab = this.#recvSlab;
     let out: Uint8Array;
     if (k.aead) {
       const bodyEnd = n - 4 - 16;

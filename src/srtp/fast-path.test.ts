@@ -157,3 +157,72 @@ test('protectRtpWith (serialized straight into the output) gives the bytes prote
     }
   }
 });
+
+test('PacketSlab.release gives back only the latest reservation, once', () => {
+  const slab = new PacketSlab();
+  const a = slab.reserve(100, 12);
+  const va = slab.view(a, 100);
+  assert.equal(slab.release(va), true);
+  assert.equal(slab.reserve(100, 12), a, 'the next reservation reuses the bytes');
+  const vb = slab.view(a, 100);
+  const c = slab.reserve(50);
+  assert.ok(c >= a + 100 + SLAB_HEADROOM);
+  assert.equal(slab.release(vb), false, 'not the latest reservation');
+  assert.ok(slab.reserve(10) > c, 'nothing given back');
+  const d = slab.reserve(10);
+  const vd = slab.view(d, 10);
+  assert.equal(slab.release(vd), true);
+  assert.equal(slab.release(vd), false, 'a second release');
+  assert.equal(slab.release(new Uint8Array(10)), false, 'a view of another buffer');
+  // A reservation that opened a new slab gives back to that slab's start.
+  const big = slab.reserve(60_000);
+  const first = slab.bytes;
+  assert.equal(slab.release(slab.view(big, 60_000)), true);
+  assert.equal(slab.reserve(60_000), big);
+  assert.equal(slab.bytes, first);
+});
+
+for (const name of ['SRTP_AES128_CM_HMAC_SHA1_80', 'SRTP_AEAD_AES_128_GCM'] as SrtpProfileName[]) {
+  test(`${name}: releaseProtected reuses a sent packet's bytes; unreleased and unprotected packets stay intact`, () => {
+    const profile = SRTP_PROFILES[name];
+    const r = new SeededRandom(4);
+    const key = { key: bytes(r, profile.keyLength), salt: bytes(r, profile.saltLength) };
+    const tx = new SrtpContext(profile, key);
+    const rx = new SrtpContext(profile, key);
+    const rtp = (seq: number, n: number): Uint8Array => {
+      const p = bytes(r, n);
+      p[0] = 0x80;
+      p[1] = 96;
+      p[2] = seq >> 8;
+      p[3] = seq & 0xff;
+      return p;
+    };
+    // Sent and released at once (a socket that settled): each packet in the previous one's bytes.
+    let prev: Uint8Array | undefined;
+    const plain: [Uint8Array, Uint8Array][] = [];
+    for (let seq = 0; seq < 50; seq++) {
+      const p = rtp(seq, 100 + r.int(1100));
+      const out = tx.protectRtp(p);
+      if (prev) {
+        assert.equal(out.buffer, prev.buffer);
+        assert.equal(out.byteOffset, prev.byteOffset);
+      }
+      const got = rx.unprotectRtp(out);
+      assert.deepEqual(got, p);
+      plain.push([got, p]);
+      assert.equal(tx.releaseProtected(out), true);
+      prev = out;
+    }
+    // What unprotect returned lives apart from what protect reuses.
+    for (const [got, p] of plain) assert.deepEqual(got, p);
+    // Held packets (a socket that queued them): never released, each keeps its bytes.
+    const held: [Uint8Array, Uint8Array][] = [];
+    for (let seq = 50; seq < 120; seq++) {
+      const p = rtp(seq, 100 + r.int(1100));
+      held.push([tx.protectRtp(p), p]);
+      // An older packet cannot be given back, even by mistake.
+      if (held.length > 1) assert.equal(tx.releaseProtected(held[held.length - 2]![0]), false);
+    }
+    for (const [out, p] of held) assert.deepEqual(rx.unprotectRtp(out), p);
+  });
+}

@@ -44,6 +44,10 @@ export class SrtpSession {
   ): Uint8Array {
     return this.local.protectRtpWith(value, size, headerLength, write);
   }
+  /** See SrtpContext.releaseProtected: the latest protected packet's memory, once nothing holds it. */
+  releaseProtected(packet: Uint8Array): boolean {
+    return this.local.releaseProtected(packet);
+  }
   unprotectRtp(packet: Uint8Array): Uint8Array {
     return this.remote.unprotectRtp(packet);
   }
