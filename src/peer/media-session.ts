@@ -8,6 +8,7 @@
 import type { Clock, Timer } from '../core/clock.js';
 import { isInputError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { sendSettled } from '../core/net.js';
 import type { SrtpKeyingMaterial } from '../dtls/srtp-profiles.js';
 import { unwrapRtx } from '../interceptor/nack.js';
 import { type PacedPacket, Pacer } from '../interceptor/pacer.js';
@@ -174,9 +175,13 @@ export class MediaSession {
     try {
       const size = 12 + p.payload.length + p.paddingSize;
       const q = this.congestion.stamp(p, size, this.#clock.now());
-      // Serialized straight into the SRTP output buffer (no intermediate packet per send).
+      // Serialized straight into the SRTP output buffer (no intermediate packet per send). When
+      // the socket was done with the bytes as its send returned (the kernel took them), the next
+      // packet is written over the same memory instead of fresh slab memory.
       const n = rtpPacketSize(q);
-      this.#send(this.#srtp.protectRtpWith(q, n, n - q.payload.length - q.paddingSize, serializeRtpInto));
+      const out = this.#srtp.protectRtpWith(q, n, n - q.payload.length - q.paddingSize, serializeRtpInto);
+      this.#send(out);
+      if (sendSettled(out)) this.#srtp.releaseProtected(out);
     } catch (err) {
       this.#log.warn('rtp send failed', { error: String(err) });
     }
