@@ -6,10 +6,10 @@
  * and ratios. The timeline of one setup (every datagram, state and event): bench/_peer-timeline.ts.
  *
  * Flags: --rounds N (default 15), --warmup N (unmeasured rounds before them, default 2), --pairs N
- * (default 100), --only <stack>[,<stack>] (e.g. to profile one). The JavaScript stacks reach their
- * optimized code only after a few dozen setups in a process (rtcstack: ~15-23 ms for the first ~15,
- * 7-11 ms after), so a larger --warmup measures their warm setup; every stack gets the same rounds,
- * each stack in a child process of its own (see measureInChild).
+ * (default 100), --only <stack>[,<stack>] (e.g. to profile one), --one-process (see measureInChild).
+ * The JavaScript stacks reach their optimized code only after a few dozen setups in a process
+ * (rtcstack: ~15-23 ms for the first ~15, 7-11 ms after), so a larger --warmup measures their warm
+ * setup; every stack gets the same rounds, each stack in a child process of its own.
  * Warm-up goes on for longer than that: V8 still compiles (TurboFan, on background threads) about
  * one function per rtcstack setup between setups 30 and 130 and 0.6 per setup after 300 (functions
  * run once or twice per setup get hot late); the event loop's CPU per rtcstack setup falls from
@@ -25,8 +25,10 @@
  * `npm run build` puts in dist/ and `import 'rtcstack'` loads), built from the current src into a
  * temporary directory at start (~2-4 s, not timed). Until session 7 the row ran src through tsx, the
  * development loader: esbuild's keepNames wraps every function and class it creates in a helper that
- * redefines its `name` (closures made per datagram and per promise included), which cost rtcstack
- * about 0.5-1.2 ms per setup (8-16%) that no deployment pays. That row is kept as "rtcstack (tsx)".
+ * redefines its `name` (closures made per datagram and per promise included), work no deployment
+ * does (0.6-1.2 ms per setup between esbuild bundles of this bench with and without keepNames, two
+ * runs of 40 setups at load 5-12; between the two rows here, each in a process of its own, the
+ * difference stays inside the run-to-run noise). That row is kept as "rtcstack (tsx)".
  * werift is its published JavaScript; node-datachannel and wrtc are native.
  *
  * Every stack chosen prints a row: its figures, or why it has none (unavailable, a failed or timed
@@ -64,6 +66,8 @@ const ONLY = text('only')?.split(',');
 const CHILD = text('child');
 /** Internal: the directory holding the built rtcstack (made once by the parent). */
 const BUILT = text('built');
+/** --one-process: every stack in this process, one after another (the measurement before session 7). */
+const ONE_PROCESS = args.includes('--one-process');
 
 /** The W3C subset every stack here offers (each with its own quirks). */
 interface Pc {
@@ -300,6 +304,9 @@ async function measureHere(stack: Stack): Promise<Row> {
  * up to 0.7-2.9 ms per setup by position alone); taking rounds in turn in one process instead made
  * node's shared code polymorphic and node-datachannel stall most rounds. Each child gets the same
  * warm-up rounds of its own. A child that ends without its result line still gets a row.
+ * --one-process keeps the old way (every stack here, in the order listed), for comparison: wrtc's
+ * median there was 10.6-12.7 ms in four runs where its own process gave 12.9-14.8 ms in five (load
+ * 1.5-5), rtcstack's about the same either way.
  */
 function measureInChild(stack: Stack): Promise<Row> {
   const child = spawn(
@@ -428,7 +435,7 @@ async function memoryPerPair(): Promise<MemoryReport> {
 }
 
 console.log(
-  `setup time: createOffer -> data channel open on both sides, loopback, ${ROUNDS} rounds after ${WARMUP} warm-up`,
+  `setup time: createOffer -> data channel open on both sides, loopback, ${ROUNDS} rounds after ${WARMUP} warm-up, ${ONE_PROCESS ? 'every stack in this process' : 'each stack in a process of its own'}`,
 );
 const results = new Map<string, number>();
 const missing: string[] = [];
@@ -437,7 +444,7 @@ for (const stack of STACKS) {
   let row: Row;
   try {
     if (stack.name === 'rtcstack') builtDir ??= buildRtcstack();
-    row = await measureInChild(stack);
+    row = ONE_PROCESS ? await measureHere(stack) : await measureInChild(stack);
   } catch (err) {
     row = { times: [], error: (err as Error).message };
   }
