@@ -21,7 +21,9 @@
  * Each subscriber sends TWCC feedback every 50 ms (every packet arrived, at its send time: a link
  * without queueing) as an SRTCP datagram into its leg's MediaSession, which unprotects and parses
  * it and feeds both estimators (the connection's, which sets the pacer's rate, and the room's,
- * which picks layers); making the feedback is the subscribers' work and its CPU is subtracted.
+ * which picks layers); making the feedback is the subscribers' work and its CPU is subtracted
+ * (their arrival records are kept in a preallocated array until then, so that their garbage does
+ * not land in this process's collector time during the forwarding).
  * Its "fwd pkts" count media datagrams only (the probes' RTX padding costs CPU but is not
  * forwarding, as bench/sfu-live.ts counts).
  *
@@ -192,16 +194,29 @@ function senderLeg(
   if (!tcc) return { senders, session };
   // As SfuServer's observeTransportCc: each stamped packet and each feedback to the room's estimator.
   const arrivals = new TwccRecorder();
+  // The subscriber's side: every packet arrives, at its send time (a link without queueing);
+  // noted in a preallocated array and recorded when the feedback is made (the recorder's Map is
+  // the subscriber's garbage, which would otherwise land in the SFU's collector time here).
+  let arrived = new Float64Array(2 * 4096);
+  let count = 0;
   session.congestion.observer = {
     sent: (seq, size, now, cluster) => {
       tcc.room.transportSent(tcc.id, seq, size, cluster);
-      // The subscriber's side: every packet arrives, on a link without queueing.
-      arrivals.record(seq, now);
+      if (2 * count + 2 > arrived.length) {
+        const more = new Float64Array(2 * arrived.length);
+        more.set(arrived);
+        arrived = more;
+      }
+      arrived[2 * count] = seq;
+      arrived[2 * count + 1] = now;
+      count++;
     },
     feedback: (fb) => tcc.room.transportFeedback(tcc.id, fb),
   };
   const subscriber = SrtpSession.fromKeyingMaterial(profile, material, 'client');
   const feedback = (): Uint8Array | undefined => {
+    for (let i = 0; i < count; i++) arrivals.record(arrived[2 * i]!, arrived[2 * i + 1]!);
+    count = 0;
     const fb = arrivals.buildFeedback(0x5eed, v.sender.ssrc);
     return fb && subscriber.protectRtcp(serializeRtcp([fb]));
   };
