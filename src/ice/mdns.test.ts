@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ManualClock, SystemClock } from '../core/clock.js';
+import { ManualClock } from '../core/clock.js';
 import { ParseError } from '../core/errors.js';
+import type { TransportAddress } from '../core/net.js';
 import { nodeNetwork } from '../core/net-node.js';
 import { SeededRandom } from '../core/random.js';
 import {
@@ -77,7 +78,27 @@ test('dns parser fuzz: value or ParseError', () => {
   }
 });
 
-test('resolver: one-shot query to a loopback responder resolves the .local name', async () => {
+/** Resolves on the `n`th datagram `socket`'s handler has taken (the handler set before this call). */
+function handled(socket: { onMessage: ((d: Uint8Array, from: TransportAddress) => void) | null }) {
+  const handle = socket.onMessage;
+  let seen = 0;
+  const waiters: { n: number; resolve: () => void }[] = [];
+  socket.onMessage = (d, from) => {
+    handle?.(d, from);
+    seen++;
+    for (const w of waiters.filter((x) => x.n <= seen)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  };
+  return (n: number): Promise<void> =>
+    n <= seen ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }));
+}
+
+// Real loopback I/O: the tests wait on datagrams, the resolver's timeouts run on a ManualClock.
+const IO = { timeout: 10_000 };
+
+test('resolver: one-shot query to a loopback responder resolves the .local name', IO, async () => {
   const responder = await nodeNetwork.bindUdp({ address: '127.0.0.1' });
   let queries = 0;
   responder.onMessage = (data, from) => {
@@ -97,19 +118,24 @@ test('resolver: one-shot query to a loopback responder resolves the .local name'
       from,
     );
   };
-  const clock = new SystemClock({ unref: true });
+  const taken = handled(responder);
+  const clock = new ManualClock();
   const r = new MdnsResolver({ network: nodeNetwork, clock, server: responder.local, timeoutMs: 2000 });
   try {
     assert.equal(await r.resolve(NAME), '127.0.0.1');
     assert.equal(await r.resolve(NAME.toUpperCase()), '127.0.0.1', 'cached, case-insensitive');
     assert.equal(queries, 1);
-    assert.equal(
-      await Promise.race([
-        r.resolve('unknown.local'),
-        new Promise((res) => setTimeout(() => res('slow'), 5000)),
-      ]),
-      undefined,
-    );
+    // Nobody answers this one: it gives undefined when its timeout falls due, not before.
+    let settled = false;
+    const unknown = r.resolve('unknown.local').finally(() => {
+      settled = true;
+    });
+    await taken(2);
+    await clock.advanceAsync(1999);
+    assert.equal(settled, false, 'still waiting before the timeout');
+    await clock.advanceAsync(1);
+    assert.equal(await unknown, undefined);
+    assert.equal(queries, 2);
   } finally {
     r.close();
     responder.close();
@@ -128,13 +154,15 @@ test('resolver: timeout on a manual clock gives undefined', async () => {
   sink.close();
 });
 
-test('responder: answers registered names only, stable names per address, garbage counted', async () => {
+test('responder: answers registered names only, stable names per address, garbage counted', IO, async () => {
   const { MdnsResponder } = await import('./mdns-responder.js');
-  const responder = new MdnsResponder(await nodeNetwork.bindUdp({ address: '127.0.0.1' }));
+  const socket = await nodeNetwork.bindUdp({ address: '127.0.0.1' });
+  const responder = new MdnsResponder(socket);
+  const taken = handled(socket);
   const name = responder.register('127.0.0.1');
   assert.equal(responder.register('127.0.0.1'), name);
   assert.match(name, /^[0-9a-f-]{36}\.local$/);
-  const clock = new SystemClock({ unref: true });
+  const clock = new ManualClock();
   const r = new MdnsResolver({
     network: nodeNetwork,
     clock,
@@ -144,10 +172,17 @@ test('responder: answers registered names only, stable names per address, garbag
   const probe = await nodeNetwork.bindUdp({ address: '127.0.0.1' });
   try {
     assert.equal(await r.resolve(name), '127.0.0.1');
-    assert.equal(await r.resolve('00000000-0000-0000-0000-000000000000.local'), undefined);
+    const unknown = r.resolve('00000000-0000-0000-0000-000000000000.local');
+    await taken(2);
+    assert.equal(
+      responder.answered,
+      1,
+      'the responder took the query for a name it does not hold, no answer',
+    );
+    await clock.advanceAsync(500);
+    assert.equal(await unknown, undefined);
     probe.send(new Uint8Array([1, 2, 3]), responder.socketAddress);
-    for (let i = 0; i < 500 && responder.parseErrors === 0; i++)
-      await new Promise((res) => setTimeout(res, 10));
+    await taken(3);
     assert.equal(responder.parseErrors, 1);
     assert.equal(responder.answered, 1);
   } finally {
@@ -155,4 +190,5 @@ test('responder: answers registered names only, stable names per address, garbag
     probe.close();
     responder.close();
   }
+  assert.equal(clock.activeTimers, 0);
 });
