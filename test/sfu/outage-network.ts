@@ -10,6 +10,10 @@ export class OutageNetwork implements Network {
   dark = false;
   /** Datagrams dropped while dark (both ways). */
   dropped = 0;
+  /** Of those, the ones arriving at this leg's sockets. */
+  droppedIn = 0;
+  /** Of those, the ones this leg's sockets sent. */
+  droppedOut = 0;
   readonly sockets: UdpSocket[] = [];
   /** Sees every datagram sent through a socket of this network (dark or not). */
   tap: ((data: Uint8Array, from: TransportAddress, to: TransportAddress) => void) | undefined;
@@ -38,8 +42,11 @@ export class OutageNetwork implements Network {
         handler = f;
         inner.onMessage = f
           ? (data: Uint8Array, from: TransportAddress) => {
-              if (net.dark) net.dropped++;
-              else f(data, from);
+              if (!net.dark) f(data, from);
+              else {
+                net.dropped++;
+                net.droppedIn++;
+              }
             }
           : null;
       },
@@ -47,6 +54,7 @@ export class OutageNetwork implements Network {
         net.tap?.(data, inner.local, to);
         if (!net.dark) return inner.send(data, to);
         net.dropped++;
+        net.droppedOut++;
         return true; // lost on the way, not refused locally
       },
       close: () => inner.close(),

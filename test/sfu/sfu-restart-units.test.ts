@@ -280,7 +280,9 @@ describe('SFU keeps serving and recovering (rtcstack peers, loopback)', { timeou
     const subServer = sfu.connections(ROOM, 'B').sub!;
     const subUfrag = ufragOf(subServer, 'local');
     b.leg.dark = true;
-    await new Promise((r) => setTimeout(r, 1500));
+    // The outage holds until both ends have lost something the other sent: A's audio to B, and
+    // B's own RTCP or consent checks to the SFU.
+    await until(() => b.leg.droppedIn > 0 && b.leg.droppedOut > 0, 'datagrams lost both ways on B’s leg');
     const framesDark = b.audioFrames;
     sfu.handle(ROOM, 'B', { v: 1, type: 'sfu-restart', pc: 'sub' });
     await until(() => ufragOf(b.sub, 'remote') !== subUfrag, 'the SFU re-offers sub under new credentials');
