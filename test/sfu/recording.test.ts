@@ -29,7 +29,7 @@ test(
     const pc = new RTCPeerConnection({}, OPTS);
     let timer: ReturnType<typeof setInterval> | undefined;
     try {
-      makeVideoClip('vp8', join(dir, 'v.ivf'), { frames: 60, gop: 15, size: '320x240' });
+      makeVideoClip('vp8', join(dir, 'v.ivf'), { frames: 60, gop: 15, size: '320x240', repeatable: true });
       makeOpusClip(join(dir, 'a.ogg'), 2);
       const video = parseIvf(readFileSync(join(dir, 'v.ivf'))).frames;
       const audio = parseOggOpus(readFileSync(join(dir, 'a.ogg'))).packets;
