@@ -12,8 +12,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Network, TransportAddress, UdpBindOptions, UdpSocket } from '../../src/core/net.js';
 import { nodeNetwork } from '../../src/core/net-node.js';
-import { MediaStreamTrack, type ReceivedFrame, RTCPeerConnection } from '../../src/peer/index.js';
-import { LOOPBACK_OPTS } from '../helpers/trickled-pair.js';
+import { MediaStreamTrack, type ReceivedFrame, type RTCPeerConnection } from '../../src/peer/index.js';
+import { trickledPair } from '../helpers/trickled-pair.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** RTP, not RTCP (RFC 5761 §4) and not STUN/DTLS (RFC 7983). */
@@ -87,10 +87,7 @@ function frame(size: number, seed: number): Uint8Array {
 
 async function sendFrames(holding: boolean): Promise<{ sockets: WrappedSocket[]; b: RTCPeerConnection }> {
   const { network, sockets } = wrappedNetwork(holding);
-  const a = new RTCPeerConnection({}, { ...LOOPBACK_OPTS, network });
-  const b = new RTCPeerConnection({}, LOOPBACK_OPTS);
-  a.onicecandidate = (e) => void b.addIceCandidate(e.candidate ?? undefined).catch(() => {});
-  b.onicecandidate = (e) => void a.addIceCandidate(e.candidate ?? undefined).catch(() => {});
+  const { a, b } = trickledPair({ network });
   try {
     const track = new MediaStreamTrack({ kind: 'video' });
     a.addTransceiver(track, { direction: 'sendonly' });
