@@ -15,9 +15,18 @@
 import * as nodeCrypto from 'node:crypto';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { RtpPacket as WeriftRtpPacket, SrtpSession as WeriftSrtpSession } from 'werift';
+import { parseRtp, rtpPacketSize, serializeRtpInto } from '../src/rtp/packet.js';
 import { SRTP_PROFILES, type SrtpProfileName, SrtpSession, splitKeyingMaterial } from '../src/srtp/index.js';
 
-export type SrtpImpl = 'rtcstack' | 'werift' | 'floor';
+/**
+ * rtcstack: protectRtp of the packet's bytes, each output fresh memory (kept, as by a caller that
+ * holds it). rtcstack-send: what MediaSession does as a packet leaves: protectRtpWith serializes
+ * the parsed packet straight into the protected output, and the output's memory is given back
+ * (releaseProtected) once the bytes were taken: here once the receiving side's unprotectRtp
+ * returned (it copies them), as the real sender does once its socket handed them to the kernel
+ * before send returned. werift: encrypt(payload, header) of parsed packets (it serializes too).
+ */
+export type SrtpImpl = 'rtcstack' | 'rtcstack-send' | 'werift' | 'floor';
 /** Warm-up rounds every child runs before it reports ready. */
 export const WARM_UP_ROUNDS = 2;
 export interface RoundReply {
@@ -99,6 +108,19 @@ export function srtpRound(
       const a = SrtpSession.fromKeyingMaterial(profile, material, 'client');
       const b = SrtpSession.fromKeyingMaterial(profile, material, 'server');
       for (const p of packets) b.unprotectRtp(a.protectRtp(p));
+    };
+  }
+  if (impl === 'rtcstack-send') {
+    const parsed = packets.map((p) => parseRtp(p));
+    return () => {
+      const a = SrtpSession.fromKeyingMaterial(profile, material, 'client');
+      const b = SrtpSession.fromKeyingMaterial(profile, material, 'server');
+      for (const p of parsed) {
+        const n = rtpPacketSize(p);
+        const out = a.protectRtpWith(p, n, n - p.payload.length - p.paddingSize, serializeRtpInto);
+        b.unprotectRtp(out);
+        a.releaseProtected(out);
+      }
     };
   }
   const weriftProfile = (profile.aead ? 7 : 1) as 1;
