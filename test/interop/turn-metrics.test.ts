@@ -12,6 +12,7 @@ import { startTurnServer } from '../../src/server/turn/server.js';
 import { attr } from '../../src/stun/attributes.js';
 import { METHOD } from '../../src/stun/constants.js';
 import { serializeStunMessage } from '../../src/stun/serialize.js';
+import { waitFor } from '../helpers/wait.js';
 
 test('turn metrics: Prometheus text on an HTTP port, merged registries', async () => {
   const turn = await startTurnServer({
@@ -42,7 +43,13 @@ test('turn metrics: Prometheus text on an HTTP port, merged registries', async (
     );
     s.send(new Uint8Array([0x00, 0x01, 0x00, 0x05, 1, 2, 3]), turn.ports.udp[0]!, '127.0.0.1');
     await answered;
-    await new Promise((r) => setTimeout(r, 50));
+    // The malformed datagram went after the Allocate: counted once the server has taken it.
+    await waitFor(
+      async () =>
+        /rtcstack_turn_dropped_total\{reason="parse_error"\} [1-9]/.test(await turn.metrics.metrics()),
+      'the malformed datagram counted',
+      10_000,
+    );
     s.close();
     const res = await fetch(`http://127.0.0.1:${turn.prometheusPort}/metrics`);
     assert.equal(res.status, 200);
