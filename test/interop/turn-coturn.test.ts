@@ -25,6 +25,25 @@ async function freeUdpPort(): Promise<number> {
   return port;
 }
 
+/** Resolves once the echo peer at address:port answers (probed every 20 ms), instead of a fixed wait. */
+async function echoing(address: string, port: number, timeoutMs = 10_000): Promise<void> {
+  const s = dgram.createSocket(address.includes(':') ? 'udp6' : 'udp4');
+  s.on('error', () => {}); // ICMP port unreachable before the peer binds
+  const probe = setInterval(() => s.send(Uint8Array.of(0), port, address), 20);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no echo from ${address}:${port}`)), timeoutMs);
+      s.once('message', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  } finally {
+    clearInterval(probe);
+    s.close();
+  }
+}
+
 function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -110,7 +129,7 @@ describe('turn server with coturn turnutils_uclient', opts, () => {
   before(async () => {
     peerPort = await freeUdpPort();
     peer = spawn('turnutils_peer', ['-L', '127.0.0.1', '-p', String(peerPort)], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 300));
+    await echoing('127.0.0.1', peerPort);
   });
   after(async () => {
     if (peer?.pid) process.kill(peer.pid, 'SIGKILL');
@@ -177,7 +196,7 @@ describe('turn server with coturn turnutils_uclient', opts, () => {
     const port6 = await freeUdpPort();
     const peer6 = spawn('turnutils_peer', ['-L', '::1', '-p', String(port6)], { stdio: 'ignore' });
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      await echoing('::1', port6);
       const { out } = await run('turnutils_uclient', [
         ...['-x', '-u', 'u', '-w', 'p', '-e', '::1', '-r', String(port6)],
         ...['-p', String(turn.ports.udp[0]), '-n', '30', '-l', '1000', '-m', '2', '-z', '5', '127.0.0.1'],
