@@ -4,9 +4,11 @@
  * UDP firewall blocks UDP but not TCP, loss drops packets, and destroy() leaves nothing behind.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { listNamespaces, NatLab } from '../helpers/natlab.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
+import { waitFor } from '../helpers/wait.js';
 
 const opts = needs(PREREQS.netns);
 const ECHO = ['203.0.113.1:7000', '203.0.113.1:7001', '203.0.113.2:7000'];
@@ -162,8 +164,16 @@ describe('NAT lab', opts, () => {
 test('destroy removes every namespace and process of the lab', opts, async () => {
   const lab = await NatLab.create({ sites: [{ name: 'a', type: 'cone' }] });
   const child = lab.spawn('a', 'sleep', ['600']);
-  await new Promise((r) => setTimeout(r, 100));
   const pid = child.pid!;
+  // Running inside the namespace: `ip netns exec` has entered it and exec'd sleep (same pid).
+  const comm = () => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  await waitFor(() => comm() === 'sleep', 'sleep started in the namespace', 10_000);
   assert.ok(listNamespaces().some((n) => n.startsWith(lab.prefix)));
   await lab.destroy();
   assert.deepEqual(
