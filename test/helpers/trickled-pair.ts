@@ -14,3 +14,11 @@ export function trickledPair(aOptions: PeerOptions = {}): { a: RTCPeerConnection
   b.onicecandidate = (e) => void a.addIceCandidate(e.candidate ?? undefined).catch(() => {});
   return { a, b };
 }
+
+/** One offer/answer exchange, A offering: the four calls every media test starts with. */
+export async function negotiate(a: RTCPeerConnection, b: RTCPeerConnection): Promise<void> {
+  await a.setLocalDescription(await a.createOffer());
+  await b.setRemoteDescription(a.localDescription!);
+  await b.setLocalDescription(await b.createAnswer());
+  await a.setRemoteDescription(b.localDescription!);
+}

@@ -22,6 +22,7 @@ import { SeededRandom } from '../../src/core/random.js';
 import { parseIvf } from '../../src/media/container/ivf.js';
 import { MediaStreamTrack, type ReceivedFrame } from '../../src/peer/index.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
+import { negotiate } from '../helpers/trickled-pair.js';
 import { virtualPair } from '../helpers/virtual-pair.js';
 import { makeVideoClip } from './ffmpeg.js';
 
@@ -75,10 +76,7 @@ test(
       a.addTransceiver(track, { direction: 'sendonly' });
       const got: ReceivedFrame[] = [];
       b.ontrack = (e) => e.track.on('frame', (f) => got.push(f));
-      await a.setLocalDescription(await a.createOffer());
-      await b.setRemoteDescription(a.localDescription!);
-      await b.setLocalDescription(await b.createAnswer());
-      await a.setRemoteDescription(b.localDescription!);
+      await negotiate(a, b);
       await connected();
       for (const [i, f] of clip.frames.entries()) {
         track.writeFrame({ data: f.data, timestamp: (i * 1000) / 30 });

@@ -18,6 +18,7 @@ import {
   type RTCTrackEvent,
 } from '../../src/peer/index.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
+import { negotiate } from '../helpers/trickled-pair.js';
 import { waitFor } from '../helpers/wait.js';
 import { makeOpusClip, makeVideoClip } from './ffmpeg.js';
 
@@ -51,10 +52,7 @@ test(
         e.track.on('frame', (f) => got[e.track.kind].push(f));
         if (e.track.kind === 'video') e.track.on('rtp', (p) => (lastVideoRtpTimestamp = p.timestamp));
       };
-      await a.setLocalDescription(await a.createOffer());
-      await b.setRemoteDescription(a.localDescription!);
-      await b.setLocalDescription(await b.createAnswer());
-      await a.setRemoteDescription(b.localDescription!);
+      await negotiate(a, b);
       assert.equal(events.length, 2);
       assert.equal(events[0]!.streams[0]!.id, stream.id);
       assert.deepEqual(

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MediaStream, MediaStreamTrack } from '../../src/peer/index.js';
-import { trickledPair } from '../helpers/trickled-pair.js';
+import { negotiate, trickledPair } from '../helpers/trickled-pair.js';
 import { waitFor } from '../helpers/wait.js';
 
 test('probes (RTX padding-only packets through the pacer) lift the target above what a slow application sends', async () => {
@@ -30,10 +30,7 @@ test('probes (RTX padding-only packets through the pacer) lift the target above 
     });
     const received: number[] = [];
     b.ontrack = (e) => e.track.on('frame', (f) => received.push(f.timestamp));
-    await a.setLocalDescription(await a.createOffer());
-    await b.setRemoteDescription(a.localDescription!);
-    await b.setLocalDescription(await b.createAnswer());
-    await a.setRemoteDescription(b.localDescription!);
+    await negotiate(a, b);
     await waitFor(() => a.connectionState === 'connected' && b.connectionState === 'connected', 'connected');
     // ~64 kbit/s: 8 frames a second of 1000 bytes, until the target has gone past 1 Mbit/s.
     let i = 0;

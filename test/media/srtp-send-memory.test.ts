@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import type { Network, TransportAddress, UdpBindOptions, UdpSocket } from '../../src/core/net.js';
 import { nodeNetwork } from '../../src/core/net-node.js';
 import { MediaStreamTrack, type ReceivedFrame, type RTCPeerConnection } from '../../src/peer/index.js';
-import { trickledPair } from '../helpers/trickled-pair.js';
+import { negotiate, trickledPair } from '../helpers/trickled-pair.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** RTP, not RTCP (RFC 5761 §4) and not STUN/DTLS (RFC 7983). */
@@ -93,10 +93,7 @@ async function sendFrames(holding: boolean): Promise<{ sockets: WrappedSocket[];
     a.addTransceiver(track, { direction: 'sendonly' });
     const got: ReceivedFrame[] = [];
     b.ontrack = (e) => e.track.on('frame', (f) => got.push(f));
-    await a.setLocalDescription(await a.createOffer());
-    await b.setRemoteDescription(a.localDescription!);
-    await b.setLocalDescription(await b.createAnswer());
-    await a.setRemoteDescription(b.localDescription!);
+    await negotiate(a, b);
     await waitFor(() => a.connectionState === 'connected' && b.connectionState === 'connected', 'connected');
     // Frames of ~8 packets, written in bursts: several packets leave the pacer per call.
     const FRAMES = 30;
