@@ -30,13 +30,6 @@ export interface CongestionControllerOptions {
   readonly maxBitrate?: number;
 }
 
-interface Sent {
-  readonly sendTime: number;
-  readonly size: number;
-  /** Probe cluster id, or -1. */
-  readonly cluster: number;
-}
-
 interface Group {
   firstSend: number;
   lastSend: number;
@@ -63,9 +56,27 @@ const SENDING_MS = 2000;
 const PROBE_SETTLE_MS = 1000;
 /** Loss cuts at most once per RTT + this. */
 const LOSS_CUT_INTERVAL_MS = 300;
+/**
+ * Sent packets remembered until acknowledged (a ring by extended sequence number: a record lives
+ * until this many later packets were sent, seconds even at the max bitrate; feedback comes within
+ * an RTT).
+ */
+const SENT_RING = 8192;
+const SENT_MASK = SENT_RING - 1;
+/** What the acknowledged bitrate is measured over, ms. */
+const ACKED_WINDOW_MS = 500;
 
 export class CongestionController {
-  readonly #sent = new Map<number, Sent>();
+  // Sent packets by extended sequence number & SENT_MASK (no object per packet): the slot's
+  // extended number (-1: empty or acknowledged), send time, size and probe cluster (-1: none).
+  readonly #sentSeq = new Float64Array(SENT_RING).fill(-1);
+  readonly #sentTime = new Float64Array(SENT_RING);
+  readonly #sentSize = new Int32Array(SENT_RING);
+  readonly #sentCluster = new Int32Array(SENT_RING);
+  // One feedback's acknowledged packets (send time, arrival, size), reused.
+  #ackSend = new Float64Array(256);
+  #ackArrival = new Float64Array(256);
+  #ackSize = new Float64Array(256);
   readonly #seq = new SequenceUnwrapper();
   readonly #fbSeq = new SequenceUnwrapper();
   readonly #min: number;
@@ -77,7 +88,11 @@ export class CongestionController {
   #firstArrival = -1;
   #accumulated = 0;
   #smoothed = 0;
-  #window: [number, number][] = [];
+  /** The trendline's last WINDOW points (arrival ms, smoothed delay), a ring from #windowAt. */
+  readonly #windowX = new Float64Array(WINDOW);
+  readonly #windowY = new Float64Array(WINDOW);
+  #windowAt = 0;
+  #windowLength = 0;
   #numDeltas = 0;
   #prevTrend = 0;
   #threshold = 12.5;
@@ -89,10 +104,23 @@ export class CongestionController {
   #lastUpdate = -1;
   #avgMax: number | undefined;
   #holdUntil = -1;
-  #acked: { at: number; bytes: number }[] = [];
+  /** Acknowledged bytes and packets per feedback over the last ACKED_WINDOW_MS. */
+  #acked: { at: number; bytes: number; count: number }[] = [];
+  #ackedBytes = 0;
+  #ackedCount = 0;
   /** Bits per second received by the peer over the last 500 ms (from feedback). */
   ackedBitrate: number | undefined;
   lossFraction = 0;
+  /**
+   * The last feedback's one-way delays (arrival - send, ms, arrival on the peer's clock): the
+   * mean over its received packets, and the smallest seen so far (NaN / Infinity: none yet).
+   * Packets already acknowledged or not sent by us are not counted.
+   */
+  meanDelay = Number.NaN;
+  minDelay = Number.POSITIVE_INFINITY;
+  /** The last feedback's packets known as sent, and of them reported lost. */
+  feedbackTotal = 0;
+  feedbackLost = 0;
   rttMs = 100;
   #lastLossCut = Number.NEGATIVE_INFINITY;
   // probing
@@ -137,11 +165,11 @@ export class CongestionController {
   onPacketSent(seq: number, size: number, now: number, cluster?: number): number {
     const ext = this.#seq.unwrap(seq);
     const c = cluster ?? (now < this.#clusterUntil ? this.#cluster : -1);
-    this.#sent.set(ext, { sendTime: now, size, cluster: c });
-    if (this.#sent.size > 10_000) {
-      const cut = ext - 5000;
-      for (const k of this.#sent.keys()) if (k < cut) this.#sent.delete(k);
-    }
+    const i = ext & SENT_MASK;
+    this.#sentSeq[i] = ext;
+    this.#sentTime[i] = now;
+    this.#sentSize[i] = size;
+    this.#sentCluster[i] = c;
     this.#alrUpdate(now);
     this.#alrBudget -= size;
     this.#lastSent = now;
@@ -191,36 +219,86 @@ export class CongestionController {
     let arrival = fb.referenceTime * TWCC_REFERENCE_TIME_TICK_MS;
     let lost = 0;
     let total = 0;
-    const acked: { send: number; arrival: number; size: number }[] = [];
+    let n = 0;
+    let bytes = 0;
+    let delaySum = 0;
+    let sorted = true;
     let probed = -1;
+    const seqs = this.#sentSeq;
     for (const p of fb.packets) {
       const ext = this.#fbSeq.unwrap(p.sequenceNumber);
-      const sent = this.#sent.get(ext);
-      if (!sent) continue;
+      const i = ext & SENT_MASK;
+      if (seqs[i] !== ext) continue;
       total++;
       if (!p.received) {
         lost++;
         continue;
       }
       arrival += ((p.delta ?? 0) * TWCC_DELTA_TICK_US) / 1000;
-      acked.push({ send: sent.sendTime, arrival, size: sent.size });
-      if (sent.cluster >= 0) {
-        this.#probeResults.onPacket(sent.cluster, sent.sendTime, arrival, sent.size, now);
-        probed = sent.cluster;
+      const send = this.#sentTime[i]!;
+      const size = this.#sentSize[i]!;
+      const cluster = this.#sentCluster[i]!;
+      seqs[i] = -1;
+      if (n === this.#ackSend.length) this.#growAcks();
+      if (n > 0 && send < this.#ackSend[n - 1]!) sorted = false;
+      this.#ackSend[n] = send;
+      this.#ackArrival[n] = arrival;
+      this.#ackSize[n] = size;
+      n++;
+      bytes += size;
+      const d = arrival - send;
+      if (d < this.minDelay) this.minDelay = d;
+      delaySum += d;
+      if (cluster >= 0) {
+        this.#probeResults.onPacket(cluster, send, arrival, size, now);
+        probed = cluster;
       }
-      this.#sent.delete(ext);
     }
+    this.feedbackTotal = total;
+    this.feedbackLost = lost;
+    this.meanDelay = n > 0 ? delaySum / n : Number.NaN;
     if (total === 0) return;
     this.lossFraction = lost / total;
-    for (const a of acked) this.#acked.push({ at: now, bytes: a.size });
-    while (this.#acked.length && this.#acked[0]!.at < now - 500) this.#acked.shift();
-    const span = Math.max(100, Math.min(500, now - (this.#acked[0]?.at ?? now)));
-    if (this.#acked.length > 3)
-      this.ackedBitrate = (this.#acked.reduce((s, a) => s + a.bytes, 0) * 8 * 1000) / span;
-    acked.sort((a, b) => a.send - b.send);
-    for (const a of acked) this.#onArrival(a.send, a.arrival, a.size);
+    this.#ackedUpdate(now, bytes, n);
+    if (sorted)
+      for (let k = 0; k < n; k++) this.#onArrival(this.#ackSend[k]!, this.#ackArrival[k]!, this.#ackSize[k]!);
+    else {
+      // Sent out of sequence order (rare): group by send time.
+      const order = Array.from({ length: n }, (_, k) => k).sort(
+        (a, b) => this.#ackSend[a]! - this.#ackSend[b]! || a - b,
+      );
+      for (const k of order) this.#onArrival(this.#ackSend[k]!, this.#ackArrival[k]!, this.#ackSize[k]!);
+    }
     this.#updateRate(now);
     if (probed >= 0) this.#onProbeResult(probed, now);
+  }
+
+  #growAcks(): void {
+    const grow = (a: Float64Array) => {
+      const b = new Float64Array(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.#ackSend = grow(this.#ackSend);
+    this.#ackArrival = grow(this.#ackArrival);
+    this.#ackSize = grow(this.#ackSize);
+  }
+
+  /** The acknowledged bitrate over the last ACKED_WINDOW_MS, with `bytes` in `count` packets acknowledged now. */
+  #ackedUpdate(now: number, bytes: number, count: number): void {
+    if (count > 0) {
+      this.#acked.push({ at: now, bytes, count });
+      this.#ackedBytes += bytes;
+      this.#ackedCount += count;
+    }
+    while (this.#acked.length && this.#acked[0]!.at < now - ACKED_WINDOW_MS) {
+      const old = this.#acked.shift()!;
+      this.#ackedBytes -= old.bytes;
+      this.#ackedCount -= old.count;
+    }
+    if (this.#acked.length === 0) this.#ackedBytes = this.#ackedCount = 0; // no drift from float sums
+    const span = Math.max(100, Math.min(ACKED_WINDOW_MS, now - (this.#acked[0]?.at ?? now)));
+    if (this.#ackedCount > 3) this.ackedBitrate = (this.#ackedBytes * 8 * 1000) / span;
   }
 
   /** A probe cluster's result (so far) feeds the target (see the file comment). */
@@ -280,10 +358,13 @@ export class CongestionController {
     this.#numDeltas = Math.min(this.#numDeltas + 1, 1000);
     this.#accumulated += d;
     this.#smoothed = SMOOTHING * this.#smoothed + (1 - SMOOTHING) * this.#accumulated;
-    this.#window.push([g.lastArrival - this.#firstArrival, this.#smoothed]);
-    if (this.#window.length > WINDOW) this.#window.shift();
-    if (this.#window.length < WINDOW) return;
-    const slope = linearSlope(this.#window);
+    const end = (this.#windowAt + this.#windowLength) % WINDOW;
+    this.#windowX[end] = g.lastArrival - this.#firstArrival;
+    this.#windowY[end] = this.#smoothed;
+    if (this.#windowLength < WINDOW) this.#windowLength++;
+    else this.#windowAt = (this.#windowAt + 1) % WINDOW;
+    if (this.#windowLength < WINDOW) return;
+    const slope = linearSlope(this.#windowX, this.#windowY, this.#windowAt);
     const trend = slope * Math.min(this.#numDeltas, 60) * TREND_GAIN;
     this.#detect(trend, arrivalDelta, g.lastArrival);
   }
@@ -355,20 +436,24 @@ export class CongestionController {
   }
 }
 
-function linearSlope(points: readonly [number, number][]): number {
+/** Least-squares slope of the WINDOW points of a full ring (oldest at `at`). */
+function linearSlope(xs: Float64Array, ys: Float64Array, at: number): number {
   let sx = 0;
   let sy = 0;
-  for (const [x, y] of points) {
-    sx += x;
-    sy += y;
+  for (let k = 0; k < WINDOW; k++) {
+    const i = (at + k) % WINDOW;
+    sx += xs[i]!;
+    sy += ys[i]!;
   }
-  const mx = sx / points.length;
-  const my = sy / points.length;
+  const mx = sx / WINDOW;
+  const my = sy / WINDOW;
   let num = 0;
   let den = 0;
-  for (const [x, y] of points) {
-    num += (x - mx) * (y - my);
-    den += (x - mx) ** 2;
+  for (let k = 0; k < WINDOW; k++) {
+    const i = (at + k) % WINDOW;
+    const dx = xs[i]! - mx;
+    num += dx * (ys[i]! - my);
+    den += dx ** 2;
   }
   return den === 0 ? 0 : num / den;
 }

@@ -28,11 +28,7 @@
  * estimate grows to cover it; either keeps the higher layer.
  */
 import { CongestionController } from '../../interceptor/congestion-controller.js';
-import {
-  type TransportCcFeedback,
-  TWCC_DELTA_TICK_US,
-  TWCC_REFERENCE_TIME_TICK_MS,
-} from '../../rtcp/twcc.js';
+import type { TransportCcFeedback } from '../../rtcp/twcc.js';
 
 /** Quiet time (no decrease) before a probe, and the first back-off after a failed one. */
 export const PROBE_INTERVAL_MS = 3000;
@@ -58,9 +54,6 @@ export class SubscriberBwe {
   #lastDecreaseAt = -Infinity;
   /** Our estimate (see the file comment), bits/s. */
   #estimate: number;
-  /** Send time by transport-wide sequence number (a 16-bit ring: entries live one wrap). */
-  readonly #sentAt = new Float64Array(65536).fill(Number.NaN);
-  #baseDelay = Number.POSITIVE_INFINITY;
   /** After a failed probe: the queue it built drains; its congestion is not the path's news. */
   #settleUntil = -Infinity;
   /** Since when feedback has shown queuing delay over CONGESTION_DELAY_MS (Infinity: it does not). */
@@ -105,16 +98,20 @@ export class SubscriberBwe {
    */
   onSent(seq: number, size: number, now: number, cluster = -1): void {
     this.cc.onPacketSent(seq, size, now, cluster);
-    this.#sentAt[seq & 0xffff] = now;
   }
 
   onFeedback(fb: TransportCcFeedback, now: number): void {
     this.feedbacks++;
-    const { lossy, delayed } = this.#congestion(fb);
-    if (!delayed) this.#delayedSince = Number.POSITIVE_INFINITY;
+    // The controller reads the feedback once against its record of sent packets; loss and delay
+    // come from that pass (no second record or loop here).
+    const cc = this.cc;
+    cc.onFeedback(fb, now);
+    const lossy = cc.feedbackTotal > 0 && cc.feedbackLost / cc.feedbackTotal > CONGESTION_LOSS;
+    // Queuing delay: the feedback's mean one-way delay above the smallest seen.
+    this.queuingDelay = Number.isNaN(cc.meanDelay) ? 0 : cc.meanDelay - cc.minDelay;
+    if (this.queuingDelay <= CONGESTION_DELAY_MS) this.#delayedSince = Number.POSITIVE_INFINITY;
     else if (this.#delayedSince > now) this.#delayedSince = now;
     const congested = lossy || now - this.#delayedSince >= DELAY_SUSTAIN_MS;
-    this.cc.onFeedback(fb, now);
     const t = this.cc.targetBitrate;
     const before = this.#estimate;
     if (t > before) this.#estimate = t;
@@ -134,34 +131,6 @@ export class SubscriberBwe {
       if (this.#probe && e < this.#probe.startEstimate) this.#failProbe(now);
     }
     this.#lastEstimate = e;
-  }
-
-  /** Loss, and queuing delay, in this feedback (one-way delays against the smallest seen). */
-  #congestion(fb: TransportCcFeedback): { lossy: boolean; delayed: boolean } {
-    let arrival = fb.referenceTime * TWCC_REFERENCE_TIME_TICK_MS;
-    let lost = 0;
-    let total = 0;
-    let delaySum = 0;
-    let n = 0;
-    for (const p of fb.packets) {
-      const sent = this.#sentAt[p.sequenceNumber & 0xffff]!;
-      if (Number.isNaN(sent)) continue;
-      total++;
-      if (!p.received) {
-        lost++;
-        continue;
-      }
-      arrival += ((p.delta ?? 0) * TWCC_DELTA_TICK_US) / 1000;
-      const d = arrival - sent;
-      if (d < this.#baseDelay) this.#baseDelay = d;
-      delaySum += d;
-      n++;
-    }
-    this.queuingDelay = n > 0 ? delaySum / n - this.#baseDelay : 0;
-    return {
-      lossy: total > 0 && lost / total > CONGESTION_LOSS,
-      delayed: this.queuingDelay > CONGESTION_DELAY_MS,
-    };
   }
 
   /**
