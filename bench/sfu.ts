@@ -49,7 +49,8 @@
  *   to its NIC's driver, without the NIC's own work (DMA, completion interrupts). Needs root; the
  *   row says it is skipped otherwise.
  * None of the rows includes the ICE agent's per-send bookkeeping and DTLS/ICE around the
- * datagram, TWCC feedback processing, or the publisher's receive path (SRTP unprotect, reads).
+ * datagram or the publisher's receive path (SRTP unprotect, reads); TWCC feedback processing is
+ * only in the +tcc row.
  * Each row prints the CPU per forwarded packet split in user and system (kernel) time.
  *
  * Prints forwarded packets per CPU second, the fan-out time of one incoming packet (the latency the
@@ -594,6 +595,6 @@ if (process.env.SFU_BENCH_IN_NETNS) {
     '  driver = +sendto to an ifb device in a network namespace, timed in a child inside it: UDP/IP output, queueing discipline, driver transmit, nothing received (what a server pays up to its NIC driver; not the NIC, its interrupts or DMA).',
   );
   console.log(
-    "Not included anywhere: DTLS/ICE around the datagram (the agent's per-send bookkeeping), TWCC feedback processing, the publisher's receive path (SRTP unprotect, socket reads).",
+    "Not included anywhere: DTLS/ICE around the datagram (the agent's per-send bookkeeping), the publisher's receive path (SRTP unprotect, socket reads); TWCC feedback processing only in +tcc.",
   );
 }
