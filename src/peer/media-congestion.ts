@@ -23,7 +23,6 @@ import {
   EXT_TRANSPORT_CC,
   parseAbsSendTime,
   parseTransportCc,
-  serializeTransportCc,
 } from '../rtp/extensions.js';
 import type { RtpHeaderExtension } from '../rtp/header-extensions.js';
 import { findExtension, type RtpPacket } from '../rtp/packet.js';
@@ -55,14 +54,23 @@ export class MediaCongestion {
   readonly #recorder = new TwccRecorder();
   #sendId: number | undefined;
   #absSendId: number | undefined;
-  /** The last stamp's extension list without transport-cc: what it came from, the result. */
-  #lastStamp:
-    | {
-        readonly from: readonly RtpHeaderExtension[];
-        readonly absData: Uint8Array | undefined;
-        readonly list: readonly RtpHeaderExtension[];
-      }
-    | undefined;
+  /** What stamp returns, reused (see stamp). */
+  readonly #list: RtpHeaderExtension[] = [];
+  readonly #absElement: { id: number; data: Uint8Array } = { id: 0, data: new Uint8Array(3) };
+  readonly #tccElement: { id: number; data: Uint8Array } = { id: 0, data: new Uint8Array(2) };
+  readonly #out: { -readonly [K in keyof RtpPacket]: RtpPacket[K] } = {
+    marker: false,
+    payloadType: 0,
+    sequenceNumber: 0,
+    timestamp: 0,
+    ssrc: 0,
+    csrcs: [],
+    extensionProfile: undefined,
+    extensions: [],
+    extensionData: undefined,
+    payload: new Uint8Array(0),
+    paddingSize: 0,
+  };
   #recvId: number | undefined;
   #seq = 1;
   #lastFeedback = -Infinity;
@@ -90,7 +98,6 @@ export class MediaCongestion {
   configure(transceivers: readonly RTCRtpTransceiver[]): void {
     this.#sendId = undefined;
     this.#absSendId = undefined;
-    this.#lastStamp = undefined;
     this.#recvId = undefined;
     this.#absId = undefined;
     let remb = false;
@@ -121,31 +128,63 @@ export class MediaCongestion {
   /**
    * The packet as it leaves (the pacer's output): the next transport-wide sequence number when
    * negotiated, and abs-send-time re-stamped with the actual send time (the pacer delayed it).
+   *
+   * Without allocating per packet: the result is one packet object, one extension list and one
+   * transport-cc element this instance reuses for every stamp, so it is valid only until the next
+   * call (the caller serializes it at once). `p` and its extension list are never written to:
+   * the send history keeps those for retransmission (an RTX packet is stamped afresh as it leaves).
    */
   stamp(p: RtpPacket, size: number, now: number): RtpPacket {
     const id = this.#sendId;
     const abs = this.#absSendId;
+    const from = p.extensions;
     let stamped: Uint8Array | undefined;
-    if (abs !== undefined) for (const e of p.extensions) if (e.id === abs) stamped = e.data;
+    if (abs !== undefined)
+      for (let i = 0; i < from.length; i++) if (from[i]!.id === abs) stamped = from[i]!.data;
     if (id === undefined && !stamped) return p;
     const absData = stamped ? absSendTimeData(now) : undefined;
-    // Without transport-cc: already stamped with this time (not held by the pacer), or packets of
-    // one list stamped in the same millisecond share the result.
+    // Without transport-cc: already stamped with this time (not held by the pacer).
     if (id === undefined && stamped === absData) return p;
-    const last = this.#lastStamp;
-    if (id === undefined && last && last.from === p.extensions && last.absData === absData)
-      return { ...p, extensions: last.list };
-    const extensions = p.extensions.filter((e) => e.id !== id && e.id !== abs);
-    if (absData) extensions.push({ id: abs!, data: absData });
-    if (id === undefined) this.#lastStamp = { from: p.extensions, absData, list: extensions };
-    else {
+    // The extensions other than the two stamped here, in their order, then abs-send-time, then
+    // transport-cc (as a new list built by filter and push had them).
+    const list = this.#list;
+    let n = 0;
+    for (let i = 0; i < from.length; i++) {
+      const e = from[i]!;
+      if (e.id !== id && e.id !== abs) list[n++] = e;
+    }
+    if (absData) {
+      const a = this.#absElement;
+      a.id = abs!;
+      a.data = absData;
+      list[n++] = a;
+    }
+    if (id !== undefined) {
       const seq = this.#seq;
       this.#seq = (seq + 1) & 0xffff;
       const cluster = this.controller.onPacketSent(seq, size, now);
       this.observer?.sent(seq, size, now, cluster);
-      extensions.push({ id, data: serializeTransportCc(seq) });
+      const t = this.#tccElement;
+      t.id = id;
+      // draft-holmer-rmcat-transport-wide-cc-extensions-01 §2: the 16-bit sequence, big-endian.
+      t.data[0] = seq >>> 8;
+      t.data[1] = seq & 0xff;
+      list[n++] = t;
     }
-    return { ...p, extensions };
+    if (list.length !== n) list.length = n;
+    const q = this.#out;
+    q.marker = p.marker;
+    q.payloadType = p.payloadType;
+    q.sequenceNumber = p.sequenceNumber;
+    q.timestamp = p.timestamp;
+    q.ssrc = p.ssrc;
+    q.csrcs = p.csrcs;
+    q.extensionProfile = p.extensionProfile;
+    q.extensions = list;
+    q.extensionData = p.extensionData;
+    q.payload = p.payload;
+    q.paddingSize = p.paddingSize;
+    return q;
   }
 
   /**
