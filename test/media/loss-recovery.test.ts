@@ -17,35 +17,23 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Network, UdpSocket } from '../../src/core/net.js';
+import type { Network } from '../../src/core/net.js';
 import { SeededRandom } from '../../src/core/random.js';
 import { parseIvf } from '../../src/media/container/ivf.js';
 import { MediaStreamTrack, type ReceivedFrame } from '../../src/peer/index.js';
 import { needs, PREREQS } from '../helpers/prereq.js';
+import { isRtpDatagram, sendHookNetwork } from '../helpers/send-hook.js';
 import { negotiate } from '../helpers/trickled-pair.js';
 import { virtualPair } from '../helpers/virtual-pair.js';
 import { makeVideoClip } from './ffmpeg.js';
 
 /** A network whose sockets drop outgoing RTP (not RTCP, not STUN/DTLS) when `drop(pt)` says so. */
 function lossyNetwork(base: Network, drop: (payloadType: number) => boolean): Network {
-  return {
-    interfaces: () => base.interfaces(),
-    listenTcp: (o) => base.listenTcp(o),
-    connectTcp: (o) => base.connectTcp(o),
-    bindUdp: async (o): Promise<UdpSocket> => {
-      const s = await base.bindUdp(o);
-      const send = s.send.bind(s);
-      s.send = (data, to) => {
-        const b0 = data[0] ?? 0;
-        const pt = data[1] ?? 0;
-        const rtp = b0 >= 128 && b0 <= 191 && !(pt >= 192 && pt <= 223);
-        // Padding (P bit: the congestion controller's probes) passes, and draws no lot.
-        if (rtp && (b0 & 0x20) === 0 && drop(pt & 0x7f)) return true;
-        return send(data, to);
-      };
-      return s;
-    },
-  };
+  // Padding (P bit: the congestion controller's probes) passes, and draws no lot.
+  return sendHookNetwork(
+    base,
+    (data) => isRtpDatagram(data) && ((data[0] ?? 0) & 0x20) === 0 && drop((data[1] ?? 0) & 0x7f),
+  );
 }
 
 test(

@@ -10,7 +10,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ManualClock } from '../../src/core/clock.js';
-import type { UdpSocket } from '../../src/core/net.js';
 import { MediaStreamTrack } from '../../src/peer/index.js';
 import {
   absSendTimeFromMs,
@@ -21,6 +20,7 @@ import {
   parseTransportCc,
 } from '../../src/rtp/extensions.js';
 import { findExtension, parseRtp, type RtpPacket } from '../../src/rtp/packet.js';
+import { isRtpDatagram, sendHookNetwork } from '../helpers/send-hook.js';
 import { negotiate } from '../helpers/trickled-pair.js';
 import { virtualPair } from '../helpers/virtual-pair.js';
 
@@ -52,33 +52,22 @@ test('consecutive packets and an RTX retransmission carry their own transport-cc
   let dropped: RtpPacket | undefined;
   const pair = virtualPair({
     seed: 8285,
-    wrapA: (host) => ({
-      interfaces: () => host.interfaces(),
-      listenTcp: (o) => host.listenTcp(o),
-      connectTcp: (o) => host.connectTcp(o),
-      bindUdp: async (o): Promise<UdpSocket> => {
-        const s = await host.bindUdp(o);
-        const send = s.send.bind(s);
-        s.send = (data, to) => {
-          const b0 = data[0] ?? 0;
-          const pt = (data[1] ?? 0) & 0x7f;
-          if (b0 >= 128 && b0 <= 191 && !((data[1] ?? 0) >= 192 && (data[1] ?? 0) <= 223)) {
-            // A copy (the output memory is reused once sent), the padding bit cleared: its count
-            // byte is under the SRTP tag, and only the header is read here.
-            const bytes = Uint8Array.from(data);
-            bytes[0] = b0 & ~0x20;
-            const p = parseRtp(bytes);
-            sent.push({ p, at: clock!.now(), padded: (b0 & 0x20) !== 0 });
-            if (pt === 96 && (b0 & 0x20) === 0 && ++media === 20) {
-              dropped = p;
-              return true;
-            }
-          }
-          return send(data, to);
-        };
-        return s;
-      },
-    }),
+    wrapA: (host) =>
+      sendHookNetwork(host, (data) => {
+        if (!isRtpDatagram(data)) return false;
+        const b0 = data[0] ?? 0;
+        // A copy (the output memory is reused once sent), the padding bit cleared: its count
+        // byte is under the SRTP tag, and only the header is read here.
+        const bytes = Uint8Array.from(data);
+        bytes[0] = b0 & ~0x20;
+        const p = parseRtp(bytes);
+        sent.push({ p, at: clock!.now(), padded: (b0 & 0x20) !== 0 });
+        if (((data[1] ?? 0) & 0x7f) === 96 && (b0 & 0x20) === 0 && ++media === 20) {
+          dropped = p;
+          return true;
+        }
+        return false;
+      }),
   });
   clock = pair.clock;
   const { a, b, connected, close } = pair;
