@@ -327,3 +327,96 @@ test('gathering: interface filters, loopback, port range, dual stack pairs withi
   net.close();
   net.assertNoOpenSockets();
 });
+
+test("a peer's check that beats our remote description is checked back once we have its credentials", async () => {
+  // The offerer's view when the answerer starts checking before the answer reaches it (Chromium
+  // does): the request is answered and its path paired, but no check can be signed yet. Such a
+  // pair used to fail without a check, and with end-of-candidates the agent failed for good.
+  const clock = new ManualClock();
+  const net = new VirtualNetwork({ clock, seed: 12 });
+  const agent = new IceAgent({
+    clock,
+    network: net.host('a'),
+    random: new SeededRandom(12),
+    controlling: true,
+    mdns: false,
+  });
+  const states: string[] = [];
+  agent.on('statechange', (s) => states.push(s));
+  const peer = await fakePeer(net, () => agent.localCredentials);
+  const candidates: string[] = [];
+  agent.on('candidate', (c) => {
+    if (c) candidates.push(c.attribute);
+  });
+  void agent.gather();
+  await clock.runUntil(() => agent.gatheringState === 'complete', 1000);
+  const host = /udp \d+ (\S+) (\d+) typ host/.exec(candidates[0]!)!;
+  const to = { address: host[1]!, port: Number(host[2]) };
+  const peerCheck = (txn: number): boolean =>
+    peer.sock.send(
+      serializeCheckRequest({
+        username: `${agent.localCredentials.ufrag}:${PEER.ufrag}`,
+        password: agent.localCredentials.pwd,
+        priority: computePriority('prflx', 65535),
+        controlling: false,
+        tieBreaker: 7n,
+        useCandidate: false,
+        transactionId: new SeededRandom(txn).bytes(12),
+      }),
+      to,
+    );
+  peerCheck(1);
+  await clock.runUntil(() => peer.responses === 1, 1000);
+  assert.equal(peer.responses, 1, 'the early check is answered');
+  assert.equal(agent.pairs.length, 1);
+  assert.equal(agent.pairs[0]!.state, 'waiting', 'its pair waits for credentials instead of failing');
+  assert.equal(peer.requests.length, 0, 'no check without the peer password');
+  // The answer arrives: credentials, the same address as a signaled candidate, end-of-candidates.
+  agent.setRemoteCredentials(PEER.ufrag, PEER.pwd);
+  agent.start();
+  agent.addRemoteCandidate(`candidate:1 1 udp ${computePriority('host', 65535)} 203.0.113.99 4000 typ host`);
+  agent.addRemoteCandidate(null);
+  assert.ok(await clock.runUntil(() => agent.state === 'completed', 5000), agent.state);
+  assert.ok(!states.includes('failed'), `states ${states.join(' -> ')}`);
+  assert.ok(
+    peer.requests.some((r) => r.useCandidate && r.controlling),
+    'the pair was checked and nominated',
+  );
+  assert.equal(agent.send(Uint8Array.of(0x17)), true);
+  agent.close();
+  peer.sock.close();
+  net.close();
+  net.assertNoOpenSockets();
+});
+
+test('failed because every check did, the agent recovers when a peer check revives a path', async () => {
+  const clock = new ManualClock();
+  const net = new VirtualNetwork({ clock, seed: 13 });
+  const agent = new IceAgent({ clock, network: net.host('a'), random: new SeededRandom(13), mdns: false });
+  const peer = await fakePeer(net, () => agent.localCredentials);
+  const to = await startWithHost(agent, clock);
+  agent.addRemoteCandidate(`candidate:1 1 udp ${computePriority('host', 1)} 203.0.113.200 9 typ host`);
+  agent.addRemoteCandidate(null);
+  assert.ok(await clock.runUntil(() => agent.state === 'failed', 120_000), agent.state);
+  assert.equal(agent.send(Uint8Array.of(0x17)), false);
+  // The peer's own check arrives late on a path that works: answered, checked back, selected.
+  peer.sock.send(
+    serializeCheckRequest({
+      username: `${agent.localCredentials.ufrag}:${PEER.ufrag}`,
+      password: agent.localCredentials.pwd,
+      priority: computePriority('prflx', 65535),
+      controlling: false,
+      tieBreaker: 7n,
+      useCandidate: false,
+      transactionId: new SeededRandom(3).bytes(12),
+    }),
+    to,
+  );
+  assert.ok(await clock.runUntil(() => agent.state === 'completed', 5000), agent.state);
+  assert.equal(agent.selectedPair?.remote.port, 4000);
+  assert.equal(agent.send(Uint8Array.of(0x17)), true);
+  agent.close();
+  peer.sock.close();
+  net.close();
+  net.assertNoOpenSockets();
+});

@@ -344,6 +344,8 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     }
   }
   #restarting = false;
+  /** The agent failed because every check did (not because consent was lost). */
+  #failedByChecks = false;
 
   /** Stop everything: cancel timers, close sockets, release TURN allocations. */
   close(): void {
@@ -545,6 +547,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     if (this.#state === s) return;
     if (this.#state === 'closed') return;
     this.log.debug('ice state', { from: this.#state, to: s });
+    if (s !== 'failed') this.#failedByChecks = false;
     this.#state = s;
     this.emit('statechange', s);
   }
@@ -603,8 +606,17 @@ export class IceAgent extends Emitter<IceAgentEvents> {
 
   #sendCheck(pair: CandidatePair, consent = false): void {
     const creds = this.#remoteCreds;
+    if (!creds) {
+      // The peer's credentials are not known yet (its checks can beat our remote description): keep
+      // the pair queued; pacing sends its check once they are (RFC 8445 §7.3.1.4, RFC 8838 §10).
+      if (!consent && pair.state !== 'succeeded') {
+        pair.state = 'waiting';
+        this.#checklist.trigger(pair);
+      }
+      return;
+    }
     const base = this.#bases.get(pair.local.baseId);
-    if (!creds || !base) {
+    if (!base) {
       if (!consent) pair.state = 'failed';
       return;
     }
@@ -753,7 +765,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
     pair.lastPacketReceivedTimestamp = this.clock.wallNow();
     // RFC 8445 §7.3.1.4 triggered check (also for a pair in progress: the peer's request may just
     // have opened the NAT binding our earlier check hit).
-    if (pair.state === 'waiting' || pair.state === 'frozen') {
+    if ((pair.state === 'waiting' || pair.state === 'frozen') && this.#started && this.#remoteCreds) {
       // Never checked: the peer just proved the path, so check it at once (bounded: once per
       // pair); pacing applies to the checks after it.
       this.#sendCheck(pair);
@@ -935,7 +947,9 @@ export class IceAgent extends Emitter<IceAgentEvents> {
 
   #evaluate(recovering = false): void {
     if (this.#closed || !this.#started) return;
-    if (this.#state === 'failed') return;
+    // 'failed' from exhausted checks gives way to a pair that validates later (a peer's request
+    // revived one, as libwebrtc recovers); 'failed' from lost consent stays until a restart.
+    if (this.#state === 'failed' && !(recovering && this.#failedByChecks && this.#selected)) return;
     if (this.#state === 'disconnected' && !recovering) return;
     if (this.#selected) {
       const done =
@@ -954,6 +968,7 @@ export class IceAgent extends Emitter<IceAgentEvents> {
       !this.#nominating;
     if (!exhausted) return;
     if (this.#checklist.pairs.length > 0 && this.#checklist.allFailed()) {
+      this.#failedByChecks = true;
       this.#setState('failed');
       return;
     }
@@ -961,8 +976,10 @@ export class IceAgent extends Emitter<IceAgentEvents> {
       const wait = this.options.noPairTimeout ?? 10_000;
       this.#noPairTimer = this.clock.setTimeout(
         () => {
-          if (this.#checklist.pairs.length === 0 && !this.#selected && !this.#closed)
+          if (this.#checklist.pairs.length === 0 && !this.#selected && !this.#closed) {
+            this.#failedByChecks = true;
             this.#setState('failed');
+          }
         },
         Math.max(0, this.#startedAt + wait - this.clock.now()),
       );

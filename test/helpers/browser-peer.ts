@@ -75,10 +75,14 @@ export async function browserPeer(
   );
   node.onicecandidate = (e) => {
     const c = e.candidate ? e.candidate.toJSON() : null;
-    void page.evaluate((cand) => {
-      const pc = (window as unknown as { pc: PagePc }).pc;
-      return pc.addIceCandidate(cand ?? undefined).catch(() => {});
-    }, c);
+    void page
+      .evaluate((cand) => {
+        const pc = (window as unknown as { pc: PagePc }).pc;
+        return pc.addIceCandidate(cand ?? undefined).catch(() => {});
+      }, c)
+      .catch(() => {
+        // The page closed while Node was still trickling (a test's teardown): nothing to deliver to.
+      });
   };
   return page;
 }
