@@ -41,16 +41,17 @@ const ABS_SEND_TIME_WRAP_MS = 64_000;
 
 /**
  * Sees the transport-wide sequence numbers this transport gives out and the TWCC feedback it gets
- * (an SFU runs its own per-subscriber estimator on them).
+ * (an SFU reads the controller's estimate after each feedback to choose a subscriber's layers).
  */
 export interface TransportCcObserver {
   /** `cluster`: the probe cluster the packet belongs to (-1: none). */
-  sent(seq: number, size: number, now: number, cluster: number): void;
+  sent?(seq: number, size: number, now: number, cluster: number): void;
+  /** Called once `controller` has read the feedback. */
   feedback(fb: TransportCcFeedback, now: number): void;
 }
 
 export class MediaCongestion {
-  readonly controller = new CongestionController({ initialBitrate: INITIAL_BITRATE });
+  readonly controller: CongestionController;
   readonly #recorder = new TwccRecorder();
   #sendId: number | undefined;
   #absSendId: number | undefined;
@@ -93,6 +94,11 @@ export class MediaCongestion {
   #lastRemb = -Infinity;
   #lastRembValue = 0;
   readonly #remoteSsrcs = new Set<number>();
+
+  /** `initialBitrate`: the controller's start estimate (bits/s, default INITIAL_BITRATE). */
+  constructor(initialBitrate = INITIAL_BITRATE) {
+    this.controller = new CongestionController({ initialBitrate });
+  }
 
   /** After negotiation: the transport-cc extension ids of the bundle (one id per URI, RFC 8843 §9.2). */
   configure(transceivers: readonly RTCRtpTransceiver[]): void {
@@ -163,7 +169,7 @@ export class MediaCongestion {
       const seq = this.#seq;
       this.#seq = (seq + 1) & 0xffff;
       const cluster = this.controller.onPacketSent(seq, size, now);
-      this.observer?.sent(seq, size, now, cluster);
+      this.observer?.sent?.(seq, size, now, cluster);
       const t = this.#tccElement;
       t.id = id;
       // draft-holmer-rmcat-transport-wide-cc-extensions-01 §2: the 16-bit sequence, big-endian.

@@ -80,7 +80,7 @@ export class MediaSession {
   #lastReport = -Infinity;
   #closed = false;
   /** Transport-wide congestion control: feedback for what we receive, the estimate for what we send. */
-  readonly congestion = new MediaCongestion();
+  readonly congestion: MediaCongestion;
   /** RTP leaves through the pacer at 2.5 x the estimate (audio first, then retransmissions, video). */
   readonly pacer: Pacer<Outgoing>;
   readonly stats: MediaSessionStats = {
@@ -98,11 +98,14 @@ export class MediaSession {
     send: (d: Uint8Array) => void;
     log: Logger;
     transceivers: () => readonly RTCRtpTransceiver[];
+    /** The congestion controller's start estimate, bits/s (MediaCongestion's default otherwise). */
+    initialBitrate?: number;
   }) {
     this.#clock = o.clock;
     this.#send = o.send;
     this.#log = o.log;
     this.#transceivers = o.transceivers;
+    this.congestion = new MediaCongestion(o.initialBitrate);
     this.pacer = new Pacer<Outgoing>({
       clock: o.clock,
       send: (q) => this.#emitRtp(q.packet),

@@ -15,6 +15,7 @@ import { HandlerTarget } from '../datachannel/events.js';
 import type { DtlsVersion } from '../dtls/endpoint.js';
 import type { IceCandidateEvent, IceServer, IceTransportState } from '../ice/types.js';
 import { parseIceServerUrl } from '../ice/url.js';
+import type { CongestionController } from '../interceptor/congestion-controller.js';
 import { parseCandidate, serializeCandidate } from '../sdp/candidate.js';
 import { codecsOf } from '../sdp/codecs.js';
 import {
@@ -143,6 +144,12 @@ export interface PeerOptions {
   dtlsVersions?: DtlsVersion[];
   /** The max-message-size we advertise (default 262144, like Chromium). */
   maxMessageSize?: number;
+  /**
+   * rtcstack extension: the send-side congestion controller's start estimate, bits/s (default
+   * 300 kbit/s, as libwebrtc): what the pacer allows before the peer's first feedback, e.g. an
+   * SFU's assumed downlink for a subscriber.
+   */
+  initialBitrate?: number;
 }
 
 interface LocalState {
@@ -235,6 +242,7 @@ export class RTCPeerConnection extends HandlerTarget {
         if (this.#stack.hasAgent) this.#stack.agent.send(d);
       },
       transceivers: () => this.#transceivers.filter((t) => !t.stopped && t.mid !== null),
+      ...(this.#opts.initialBitrate !== undefined && { initialBitrate: this.#opts.initialBitrate }),
     });
     return this.#mediaSession;
   }
@@ -245,6 +253,16 @@ export class RTCPeerConnection extends HandlerTarget {
    */
   observeTransportCc(observer: TransportCcObserver | undefined): void {
     this.#media.congestion.observer = observer;
+  }
+
+  /**
+   * rtcstack extension: this connection's send-side congestion controller (transport-cc), to read
+   * its estimate and the figures of the feedback it read last (e.g. an SFU choosing a subscriber's
+   * layers from it, not from a second controller fed the same packets). Read only: the connection
+   * feeds it.
+   */
+  get congestionController(): CongestionController {
+    return this.#media.congestion.controller;
   }
 
   /**
