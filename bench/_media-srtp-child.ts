@@ -7,13 +7,15 @@
  * Every child builds the same packets (the same generator, the same count) and keys from the same
  * keying material (sent by the parent), and runs the same warm-up rounds before the timed ones. A
  * round creates fresh sessions on both sides and protects then unprotects every packet, as the
- * in-process rows of the bench do; its reply holds the round's wall time and the CPU time of the
- * whole process (all threads: GC helper threads included).
+ * in-process rows of the bench do; its reply holds the round's wall time, the CPU time of the
+ * whole process (all threads: GC helper threads included), and the garbage collections that ran
+ * during the round (count of mark-compacts, pause time of all collections).
  *
  *   argv: <impl: rtcstack | werift | floor> <profile name> <packets> <keying material, hex>
  */
 import * as nodeCrypto from 'node:crypto';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { RtpPacket as WeriftRtpPacket, SrtpSession as WeriftSrtpSession } from 'werift';
 import { parseRtp, rtpPacketSize, serializeRtpInto } from '../src/rtp/packet.js';
 import { SRTP_PROFILES, type SrtpProfileName, SrtpSession, splitKeyingMaterial } from '../src/srtp/index.js';
@@ -32,6 +34,10 @@ export const WARM_UP_ROUNDS = 2;
 export interface RoundReply {
   readonly wallMs: number;
   readonly cpuMs: number;
+  /** Mark-compact (major) collections that ended during the round. */
+  readonly majorGcs: number;
+  /** Pause time of every collection that ended during the round, ms. */
+  readonly gcMs: number;
 }
 
 /** RTP packet `seq` of the benchmark: 12-byte header, 1188-byte payload. */
@@ -149,17 +155,39 @@ if (process.env[CHILD_ENV] === '1' && process.send) {
   const packets = Array.from({ length: Number(count) }, (_, i) => rtpPacket(i));
   const round = srtpRound(impl, name, new Uint8Array(Buffer.from(hex, 'hex')), packets);
   for (let i = 0; i < WARM_UP_ROUNDS; i++) round();
+  let majorGcs = 0;
+  let gcMs = 0;
+  const gcs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcMs += e.duration;
+      const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorGcs++;
+    }
+  });
+  gcs.observe({ entryTypes: ['gc'] });
   process.on('message', (m: string) => {
     if (m !== 'round') {
+      gcs.disconnect();
       process.disconnect();
       return;
     }
+    // Entries of collections before the round were delivered while this child idled.
+    const [m0, g0] = [majorGcs, gcMs];
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     round();
     const wallMs = performance.now() - t0;
     const c = process.cpuUsage(c0);
-    process.send!({ wallMs, cpuMs: (c.user + c.system) / 1000 } satisfies RoundReply);
+    // GC entries reach observers two immediates later (native callback, then the observer queue).
+    const reply = (): void => {
+      process.send!({
+        wallMs,
+        cpuMs: (c.user + c.system) / 1000,
+        majorGcs: majorGcs - m0,
+        gcMs: gcMs - g0,
+      } satisfies RoundReply);
+    };
+    setImmediate(() => setImmediate(reply));
   });
   process.send('ready');
 }

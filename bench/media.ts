@@ -30,6 +30,17 @@
  *   Measured (session 7): giving the memory back saves nothing measurable here (in one process,
  *   protect-only and protect+unprotect rounds within 0.05 us either way): slab memory is cheap;
  *   serializing costs ~0.1 us more than copying bytes.
+ *   Session 8: two child processes per implementation (`--processes`, default 2; round r of an
+ *   implementation runs in its child r mod 2, 10 rounds in all), and each child reports the
+ *   collections of each round (mark-compacts, GC pause ms), printed per process beside its median.
+ *   Why: the same work in two processes of one implementation differed by up to 50% (two
+ *   rtcstack-send children in one run: 8.0 and 12.3 us per pair), so one process per row made each
+ *   row one draw. The sender row's gap to the fresh row (0.2-3.5 us in every run, ~0 in one
+ *   process: its serialization costs ~0.05 us more than the fresh row's copy) goes with V8's major
+ *   GC: every sender child ran 0.4-0.6 mark-compacts a round, 5 of 6 fresh children none; the
+ *   same sender loop without giving the memory back ran 2 in 11 rounds where the giving-back one ran
+ *   10-16, and with the young generation capped (`--max-semi-space-size=4`) 2 (one run each): V8's
+ *   heap sizing in that process, not work per packet. Same work and rounds per implementation.
  *   Each reply carries the round's wall time and the process's CPU time (all threads, GC helpers
  *   included): on this shared 2-core machine the wall clock of a round mostly measures the
  *   scheduler, the CPU time what the work cost. Median [min..max] per pair, and the
@@ -45,7 +56,7 @@
  *
  * Median of the rounds; ratios rtcstack / werift.
  *
- *   npm run bench -- media [-- --rounds 5 --packets 20000 --childRounds 9]
+ *   npm run bench -- media [-- --rounds 5 --packets 20000 --childRounds 10 --processes 2]
  */
 import { fork } from 'node:child_process';
 import { createCipheriv, randomBytes } from 'node:crypto';
@@ -81,11 +92,13 @@ import {
 interface Options {
   rounds: number;
   packets: number;
-  /** Rounds of the own-process SRTP comparison. */
+  /** Rounds of the own-process SRTP comparison (per implementation, over all its processes). */
   childRounds: number;
+  /** Child processes per implementation in the own-process SRTP comparison. */
+  processes: number;
 }
 function options(): Options {
-  const o: Options = { rounds: 5, packets: 20_000, childRounds: 9 };
+  const o: Options = { rounds: 5, packets: 20_000, childRounds: 10, processes: 2 };
   const a = process.argv.slice(2).filter((x) => x !== '--');
   for (let i = 0; i < a.length; i++) {
     const k = a[i]!.replace(/^--/, '') as keyof Options;
@@ -143,34 +156,44 @@ const floors: string[] = [];
 const CHILD_FILE = fileURLToPath(new URL('./_media-srtp-child.ts', import.meta.url));
 const SRTP_IMPLS: readonly SrtpImpl[] = ['rtcstack', 'rtcstack-send', 'werift', 'floor'];
 
+/** A round's reply, with the index of the child process (of its implementation) that ran it. */
+type ChildRound = RoundReply & { readonly process: number };
+
 /**
- * The SRTP comparison with each implementation in a process of its own (see the header): rounds in
- * turn (the order rotates each round), each reply the round's wall and CPU time in ms.
+ * The SRTP comparison with each implementation in processes of its own (see the header):
+ * `opts.processes` children per implementation, rounds in turn (the order of the implementations
+ * rotates each round, and round r of an implementation runs in its child r mod processes), each
+ * reply the round's wall and CPU time in ms and its collections.
  */
-async function ownProcesses(name: SrtpProfileName, material: Uint8Array): Promise<RoundReply[][]> {
+async function ownProcesses(name: SrtpProfileName, material: Uint8Array): Promise<ChildRound[][]> {
   const hex = Buffer.from(material).toString('hex');
-  const children = SRTP_IMPLS.map((impl) =>
-    fork(CHILD_FILE, [impl, name, String(N), hex], { env: { ...process.env, [CHILD_ENV]: '1' } }),
+  const P = Math.max(1, opts.processes);
+  // Child k runs implementation k % SRTP_IMPLS.length.
+  const children = Array.from({ length: P * SRTP_IMPLS.length }, (_, k) =>
+    fork(CHILD_FILE, [SRTP_IMPLS[k % SRTP_IMPLS.length]!, name, String(N), hex], {
+      env: { ...process.env, [CHILD_ENV]: '1' },
+    }),
   );
-  const next = (i: number): Promise<unknown> =>
+  const next = (k: number): Promise<unknown> =>
     new Promise((resolve, reject) => {
-      const c = children[i]!;
+      const c = children[k]!;
       const onExit = (code: number | null): void =>
-        reject(new Error(`${SRTP_IMPLS[i]} child exited (${code})`));
+        reject(new Error(`${SRTP_IMPLS[k % SRTP_IMPLS.length]} child exited (${code})`));
       c.once('exit', onExit);
       c.once('message', (m) => {
         c.off('exit', onExit);
         resolve(m);
       });
     });
-  await Promise.all(children.map((_, i) => next(i)));
-  const replies = SRTP_IMPLS.map(() => [] as RoundReply[]);
+  await Promise.all(children.map((_, k) => next(k)));
+  const replies = SRTP_IMPLS.map(() => [] as ChildRound[]);
   for (let r = 0; r < opts.childRounds; r++) {
-    for (let j = 0; j < children.length; j++) {
-      const i = (r + j) % children.length;
-      const reply = next(i);
-      children[i]!.send('round');
-      replies[i]!.push((await reply) as RoundReply);
+    for (let j = 0; j < SRTP_IMPLS.length; j++) {
+      const i = (r + j) % SRTP_IMPLS.length;
+      const k = (r % P) * SRTP_IMPLS.length + i;
+      const reply = next(k);
+      children[k]!.send('round');
+      replies[i]!.push({ ...((await reply) as RoundReply), process: r % P });
     }
   }
   await Promise.all(
@@ -197,16 +220,25 @@ for (const name of ['SRTP_AES128_CM_HMAC_SHA1_80', 'SRTP_AEAD_AES_128_GCM'] as S
 
   // Own processes: rtcstack, werift and the node:crypto floor each in a child.
   const [ours, send, theirs, floor] = (await ownProcesses(name, material)) as [
-    RoundReply[],
-    RoundReply[],
-    RoundReply[],
-    RoundReply[],
+    ChildRound[],
+    ChildRound[],
+    ChildRound[],
+    ChildRound[],
   ];
   console.log(
-    `  ${name}, each in its own process (${opts.childRounds} rounds in turn after ${WARM_UP_ROUNDS} warm-up; median [min..max]):`,
+    `  ${name}, each in processes of its own (${opts.processes} each; ${opts.childRounds} rounds in turn after ${WARM_UP_ROUNDS} warm-up; median [min..max]):`,
   );
-  const perPair = (xs: readonly RoundReply[], k: keyof RoundReply): number[] =>
+  const perPair = (xs: readonly RoundReply[], k: 'cpuMs' | 'wallMs'): number[] =>
     xs.map((x) => (1000 * x[k]) / N);
+  /** Per child process: its median CPU us/pair, its mark-compacts and GC pause ms per round. */
+  const perProcess = (xs: readonly ChildRound[]): string =>
+    Array.from({ length: Math.max(1, opts.processes) }, (_, p) => {
+      const mine = xs.filter((x) => x.process === p);
+      if (mine.length === 0) return '-';
+      const majors = mine.reduce((a, x) => a + x.majorGcs, 0) / mine.length;
+      const gcMs = mine.reduce((a, x) => a + x.gcMs, 0) / mine.length;
+      return `${median(perPair(mine, 'cpuMs')).toFixed(2)} us (${majors.toFixed(1)} mark-compacts, GC ${gcMs.toFixed(1)} ms a round)`;
+    }).join('; ');
   const rows = [
     ['rtcstack sender', send, 'sender API'],
     ['rtcstack fresh', ours, 'fresh output'],
@@ -215,6 +247,7 @@ for (const name of ['SRTP_AES128_CM_HMAC_SHA1_80', 'SRTP_AEAD_AES_128_GCM'] as S
     console.log(
       `    ${label.padEnd(18)} us/pair: CPU ${spread(perPair(xs, 'cpuMs'))}, wall ${spread(perPair(xs, 'wallMs'))}`,
     );
+    console.log(`    ${''.padEnd(18)} per process, CPU: ${perProcess(xs)}`);
   }
   for (const k of ['cpuMs', 'wallMs'] as const) {
     const t = median(perPair(theirs, k));
