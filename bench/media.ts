@@ -36,11 +36,12 @@
  *   Why: the same work in two processes of one implementation differed by up to 50% (two
  *   rtcstack-send children in one run: 8.0 and 12.3 us per pair), so one process per row made each
  *   row one draw. The sender row's gap to the fresh row (0.2-3.5 us in every run, ~0 in one
- *   process: its serialization costs ~0.05 us more than the fresh row's copy) goes with V8's major
- *   GC: every sender child ran 0.4-0.6 mark-compacts a round, 5 of 6 fresh children none; the
- *   same sender loop without giving the memory back ran 2 in 11 rounds where the giving-back one ran
- *   10-16, and with the young generation capped (`--max-semi-space-size=4`) 2 (one run each): V8's
- *   heap sizing in that process, not work per packet. Same work and rounds per implementation.
+ *   process: its serialization costs ~0.05 us more than the fresh row's copy) goes with runs of
+ *   major GC in the child: every sender child here ran 0.4-0.6 mark-compacts a round, 5 of 6 fresh
+ *   children none. It is the process's heap, not work per packet: the same rounds in esbuild-bundled
+ *   children (no tsx loader in the heap) turned it round (fresh children 13-20 mark-compacts in 11
+ *   rounds, sender children 2), a capped young generation (`--max-semi-space-size=4`) removed it,
+ *   and a child in such a run pays ~1-2 us per pair more. Same work and rounds per implementation.
  *   Each reply carries the round's wall time and the process's CPU time (all threads, GC helpers
  *   included): on this shared 2-core machine the wall clock of a round mostly measures the
  *   scheduler, the CPU time what the work cost. Median [min..max] per pair, and the
