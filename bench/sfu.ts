@@ -16,12 +16,15 @@
  * stamped per packet. SfuServer negotiates it by default (`twcc`) and browsers accept it, so a
  * real leg pays that too: the "+tcc" row is the sender row with it, as SfuServer runs it (the
  * room in `twcc` mode with the transports' own numbering, `transportSequence: 'transport'`; each
- * leg's connection stamps every packet as it leaves the pacer and reports it to the room's
- * estimator as observeTransportCc does; the room's probe limit applied to the leg's controller).
+ * leg's connection stamps every packet as it leaves the pacer and records it in its congestion
+ * controller, which starts at the room's initial bandwidth; the room's estimator reads that
+ * controller (Room.useTransportController; the room's probe limit applied to it).
  * Each subscriber sends TWCC feedback every 50 ms (every packet arrived, at its send time: a link
  * without queueing) as an SRTCP datagram into its leg's MediaSession, which unprotects and parses
- * it and feeds both estimators (the connection's, which sets the pacer's rate, and the room's,
- * which picks layers); making the feedback is the subscribers' work and its CPU is subtracted
+ * it and feeds it to the connection's controller (which sets the pacer's rate), after which the
+ * room's estimator reads the controller's figures to pick layers (until 2026-11-26 the room ran a
+ * second controller on the same packets and feedback, as SfuServer then did); making the
+ * feedback is the subscribers' work and its CPU is subtracted
  * (their arrival records are kept in a preallocated array until then, so that their garbage does
  * not land in this process's collector time during the forwarding).
  * Its "fwd pkts" count media datagrams only (the probes' RTX padding costs CPU but is not
@@ -100,6 +103,8 @@ import {
 } from '../test/sfu/synthetic.js';
 
 const MEDIASOUP_CONSUMERS_PER_CORE = 500;
+/** What the room assumes of a subscriber's downlink before an estimate (all on the top layer). */
+const INITIAL_BANDWIDTH = 5_000_000;
 
 function options(): { seconds: number; rounds: number } {
   const o = { seconds: 10, rounds: 3 };
@@ -153,6 +158,8 @@ interface SenderLeg {
 interface TccLeg {
   readonly room: Room;
   readonly id: string;
+  /** The connection's controller starts here (SfuServer: the room's initial bandwidth). */
+  readonly initialBitrate: number;
 }
 
 function senderLeg(
@@ -185,6 +192,7 @@ function senderLeg(
     send: onWire,
     log: silentLogger,
     transceivers: () => [v.t, a.t],
+    ...(tcc && { initialBitrate: tcc.initialBitrate }),
   });
   const profile = SRTP_PROFILES.SRTP_AES128_CM_HMAC_SHA1_80;
   const material = randomBytes(exporterLength(profile));
@@ -193,7 +201,9 @@ function senderLeg(
   senders.set('pub', trackIds.video, { track: v.track, sender: v.sender });
   senders.set('pub', trackIds.audio, { track: a.track, sender: a.sender });
   if (!tcc) return { senders, session };
-  // As SfuServer's observeTransportCc: each stamped packet and each feedback to the room's estimator.
+  // As SfuServer: the room's estimator reads the connection's controller after each feedback
+  // (observeTransportCc's feedback); the stamped packets are the connection's to record.
+  tcc.room.useTransportController(tcc.id, session.congestion.controller);
   const arrivals = new TwccRecorder();
   // The subscriber's side: every packet arrives, at its send time (a link without queueing);
   // noted in a preallocated array and recorded when the feedback is made (the recorder's Map is
@@ -201,8 +211,8 @@ function senderLeg(
   let arrived = new Float64Array(2 * 4096);
   let count = 0;
   session.congestion.observer = {
-    sent: (seq, size, now, cluster) => {
-      tcc.room.transportSent(tcc.id, seq, size, cluster);
+    // The subscriber's side (its arrivals), not the SFU's.
+    sent: (seq, _size, now) => {
       if (2 * count + 2 > arrived.length) {
         const more = new Float64Array(2 * arrived.length);
         more.set(arrived);
@@ -366,7 +376,7 @@ function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
   const room = new Room('bench', {
     clock,
     random: new SeededRandom(1),
-    initialBandwidth: 5_000_000,
+    initialBandwidth: INITIAL_BANDWIDTH,
     twcc: mode === 'twcc' || mode === 'tcc',
     // As SfuServer: the legs' transports number their packets and report them to the room.
     ...(mode === 'tcc' && { transportSequence: 'transport' as const }),
@@ -395,7 +405,11 @@ function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
     room.join(id);
     sessions.set(id, SrtpSession.fromKeyingMaterial(profile, randomBytes(exporterLength(profile)), 'server'));
     if (mode === 'sender') legs.set(id, senderLeg(clock, onWire, ids, room.cache));
-    if (mode === 'tcc') legs.set(id, senderLeg(clock, onWireMedia, ids, room.cache, { room, id }));
+    if (mode === 'tcc')
+      legs.set(
+        id,
+        senderLeg(clock, onWireMedia, ids, room.cache, { room, id, initialBitrate: INITIAL_BANDWIDTH }),
+      );
     if (wire) {
       const send = wire.senders[i]!;
       legs.set(
@@ -586,7 +600,7 @@ if (process.env.SFU_BENCH_IN_NETNS) {
     '\nfwd pkts/s/core: packets written per CPU second (user+system) of this process, all its threads (the garbage collector included); CPU us/pkt: that CPU per forwarded packet, user + system (kernel); consumers/core @1 Mbps: forwarded Mbps per CPU second.',
   );
   console.log(
-    'path: bytes = received bytes patched (SSRC/seq/ts) then protected; +twcc = also per-subscriber TWCC bookkeeping; sender = the SfuServer path (its sink: RtpPacket -> RTCRtpSender -> MediaSession pacer, serialize, SRTP), no socket; +tcc = sender with transport-cc as SfuServer negotiates it (stamping, both estimators, 50 ms feedback from every subscriber, paced release);',
+    'path: bytes = received bytes patched (SSRC/seq/ts) then protected; +twcc = also per-subscriber TWCC bookkeeping; sender = the SfuServer path (its sink: RtpPacket -> RTCRtpSender -> MediaSession pacer, serialize, SRTP), no socket; +tcc = sender with transport-cc as SfuServer negotiates it (stamping, the connection controller read by the room estimator, 50 ms feedback from every subscriber, paced release);',
   );
   console.log(
     '  +udp = sender, each datagram sent on a UDP socket per subscriber connected to a loopback receiver (the kernel delivers to it on our CPU); +sendto = the same with the socket call SfuServer makes (unconnected NodeUdpSocket.send(d, address): a sendto, a route lookup per datagram);',

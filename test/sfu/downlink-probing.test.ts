@@ -3,9 +3,10 @@
  * its peer connection's transport would run it: the room's packets go through a Pacer paced at the
  * leg's own GCC controller's target, which asks for probes (padding-only packets through the pacer,
  * as MediaSession does), every packet gets a transport-wide sequence number and its probe cluster,
- * reported to the room (Room.transportSent); the leg is a bottleneck queue (capacity, tail drop
- * past 300 ms, random loss) whose arrivals come back as TWCC feedback every 50 ms to both the
- * transport's controller and the room's estimator (Room.transportFeedback).
+ * recorded by that controller alone; the leg is a bottleneck queue (capacity, tail drop past 300 ms,
+ * random loss) whose arrivals come back as TWCC feedback every 50 ms to the transport's controller,
+ * which the room's estimator reads after each one (Room.useTransportController, transportFeedback),
+ * as SfuServer wires a subscribing connection: one controller per leg.
  *
  * A subscriber squeezed hard (a cap with loss) falls to the low layers; when the cap is lifted,
  * probe results lift its estimate and its layers come back up within a bound.
@@ -59,6 +60,7 @@ class Leg implements SubscriberLink {
         })),
     });
     this.pacer.bitrate = this.cc.targetBitrate;
+    h.room.useTransportController(id, this.cc);
   }
 
   send(p: ForwardedRtp): void {
@@ -70,7 +72,6 @@ class Leg implements SubscriberLink {
     const seq = this.#seq++ & 0xffff;
     const cluster = this.cc.onPacketSent(seq, p.size, now);
     if (cluster >= 0) this.probeBytes += p.size;
-    this.h.room.transportSent(this.id, seq, p.size, cluster);
     const start = Math.max(now, this.#busyUntil);
     if (start - now > 300 || this.#random.float() < this.loss) {
       this.dropped++;
@@ -90,7 +91,8 @@ class Leg implements SubscriberLink {
       this.#lastFeedback = now;
       const fb = this.#twcc.buildFeedback(1, 0);
       if (fb) {
-        // Both estimators read it: the transport's (pacing, probes) and the room's (layers).
+        // The transport's controller reads it (pacing, probes), then the room's estimator reads
+        // that controller (layers).
         this.cc.onFeedback(fb, now);
         this.h.room.transportFeedback(this.id, fb);
         this.pacer.bitrate = this.cc.targetBitrate;
@@ -130,6 +132,7 @@ test('SFU probing: subscribers climb from a 300 kbit/s start to the top layers t
     assert.ok(took !== undefined, `layers S ${layers('S')} T ${layers('T')}`);
     assert.ok(took < 10_000, `top layers only after ${took} ms`);
     assert.ok(legs.get('S')!.cc.probeResults > 0, 'probe results fed the transport controller');
+    assert.equal(h.room.estimatorOf('S')!.cc, legs.get('S')!.cc, "the room reads the leg's controller");
     assert.ok(legs.get('S')!.probeBytes > 0);
   } finally {
     close();

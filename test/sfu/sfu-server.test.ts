@@ -199,6 +199,12 @@ test('SFU on rtcstack peer connections: publish once, every subscriber receives,
     );
     const bTwcc = sfu.figures().rooms[0]!.participants.find((p) => p.id === 'B')!;
     assert.equal(bTwcc.estimateSource, 'twcc');
+    // One controller per leg: B's estimator reads the controller of B's subscribing connection,
+    // which starts at the room's initial bandwidth (C's never got feedback: still there).
+    const bBwe = sfu.room('r')!.estimatorOf('B')!;
+    assert.ok(bBwe.shared);
+    assert.equal(bBwe.cc, sfu.connections('r', 'B').sub!.congestionController);
+    assert.equal(sfu.connections('r', 'C').sub!.congestionController.targetBitrate, 2_000_000);
     const cFig = fig.rooms[0]!.participants.find((p) => p.id === 'C')!;
     assert.equal(cFig.twccFeedback, 0);
     assert.equal(cFig.estimateSource, 'initial');

@@ -25,7 +25,7 @@ import { isKeyframeStart } from './keyframe.js';
 import { LayerSelector, type LayerSelectorOptions, PAUSED } from './layer-selector.js';
 import { PacketCache } from './packet-cache.js';
 import { StreamRewriter } from './rewriter.js';
-import { CONGESTION_LOSS, SubscriberBwe } from './subscriber-bwe.js';
+import { CONGESTION_LOSS, type ControllerFigures, SubscriberBwe } from './subscriber-bwe.js';
 import { SvcFilter } from './svc-filter.js';
 import { SvcSource } from './svc-layers.js';
 import { selectSvc, svcRates } from './svc-select.js';
@@ -91,7 +91,9 @@ export interface RoomOptions {
    * Who numbers the transport-wide sequence (with `twcc`): 'room' (default) puts it in
    * ForwardedRtp.transportSequence for the sink to write; 'transport': the subscriber's transport
    * stamps every packet it sends itself (retransmissions and RTCP-driven resends included) and
-   * reports them with `transportSent`, its feedback with `transportFeedback`.
+   * reports its feedback with `transportFeedback`. A transport that runs a congestion controller
+   * on them hands it over with `useTransportController` (the estimator reads it: one controller
+   * per leg); one that does not reports each packet with `transportSent` for the room's own.
    */
   readonly transportSequence?: 'room' | 'transport';
 }
@@ -323,12 +325,28 @@ export class Room extends Emitter<RoomEvents> {
   /**
    * `subscriberId`'s transport sent a packet with transport-wide sequence `seq` (transportSequence
    * 'transport'); `cluster`: the probe cluster its congestion controller put it in (-1: none).
+   * Not needed once the transport's controller is used (useTransportController).
    */
   transportSent(subscriberId: string, seq: number, size: number, cluster = -1): void {
     this.#participants.get(subscriberId)?.bwe?.onSent(seq, size, this.#o.clock.now(), cluster);
   }
 
-  /** TWCC feedback from `subscriberId` on what its transport sent (transportSequence 'transport'). */
+  /**
+   * `subscriberId`'s transport runs a congestion controller on what it sends (transportSequence
+   * 'transport', e.g. a peer connection's): from now on its estimator reads that controller after
+   * each `transportFeedback` instead of running a second one on the same packets. Call it before
+   * the transport sends (the estimator starts afresh, at the room's initial bandwidth).
+   */
+  useTransportController(subscriberId: string, controller: ControllerFigures): void {
+    const p = this.#participants.get(subscriberId);
+    if (!p?.bwe) return;
+    p.bwe = new SubscriberBwe(this.#o.initialBandwidth, this.#o.clock.now(), { controller });
+  }
+
+  /**
+   * TWCC feedback from `subscriberId` on what its transport sent (transportSequence 'transport'),
+   * after the transport's controller read it when the estimator uses that one.
+   */
   transportFeedback(subscriberId: string, fb: TransportCcFeedback): void {
     const p = this.#participants.get(subscriberId);
     if (p) this.#twccFeedback(p, fb, this.#o.clock.now());

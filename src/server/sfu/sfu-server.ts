@@ -70,8 +70,10 @@ export interface SfuServerOptions {
   /**
    * Estimate each subscriber's downlink from transport-wide congestion control (default true):
    * transport-cc is negotiated on the subscribing connections, the connection stamps every packet
-   * it sends with a transport-wide sequence number, and the subscriber's TWCC feedback feeds its
-   * estimator in the room (SubscriberBwe), which drives its layers.
+   * it sends with a transport-wide sequence number and feeds the subscriber's TWCC feedback to its
+   * congestion controller (pacing, probes), which starts at `initialBandwidth`; the subscriber's
+   * estimator in the room (SubscriberBwe) reads that controller after each feedback to drive its
+   * layers (one controller per leg).
    */
   readonly twcc?: boolean;
   /**
@@ -373,6 +375,10 @@ export class SfuServer implements SfuBackend {
 
   // ---- internals ----
 
+  get #initialBandwidth(): number {
+    return this.#o.initialBandwidth ?? (this.#twcc ? 2_000_000 : 8_000_000);
+  }
+
   #newRoom(name: string): Room {
     const twcc = this.#twcc;
     const room = new Room(name, {
@@ -381,7 +387,7 @@ export class SfuServer implements SfuBackend {
       upstreamRtcp: false,
       twcc,
       transportSequence: 'transport',
-      initialBandwidth: this.#o.initialBandwidth ?? (twcc ? 2_000_000 : 8_000_000),
+      initialBandwidth: this.#initialBandwidth,
       sink: {
         sendRtp: forwardingSink(
           (subscriberId) => this.#rooms.get(name)?.participants.get(subscriberId)?.senders,
@@ -442,6 +448,9 @@ export class SfuServer implements SfuBackend {
       {},
       {
         logger: this.#o.log.child('pc'),
+        // The subscribing connection's controller is the subscriber's estimate: it starts where
+        // the room's budget does (layers and pacing agree from the first packet).
+        ...(which === 'sub' && this.#twcc && { initialBitrate: this.#initialBandwidth }),
         ...this.#o.peerOptions,
         ...this.#o.peerOptionsFor?.(state.name, p.id, which),
       },
@@ -473,13 +482,13 @@ export class SfuServer implements SfuBackend {
       pc.onconnectionstatechange = () => {
         if (pc.connectionState === 'failed' && p.sub === pc) this.#restartSub(state, p, 'failed');
       };
-      // What this connection stamps and what the subscriber reports feed its estimator in the room.
+      // The subscriber's estimator in the room reads this connection's congestion controller
+      // after each feedback the connection gets (nothing per packet: the connection records it).
       pc.setProbeBitrateLimit(p.probeLimit);
-      if (this.#twcc)
-        pc.observeTransportCc({
-          sent: (seq, size, _now, cluster) => state.room.transportSent(p.id, seq, size, cluster),
-          feedback: (fb) => state.room.transportFeedback(p.id, fb),
-        });
+      if (this.#twcc) {
+        state.room.useTransportController(p.id, pc.congestionController);
+        pc.observeTransportCc({ feedback: (fb) => state.room.transportFeedback(p.id, fb) });
+      }
     }
     return pc;
   }

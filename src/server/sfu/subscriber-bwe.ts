@@ -26,9 +26,29 @@
  * PROBE_MAX_BACKOFF_MS). It succeeds when, a second after the higher rate started, the subscriber
  * acknowledges what is sent (the estimate takes the delivered rate) or the controller's own
  * estimate grows to cover it; either keeps the higher layer.
+ *
+ * One controller per leg: when the subscriber's transport runs its own (a peer connection's
+ * MediaCongestion stamps, paces and reads the feedback), this estimator reads that controller
+ * after each feedback (`controller` option) and keeps none of its own; the per-packet send record
+ * and the per-feedback GCC pass are done once. Only where the room numbers the packets itself
+ * (RoomOptions.transportSequence 'room', or a transport without a controller) does it run one.
  */
 import { CongestionController } from '../../interceptor/congestion-controller.js';
 import type { TransportCcFeedback } from '../../rtcp/twcc.js';
+
+/** What the estimator reads of a congestion controller after each feedback. */
+export type ControllerFigures = Readonly<
+  Pick<
+    CongestionController,
+    | 'targetBitrate'
+    | 'ackedBitrate'
+    | 'lossFraction'
+    | 'feedbackTotal'
+    | 'feedbackLost'
+    | 'meanDelay'
+    | 'minDelay'
+  >
+>;
 
 /** Quiet time (no decrease) before a probe, and the first back-off after a failed one. */
 export const PROBE_INTERVAL_MS = 3000;
@@ -43,7 +63,10 @@ export const CONGESTION_LOSS = 0.1;
 export const DELAY_SUSTAIN_MS = 300;
 
 export class SubscriberBwe {
-  readonly cc: CongestionController;
+  /** The controller read: the transport's, or (without one) this estimator's own. */
+  readonly cc: ControllerFigures;
+  /** Our own controller, fed here (undefined when reading the transport's). */
+  readonly #own: CongestionController | undefined;
   #seq = 0;
   #probe:
     | { budget: number; until: number; startEstimate: number; startForwarded: number; raisedAt: number }
@@ -67,8 +90,19 @@ export class SubscriberBwe {
   probes = 0;
   failedProbes = 0;
 
-  constructor(initialBitrate: number, now: number, o: { minBitrate?: number; maxBitrate?: number } = {}) {
-    this.cc = new CongestionController({ initialBitrate, ...o });
+  /**
+   * `controller`: the subscriber's transport's controller, which that transport feeds (sent
+   * packets, feedback) before this estimator's onFeedback; without it the estimator runs its own
+   * (`initialBitrate`, `minBitrate`, `maxBitrate`), fed through onSend/onSent and onFeedback.
+   */
+  constructor(
+    initialBitrate: number,
+    now: number,
+    o: { minBitrate?: number; maxBitrate?: number; controller?: ControllerFigures } = {},
+  ) {
+    const { controller, ...limits } = o;
+    this.#own = controller ? undefined : new CongestionController({ initialBitrate, ...limits });
+    this.cc = controller ?? this.#own!;
     this.#lastEstimate = initialBitrate;
     this.#estimate = initialBitrate;
     this.#nextProbeAt = now + PROBE_INTERVAL_MS;
@@ -80,6 +114,11 @@ export class SubscriberBwe {
 
   get probing(): boolean {
     return this.#probe !== undefined;
+  }
+
+  /** Whether this estimator reads the transport's controller (see the file comment). */
+  get shared(): boolean {
+    return this.#own === undefined;
   }
 
   /** The transport-wide sequence number for the next packet to this subscriber, recorded as sent. */
@@ -94,18 +133,23 @@ export class SubscriberBwe {
    * A packet left with transport-wide sequence number `seq` given out by the transport itself;
    * `cluster`: the probe cluster the transport's pacer sent it in (-1: none). The transport probes
    * (its congestion controller, padding through its pacer); what the subscriber received of a
-   * cluster lifts this estimator's controller as it does the transport's.
+   * cluster lifts this estimator's controller as it does the transport's. Reading the transport's
+   * controller, there is nothing to record: the transport did.
    */
   onSent(seq: number, size: number, now: number, cluster = -1): void {
-    this.cc.onPacketSent(seq, size, now, cluster);
+    this.#own?.onPacketSent(seq, size, now, cluster);
   }
 
+  /**
+   * The subscriber's feedback: our own controller reads it, or the transport's already has (then
+   * `fb` is not read again); the estimate follows from the controller's figures.
+   */
   onFeedback(fb: TransportCcFeedback, now: number): void {
     this.feedbacks++;
     // The controller reads the feedback once against its record of sent packets; loss and delay
     // come from that pass (no second record or loop here).
     const cc = this.cc;
-    cc.onFeedback(fb, now);
+    this.#own?.onFeedback(fb, now);
     const lossy = cc.feedbackTotal > 0 && cc.feedbackLost / cc.feedbackTotal > CONGESTION_LOSS;
     // Queuing delay: the feedback's mean one-way delay above the smallest seen.
     this.queuingDelay = Number.isNaN(cc.meanDelay) ? 0 : cc.meanDelay - cc.minDelay;
