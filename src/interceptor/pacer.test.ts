@@ -94,6 +94,36 @@ test('pacer: on an idle link frames leave without added latency beyond the burst
   assert.ok(pacer.stats.maxQueueDelayMs <= 9.6 + 0.01);
 });
 
+test('pacer: a packet to an empty queue leaves at once only within the allowance; otherwise it waits its turn', () => {
+  const { clock, pacer, sent, enqueue } = setup();
+  pacer.bitrate = 400_000; // paced at 1 Mbit/s, 625-byte burst allowance
+  const a = enqueue('video');
+  assert.deepEqual(
+    sent.map((s) => [s.id, s.at]),
+    [[a, 0]],
+  );
+  clock.advance(2); // the debt drained to 1000 bytes: over the allowance, though nothing is queued
+  const b = enqueue('video');
+  assert.equal(sent.length, 1, 'b waits');
+  assert.equal(pacer.queuedPackets, 1);
+  assert.equal(pacer.queuedBytes, 1250);
+  clock.advance(100);
+  // It leaves when the debt is down to the allowance: 625 bytes at 1 Mbit/s after a's 1250.
+  assert.deepEqual(
+    sent.map((s) => [s.id, s.at]),
+    [
+      [a, 0],
+      [b, 5],
+    ],
+  );
+  assert.equal(pacer.stats.maxQueueDelayMs, 3);
+  const c = enqueue('video');
+  assert.deepEqual(sent.at(-1), { id: c, at: 102, cls: 'video', size: 1250 });
+  assert.equal(pacer.queuedBytes, 0);
+  assert.equal(pacer.stats.maxQueueDelayMs, 3, 'c did not wait');
+  assert.equal(clock.activeTimers, 0);
+});
+
 test('pacer: the queue stays bounded in time: the rate rises to drain it within maxQueueMs', () => {
   const { clock, pacer, sent, enqueue } = setup();
   pacer.bitrate = 100_000; // 250 kbit/s paced: 1 MB would take 32 s

@@ -196,8 +196,20 @@ export class Pacer<T extends PacedPacket> {
       return;
     }
     const waiting = this.queuedPackets > 0;
-    (packet.cls === 'retransmission' ? this.#rtx : this.#video).push({ packet, at: now });
     this.#queuedBytes += packet.size;
+    // Nothing waits and the budget allows it: it leaves now, as #process would release it at once
+    // (the same budget: the rate counts it as queued since `now`), without a queue entry for it.
+    if (!waiting && this.#maxQueuePackets >= 1) {
+      this.#drainDebt(now);
+      if (this.#debt <= this.#allowance(now)) {
+        this.#queuedBytes -= packet.size;
+        this.#emit(packet);
+        this.#pad(now);
+        this.#reschedule();
+        return;
+      }
+    }
+    (packet.cls === 'retransmission' ? this.#rtx : this.#video).push({ packet, at: now });
     if (this.queuedPackets > this.#maxQueuePackets) this.#flush();
     // Others wait: their timer releases this one in turn. Otherwise it may go now.
     if (!waiting) this.#process();
@@ -294,8 +306,9 @@ export class Pacer<T extends PacedPacket> {
     if (this.#closed) return;
     const now = this.#clock.now();
     let wait = Infinity;
-    const rate = this.#rate(now);
-    if (this.queuedPackets > 0 && rate !== Infinity) {
+    const queued = this.queuedPackets > 0;
+    const rate = queued ? this.#rate(now) : Infinity;
+    if (queued && rate !== Infinity) {
       wait = Math.max(MIN_WAIT_MS, ((this.#debt - this.#allowance(now)) * 8000) / rate);
     } else if (this.#paddingRate(now) > 0 && this.#padding) {
       wait = PADDING_STEP_MS;

@@ -278,10 +278,13 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
   /** Per layer: its last extension list (see ExtensionList). */
   readonly #extLists: (ExtensionList | undefined)[] = [];
 
-  #extensions(i: number, dependencyDescriptor?: Uint8Array): readonly RtpHeaderExtension[] {
+  #extensions(
+    i: number,
+    dependencyDescriptor?: Uint8Array,
+    now = this.#clock.now(),
+  ): readonly RtpHeaderExtension[] {
     const n = this.#negotiation;
     const last = this.#extLists[i];
-    const now = this.#clock.now();
     if (
       last &&
       last.negotiation === n &&
@@ -381,6 +384,8 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
     const ssrc = source.ssrc;
     const timestamp = source.timestamp;
     const marker = source.marker ?? p.marker;
+    // One clock read for the packet's extensions and stats (the time does not move in between).
+    const now = this.#clock.now();
     for (let i = 0; i < this.layers.length; i++) {
       if (!this.#takes(i, rid)) continue;
       const layer = this.layers[i]!;
@@ -400,7 +405,7 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
         timestamp: ts,
         ssrc: layer.ssrc,
         csrcs: p.csrcs,
-        extensions: this.#extensions(i, dependencyDescriptor),
+        extensions: this.#extensions(i, dependencyDescriptor, now),
         payload: p.payload,
         paddingSize: 0,
       };
@@ -408,19 +413,19 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
       if (p.extensionData !== undefined) out.extensionData = p.extensionData;
       if (this.forwardedSource) layer.history.addForwarded(out, p.ssrc, p.sequenceNumber);
       else layer.history.add(out);
-      this.#send(layer, out);
+      this.#send(layer, out, now);
       if (marker || this.kind === 'audio') layer.stats.framesSent++;
     }
   }
 
   /** Stats and out (the caller has put `p` in the layer's history). */
-  #send(layer: SendLayer, p: RtpPacket): void {
+  #send(layer: SendLayer, p: RtpPacket, now = this.#clock.now()): void {
     const st = layer.stats;
     st.packetsSent++;
     st.bytesSent += p.payload.length;
     st.headerBytesSent += 12;
     st.lastRtpTimestamp = p.timestamp;
-    st.lastPacketSentAt = this.#clock.now();
+    st.lastPacketSentAt = now;
     this.out?.(p);
   }
 

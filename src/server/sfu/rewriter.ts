@@ -104,7 +104,8 @@ export class StreamRewriter {
       tsOffset: (outTs - p.timestamp) >>> 0,
     });
     if (!first) this.switches++;
-    return this.#emit(inExt, p.timestamp, now);
+    const segs = this.#segments;
+    return this.#emit(inExt, p.timestamp, now, segs[segs.length - 1]!);
   }
 
   /**
@@ -112,7 +113,8 @@ export class StreamRewriter {
    * undefined when it must not be forwarded.
    */
   rewrite(p: SourceRtp, now: number): RewrittenHeader | undefined {
-    const seg = this.#segments.at(-1);
+    const segs = this.#segments;
+    const seg = segs[segs.length - 1];
     if (!seg || seg.ssrc !== p.ssrc >>> 0) return undefined;
     const inExt = extendSeq(this.#highestIn, p.sequenceNumber);
     if (inExt < this.#floorIn) return undefined;
@@ -125,7 +127,7 @@ export class StreamRewriter {
           return this.#emit(inExt, p.timestamp, now, s);
       }
     }
-    return this.#emit(inExt, p.timestamp, now);
+    return this.#emit(inExt, p.timestamp, now, seg);
   }
 
   /**
@@ -187,7 +189,8 @@ export class StreamRewriter {
     if (this.#segments.length > this.#history) this.#segments.shift();
   }
 
-  #emit(inExt: number, inTs: number, now: number, seg = this.#segments.at(-1)!): RewrittenHeader {
+  /** `seg`: the segment numbering it (the current one for all but a late packet's). */
+  #emit(inExt: number, inTs: number, now: number, seg: Segment): RewrittenHeader {
     const outExt = inExt + seg.seqOffset;
     const timestamp = (inTs + seg.tsOffset) >>> 0;
     if (outExt > this.#highestOut) {
