@@ -63,40 +63,53 @@ async function startWithHost(agent: IceAgent, clock: ManualClock): Promise<Trans
   return { address: host[1]!, port: Number(host[2]) };
 }
 
-/** A controlled agent on its own virtual network (ManualClock, seeded). */
-function controlledAgent(seed: number): { clock: ManualClock; net: VirtualNetwork; agent: IceAgent } {
+/** An agent (controlled unless asked) on its own virtual network (ManualClock, seeded). */
+function controlledAgent(
+  seed: number,
+  controlling = false,
+): { clock: ManualClock; net: VirtualNetwork; agent: IceAgent } {
   const clock = new ManualClock();
   const net = new VirtualNetwork({ clock, seed });
   const agent = new IceAgent({
     clock,
     network: net.host('b'),
     random: new SeededRandom(seed),
-    controlling: false,
+    controlling,
     mdns: false,
   });
   return { clock, net, agent };
 }
 
-/** The controlling peer's check with USE-CANDIDATE, sent from `from` to the agent at `to`. */
-function nominateFrom(
+/** The peer's check, sent from `from` to the agent at `to`: by default the controlling peer's with USE-CANDIDATE. */
+function checkFrom(
   from: UdpSocket,
   agent: IceAgent,
   to: TransportAddress,
   priority: number,
   txn: number,
+  role: { controlling: boolean; useCandidate: boolean } = { controlling: true, useCandidate: true },
 ): boolean {
   return from.send(
     serializeCheckRequest({
       username: `${agent.localCredentials.ufrag}:${PEER.ufrag}`,
       password: agent.localCredentials.pwd,
       priority,
-      controlling: true,
-      tieBreaker: 1n,
-      useCandidate: true,
+      tieBreaker: role.controlling ? 1n : 7n,
       transactionId: new SeededRandom(txn).bytes(12),
+      ...role,
     }),
     to,
   );
+}
+/** A controlled peer's plain check (no USE-CANDIDATE). */
+const CONTROLLED = { controlling: false, useCandidate: false };
+
+/** Close the agent, the fake peer and the network; nothing may stay open. */
+function teardown(agent: IceAgent, peer: FakePeer, net: VirtualNetwork): void {
+  agent.close();
+  peer.sock.close();
+  net.close();
+  net.assertNoOpenSockets();
 }
 
 test('ICE-lite peer: the full agent becomes controlling and nominates', async () => {
@@ -131,7 +144,7 @@ test('controlled agent accepts aggressive nomination (USE-CANDIDATE on the first
   const peer = await fakePeer(net, () => agent.localCredentials);
   const to = await startWithHost(agent, clock);
   // The peer checks with USE-CANDIDATE straight away; it never signals a candidate (prflx).
-  nominateFrom(peer.sock, agent, to, computePriority('prflx', 65535), clock.now());
+  checkFrom(peer.sock, agent, to, computePriority('prflx', 65535), clock.now());
   assert.ok(await clock.runUntil(() => agent.state === 'connected', 5000), agent.state);
   assert.equal(peer.responses, 1, 'the agent answered the check');
   assert.ok(peer.requests.length >= 1, 'and sent a triggered check back');
@@ -166,7 +179,7 @@ test('the first valid pair carries data before nomination; nomination then marks
   await clock.runUntil(() => got.length > 0, 100);
   assert.deepEqual(got, [2], 'data reached the peer on the valid, not yet nominated pair');
   // Nomination of the same pair: it is marked, not re-selected.
-  nominateFrom(peer.sock, agent, to, computePriority('prflx', 65535), 9);
+  checkFrom(peer.sock, agent, to, computePriority('prflx', 65535), 9);
   assert.ok(await clock.runUntil(() => agent.selectedPair?.nominated === true, 5000));
   assert.deepEqual(changes, [false], 'one selection, made before nomination');
   agent.close();
@@ -186,7 +199,7 @@ test('controlled agent follows a renomination: the pair nominated last is select
   const to = await startWithHost(agent, clock);
   let txn = 1;
   const nominate = (from: FakePeer, priority: number): boolean =>
-    nominateFrom(from.sock, agent, to, priority, txn++);
+    checkFrom(from.sock, agent, to, priority, txn++);
   // The controlling peer nominates a high-priority pair, then moves to a lower-priority one.
   nominate(first, computePriority('prflx', 65535));
   assert.ok(await clock.runUntil(() => agent.selectedPair?.remote.port === 4000, 5000));
@@ -332,15 +345,7 @@ test("a peer's check that beats our remote description is checked back once we h
   // The offerer's view when the answerer starts checking before the answer reaches it (Chromium
   // does): the request is answered and its path paired, but no check can be signed yet. Such a
   // pair used to fail without a check, and with end-of-candidates the agent failed for good.
-  const clock = new ManualClock();
-  const net = new VirtualNetwork({ clock, seed: 12 });
-  const agent = new IceAgent({
-    clock,
-    network: net.host('a'),
-    random: new SeededRandom(12),
-    controlling: true,
-    mdns: false,
-  });
+  const { clock, net, agent } = controlledAgent(12, true);
   const states: string[] = [];
   agent.on('statechange', (s) => states.push(s));
   const peer = await fakePeer(net, () => agent.localCredentials);
@@ -352,20 +357,7 @@ test("a peer's check that beats our remote description is checked back once we h
   await clock.runUntil(() => agent.gatheringState === 'complete', 1000);
   const host = /udp \d+ (\S+) (\d+) typ host/.exec(candidates[0]!)!;
   const to = { address: host[1]!, port: Number(host[2]) };
-  const peerCheck = (txn: number): boolean =>
-    peer.sock.send(
-      serializeCheckRequest({
-        username: `${agent.localCredentials.ufrag}:${PEER.ufrag}`,
-        password: agent.localCredentials.pwd,
-        priority: computePriority('prflx', 65535),
-        controlling: false,
-        tieBreaker: 7n,
-        useCandidate: false,
-        transactionId: new SeededRandom(txn).bytes(12),
-      }),
-      to,
-    );
-  peerCheck(1);
+  checkFrom(peer.sock, agent, to, computePriority('prflx', 65535), 1, CONTROLLED);
   await clock.runUntil(() => peer.responses === 1, 1000);
   assert.equal(peer.responses, 1, 'the early check is answered');
   assert.equal(agent.pairs.length, 1);
@@ -383,16 +375,11 @@ test("a peer's check that beats our remote description is checked back once we h
     'the pair was checked and nominated',
   );
   assert.equal(agent.send(Uint8Array.of(0x17)), true);
-  agent.close();
-  peer.sock.close();
-  net.close();
-  net.assertNoOpenSockets();
+  teardown(agent, peer, net);
 });
 
 test('failed because every check did, the agent recovers when a peer check revives a path', async () => {
-  const clock = new ManualClock();
-  const net = new VirtualNetwork({ clock, seed: 13 });
-  const agent = new IceAgent({ clock, network: net.host('a'), random: new SeededRandom(13), mdns: false });
+  const { clock, net, agent } = controlledAgent(13, true);
   const peer = await fakePeer(net, () => agent.localCredentials);
   const to = await startWithHost(agent, clock);
   agent.addRemoteCandidate(`candidate:1 1 udp ${computePriority('host', 1)} 203.0.113.200 9 typ host`);
@@ -400,23 +387,9 @@ test('failed because every check did, the agent recovers when a peer check reviv
   assert.ok(await clock.runUntil(() => agent.state === 'failed', 120_000), agent.state);
   assert.equal(agent.send(Uint8Array.of(0x17)), false);
   // The peer's own check arrives late on a path that works: answered, checked back, selected.
-  peer.sock.send(
-    serializeCheckRequest({
-      username: `${agent.localCredentials.ufrag}:${PEER.ufrag}`,
-      password: agent.localCredentials.pwd,
-      priority: computePriority('prflx', 65535),
-      controlling: false,
-      tieBreaker: 7n,
-      useCandidate: false,
-      transactionId: new SeededRandom(3).bytes(12),
-    }),
-    to,
-  );
+  checkFrom(peer.sock, agent, to, computePriority('prflx', 65535), 3, CONTROLLED);
   assert.ok(await clock.runUntil(() => agent.state === 'completed', 5000), agent.state);
   assert.equal(agent.selectedPair?.remote.port, 4000);
   assert.equal(agent.send(Uint8Array.of(0x17)), true);
-  agent.close();
-  peer.sock.close();
-  net.close();
-  net.assertNoOpenSockets();
+  teardown(agent, peer, net);
 });
