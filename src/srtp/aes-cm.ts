@@ -110,6 +110,11 @@ function xor64(d: BigUint64Array, d0: number, k: BigUint64Array, k0: number, n: 
 
 /** Most packets whose keystream one `AesCmStream` refill computes ahead. */
 const MAX_BATCH = 16;
+/**
+ * Bytes before each packet's keystream in a batch (encrypted counter junk): room for the RTP header
+ * when a packet is decrypted into its keystream (`decryptInto`). A multiple of 16 and of 8.
+ */
+export const HEADER_ROOM = 64;
 /** Packets longer than this are encrypted on their own, not through the batch. */
 const MAX_BATCH_STRIDE = 4096;
 
@@ -122,8 +127,14 @@ const MAX_BATCH_STRIDE = 4096;
  * than the stride limit take the single-packet path. Only called after a packet authenticated,
  * so forged packets cannot make it work.
  *
- * The counter blocks live in the stream's own scratch, one slot of `stride` bytes per batch
- * position: salt, SSRC and block numbers stay in place between refills, so a refill rewrites only
+ * A receiver decrypts into the keystream itself (`decryptInto`): each batch slot has HEADER_ROOM
+ * bytes before its keystream for the header, so the plaintext packet is written into memory the
+ * cipher call has just written (hot in cache, and already allocated) instead of into fresh slab
+ * memory, and the slot is used up. The returned view shares its ArrayBuffer with the other slots'
+ * keystream (as a slab's views share theirs with other packets and the HMAC pads).
+ *
+ * The counter blocks live in the stream's own scratch, one slot of HEADER_ROOM + `stride` bytes
+ * per batch position: salt, SSRC and block numbers stay in place between refills, so a refill rewrites only
  * the two index bytes (12-13) of each block, and bytes 8-11 only when the rollover counter of a
  * slot changed.
  */
@@ -137,9 +148,13 @@ export class AesCmStream {
   #batch = MAX_BATCH;
   #hits = 0;
   #ks: Uint8Array = new Uint8Array(0);
+  /** `#ks.buffer` (read once per refill: reading `buffer` is a runtime call). */
+  #ksBuffer: ArrayBufferLike = new ArrayBuffer(0);
   #ks64: BigUint64Array = new BigUint64Array(0);
+  /** Slots of the current batch already decrypted into (bit j: slot j), whose keystream is gone. */
+  #used = 0;
   readonly #iv = new Uint8Array(16);
-  /** Counter blocks: MAX_BATCH slots of `#stride` bytes. */
+  /** Counter blocks: MAX_BATCH slots of HEADER_ROOM + `#stride` bytes. */
   #blocks = new Uint8Array(0);
   #blocks16 = new Uint16Array(0);
   /** Per slot, the index / 2^16 its bytes 0-11 were written for (-1: not yet). */
@@ -160,16 +175,18 @@ export class AesCmStream {
     let slot = index - this.#first;
     if (this.#first < 0 || slot < 0 || slot >= this.#count || n > this.#stride) {
       if (n > MAX_BATCH_STRIDE || (this.#first >= 0 && slot < 0)) {
-        this.#ivAt(this.#iv, 0, index);
-        this.#cm.apply(this.#iv, bytes, at, at + n);
+        this.#single(index, bytes, at, n);
         return;
       }
       this.#refill(index, n);
       slot = 0;
+    } else if (this.#used & (1 << slot)) {
+      this.#single(index, bytes, at, n);
+      return;
     }
     this.#hits++;
     const ks = this.#ks;
-    const k0 = slot * this.#stride;
+    const k0 = slot * (HEADER_ROOM + this.#stride) + HEADER_ROOM;
     let i = 0;
     if (words && (at & 7) === 0 && bytes.byteOffset === 0) {
       const nw = n >>> 3;
@@ -179,35 +196,83 @@ export class AesCmStream {
     for (; i < n; i++) bytes[at + i]! ^= ks[k0 + i]!;
   }
 
+  /**
+   * Decrypt (or encrypt) packet `index` into its keystream: writes the h-byte header
+   * src[at - h, at) and src[at, at + n) XOR the keystream over the keystream itself and returns a
+   * view of those h + n bytes; the slot's keystream is used up (an index is decrypted once: the
+   * replay list rejects a second packet with it, and a used slot is never read again). `srcWords` is
+   * a 64-bit view of src's buffer from offset 0 (or undefined), used when `at` is a multiple of 8.
+   * Returns undefined, touching nothing, when the packet cannot go this way (a header longer than
+   * HEADER_ROOM, no payload, a packet longer than the batch stride limit, a late packet, a used
+   * slot): the caller then applies the keystream in place with `apply`.
+   */
+  decryptInto(
+    index: number,
+    src: Uint8Array,
+    srcWords: BigUint64Array | undefined,
+    at: number,
+    h: number,
+    n: number,
+  ): Uint8Array | undefined {
+    if (n <= 0 || h > HEADER_ROOM || h > at) return undefined;
+    let slot = index - this.#first;
+    if (this.#first < 0 || slot < 0 || slot >= this.#count || n > this.#stride) {
+      if (n > MAX_BATCH_STRIDE || (this.#first >= 0 && slot < 0)) return undefined;
+      this.#refill(index, n);
+      slot = 0;
+    } else if (this.#used & (1 << slot)) return undefined;
+    this.#hits++;
+    this.#used |= 1 << slot;
+    const ks = this.#ks;
+    const k0 = slot * (HEADER_ROOM + this.#stride) + HEADER_ROOM;
+    for (let i = 1; i <= h; i++) ks[k0 - i] = src[at - i]!;
+    let i = 0;
+    if (srcWords && (at & 7) === 0 && src.byteOffset === 0) {
+      const nw = n >>> 3;
+      xor64(this.#ks64, k0 >>> 3, srcWords, at >>> 3, nw);
+      i = nw << 3;
+    }
+    for (; i < n; i++) ks[k0 + i]! ^= src[at + i]!;
+    return new Uint8Array(this.#ksBuffer, ks.byteOffset + k0 - h, h + n);
+  }
+
+  /** One packet's keystream on its own (not from the batch), applied in place. */
+  #single(index: number, bytes: Uint8Array, at: number, n: number): void {
+    this.#ivAt(this.#iv, 0, index);
+    this.#cm.apply(this.#iv, bytes, at, at + n);
+  }
+
   #refill(index: number, n: number): void {
     if (this.#first >= 0) {
       if (this.#hits < 2) this.#batch = Math.max(1, this.#batch >>> 1);
       else if (this.#hits >= this.#count) this.#batch = Math.min(MAX_BATCH, this.#batch * 2);
     }
     const stride = Math.max(this.#stride, (n + 15) & ~15);
+    const pitch = HEADER_ROOM + stride;
     if (stride !== this.#stride) {
-      this.#blocks = new Uint8Array(MAX_BATCH * stride);
+      this.#blocks = new Uint8Array(MAX_BATCH * pitch);
       this.#blocks16 = new Uint16Array(this.#blocks.buffer);
       this.#slotHigh.fill(-1);
     }
     const count = this.#batch;
-    for (let j = 0; j < count; j++) this.#fillSlot(j, index + j, stride);
-    const total = count * stride;
+    for (let j = 0; j < count; j++) this.#fillSlot(j * pitch + HEADER_ROOM, j, index + j, stride);
+    const total = count * pitch;
     const blocks = this.#blocks;
     let ks = this.#cm.encrypt(total === blocks.length ? blocks : blocks.subarray(0, total));
     if ((ks.byteOffset & 7) !== 0) ks = ks.slice();
     this.#ks = ks;
-    this.#ks64 = new BigUint64Array(ks.buffer, ks.byteOffset, ks.length >>> 3);
+    this.#ksBuffer = ks.buffer;
+    this.#ks64 = new BigUint64Array(this.#ksBuffer, ks.byteOffset, ks.length >>> 3);
     this.#first = index;
     this.#count = count;
     this.#stride = stride;
     this.#hits = 0;
+    this.#used = 0;
   }
 
-  /** Counter blocks IV(index) + b for the `stride / 16` blocks of slot `j`. */
-  #fillSlot(j: number, index: number, stride: number): void {
+  /** Counter blocks IV(index) + b for the `stride / 16` blocks of slot `j`, from blocks[o]. */
+  #fillSlot(o: number, j: number, index: number, stride: number): void {
     const high = Math.floor(index / 65536);
-    const o = j * stride;
     const blocks = this.#blocks;
     const nb = stride >>> 4;
     if (!LITTLE_ENDIAN || this.#slotHigh[j] !== high) {

@@ -32,14 +32,26 @@ interface Keys {
   readonly aead?: KeyObject;
 }
 
-interface SendStream extends RocState {
+/**
+ * Per-SSRC state of a stream, one class for both directions: every stream object has the same
+ * shape from its creation (the keystream field included), so the per-packet reads of the ROC code
+ * and the keystream see one map instead of four (send/receive, before/after the keystream).
+ */
+class Stream implements RocState {
+  roc = 0;
+  sl = 0;
+  started = false;
   /** AES-CM keystream computed ahead for this SSRC (HMAC profiles). */
-  ks?: AesCmStream;
-}
+  ks: AesCmStream | undefined = undefined;
+  /** The replay list (received streams only). */
+  readonly window: ReplayWindow | undefined;
 
-interface RecvStream extends SendStream {
-  readonly window: ReplayWindow;
+  constructor(window?: ReplayWindow) {
+    this.window = window;
+  }
 }
+type SendStream = Stream;
+type RecvStream = Stream & { readonly window: ReplayWindow };
 
 const GCM_OPTIONS = { authTagLength: 16 } as const;
 /**
@@ -172,7 +184,11 @@ export class SrtpContext {
 
   /** Set the rollover counter of an outbound stream (e.g. continuing a stream after a rekey). */
   setSendRoc(ssrc: number, roc: number, lastSeq: number): void {
-    this.#send.set(ssrc, { roc, sl: lastSeq, started: true });
+    const st = new Stream();
+    st.roc = roc;
+    st.sl = lastSeq;
+    st.started = true;
+    this.#send.set(ssrc, st);
   }
 
   /** Encrypt and authenticate an RTP packet; returns a new buffer with the tag appended. */
@@ -223,7 +239,7 @@ export class SrtpContext {
   /** The send stream of an SSRC (created on its first packet). */
   #sendStream(ssrc: number): SendStream {
     let st = this.#send.get(ssrc);
-    if (!st) this.#send.set(ssrc, (st = { roc: 0, sl: 0, started: false }));
+    if (!st) this.#send.set(ssrc, (st = new Stream()));
     return st;
   }
 
@@ -309,9 +325,11 @@ export class SrtpContext {
       slab.bytes.set(pt, at + h);
       if (!st) this.#recv.set(ssrc, (st = this.#newRecvStream()));
     } else {
-      // Copy first with the ROC appended: one HMAC, then decrypt in place. The whole packet is
-      // copied (no subarray view per packet); the ROC overwrites the copy's first tag bytes (a
-      // tag is at least 4 bytes), the tag is compared in the input.
+      // Copy first with the ROC appended: one HMAC, then decrypt. The whole packet is copied (no
+      // subarray view per packet); the ROC overwrites the copy's first tag bytes (a tag is at
+      // least 4 bytes), the tag is compared in the input. The plaintext goes into the stream's
+      // keystream (written by the cipher call just before, see AesCmStream.decryptInto) and the
+      // copy's slab bytes are given back for the next packet; otherwise it is decrypted in place.
       at = slab.reserve(packet.length, h);
       const work = slab.bytes;
       work.set(packet, at);
@@ -321,6 +339,13 @@ export class SrtpContext {
       }
       if (!st) this.#recv.set(ssrc, (st = this.#newRecvStream()));
       st.ks ??= new AesCmStream(k.ctr!, k.salt, ssrc);
+      const out = st.ks.decryptInto(index, work, slab.words, at + h, h, end - h);
+      if (out) {
+        slab.unreserve(at);
+        updateRoc(st, v, seq);
+        st.window.accept(index);
+        return out;
+      }
       st.ks.apply(index, work, slab.words, at + h, end - h);
     }
     updateRoc(st, v, seq);
@@ -329,7 +354,7 @@ export class SrtpContext {
   }
 
   #newRecvStream(): RecvStream {
-    return { roc: 0, sl: 0, started: false, window: new ReplayWindow(this.#windowSize) };
+    return new Stream(new ReplayWindow(this.#windowSize)) as RecvStream;
   }
 
   /** The rollover counter of an inbound stream, for stats and tests. */

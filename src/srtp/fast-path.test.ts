@@ -12,6 +12,7 @@ import { HmacSha1 } from './hmac-sha1.js';
 import { SRTP_PROFILES, SrtpContext, type SrtpProfileName } from './index.js';
 import { PacketSlab, SLAB_HEADROOM } from './packet-slab.js';
 
+const xor = (a: Uint8Array, b: Uint8Array): Uint8Array => a.map((x, i) => x ^ b[i]!);
 const bytes = (r: SeededRandom, n: number): Uint8Array => {
   const b = new Uint8Array(n);
   for (let i = 0; i < n; i++) b[i] = r.int(256);
@@ -61,6 +62,86 @@ test('AesCmStream matches per-packet AES-CTR for in-order, lossy, reordered, lat
       toHex(referenceKeystream(key, salt, ssrc, index, n)),
       `packet ${i} index ${index} length ${n}`,
     );
+  }
+});
+
+test('AesCmStream.decryptInto writes header and payload XOR keystream into the keystream, each index once', () => {
+  const r = new SeededRandom(21);
+  const key = bytes(r, 16);
+  const salt = bytes(r, 14);
+  const ssrc = 0x01020304;
+  const stream = new AesCmStream(new AesCmKeystream(key), salt, ssrc);
+  const slab = new PacketSlab();
+  const held: [Uint8Array, string][] = [];
+  let index = 65_520;
+  let fast = 0;
+  for (let i = 0; i < 500; i++) {
+    const roll = r.int(20);
+    if (roll === 0) index += 1 + r.int(40);
+    else if (roll === 1) index -= 1 + r.int(30);
+    else if (roll !== 2) index++; // roll 2: the same index again
+    const h = 12 + 4 * r.int(roll === 3 ? 30 : 14); // up to 128 bytes: some longer than HEADER_ROOM
+    const n = roll === 4 ? 5000 + r.int(500) : r.int(1300);
+    const at = slab.reserve(h + n, h) + h;
+    const src = slab.bytes;
+    const pkt = bytes(r, h + n);
+    src.set(pkt, at - h);
+    const want =
+      toHex(pkt.subarray(0, h)) + toHex(xor(pkt.subarray(h), referenceKeystream(key, salt, ssrc, index, n)));
+    const out = stream.decryptInto(index, src, slab.words, at, h, n);
+    if (h > 64 || n === 0 || n > 4096) assert.equal(out, undefined, 'header past the room, empty or long');
+    if (out) {
+      fast++;
+      assert.equal(toHex(out), want, `packet ${i} index ${index}`);
+      assert.equal(toHex(src.subarray(at - h, at + n)), toHex(pkt), 'the source is left as it was');
+      held.push([out, want]);
+      assert.equal(
+        stream.decryptInto(index, src, slab.words, at, h, n),
+        undefined,
+        'an index is decrypted once',
+      );
+    } else {
+      // Also late packets and indices already decrypted (a repeat, or in-order ones after a late one).
+      assert.equal(toHex(src.subarray(at - h, at + n)), toHex(pkt), 'nothing touched');
+      stream.apply(index, src, slab.words, at, n); // the caller's fallback: in place
+      assert.equal(toHex(src.subarray(at - h, at + n)), want, `packet ${i} index ${index} in place`);
+    }
+  }
+  assert.ok(fast > 200, `packets decrypted into the keystream (${fast} of 500)`);
+  for (const [out, want] of held) assert.equal(toHex(out), want, 'earlier packets stay intact');
+});
+
+test('unprotectRtp: headers of every length, late, lost and long packets, all outputs kept', () => {
+  const r = new SeededRandom(23);
+  for (const name of ['SRTP_AES128_CM_HMAC_SHA1_80', 'SRTP_AES128_CM_HMAC_SHA1_32'] as SrtpProfileName[]) {
+    const p = SRTP_PROFILES[name];
+    const master = { key: bytes(r, p.keyLength), salt: bytes(r, p.saltLength) };
+    const tx = new SrtpContext(p, master);
+    const rx = new SrtpContext(p, master);
+    const plain: Uint8Array[] = [];
+    const sent: Uint8Array[] = [];
+    for (let i = 0; i < 400; i++) {
+      const ext = r.int(3) === 0 ? 0 : 1 + r.int(r.int(4) === 0 ? 40 : 8); // extension words, some past 64 bytes of header
+      const h = 12 + (ext ? 4 + 4 * ext : 0);
+      const pkt = bytes(r, h + (r.int(30) === 0 ? 4100 + r.int(900) : r.int(1300)));
+      pkt[0] = 0x80 | (ext ? 0x10 : 0);
+      pkt[2] = (65_400 + i) >> 8;
+      pkt[3] = (65_400 + i) & 0xff;
+      pkt.set([0, 0, 0, 9], 8);
+      if (ext) pkt.set([0xbe, 0xde, 0, ext], 12);
+      plain.push(pkt);
+      sent.push(tx.protectRtp(pkt));
+    }
+    const out: (Uint8Array | undefined)[] = [];
+    for (let i = 0; i < sent.length; i++) {
+      if (r.int(10) === 0) continue; // lost, or late: delivered below
+      out[i] = rx.unprotectRtp(sent[i]!);
+    }
+    for (let i = 0; i < sent.length; i++)
+      if (!out[i] && i > sent.length - 100) out[i] = rx.unprotectRtp(sent[i]!);
+    for (let i = 0; i < sent.length; i++)
+      if (out[i]) assert.equal(toHex(out[i]!), toHex(plain[i]!), `${name} packet ${i}`);
+    assert.throws(() => rx.unprotectRtp(sent[sent.length - 1]!), /replayed/);
   }
 });
 

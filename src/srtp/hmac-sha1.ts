@@ -28,6 +28,13 @@ export class HmacSha1 {
   /** opad || inner digest, hashed as the outer step. */
   readonly #outer = new Uint8Array(SHA1_BLOCK + SHA1_LENGTH);
   readonly #key: KeyObject;
+  /**
+   * The buffer of the latest message and its ArrayBuffer: the hash input is built as
+   * `new Uint8Array(arrayBuffer, ...)` rather than by `subarray` (species lookup) or by reading
+   * `buffer` per packet (a runtime call); a slab changes every few dozen packets at most.
+   */
+  #buf: Uint8Array | undefined;
+  #arrayBuffer: ArrayBufferLike = new ArrayBuffer(0);
 
   constructor(key: Uint8Array) {
     if (key.length > SHA1_BLOCK)
@@ -81,7 +88,11 @@ export class HmacSha1 {
     const pad = start - SHA1_BLOCK;
     if (pad < 0) throw new RangeError('HMAC input needs 64 bytes of headroom');
     buf.set(this.#ipad, pad);
-    const inner = hash('sha1', buf.subarray(pad, end), 'latin1');
+    if (buf !== this.#buf) {
+      this.#buf = buf;
+      this.#arrayBuffer = buf.buffer;
+    }
+    const inner = hash('sha1', new Uint8Array(this.#arrayBuffer, buf.byteOffset + pad, end - pad), 'latin1');
     const outer = this.#outer;
     for (let i = 0; i < SHA1_LENGTH; i++) outer[SHA1_BLOCK + i] = inner.charCodeAt(i);
     return hash('sha1', outer, 'latin1');
