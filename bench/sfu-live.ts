@@ -41,7 +41,7 @@
  *   npm run bench -- sfu-live [-- --seconds 10 --warmup 5 --rounds 2]
  *   SFU_LIVE_N=10,50 npm run bench -- sfu-live     (default N = 10, 50, 200)
  *   SFU_LIVE_SIMULCAST=0 npm run bench -- sfu-live (one VP8 layer, ~1 Mbit/s, no rids)
- *   SFU_LIVE_ONLY=janus|rtcstack                   (one SFU only)
+ *   SFU_LIVE_ONLY=janus|rtcstack|base[,...]        (only these SFUs, e.g. rtcstack,base)
  *   SFU_LIVE_TWCC=1                                (subscribers agree to transport-cc)
  *   SFU_LIVE_JANUS_LOOPS=2                         (Janus's event_loops: handles share 2 threads;
  *                                                   default: its default, a thread per handle)
@@ -106,6 +106,26 @@ function cpuSplit(pid: number): [number, number] {
   // Fields after the command name (which may hold spaces) start at field 3; utime/stime are 14/15.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return [Number(f[11]) / CLK_TCK, Number(f[12]) / CLK_TCK];
+}
+
+/**
+ * Times the threads of process `pid` went to sleep so far (voluntary context switches, all threads):
+ * each is a wakeup later (a datagram or a timer). On this 2-vCPU VM a sleep and wakeup costs the
+ * sleeper tens of microseconds of CPU and cold caches after it (see docs/status.md, session 9).
+ */
+function sleepsOf(pid: number): number {
+  let n = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const m = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(
+        readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8'),
+      );
+      n += Number(m?.[1] ?? 0);
+    } catch {
+      // the thread ended
+    }
+  }
+  return n;
 }
 
 /** UDP datagrams the kernel dropped on full receive buffers so far (all sockets of the machine). */
@@ -208,6 +228,8 @@ interface Row {
   cpuSec: number;
   /** The kernel's share of it (system time: sends, and on loopback the delivery to the receiver). */
   sysShare: number;
+  /** The SFU's sleeps (voluntary context switches of all its threads) over the window. */
+  sleeps: number;
   wallSec: number;
   clientCpuSec: number;
   load: number;
@@ -284,12 +306,14 @@ async function measure(
     const each0 = await Promise.all(subs.map((pc) => receiveCounters([pc])));
     const p0 = await sentBytes(room.publisher);
     const split0 = cpuSplit(sfu.pid);
+    const sleeps0 = sleepsOf(sfu.pid);
     const cpu0 = split0[0] + split0[1];
     const drops0 = udpRcvbufErrors();
     const me0 = process.cpuUsage();
     const t0 = performance.now();
     await sleep(o.seconds * 1000);
     const split1 = cpuSplit(sfu.pid);
+    const sleeps = sleepsOf(sfu.pid) - sleeps0;
     const cpu1 = split1[0] + split1[1];
     const drops = udpRcvbufErrors() - drops0;
     const wallSec = (performance.now() - t0) / 1000;
@@ -372,6 +396,7 @@ async function measure(
       drops,
       cpuSec: cpu1 - cpu0,
       sysShare: (split1[1] - split0[1]) / Math.max(0.01, cpu1 - cpu0),
+      sleeps,
       wallSec,
       clientCpuSec: (me.user + me.system) / 1e6,
       load: loadavg()[0]!,
@@ -394,13 +419,13 @@ if (!janusAvailable()) {
 }
 const simulcast = process.env.SFU_LIVE_SIMULCAST !== '0';
 const twcc = process.env.SFU_LIVE_TWCC === '1';
-const only = process.env.SFU_LIVE_ONLY;
+const only = process.env.SFU_LIVE_ONLY?.split(',');
 const ns = process.env.SFU_LIVE_N?.split(',').map(Number) ?? [10, 50, 200];
 console.log(
   `sfu-live: Janus VideoRoom vs rtcstack serve, each a child process on loopback; 1 publisher (VP8 ${simulcast ? 'simulcast q/h/f' : 'one layer'} + Opus) and N subscribers in this process; subscribers ${twcc ? 'with' : 'without'} transport-cc; Janus event_loops: ${process.env.SFU_LIVE_JANUS_LOOPS ?? 'default (a thread per handle)'}; ${o.warmup} s warm-up, ${o.seconds} s measured, ${o.rounds} rounds, order alternating\n`,
 );
 console.log(
-  'N    | round | SFU      | SFU CPU % (idle) | sys % | fwd pkts/s/core | consumers/core @1 Mbps | per-consumer Mbps | lost % | rtx % | udp drops | subs f/h/q/none | video fps | pub Mbps / target | clients CPU % | load',
+  'N    | round | SFU      | SFU CPU % (idle) | sys % | CPU us/pkt (u + s) | sleeps/s | fwd pkts/s/core | consumers/core @1 Mbps | per-consumer Mbps | lost % | rtx % | udp drops | subs f/h/q/none | video fps | pub Mbps / target | clients CPU % | load',
 );
 const rows: Row[] = [];
 for (const n of ns) {
@@ -408,7 +433,7 @@ for (const n of ns) {
     const sfus: Which[] = BASE ? ['janus', 'base', 'rtcstack'] : ['janus', 'rtcstack'];
     const order = round % 2 === 0 ? sfus : [...sfus].reverse();
     for (const which of order) {
-      if (only && only !== which) continue;
+      if (only && !only.includes(which)) continue;
       let r: Row;
       try {
         r = await measure(which, n, round, o, simulcast);
@@ -426,6 +451,10 @@ for (const n of ns) {
           which.padEnd(8),
           `${((100 * r.cpuSec) / r.wallSec).toFixed(0)} (${r.idlePct.toFixed(0)})`.padStart(16),
           (100 * r.sysShare).toFixed(0).padStart(5),
+          `${((1e6 * r.cpuSec) / Math.max(1, r.c.packets)).toFixed(1)} (${((1e6 * r.cpuSec * (1 - r.sysShare)) / Math.max(1, r.c.packets)).toFixed(1)} + ${((1e6 * r.cpuSec * r.sysShare) / Math.max(1, r.c.packets)).toFixed(1)})`.padStart(
+            18,
+          ),
+          (r.sleeps / r.wallSec).toFixed(0).padStart(8),
           Math.round(r.c.packets / r.cpuSec)
             .toLocaleString('en')
             .padStart(15),
@@ -468,6 +497,6 @@ for (const n of ns) {
     );
 }
 console.log(
-  '\nSFU CPU %: utime+stime of the SFU process over the window (100 = one core), in brackets once the publisher stopped (the connections alone); sys %: the kernel share of it (on loopback a send also pays the delivery to the receiving socket); fwd pkts: media RTP packets the subscribers received (lost ones and retransmissions not counted) (rtx %: packets received over RTX per forwarded packet: NACK answers, and our SFU probes of the downlink, which resend media); consumers/core @1 Mbps: forwarded Mbit/s (SRTP datagrams) per CPU second of the SFU, as bench/sfu.ts prints it; per-consumer Mbps: what each subscriber got (video ~1.1 + audio when on the top layer).',
+  '\nSFU CPU %: utime+stime of the SFU process over the window (100 = one core), in brackets once the publisher stopped (the connections alone); sys %: the kernel share of it (on loopback a send also pays the delivery to the receiving socket); CPU us/pkt: that CPU per forwarded packet, user + system; sleeps/s: voluntary context switches of the SFU process (all threads), each a wakeup (a datagram or a timer); fwd pkts: media RTP packets the subscribers received (lost ones and retransmissions not counted) (rtx %: packets received over RTX per forwarded packet: NACK answers, and our SFU probes of the downlink, which resend media); consumers/core @1 Mbps: forwarded Mbit/s (SRTP datagrams) per CPU second of the SFU, as bench/sfu.ts prints it; per-consumer Mbps: what each subscriber got (video ~1.1 + audio when on the top layer).',
 );
 process.exit(0);

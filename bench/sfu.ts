@@ -65,6 +65,12 @@
  *   SFU_BENCH_MODES=sender,udp npm run bench -- sfu
  *     (only some rows: core, srtp, twcc, sender, tcc, udp, sendto, driver)
  *   SFU_BENCH_N=200 npm run bench -- sfu          (only some N)
+ *   SFU_BENCH_GAP_MS=3 [SFU_BENCH_BATCH=4] npm run bench -- sfu
+ *     (diagnostic: in the timed rounds the thread sleeps GAP_MS per incoming packet, BATCH packets
+ *     back to back per sleep of GAP_MS x BATCH, as a live SFU sleeps between datagrams (the live
+ *     bench's publisher sends a packet every ~3 ms); the sleep is not counted as CPU. On this 2-vCPU
+ *     VM the same path then costs 2-3x more CPU per packet than back to back (docs/status.md,
+ *     session 9): most of the gap between this bench and `sfu-live` at N=50.)
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -431,8 +437,11 @@ function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
   // rate); the CPU spent making it is the subscribers' and is subtracted.
   let nextFeedback = 0;
   let feedbackUs = 0;
+  let received = 0;
   const play = (list: Timed[], fanout?: number[]): void => {
     for (const p of list) {
+      // SFU_BENCH_GAP_MS: the timed rounds sleep between incoming packets as a live SFU does.
+      if (fanout && GAP_MS > 0 && ++received % BATCH === 0) Atomics.wait(idleGate, 0, 0, GAP_MS * BATCH);
       const dt = p.at - clock.now();
       if (dt > 0) clock.advance(dt);
       if (mode === 'tcc' && clock.now() >= nextFeedback) {
@@ -559,6 +568,11 @@ function driverRow(n: number): string {
 }
 
 const o = options();
+/** SFU_BENCH_GAP_MS / SFU_BENCH_BATCH (see the doc comment): sleeps in the timed rounds. */
+const GAP_MS = Number(process.env.SFU_BENCH_GAP_MS ?? 0);
+const BATCH = Math.max(1, Math.floor(Number(process.env.SFU_BENCH_BATCH ?? 1)));
+/** What the sleeps wait on (Atomics.wait blocks the thread as epoll does, nothing wakes it early). */
+const idleGate = new Int32Array(new SharedArrayBuffer(4));
 const ns = (process.env.SFU_BENCH_N?.split(',') ?? ['10', '50', '200']).map(Number);
 const modes = (process.env.SFU_BENCH_MODES?.split(',') ?? [
   'core',
@@ -584,7 +598,7 @@ if (process.env.SFU_BENCH_IN_NETNS) {
       });
   }
   console.log(
-    `sfu forwarding core: 1 publisher (3-layer VP8 simulcast + Opus), N subscribers on the top layer, ${o.seconds} s of media (at N < 50: ${o.seconds} x 50/N s), median of ${o.rounds}\n`,
+    `sfu forwarding core: 1 publisher (3-layer VP8 simulcast + Opus), N subscribers on the top layer, ${o.seconds} s of media (at N < 50: ${o.seconds} x 50/N s), median of ${o.rounds}${GAP_MS > 0 ? `; timed rounds sleep ${GAP_MS * BATCH} ms every ${BATCH} incoming packet(s) (SFU_BENCH_GAP_MS)` : ''}\n`,
   );
   console.log(
     'N    | SRTP | path    | fwd pkts/s/core | CPU us/pkt (u + s) | Mbps/core | per-consumer Mbps | consumers/core @1 Mbps | vs mediasoup 500 | fan-out p50 / p99 (us)',
