@@ -36,13 +36,23 @@ function referenceKeystream(
   return new Uint8Array(createCipheriv('aes-128-ctr', key, iv).update(new Uint8Array(n)));
 }
 
-test('AesCmStream matches per-packet AES-CTR for in-order, lossy, reordered, late and long packets', () => {
-  const r = new SeededRandom(9);
+/** A seeded AES-CM stream (random key and salt) and a slab to write its packets into. */
+function streamSetup(seed: number, ssrc: number) {
+  const r = new SeededRandom(seed);
   const key = bytes(r, 16);
   const salt = bytes(r, 14);
+  return {
+    r,
+    key,
+    salt,
+    stream: new AesCmStream(new AesCmKeystream(key), salt, ssrc),
+    slab: new PacketSlab(),
+  };
+}
+
+test('AesCmStream matches per-packet AES-CTR for in-order, lossy, reordered, late and long packets', () => {
   const ssrc = 0xdeadbeef;
-  const stream = new AesCmStream(new AesCmKeystream(key), salt, ssrc);
-  const slab = new PacketSlab();
+  const { r, key, salt, stream, slab } = streamSetup(9, ssrc);
   let index = 65_530; // crosses a sequence wrap
   for (let i = 0; i < 600; i++) {
     const roll = r.int(20);
@@ -66,12 +76,8 @@ test('AesCmStream matches per-packet AES-CTR for in-order, lossy, reordered, lat
 });
 
 test('AesCmStream.decryptInto writes header and payload XOR keystream into the keystream, each index once', () => {
-  const r = new SeededRandom(21);
-  const key = bytes(r, 16);
-  const salt = bytes(r, 14);
   const ssrc = 0x01020304;
-  const stream = new AesCmStream(new AesCmKeystream(key), salt, ssrc);
-  const slab = new PacketSlab();
+  const { r, key, salt, stream, slab } = streamSetup(21, ssrc);
   const held: [Uint8Array, string][] = [];
   let index = 65_520;
   let fast = 0;
