@@ -46,10 +46,11 @@
  *   included): on this shared 2-core machine the wall clock of a round mostly measures the
  *   scheduler, the CPU time what the work cost. Median [min..max] per pair, and the
  *   ratio per round (the two rounds of a pair run back to back). Session 9 (no change to what is
- *   measured): rtcstack's unprotect, and protectRtp in the "fresh output" row, now write each
- *   packet into the stream's keystream memory (the ECB call's output, fresh memory per 16 packets,
- *   kept by whoever holds the packet) instead of fresh slab memory; the sender API row's protect
- *   still writes into the slab memory it gives back. (2) The earlier form, kept: all
+ *   measured): rtcstack's unprotect writes each packet into the stream's keystream memory (the ECB
+ *   call's output, fresh memory per 16 packets, kept by whoever holds the packet) instead of fresh
+ *   slab memory. (protectRtp of the "fresh output" row the same way measured slower in these child
+ *   processes, 4 of 4 runs, though faster in one process, so it stays in the slab.) (2) The
+ *   earlier form, kept: all
  *   three interleaved in this process ("one process" rows), plus rtcstack's protect-only and
  *   unprotect-only rates.
  * - AES-CM keystream strategies (why src/srtp/aes-cm.ts computes consecutive packets' keystream

@@ -154,33 +154,16 @@ export class AesCmStream {
   /** Slots of the current batch already decrypted into (bit j: slot j), whose keystream is gone. */
   #used = 0;
   readonly #iv = new Uint8Array(16);
-  /** Counter blocks: MAX_BATCH slots of `#before` + `#stride` + `#after` bytes. */
+  /** Counter blocks: MAX_BATCH slots of HEADER_ROOM + `#stride` bytes. */
   #blocks = new Uint8Array(0);
   #blocks16 = new Uint16Array(0);
   /** Per slot, the index / 2^16 its bytes 0-11 were written for (-1: not yet). */
   readonly #slotHigh = new Float64Array(MAX_BATCH).fill(-1);
-  /** Bytes of each slot before its keystream (at least HEADER_ROOM) and after it. */
-  readonly #before: number;
-  readonly #after: number;
 
-  /**
-   * `room`: bytes each slot keeps before and after its keystream (multiples of 16; `before` at
-   * least HEADER_ROOM), e.g. for a sender that also writes the HMAC pad before a packet and the
-   * tag after it in place (default: HEADER_ROOM before, nothing after).
-   */
-  constructor(
-    cm: AesCmKeystream,
-    salt: Uint8Array,
-    ssrc: number,
-    room: { readonly before: number; readonly after: number } = { before: HEADER_ROOM, after: 0 },
-  ) {
-    if (room.before < HEADER_ROOM || room.before % 16 !== 0 || room.after % 16 !== 0)
-      throw new RangeError('AesCmStream room: multiples of 16, at least HEADER_ROOM before');
+  constructor(cm: AesCmKeystream, salt: Uint8Array, ssrc: number) {
     this.#cm = cm;
     this.#salt = salt;
     this.#ssrc = ssrc;
-    this.#before = room.before;
-    this.#after = room.after;
   }
 
   /** The memory `decryptInto` wrote its latest packet to (the current batch's keystream). */
@@ -213,7 +196,7 @@ export class AesCmStream {
     }
     this.#hits++;
     const ks = this.#ks;
-    const k0 = slot * (this.#before + this.#stride + this.#after) + this.#before;
+    const k0 = slot * (HEADER_ROOM + this.#stride) + HEADER_ROOM;
     let i = 0;
     if (words && (at & 7) === 0 && bytes.byteOffset === 0) {
       const nw = n >>> 3;
@@ -226,10 +209,9 @@ export class AesCmStream {
   /**
    * Decrypt (or encrypt) packet `index` into its keystream: writes the h-byte header
    * src[at - h, at) and src[at, at + n) XOR the keystream over the keystream itself, and returns the
-   * offset in `bytes` where those h + n bytes start (the slot's room before and after them is
-   * the caller's); the slot's keystream is used up (an index goes this way once: a receiver's replay
-   * list rejects a second packet with it, a sender numbers each packet anew, and a used slot is
-   * never read again). `srcWords` is a 64-bit view of src's buffer from offset 0 (or undefined),
+   * offset in `bytes` where those h + n bytes start; the slot's keystream is used up (an index
+   * goes this way once: the replay list rejects a second packet with it, and a used slot is never
+   * read again). `srcWords` is a 64-bit view of src's buffer from offset 0 (or undefined),
    * used when `at` is a multiple of 8. Returns -1, touching nothing, when the packet cannot go this
    * way (a header longer than HEADER_ROOM, no payload, a packet longer than the batch stride limit,
    * a late packet, a used slot): the caller then applies the keystream in place with `apply`.
@@ -252,7 +234,7 @@ export class AesCmStream {
     this.#hits++;
     this.#used |= 1 << slot;
     const ks = this.#ks;
-    const k0 = slot * (this.#before + this.#stride + this.#after) + this.#before;
+    const k0 = slot * (HEADER_ROOM + this.#stride) + HEADER_ROOM;
     for (let i = 1; i <= h; i++) ks[k0 - i] = src[at - i]!;
     let i = 0;
     if (srcWords && (at & 7) === 0 && src.byteOffset === 0) {
@@ -276,14 +258,14 @@ export class AesCmStream {
       else if (this.#hits >= this.#count) this.#batch = Math.min(MAX_BATCH, this.#batch * 2);
     }
     const stride = Math.max(this.#stride, (n + 15) & ~15);
-    const pitch = this.#before + stride + this.#after;
+    const pitch = HEADER_ROOM + stride;
     if (stride !== this.#stride) {
       this.#blocks = new Uint8Array(MAX_BATCH * pitch);
       this.#blocks16 = new Uint16Array(this.#blocks.buffer);
       this.#slotHigh.fill(-1);
     }
     const count = this.#batch;
-    for (let j = 0; j < count; j++) this.#fillSlot(j * pitch + this.#before, j, index + j, stride);
+    for (let j = 0; j < count; j++) this.#fillSlot(j * pitch + HEADER_ROOM, j, index + j, stride);
     const total = count * pitch;
     const blocks = this.#blocks;
     let ks = this.#cm.encrypt(total === blocks.length ? blocks : blocks.subarray(0, total));

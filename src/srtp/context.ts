@@ -14,10 +14,10 @@
  */
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { ParseError, ProtocolError } from '../core/errors.js';
-import { AesCmKeystream, AesCmStream, HEADER_ROOM } from './aes-cm.js';
+import { AesCmKeystream, AesCmStream } from './aes-cm.js';
 import { HmacSha1 } from './hmac-sha1.js';
 import { deriveSessionKeys, type SessionKeys } from './kdf.js';
-import { PacketSlab, SLAB_HEADROOM } from './packet-slab.js';
+import { PacketSlab } from './packet-slab.js';
 import type { MasterKey, SrtpProfile } from './profiles.js';
 import { estimateRoc, ReplayWindow, type RocState, updateRoc } from './replay.js';
 
@@ -54,12 +54,6 @@ type SendStream = Stream;
 type RecvStream = Stream & { readonly window: ReplayWindow };
 
 const GCM_OPTIONS = { authTagLength: 16 } as const;
-/**
- * A send stream's keystream slots keep room for a whole protected packet: the HMAC pad
- * (SLAB_HEADROOM) and the header before the keystream, the ROC and tag (at most 16 bytes, 10 for
- * the HMAC profiles) after it.
- */
-const SEND_ROOM = { before: SLAB_HEADROOM + HEADER_ROOM, after: 16 } as const;
 /**
  * Every context's output slabs (calls are synchronous: a reservation is used before the next), one
  * for what protect writes and one for what unprotect writes: a sender gives its protected packets
@@ -197,17 +191,14 @@ export class SrtpContext {
     this.#send.set(ssrc, st);
   }
 
-  /**
-   * Encrypt and authenticate an RTP packet; returns a new buffer with the tag appended (AES-CM:
-   * mostly in the stream's keystream memory, see #protectCmAt; the caller may keep it).
-   */
+  /** Encrypt and authenticate an RTP packet; returns a new buffer with the tag appended. */
   protectRtp(packet: Uint8Array): Uint8Array {
     const h = rtpHeaderLength(packet);
     const n = packet.length;
     if (this.#rtp.aead) return this.#protectGcm(packet, h);
     const at = this.#slab.reserve(n + Math.max(this.profile.rtpTagLength, 4), h);
     this.#slab.bytes.set(packet, at);
-    return this.#protectCmAt(at, n, h, true);
+    return this.#protectCmAt(at, n, h);
   }
 
   /**
@@ -239,8 +230,7 @@ export class SrtpContext {
    * then written over the same bytes instead of fresh memory. Calling it while anything still
    * holds the packet (a socket queue, a capture, the caller) corrupts what that holder sends or
    * reads later. A packet that is not the latest protected one is left alone; returns whether the
-   * memory was given back. (protectRtp writes most AES-CM packets into the stream's keystream
-   * memory, which is not given back: false for those.)
+   * memory was given back.
    */
   releaseProtected(packet: Uint8Array): boolean {
     return this.#slab.release(packet);
@@ -253,13 +243,8 @@ export class SrtpContext {
     return st;
   }
 
-  /**
-   * AES-CM + HMAC over the RTP packet at slab.bytes[at, at + n) with an h-byte header: in place,
-   * or with `intoKeystream` (protectRtp: the caller keeps its packet) written into the stream's
-   * keystream (AesCmStream.decryptInto: memory the cipher call has just written, instead of
-   * fresh slab memory) and the slab bytes given back.
-   */
-  #protectCmAt(at: number, n: number, h: number, intoKeystream = false): Uint8Array {
+  /** AES-CM + HMAC over the RTP packet at slab.bytes[at, at + n) with an h-byte header, in place. */
+  #protectCmAt(at: number, n: number, h: number): Uint8Array {
     const slab = this.#slab;
     const out = slab.bytes;
     const seq = (out[at + 2]! << 8) | out[at + 3]!;
@@ -271,17 +256,7 @@ export class SrtpContext {
     const tagLen = this.profile.rtpTagLength;
     // The ROC is authenticated after the packet (RFC 3711 §4.2): write it where the tag goes, so
     // one HMAC covers both, then overwrite it with the tag.
-    st.ks ??= new AesCmStream(k.ctr!, k.salt, ssrc, SEND_ROOM);
-    if (intoKeystream) {
-      const o = st.ks.decryptInto(v * 65536 + seq, out, slab.words, at + h, h, n - h);
-      if (o >= 0) {
-        slab.unreserve(at);
-        const b = st.ks.bytes;
-        put32(b, o + n, v);
-        k.hmac!.tagInto(b, o, o + n + 4, b, o + n, tagLen);
-        return new Uint8Array(st.ks.arrayBuffer, b.byteOffset + o, n + tagLen);
-      }
-    }
+    st.ks ??= new AesCmStream(k.ctr!, k.salt, ssrc);
     st.ks.apply(v * 65536 + seq, out, slab.words, at + h, n - h);
     put32(out, at + n, v);
     k.hmac!.tagInto(out, at, at + n + 4, out, at + n, tagLen);
