@@ -18,7 +18,14 @@ import { isRtcp, parseRtcp, type RtcpPacket, serializeRtcp } from '../rtcp/compo
 import type { ReportBlock } from '../rtcp/reports.js';
 import { SDES_CNAME } from '../rtcp/source.js';
 import { EXT_MID, EXT_REPAIRED_RID, EXT_RID, parseSdesExtension } from '../rtp/extensions.js';
-import { findExtension, parseRtp, type RtpPacket, rtpPacketSize, serializeRtpInto } from '../rtp/packet.js';
+import {
+  findExtension,
+  layoutRtp,
+  newRtpLayout,
+  parseRtp,
+  type RtpPacket,
+  serializeRtpLaidOut,
+} from '../rtp/packet.js';
 import { parseFmtpParameters } from '../sdp/attributes.js';
 import { isRtx } from '../sdp/codecs.js';
 import { SrtpContext } from '../srtp/context.js';
@@ -79,6 +86,10 @@ export class MediaSession {
   #feedbackTimer: Timer | undefined;
   #lastReport = -Infinity;
   #closed = false;
+  /** The packet #emitRtp is sending, laid out (size and extension block) once for both uses. */
+  readonly #layout = newRtpLayout();
+  readonly #write = (p: RtpPacket, out: Uint8Array, offset: number): number =>
+    serializeRtpLaidOut(p, this.#layout, out, offset);
   /** Transport-wide congestion control: feedback for what we receive, the estimate for what we send. */
   readonly congestion: MediaCongestion;
   /** RTP leaves through the pacer at 2.5 x the estimate (audio first, then retransmissions, video). */
@@ -181,8 +192,9 @@ export class MediaSession {
       // Serialized straight into the SRTP output buffer (no intermediate packet per send). When
       // the socket was done with the bytes as its send returned (the kernel took them), the next
       // packet is written over the same memory instead of fresh slab memory.
-      const n = rtpPacketSize(q);
-      const out = this.#srtp.protectRtpWith(q, n, n - q.payload.length - q.paddingSize, serializeRtpInto);
+      // Laid out once: the size for the SRTP buffer and the extension block for the write.
+      const n = layoutRtp(q, this.#layout);
+      const out = this.#srtp.protectRtpWith(q, n, n - q.payload.length - q.paddingSize, this.#write);
       this.#send(out);
       if (sendSettled(out)) this.#srtp.releaseProtected(out);
     } catch (err) {

@@ -87,8 +87,10 @@ export function writeHeaderExtensions(
       out[at++] = e.id;
       out[at++] = e.data.length;
     }
-    out.set(e.data, at);
-    at += e.data.length;
+    // Elements are a few bytes: a loop is cheaper than TypedArray.prototype.set's call.
+    const d = e.data;
+    for (let j = 0; j < d.length; j++) out[at + j] = d[j]!;
+    at += d.length;
   }
   while ((at - offset) & 3) out[at++] = 0;
   return at - offset;

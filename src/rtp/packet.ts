@@ -15,12 +15,12 @@
  */
 import { ByteReader } from '../core/bytes.js';
 import {
-  chooseExtensionProfile,
-  headerExtensionsSize,
   isOneByteProfile,
   isTwoByteProfile,
+  ONE_BYTE_PROFILE,
   parseHeaderExtensions,
   type RtpHeaderExtension,
+  TWO_BYTE_PROFILE,
   writeHeaderExtensions,
 } from './header-extensions.js';
 
@@ -94,48 +94,104 @@ export function parseRtp(bytes: Uint8Array): RtpPacket {
   return p;
 }
 
-function extensionBlock(p: RtpPacket): { profile: number; size: number } | undefined {
-  if (p.extensionData) return { profile: p.extensionProfile ?? 0, size: (p.extensionData.length + 3) & ~3 };
-  if (p.extensions.length === 0 && p.extensionProfile === undefined) return undefined;
-  // Keep a two-byte profile (and its app bits) when given; otherwise the smallest form that fits.
+/**
+ * How a packet serializes (see layoutRtp): its size and extension block, worked out once per send
+ * by a caller that needs the size before writing (an SRTP output buffer), instead of once for the
+ * size and again for the write. Mutable: a caller keeps one and lays out each packet into it.
+ */
+export interface RtpLayout {
+  /** Serialized bytes of the whole packet. */
+  size: number;
+  /** The extension block's profile (when extSize >= 0). */
+  extProfile: number;
+  /** The extension block's bytes after its 4-byte header, padded to 4 (-1: no block). */
+  extSize: number;
+}
+
+export const newRtpLayout = (): RtpLayout => ({ size: 0, extProfile: 0, extSize: -1 });
+
+/** The layout rtpPacketSize and serializeRtpInto work out (one caller at a time: no reentrancy here). */
+const scratch = newRtpLayout();
+
+/**
+ * Lay `p` out into `into`; returns its serialized size. Keeps a given two-byte profile (and its app
+ * bits); otherwise the smallest form that fits (RFC 8285 §4.2: one-byte ids 1-14, 1-16 bytes).
+ */
+export function layoutRtp(p: RtpPacket, into: RtpLayout): number {
+  const data = p.extensionData;
+  const exts = p.extensions;
   const given = p.extensionProfile;
-  const profile =
-    given !== undefined && isTwoByteProfile(given) ? given : chooseExtensionProfile(p.extensions);
-  return { profile, size: headerExtensionsSize(profile, p.extensions) };
+  let extProfile = 0;
+  let extSize = -1;
+  if (data) {
+    extProfile = given ?? 0;
+    extSize = (data.length + 3) & ~3;
+  } else if (exts.length !== 0 || given !== undefined) {
+    const keep = given !== undefined && isTwoByteProfile(given);
+    let twoByte = keep;
+    let n = 0;
+    for (let i = 0; i < exts.length; i++) {
+      const e = exts[i]!;
+      const len = e.data.length;
+      if (e.id > 14 || len === 0 || len > 16) twoByte = true;
+      n += len;
+    }
+    extProfile = keep ? given : twoByte ? TWO_BYTE_PROFILE : ONE_BYTE_PROFILE;
+    extSize = (n + (twoByte ? 2 : 1) * exts.length + 3) & ~3;
+  }
+  into.extProfile = extProfile;
+  into.extSize = extSize;
+  const size = 12 + 4 * p.csrcs.length + (extSize >= 0 ? 4 + extSize : 0) + p.payload.length + p.paddingSize;
+  into.size = size;
+  return size;
 }
 
 /** Serialized size of a packet. */
 export function rtpPacketSize(p: RtpPacket): number {
-  const ext = extensionBlock(p);
-  return 12 + 4 * p.csrcs.length + (ext ? 4 + ext.size : 0) + p.payload.length + p.paddingSize;
+  return layoutRtp(p, scratch);
 }
 
 /** Write `p` into `out` at `offset` (hot path: no allocation); returns the bytes written. */
 export function serializeRtpInto(p: RtpPacket, out: Uint8Array, offset = 0): number {
-  const ext = extensionBlock(p);
-  const size = 12 + 4 * p.csrcs.length + (ext ? 4 + ext.size : 0) + p.payload.length + p.paddingSize;
+  layoutRtp(p, scratch);
+  return serializeRtpLaidOut(p, scratch, out, offset);
+}
+
+/**
+ * serializeRtpInto with `layout` as layoutRtp gave it for `p` (unchanged since): writes `p` into
+ * `out` at `offset`; returns the bytes written.
+ */
+export function serializeRtpLaidOut(
+  p: RtpPacket,
+  layout: RtpLayout,
+  out: Uint8Array,
+  offset: number,
+): number {
+  const size = layout.size;
+  const extSize = layout.extSize;
   if (offset + size > out.length)
     throw new RangeError(`RTP packet of ${size} bytes does not fit at ${offset}`);
   if (p.csrcs.length > 15) throw new RangeError('at most 15 CSRCs');
   if (p.paddingSize > 255) throw new RangeError('padding of at most 255 bytes');
   let at = offset;
-  out[at++] = 0x80 | (p.paddingSize > 0 ? 0x20 : 0) | (ext ? 0x10 : 0) | p.csrcs.length;
+  out[at++] = 0x80 | (p.paddingSize > 0 ? 0x20 : 0) | (extSize >= 0 ? 0x10 : 0) | p.csrcs.length;
   out[at++] = (p.marker ? 0x80 : 0) | (p.payloadType & 0x7f);
   out[at++] = (p.sequenceNumber >>> 8) & 0xff;
   out[at++] = p.sequenceNumber & 0xff;
   at = put32(out, at, p.timestamp);
   at = put32(out, at, p.ssrc);
   for (const c of p.csrcs) at = put32(out, at, c);
-  if (ext) {
-    out[at++] = ext.profile >>> 8;
-    out[at++] = ext.profile & 0xff;
-    out[at++] = ext.size >>> 10;
-    out[at++] = (ext.size >>> 2) & 0xff;
+  if (extSize >= 0) {
+    const profile = layout.extProfile;
+    out[at++] = profile >>> 8;
+    out[at++] = profile & 0xff;
+    out[at++] = extSize >>> 10;
+    out[at++] = (extSize >>> 2) & 0xff;
     if (p.extensionData) {
       out.set(p.extensionData, at);
-      out.fill(0, at + p.extensionData.length, at + ext.size);
-      at += ext.size;
-    } else at += writeHeaderExtensions(ext.profile, p.extensions, out, at);
+      out.fill(0, at + p.extensionData.length, at + extSize);
+      at += extSize;
+    } else at += writeHeaderExtensions(profile, p.extensions, out, at);
   }
   out.set(p.payload, at);
   at += p.payload.length;

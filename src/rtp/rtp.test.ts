@@ -7,6 +7,8 @@ import {
   absSendTimeFromMs,
   absSendTimeToMs,
   findExtension,
+  layoutRtp,
+  newRtpLayout,
   parseAbsSendTime,
   parseAudioLevel,
   parseDependencyDescriptor,
@@ -20,6 +22,7 @@ import {
   serializeAudioLevel,
   serializeRtp,
   serializeRtpInto,
+  serializeRtpLaidOut,
   serializeSdesExtension,
   serializeTransportCc,
   serializeVideoOrientation,
@@ -96,6 +99,79 @@ test('padding, two-byte extensions, unknown profiles, serializeInto at an offset
     stop.extensions.map((e) => e.id),
     [2],
   );
+});
+
+test('layoutRtp: size and extension block once, then serializeRtpLaidOut writes what serializeRtp does', () => {
+  const base: RtpPacket = {
+    marker: false,
+    payloadType: 96,
+    sequenceNumber: 1,
+    timestamp: 2,
+    ssrc: 3,
+    csrcs: [],
+    extensions: [],
+    payload: Uint8Array.of(0xff),
+    paddingSize: 0,
+  };
+  const head = '906000010000000200000003';
+  const cases: [RtpPacket, number, number, string][] = [
+    // No block; an empty one-byte block kept (profile given, no elements).
+    [base, 0, -1, `${head.replace(/^90/, '80')}ff`],
+    [{ ...base, extensionProfile: 0xbede }, 0xbede, 0, `${head}bede0000ff`],
+    // One-byte elements fit: 1 + 1 and 1 + 3 bytes, padded to 8.
+    [
+      {
+        ...base,
+        extensions: [
+          { id: 1, data: Uint8Array.of(0x11) },
+          { id: 3, data: Uint8Array.of(1, 2, 3) },
+        ],
+      },
+      0xbede,
+      8,
+      `${head}bede00021011320102030000ff`,
+    ],
+    // A given two-byte profile (app bits 3) is kept though the element would fit one byte.
+    [
+      { ...base, extensionProfile: 0x1003, extensions: [{ id: 1, data: Uint8Array.of(0xaa) }] },
+      0x1003,
+      4,
+      `${head}100300010101aa00ff`,
+    ],
+    // An id above 14 or an empty element needs the two-byte form.
+    [
+      {
+        ...base,
+        extensions: [
+          { id: 20, data: Uint8Array.of(7) },
+          { id: 2, data: new Uint8Array(0) },
+        ],
+      },
+      TWO_BYTE_PROFILE,
+      8,
+      `${head}100000021401070200000000ff`,
+    ],
+    // A raw block of another profile, padded.
+    [
+      { ...base, extensionProfile: 0xabcd, extensionData: Uint8Array.of(1, 2, 3, 4, 5) },
+      0xabcd,
+      8,
+      `${head}abcd00020102030405000000ff`,
+    ],
+  ];
+  const layout = newRtpLayout();
+  for (const [p, profile, extSize, hex] of cases) {
+    const n = layoutRtp(p, layout);
+    assert.equal(n, hex.length / 2);
+    assert.equal(layout.size, n);
+    assert.equal(layout.extSize, extSize);
+    if (extSize >= 0) assert.equal(layout.extProfile, profile);
+    const out = new Uint8Array(n + 9).fill(0xee);
+    assert.equal(serializeRtpLaidOut(p, layout, out, 9), n);
+    assert.equal(toHex(out.subarray(9)), hex);
+    assert.equal(toHex(serializeRtp(p)), hex);
+    assert.equal(rtpPacketSize(p), n);
+  }
 });
 
 test('malformed packets throw ParseError', () => {
