@@ -36,6 +36,13 @@ function referenceKeystream(
   return new Uint8Array(createCipheriv('aes-128-ctr', key, iv).update(new Uint8Array(n)));
 }
 
+/** A protecting and an unprotecting context of profile `name` on one random master key. */
+function contextPair(r: SeededRandom, name: SrtpProfileName): { tx: SrtpContext; rx: SrtpContext } {
+  const p = SRTP_PROFILES[name];
+  const master = { key: bytes(r, p.keyLength), salt: bytes(r, p.saltLength) };
+  return { tx: new SrtpContext(p, master), rx: new SrtpContext(p, master) };
+}
+
 /** A seeded AES-CM stream (random key and salt) and a slab to write its packets into. */
 function streamSetup(seed: number, ssrc: number) {
   const r = new SeededRandom(seed);
@@ -117,10 +124,7 @@ test('AesCmStream.decryptInto writes header and payload XOR keystream into the k
 test('unprotectRtp: headers of every length, late, lost and long packets, all outputs kept', () => {
   const r = new SeededRandom(23);
   for (const name of ['SRTP_AES128_CM_HMAC_SHA1_80', 'SRTP_AES128_CM_HMAC_SHA1_32'] as SrtpProfileName[]) {
-    const p = SRTP_PROFILES[name];
-    const master = { key: bytes(r, p.keyLength), salt: bytes(r, p.saltLength) };
-    const tx = new SrtpContext(p, master);
-    const rx = new SrtpContext(p, master);
+    const { tx, rx } = contextPair(r, name);
     const plain: Uint8Array[] = [];
     const sent: Uint8Array[] = [];
     for (let i = 0; i < 400; i++) {
@@ -180,10 +184,7 @@ test('HmacSha1 with headroom equals createHmac', () => {
 test('packets from slabs stay intact while later packets fill new slabs', () => {
   const r = new SeededRandom(5);
   for (const name of Object.keys(SRTP_PROFILES) as SrtpProfileName[]) {
-    const p = SRTP_PROFILES[name];
-    const master = { key: bytes(r, p.keyLength), salt: bytes(r, p.saltLength) };
-    const tx = new SrtpContext(p, master);
-    const rx = new SrtpContext(p, master);
+    const { tx, rx } = contextPair(r, name);
     const sent: Uint8Array[] = [];
     const plain: Uint8Array[] = [];
     const out: Uint8Array[] = [];
