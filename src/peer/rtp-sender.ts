@@ -36,8 +36,6 @@ export interface ForwardOptions {
   readonly dependencyDescriptor?: Uint8Array;
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
 /** Room left in a 1200-byte datagram for the payload (RTP header, extensions, SRTP tag). */
 const MAX_PAYLOAD = 1100;
 const NO_OPTIONS: ForwardOptions = Object.freeze({});
@@ -397,20 +395,30 @@ export class RTCRtpSender extends Emitter<RTCRtpSenderEvents> {
       const ts = (timestamp + layer.fwd.tsOffset) >>> 0;
       layer.fwd.lastTs = ts;
       // One literal of one shape (a spread copies property by property through a generic path),
-      // the optional fields set after it as parseRtp does.
-      const out: Mutable<RtpPacket> = {
+      // extensionProfile in it: added after the literal, as parseRtp does, it went past the
+      // literal's in-object slots into a property array allocated per packet.
+      const profile = p.extensionProfile;
+      let out: RtpPacket = {
         marker,
         payloadType: codec.payloadType,
         sequenceNumber: layer.nextSeq(),
         timestamp: ts,
         ssrc: layer.ssrc,
         csrcs: p.csrcs,
+        extensionProfile: profile,
         extensions: this.#extensions(i, dependencyDescriptor, now),
         payload: p.payload,
         paddingSize: 0,
       };
-      if (p.extensionProfile !== undefined) out.extensionProfile = p.extensionProfile;
-      if (p.extensionData !== undefined) out.extensionData = p.extensionData;
+      if (profile === undefined || p.extensionData !== undefined) {
+        // Rare (no extension block, or a raw one): the optional fields only where present, no
+        // own property holding undefined.
+        const { extensionProfile: _, ...rest } = out;
+        const o: { -readonly [K in keyof RtpPacket]: RtpPacket[K] } = rest;
+        if (profile !== undefined) o.extensionProfile = profile;
+        if (p.extensionData !== undefined) o.extensionData = p.extensionData;
+        out = o;
+      }
       if (this.forwardedSource) layer.history.addForwarded(out, p.ssrc, p.sequenceNumber);
       else layer.history.add(out);
       this.#send(layer, out, now);

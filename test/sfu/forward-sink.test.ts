@@ -113,6 +113,27 @@ test("forwardingSink: the subscriber's sender sends the rewritten packet as writ
   assert.equal(a.sent.length, 3);
 });
 
+test('forwardRtp: the optional fields as the received packet has them (no own property holding undefined)', () => {
+  const a = leg();
+  const kinds: [string, Partial<RtpPacket>][] = [
+    ['none', {}],
+    ['one-byte', { extensionProfile: 0xbede }],
+    ['two-byte', { extensionProfile: 0x1003 }],
+    ['raw', { extensionProfile: 0xabcd, extensionData: Uint8Array.of(1, 2, 3, 4) }],
+  ];
+  for (const [seq, [name, o]] of kinds.entries()) {
+    a.s.sender.forwardRtp({ ...received(seq), ...o }, { ssrc: 0x2222, timestamp: seq });
+    const x = a.sent.at(-1)!;
+    assert.equal(Object.hasOwn(x, 'extensionProfile'), o.extensionProfile !== undefined, name);
+    assert.equal(x.extensionProfile, o.extensionProfile, name);
+    assert.equal(Object.hasOwn(x, 'extensionData'), o.extensionData !== undefined, name);
+    assert.equal(x.extensionData, o.extensionData, name);
+    assert.equal(x.sequenceNumber, (a.sent[0]!.sequenceNumber + seq) & 0xffff, name);
+    assert.ok(x.extensions.length > 0, `${name}: the sender's own extensions`);
+  }
+  assert.equal(a.sent.length, kinds.length);
+});
+
 test("forwardingSink: the publisher's dependency descriptor goes on for video, not asked for audio", () => {
   const a = leg();
   const senders = new TrackMap<ForwardingSender>();
