@@ -51,20 +51,6 @@ export function parseHeaderExtensions(
   return out;
 }
 
-/** The profile to write `exts` with: one-byte when every element fits, else two-byte. */
-export function chooseExtensionProfile(exts: readonly RtpHeaderExtension[]): number {
-  for (const e of exts) if (e.id > 14 || e.data.length === 0 || e.data.length > 16) return TWO_BYTE_PROFILE;
-  return ONE_BYTE_PROFILE;
-}
-
-/** Bytes the elements take in `profile`, padded to a multiple of 4. */
-export function headerExtensionsSize(profile: number, exts: readonly RtpHeaderExtension[]): number {
-  let n = 0;
-  const per = isOneByteProfile(profile) ? 1 : 2;
-  for (const e of exts) n += per + e.data.length;
-  return (n + 3) & ~3;
-}
-
 /** Write the elements (no 4-byte block header) at `offset`; returns the padded length written. */
 export function writeHeaderExtensions(
   profile: number,

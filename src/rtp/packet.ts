@@ -110,7 +110,7 @@ export interface RtpLayout {
 
 export const newRtpLayout = (): RtpLayout => ({ size: 0, extProfile: 0, extSize: -1 });
 
-/** The layout rtpPacketSize and serializeRtpInto work out (one caller at a time: no reentrancy here). */
+/** The layout rtpPacketSize, serializeRtpInto and serializeRtp work out (one caller at a time: no reentrancy here). */
 const scratch = newRtpLayout();
 
 /**
@@ -204,8 +204,8 @@ export function serializeRtpLaidOut(
 }
 
 export function serializeRtp(p: RtpPacket): Uint8Array {
-  const out = new Uint8Array(rtpPacketSize(p));
-  serializeRtpInto(p, out, 0);
+  const out = new Uint8Array(layoutRtp(p, scratch));
+  serializeRtpLaidOut(p, scratch, out, 0);
   return out;
 }
 
