@@ -182,21 +182,12 @@ export class AesCmStream {
    */
   apply(index: number, bytes: Uint8Array, words: BigUint64Array | undefined, at: number, n: number): void {
     if (n <= 0) return;
-    let slot = index - this.#first;
-    if (this.#first < 0 || slot < 0 || slot >= this.#count || n > this.#stride) {
-      if (n > MAX_BATCH_STRIDE || (this.#first >= 0 && slot < 0)) {
-        this.#single(index, bytes, at, n);
-        return;
-      }
-      this.#refill(index, n);
-      slot = 0;
-    } else if (this.#used & (1 << slot)) {
+    const k0 = this.#keystreamAt(index, n);
+    if (k0 < 0) {
       this.#single(index, bytes, at, n);
       return;
     }
-    this.#hits++;
     const ks = this.#ks;
-    const k0 = slot * (HEADER_ROOM + this.#stride) + HEADER_ROOM;
     let i = 0;
     if (words && (at & 7) === 0 && bytes.byteOffset === 0) {
       const nw = n >>> 3;
@@ -225,16 +216,10 @@ export class AesCmStream {
     n: number,
   ): number {
     if (n <= 0 || h > HEADER_ROOM || h > at) return -1;
-    let slot = index - this.#first;
-    if (this.#first < 0 || slot < 0 || slot >= this.#count || n > this.#stride) {
-      if (n > MAX_BATCH_STRIDE || (this.#first >= 0 && slot < 0)) return -1;
-      this.#refill(index, n);
-      slot = 0;
-    } else if (this.#used & (1 << slot)) return -1;
-    this.#hits++;
-    this.#used |= 1 << slot;
+    const k0 = this.#keystreamAt(index, n);
+    if (k0 < 0) return -1;
+    this.#used |= 1 << (index - this.#first);
     const ks = this.#ks;
-    const k0 = slot * (HEADER_ROOM + this.#stride) + HEADER_ROOM;
     for (let i = 1; i <= h; i++) ks[k0 - i] = src[at - i]!;
     let i = 0;
     if (srcWords && (at & 7) === 0 && src.byteOffset === 0) {
@@ -244,6 +229,23 @@ export class AesCmStream {
     }
     for (; i < n; i++) ks[k0 + i]! ^= src[at + i]!;
     return k0 - h;
+  }
+
+  /**
+   * Where packet `index`'s keystream (n bytes) starts in `#ks`, refilling the batch when the index
+   * is past it (or the packet longer than its stride); counts the hit. -1 when the batch cannot
+   * serve it: longer than the stride limit, before the batch (late), or its slot already decrypted
+   * into.
+   */
+  #keystreamAt(index: number, n: number): number {
+    let slot = index - this.#first;
+    if (this.#first < 0 || slot < 0 || slot >= this.#count || n > this.#stride) {
+      if (n > MAX_BATCH_STRIDE || (this.#first >= 0 && slot < 0)) return -1;
+      this.#refill(index, n);
+      slot = 0;
+    } else if (this.#used & (1 << slot)) return -1;
+    this.#hits++;
+    return slot * (HEADER_ROOM + this.#stride) + HEADER_ROOM;
   }
 
   /** One packet's keystream on its own (not from the batch), applied in place. */
