@@ -110,17 +110,26 @@ function readStructure(r: BitReader): TemplateStructure {
   };
 }
 
-/**
- * Parse a dependency descriptor. `known` is the structure from an earlier keyframe; without one
- * (and none in this packet) only the mandatory fields are returned.
- */
-export function parseDependencyDescriptor(data: Uint8Array, known?: TemplateStructure): DependencyDescriptor {
+/** What `readDescriptor` found, with where its parts lie (bit offsets into the bytes). */
+interface DescriptorFields {
+  readonly descriptor: DependencyDescriptor;
+  /** The structure's bits, when this packet carries one. */
+  readonly structureBits?: readonly [number, number];
+  readonly customDtis: boolean;
+  readonly customFdiffs: boolean;
+  readonly customChains: boolean;
+  /** The frame's custom fields (DTIs, fdiffs, chains): where they start and end; undefined without a structure. */
+  readonly customBits?: readonly [number, number];
+}
+
+function readDescriptor(data: Uint8Array, known: TemplateStructure | undefined): DescriptorFields {
   const r = new BitReader(data, 'rtp');
   const startOfFrame = r.flag('start_of_frame');
   const endOfFrame = r.flag('end_of_frame');
   const templateId = r.bits(6, 'frame_dependency_template_id');
   const frameNumber = r.bits(16, 'frame_number');
   let structure: TemplateStructure | undefined;
+  let structureBits: [number, number] | undefined;
   let activeDecodeTargets: number | undefined;
   let customDtis = false;
   let customFdiffs = false;
@@ -132,7 +141,9 @@ export function parseDependencyDescriptor(data: Uint8Array, known?: TemplateStru
     customFdiffs = r.flag('custom_fdiffs_flag');
     customChains = r.flag('custom_chains_flag');
     if (structurePresent) {
+      const from = r.consumed;
       structure = readStructure(r);
+      structureBits = [from, r.consumed];
       activeDecodeTargets = 2 ** structure.decodeTargetCount - 1;
     }
     if (activePresent) {
@@ -143,8 +154,9 @@ export function parseDependencyDescriptor(data: Uint8Array, known?: TemplateStru
   }
   const base = { startOfFrame, endOfFrame, templateId, frameNumber, ...(structure && { structure }) };
   const withActive = activeDecodeTargets !== undefined ? { ...base, activeDecodeTargets } : base;
+  const flags = { customDtis, customFdiffs, customChains, ...(structureBits && { structureBits }) };
   const s = structure ?? known;
-  if (!s) return withActive;
+  if (!s) return { descriptor: withActive, ...flags };
   const index = (templateId + 64 - s.templateIdOffset) % 64;
   const t = s.templates[index];
   if (!t)
@@ -154,6 +166,7 @@ export function parseDependencyDescriptor(data: Uint8Array, known?: TemplateStru
       0,
       `template ${index} of ${s.templates.length}`,
     );
+  const customFrom = r.consumed;
   let { dtis, fdiffs, chainFdiffs } = t;
   if (customDtis) dtis = Array.from({ length: s.decodeTargetCount }, () => r.bits(2, 'frame_dti') as Dti);
   if (customFdiffs) {
@@ -165,9 +178,72 @@ export function parseDependencyDescriptor(data: Uint8Array, known?: TemplateStru
   }
   if (customChains) chainFdiffs = Array.from({ length: s.chainCount }, () => r.bits(8, 'frame_chain_fdiff'));
   return {
-    ...withActive,
-    frame: { spatialId: t.spatialId, temporalId: t.temporalId, dtis, fdiffs, chainFdiffs },
+    descriptor: {
+      ...withActive,
+      frame: { spatialId: t.spatialId, temporalId: t.temporalId, dtis, fdiffs, chainFdiffs },
+    },
+    ...flags,
+    customBits: [customFrom, r.consumed],
   };
+}
+
+/**
+ * Parse a dependency descriptor. `known` is the structure from an earlier keyframe; without one
+ * (and none in this packet) only the mandatory fields are returned.
+ */
+export function parseDependencyDescriptor(data: Uint8Array, known?: TemplateStructure): DependencyDescriptor {
+  return readDescriptor(data, known).descriptor;
+}
+
+/** a AND b for bitmasks of up to 32 bits (JavaScript's & is signed 32-bit). */
+const andBits = (a: number, b: number): number => (a & b) >>> 0;
+
+/**
+ * The descriptor `data` as an SFU forwards it to a receiver that gets only some of the stream's
+ * decode targets (AV1 RTP specification A.4.4: a middlebox that stops forwarding decode targets
+ * signals it with active_decode_targets_bitmask): the same fields, bit for bit, with the bitmask
+ * present and set to `active` (bit i: decode target i), ANDed with the one the sender wrote, if
+ * any. Written into every packet, as the receiver cannot tell a mask left out from one lost:
+ * a receiver that kept waiting for frames of a decode target nobody sends would stall. `known` is
+ * the structure in force; without one (and none in the packet) `data` is returned unchanged.
+ * Throws ParseError for malformed bytes.
+ */
+export function withActiveDecodeTargets(
+  data: Uint8Array,
+  known: TemplateStructure | undefined,
+  active: number,
+): Uint8Array {
+  const f = readDescriptor(data, known);
+  const d = f.descriptor;
+  const s = d.structure ?? known;
+  if (!s || !f.customBits) return data;
+  const all = 2 ** s.decodeTargetCount - 1;
+  let mask = active % 2 ** s.decodeTargetCount;
+  if (d.activeDecodeTargets !== undefined && d.activeDecodeTargets !== all)
+    mask = andBits(mask, d.activeDecodeTargets);
+  const w = new BitWriter();
+  copyBits(w, data, 0, 24);
+  w.flag(f.structureBits !== undefined)
+    .flag(true)
+    .flag(f.customDtis)
+    .flag(f.customFdiffs)
+    .flag(f.customChains);
+  if (f.structureBits) copyBits(w, data, f.structureBits[0], f.structureBits[1]);
+  w.bits(s.decodeTargetCount, mask);
+  copyBits(w, data, f.customBits[0], f.customBits[1]);
+  return w.bytes();
+}
+
+/** Bits [from, to) of `data` (MSB first) appended to `w`. */
+function copyBits(w: BitWriter, data: Uint8Array, from: number, to: number): void {
+  let b = from;
+  for (; b + 8 <= to; b += 8) {
+    const at = b >> 3;
+    const shift = b & 7;
+    const v = shift === 0 ? data[at]! : ((data[at]! << shift) | (data[at + 1]! >> (8 - shift))) & 0xff;
+    w.bits(8, v);
+  }
+  for (; b < to; b++) w.bits(1, (data[b >> 3]! >> (7 - (b & 7))) & 1);
 }
 
 /** MSB-first bit writer for the serializer (values of at most 32 bits). */
@@ -228,14 +304,23 @@ function writeStructure(w: BitWriter, s: TemplateStructure): void {
   for (const r of s.resolutions ?? []) w.bits(16, r.width - 1).bits(16, r.height - 1);
 }
 
+/** A frame's own DTIs, frame diffs or chain diffs, written instead of its template's (A.8.2). */
+export interface CustomFrameFields {
+  readonly dtis?: readonly Dti[];
+  readonly fdiffs?: readonly number[];
+  readonly chainFdiffs?: readonly number[];
+}
+
 /**
- * The descriptor's bytes: the mandatory fields, then (when `structure` or `activeDecodeTargets`
- * is set) the extended fields. The frame is described by its template only (no custom DTIs,
- * fdiffs or chains). `known`: the structure in force, for the active decode target count.
+ * The descriptor's bytes: the mandatory fields, then (when `structure`, `activeDecodeTargets` or
+ * `custom` is set) the extended fields. `known`: the structure in force, for the active decode
+ * target count. `custom`: the frame's fields that differ from its template's (fdiffs of up to 12
+ * bits each; DTIs and chains as many as the structure has decode targets and chains).
  */
 export function serializeDependencyDescriptor(
   d: Omit<DependencyDescriptor, 'frame'>,
   known?: TemplateStructure,
+  custom: CustomFrameFields = {},
 ): Uint8Array {
   const w = new BitWriter()
     .flag(d.startOfFrame)
@@ -248,15 +333,30 @@ export function serializeDependencyDescriptor(
     d.activeDecodeTargets !== undefined && !(d.structure && d.activeDecodeTargets === all)
       ? d.activeDecodeTargets
       : undefined;
-  if (d.structure || active !== undefined) {
+  const { dtis, fdiffs, chainFdiffs } = custom;
+  const anyCustom = dtis !== undefined || fdiffs !== undefined || chainFdiffs !== undefined;
+  if (d.structure || active !== undefined || anyCustom) {
+    if (anyCustom && !s) throw new RangeError('custom frame fields without a structure');
     w.flag(d.structure !== undefined)
       .flag(active !== undefined)
-      .bits(3, 0);
+      .flag(dtis !== undefined)
+      .flag(fdiffs !== undefined)
+      .flag(chainFdiffs !== undefined);
     if (d.structure) writeStructure(w, d.structure);
     if (active !== undefined) {
       if (!s) throw new RangeError('active decode targets without a structure');
       w.bits(s.decodeTargetCount, active);
     }
+    if (dtis) for (let dt = 0; dt < s!.decodeTargetCount; dt++) w.bits(2, dtis[dt] ?? 0);
+    if (fdiffs) {
+      for (const f of fdiffs) {
+        const size = f - 1 < 16 ? 1 : f - 1 < 256 ? 2 : 3;
+        if (f < 1 || f - 1 >= 4096) throw new RangeError(`frame diff ${f} out of range`);
+        w.bits(2, size).bits(4 * size, f - 1);
+      }
+      w.bits(2, 0);
+    }
+    if (chainFdiffs) for (let c = 0; c < s!.chainCount; c++) w.bits(8, chainFdiffs[c] ?? 0);
   }
   return w.bytes();
 }

@@ -154,6 +154,11 @@ test("forwardingSink: the publisher's dependency descriptor goes on for video, n
   sink('sub', forwarded(received(1, [{ id: 9, data: dd }]), { trackId: 'a', kind: 'audio' }));
   assert.deepEqual(asked, ['pub']);
   assert.equal(a.sent.length, 2);
+  // The room's rewrite for this subscriber (AV1 SVC: its active decode targets) wins, unasked.
+  const rewritten = Uint8Array.of(0x80, 1, 2, 0x40, 0x80);
+  sink('sub', forwarded(received(2, [{ id: 9, data: dd }]), { dependencyDescriptor: rewritten }));
+  assert.equal(a.sent[2]!.extensions.find((e) => e.id === DD_ID)?.data, rewritten);
+  assert.deepEqual(asked, ['pub']);
 });
 
 test('forwardRtp: behind a media session that re-stamps abs-send-time, one extension list per layer, not one per packet', () => {

@@ -9,12 +9,15 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { SeededRandom } from '../../src/core/random.js';
+import { parseDependencyDescriptor } from '../../src/rtp/dependency-descriptor.js';
+import { findExtension } from '../../src/rtp/packet.js';
 import type { ForwardedRtp } from '../../src/server/sfu/forwarded.js';
 import { Room, type RoomOptions } from '../../src/server/sfu/room.js';
 import { SvcFilter } from '../../src/server/sfu/svc-filter.js';
 import { SvcSource } from '../../src/server/sfu/svc-layers.js';
 import {
   AV1_PT,
+  AV1_STRUCTURE,
   Av1SvcPublisher,
   DD_EXT,
   PACKETS_PER_LAYER,
@@ -249,6 +252,54 @@ for (const codec of ['vp9', 'av1'] as const) {
     });
   });
 }
+
+test('AV1: each subscriber is told the decode targets it is fed (active decode targets in every descriptor), every other field as sent', () => {
+  const h = new SvcRoom('av1');
+  h.subscribe('s0', 180);
+  h.subscribe('s1', 360);
+  h.subscribe('s2');
+  h.run(2000);
+  // Decode target 3s + t is spatial layer s, temporal layer t (AV1_STRUCTURE).
+  const upTo = (spatial: number, temporal: number): number => {
+    let m = 0;
+    for (let s = 0; s <= spatial; s++) for (let t = 0; t <= temporal; t++) m += 2 ** (3 * s + t);
+    return m;
+  };
+  for (const [id, top] of [
+    ['s0', 0],
+    ['s1', 1],
+    ['s2', 2],
+  ] as const) {
+    const out = h.out.get(id)!;
+    assert.ok(out.length > 30, `${id}: ${out.length} packets`);
+    const masks = new Set<number>();
+    for (const f of out) {
+      const dd = f.dependencyDescriptor;
+      assert.ok(dd, `${id}: every packet has its rewritten descriptor`);
+      const sent = findExtension(f.packet, DD_EXT)!;
+      const before = parseDependencyDescriptor(sent, AV1_STRUCTURE);
+      const after = parseDependencyDescriptor(dd, AV1_STRUCTURE);
+      const { activeDecodeTargets: mask, ...rest } = after;
+      const { activeDecodeTargets: _, ...restBefore } = before;
+      assert.deepEqual(rest, restBefore, `${id}: only the mask differs`);
+      assert.ok(mask !== undefined);
+      masks.add(mask);
+      // The packet's own layer is among the active targets, nothing above the cap is.
+      const frame = after.frame!;
+      assert.ok(mask & (2 ** (3 * frame.spatialId + frame.temporalId)), `${id}: own layer active`);
+      assert.equal(mask & ~upTo(top, 2), 0, `${id}: nothing above S${top}`);
+    }
+    // From the first keyframe on the subscriber gets all three temporal layers of its spatial ones.
+    assert.deepEqual([...masks], [upTo(top, 2)], id);
+  }
+  // Moving down: the mask follows at the next picture.
+  h.room.setMaxResolution('s2', 180);
+  const mark = h.out.get('s2')!.length;
+  h.run(500);
+  const later = h.out.get('s2')!.slice(mark);
+  const last = parseDependencyDescriptor(later.at(-1)!.dependencyDescriptor!, AV1_STRUCTURE);
+  assert.equal(last.activeDecodeTargets, upTo(0, 2));
+});
 
 test('with TWCC estimation, an SVC subscriber is budgeted for its layers, not the whole stream', () => {
   const h = new SvcRoom('vp9', { twcc: true });

@@ -18,6 +18,7 @@ import {
   parseDependencyDescriptor,
   serializeDependencyDescriptor,
   type TemplateStructure,
+  withActiveDecodeTargets,
 } from '../../src/rtp/dependency-descriptor.js';
 import type { RtpPacket } from '../../src/rtp/packet.js';
 import { SvcSource } from '../../src/server/sfu/svc-layers.js';
@@ -168,6 +169,65 @@ test('dependency descriptor: random structures and frames round-trip through the
       3,
     );
   }
+});
+
+test('dependency descriptor: frames with custom DTIs, fdiffs and chains; active decode targets set by the SFU keep every other field', () => {
+  const r = new SeededRandom(12);
+  for (let i = 0; i < 800; i++) {
+    const structure = randomStructure(r);
+    const dtCount = structure.decodeTargetCount;
+    const templateId = (structure.templateIdOffset + r.int(structure.templates.length)) % 64;
+    const template = structure.templates[(templateId + 64 - structure.templateIdOffset) % 64]!;
+    const custom = {
+      ...(r.int(2) === 1 && { dtis: Array.from({ length: dtCount }, () => r.int(4) as Dti) }),
+      // Sizes 1 to 3 (4, 8 and 12 bits), and none at all.
+      ...(r.int(2) === 1 && {
+        fdiffs: Array.from({ length: r.int(4) }, () => 1 + r.int([16, 256, 4096][r.int(3)]!)),
+      }),
+      ...(r.int(2) === 1 && { chainFdiffs: Array.from({ length: structure.chainCount }, () => r.int(256)) }),
+    };
+    const keyframe = r.int(3) === 0;
+    const sent = r.int(3) === 0 ? r.int(2 ** dtCount) : undefined;
+    const d = {
+      startOfFrame: r.int(2) === 1,
+      endOfFrame: r.int(2) === 1,
+      templateId,
+      frameNumber: r.int(0x10000),
+      ...(keyframe && { structure }),
+      ...(sent !== undefined && { activeDecodeTargets: sent }),
+    };
+    const bytes = serializeDependencyDescriptor(d, structure, custom);
+    const parsed = parseDependencyDescriptor(bytes, structure);
+    const frame = {
+      spatialId: template.spatialId,
+      temporalId: template.temporalId,
+      dtis: custom.dtis ?? template.dtis,
+      fdiffs: custom.fdiffs ?? template.fdiffs,
+      chainFdiffs: custom.chainFdiffs ?? template.chainFdiffs,
+    };
+    assert.deepEqual(parsed.frame, frame);
+    assert.equal(parsed.frameNumber, d.frameNumber);
+    // The SFU's mask, ANDed with the sender's where it sent one.
+    const mask = r.int(2 ** dtCount);
+    const rewritten = withActiveDecodeTargets(bytes, structure, mask);
+    const again = parseDependencyDescriptor(rewritten, keyframe ? undefined : structure);
+    const { activeDecodeTargets: _a, ...rest } = again;
+    const { activeDecodeTargets: _b, ...restBefore } = keyframe ? parseDependencyDescriptor(bytes) : parsed;
+    assert.deepEqual(rest, restBefore, 'every field but the mask unchanged');
+    const senderMask = sent !== undefined ? sent : 2 ** dtCount - 1;
+    assert.equal(again.activeDecodeTargets, (mask & senderMask) >>> 0);
+    assert.ok(rewritten.length <= bytes.length + 1 + Math.ceil(dtCount / 8), 'no stray bytes');
+  }
+  // Without a structure known nothing can be written: the bytes come back as they were.
+  const bare = serializeDependencyDescriptor({
+    startOfFrame: true,
+    endOfFrame: true,
+    templateId: 1,
+    frameNumber: 9,
+  });
+  assert.equal(withActiveDecodeTargets(bare, undefined, 1), bare);
+  // Malformed bytes: a typed error.
+  assert.throws(() => withActiveDecodeTargets(Uint8Array.of(0x80, 1), AV1_STRUCTURE, 1), ParseError);
 });
 
 test('SVC parsers fuzzed: random and mutated VP9 descriptors, dependency descriptors and RTP packets', () => {

@@ -68,9 +68,13 @@ export function forwardingSink(
     if (f.retransmission) return; // the sender answers NACKs on this leg (from the room's cache)
     const s = senders(subscriberId)?.get(f.publisherId, f.trackId);
     if (!s || s.track.readyState === 'ended' || !s.track.enabled) return;
-    // AV1 SVC: the publisher's dependency descriptor goes on (the subscriber's decoder needs it).
-    const ddId = f.kind === 'video' ? dependencyDescriptorId(f.publisherId) : undefined;
-    const dd = ddId === undefined ? undefined : findExtension(f.packet, ddId);
+    // AV1: the dependency descriptor goes on (the subscriber's decoder needs it), as the room
+    // rewrote it for this subscriber's SVC layers, else as the publisher sent it.
+    let dd = f.dependencyDescriptor;
+    if (!dd && f.kind === 'video') {
+      const ddId = dependencyDescriptorId(f.publisherId);
+      if (ddId !== undefined) dd = findExtension(f.packet, ddId);
+    }
     s.sender.forwardRtp(f.packet, f.header, undefined, dd);
   };
 }

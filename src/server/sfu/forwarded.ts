@@ -21,6 +21,11 @@ export interface ForwardedRtp {
    * TWCC feedback: the sender writes it in the transport-wide-cc header extension.
    */
   readonly transportSequence?: number;
+  /**
+   * The AV1 dependency descriptor to send instead of the packet's own, when the room rewrote it
+   * for this subscriber (its active decode targets, for SVC layers dropped).
+   */
+  readonly dependencyDescriptor?: Uint8Array | undefined;
 }
 
 /**

@@ -421,7 +421,8 @@ export class Room extends Emitter<RoomEvents> {
     layer.meter.add(bytes.length, now);
     const keyframe = isKeyframeStart(track.spec.codec, packet.payload);
     if (keyframe && track.kind === 'video') layer.keyframesSeen++;
-    const svc = this.#svc.get(track)?.inspect(packet, bytes.length, now);
+    const source = this.#svc.get(track);
+    const svc = source?.inspect(packet, bytes.length, now);
     for (const p of this.#participants.values()) {
       const d = p.down.get(track);
       if (!d) continue;
@@ -429,6 +430,9 @@ export class Room extends Emitter<RoomEvents> {
       const header =
         svc && d.svc ? d.forwardSvc(packet, svc, now) : d.forward(packet, layer.index, keyframe, now);
       if (!header) continue;
+      // AV1 SVC: the descriptor tells this subscriber which decode targets it is fed.
+      const layers = svc && d.svc?.current;
+      const dependencyDescriptor = layers && source ? source.descriptorFor(packet, layers) : undefined;
       if (d.current !== before && track.kind === 'video') {
         if (before !== PAUSED) this.stats.layerSwitches++;
         this.emit('layerChanged', p.id, track.id, d.current);
@@ -442,6 +446,7 @@ export class Room extends Emitter<RoomEvents> {
         bytes,
         retransmission: false,
         transportSequence: this.#stamp ? p.bwe?.onSend(bytes.length, now) : undefined,
+        dependencyDescriptor,
       });
     }
   }

@@ -15,6 +15,7 @@ import {
   type Dti,
   parseDependencyDescriptor,
   type TemplateStructure,
+  withActiveDecodeTargets,
 } from '../../rtp/dependency-descriptor.js';
 import { findExtension, type RtpPacket } from '../../rtp/packet.js';
 import { RateMeter } from './rate-meter.js';
@@ -41,6 +42,18 @@ export interface SvcPacketInfo {
   canSwitchTo(s: number, t: number, dim: 'spatial' | 'temporal'): boolean;
 }
 
+/**
+ * The decode targets a receiver can decode when fed the layers up to spatial `spatial` and temporal
+ * `temporal`, as a bitmask (bit i: decode target i): those whose frames all lie in these layers.
+ */
+export function activeDecodeTargets(s: TemplateStructure, spatial: number, temporal: number): number {
+  let mask = 0;
+  s.decodeTargetLayers.forEach((l, dt) => {
+    if (l.spatialId <= spatial && l.temporalId <= temporal) mask += 2 ** dt;
+  });
+  return mask;
+}
+
 /** One published SVC stream's layers as the SFU has seen them. */
 export class SvcSource {
   readonly codec: PayloadCodecName;
@@ -57,6 +70,11 @@ export class SvcSource {
   readonly meters: RateMeter[][] = [];
   readonly lastSeen: number[][] = [];
   malformed = 0;
+  /** The latest inspected packet and its dependency descriptor's bytes (AV1). */
+  #ddPacket: RtpPacket | undefined;
+  #ddBytes: Uint8Array | undefined;
+  /** That packet's descriptor as rewritten per active decode target mask (subscribers share them). */
+  readonly #ddByMask = new Map<number, Uint8Array>();
 
   constructor(codec: PayloadCodecName, ddExtension?: number) {
     this.codec = codec;
@@ -90,6 +108,25 @@ export class SvcSource {
     (row[t] ??= new RateMeter(1000, 100)).add(size, now);
     (this.lastSeen[s] ??= [])[t] = now;
     return info;
+  }
+
+  /**
+   * The dependency descriptor to forward `packet` (the latest one inspected) with to a subscriber
+   * fed the layers up to `layers`: the publisher's, with the active decode targets bitmask saying
+   * which decode targets those layers make up (see withActiveDecodeTargets). Undefined when the
+   * packet has none (VP9, or no structure known yet): the caller forwards what the packet has.
+   */
+  descriptorFor(
+    packet: RtpPacket,
+    layers: { readonly spatial: number; readonly temporal: number },
+  ): Uint8Array | undefined {
+    const s = this.structure;
+    const dd = this.#ddBytes;
+    if (!s || !dd || packet !== this.#ddPacket) return undefined;
+    const mask = activeDecodeTargets(s, layers.spatial, layers.temporal);
+    let out = this.#ddByMask.get(mask);
+    if (!out) this.#ddByMask.set(mask, (out = withActiveDecodeTargets(dd, s, mask)));
+    return out;
   }
 
   /** Bits/s of layer (s, t) alone. */
@@ -130,8 +167,12 @@ export class SvcSource {
   #av1(packet: RtpPacket): SvcPacketInfo | undefined {
     if (this.ddExtension === undefined) return undefined;
     const data = findExtension(packet, this.ddExtension);
+    this.#ddPacket = packet;
+    this.#ddBytes = undefined;
+    this.#ddByMask.clear();
     if (!data) return undefined;
     const dd = parseDependencyDescriptor(data, this.structure);
+    this.#ddBytes = data;
     if (dd.structure) {
       this.structure = dd.structure;
       const r = dd.structure.resolutions;
