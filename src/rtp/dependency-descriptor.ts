@@ -203,8 +203,9 @@ const andBits = (a: number, b: number): number => (a & b) >>> 0;
  * decode targets (AV1 RTP specification A.4.4: a middlebox that stops forwarding decode targets
  * signals it with active_decode_targets_bitmask): the same fields, bit for bit, with the bitmask
  * present and set to `active` (bit i: decode target i), ANDed with the one the sender wrote, if
- * any. Written into every packet, as the receiver cannot tell a mask left out from one lost:
- * a receiver that kept waiting for frames of a decode target nobody sends would stall. `known` is
+ * any. The SFU writes it into every packet it forwards, as a receiver cannot tell a mask left
+ * out from one lost, and one that kept waiting for frames of a decode target nobody sends would
+ * stall. `known` is
  * the structure in force; without one (and none in the packet) `data` is returned unchanged.
  * Throws ParseError for malformed bytes.
  */
@@ -347,16 +348,16 @@ export function serializeDependencyDescriptor(
       if (!s) throw new RangeError('active decode targets without a structure');
       w.bits(s.decodeTargetCount, active);
     }
-    if (dtis) for (let dt = 0; dt < s!.decodeTargetCount; dt++) w.bits(2, dtis[dt] ?? 0);
+    if (dtis) for (let dt = 0; dt < (s?.decodeTargetCount ?? 0); dt++) w.bits(2, dtis[dt] ?? 0);
     if (fdiffs) {
       for (const f of fdiffs) {
-        const size = f - 1 < 16 ? 1 : f - 1 < 256 ? 2 : 3;
-        if (f < 1 || f - 1 >= 4096) throw new RangeError(`frame diff ${f} out of range`);
+        if (f < 1 || f > 4096) throw new RangeError(`frame diff ${f} out of range`);
+        const size = f <= 16 ? 1 : f <= 256 ? 2 : 3;
         w.bits(2, size).bits(4 * size, f - 1);
       }
       w.bits(2, 0);
     }
-    if (chainFdiffs) for (let c = 0; c < s!.chainCount; c++) w.bits(8, chainFdiffs[c] ?? 0);
+    if (chainFdiffs) for (let c = 0; c < (s?.chainCount ?? 0); c++) w.bits(8, chainFdiffs[c] ?? 0);
   }
   return w.bytes();
 }
