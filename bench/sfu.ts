@@ -51,6 +51,11 @@
  *   device, which would do the same without a queue). Nothing receives it: what a server pays up
  *   to its NIC's driver, without the NIC's own work (DMA, completion interrupts). Needs root; the
  *   row says it is skipped otherwise.
+ * - "floor": the least an SFU leg can do on Node with node:crypto, as a reference for the target: the
+ *   "bytes" row (the room's selection and rewrite of the received bytes, SRTP protect) and the
+ *   "+sendto" socket call, with nothing of a real leg's sender in between (no sender, send history,
+ *   pacer, stats, RTCP or transport-cc; the protected bytes given back once sent, as MediaSession
+ *   does). A path that serves real subscribers costs at least this much per packet.
  * None of the rows includes the ICE agent's per-send bookkeeping and DTLS/ICE around the
  * datagram or the publisher's receive path (SRTP unprotect, reads); TWCC feedback processing is
  * only in the +tcc row.
@@ -63,7 +68,7 @@
  *
  *   npm run bench -- sfu [-- --seconds 10 --rounds 3]
  *   SFU_BENCH_MODES=sender,udp npm run bench -- sfu
- *     (only some rows: core, srtp, twcc, sender, tcc, udp, sendto, driver)
+ *     (only some rows: core, srtp, twcc, sender, tcc, udp, sendto, driver, floor)
  *   SFU_BENCH_N=200 npm run bench -- sfu          (only some N)
  *   SFU_BENCH_GAP_MS=3 [SFU_BENCH_BATCH=4] npm run bench -- sfu
  *     (diagnostic: in the timed rounds the thread sleeps GAP_MS per incoming packet, BATCH packets
@@ -78,7 +83,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../src/core/clock.js';
 import { silentLogger } from '../src/core/log.js';
-import type { UdpSocket } from '../src/core/net.js';
+import { sendSettled, type UdpSocket } from '../src/core/net.js';
 import { nodeNetwork } from '../src/core/net-node.js';
 import { SeededRandom } from '../src/core/random.js';
 import { splitSrtpKeyingMaterial } from '../src/dtls/srtp-profiles.js';
@@ -245,7 +250,7 @@ interface Ids {
   readonly audio: string;
 }
 
-type Mode = 'core' | 'srtp' | 'twcc' | 'sender' | 'tcc' | 'udp' | 'sendto' | 'driver';
+type Mode = 'core' | 'srtp' | 'twcc' | 'sender' | 'tcc' | 'udp' | 'sendto' | 'driver' | 'floor';
 
 /** How each subscriber's datagrams leave in the socket rows: one function per subscriber. */
 interface Wire {
@@ -360,6 +365,8 @@ function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
   const profile = SRTP_PROFILES.SRTP_AES128_CM_HMAC_SHA1_80;
   const sessions = new Map<string, SrtpSession>();
   const legs = new Map<string, SenderLeg>();
+  /** The "floor" row: each subscriber's socket call, straight after the bytes path. */
+  const direct = new Map<string, (d: Uint8Array) => void>();
   let forwarded = 0;
   let bytes = 0;
   const onWire = (d: Uint8Array): void => {
@@ -398,7 +405,14 @@ function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
           return;
         }
         const out = rewriteRtpBytes(f, undefined, buf);
-        onWire(mode === 'core' ? out : sessions.get(id)!.protectRtp(out));
+        const srtp = sessions.get(id)!;
+        const d = mode === 'core' ? out : srtp.protectRtp(out);
+        onWire(d);
+        const send = direct.get(id);
+        if (!send) return;
+        send(d);
+        // As MediaSession does: the slab's bytes back once the socket is done with them.
+        if (sendSettled(d)) srtp.releaseProtected(d);
       },
       sendRtcp: () => {},
     },
@@ -416,7 +430,8 @@ function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
         id,
         senderLeg(clock, onWireMedia, ids, room.cache, { room, id, initialBitrate: INITIAL_BANDWIDTH }),
       );
-    if (wire) {
+    if (wire && mode === 'floor') direct.set(id, wire.senders[i]!);
+    else if (wire) {
       const send = wire.senders[i]!;
       legs.set(
         id,
@@ -501,6 +516,7 @@ const PATH: Record<Mode, string> = {
   udp: '+udp',
   sendto: '+sendto',
   driver: 'driver',
+  floor: 'floor',
 };
 
 async function row(n: number, mode: Mode, o: { seconds: number; rounds: number }): Promise<string> {
@@ -510,7 +526,7 @@ async function row(n: number, mode: Mode, o: { seconds: number; rounds: number }
   const wire =
     mode === 'udp'
       ? await connectedWire(n)
-      : mode === 'sendto'
+      : mode === 'sendto' || mode === 'floor'
         ? await loopbackSendtoWire(n)
         : mode === 'driver'
           ? await sendtoWire(n, DRIVER_LOCAL, DRIVER_TO)
@@ -583,6 +599,7 @@ const modes = (process.env.SFU_BENCH_MODES?.split(',') ?? [
   'udp',
   'sendto',
   'driver',
+  'floor',
 ]) as Mode[];
 if (process.env.SFU_BENCH_IN_NETNS) {
   // The child timing the driver row inside the namespace: its rows only.
@@ -621,6 +638,9 @@ if (process.env.SFU_BENCH_IN_NETNS) {
   );
   console.log(
     '  driver = +sendto to an ifb device in a network namespace, timed in a child inside it: UDP/IP output, queueing discipline, driver transmit, nothing received (what a server pays up to its NIC driver; not the NIC, its interrupts or DMA).',
+  );
+  console.log(
+    '  floor = bytes + the +sendto socket call, nothing of a real leg between them: the least a leg costs here on Node and node:crypto (compare +sendto with it).',
   );
   console.log(
     "Not included anywhere: DTLS/ICE around the datagram (the agent's per-send bookkeeping), the publisher's receive path (SRTP unprotect, socket reads); TWCC feedback processing only in +tcc.",
