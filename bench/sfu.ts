@@ -56,6 +56,9 @@
  *   "+sendto" socket call, with nothing of a real leg's sender in between (no sender, send history,
  *   pacer, stats, RTCP or transport-cc; the protected bytes given back once sent, as MediaSession
  *   does). A path that serves real subscribers costs at least this much per packet.
+ * - "wire": the floor with our SRTP replaced by node:crypto's own calls for it (one ECB call per
+ *   16 packets, two one-shot SHA-1 hashes per packet; no XOR, no tag, none of our SRTP code): what
+ *   any SRTP over node:crypto plus Node's dgram sendto would cost at the least, whoever wrote it.
  * None of the rows includes the ICE agent's per-send bookkeeping and DTLS/ICE around the
  * datagram or the publisher's receive path (SRTP unprotect, reads); TWCC feedback processing is
  * only in the +tcc row.
@@ -68,7 +71,7 @@
  *
  *   npm run bench -- sfu [-- --seconds 10 --rounds 3]
  *   SFU_BENCH_MODES=sender,udp npm run bench -- sfu
- *     (only some rows: core, srtp, twcc, sender, tcc, udp, sendto, driver, floor)
+ *     (only some rows: core, srtp, twcc, sender, tcc, udp, sendto, driver, floor, wire)
  *   SFU_BENCH_N=200 npm run bench -- sfu          (only some N)
  *   SFU_BENCH_GAP_MS=3 [SFU_BENCH_BATCH=4] npm run bench -- sfu
  *     (diagnostic: in the timed rounds the thread sleeps GAP_MS per incoming packet, BATCH packets
@@ -78,7 +81,8 @@
  *     session 9): most of the gap between this bench and `sfu-live` at N=50.)
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
+import { type Cipher, createCipheriv, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../src/core/clock.js';
@@ -250,12 +254,45 @@ interface Ids {
   readonly audio: string;
 }
 
-type Mode = 'core' | 'srtp' | 'twcc' | 'sender' | 'tcc' | 'udp' | 'sendto' | 'driver' | 'floor';
+type Mode = 'core' | 'srtp' | 'twcc' | 'sender' | 'tcc' | 'udp' | 'sendto' | 'driver' | 'floor' | 'wire';
 
 /** How each subscriber's datagrams leave in the socket rows: one function per subscriber. */
 interface Wire {
   readonly senders: readonly ((d: Uint8Array) => void)[];
   close(): void;
+}
+
+type OneShotHash = (algorithm: string, data: Uint8Array, encoding: 'latin1') => string;
+const oneShotHash = (nodeCrypto as unknown as { hash?: OneShotHash }).hash;
+
+/**
+ * The "wire" row's stand-in for SRTP: node:crypto's own calls of an AES_CM_128_HMAC_SHA1_80
+ * protect and nothing around them (as bench/media.ts's node:crypto floor): one ECB call for 16
+ * packets' keystream per subscriber and two one-shot SHA-1 hashes per packet, over (64 bytes of
+ * pad || the packet || ROC) and over opad || inner digest. The bytes are left as they are (no
+ * XOR, no tag written): what is sent has the protected packet's length. `packet` must be a view
+ * with 64 bytes before it in its buffer.
+ */
+class CryptoCallsOnly {
+  readonly #ecb: Cipher;
+  readonly #blocks = new Uint8Array(16 * 1216);
+  readonly #outer = new Uint8Array(84);
+  #count = 0;
+
+  constructor() {
+    this.#ecb = createCipheriv('aes-128-ecb', randomBytes(16), null);
+    this.#ecb.setAutoPadding(false);
+  }
+
+  /** The datagram a protect of `packet` would give (its length), after the crypto calls. */
+  protect(packet: Uint8Array): Uint8Array {
+    if (!oneShotHash) throw new Error('the wire row needs crypto.hash (Node >= 20.12)');
+    if (this.#count++ % 16 === 0) this.#ecb.update(this.#blocks);
+    const b = packet.buffer;
+    oneShotHash('sha1', new Uint8Array(b, packet.byteOffset - 64, 64 + packet.length + 4), 'latin1');
+    oneShotHash('sha1', this.#outer, 'latin1');
+    return new Uint8Array(b, packet.byteOffset, packet.length + 10);
+  }
 }
 
 /**
@@ -362,6 +399,9 @@ const warmUpSeconds = (n: number): number => Math.max(4, Math.ceil(400 / n));
 function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
   const clock = new ManualClock();
   const buf = new Uint8Array(1500);
+  /** The "wire" row's packet, with room for the HMAC's inner pad before it. */
+  const padded = new Uint8Array(64 + 1500).subarray(64);
+  const cryptoOnly = new Map<string, CryptoCallsOnly>();
   const profile = SRTP_PROFILES.SRTP_AES128_CM_HMAC_SHA1_80;
   const sessions = new Map<string, SrtpSession>();
   const legs = new Map<string, SenderLeg>();
@@ -404,6 +444,12 @@ function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
           toSenders(id, f);
           return;
         }
+        if (mode === 'wire') {
+          const d = cryptoOnly.get(id)!.protect(rewriteRtpBytes(f, undefined, padded));
+          onWire(d);
+          direct.get(id)?.(d);
+          return;
+        }
         const out = rewriteRtpBytes(f, undefined, buf);
         const srtp = sessions.get(id)!;
         const d = mode === 'core' ? out : srtp.protectRtp(out);
@@ -430,7 +476,8 @@ function run(n: number, seconds: number, mode: Mode, wire?: Wire): Result {
         id,
         senderLeg(clock, onWireMedia, ids, room.cache, { room, id, initialBitrate: INITIAL_BANDWIDTH }),
       );
-    if (wire && mode === 'floor') direct.set(id, wire.senders[i]!);
+    if (mode === 'wire') cryptoOnly.set(id, new CryptoCallsOnly());
+    if (wire && (mode === 'floor' || mode === 'wire')) direct.set(id, wire.senders[i]!);
     else if (wire) {
       const send = wire.senders[i]!;
       legs.set(
@@ -517,6 +564,7 @@ const PATH: Record<Mode, string> = {
   sendto: '+sendto',
   driver: 'driver',
   floor: 'floor',
+  wire: 'wire',
 };
 
 async function row(n: number, mode: Mode, o: { seconds: number; rounds: number }): Promise<string> {
@@ -526,7 +574,7 @@ async function row(n: number, mode: Mode, o: { seconds: number; rounds: number }
   const wire =
     mode === 'udp'
       ? await connectedWire(n)
-      : mode === 'sendto' || mode === 'floor'
+      : mode === 'sendto' || mode === 'floor' || mode === 'wire'
         ? await loopbackSendtoWire(n)
         : mode === 'driver'
           ? await sendtoWire(n, DRIVER_LOCAL, DRIVER_TO)
@@ -600,6 +648,7 @@ const modes = (process.env.SFU_BENCH_MODES?.split(',') ?? [
   'sendto',
   'driver',
   'floor',
+  'wire',
 ]) as Mode[];
 if (process.env.SFU_BENCH_IN_NETNS) {
   // The child timing the driver row inside the namespace: its rows only.
@@ -640,7 +689,7 @@ if (process.env.SFU_BENCH_IN_NETNS) {
     '  driver = +sendto to an ifb device in a network namespace, timed in a child inside it: UDP/IP output, queueing discipline, driver transmit, nothing received (what a server pays up to its NIC driver; not the NIC, its interrupts or DMA).',
   );
   console.log(
-    '  floor = bytes + the +sendto socket call, nothing of a real leg between them: the least a leg costs here on Node and node:crypto (compare +sendto with it).',
+    '  floor = bytes + the +sendto socket call, nothing of a real leg between them: the least a leg costs here on Node and node:crypto (compare +sendto with it); wire = floor with SRTP replaced by the node:crypto calls alone (ECB per 16 packets, two SHA-1 per packet): the least for any SRTP over node:crypto and dgram.',
   );
   console.log(
     "Not included anywhere: DTLS/ICE around the datagram (the agent's per-send bookkeeping), the publisher's receive path (SRTP unprotect, socket reads); TWCC feedback processing only in +tcc.",
